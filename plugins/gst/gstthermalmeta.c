@@ -1,0 +1,261 @@
+/* thermocam: what travels with thermal frames
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstthermalmeta.h"
+
+#include <math.h>
+#include <string.h>
+
+GType
+gst_thermal_meta_api_get_type (void)
+{
+  static GType type = 0;
+  /* no tags: the meta describes the pixel values, and elements that keep the
+   * values (scaling, flipping, ...) may keep it */
+  static const gchar *tags[] = { NULL };
+
+  if (g_once_init_enter (&type)) {
+    GType t = gst_meta_api_type_register ("GstThermalMetaAPI", tags);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static gboolean
+gst_thermal_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
+{
+  GstThermalMeta *m = (GstThermalMeta *) meta;
+
+  m->kind = GST_THERMAL_FRAME_RAW;
+  m->has_calibration = FALSE;
+  memset (&m->calibration, 0, sizeof (m->calibration));
+  m->has_params = FALSE;
+  tc_object_params_init_default (&m->params);
+  m->scale = 0.0;
+  m->fpa_temperature = NAN;
+  m->shutter_closed = FALSE;
+  m->clamped = 0;
+  return TRUE;
+}
+
+static gboolean
+gst_thermal_meta_transform (GstBuffer * dest, GstMeta * meta,
+    GstBuffer * buffer, GQuark type, gpointer data)
+{
+  GstThermalMeta *src = (GstThermalMeta *) meta;
+  GstThermalMeta *dst = gst_buffer_get_thermal_meta (dest);
+
+  if (!dst)
+    dst = gst_buffer_add_thermal_meta (dest);
+  if (!dst)
+    return FALSE;
+  dst->kind = src->kind;
+  dst->has_calibration = src->has_calibration;
+  dst->calibration = src->calibration;
+  dst->has_params = src->has_params;
+  dst->params = src->params;
+  dst->scale = src->scale;
+  dst->fpa_temperature = src->fpa_temperature;
+  dst->shutter_closed = src->shutter_closed;
+  dst->clamped = src->clamped;
+  return TRUE;
+}
+
+const GstMetaInfo *
+gst_thermal_meta_get_info (void)
+{
+  static const GstMetaInfo *info = NULL;
+
+  if (g_once_init_enter ((GstMetaInfo **) & info)) {
+    const GstMetaInfo *mi = gst_meta_register (GST_THERMAL_META_API_TYPE,
+        "GstThermalMeta", sizeof (GstThermalMeta), gst_thermal_meta_init,
+        NULL, gst_thermal_meta_transform);
+    g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) mi);
+  }
+  return info;
+}
+
+GstThermalMeta *
+gst_buffer_add_thermal_meta (GstBuffer * buffer)
+{
+  return (GstThermalMeta *) gst_buffer_add_meta (buffer, GST_THERMAL_META_INFO,
+      NULL);
+}
+
+GstThermalMeta *
+gst_buffer_ensure_thermal_meta (GstBuffer * buffer)
+{
+  GstThermalMeta *m = gst_buffer_get_thermal_meta (buffer);
+
+  return m ? m : gst_buffer_add_thermal_meta (buffer);
+}
+
+GstEvent *
+gst_thermal_event_new_shutter (gboolean closed)
+{
+  return gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+      gst_structure_new (GST_THERMAL_SHUTTER_EVENT, "closed", G_TYPE_BOOLEAN,
+          closed, NULL));
+}
+
+gboolean
+gst_thermal_event_parse_shutter (GstEvent * event, gboolean * closed)
+{
+  const GstStructure *s;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
+    return FALSE;
+  s = gst_event_get_structure (event);
+  if (!s || !gst_structure_has_name (s, GST_THERMAL_SHUTTER_EVENT))
+    return FALSE;
+  return gst_structure_get_boolean (s, "closed", closed);
+}
+
+GstQuery *
+gst_thermal_query_new_calibration (void)
+{
+  return gst_query_new_custom (GST_QUERY_CUSTOM,
+      gst_structure_new_empty (GST_THERMAL_CALIBRATION_QUERY));
+}
+
+static const struct {
+  const gchar *name;
+  gsize offset;
+} cal_fields[] = {
+  {"PlanckR1", G_STRUCT_OFFSET (TcCalibration, r1)},
+  {"PlanckR2", G_STRUCT_OFFSET (TcCalibration, r2)},
+  {"PlanckB", G_STRUCT_OFFSET (TcCalibration, b)},
+  {"PlanckF", G_STRUCT_OFFSET (TcCalibration, f)},
+  {"PlanckO", G_STRUCT_OFFSET (TcCalibration, o)},
+  {"AtmosphericTransAlpha1", G_STRUCT_OFFSET (TcCalibration, ata1)},
+  {"AtmosphericTransAlpha2", G_STRUCT_OFFSET (TcCalibration, ata2)},
+  {"AtmosphericTransBeta1", G_STRUCT_OFFSET (TcCalibration, atb1)},
+  {"AtmosphericTransBeta2", G_STRUCT_OFFSET (TcCalibration, atb2)},
+  {"AtmosphericTransX", G_STRUCT_OFFSET (TcCalibration, atx)},
+  {"CameraTemperatureRangeMin", G_STRUCT_OFFSET (TcCalibration, range_min)},
+  {"CameraTemperatureRangeMax", G_STRUCT_OFFSET (TcCalibration, range_max)},
+};
+
+GstStructure *
+gst_thermal_calibration_structure_new (const TcCalibration * cal, gint width,
+    gint height, const float *gain, const float *offset, const guint32 * bad,
+    gsize n_bad)
+{
+  GstStructure *s = gst_structure_new ("thermal-calibration",
+      "width", G_TYPE_INT, width, "height", G_TYPE_INT, height, NULL);
+  gsize n = (gsize) width * height;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cal_fields); i++)
+    gst_structure_set (s, cal_fields[i].name, G_TYPE_DOUBLE,
+        G_STRUCT_MEMBER (double, cal, cal_fields[i].offset), NULL);
+  if (gain && offset) {
+    GBytes *g = g_bytes_new (gain, n * sizeof (float));
+    GBytes *o = g_bytes_new (offset, n * sizeof (float));
+
+    gst_structure_set (s, "gain", G_TYPE_BYTES, g, "offset", G_TYPE_BYTES, o,
+        NULL);
+    g_bytes_unref (g);
+    g_bytes_unref (o);
+  }
+  if (bad) {
+    GBytes *b = g_bytes_new (bad, n_bad * sizeof (guint32));
+
+    gst_structure_set (s, "bad-pixels", G_TYPE_BYTES, b, NULL);
+    g_bytes_unref (b);
+  }
+  return s;
+}
+
+gboolean
+gst_thermal_calibration_structure_get (const GstStructure * s,
+    TcCalibration * cal)
+{
+  TcCalibration c;
+  guint i;
+
+  tc_calibration_init_default (&c);
+  for (i = 0; i < G_N_ELEMENTS (cal_fields); i++) {
+    gdouble v;
+
+    if (gst_structure_get_double (s, cal_fields[i].name, &v))
+      G_STRUCT_MEMBER (double, &c, cal_fields[i].offset) = v;
+    else if (i < 5)
+      return FALSE;             /* the Planck constants are required */
+  }
+  if (tc_calibration_check (&c))
+    return FALSE;
+  *cal = c;
+  return TRUE;
+}
+
+GType
+gst_thermal_palette_meta_api_get_type (void)
+{
+  static GType type = 0;
+  static const gchar *tags[] = { NULL };
+
+  if (g_once_init_enter (&type)) {
+    GType t = gst_meta_api_type_register ("GstThermalPaletteMetaAPI", tags);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static gboolean
+gst_thermal_palette_meta_init (GstMeta * meta, gpointer params,
+    GstBuffer * buffer)
+{
+  GstThermalPaletteMeta *m = (GstThermalPaletteMeta *) meta;
+
+  m->palette = 0;
+  m->range_min = m->range_max = 0.0;
+  m->equalized = FALSE;
+  return TRUE;
+}
+
+static gboolean
+gst_thermal_palette_meta_transform (GstBuffer * dest, GstMeta * meta,
+    GstBuffer * buffer, GQuark type, gpointer data)
+{
+  GstThermalPaletteMeta *src = (GstThermalPaletteMeta *) meta;
+
+  return gst_buffer_add_thermal_palette_meta (dest, src->palette,
+      src->range_min, src->range_max, src->equalized) != NULL;
+}
+
+const GstMetaInfo *
+gst_thermal_palette_meta_get_info (void)
+{
+  static const GstMetaInfo *info = NULL;
+
+  if (g_once_init_enter ((GstMetaInfo **) & info)) {
+    const GstMetaInfo *mi =
+        gst_meta_register (GST_THERMAL_PALETTE_META_API_TYPE,
+        "GstThermalPaletteMeta", sizeof (GstThermalPaletteMeta),
+        gst_thermal_palette_meta_init, NULL,
+        gst_thermal_palette_meta_transform);
+    g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) mi);
+  }
+  return info;
+}
+
+GstThermalPaletteMeta *
+gst_buffer_add_thermal_palette_meta (GstBuffer * buffer, gint palette,
+    gdouble range_min, gdouble range_max, gboolean equalized)
+{
+  GstThermalPaletteMeta *m = (GstThermalPaletteMeta *)
+      gst_buffer_add_meta (buffer, gst_thermal_palette_meta_get_info (), NULL);
+
+  if (m) {
+    m->palette = palette;
+    m->range_min = range_min;
+    m->range_max = range_max;
+    m->equalized = equalized;
+  }
+  return m;
+}

@@ -1,0 +1,106 @@
+/* thermocam: what travels with thermal frames
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include "tc-radiometry.h"
+
+G_BEGIN_DECLS
+
+/* Raw counts or temperature (linear in kelvin). */
+typedef enum {
+  GST_THERMAL_FRAME_RAW,
+  GST_THERMAL_FRAME_TEMPERATURE
+} GstThermalFrameKind;
+
+/**
+ * GstThermalMeta:
+ * @kind: raw counts or temperature
+ * @has_calibration: whether @calibration is known
+ * @calibration: the camera's calibration (Planck and atmospheric constants)
+ * @has_params: whether @params are the object parameters the frame was taken or
+ *   converted with (a radiometric file carries them; a sensor does not)
+ * @params: emissivity, distance, reflected temperature, ...
+ * @scale: kelvin per count of a temperature frame (0.01 or 0.1)
+ * @fpa_temperature: sensor (focal plane) temperature, degrees C, NAN if unknown
+ * @shutter_closed: the frame shows the closed shutter, not the scene
+ * @clamped: pixels of this temperature frame whose counts were outside the chain's domain
+ *
+ * The radiometric parameters of one frame, set by the source and carried and
+ * completed by each element of the chain.
+ */
+typedef struct {
+  GstMeta meta;
+
+  GstThermalFrameKind kind;
+  gboolean has_calibration;
+  TcCalibration calibration;
+  gboolean has_params;
+  TcObjectParams params;
+  gdouble scale;
+  gdouble fpa_temperature;
+  gboolean shutter_closed;
+  guint64 clamped;
+} GstThermalMeta;
+
+GType gst_thermal_meta_api_get_type (void);
+#define GST_THERMAL_META_API_TYPE (gst_thermal_meta_api_get_type ())
+const GstMetaInfo *gst_thermal_meta_get_info (void);
+#define GST_THERMAL_META_INFO (gst_thermal_meta_get_info ())
+
+GstThermalMeta *gst_buffer_add_thermal_meta (GstBuffer *buffer);
+#define gst_buffer_get_thermal_meta(b) \
+  ((GstThermalMeta *) gst_buffer_get_meta ((b), GST_THERMAL_META_API_TYPE))
+/* The buffer's meta, added (with no calibration, no parameters) if it has none. */
+GstThermalMeta *gst_buffer_ensure_thermal_meta (GstBuffer *buffer);
+
+/* The caps field that carries the scale of temperature frames (kelvin per count). */
+#define GST_THERMAL_CAPS_SCALE "temperature-scale"
+
+/* Upstream event asking the sensor to close or open its shutter. */
+#define GST_THERMAL_SHUTTER_EVENT "thermal-shutter"
+GstEvent *gst_thermal_event_new_shutter (gboolean closed);
+gboolean  gst_thermal_event_parse_shutter (GstEvent *event, gboolean *closed);
+
+/* Upstream query for the sensor's factory calibration: answered with the
+ * structure thermalsrc's "calibration" property holds. */
+#define GST_THERMAL_CALIBRATION_QUERY "thermal-calibration"
+GstQuery *gst_thermal_query_new_calibration (void);
+
+/* The calibration structure: width, height, Planck and atmospheric constants
+ * (exiftool names), "gain" and "offset" (GBytes of width*height float),
+ * "bad-pixels" (GBytes of guint32 indices). */
+GstStructure *gst_thermal_calibration_structure_new (const TcCalibration *cal,
+    gint width, gint height, const float *gain, const float *offset,
+    const guint32 *bad, gsize n_bad);
+gboolean gst_thermal_calibration_structure_get (const GstStructure *s,
+    TcCalibration *cal);
+
+/**
+ * GstThermalPaletteMeta:
+ * @palette: the TcPaletteId the picture was drawn with
+ * @range_min: temperature of palette index 0, degrees C
+ * @range_max: temperature of palette index 255, degrees C
+ * @equalized: the mapping between is histogram-equalized, not linear
+ *
+ * Attached by thermalpalette so that an overlay can draw the palette's
+ * colour-temperature ruler exactly as the frame was coloured.
+ */
+typedef struct {
+  GstMeta meta;
+
+  gint palette;
+  gdouble range_min, range_max;
+  gboolean equalized;
+} GstThermalPaletteMeta;
+
+GType gst_thermal_palette_meta_api_get_type (void);
+#define GST_THERMAL_PALETTE_META_API_TYPE (gst_thermal_palette_meta_api_get_type ())
+const GstMetaInfo *gst_thermal_palette_meta_get_info (void);
+#define gst_buffer_get_thermal_palette_meta(b) \
+  ((GstThermalPaletteMeta *) gst_buffer_get_meta ((b), GST_THERMAL_PALETTE_META_API_TYPE))
+GstThermalPaletteMeta *gst_buffer_add_thermal_palette_meta (GstBuffer *buffer,
+    gint palette, gdouble range_min, gdouble range_max, gboolean equalized);
+
+G_END_DECLS

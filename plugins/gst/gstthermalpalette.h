@@ -1,0 +1,43 @@
+/* thermocam: thermalpalette, temperature to a coloured picture
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/video/video.h>
+#include <gst/video/gstvideofilter.h>
+#include "tc-palette.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_THERMAL_PALETTE (gst_thermal_palette_get_type ())
+G_DECLARE_FINAL_TYPE (GstThermalPalette, gst_thermal_palette, GST,
+    THERMAL_PALETTE, GstVideoFilter)
+
+typedef enum {
+  GST_THERMAL_RANGE_AUTO,
+  GST_THERMAL_RANGE_MANUAL,
+} GstThermalRangeMode;
+
+struct _GstThermalPalette
+{
+  GstVideoFilter parent;
+
+  /* properties (object lock) */
+  TcPaletteId palette;
+  GstThermalRangeMode range_mode;
+  gdouble range_min, range_max;   /* degrees C */
+  gdouble damping;
+  TcAgcMode agc;
+  gdouble plateau;
+  gint dde_level;
+  gdouble brightness, contrast;
+  gboolean dirty;                 /* push the properties into the colorizer */
+
+  /* streaming */
+  TcColorizer *colorizer;
+  gdouble scale;                  /* kelvin per input count */
+};
+
+GST_ELEMENT_REGISTER_DECLARE (thermalpalette);
+
+G_END_DECLS

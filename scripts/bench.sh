@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Prints the per-element cost figures (JSON), with OpenCV and numpy doing the
+# same work for comparison.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh python3-opencv python3-numpy
+GST_PLUGIN_PATH="$PWD/build/plugins/gst" build/tests/bench/bench-elements "$@"
