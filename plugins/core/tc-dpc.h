@@ -41,9 +41,13 @@ bool tc_dpc_map_build (TcDpcMap *map, const uint8_t *bad, int width, int height)
 /* Rebuilds every defective pixel of @frame in place (stride in bytes). */
 void tc_dpc_apply (const TcDpcMap *map, uint8_t *frame, size_t stride);
 /* Flags pixels of an averaged uniform frame (@acc / @n, corrected with @gain
- * and @offset, may be NULL for none) that stand more than @threshold counts
- * from the median of their 3x3 neighbourhood.  Sets bad[i] = 1 for each and
- * returns how many it flagged that were not flagged already. */
+ * and @offset, may be NULL for none) that stand out from the median of their
+ * 8 neighbours by more than @threshold counts and more than ten times the
+ * residuals' robust spread (so a leftover fixed pattern is not taken for
+ * defects).  When over 1 % of the pixels would be flagged, the tables do not
+ * fit the sensor and nothing is flagged.  Sets bad[i] = 1 for each and returns
+ * how many it flagged that were not flagged already.  Allocates: call it at
+ * a flat-field correction, not per frame. */
 size_t tc_dpc_detect (const uint32_t *acc, unsigned n, const float *gain,
                       const float *offset, int width, int height,
                       double threshold, uint8_t *bad);

@@ -59,10 +59,11 @@ tc_nuc_flat_field (float *offset, const float *gain, const uint32_t *acc,
     double sum = 0.0;
     size_t good = 0;
 
+    /* the level the current tables give: a relative correction keeps it */
     for (i = 0; i < count; i++) {
       if (bad && bad[i])
         continue;
-      sum += gain[i] * (acc[i] * inv);
+      sum += gain[i] * (acc[i] * inv) + offset[i];
       good++;
     }
     target = good ? sum / good : 0.0;

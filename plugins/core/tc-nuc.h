@@ -24,8 +24,8 @@ void tc_nuc_apply (const float *gain, const float *offset,
 void tc_nuc_accumulate (uint32_t *acc, const uint8_t *src, size_t src_stride,
                         int width, int height);
 /* Renews @offset from @n accumulated uniform frames so that each corrected
- * pixel reads @target counts; with @target NAN, the mean of the corrected
- * frame over good pixels (a relative correction that keeps the level).
+ * pixel reads @target counts; with @target NAN, the mean the current tables
+ * give over good pixels (a relative correction that keeps the level).
  * Pixels flagged in @bad (may be NULL) keep their offset.  Returns the target. */
 double tc_nuc_flat_field (float *offset, const float *gain, const uint32_t *acc,
                           unsigned n, double target, const uint8_t *bad,

@@ -18,7 +18,8 @@
  *   the counts a blackbody at the FPA temperature gives, and opens the shutter;
  *   the picture freezes meanwhile.  One is also done on the first frame
  *   (`ffc-on-start`), as a camera does at power-on, which finds the defects
- *   that appeared since the factory calibration;
+ *   that appeared since the factory calibration; no frame leaves the element
+ *   before it is done;
  * - background correction (manual §7.2.2): with a uniform object in front of
  *   the lens, the "background-correction" action signal averages a few frames
  *   and makes them uniform;
@@ -182,6 +183,7 @@ gst_thermal_nuc_set_info (GstVideoFilter * filter, GstCaps * incaps,
   GstThermalNuc *self = GST_THERMAL_NUC (filter);
   gint w = GST_VIDEO_INFO_WIDTH (in_info), h = GST_VIDEO_INFO_HEIGHT (in_info);
   gsize n = (gsize) w * h;
+  gboolean reopen;
 
   GST_OBJECT_LOCK (self);
   if (w != self->width || h != self->height || !self->gain) {
@@ -200,30 +202,32 @@ gst_thermal_nuc_set_info (GstVideoFilter * filter, GstCaps * incaps,
     self->detected_count = 0;
   }
   self->tables_dirty = TRUE;
+  reopen = self->state == GST_THERMAL_NUC_WAIT_CLOSED ||
+      self->state == GST_THERMAL_NUC_WAIT_OPEN;
   self->state = GST_THERMAL_NUC_IDLE;
+  self->starting = FALSE;
   GST_OBJECT_UNLOCK (self);
+  /* a correction cut short by new caps must not leave the shutter closed */
+  if (reopen)
+    gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
+        gst_thermal_event_new_shutter (FALSE));
   return TRUE;
 }
 
-static void
-set_identity (GstThermalNuc * self)
-{
-  gsize i, n = (gsize) self->width * self->height;
-
-  for (i = 0; i < n; i++) {
-    self->gain[i] = 1.0f;
-    self->offset[i] = 0.0f;
-  }
-  memset (self->factory_bad, 0, n);
-}
+typedef struct {
+  gfloat *gain, *offset;
+  guint8 *bad;
+  gboolean have_cal;
+  TcCalibration cal;
+} NucTables;
 
 /* Asks the source for its factory tables; FALSE when it has none. */
 static gboolean
-tables_from_source (GstThermalNuc * self)
+tables_from_source (GstThermalNuc * self, gint width, gint height, NucTables * t)
 {
   GstQuery *q = gst_thermal_query_new_calibration ();
   const GstStructure *s;
-  gsize n = (gsize) self->width * self->height;
+  gsize n = (gsize) width * height;
   GBytes *g = NULL, *o = NULL, *b = NULL;
   gint w = 0, h = 0;
   gboolean ok = FALSE;
@@ -231,27 +235,26 @@ tables_from_source (GstThermalNuc * self)
   if (!gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), q))
     goto done;
   s = gst_query_get_structure (q);
-  self->have_cal = gst_thermal_calibration_structure_get (s, &self->cal);
+  t->have_cal = gst_thermal_calibration_structure_get (s, &t->cal);
   if (!gst_structure_get (s, "width", G_TYPE_INT, &w, "height", G_TYPE_INT,
           &h, "gain", G_TYPE_BYTES, &g, "offset", G_TYPE_BYTES, &o, NULL))
     goto done;
-  if (w != self->width || h != self->height ||
+  if (w != width || h != height ||
       g_bytes_get_size (g) != n * sizeof (gfloat) ||
       g_bytes_get_size (o) != n * sizeof (gfloat)) {
     GST_WARNING_OBJECT (self, "source tables are %dx%d, frames %dx%d", w, h,
-        self->width, self->height);
+        width, height);
     goto done;
   }
-  memcpy (self->gain, g_bytes_get_data (g, NULL), n * sizeof (gfloat));
-  memcpy (self->offset, g_bytes_get_data (o, NULL), n * sizeof (gfloat));
-  memset (self->factory_bad, 0, n);
+  memcpy (t->gain, g_bytes_get_data (g, NULL), n * sizeof (gfloat));
+  memcpy (t->offset, g_bytes_get_data (o, NULL), n * sizeof (gfloat));
   if (gst_structure_get (s, "bad-pixels", G_TYPE_BYTES, &b, NULL)) {
     gsize nb, i;
     const guint32 *idx = g_bytes_get_data (b, &nb);
 
     for (i = 0; i < nb / sizeof (guint32); i++)
       if (idx[i] < n)
-        self->factory_bad[idx[i]] = 1;
+        t->bad[idx[i]] = 1;
   }
   ok = TRUE;
 
@@ -267,12 +270,13 @@ done:
 }
 
 static gboolean
-tables_from_file (GstThermalNuc * self, const gchar * path)
+tables_from_file (GstThermalNuc * self, const gchar * path, gint width,
+    gint height, NucTables * t)
 {
   gint w, h;
   gfloat *g, *o;
   gchar err[512];
-  gsize n = (gsize) self->width * self->height;
+  gsize n = (gsize) width * height;
 
   if (!path || !*path) {
     GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
@@ -284,48 +288,69 @@ tables_from_file (GstThermalNuc * self, const gchar * path)
         ("Could not read NUC tables \"%s\"", path), ("%s", err));
     return FALSE;
   }
-  if (w != self->width || h != self->height) {
+  if (w != width || h != height) {
     GST_ELEMENT_WARNING (self, RESOURCE, READ,
         ("NUC tables \"%s\" are for %dx%d frames, not %dx%d", path, w, h,
-            self->width, self->height), (NULL));
+            width, height), (NULL));
     free (g);
     free (o);
     return FALSE;
   }
-  memcpy (self->gain, g, n * sizeof (gfloat));
-  memcpy (self->offset, o, n * sizeof (gfloat));
-  memset (self->factory_bad, 0, n);
+  memcpy (t->gain, g, n * sizeof (gfloat));
+  memcpy (t->offset, o, n * sizeof (gfloat));
   free (g);
   free (o);
   return TRUE;
 }
 
-/* streaming thread, object lock held */
+/* streaming thread, object lock held.  The query and the file are read
+ * unlocked (a query or a warning must not run under our lock), into
+ * temporaries swapped in only if the tables were not changed meanwhile. */
 static void
 gst_thermal_nuc_load_tables (GstThermalNuc * self)
 {
   GstThermalNucTables which = self->tables;
   gchar *path = g_strdup (self->table_file);
+  guint gen = self->tables_gen;
+  gint w = self->width, h = self->height;
+  gsize i, n = (gsize) w * h;
+  NucTables t = { g_new (gfloat, n), g_new (gfloat, n), g_new0 (guint8, n),
+    FALSE
+  };
   gboolean ok = FALSE;
 
-  /* the query and element messages must not run under our lock */
   GST_OBJECT_UNLOCK (self);
   if (which == GST_THERMAL_NUC_TABLES_SOURCE) {
-    ok = tables_from_source (self);
+    ok = tables_from_source (self, w, h, &t);
     if (!ok)
       GST_INFO_OBJECT (self, "the source has no factory tables: using none");
   } else if (which == GST_THERMAL_NUC_TABLES_FILE) {
-    tables_from_source (self);  /* still learn the calibration, if any */
-    ok = tables_from_file (self, path);
-  } else {
-    self->have_cal = FALSE;
+    tables_from_source (self, w, h, &t);        /* still learn the calibration */
+    memset (t.bad, 0, n);
+    ok = tables_from_file (self, path, w, h, &t);
+  }
+  if (!ok) {
+    for (i = 0; i < n; i++) {
+      t.gain[i] = 1.0f;
+      t.offset[i] = 0.0f;
+    }
+    memset (t.bad, 0, n);
   }
   GST_OBJECT_LOCK (self);
-  if (!ok)
-    set_identity (self);
+  if (gen == self->tables_gen && w == self->width && h == self->height) {
+    memcpy (self->gain, t.gain, n * sizeof (gfloat));
+    memcpy (self->offset, t.offset, n * sizeof (gfloat));
+    memcpy (self->factory_bad, t.bad, n);
+    self->have_cal = t.have_cal;
+    if (t.have_cal)
+      self->cal = t.cal;
+    self->tables_dirty = FALSE;
+    self->map_dirty = TRUE;
+  }
+  g_free (t.gain);
+  g_free (t.offset);
+  g_free (t.bad);
   g_free (path);
-  self->tables_dirty = FALSE;
-  self->map_dirty = TRUE;
 }
 
 /* streaming thread, object lock held */
@@ -423,6 +448,7 @@ gst_thermal_nuc_transform_frame (GstVideoFilter * filter,
         GST_INFO_OBJECT (self, "FFC: start");
         start_ffc = TRUE;
         quiet = TRUE;           /* a source without a shutter is no error */
+        self->starting = TRUE;
       } else if (self->ffc_interval > 0 && GST_CLOCK_TIME_IS_VALID (pts) &&
           GST_CLOCK_TIME_IS_VALID (self->last_ffc_time) &&
           pts >= self->last_ffc_time + self->ffc_interval * GST_SECOND) {
@@ -550,6 +576,14 @@ gst_thermal_nuc_transform_frame (GstVideoFilter * filter,
     post_ffc_message (self, done_kind, done_target, fpa, new_defects);
   }
 
+  GST_OBJECT_LOCK (self);
+  if (self->state == GST_THERMAL_NUC_IDLE)
+    self->starting = FALSE;
+  frozen = self->starting;
+  GST_OBJECT_UNLOCK (self);
+  if (frozen)
+    return GST_BASE_TRANSFORM_FLOW_DROPPED;
+
   if (meta) {
     GstThermalMeta *out = gst_buffer_ensure_thermal_meta (out_frame->buffer);
     /* downstream sees the scene, not the shutter */
@@ -569,6 +603,7 @@ gst_thermal_nuc_start (GstBaseTransform * trans)
   self->last_ffc_fpa = NAN;
   self->ffc_count = 0;
   self->first_frame = TRUE;
+  self->starting = FALSE;
   self->tables_dirty = TRUE;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
@@ -642,11 +677,13 @@ gst_thermal_nuc_set_property (GObject * object, guint prop_id,
     case PROP_TABLES:
       self->tables = g_value_get_enum (value);
       self->tables_dirty = TRUE;
+      self->tables_gen++;
       break;
     case PROP_TABLE_FILE:
       g_free (self->table_file);
       self->table_file = g_value_dup_string (value);
       self->tables_dirty = TRUE;
+      self->tables_gen++;
       break;
     case PROP_FFC_INTERVAL:
       self->ffc_interval = g_value_get_uint (value);
@@ -897,4 +934,6 @@ gst_thermal_nuc_init (GstThermalNuc * self)
   self->last_ffc_time = GST_CLOCK_TIME_NONE;
   self->last_ffc_fpa = NAN;
   tc_dpc_map_init (&self->map);
+  /* corrections must not depend on how fast a display downstream is */
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
 }

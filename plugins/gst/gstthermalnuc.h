@@ -45,6 +45,7 @@ struct _GstThermalNuc
   gboolean ffc_requested;        /* by the action signal */
   gboolean bg_requested;
   gboolean tables_dirty;         /* reload tables before the next frame */
+  guint tables_gen;              /* bumped by every change of tables/table-file */
   gboolean map_dirty;            /* rebuild the defect map before the next frame */
 
   /* streaming state (streaming thread; read by properties under the lock) */
@@ -64,6 +65,7 @@ struct _GstThermalNuc
   TcCalibration cal;
   guint ffc_count;
   gboolean first_frame;          /* no frame since start */
+  gboolean starting;             /* the FFC at start is running: nothing out yet */
   guint detected_count;
 };
 

@@ -147,8 +147,25 @@ gst_thermal_palette_transform_caps (GstBaseTransform * trans,
       GstCaps *tmpl = gst_static_pad_template_get_caps (&src_template);
       const GValue *formats =
           gst_structure_get_value (gst_caps_get_structure (tmpl, 0), "format");
+      gint w = 0, h = 0;
 
-      gst_structure_set_value (s, "format", formats);
+      /* I420 subsamples chroma 2x2: offered for even sizes only */
+      if (gst_structure_get_int (s, "width", &w) &&
+          gst_structure_get_int (s, "height", &h) && ((w | h) & 1)) {
+        GValue list = G_VALUE_INIT;
+        guint k;
+
+        g_value_init (&list, GST_TYPE_LIST);
+        for (k = 0; k < gst_value_list_get_size (formats); k++) {
+          const GValue *f = gst_value_list_get_value (formats, k);
+
+          if (!g_str_equal (g_value_get_string (f), "I420"))
+            gst_value_list_append_value (&list, f);
+        }
+        gst_structure_take_value (s, "format", &list);
+      } else {
+        gst_structure_set_value (s, "format", formats);
+      }
       gst_caps_unref (tmpl);
     } else {
       gst_structure_set (s, "format", G_TYPE_STRING, "GRAY16_LE", NULL);
@@ -267,6 +284,7 @@ gst_thermal_palette_transform_frame (GstVideoFilter * filter,
   guint i;
   gint palette;
   gboolean equalized;
+  gdouble scale;
 
   GST_OBJECT_LOCK (self);
   if (meta && meta->kind == GST_THERMAL_FRAME_TEMPERATURE &&
@@ -278,6 +296,8 @@ gst_thermal_palette_transform_frame (GstVideoFilter * filter,
     gst_thermal_palette_apply_properties (self);
   palette = self->palette;
   equalized = self->agc == TC_AGC_PLATEAU;
+  scale = self->scale;
+  GST_OBJECT_UNLOCK (self);
 
   for (i = 0; i < 3; i++) {
     planes.data[i] = i < GST_VIDEO_FRAME_N_PLANES (out_frame) ?
@@ -290,10 +310,20 @@ gst_thermal_palette_transform_frame (GstVideoFilter * filter,
       GST_VIDEO_FRAME_PLANE_STRIDE (in_frame, 0), &planes);
   tc_colorizer_last_range (self->colorizer, &lo, &hi);
   gst_buffer_add_thermal_palette_meta (out_frame->buffer, palette,
-      lo * self->scale - 273.15, hi * self->scale - 273.15, equalized);
-  GST_OBJECT_UNLOCK (self);
+      lo * scale - 273.15, hi * scale - 273.15, equalized);
 
   return GST_FLOW_OK;
+}
+
+/* a picture is no temperature frame: its GstThermalMeta stays behind */
+static gboolean
+gst_thermal_palette_transform_meta (GstBaseTransform * trans, GstBuffer * outbuf,
+    GstMeta * meta, GstBuffer * inbuf)
+{
+  if (meta->info->api == GST_THERMAL_META_API_TYPE)
+    return FALSE;
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->transform_meta (trans, outbuf,
+      meta, inbuf);
 }
 
 static gboolean
@@ -412,6 +442,17 @@ gst_thermal_palette_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
+/* controlled properties follow the stream time */
+static void
+gst_thermal_palette_before_transform (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstClockTime ts = gst_segment_to_stream_time (&trans->segment,
+      GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+
+  if (GST_CLOCK_TIME_IS_VALID (ts))
+    gst_object_sync_values (GST_OBJECT (trans), ts);
+}
+
 static void
 gst_thermal_palette_class_init (GstThermalPaletteClass * klass)
 {
@@ -477,7 +518,10 @@ gst_thermal_palette_class_init (GstThermalPaletteClass * klass)
 
   trans_class->transform_caps =
       GST_DEBUG_FUNCPTR (gst_thermal_palette_transform_caps);
+  trans_class->before_transform = GST_DEBUG_FUNCPTR (gst_thermal_palette_before_transform);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_thermal_palette_start);
+  trans_class->transform_meta =
+      GST_DEBUG_FUNCPTR (gst_thermal_palette_transform_meta);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_thermal_palette_set_info);
   filter_class->transform_frame =
       GST_DEBUG_FUNCPTR (gst_thermal_palette_transform_frame);

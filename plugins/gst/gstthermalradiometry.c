@@ -467,6 +467,17 @@ gst_thermal_radiometry_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
+/* controlled properties follow the stream time */
+static void
+gst_thermal_radiometry_before_transform (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstClockTime ts = gst_segment_to_stream_time (&trans->segment,
+      GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+
+  if (GST_CLOCK_TIME_IS_VALID (ts))
+    gst_object_sync_values (GST_OBJECT (trans), ts);
+}
+
 static void
 gst_thermal_radiometry_class_init (GstThermalRadiometryClass * klass)
 {
@@ -548,6 +559,7 @@ gst_thermal_radiometry_class_init (GstThermalRadiometryClass * klass)
 
   trans_class->transform_caps =
       GST_DEBUG_FUNCPTR (gst_thermal_radiometry_transform_caps);
+  trans_class->before_transform = GST_DEBUG_FUNCPTR (gst_thermal_radiometry_before_transform);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_thermal_radiometry_sink_event);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_thermal_radiometry_start);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_thermal_radiometry_set_info);
@@ -568,4 +580,6 @@ gst_thermal_radiometry_init (GstThermalRadiometry * self)
   self->scale = 0.01;
   self->lut = g_new0 (uint16_t, 65536);
   self->dirty = TRUE;
+  /* temperatures must not depend on how fast a display downstream is */
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
 }

@@ -220,6 +220,16 @@ gst_thermal_src_query (GstBaseSrc * bsrc, GstQuery * query)
       return TRUE;
     }
   }
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    /* live, a frame is ready one frame duration after it began */
+    if (gst_base_src_is_live (bsrc) && GST_VIDEO_INFO_FPS_N (&self->info) > 0) {
+      GstClockTime latency = gst_util_uint64_scale (GST_SECOND,
+          GST_VIDEO_INFO_FPS_D (&self->info), GST_VIDEO_INFO_FPS_N (&self->info));
+
+      gst_query_set_latency (query, TRUE, latency, latency);
+      return TRUE;
+    }
+  }
   return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
 }
 
@@ -320,6 +330,9 @@ gst_thermal_src_start (GstBaseSrc * bsrc)
 
   self->n_frames = 0;
   self->running_time = 0;
+  GST_OBJECT_LOCK (self);
+  self->shutter_closed = FALSE;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 

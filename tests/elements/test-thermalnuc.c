@@ -221,6 +221,85 @@ test_ffc_with_shutter (void)
   gst_harness_teardown (h);
 }
 
+/* every ffc-interval seconds of stream time */
+static void
+test_ffc_on_timer (void)
+{
+  GstHarness *h = gst_harness_new_parse ("thermalsrc num-buffers=140 fpa-drift=0 "
+      "! video/x-raw,width=80,height=64,framerate=25/1 "
+      "! thermalnuc ffc-on-start=false ffc-drift=0 ffc-interval=1");
+  GstElement *nuc = gst_harness_find_element (h, "thermalnuc");
+  guint n = 0;
+  int i;
+
+  gst_harness_play (h);
+  for (i = 0; i < 120; i++)
+    gst_buffer_unref (gst_harness_pull (h));
+  g_object_get (nuc, "ffc-count", &n, NULL);
+  /* 120 frames = 4.8 s: at 1, 2, 3 and 4 s (each takes a few frames) */
+  g_assert_cmpuint (n, >=, 3);
+  g_assert_cmpuint (n, <=, 4);
+  gst_object_unref (nuc);
+  gst_harness_teardown (h);
+}
+
+/* without tables the fixed pattern is large: only the real defects are found */
+static void
+test_auto_dpc_without_tables (void)
+{
+  GstHarness *h = gst_harness_new_parse ("thermalsrc num-buffers=30 scene=blackbody "
+      "fpa-drift=0 ! video/x-raw,width=160,height=128,framerate=25/1 "
+      "! thermalnuc tables=none");
+  GstElement *nuc = gst_harness_find_element (h, "thermalnuc");
+  guint detected = 0, defective = 0;
+
+  gst_harness_play (h);
+  gst_buffer_unref (gst_harness_pull (h));
+  g_object_get (nuc, "detected-count", &detected, "defective-count", &defective, NULL);
+  /* 12 dead + 8 hot + 4 new, none of them known without the factory list */
+  g_assert_cmpuint (detected, ==, 24);
+  g_assert_cmpuint (defective, ==, 24);
+  gst_object_unref (nuc);
+  gst_harness_teardown (h);
+}
+
+/* a background correction after a shutter FFC keeps the absolute level */
+static void
+test_background_keeps_level (void)
+{
+  GstHarness *h = gst_harness_new_parse ("thermalsrc num-buffers=260 scene=blackbody "
+      "blackbody-temperature=50 fpa-drift=6 fpa-tau=1 "
+      "! video/x-raw,width=96,height=64,framerate=25/1 "
+      "! thermalnuc ffc-drift=0 ! thermalradiometry");
+  GstElement *nuc = gst_harness_find_element (h, "thermalnuc");
+  GstBuffer *b;
+  double before, after, std;
+  guint n = 0;
+  int i;
+
+  gst_harness_play (h);
+  for (i = 0; i < 200; i++)     /* the sensor drifts 6 K away from its last FFC */
+    gst_buffer_unref (gst_harness_pull (h));
+  g_signal_emit_by_name (nuc, "ffc");
+  for (i = 0; i < 10; i++)
+    gst_buffer_unref (gst_harness_pull (h));
+  b = gst_harness_pull (h);
+  frame_stats (b, 96, 64, NULL, 0.01, &before, &std);
+  gst_buffer_unref (b);
+  g_assert_cmpfloat (fabs (before - 273.15 - 50.0), <, 0.1);
+  g_signal_emit_by_name (nuc, "background-correction");
+  for (i = 0; i < 8; i++)
+    gst_buffer_unref (gst_harness_pull (h));
+  g_object_get (nuc, "ffc-count", &n, NULL);
+  g_assert_cmpuint (n, ==, 3);   /* start, shutter, background */
+  b = gst_harness_pull (h);
+  frame_stats (b, 96, 64, NULL, 0.01, &after, &std);
+  gst_buffer_unref (b);
+  g_assert_cmpfloat (fabs (after - before), <, 0.1);
+  gst_object_unref (nuc);
+  gst_harness_teardown (h);
+}
+
 static gpointer
 poke (gpointer data)
 {
@@ -244,10 +323,15 @@ test_property_stress (void)
   int i;
 
   for (i = 0; i < 200; i++) {
-    GstBuffer *b = gray16_buffer (W, H, fill_pattern);
+    GstBuffer *b = gray16_buffer (W, H, fill_pattern), *out;
 
     GST_BUFFER_PTS (b) = i * GST_SECOND / 25;
-    gst_buffer_unref (gst_harness_push_and_pull (h, b));
+    out = gst_harness_push_and_pull (h, b);
+    /* whatever the settings: a frame of the same size, no wild values */
+    g_assert_cmpuint (gst_buffer_get_size (out), ==, W * H * 2);
+    g_assert_cmpuint (pixel_at (out, W, 10, 10), >=, 4900);
+    g_assert_cmpuint (pixel_at (out, W, 10, 10), <=, 5100);
+    gst_buffer_unref (out);
   }
   g_thread_join (t);
   gst_harness_teardown (h);
@@ -264,6 +348,9 @@ main (int argc, char **argv)
   g_test_add_func ("/thermalnuc/ffc-without-shutter", test_ffc_without_shutter_is_abandoned);
   g_test_add_func ("/thermalnuc/table-file", test_table_file);
   g_test_add_func ("/thermalnuc/ffc-with-shutter", test_ffc_with_shutter);
+  g_test_add_func ("/thermalnuc/ffc-on-timer", test_ffc_on_timer);
+  g_test_add_func ("/thermalnuc/auto-dpc-without-tables", test_auto_dpc_without_tables);
+  g_test_add_func ("/thermalnuc/background-keeps-level", test_background_keeps_level);
   g_test_add_func ("/thermalnuc/property-stress", test_property_stress);
   return g_test_run ();
 }

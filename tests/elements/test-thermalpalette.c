@@ -129,6 +129,60 @@ test_auto_range_follows_scene (void)
   gst_harness_teardown (h);
 }
 
+/* channel order of the packed formats, odd sizes, and no temperature meta on
+ * the picture */
+static void
+test_channel_order_and_odd_sizes (void)
+{
+  static const struct { const char *fmt; int r, g, b, bpp; } f[] = {
+    {"RGB", 0, 1, 2, 3}, {"BGR", 2, 1, 0, 3}, {"RGBx", 0, 1, 2, 4}, {"BGRx", 2, 1, 0, 4},
+    {"xRGB", 1, 2, 3, 4}, {"ABGR", 3, 2, 1, 4},
+  };
+  const guint8 *iron = tc_palette_rgb (TC_PALETTE_IRONBOW);
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (f); i++) {
+    GstHarness *h = pal_harness (f[i].fmt);
+    GstBuffer *in = gray16_buffer (W, H, fill_ramp), *out;
+    GstMapInfo map;
+
+    gst_util_set_object_arg (G_OBJECT (h->element), "palette", "ironbow");
+    gst_util_set_object_arg (G_OBJECT (h->element), "range-mode", "manual");
+    gst_util_set_object_arg (G_OBJECT (h->element), "agc", "linear");
+    g_object_set (h->element, "range-min", 10.0, "range-max", 40.0, NULL);
+    gst_buffer_add_thermal_meta (in)->kind = GST_THERMAL_FRAME_TEMPERATURE;
+    out = gst_harness_push_and_pull (h, in);
+    g_assert_null (gst_buffer_get_thermal_meta (out));
+    g_assert_nonnull (gst_buffer_get_thermal_palette_meta (out));
+    g_assert_true (gst_buffer_map (out, &map, GST_MAP_READ));
+    /* the last column is index 255 */
+    g_assert_cmpuint (map.data[(W - 1) * f[i].bpp + f[i].r], ==, iron[255 * 3]);
+    g_assert_cmpuint (map.data[(W - 1) * f[i].bpp + f[i].g], ==, iron[255 * 3 + 1]);
+    g_assert_cmpuint (map.data[(W - 1) * f[i].bpp + f[i].b], ==, iron[255 * 3 + 2]);
+    gst_buffer_unmap (out, &map);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+
+  /* an odd size cannot be I420: something else is chosen */
+  {
+    GstHarness *h = gst_harness_new ("thermalpalette");
+    GstCaps *caps;
+    GstVideoInfo info;
+
+    gst_harness_set_src_caps_str (h, "video/x-raw,format=GRAY16_LE,width=61,"
+        "height=47,framerate=25/1");
+    gst_buffer_unref (gst_harness_push_and_pull (h,
+            gst_buffer_new_allocate (NULL, 61 * 47 * 2, NULL)));
+    caps = gst_pad_get_current_caps (h->sinkpad);
+    g_assert_true (gst_video_info_from_caps (&info, caps));
+    g_assert_cmpint (GST_VIDEO_INFO_FORMAT (&info), !=, GST_VIDEO_FORMAT_I420);
+    g_assert_cmpint (GST_VIDEO_INFO_WIDTH (&info), ==, 61);
+    gst_caps_unref (caps);
+    gst_harness_teardown (h);
+  }
+}
+
 static gpointer
 poke (gpointer data)
 {
@@ -168,6 +222,8 @@ main (int argc, char **argv)
   g_test_add_func ("/thermalpalette/all-formats-negotiate", test_all_formats_negotiate);
   g_test_add_func ("/thermalpalette/manual-linear-values", test_manual_linear_values);
   g_test_add_func ("/thermalpalette/auto-range-follows-scene", test_auto_range_follows_scene);
+  g_test_add_func ("/thermalpalette/channel-order-and-odd-sizes",
+      test_channel_order_and_odd_sizes);
   g_test_add_func ("/thermalpalette/property-stress", test_property_stress);
   return g_test_run ();
 }

@@ -238,6 +238,17 @@ test_live_timestamps (void)
     g_assert_cmpuint (GST_BUFFER_OFFSET (b), ==, i);
     gst_buffer_unref (b);
   }
+  {
+    GstQuery *q = gst_query_new_latency ();
+    gboolean is_live = FALSE;
+    GstClockTime min = 0, max = 0;
+
+    g_assert_true (gst_pad_peer_query (hr->sinkpad, q));
+    gst_query_parse_latency (q, &is_live, &min, &max);
+    g_assert_true (is_live);
+    g_assert_cmpuint (min, ==, GST_SECOND / 50);
+    gst_query_unref (q);
+  }
   /* at the frame rate, not as fast as it can */
   g_assert_cmpint (g_get_monotonic_time () - t0, >=, 35000);
   gst_object_unref (src);
