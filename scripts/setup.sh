@@ -9,6 +9,7 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly
+  libpango1.0-dev libcairo2-dev fonts-dejavu-core
   libimage-exiftool-perl
   "$@"
 )

@@ -259,3 +259,74 @@ gst_buffer_add_thermal_palette_meta (GstBuffer * buffer, gint palette,
   }
   return m;
 }
+
+GType
+gst_thermal_measure_meta_api_get_type (void)
+{
+  static GType type = 0;
+  static const gchar *tags[] = { NULL };
+
+  if (g_once_init_enter (&type)) {
+    GType t = gst_meta_api_type_register ("GstThermalMeasureMetaAPI", tags);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static gboolean
+gst_thermal_measure_meta_init (GstMeta * meta, gpointer params,
+    GstBuffer * buffer)
+{
+  GstThermalMeasureMeta *m = (GstThermalMeasureMeta *) meta;
+
+  m->max = m->min = m->avg = 0.0;
+  m->max_at[0] = m->max_at[1] = m->min_at[0] = m->min_at[1] = 0.0;
+  m->scene_state = GST_THERMAL_STATE_NORMAL;
+  m->n_rules = 0;
+  return TRUE;
+}
+
+static gboolean
+gst_thermal_measure_meta_transform (GstBuffer * dest, GstMeta * meta,
+    GstBuffer * buffer, GQuark type, gpointer data)
+{
+  GstThermalMeasureMeta *src = (GstThermalMeasureMeta *) meta;
+  GstThermalMeasureMeta *dst = gst_buffer_get_thermal_measure_meta (dest);
+
+  if (!dst)
+    dst = gst_buffer_add_thermal_measure_meta (dest);
+  if (!dst)
+    return FALSE;
+  dst->max = src->max;
+  dst->min = src->min;
+  dst->avg = src->avg;
+  memcpy (dst->max_at, src->max_at, sizeof (src->max_at));
+  memcpy (dst->min_at, src->min_at, sizeof (src->min_at));
+  dst->scene_state = src->scene_state;
+  dst->n_rules = src->n_rules;
+  memcpy (dst->rules, src->rules, src->n_rules * sizeof (GstThermalRuleResult));
+  return TRUE;
+}
+
+const GstMetaInfo *
+gst_thermal_measure_meta_get_info (void)
+{
+  static const GstMetaInfo *info = NULL;
+
+  if (g_once_init_enter ((GstMetaInfo **) & info)) {
+    const GstMetaInfo *mi =
+        gst_meta_register (GST_THERMAL_MEASURE_META_API_TYPE,
+        "GstThermalMeasureMeta", sizeof (GstThermalMeasureMeta),
+        gst_thermal_measure_meta_init, NULL,
+        gst_thermal_measure_meta_transform);
+    g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) mi);
+  }
+  return info;
+}
+
+GstThermalMeasureMeta *
+gst_buffer_add_thermal_measure_meta (GstBuffer * buffer)
+{
+  return (GstThermalMeasureMeta *) gst_buffer_add_meta (buffer,
+      gst_thermal_measure_meta_get_info (), NULL);
+}

@@ -103,4 +103,75 @@ const GstMetaInfo *gst_thermal_palette_meta_get_info (void);
 GstThermalPaletteMeta *gst_buffer_add_thermal_palette_meta (GstBuffer *buffer,
     gint palette, gdouble range_min, gdouble range_max, gboolean equalized);
 
+#define GST_THERMAL_MAX_RULES 40
+#define GST_THERMAL_MAX_POINTS 16
+#define GST_THERMAL_NAME_LEN 64
+
+typedef enum {
+  GST_THERMAL_RULE_POINT,
+  GST_THERMAL_RULE_LINE,
+  GST_THERMAL_RULE_POLYGON
+} GstThermalRuleType;
+
+typedef enum {
+  GST_THERMAL_STATE_NORMAL,
+  GST_THERMAL_STATE_PRE_ALARM,
+  GST_THERMAL_STATE_ALARM
+} GstThermalAlarmState;
+
+/**
+ * GstThermalRuleResult:
+ * @id: the rule's id
+ * @name: its name (UTF-8, NUL-terminated)
+ * @type: point, line or polygon
+ * @n_points: points of the geometry
+ * @points: normalized coordinates (x, y in 0..1, origin top left)
+ * @valid: the rule covers at least one pixel and has readings
+ * @max, @min, @avg: degrees C (with the rule's own emissivity etc. if set)
+ * @max_at, @min_at: normalized positions of max and min
+ * @state: its alarm state (normal when it has no alarm)
+ * @has_alarm: the rule has an alarm enabled
+ */
+typedef struct {
+  gint id;
+  gchar name[GST_THERMAL_NAME_LEN];
+  GstThermalRuleType type;
+  guint n_points;
+  gdouble points[GST_THERMAL_MAX_POINTS][2];
+  gboolean valid;
+  gdouble max, min, avg;
+  gdouble max_at[2], min_at[2];
+  GstThermalAlarmState state;
+  gboolean has_alarm;
+} GstThermalRuleResult;
+
+/**
+ * GstThermalMeasureMeta:
+ * @max, @min, @avg: the whole scene, degrees C
+ * @max_at, @min_at: normalized positions of the scene's max and min
+ * @scene_state: the scene alarm's state
+ * @n_rules: enabled rules in @rules, in the order they were given
+ * @rules: per rule geometry and readings
+ *
+ * Attached by thermalmeasure to every frame; it survives thermalpalette, so an
+ * overlay (thermalosd) can draw the rules with their readings.
+ */
+typedef struct {
+  GstMeta meta;
+
+  gdouble max, min, avg;
+  gdouble max_at[2], min_at[2];
+  GstThermalAlarmState scene_state;
+  guint n_rules;
+  GstThermalRuleResult rules[GST_THERMAL_MAX_RULES];
+} GstThermalMeasureMeta;
+
+GType gst_thermal_measure_meta_api_get_type (void);
+#define GST_THERMAL_MEASURE_META_API_TYPE (gst_thermal_measure_meta_api_get_type ())
+const GstMetaInfo *gst_thermal_measure_meta_get_info (void);
+#define gst_buffer_get_thermal_measure_meta(b) \
+  ((GstThermalMeasureMeta *) gst_buffer_get_meta ((b), GST_THERMAL_MEASURE_META_API_TYPE))
+/* Adds an empty one (n_rules 0) */
+GstThermalMeasureMeta *gst_buffer_add_thermal_measure_meta (GstBuffer *buffer);
+
 G_END_DECLS

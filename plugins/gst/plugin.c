@@ -11,6 +11,12 @@
 #include "gstthermalnuc.h"
 #include "gstthermalradiometry.h"
 #include "gstthermalpalette.h"
+#ifdef HAVE_THERMALMEASURE
+#include "gstthermalmeasure.h"
+#endif
+#ifdef HAVE_THERMALOSD
+#include "gstthermalosd.h"
+#endif
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -21,6 +27,12 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (thermalnuc, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalradiometry, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalpalette, plugin);
+#ifdef HAVE_THERMALMEASURE
+  ret |= GST_ELEMENT_REGISTER (thermalmeasure, plugin);
+#endif
+#ifdef HAVE_THERMALOSD
+  ret |= GST_ELEMENT_REGISTER (thermalosd, plugin);
+#endif
   return ret;
 }
 
