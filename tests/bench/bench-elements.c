@@ -159,7 +159,7 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   gsize n_bad, i;
   double *t = g_new (double, frames);
   double sim_ms, nuc_kernel_ms, rad_kernel_ms, nuc_ms, rad_ms, pal_plateau_ms;
-  double pal_linear_i420_ms, pal_dde_ms, pal_kernel_ms;
+  double pal_linear_i420_ms, pal_dde_ms, pal_kernel_ms, measure_ms;
   char err[256];
   GstHarness *hn, *hr, *hp;
   TcColorizer *col;
@@ -248,6 +248,29 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   rad_ms = time_harness (hr, raw, frames);
   gst_harness_teardown (hr);
 
+  /* thermalmeasure: 8 rules, 4 of them polygons each covering a quarter of
+   * the frame (one concave), 2 lines, 2 points, all with alarms */
+  {
+    GstHarness *hm = harness ("thermalmeasure", tcaps, NULL);
+    const gchar *rules = "["
+        "{\"type\":\"polygon\",\"points\":[[0,0],[0.5,0],[0.5,0.5],[0,0.5]],"
+        "\"alarm\":{\"pre_alarm\":60,\"alarm\":70,\"tolerance\":2}},"
+        "{\"type\":\"polygon\",\"points\":[[0.5,0],[1,0],[1,0.5],[0.5,0.5]],"
+        "\"alarm\":{\"on\":\"avg\",\"alarm\":70}},"
+        "{\"type\":\"polygon\",\"points\":[[0,0.5],[0.5,0.5],[0.5,1],[0,1]],"
+        "\"alarm\":{\"on\":\"min\",\"condition\":\"below\",\"alarm\":0}},"
+        "{\"type\":\"polygon\",\"points\":[[0.5,0.5],[1,0.5],[1,0.75],[0.75,0.75],"
+        "[0.75,0.8333],[1,0.8333],[1,1],[0.5,1]],\"alarm\":{\"alarm\":90}},"
+        "{\"type\":\"line\",\"points\":[[0.1,0.1],[0.9,0.9]],\"alarm\":{\"alarm\":90}},"
+        "{\"type\":\"line\",\"points\":[[0.1,0.9],[0.9,0.1]],\"alarm\":{\"alarm\":90}},"
+        "{\"type\":\"point\",\"points\":[[0.3,0.3]],\"alarm\":{\"alarm\":90}},"
+        "{\"type\":\"point\",\"points\":[[0.7,0.7]],\"alarm\":{\"alarm\":90}}]";
+
+    g_object_set (hm->element, "rules", rules, "message-interval", 0, NULL);
+    measure_ms = time_harness (hm, temp, frames);
+    gst_harness_teardown (hm);
+  }
+
   hp = harness ("thermalpalette", tcaps, "video/x-raw,format=RGBx");
   gst_util_set_object_arg (G_OBJECT (hp->element), "palette", "ironbow");
   pal_plateau_ms = time_harness (hp, temp, frames);
@@ -272,6 +295,7 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   M ("thermalsrc_render", sim_ms);
   M ("thermalnuc_dpc", nuc_ms);
   M ("thermalradiometry", rad_ms);
+  M ("thermalmeasure_8_rules", measure_ms);
   M ("thermalpalette_plateau_rgbx", pal_plateau_ms);
   M ("thermalpalette_linear_i420", pal_linear_i420_ms);
   M ("thermalpalette_plateau_dde50_rgbx", pal_dde_ms);
