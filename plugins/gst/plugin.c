@@ -11,12 +11,8 @@
 #include "gstthermalnuc.h"
 #include "gstthermalradiometry.h"
 #include "gstthermalpalette.h"
-#ifdef HAVE_THERMALMEASURE
 #include "gstthermalmeasure.h"
-#endif
-#ifdef HAVE_THERMALOSD
 #include "gstthermalosd.h"
-#endif
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -27,16 +23,12 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (thermalnuc, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalradiometry, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalpalette, plugin);
-#ifdef HAVE_THERMALMEASURE
   ret |= GST_ELEMENT_REGISTER (thermalmeasure, plugin);
-#endif
-#ifdef HAVE_THERMALOSD
   ret |= GST_ELEMENT_REGISTER (thermalosd, plugin);
-#endif
   return ret;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, thermal,
     "Radiometric thermal camera elements: sensor simulation, correction, "
-    "temperature, palettes", plugin_init, PACKAGE_VERSION, GST_LICENSE,
+    "temperature, measurement and alarms, palettes, overlay", plugin_init, PACKAGE_VERSION, GST_LICENSE,
     GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
