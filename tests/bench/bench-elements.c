@@ -34,26 +34,39 @@ median (double *v, int n)
   return v[n / 2];
 }
 
-/* median ms of push+pull through @h over @frames frames cycling @inputs */
+/* median ms of push+pull through @h over @frames frames cycling @inputs.
+ * For in-place elements (@own), each frame is a private copy made before
+ * the clock starts, stamped 30 frames a second. */
 static double
-time_harness (GstHarness *h, GstBuffer **inputs, int frames)
+time_harness_full (GstHarness *h, GstBuffer **inputs, int frames, gboolean own)
 {
   double *t = g_new (double, frames);
   double m;
   int i;
 
-  for (i = 0; i < 5; i++)     /* warm up: negotiation, pools, tables */
-    gst_buffer_unref (gst_harness_push_and_pull (h, gst_buffer_ref (inputs[i % N_INPUTS])));
-  for (i = 0; i < frames; i++) {
-    gint64 t0 = g_get_monotonic_time ();
-    GstBuffer *out = gst_harness_push_and_pull (h, gst_buffer_ref (inputs[i % N_INPUTS]));
+  for (i = -5; i < frames; i++) {     /* 5 to warm up: negotiation, pools, tables */
+    GstBuffer *in = own ? gst_buffer_copy_deep (inputs[(i + 5) % N_INPUTS]) :
+        gst_buffer_ref (inputs[(i + 5) % N_INPUTS]);
+    gint64 t0;
+    GstBuffer *out;
 
-    t[i] = (g_get_monotonic_time () - t0) / 1000.0;
+    if (own)
+      GST_BUFFER_PTS (in) = (i + 5) * GST_SECOND / 30;
+    t0 = g_get_monotonic_time ();
+    out = gst_harness_push_and_pull (h, in);
+    if (i >= 0)
+      t[i] = (g_get_monotonic_time () - t0) / 1000.0;
     gst_buffer_unref (out);
   }
   m = median (t, frames);
   g_free (t);
   return m;
+}
+
+static double
+time_harness (GstHarness *h, GstBuffer **inputs, int frames)
+{
+  return time_harness_full (h, inputs, frames, FALSE);
 }
 
 static GstHarness *
@@ -159,7 +172,7 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   gsize n_bad, i;
   double *t = g_new (double, frames);
   double sim_ms, nuc_kernel_ms, rad_kernel_ms, nuc_ms, rad_ms, pal_plateau_ms;
-  double pal_linear_i420_ms, pal_dde_ms, pal_kernel_ms, measure_ms;
+  double pal_linear_i420_ms, pal_dde_ms, pal_kernel_ms, measure_ms, osd_ms, osd_i420_ms;
   char err[256];
   GstHarness *hn, *hr, *hp;
   TcColorizer *col;
@@ -269,6 +282,38 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
     g_object_set (hm->element, "rules", rules, "message-interval", 0, NULL);
     measure_ms = time_harness (hm, temp, frames);
     gst_harness_teardown (hm);
+
+    /* thermalosd on the pictures of those rules: the 8 rules with their
+     * readings (changing once a second), the ruler, name, date, two lines */
+    {
+      const char *formats[2] = { "RGBx", "I420" };
+      double *res[2] = { &osd_ms, &osd_i420_ms };
+      int k;
+
+      for (k = 0; k < 2; k++) {
+        g_autofree gchar *desc = g_strdup_printf ("thermalmeasure name=m message-interval=0 "
+            "! thermalpalette ! capsfilter caps=video/x-raw,format=%s", formats[k]);
+        GstHarness *hc = gst_harness_new_parse (desc);
+        GstElement *m = gst_harness_find_element (hc, "thermalmeasure");
+        GstBuffer *pic[N_INPUTS];
+        GstHarness *ho;
+
+        g_object_set (m, "rules", rules, NULL);
+        gst_object_unref (m);
+        gst_harness_set_src_caps_str (hc, tcaps);
+        for (f = 0; f < N_INPUTS; f++)
+          pic[f] = gst_harness_push_and_pull (hc, gst_buffer_ref (temp[f]));
+        ho = gst_harness_new ("thermalosd");
+        gst_harness_set_src_caps (ho, gst_pad_get_current_caps (hc->sinkpad));
+        g_object_set (ho->element, "show-ruler", TRUE, "camera-name", "Line 3",
+            "text-lines", "Kiln A\nZone 2", NULL);
+        *res[k] = time_harness_full (ho, pic, frames, TRUE);
+        gst_harness_teardown (ho);
+        for (f = 0; f < N_INPUTS; f++)
+          gst_buffer_unref (pic[f]);
+        gst_harness_teardown (hc);
+      }
+    }
   }
 
   hp = harness ("thermalpalette", tcaps, "video/x-raw,format=RGBx");
@@ -296,6 +341,8 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   M ("thermalnuc_dpc", nuc_ms);
   M ("thermalradiometry", rad_ms);
   M ("thermalmeasure_8_rules", measure_ms);
+  M ("thermalosd_8_rules_ruler_text_rgbx", osd_ms);
+  M ("thermalosd_8_rules_ruler_text_i420", osd_i420_ms);
   M ("thermalpalette_plateau_rgbx", pal_plateau_ms);
   M ("thermalpalette_linear_i420", pal_linear_i420_ms);
   M ("thermalpalette_plateau_dde50_rgbx", pal_dde_ms);
