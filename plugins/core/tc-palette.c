@@ -329,10 +329,16 @@ clamp_u8 (double v)
 }
 
 /* palette index -> palette index after contrast (about 128), then brightness */
+uint8_t
+tc_palette_balance_index (int i, double brightness, double contrast)
+{
+  return clamp_u8 ((i - 128) * contrast + 128.0 + brightness * 128.0);
+}
+
 static uint8_t
 balance_index (const TcColorizer *c, int i)
 {
-  return clamp_u8 ((i - 128) * c->contrast + 128.0 + c->brightness * 128.0);
+  return tc_palette_balance_index (i, c->brightness, c->contrast);
 }
 
 static void

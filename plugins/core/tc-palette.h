@@ -87,6 +87,9 @@ void tc_colorizer_set_range (TcColorizer *c, bool automatic, uint16_t lo, uint16
 void tc_colorizer_set_dde (TcColorizer *c, int level);
 /* brightness -1..1 (0 = none), contrast 0..2 (1 = none), applied to the palette index. */
 void tc_colorizer_set_balance (TcColorizer *c, double brightness, double contrast);
+/* The palette index a colour index becomes under brightness and contrast
+ * (what tc_colorizer_set_balance does), for drawing a matching scale. */
+uint8_t tc_palette_balance_index (int index, double brightness, double contrast);
 /* Forgets the damped automatic range (next frame starts afresh). */
 void tc_colorizer_reset (TcColorizer *c);
 /* One frame: src is width x height uint16 with a stride in bytes. */

@@ -9,6 +9,8 @@
 
 G_DEFINE_QUARK (tc-rules-error-quark, tc_rules_error);
 
+#define TC_MAX_ID 1000000
+
 static gboolean
 fail (GError **error, const gchar *path, const gchar *field, const gchar *what)
 {
@@ -133,8 +135,8 @@ get_id (JsonObject *o, const gchar *path, const gchar *key, gint *id, GError **e
     return TRUE;
   }
   if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
-      json_node_get_int (n) < 1 || json_node_get_int (n) > G_MAXINT32)
-    return fail (error, path, key, "must be a positive integer");
+      json_node_get_int (n) < 1 || json_node_get_int (n) > TC_MAX_ID)
+    return fail (error, path, key, "must be an integer from 1 to 1000000");
   *id = (gint) json_node_get_int (n);
   return TRUE;
 }
@@ -371,8 +373,6 @@ tc_comparisons_parse_json (const gchar *json, const TcRuleDef *rules, guint n_ru
       g_free (out);
       return FALSE;
     }
-    if (c->id < 0)
-      c->id = (gint) i + 1;
     rn = json_object_get_member (o, "rules");
     if (!rn || !JSON_NODE_HOLDS_ARRAY (rn) ||
         json_array_get_length (json_node_get_array (rn)) != 2) {
@@ -402,6 +402,26 @@ tc_comparisons_parse_json (const gchar *json, const TcRuleDef *rules, guint n_ru
             &c->has_interval, error)) {
       g_free (out);
       return FALSE;
+    }
+  }
+  /* ids: given ones unique, missing ones the next free */
+  {
+    gint next_id = 1;
+    guint j;
+
+    for (i = 0; i < n; i++)
+      next_id = MAX (next_id, out[i].id + 1);
+    for (i = 0; i < n; i++) {
+      if (out[i].id < 0)
+        out[i].id = next_id++;
+      for (j = 0; j < i; j++) {
+        if (out[j].id == out[i].id) {
+          g_autofree gchar *path = g_strdup_printf ("comparisons[%u]", i);
+
+          g_free (out);
+          return fail (error, path, "id", "is used by another comparison");
+        }
+      }
     }
   }
   *cmps = out;

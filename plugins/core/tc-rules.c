@@ -409,6 +409,11 @@ tc_alarm_update (const TcAlarmConfig *cfg, TcAlarmState *st, double value, doubl
     st->active[TC_LEVEL_PRE_ALARM] = false;
   level_update (cfg, st, TC_LEVEL_ALARM, cfg->alarm, value, t, tmp + n_pre, &n_alarm);
 
+  /* a standing alarm is repeated at its highest level only */
+  if (st->active[TC_LEVEL_ALARM] && n_pre == 1 && tmp[0].kind == TC_EVENT_REPEAT) {
+    tmp[0] = tmp[1];
+    n_pre = 0;
+  }
   /* rising: pre-alarm first; falling: alarm first */
   if (n_pre && n_alarm && tmp[0].kind == TC_EVENT_STOP) {
     events[n++] = tmp[1];

@@ -72,6 +72,17 @@ GST_ELEMENT_REGISTER_DEFINE (thermalmeasure, "thermalmeasure", GST_RANK_NONE,
 static const gchar *level_names[] = { "normal", "pre_alarm", "alarm" };
 static const gchar *kind_names[] = { "start", "stop", "start" };
 
+/* the same alarm, whatever its repeat interval: its state carries over */
+static gboolean
+alarm_same (const TcAlarmConfig * a, const TcAlarmConfig * b)
+{
+  return a->enabled == b->enabled && a->on == b->on &&
+      a->condition == b->condition && a->has_pre_alarm == b->has_pre_alarm &&
+      (!a->has_pre_alarm || a->pre_alarm == b->pre_alarm) &&
+      a->alarm == b->alarm && a->tolerance == b->tolerance &&
+      a->filter_time == b->filter_time;
+}
+
 static void
 free_rules (GstThermalMeasureRule * rules, guint n)
 {
@@ -153,8 +164,7 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
     for (j = 0; j < self->n_rules; j++) {
       GstThermalMeasureRule *old = &self->rules[j];
 
-      if (old->def.id == r->def.id &&
-          memcmp (&old->def.alarm, &r->def.alarm, sizeof (TcAlarmConfig)) == 0)
+      if (old->def.id == r->def.id && alarm_same (&old->def.alarm, &r->def.alarm))
         r->alarm = old->alarm;
     }
   }
@@ -165,7 +175,7 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
 
     for (i = 0; i < self->n_defs; i++)
       kept |= old->def.id == rules[i].def.id &&
-          memcmp (&old->def.alarm, &rules[i].def.alarm, sizeof (TcAlarmConfig)) == 0;
+          alarm_same (&old->def.alarm, &rules[i].def.alarm);
     if (!kept) {
       TcAlarmConfig off = old->def.alarm;
       TcAlarmEvent ev[4];
@@ -197,8 +207,7 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
     tc_alarm_state_reset (&cmps[i].alarm);
     for (j = 0; j < self->n_cmps; j++)
       if (self->cmps[j].def.id == cmps[i].def.id &&
-          memcmp (&self->cmps[j].def.alarm, &cmps[i].def.alarm,
-              sizeof (TcAlarmConfig)) == 0)
+          alarm_same (&self->cmps[j].def.alarm, &cmps[i].def.alarm))
         cmps[i].alarm = self->cmps[j].alarm;
   }
   {
@@ -206,7 +215,7 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
 
     if (!self->scene_has_interval)
       scene.interval = self->alarm_interval;
-    if (memcmp (&scene, &self->scene_alarm_cfg, sizeof (scene)) != 0) {
+    if (!alarm_same (&scene, &self->scene_alarm_cfg)) {
       TcAlarmConfig off = self->scene_alarm_cfg;
       TcAlarmEvent ev[4];
       gdouble at[2] = { 0, 0 };
@@ -217,8 +226,8 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
       for (k = 0; k < n; k++)
         g_ptr_array_add (msgs, alarm_message (self, "scene", 0, "scene", &ev[k],
                 at, ts));
-      self->scene_alarm_cfg = scene;
     }
+    self->scene_alarm_cfg = scene;
   }
   free_rules (self->rules, self->n_rules);
   g_free (self->cmps);
@@ -347,6 +356,7 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   TcAlarmEvent ev[4];
   guint i, k, n;
   gboolean post_measurement = FALSE;
+  guint message_interval;
 
   /* before mapping: the frame holds a ref, and metas need a writable buffer */
   mm = gst_buffer_add_thermal_measure_meta (buf);
@@ -366,6 +376,10 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       tm->scale : self->caps_scale;
   if (self->dirty)
     gst_thermal_measure_compile (self, msgs, ts);
+
+  message_interval = self->message_interval;
+  /* what follows (rules, comparisons, alarm states) belongs to this thread */
+  GST_OBJECT_UNLOCK (self);
 
   /* the scene */
   tc_stats_frame (data, stride, self->width, self->height, &st);
@@ -448,14 +462,13 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
               c->def.name, &ev[k], a ? a->max_at : mm->max_at, ts));
   }
 
-  if (self->message_interval > 0 && GST_CLOCK_TIME_IS_VALID (ts) &&
+  if (message_interval > 0 && GST_CLOCK_TIME_IS_VALID (ts) &&
       (!GST_CLOCK_TIME_IS_VALID (self->last_message) || ts < self->last_message ||
-          ts - self->last_message >= self->message_interval * GST_MSECOND)) {
+          ts - self->last_message >= message_interval * GST_MSECOND)) {
     self->last_message = ts;
     post_measurement = TRUE;
   }
   self->frames++;
-  GST_OBJECT_UNLOCK (self);
   gst_video_frame_unmap (&frame);
 
   if (post_measurement)
@@ -474,7 +487,13 @@ gst_thermal_measure_start (GstBaseTransform * trans)
   GST_OBJECT_LOCK (self);
   self->last_message = GST_CLOCK_TIME_NONE;
   self->frames = 0;
+  /* a new run: no alarm of the last one is standing */
   tc_alarm_state_reset (&self->scene_alarm);
+  free_rules (self->rules, self->n_rules);
+  self->rules = NULL;
+  self->n_rules = 0;
+  g_clear_pointer (&self->cmps, g_free);
+  self->n_cmps = 0;
   self->dirty = TRUE;
   GST_OBJECT_UNLOCK (self);
   return TRUE;

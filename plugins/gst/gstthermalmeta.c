@@ -215,6 +215,8 @@ gst_thermal_palette_meta_init (GstMeta * meta, gpointer params,
   m->palette = 0;
   m->range_min = m->range_max = 0.0;
   m->equalized = FALSE;
+  m->brightness = 0.0;
+  m->contrast = 1.0;
   return TRUE;
 }
 
@@ -223,9 +225,14 @@ gst_thermal_palette_meta_transform (GstBuffer * dest, GstMeta * meta,
     GstBuffer * buffer, GQuark type, gpointer data)
 {
   GstThermalPaletteMeta *src = (GstThermalPaletteMeta *) meta;
+  GstThermalPaletteMeta *dst = gst_buffer_add_thermal_palette_meta (dest,
+      src->palette, src->range_min, src->range_max, src->equalized);
 
-  return gst_buffer_add_thermal_palette_meta (dest, src->palette,
-      src->range_min, src->range_max, src->equalized) != NULL;
+  if (!dst)
+    return FALSE;
+  dst->brightness = src->brightness;
+  dst->contrast = src->contrast;
+  return TRUE;
 }
 
 const GstMetaInfo *

@@ -83,6 +83,8 @@ gboolean gst_thermal_calibration_structure_get (const GstStructure *s,
  * @range_min: temperature of palette index 0, degrees C
  * @range_max: temperature of palette index 255, degrees C
  * @equalized: the mapping between is histogram-equalized, not linear
+ * @brightness, @contrast: the balance applied to the palette index
+ *   (tc_palette_balance_index)
  *
  * Attached by thermalpalette so that an overlay can draw the palette's
  * colour-temperature ruler exactly as the frame was coloured.
@@ -93,6 +95,7 @@ typedef struct {
   gint palette;
   gdouble range_min, range_max;
   gboolean equalized;
+  gdouble brightness, contrast;
 } GstThermalPaletteMeta;
 
 GType gst_thermal_palette_meta_api_get_type (void);

@@ -260,6 +260,7 @@ typedef struct
   gint palette;
   gdouble lo, hi;
   gboolean equalized;
+  gdouble brightness, contrast;
   GstThermalOsdUnit unit;
   gint font_size;
   guint32 color;
@@ -621,15 +622,19 @@ osd_piece_set_surface (OsdPiece * p, cairo_surface_t * surface)
   osd_piece_find_spans (p);
 }
 
-/* The piece's rectangle at @x, @y (kept inside the frame), made anew only
- * when it moved; added to the next composition. */
+/* The piece's rectangle at @x, @y (kept inside the frame, unless @clip: then
+ * it may stand over the edge and is clipped), made anew only when it moved;
+ * added to the next composition. */
 static void
-osd_piece_show (GstThermalOsd * self, OsdPiece * p, gint x, gint y)
+osd_piece_show_full (GstThermalOsd * self, OsdPiece * p, gint x, gint y,
+    gboolean clip)
 {
   if (!p->pixels || self->n_next >= MAX_RECTS)
     return;
-  x = CLAMP (x, 0, MAX (0, self->width - p->width));
-  y = CLAMP (y, 0, MAX (0, self->height - p->height));
+  if (!clip) {
+    x = CLAMP (x, 0, MAX (0, self->width - p->width));
+    y = CLAMP (y, 0, MAX (0, self->height - p->height));
+  }
   if (!p->rect || p->x != x || p->y != y) {
     g_clear_pointer (&p->rect, gst_video_overlay_rectangle_unref);
     p->rect = gst_video_overlay_rectangle_new_raw (p->pixels, x, y,
@@ -639,6 +644,12 @@ osd_piece_show (GstThermalOsd * self, OsdPiece * p, gint x, gint y)
   }
   self->next_pieces[self->n_next] = p;
   self->next[self->n_next++] = p->rect;
+}
+
+static void
+osd_piece_show (GstThermalOsd * self, OsdPiece * p, gint x, gint y)
+{
+  osd_piece_show_full (self, p, x, y, FALSE);
 }
 
 static void
@@ -836,6 +847,12 @@ osd_rule_pixels (const GstThermalRuleResult * r, guint i, gint w, gint h,
 {
   *x = CLAMP (r->points[i][0], 0.0, 1.0) * w;
   *y = CLAMP (r->points[i][1], 0.0, 1.0) * h;
+  /* a point: the centre of the pixel thermalmeasure reads, floor (x * w) (a
+   * polygon's edges are where its pixel centres stop: x * w itself) */
+  if (r->type == GST_THERMAL_RULE_POINT) {
+    *x = MIN (floor (*x), w - 1) + 0.5;
+    *y = MIN (floor (*y), h - 1) + 0.5;
+  }
 }
 
 static guint
@@ -930,10 +947,11 @@ osd_render_shape (const GstThermalRuleResult * r, guint32 color, gint w,
     cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   }
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  cairo_set_line_width (cr, LINE_WIDTH + 2);
+  /* a cross is centred on a pixel centre: an odd width keeps it sharp */
+  cairo_set_line_width (cr, LINE_WIDTH + 2 + (osd_rule_is_cross (r) ? 1 : 0));
   osd_set_shadow (cr, color);
   cairo_stroke_preserve (cr);
-  cairo_set_line_width (cr, LINE_WIDTH);
+  cairo_set_line_width (cr, LINE_WIDTH + (osd_rule_is_cross (r) ? 1 : 0));
   osd_set_source (cr, color);
   cairo_stroke (cr);
   cairo_destroy (cr);
@@ -1021,7 +1039,8 @@ osd_format_temp (gchar * buf, gsize len, gdouble c, GstThermalOsdUnit unit)
 /* The ruler: the palette bar with its temperatures on its left. */
 static cairo_surface_t *
 osd_render_ruler (GstThermalOsd * self, gint palette, gdouble lo, gdouble hi,
-    gboolean equalized, gint * ox, gint * oy)
+    gboolean equalized, gdouble brightness, gdouble contrast, gint * ox,
+    gint * oy)
 {
   const guint8 *rgb = tc_palette_rgb (palette);
   gint w = self->width, h = self->height;
@@ -1078,8 +1097,10 @@ osd_render_ruler (GstThermalOsd * self, gint palette, gdouble lo, gdouble hi,
   data = (guint32 *) cairo_image_surface_get_data (surface);
   stride = cairo_image_surface_get_stride (surface) / 4;
   for (y = y0; y < y1; y++) {
-    gint idx = y1 - 1 == y0 ? 255 :
-        (gint) lrint (255.0 * (y1 - 1 - y) / (y1 - 1 - y0));
+    /* the picture's colour for that level: after brightness and contrast */
+    gint idx = tc_palette_balance_index (y1 - 1 == y0 ? 255 :
+        (gint) lrint (255.0 * (y1 - 1 - y) / (y1 - 1 - y0)), brightness,
+        contrast);
     guint32 px = 0xff000000u | ((guint32) rgb[3 * idx] << 16) |
         ((guint32) rgb[3 * idx + 1] << 8) | rgb[3 * idx + 2];
     guint32 *row = data + (gsize) (y - top) * stride + (bar_x - left);
@@ -1105,6 +1126,7 @@ osd_ruler_update (GstThermalOsd * self, const GstThermalPaletteMeta * pm)
 
   if (r->drawn && r->palette == palette && r->lo == lo && r->hi == hi &&
       r->equalized == pm->equalized && r->unit == self->cur.unit &&
+      r->brightness == pm->brightness && r->contrast == pm->contrast &&
       r->font_size == self->cur.font_size &&
       r->color == self->cur.font_color && r->frame_w == self->width &&
       r->frame_h == self->height)
@@ -1114,13 +1136,15 @@ osd_ruler_update (GstThermalOsd * self, const GstThermalPaletteMeta * pm)
   r->lo = lo;
   r->hi = hi;
   r->equalized = pm->equalized;
+  r->brightness = pm->brightness;
+  r->contrast = pm->contrast;
   r->unit = self->cur.unit;
   r->font_size = self->cur.font_size;
   r->color = self->cur.font_color;
   r->frame_w = self->width;
   r->frame_h = self->height;
   osd_piece_set_surface (&r->piece, osd_render_ruler (self, palette, lo, hi,
-          pm->equalized, &r->ox, &r->oy));
+          pm->equalized, pm->brightness, pm->contrast, &r->ox, &r->oy));
   osd_count_render (self);
 }
 
@@ -1595,8 +1619,9 @@ osd_layout (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
       gint cy = (gint) lrint (CLAMP (at[i][1], 0.0, 1.0) * h);
 
       osd_marker_update (self, m, color[i]);
-      osd_piece_show (self, &m->piece, cx - m->piece.width / 2,
-          cy - m->piece.height / 2);
+      /* centred on the pixel even at the frame's edge: clipped, not moved */
+      osd_piece_show_full (self, &m->piece, cx - m->piece.width / 2,
+          cy - m->piece.height / 2, TRUE);
       if (!top_left) {
         OsdText *t = &self->scene_labels[i];
         gchar v[32];

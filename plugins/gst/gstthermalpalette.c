@@ -284,7 +284,8 @@ gst_thermal_palette_transform_frame (GstVideoFilter * filter,
   guint i;
   gint palette;
   gboolean equalized;
-  gdouble scale;
+  gdouble scale, brightness, contrast;
+  GstThermalPaletteMeta *pm;
 
   GST_OBJECT_LOCK (self);
   if (meta && meta->kind == GST_THERMAL_FRAME_TEMPERATURE &&
@@ -297,6 +298,8 @@ gst_thermal_palette_transform_frame (GstVideoFilter * filter,
   palette = self->palette;
   equalized = self->agc == TC_AGC_PLATEAU;
   scale = self->scale;
+  brightness = self->brightness;
+  contrast = self->contrast;
   GST_OBJECT_UNLOCK (self);
 
   for (i = 0; i < 3; i++) {
@@ -309,8 +312,12 @@ gst_thermal_palette_transform_frame (GstVideoFilter * filter,
       GST_VIDEO_FRAME_PLANE_DATA (in_frame, 0),
       GST_VIDEO_FRAME_PLANE_STRIDE (in_frame, 0), &planes);
   tc_colorizer_last_range (self->colorizer, &lo, &hi);
-  gst_buffer_add_thermal_palette_meta (out_frame->buffer, palette,
+  pm = gst_buffer_add_thermal_palette_meta (out_frame->buffer, palette,
       lo * scale - 273.15, hi * scale - 273.15, equalized);
+  if (pm) {
+    pm->brightness = brightness;
+    pm->contrast = contrast;
+  }
 
   return GST_FLOW_OK;
 }

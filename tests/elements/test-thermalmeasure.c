@@ -313,6 +313,81 @@ test_rules_change_while_playing (void)
   gst_object_unref (bus);
 }
 
+static guint16 fill_60c (int x, int y) { return (guint16) lrint ((60.0 + 273.15) / 0.01); }
+static guint16 fill_20c (int x, int y) { return (guint16) lrint ((20.0 + 273.15) / 0.01); }
+
+static guint
+count_alarms (GstBus *bus, const gchar *state)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+
+    if (gst_structure_has_name (s, "thermal-alarm") &&
+        (!state || g_str_equal (gst_structure_get_string (s, "state"), state)))
+      n++;
+    gst_message_unref (msg);
+  }
+  return n;
+}
+
+static GstBuffer *
+stamped (guint16 (*fill) (int, int), int i)
+{
+  GstBuffer *b = gray16_buffer (64, 48, fill);
+
+  GST_BUFFER_PTS (b) = i * GST_SECOND / 10;
+  return b;
+}
+
+/* a standing alarm goes on through a change of its repeat interval, an
+ * unrelated rule change, and ends with a new run */
+static void
+test_alarm_continuity (void)
+{
+  GstHarness *h = gst_harness_new ("thermalmeasure");
+  GstBus *bus = gst_bus_new ();
+  const gchar *rule = "[{\"id\": 5, \"type\": \"point\", \"points\": [[0.5, 0.5]],"
+      " \"alarm\": {\"pre_alarm\": 50, \"alarm\": 55}}]";
+  const gchar *rules2 = "[{\"id\": 5, \"type\": \"point\", \"points\": [[0.5, 0.5]],"
+      " \"alarm\": {\"pre_alarm\": 50, \"alarm\": 55}},"
+      " {\"id\": 6, \"type\": \"point\", \"points\": [[0.1, 0.1]]}]";
+  int i = 0;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h, "video/x-raw,format=GRAY16_LE,width=64,height=48,"
+      "framerate=10/1");
+  g_object_set (h->element, "rules", rule, "message-interval", 0, NULL);
+  gst_buffer_unref (gst_harness_push_and_pull (h, stamped (fill_60c, i++)));
+  g_assert_cmpuint (count_alarms (bus, "start"), ==, 2);     /* pre-alarm, alarm */
+
+  g_object_set (h->element, "alarm-interval", 30.0, NULL);
+  gst_buffer_unref (gst_harness_push_and_pull (h, stamped (fill_60c, i++)));
+  g_object_set (h->element, "rules", rules2, NULL);
+  gst_buffer_unref (gst_harness_push_and_pull (h, stamped (fill_60c, i++)));
+  g_assert_cmpuint (count_alarms (bus, NULL), ==, 0);        /* nothing restarted */
+
+  gst_buffer_unref (gst_harness_push_and_pull (h, stamped (fill_20c, i++)));
+  g_assert_cmpuint (count_alarms (bus, "stop"), ==, 2);
+
+  /* hot again, then a stop and a new run: it starts afresh, no stale stop */
+  gst_buffer_unref (gst_harness_push_and_pull (h, stamped (fill_60c, i++)));
+  g_assert_cmpuint (count_alarms (bus, "start"), ==, 2);
+  /* the same element stopped and started again */
+  gst_element_set_state (h->element, GST_STATE_NULL);
+  gst_harness_play (h);
+  gst_harness_set_src_caps_str (h, "video/x-raw,format=GRAY16_LE,width=64,height=48,"
+      "framerate=10/1");
+  gst_buffer_unref (gst_harness_push_and_pull (h, stamped (fill_20c, 0)));
+  g_assert_cmpuint (count_alarms (bus, NULL), ==, 0);
+  gst_buffer_unref (gst_harness_push_and_pull (h, stamped (fill_60c, 1)));
+  g_assert_cmpuint (count_alarms (bus, "start"), ==, 2);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
 /* the results survive thermalpalette, for the overlay */
 static void
 test_meta_survives_palette (void)
@@ -345,5 +420,6 @@ main (int argc, char **argv)
       test_scene_alarm_comparison_and_messages);
   g_test_add_func ("/thermalmeasure/rules-change-while-playing", test_rules_change_while_playing);
   g_test_add_func ("/thermalmeasure/meta-survives-palette", test_meta_survives_palette);
+  g_test_add_func ("/thermalmeasure/alarm-continuity", test_alarm_continuity);
   return g_test_run ();
 }

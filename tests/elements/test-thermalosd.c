@@ -266,7 +266,8 @@ test_rule_colours (void)
   assert_rgb (out, 80, 191, YELLOW, 0);
   /* its inside is not filled */
   assert_grey (out, 60, 200);
-  /* the point's cross at 256,204: arms along row 203-204 and column 255-256 */
+  /* the point's cross on pixel 256,204 (its centre): arms 3 pixels wide,
+   * rows 203-205 and columns 255-257 */
   assert_rgb (out, 261, 203, GREEN, 0);
   assert_rgb (out, 255, 199, GREEN, 0);
   assert_grey (out, 240, 190);
@@ -336,7 +337,7 @@ test_readings_near_target (void)
   g_assert_cmpuint (count_non_grey (out, W, 64, 60, 160, 116), >, 100);
   /* and beside the point (256,204): on its left, no room on its right */
   g_assert_cmpuint (count_non_grey (out, W, 170, 195, 243, 214), >, 30);
-  g_assert_cmpuint (count_non_grey (out, W, 266, 180, W, 230), ==, 0);
+  g_assert_cmpuint (count_non_grey (out, W, 269, 180, W, 230), ==, 0);
   gst_buffer_unref (out);
   gst_harness_teardown (hr);
 }
@@ -373,6 +374,26 @@ test_ruler (void)
   g_assert_cmpuint (count_non_grey (out, W, 240, 0, W, 30), ==, 0);
   g_assert_cmpuint (count_non_grey (out, W, 240, 210, W, H), ==, 0);
   gst_buffer_unref (out);
+
+  /* the picture's brightness and contrast move the colours: so does the bar */
+  in = grey_frame ("RGBx", W, H, 3);
+  {
+    GstThermalPaletteMeta *pm = gst_buffer_add_thermal_palette_meta (in,
+        TC_PALETTE_IRONBOW, 20.0, 40.0, FALSE);
+    gint bot = tc_palette_balance_index (0, 0.5, 0.8);
+    gint mid = tc_palette_balance_index (128, 0.5, 0.8);
+
+    pm->brightness = 0.5;
+    pm->contrast = 0.8;
+    out = gst_harness_push_and_pull (hr, in);
+    g_assert_cmpint (bot, >, 0);
+    assert_rgb (out, x, bottom, 0xff000000u | iron[3 * bot] << 16 |
+        iron[3 * bot + 1] << 8 | iron[3 * bot + 2], 0);
+    y = bottom - (gint) lrint ((bottom - top) * 128 / 255.0);
+    assert_rgb (out, x, y, 0xff000000u | iron[3 * mid] << 16 |
+        iron[3 * mid + 1] << 8 | iron[3 * mid + 2], 0);
+    gst_buffer_unref (out);
+  }
 
   /* no palette meta, no ruler */
   in = grey_frame ("RGBx", W, H, 1);

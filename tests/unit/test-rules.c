@@ -200,6 +200,23 @@ test_alarm_interval (void)
 }
 
 static void
+test_alarm_interval_highest_level_only (void)
+{
+  TcAlarmConfig cfg = { .enabled = true, .condition = TC_ABOVE, .has_pre_alarm = true,
+    .pre_alarm = 50, .alarm = 55, .interval = 5 };
+  const Step steps[] = {
+    {0, 52, "pre+", TC_LEVEL_PRE_ALARM},
+    {5, 52, "pre*", TC_LEVEL_PRE_ALARM},     /* only a pre-alarm: it repeats */
+    {6, 60, "al+", TC_LEVEL_ALARM},
+    {10, 60, "", TC_LEVEL_ALARM},
+    {11, 60, "al*", TC_LEVEL_ALARM},         /* both on: the alarm alone repeats */
+    {16, 60, "al*", TC_LEVEL_ALARM},
+  };
+
+  run_steps (&cfg, steps, G_N_ELEMENTS (steps));
+}
+
+static void
 test_alarm_disable_and_nan (void)
 {
   TcAlarmConfig cfg = { .enabled = true, .condition = TC_ABOVE, .alarm = 10 };
@@ -318,6 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/alarm/below", test_alarm_below);
   g_test_add_func ("/alarm/filter-time", test_alarm_filter_time);
   g_test_add_func ("/alarm/interval", test_alarm_interval);
+  g_test_add_func ("/alarm/interval-highest-level-only", test_alarm_interval_highest_level_only);
   g_test_add_func ("/alarm/disable-and-nan", test_alarm_disable_and_nan);
   g_test_add_func ("/rules/json", test_json);
   return g_test_run ();
