@@ -65,6 +65,7 @@
 #include "gstthermalosd.h"
 #include "gstthermalmeta.h"
 #include "tc-palette.h"
+#include "tc-blend.h"
 
 #include <glib/gstdio.h>
 #include <pango/pangocairo.h>
@@ -198,10 +199,7 @@ typedef struct
 } OsdSettings;
 
 /* a run of pixels of a piece that are not transparent */
-typedef struct
-{
-  guint16 y, x, n;
-} OsdSpan;
+typedef TcBlendSpan OsdSpan;
 
 /* One rectangle of the composition: its pixels and where they go. A new
  * rectangle is made only when the pixels or the place change. */
@@ -222,16 +220,8 @@ typedef struct
 
 /* How to blend pieces straight into frames of the negotiated format: any
  * format of 8-bit components (RGB or YUV, packed or planar, chroma
- * subsampled in any way) */
-typedef struct
-{
-  gboolean ok, yuv, alpha;
-  guint plane[4], poffset[4], pstride[4], wsub[4], hsub[4];
-  gint yc[3], uc[3], vc[3], yoff;       /* premultiplied RGB to YUV, 16.16 */
-  gint32 *acc;                          /* chroma: alpha, u, v per sample */
-  guint n_acc;
-  guint serial;                         /* of the coefficients */
-} OsdBlender;
+ * subsampled in any way); the per-pixel work is tc-blend's */
+typedef TcBlender OsdBlender;
 
 typedef struct
 {
@@ -569,38 +559,19 @@ osd_piece_find_spans (OsdPiece * p)
 {
   GstVideoMeta *vmeta = gst_buffer_get_video_meta (p->pixels);
   GstMapInfo map;
-  GArray *spans;
-  gint x, y;
+  size_t n_spans = 0, n_pixels = 0;
+  TcBlendSpan *spans = NULL;
 
-  if (!vmeta || p->width > G_MAXUINT16 || p->height > G_MAXUINT16 ||
-      !gst_buffer_map (p->pixels, &map, GST_MAP_READ))
+  if (!vmeta || !gst_buffer_map (p->pixels, &map, GST_MAP_READ))
     return;
-  spans = g_array_new (FALSE, FALSE, sizeof (OsdSpan));
-  p->n_span_pixels = 0;
-  for (y = 0; y < p->height; y++) {
-    const guint32 *row = (const guint32 *) (map.data + vmeta->offset[0] +
-        (gsize) y * vmeta->stride[0]);
-
-    for (x = 0; x < p->width;) {
-      OsdSpan span;
-
-      if (!(row[x] >> 24)) {
-        x++;
-        continue;
-      }
-      span.y = y;
-      span.x = x;
-      while (x < p->width && (row[x] >> 24))
-        x++;
-      span.n = x - span.x;
-      p->n_span_pixels += span.n;
-      g_array_append_val (spans, span);
-    }
+  if (tc_blend_find_spans (map.data + vmeta->offset[0], vmeta->stride[0],
+          p->width, p->height, &spans, &n_spans, &n_pixels)) {
+    p->spans = spans;
+    p->n_spans = n_spans;
+    p->n_span_pixels = n_pixels;
+    p->have_spans = TRUE;
   }
   gst_buffer_unmap (p->pixels, &map);
-  p->n_spans = spans->len;
-  p->spans = (OsdSpan *) g_array_free (spans, FALSE);
-  p->have_spans = TRUE;
 }
 
 /* takes @surface (NULL: nothing to show) */
@@ -1789,183 +1760,47 @@ osd_blend_rectangle (GstVideoFrame * frame, GstVideoOverlayRectangle * rect)
   return ok;
 }
 
-static inline guint
-div255 (guint v)
-{
-  return (v + 1 + (v >> 8)) >> 8;
-}
-
-/* Chooses the blender for frames of @info: the span blender when every
- * component is 8 bits in its own bytes. */
+/* Sets the span blender up for frames of @info, when every component is 8
+ * bits in its own bytes. */
 static void
 osd_blender_configure (OsdBlender * b, const GstVideoInfo * info)
 {
   const GstVideoFormatInfo *finfo = info->finfo;
   guint c, n = GST_VIDEO_FORMAT_INFO_N_COMPONENTS (finfo);
-  guint serial = b->serial + 1;
+  TcPixelLayout layout = { 0 };
+  gdouble kr = 0.299, kb = 0.114;
 
-  g_clear_pointer (&b->acc, g_free);
-  memset (b, 0, sizeof (*b));
-  /* (pieces converted for other coefficients convert again) */
-  b->serial = serial ? serial : 1;
-  if (GST_VIDEO_FORMAT_INFO_BITS (finfo) != 8 || n < 3 ||
-      GST_VIDEO_FORMAT_INFO_IS_TILED (finfo) ||
-      GST_VIDEO_FORMAT_INFO_HAS_PALETTE (finfo) ||
-      (GST_VIDEO_FORMAT_INFO_FLAGS (finfo) & GST_VIDEO_FORMAT_FLAG_COMPLEX) ||
-      GST_VIDEO_INFO_IS_INTERLACED (info) ||
-      !(GST_VIDEO_FORMAT_INFO_IS_RGB (finfo) ||
-          GST_VIDEO_FORMAT_INFO_IS_YUV (finfo)))
-    return;
-  for (c = 0; c < n; c++) {
-    if (GST_VIDEO_FORMAT_INFO_DEPTH (finfo, c) != 8 ||
-        GST_VIDEO_FORMAT_INFO_SHIFT (finfo, c) != 0 ||
-        GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c) <= 0)
-      return;
-    b->plane[c] = GST_VIDEO_FORMAT_INFO_PLANE (finfo, c);
-    b->poffset[c] = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, c);
-    b->pstride[c] = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c);
-    b->wsub[c] = GST_VIDEO_FORMAT_INFO_W_SUB (finfo, c);
-    b->hsub[c] = GST_VIDEO_FORMAT_INFO_H_SUB (finfo, c);
-  }
-  b->yuv = GST_VIDEO_FORMAT_INFO_IS_YUV (finfo);
-  b->alpha = n > 3;
-  /* luma (or R, G, B) and alpha at full resolution; U and V alike */
-  if (b->wsub[0] || b->hsub[0] || (b->alpha && (b->wsub[3] || b->hsub[3])))
-    return;
-  if (b->yuv) {
-    gdouble kr = 0.299, kb = 0.114, kg, ys, cs, fu, fv;
-    gint i;
-
-    if (b->wsub[1] != b->wsub[2] || b->hsub[1] != b->hsub[2])
-      return;
-    if (!gst_video_color_matrix_get_Kr_Kb (info->colorimetry.matrix, &kr,
-            &kb)) {
-      kr = 0.299;
-      kb = 0.114;
-    }
-    kg = 1.0 - kr - kb;
-    if (info->colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255) {
-      b->yoff = 0;
-      ys = cs = 255.0;
-    } else {
-      b->yoff = 16;
-      ys = 219.0;
-      cs = 224.0;
-    }
-    fu = cs / 255.0 / (2.0 * (1.0 - kb));
-    fv = cs / 255.0 / (2.0 * (1.0 - kr));
-    {
-      const gdouble yk[3] = { kr * ys / 255.0, kg * ys / 255.0,
-        kb * ys / 255.0
-      };
-      const gdouble uk[3] = { -kr * fu, -kg * fu, (1.0 - kb) * fu };
-      const gdouble vk[3] = { (1.0 - kr) * fv, -kg * fv, -kb * fv };
-
-      for (i = 0; i < 3; i++) {
-        b->yc[i] = (gint) lrint (yk[i] * 65536.0);
-        b->uc[i] = (gint) lrint (uk[i] * 65536.0);
-        b->vc[i] = (gint) lrint (vk[i] * 65536.0);
+  layout.n_components = 0;      /* unusable unless proven otherwise */
+  if (GST_VIDEO_FORMAT_INFO_BITS (finfo) == 8 && n >= 3 && n <= 4 &&
+      !GST_VIDEO_FORMAT_INFO_IS_TILED (finfo) &&
+      !GST_VIDEO_FORMAT_INFO_HAS_PALETTE (finfo) &&
+      !(GST_VIDEO_FORMAT_INFO_FLAGS (finfo) & GST_VIDEO_FORMAT_FLAG_COMPLEX) &&
+      !GST_VIDEO_INFO_IS_INTERLACED (info) &&
+      (GST_VIDEO_FORMAT_INFO_IS_RGB (finfo) ||
+          GST_VIDEO_FORMAT_INFO_IS_YUV (finfo))) {
+    layout.n_components = n;
+    for (c = 0; c < n; c++) {
+      if (GST_VIDEO_FORMAT_INFO_DEPTH (finfo, c) != 8 ||
+          GST_VIDEO_FORMAT_INFO_SHIFT (finfo, c) != 0 ||
+          GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c) <= 0) {
+        layout.n_components = 0;
+        break;
       }
+      layout.plane[c] = GST_VIDEO_FORMAT_INFO_PLANE (finfo, c);
+      layout.poffset[c] = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, c);
+      layout.pstride[c] = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c);
+      layout.wsub[c] = GST_VIDEO_FORMAT_INFO_W_SUB (finfo, c);
+      layout.hsub[c] = GST_VIDEO_FORMAT_INFO_H_SUB (finfo, c);
     }
-    b->n_acc = (GST_VIDEO_INFO_WIDTH (info) >> b->wsub[1]) + 2;
-    b->acc = g_new0 (gint32, 3 * b->n_acc);
-  } else if (b->wsub[1] || b->hsub[1] || b->wsub[2] || b->hsub[2]) {
-    return;
+    layout.yuv = GST_VIDEO_FORMAT_INFO_IS_YUV (finfo);
   }
-  b->ok = TRUE;
-}
-
-static inline guint8 *
-osd_comp_ptr (const OsdBlender * b, GstVideoFrame * frame, guint c, gint x,
-    gint y)
-{
-  return (guint8 *) frame->data[b->plane[c]] +
-      (gsize) (y >> b->hsub[c]) * GST_VIDEO_FRAME_PLANE_STRIDE (frame,
-      b->plane[c]) + b->poffset[c] + (gsize) (x >> b->wsub[c]) * b->pstride[c];
-}
-
-/* @a over a destination alpha component */
-static inline void
-osd_blend_alpha (guint8 * d, guint a)
-{
-  *d = a + div255 (*d * (255 - a));
-}
-
-/* premultiplied @v with alpha @a over the colour component @d whose pixel
- * has alpha @da (before this blend) */
-static inline void
-osd_blend_comp (guint8 * d, guint v, guint a, guint da)
-{
-  if (da == 255) {
-    *d = v + div255 (*d * (255 - a));
-  } else {
-    guint rest = div255 (da * (255 - a));
-    guint out = a + rest;
-
-    *d = out ? MIN (255, (v * 255 + *d * rest + out / 2) / out) : 0;
+  if (!gst_video_color_matrix_get_Kr_Kb (info->colorimetry.matrix, &kr, &kb)) {
+    kr = 0.299;
+    kb = 0.114;
   }
-}
-
-/* the chroma samples of one row of chroma, accumulated from the pixels
- * they cover */
-static void
-osd_flush_chroma (OsdBlender * b, GstVideoFrame * frame, gint cy,
-    gint cx0, gint cx1)
-{
-  gint sub = b->wsub[1] + b->hsub[1], cx;
-  guint8 *pu = osd_comp_ptr (b, frame, 1, cx0 << b->wsub[1], cy << b->hsub[1]);
-  guint8 *pv = osd_comp_ptr (b, frame, 2, cx0 << b->wsub[2], cy << b->hsub[2]);
-  gint32 *e = b->acc + 3 * cx0;
-
-  for (cx = cx0; cx <= cx1; cx++, e += 3, pu += b->pstride[1],
-      pv += b->pstride[2]) {
-    gint rest, u, v;
-
-    if (!e[0])
-      continue;
-    /* 255 - the mean alpha of the pixels of this sample */
-    rest = 255 - ((e[0] + (1 << sub >> 1)) >> sub);
-    u = 128 + ((e[1] + (1 << sub >> 1)) >> sub) +
-        ((gint) * pu - 128) * rest / 255;
-    v = 128 + ((e[2] + (1 << sub >> 1)) >> sub) +
-        ((gint) * pv - 128) * rest / 255;
-    *pu = CLAMP (u, 0, 255);
-    *pv = CLAMP (v, 0, 255);
-    e[0] = e[1] = e[2] = 0;
-  }
-}
-
-/* The YUV of the span pixels of @p, once per drawing (and per colorimetry) */
-static void
-osd_piece_to_yuv (const OsdBlender * b, OsdPiece * p, const guint8 * data,
-    const GstVideoMeta * vmeta)
-{
-  guint32 *out;
-  guint i;
-
-  g_free (p->yuv);
-  p->yuv = out = g_new (guint32, MAX (1, p->n_span_pixels));
-  p->yuv_serial = b->serial;
-  for (i = 0; i < p->n_spans; i++) {
-    const OsdSpan *sp = &p->spans[i];
-    const guint32 *src = (const guint32 *) (data + vmeta->offset[0] +
-        (gsize) sp->y * vmeta->stride[0]) + sp->x;
-    guint k;
-
-    for (k = 0; k < sp->n; k++) {
-      guint32 px = src[k];
-      gint a = px >> 24, r = (px >> 16) & 0xff, g = (px >> 8) & 0xff;
-      gint bl = px & 0xff;
-      gint y = (b->yc[0] * r + b->yc[1] * g + b->yc[2] * bl +
-          b->yoff * 257 * a + 32768) >> 16;
-      gint u = (b->uc[0] * r + b->uc[1] * g + b->uc[2] * bl + 32768) >> 16;
-      gint v = (b->vc[0] * r + b->vc[1] * g + b->vc[2] * bl + 32768) >> 16;
-
-      *out++ = (guint32) CLAMP (y, 0, 255) | ((guint32) (guint8) (gint8)
-          CLAMP (u, -128, 127) << 8) | ((guint32) (guint8) (gint8)
-          CLAMP (v, -128, 127) << 16) | ((guint32) a << 24);
-    }
-  }
+  tc_blender_configure (b, &layout, kr, kb,
+      info->colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255,
+      GST_VIDEO_INFO_WIDTH (info));
 }
 
 /* Blends the non-transparent pixels of @p (premultiplied ARGB32) at its
@@ -1973,103 +1808,30 @@ osd_piece_to_yuv (const OsdBlender * b, OsdPiece * p, const guint8 * data,
 static void
 osd_blend_piece (OsdBlender * b, GstVideoFrame * frame, OsdPiece * p)
 {
-  gint fw = GST_VIDEO_FRAME_WIDTH (frame), fh = GST_VIDEO_FRAME_HEIGHT (frame);
   GstVideoMeta *vmeta = gst_buffer_get_video_meta (p->pixels);
-  const guint ps0 = b->pstride[0], ps1 = b->pstride[1], ps2 = b->pstride[2];
-  const guint ps3 = b->pstride[3], cw = b->wsub[1];
-  gint cy = -1, cx0 = G_MAXINT, cx1 = -1;
-  gsize first = 0;              /* index of the span's first pixel */
+  TcFrame f = { {0}, {0}, GST_VIDEO_FRAME_WIDTH (frame),
+    GST_VIDEO_FRAME_HEIGHT (frame)
+  };
+  const guint8 *argb;
   GstMapInfo map;
   guint i;
 
-  if (!gst_buffer_map (p->pixels, &map, GST_MAP_READ))
+  if (!vmeta || !gst_buffer_map (p->pixels, &map, GST_MAP_READ))
     return;
-  if (b->yuv && p->yuv_serial != b->serial)
-    osd_piece_to_yuv (b, p, map.data, vmeta);
-  for (i = 0; i < p->n_spans; first += p->spans[i].n, i++) {
-    const OsdSpan *sp = &p->spans[i];
-    gint y = p->y + sp->y, x0 = p->x + sp->x, x1 = x0 + sp->n, x, k;
-    gint skip;                  /* pixels of the span left of the frame */
-    const guint32 *src;
-    guint8 *pa;
-
-    if (y < 0 || y >= fh)
-      continue;
-    skip = MAX (0, -x0);
-    x0 = MAX (x0, 0);
-    x1 = MIN (x1, fw);
-    if (x1 <= x0)
-      continue;
-    /* from the span's first pixel in the frame */
-    src = (const guint32 *) (map.data + vmeta->offset[0] +
-        (gsize) sp->y * vmeta->stride[0]) + sp->x + skip;
-    pa = b->alpha ? osd_comp_ptr (b, frame, 3, x0, y) : NULL;
-
-    if (!b->yuv) {
-      guint8 *pr = osd_comp_ptr (b, frame, 0, x0, y);
-      guint8 *pg = osd_comp_ptr (b, frame, 1, x0, y);
-      guint8 *pb = osd_comp_ptr (b, frame, 2, x0, y);
-
-      for (k = 0; k < x1 - x0; k++, pr += ps0, pg += ps1, pb += ps2) {
-        guint32 px = src[k];
-        guint a = px >> 24;
-
-        if (a == 255) {
-          *pr = (px >> 16) & 0xff;
-          *pg = (px >> 8) & 0xff;
-          *pb = px & 0xff;
-          if (pa)
-            *pa = 255;
-        } else {
-          guint da = pa ? *pa : 255;
-
-          osd_blend_comp (pr, (px >> 16) & 0xff, a, da);
-          osd_blend_comp (pg, (px >> 8) & 0xff, a, da);
-          osd_blend_comp (pb, px & 0xff, a, da);
-          if (pa)
-            osd_blend_alpha (pa, a);
-        }
-        if (pa)
-          pa += ps3;
-      }
-      continue;
-    }
-
-    if ((y >> b->hsub[1]) != cy) {
-      if (cx1 >= 0)
-        osd_flush_chroma (b, frame, cy, cx0, cx1);
-      cy = y >> b->hsub[1];
-      cx0 = G_MAXINT;
-      cx1 = -1;
-    }
-    {
-      const guint32 *pix = p->yuv + first + skip;
-      gint32 *const acc = b->acc;
-      guint8 *py = osd_comp_ptr (b, frame, 0, x0, y);
-
-      for (x = x0, k = 0; x < x1; x++, k++, py += ps0) {
-        guint32 v = pix[k];
-        guint a = v >> 24;
-        gint32 *e = acc + 3 * (x >> cw);
-
-        if (a == 255)
-          *py = v & 0xff;
-        else
-          osd_blend_comp (py, v & 0xff, a, pa ? *pa : 255);
-        if (pa) {
-          osd_blend_alpha (pa, a);
-          pa += ps3;
-        }
-        e[0] += a;
-        e[1] += (gint8) ((v >> 8) & 0xff);
-        e[2] += (gint8) ((v >> 16) & 0xff);
-      }
-      cx0 = MIN (cx0, x0 >> (gint) cw);
-      cx1 = MAX (cx1, (x1 - 1) >> (gint) cw);
-    }
+  argb = map.data + vmeta->offset[0];
+  for (i = 0; i < GST_VIDEO_FRAME_N_PLANES (frame); i++) {
+    f.data[i] = GST_VIDEO_FRAME_PLANE_DATA (frame, i);
+    f.stride[i] = GST_VIDEO_FRAME_PLANE_STRIDE (frame, i);
   }
-  if (b->yuv && cx1 >= 0)
-    osd_flush_chroma (b, frame, cy, cx0, cx1);
+  /* the YUV of the span pixels, once per drawing (and per colorimetry) */
+  if (b->yuv && p->yuv_serial != b->serial) {
+    g_free (p->yuv);
+    p->yuv = g_new (guint32, MAX (1, p->n_span_pixels));
+    p->yuv_serial = b->serial;
+    tc_blend_to_yuv (b, argb, vmeta->stride[0], p->spans, p->n_spans, p->yuv);
+  }
+  tc_blend_spans (b, &f, argb, vmeta->stride[0], p->yuv, p->spans, p->n_spans,
+      p->x, p->y);
   gst_buffer_unmap (p->pixels, &map);
 }
 
@@ -2565,7 +2327,7 @@ gst_thermal_osd_finalize (GObject * object)
   osd_free_pango (self);
   osd_settings_clear (&self->cur);
   osd_settings_clear (&self->props);
-  g_clear_pointer (&self->blender.acc, g_free);
+  tc_blender_clear (&self->blender);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
