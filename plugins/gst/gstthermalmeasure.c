@@ -166,6 +166,21 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
 
       if (old->def.id == r->def.id && alarm_same (&old->def.alarm, &r->def.alarm))
         r->alarm = old->alarm;
+      /* the table for its own emissivity etc. stays good if those did not change */
+      if (old->def.id == r->def.id && old->lut &&
+          old->def.has_emissivity == r->def.has_emissivity &&
+          old->def.has_distance == r->def.has_distance &&
+          old->def.has_reflected == r->def.has_reflected &&
+          old->def.emissivity == r->def.emissivity &&
+          old->def.distance == r->def.distance &&
+          old->def.reflected_temp == r->def.reflected_temp) {
+        r->lut = old->lut;
+        old->lut = NULL;
+        r->lut_valid = old->lut_valid;
+        r->lut_cal = old->lut_cal;
+        r->lut_params = old->lut_params;
+        r->lut_scale = old->lut_scale;
+      }
     }
   }
   /* alarms of rules that went away or changed stop */
@@ -358,6 +373,13 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   gboolean post_measurement = FALSE;
   guint message_interval;
 
+  if (tm && tm->kind == GST_THERMAL_FRAME_RAW) {
+    g_ptr_array_unref (msgs);
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("thermalmeasure needs temperature frames, not raw sensor counts"),
+        ("put thermalradiometry before it"));
+    return GST_FLOW_ERROR;
+  }
   /* before mapping: the frame holds a ref, and metas need a writable buffer */
   mm = gst_buffer_add_thermal_measure_meta (buf);
   if (!gst_video_frame_map (&frame, &filter->in_info, buf, GST_MAP_READ)) {
@@ -462,7 +484,10 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
               c->def.name, &ev[k], a ? a->max_at : mm->max_at, ts));
   }
 
-  if (message_interval > 0 && GST_CLOCK_TIME_IS_VALID (ts) &&
+  /* frames without timestamps: their count at 25 per second */
+  if (!GST_CLOCK_TIME_IS_VALID (ts))
+    ts = gst_util_uint64_scale (self->frames, GST_SECOND, 25);
+  if (message_interval > 0 &&
       (!GST_CLOCK_TIME_IS_VALID (self->last_message) || ts < self->last_message ||
           ts - self->last_message >= message_interval * GST_MSECOND)) {
     self->last_message = ts;
