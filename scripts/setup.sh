@@ -10,6 +10,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
+  libpng-dev libtiff-dev libjpeg-dev
   libimage-exiftool-perl
   "$@"
 )

@@ -72,8 +72,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (OUTPUT_FORMATS)));
 
-#define GST_TYPE_THERMAL_PALETTE_ID (gst_thermal_palette_id_get_type ())
-static GType
+GType
 gst_thermal_palette_id_get_type (void)
 {
   static GType type = 0;

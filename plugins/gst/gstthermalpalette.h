@@ -40,4 +40,8 @@ struct _GstThermalPalette
 
 GST_ELEMENT_REGISTER_DECLARE (thermalpalette);
 
+/* The palettes as a GEnum (nicks "white-hot", "ironbow", ...) */
+GType gst_thermal_palette_id_get_type (void);
+#define GST_TYPE_THERMAL_PALETTE_ID (gst_thermal_palette_id_get_type ())
+
 G_END_DECLS

@@ -13,6 +13,8 @@
 #include "gstthermalpalette.h"
 #include "gstthermalmeasure.h"
 #include "gstthermalosd.h"
+#include "gstthermalrjpegdec.h"
+#include "gstthermalrjpegenc.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -25,6 +27,8 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (thermalpalette, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalmeasure, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalosd, plugin);
+  ret |= GST_ELEMENT_REGISTER (thermalrjpegdec, plugin);
+  ret |= GST_ELEMENT_REGISTER (thermalrjpegenc, plugin);
   return ret;
 }
 
