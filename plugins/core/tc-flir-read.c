@@ -35,8 +35,10 @@
 
 G_DEFINE_QUARK (tc-flir-error-quark, tc_flir_error)
 
-/* Largest raw image accepted (pixels on a side). */
+/* Largest raw image accepted: pixels on a side, pixels in all (cameras
+ * go up to 1280x1024; this bounds what a damaged header can allocate). */
 #define MAX_SIDE 16384
+#define MAX_PIXELS (4096 * 4096)
 #define MAX_FLIR_CHUNKS 256
 
 #define FFF_HEADER_SIZE 0x40
@@ -356,7 +358,7 @@ decode_png (const guint8 *data, gsize length, TcFlirImage *img, GError **error)
         "RawData PNG is not 16-bit grey (bit depth %d, colour type %d)", depth, color);
     goto done;
   }
-  if (w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE) {
+  if (w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE || (guint64) w * h > MAX_PIXELS) {
     g_set_error (error, TC_FLIR_ERROR, TC_FLIR_ERROR_CORRUPT,
         "RawData PNG has an invalid size %ux%u", (guint) w, (guint) h);
     goto done;
@@ -528,7 +530,7 @@ decode_tiff (const guint8 *data, gsize length, TcFlirImage *img, GError **error)
         (guint) bps, (guint) spp);
     goto done;
   }
-  if (w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE) {
+  if (w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE || (guint64) w * h > MAX_PIXELS) {
     g_set_error (error, TC_FLIR_ERROR, TC_FLIR_ERROR_CORRUPT,
         "RawData TIFF has an invalid size %ux%u", (guint) w, (guint) h);
     goto done;
