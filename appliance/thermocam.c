@@ -7,6 +7,7 @@
  *   thermocam render FILE --palette NAME [--range MIN,MAX] -o OUT.png
  *   thermocam info FILE [--json]
  *   thermocam snapshot [--scene NAME] [--palette NAME] -o OUT.jpg
+ *   thermocam export FILE -o OUT.tiff
  *
  * FILE is a FLIR-format radiometric JPEG or a bare FFF file.  Coordinates
  * are pixels; temperatures degrees Celsius.
@@ -535,6 +536,60 @@ out:
   return ret;
 }
 
+/* the temperature frame as a 16-bit TIFF in centikelvin, for analysis tools */
+static gint
+cmd_export (gint argc, gchar **argv)
+{
+  const gchar *file = NULL, *out = NULL, *v;
+  gboolean has[3] = { FALSE, FALSE, FALSE };
+  g_autoptr (GError) err = NULL;
+  TcFlirImage img = { 0 };
+  Thermogram t = { 0 };
+  TcObjectParams ov = { 0 };
+  guint16 *ck = NULL;
+  gint i, ret = 1;
+  gsize k, n;
+
+  for (i = 1; i < argc; i++) {
+    if (option_value (argc, argv, &i, "-o", &v) ||
+        option_value (argc, argv, &i, "--output", &v))
+      out = v;
+    else if (argv[i][0] == '-' && argv[i][1]) {
+      g_printerr ("thermocam export: unknown option %s\n", argv[i]);
+      return 2;
+    } else if (file) {
+      g_printerr ("thermocam export: one FILE only\n");
+      return 2;
+    } else
+      file = argv[i];
+  }
+  if (!file || !out) {
+    g_printerr ("usage: thermocam export FILE -o OUT.tiff\n");
+    return 2;
+  }
+  if (!load (file, &ov, has, &t, &img, &err)) {
+    g_printerr ("thermocam export: %s: %s\n", file, err->message);
+    goto out;
+  }
+  n = (gsize) t.width * t.height;
+  ck = g_new (guint16, n);
+  for (k = 0; k < n; k++) {
+    gdouble c = isnan (t.c[k]) ? 0 : (t.c[k] + TC_KELVIN_OFFSET) * 100.0;
+
+    ck[k] = (guint16) CLAMP (lrint (c), 0, 65535);
+  }
+  if (!tc_tiff_write_centikelvin (out, ck, t.width, t.height, &err)) {
+    g_printerr ("thermocam export: %s\n", err->message);
+    goto out;
+  }
+  ret = 0;
+out:
+  g_free (ck);
+  g_free (t.c);
+  tc_flir_image_clear (&img);
+  return ret;
+}
+
 static gint
 cmd_info (gint argc, gchar **argv)
 {
@@ -751,12 +806,15 @@ main (int argc, char **argv)
     return cmd_info (argc - 1, argv + 1);
   if (argc >= 2 && g_str_equal (argv[1], "snapshot"))
     return cmd_snapshot (argc - 1, argv + 1);
-  g_printerr ("usage: thermocam measure|render|info|snapshot ...\n"
+  if (argc >= 2 && g_str_equal (argv[1], "export"))
+    return cmd_export (argc - 1, argv + 1);
+  g_printerr ("usage: thermocam measure|render|info|snapshot|export ...\n"
       "  thermocam measure FILE [--point X,Y]... [--line X1,Y1,X2,Y2]...\n"
       "                         [--area X1,Y1,X2,Y2,X3,Y3,...]... [--emissivity E]\n"
       "                         [--distance D] [--reflected T] [--json]\n"
       "  thermocam render FILE --palette NAME [--range MIN,MAX] -o OUT.png\n"
       "  thermocam info FILE [--json]\n"
-      "  thermocam snapshot [--scene default|blackbody] [--palette NAME] -o OUT.jpg\n");
+      "  thermocam snapshot [--scene default|blackbody] [--palette NAME] -o OUT.jpg\n"
+      "  thermocam export FILE -o OUT.tiff   (temperatures, 16-bit, centikelvin)\n");
   return 2;
 }

@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tiffio.h>
+#include <stdlib.h>
+
 #include "tc-flir.h"
 #include "tc-radiometry.h"
 
@@ -234,6 +237,30 @@ test_render_info_snapshot_round_trip (void)
   /* no trademark as the make */
   if (json_object_has_member (o, "Make"))
     g_assert_null (strstr (json_object_get_string_member (o, "Make"), "FLIR"));
+  /* export: the temperatures as a 16-bit TIFF in centikelvin */
+  {
+    g_autofree gchar *tif = g_build_filename (dir, "t.tiff", NULL);
+    const gchar *exp[] = { "export", snap, "-o", tif, NULL };
+    TIFF *tf;
+    guint32 tw = 0, th = 0;
+    guint16 bps = 0, row[640];
+
+    g_assert_cmpint (run (exp, NULL, NULL), ==, 0);
+    tf = TIFFOpen (tif, "r");
+    g_assert_nonnull (tf);
+    TIFFGetField (tf, TIFFTAG_IMAGEWIDTH, &tw);
+    TIFFGetField (tf, TIFFTAG_IMAGELENGTH, &th);
+    TIFFGetField (tf, TIFFTAG_BITSPERSAMPLE, &bps);
+    g_assert_cmpuint (tw, ==, 640);
+    g_assert_cmpuint (th, ==, 512);
+    g_assert_cmpuint (bps, ==, 16);
+    for (guint r = 0; r <= 256; r++)      /* compressed strips: read in order */
+      g_assert_cmpint (TIFFReadScanline (tf, row, r, 0), ==, 1);
+    /* the 35 C blackbody: 30815 centikelvin, give or take the noise */
+    g_assert_cmpint (abs ((gint) row[320] - 30815), <, 40);
+    TIFFClose (tf);
+    g_unlink (tif);
+  }
   g_unlink (png);
   g_unlink (snap);
   g_rmdir (dir);
