@@ -3,5 +3,5 @@
 # same work for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh python3-opencv python3-numpy
+scripts/setup.sh python3-opencv python3-numpy >&2   # stdout is the JSON
 GST_PLUGIN_PATH="$PWD/build/plugins/gst" build/tests/bench/bench-elements "$@"
