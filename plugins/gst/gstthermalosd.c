@@ -2040,6 +2040,16 @@ gst_thermal_osd_set_info (GstVideoFilter * filter, GstCaps * incaps,
   return TRUE;
 }
 
+/* a new allocation (renegotiation, downstream reconfigured): whether
+ * downstream takes the overlay as a meta is asked again */
+static gboolean
+gst_thermal_osd_decide_allocation (GstBaseTransform * trans, GstQuery * query)
+{
+  GST_THERMAL_OSD (trans)->alloc_checked = FALSE;
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->decide_allocation (trans,
+      query);
+}
+
 static gboolean
 gst_thermal_osd_start (GstBaseTransform * trans)
 {
@@ -2464,6 +2474,8 @@ gst_thermal_osd_class_init (GstThermalOsdClass * klass)
   trans_class->transform_caps =
       GST_DEBUG_FUNCPTR (gst_thermal_osd_transform_caps);
   trans_class->start = GST_DEBUG_FUNCPTR (gst_thermal_osd_start);
+  trans_class->decide_allocation =
+      GST_DEBUG_FUNCPTR (gst_thermal_osd_decide_allocation);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_thermal_osd_stop);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_thermal_osd_set_info);
   filter_class->transform_frame_ip =
