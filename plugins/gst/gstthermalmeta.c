@@ -122,6 +122,38 @@ gst_thermal_query_new_calibration (void)
       gst_structure_new_empty (GST_THERMAL_CALIBRATION_QUERY));
 }
 
+gboolean
+gst_thermal_query_is_calibration (GstQuery * query)
+{
+  const GstStructure *s;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_CUSTOM)
+    return FALSE;
+  s = gst_query_get_structure (query);
+  return s && gst_structure_has_name (s, GST_THERMAL_CALIBRATION_QUERY);
+}
+
+static gboolean
+copy_field (GQuark field, const GValue * value, gpointer dest)
+{
+  gst_structure_id_set_value (dest, field, value);
+  return TRUE;
+}
+
+gboolean
+gst_thermal_query_set_calibration (GstQuery * query, GstStructure * cal)
+{
+  GstStructure *s;
+
+  if (!cal)
+    return FALSE;
+  s = gst_query_writable_structure (query);
+  gst_structure_remove_all_fields (s);
+  gst_structure_foreach (cal, copy_field, s);
+  gst_structure_free (cal);
+  return TRUE;
+}
+
 static const struct {
   const gchar *name;
   gsize offset;

@@ -67,6 +67,9 @@ gboolean  gst_thermal_event_parse_shutter (GstEvent *event, gboolean *closed);
  * structure thermalsrc's "calibration" property holds. */
 #define GST_THERMAL_CALIBRATION_QUERY "thermal-calibration"
 GstQuery *gst_thermal_query_new_calibration (void);
+gboolean  gst_thermal_query_is_calibration (GstQuery *query);
+/* Answers a calibration query with @cal (taken); FALSE for a NULL @cal. */
+gboolean  gst_thermal_query_set_calibration (GstQuery *query, GstStructure *cal);
 
 /* The calibration structure: width, height, Planck and atmospheric constants
  * (exiftool names), "gain" and "offset" (GBytes of width*height float),

@@ -194,28 +194,15 @@ gst_thermal_rjpeg_dec_src_query (GstPad * pad, GstObject * parent,
 {
   GstThermalRjpegDec *self = GST_THERMAL_RJPEG_DEC (parent);
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM) {
-    GstStructure *s = gst_query_writable_structure (query);
+  if (gst_thermal_query_is_calibration (query)) {
+    GstStructure *cal = NULL;
 
-    if (s && gst_structure_has_name (s, GST_THERMAL_CALIBRATION_QUERY)) {
-      GstStructure *cal = NULL;
-      gint i;
-
-      GST_OBJECT_LOCK (self);
-      if (self->have_cal)
-        cal = gst_thermal_calibration_structure_new (&self->cal, 0, 0, NULL,
-            NULL, NULL, 0);
-      GST_OBJECT_UNLOCK (self);
-      if (!cal)
-        return FALSE;
-      for (i = 0; i < gst_structure_n_fields (cal); i++) {
-        const gchar *name = gst_structure_nth_field_name (cal, i);
-
-        gst_structure_set_value (s, name, gst_structure_get_value (cal, name));
-      }
-      gst_structure_free (cal);
-      return TRUE;
-    }
+    GST_OBJECT_LOCK (self);
+    if (self->have_cal)
+      cal = gst_thermal_calibration_structure_new (&self->cal, 0, 0, NULL,
+          NULL, NULL, 0);
+    GST_OBJECT_UNLOCK (self);
+    return gst_thermal_query_set_calibration (query, cal);
   }
   return gst_pad_query_default (pad, parent, query);
 }

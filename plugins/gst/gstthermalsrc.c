@@ -192,33 +192,17 @@ gst_thermal_src_calibration_locked (GstThermalSrc * self)
 }
 
 static gboolean
-copy_field (GQuark field, const GValue * value, gpointer dest)
-{
-  gst_structure_id_set_value (dest, field, value);
-  return TRUE;
-}
-
-static gboolean
 gst_thermal_src_query (GstBaseSrc * bsrc, GstQuery * query)
 {
   GstThermalSrc *self = GST_THERMAL_SRC (bsrc);
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM) {
-    GstStructure *s = gst_query_writable_structure (query);
+  if (gst_thermal_query_is_calibration (query)) {
+    GstStructure *cal;
 
-    if (s && gst_structure_has_name (s, GST_THERMAL_CALIBRATION_QUERY)) {
-      GstStructure *cal;
-
-      GST_OBJECT_LOCK (self);
-      cal = gst_thermal_src_calibration_locked (self);
-      GST_OBJECT_UNLOCK (self);
-      if (!cal)
-        return FALSE;
-      gst_structure_remove_all_fields (s);
-      gst_structure_foreach (cal, copy_field, s);
-      gst_structure_free (cal);
-      return TRUE;
-    }
+    GST_OBJECT_LOCK (self);
+    cal = gst_thermal_src_calibration_locked (self);
+    GST_OBJECT_UNLOCK (self);
+    return gst_thermal_query_set_calibration (query, cal);
   }
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
     /* live, a frame is ready one frame duration after it began */
