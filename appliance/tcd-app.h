@@ -1,0 +1,43 @@
+/* thermocamd: the daemon's parts, and the one path every change takes
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "tcd-config.h"
+#include "tcd-pipeline.h"
+#include "tcd-rtsp.h"
+#include "tcd-users.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TcdHttp TcdHttp;
+
+typedef struct {
+  /* flags */
+  gchar *state_dir, *data_dir, *source;
+  gint http_port, rtsp_port;    /* -1: from the configuration */
+
+  TcdConfig *config;
+  TcdUsers *users;
+  TcdPipeline *pipeline;
+  TcdRtsp *rtsp;
+  TcdHttp *http;
+  GMainLoop *loop;
+  gint64 started_us;
+  gchar *serial;
+  guint reboot_id;
+  guint reboots;
+} TcdApp;
+
+/* validate -> apply live -> persist -> event.  @doc is a whole new document
+ * (taken); on failure nothing changed and *field names the culprit. */
+gboolean tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
+                                gchar **field, GError **error);
+/* Restart the pipelines and servers in place (from the main loop, soon) */
+void     tcd_app_schedule_reboot (TcdApp *app);
+/* The device is activated: RTSP and HTTP now want Digest credentials */
+void     tcd_app_users_changed (TcdApp *app);
+/* A server-sent event to every listener of /api/v1/events (data taken) */
+void     tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data);
+
+G_END_DECLS

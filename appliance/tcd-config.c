@@ -1,0 +1,282 @@
+/* thermocamd: the configuration document
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "tcd-config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "tc-rules-json.h"
+
+G_DEFINE_QUARK (tcd-config-error-quark, tcd_config_error)
+
+struct _TcdConfig {
+  gchar *path;
+  TcSchema *schema;
+  JsonNode *doc;
+};
+
+gchar *
+tcd_json_to_string (JsonNode *node, gboolean pretty)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+
+  json_generator_set_root (gen, node);
+  json_generator_set_pretty (gen, pretty);
+  return json_generator_to_data (gen, NULL);
+}
+
+JsonNode *
+tcd_config_node (JsonNode *doc, const gchar *path)
+{
+  g_auto (GStrv) parts = g_strsplit (path, ".", -1);
+  JsonNode *n = doc;
+
+  for (guint i = 0; parts[i] && n; i++) {
+    if (!JSON_NODE_HOLDS_OBJECT (n))
+      return NULL;
+    n = json_object_get_member (json_node_get_object (n), parts[i]);
+  }
+  return n;
+}
+
+/* the field a message of the form "path: what" names */
+static gchar *
+field_of_message (const gchar *msg)
+{
+  const gchar *colon = strstr (msg, ": ");
+
+  return colon ? g_strndup (msg, colon - msg) : NULL;
+}
+
+static gboolean
+fail_field (GError **error, gchar **field, const gchar *name, const gchar *what)
+{
+  if (field)
+    *field = g_strdup (name);
+  g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, "%s: %s", name, what);
+  return FALSE;
+}
+
+gboolean
+tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
+{
+  g_autoptr (GError) err = NULL;
+  g_autofree TcRuleDef *rules = NULL;
+  g_autofree TcComparisonDef *cmps = NULL;
+  g_autofree gchar *rules_json = NULL, *cmps_json = NULL, *alarm_json = NULL;
+  guint n_rules = 0, n_cmps = 0;
+  TcAlarmConfig alarm;
+  gboolean has_interval;
+  JsonNode *n;
+
+  if (!tc_schema_validate (cfg->schema, NULL, doc, field, &err)) {
+    g_set_error_literal (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, err->message);
+    return FALSE;
+  }
+  /* what a schema cannot say: the measurement code's own checks (alarm
+   * thresholds in order, unique ids, polygon sizes, comparison references) */
+  rules_json = tcd_json_to_string (tcd_config_node (doc, "rules"), FALSE);
+  if (!tc_rules_parse_json (rules_json, &rules, &n_rules, &err)
+      || !(cmps_json = tcd_json_to_string (tcd_config_node (doc, "comparisons"), FALSE),
+          tc_comparisons_parse_json (cmps_json, rules, n_rules, &cmps, &n_cmps, &err))) {
+    if (field)
+      *field = field_of_message (err->message);
+    g_set_error_literal (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, err->message);
+    return FALSE;
+  }
+  n = tcd_config_node (doc, "scene_alarm");
+  alarm_json = tcd_json_to_string (n, FALSE);
+  if (!tc_alarm_parse_json (alarm_json, &alarm, &has_interval, &err)) {
+    g_autofree gchar *msg = g_strdup (err->message);
+    /* the core names the field "alarm..." at the top: say "scene_alarm" */
+    if (field)
+      *field = field_of_message (msg);
+    g_set_error_literal (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, msg);
+    return FALSE;
+  }
+  if (json_node_get_double (tcd_config_node (doc, "image.range.min"))
+      >= json_node_get_double (tcd_config_node (doc, "image.range.max")))
+    return fail_field (error, field, "image.range.max", "must be above image.range.min");
+  {
+    GTimeZone *tz = g_time_zone_new_identifier (json_node_get_string (tcd_config_node (doc,
+                "time.timezone")));
+    if (!tz)
+      return fail_field (error, field, "time.timezone", "unknown time zone");
+    g_time_zone_unref (tz);
+  }
+  if (json_node_get_int (tcd_config_node (doc, "ports.http"))
+      == json_node_get_int (tcd_config_node (doc, "ports.rtsp")))
+    return fail_field (error, field, "ports.rtsp", "must differ from ports.http");
+  return TRUE;
+}
+
+static JsonNode *
+load_file (TcdConfig *cfg, JsonNode *defaults)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *field = NULL;
+  JsonNode *merged;
+
+  if (!g_file_test (cfg->path, G_FILE_TEST_EXISTS))
+    return NULL;
+  if (!json_parser_load_from_file (parser, cfg->path, &err)) {
+    g_warning ("%s: %s; starting from the defaults", cfg->path, err->message);
+    return NULL;
+  }
+  /* fields added since the file was written get their defaults */
+  merged = tc_json_merge (defaults, json_parser_get_root (parser));
+  if (!tcd_config_check (cfg, merged, &field, &err)) {
+    g_autofree gchar *aside = g_strconcat (cfg->path, ".invalid", NULL);
+    g_warning ("%s: %s; kept as %s, starting from the defaults", cfg->path,
+        err->message, aside);
+    g_rename (cfg->path, aside);
+    json_node_unref (merged);
+    return NULL;
+  }
+  return merged;
+}
+
+TcdConfig *
+tcd_config_new (const gchar *state_dir, const gchar *schema_path, GError **error)
+{
+  g_autoptr (GError) err = NULL;
+  TcdConfig *cfg = g_new0 (TcdConfig, 1);
+  g_autoptr (JsonNode) defaults = NULL;
+
+  cfg->path = g_build_filename (state_dir, "config.json", NULL);
+  cfg->schema = tc_schema_new_from_file (schema_path, error);
+  if (!cfg->schema) {
+    tcd_config_free (cfg);
+    return NULL;
+  }
+  defaults = tc_schema_defaults (cfg->schema, NULL);
+  if (!tcd_config_check (cfg, defaults, NULL, &err)) {
+    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+        "the schema's defaults are not valid: %s", err->message);
+    tcd_config_free (cfg);
+    return NULL;
+  }
+  cfg->doc = load_file (cfg, defaults);
+  if (!cfg->doc) {
+    cfg->doc = json_node_copy (defaults);
+    if (!tcd_config_commit (cfg, json_node_copy (defaults), error)) {
+      tcd_config_free (cfg);
+      return NULL;
+    }
+  }
+  return cfg;
+}
+
+void
+tcd_config_free (TcdConfig *cfg)
+{
+  if (!cfg)
+    return;
+  g_free (cfg->path);
+  if (cfg->schema)
+    tc_schema_free (cfg->schema);
+  if (cfg->doc)
+    json_node_unref (cfg->doc);
+  g_free (cfg);
+}
+
+JsonNode *
+tcd_config_get (TcdConfig *cfg)
+{
+  return cfg->doc;
+}
+
+TcSchema *
+tcd_config_get_schema (TcdConfig *cfg)
+{
+  return cfg->schema;
+}
+
+gboolean
+tcd_config_has_section (TcdConfig *cfg, const gchar *section)
+{
+  return json_object_has_member (json_node_get_object (cfg->doc), section);
+}
+
+JsonNode *
+tcd_config_get_section (TcdConfig *cfg, const gchar *section)
+{
+  return json_object_get_member (json_node_get_object (cfg->doc), section);
+}
+
+JsonNode *
+tcd_config_patched (TcdConfig *cfg, const gchar *section, JsonNode *patch)
+{
+  JsonNode *doc = json_node_copy (cfg->doc);
+  JsonNode *cur = json_object_get_member (json_node_get_object (doc), section);
+  JsonNode *merged = tc_json_merge (cur, patch);
+
+  json_object_set_member (json_node_get_object (doc), section, merged);
+  return doc;
+}
+
+gboolean
+tcd_config_commit (TcdConfig *cfg, JsonNode *doc, GError **error)
+{
+  g_autofree gchar *text = tcd_json_to_string (doc, TRUE);
+  g_autoptr (GError) err = NULL;
+
+  /* temporary file, fsync, rename: a crash leaves the old or the new file */
+  if (!g_file_set_contents_full (cfg->path, text, -1,
+          G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &err)) {
+    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_IO,
+        "could not save the configuration: %s", err->message);
+    json_node_unref (doc);
+    return FALSE;
+  }
+  if (cfg->doc)
+    json_node_unref (cfg->doc);
+  cfg->doc = doc;
+  return TRUE;
+}
+
+JsonNode *
+tcd_config_defaults (TcdConfig *cfg, gboolean keep)
+{
+  JsonNode *doc = tc_schema_defaults (cfg->schema, NULL);
+
+  if (keep) {
+    JsonObject *image = json_node_get_object (tcd_config_node (doc, "image"));
+    json_object_set_member (image, "video_standard",
+        json_node_copy (tcd_config_node (cfg->doc, "image.video_standard")));
+    json_object_set_member (json_node_get_object (doc), "ports",
+        json_node_copy (tcd_config_node (cfg->doc, "ports")));
+  }
+  return doc;
+}
+
+const gchar *
+tcd_config_string (TcdConfig *cfg, const gchar *path)
+{
+  JsonNode *n = tcd_config_node (cfg->doc, path);
+  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_string (n) : NULL;
+}
+
+gdouble
+tcd_config_double (TcdConfig *cfg, const gchar *path)
+{
+  JsonNode *n = tcd_config_node (cfg->doc, path);
+  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : 0.0;
+}
+
+gint64
+tcd_config_int (TcdConfig *cfg, const gchar *path)
+{
+  JsonNode *n = tcd_config_node (cfg->doc, path);
+  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_int (n) : 0;
+}
+
+gboolean
+tcd_config_bool (TcdConfig *cfg, const gchar *path)
+{
+  JsonNode *n = tcd_config_node (cfg->doc, path);
+  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_boolean (n) : FALSE;
+}

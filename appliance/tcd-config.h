@@ -1,0 +1,61 @@
+/* thermocamd: the configuration document (schemas/config.schema.json)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One JSON document, one path for every change: check (schema + the
+ * measurement code's own parser) -> apply -> persist atomically.  The file
+ * in the state directory is always the old or the new document, never a torn
+ * one (temporary file, fsync, rename).
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include "tc-schema.h"
+
+G_BEGIN_DECLS
+
+#define TCD_CONFIG_ERROR (tcd_config_error_quark ())
+GQuark tcd_config_error_quark (void);
+
+typedef enum {
+  TCD_CONFIG_ERROR_INVALID,     /* the document breaks the schema or a rule */
+  TCD_CONFIG_ERROR_NOT_FOUND,   /* no such section */
+  TCD_CONFIG_ERROR_IO           /* could not persist */
+} TcdConfigError;
+
+typedef struct _TcdConfig TcdConfig;
+
+TcdConfig *tcd_config_new (const gchar *state_dir, const gchar *schema_path,
+                           GError **error);
+void       tcd_config_free (TcdConfig *cfg);
+
+/* borrowed: the whole document, one section, the schema */
+JsonNode  *tcd_config_get (TcdConfig *cfg);
+JsonNode  *tcd_config_get_section (TcdConfig *cfg, const gchar *section);
+TcSchema  *tcd_config_get_schema (TcdConfig *cfg);
+gboolean   tcd_config_has_section (TcdConfig *cfg, const gchar *section);
+
+/* A new whole document with @section replaced by the merge of its current
+ * value and @patch (objects merge field by field, arrays and scalars replace). */
+JsonNode  *tcd_config_patched (TcdConfig *cfg, const gchar *section, JsonNode *patch);
+
+/* Validates a whole document; on failure *field names the offending field */
+gboolean   tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field,
+                             GError **error);
+
+/* Persists @doc (already checked) and makes it current */
+gboolean   tcd_config_commit (TcdConfig *cfg, JsonNode *doc, GError **error);
+
+/* The factory document; with @keep (restore), the fields the manual keeps
+ * (video standard, ports) are taken from the current one */
+JsonNode  *tcd_config_defaults (TcdConfig *cfg, gboolean keep);
+
+/* Convenience readers of the current document: "image.palette" style paths */
+const gchar *tcd_config_string (TcdConfig *cfg, const gchar *path);
+gdouble      tcd_config_double (TcdConfig *cfg, const gchar *path);
+gint64       tcd_config_int (TcdConfig *cfg, const gchar *path);
+gboolean     tcd_config_bool (TcdConfig *cfg, const gchar *path);
+JsonNode    *tcd_config_node (JsonNode *doc, const gchar *path);  /* borrowed */
+
+gchar       *tcd_json_to_string (JsonNode *node, gboolean pretty);
+
+G_END_DECLS

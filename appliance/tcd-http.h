@@ -1,0 +1,25 @@
+/* thermocamd: the HTTP JSON API (libsoup 3)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "tcd-app.h"
+
+G_BEGIN_DECLS
+
+TcdHttp *tcd_http_new (TcdApp *app);
+void     tcd_http_free (TcdHttp *h);
+gboolean tcd_http_listen (TcdHttp *h, guint port, GError **error);
+void     tcd_http_disconnect (TcdHttp *h);
+guint    tcd_http_get_port (TcdHttp *h);
+/* server-sent events (main loop); data taken */
+void     tcd_http_broadcast (TcdHttp *h, const gchar *type, JsonNode *data);
+/* a live-view JPEG (any thread) */
+void     tcd_http_push_jpeg (TcdHttp *h, GstSample *jpeg);
+JsonNode *tcd_http_stats (TcdHttp *h);
+
+/* The reading of a temperature frame (GET /api/v1/temperatures and the
+ * measurement event), or NULL when it has no measurement */
+JsonNode *tcd_reading_from_sample (GstSample *sample);
+
+G_END_DECLS

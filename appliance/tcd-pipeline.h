@@ -1,0 +1,69 @@
+/* thermocamd: the core pipeline (pipelines/core.pipeline), always running
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/app/gstappsrc.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _TcdPipeline TcdPipeline;
+
+/* Called on the main loop for each thermal-alarm / thermal-measurement
+ * message and for exceptions (pipeline errors, restarts) */
+typedef void (*TcdPipelineMessageFunc) (const GstStructure *s, gpointer user_data);
+typedef void (*TcdPipelineExceptionFunc) (const gchar *kind, const gchar *message,
+                                          gpointer user_data);
+/* Called in a streaming thread with every JPEG of the live view (while at
+ * least one viewer is registered with tcd_pipeline_set_mjpeg_viewers) */
+typedef void (*TcdPipelineJpegFunc) (GstSample *jpeg, gpointer user_data);
+
+/* A consumer of the core's video frames (an RTSP stream's appsrc) */
+typedef struct _TcdVideoOutlet TcdVideoOutlet;
+
+TcdPipeline *tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source,
+                               GError **error);
+void         tcd_pipeline_free (TcdPipeline *p);
+
+void tcd_pipeline_set_callbacks (TcdPipeline *p, TcdPipelineMessageFunc on_message,
+                                 TcdPipelineExceptionFunc on_exception,
+                                 TcdPipelineJpegFunc on_jpeg, gpointer user_data);
+
+/* Builds (or rebuilds) and starts the pipeline with the configuration @doc */
+gboolean tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error);
+void     tcd_pipeline_stop (TcdPipeline *p);
+/* Applies a configuration live; rebuilds the pipeline only when the caps must
+ * change (the frame rate of the video standard) */
+void     tcd_pipeline_apply (TcdPipeline *p, JsonNode *doc);
+
+/* The newest frames, or NULL before the first: temperature (GRAY16_LE with
+ * GstThermalMeta and GstThermalMeasureMeta) and video (I420 with the OSD) */
+GstSample *tcd_pipeline_get_temperature (TcdPipeline *p);
+GstSample *tcd_pipeline_get_video (TcdPipeline *p);
+/* The video caps (NULL until negotiated) and the sensor's size and rate */
+GstCaps  *tcd_pipeline_get_video_caps (TcdPipeline *p);
+void      tcd_pipeline_get_format (TcdPipeline *p, gint *width, gint *height, gint *fps);
+
+/* The overlay picture (osd.picture) lives in this file */
+void tcd_pipeline_set_picture_path (TcdPipeline *p, const gchar *path);
+/* Force a rebuild (reboot in place) */
+void tcd_pipeline_set_mjpeg_viewers (TcdPipeline *p, guint n);
+/* Flat-field correction now (manual correction, manual 7.2.2) */
+void tcd_pipeline_ffc (TcdPipeline *p);
+
+/* Video outlets: every frame of the core's video branch is pushed into each
+ * registered appsrc (newest wins: the appsrc leaks).  Thread-safe. */
+TcdVideoOutlet *tcd_pipeline_add_outlet (TcdPipeline *p, GstAppSrc *src, const gchar *name);
+void            tcd_pipeline_remove_outlet (TcdPipeline *p, TcdVideoOutlet *o);
+/* Called from the payloader's src pad: the capture-to-RTP delay of the
+ * buffer with running time @pts in the outlet's pipeline */
+void            tcd_outlet_rtp_sent (TcdVideoOutlet *o, GstClockTime pts);
+
+/* Statistics for diagnostics and benchmarks (JSON object) */
+JsonNode *tcd_pipeline_stats (TcdPipeline *p);
+/* Monotonic capture time (us) of the core frame with this PTS, 0 if unknown */
+gint64    tcd_pipeline_capture_time (TcdPipeline *p, GstClockTime pts);
+
+G_END_DECLS

@@ -1,0 +1,491 @@
+/* thermocamd: the RTSP server
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Two streams, each one shared GstRTSPMedia built from pipelines/stream.pipeline
+ * (appsrc -> scale/rate -> x264enc -> rtph264pay) whatever the number of
+ * clients, mounted twice: /Streaming/Channels/101 and /main, /102 and /sub.
+ * The appsrc is fed from the core pipeline's video branch; it leaks, so a
+ * slow stream never holds the core back.  Transports: UDP, TCP (interleaved),
+ * UDP multicast (from an address pool) and RTSP over HTTP (the tunnel
+ * gst-rtsp-server answers on the same port).  Digest authentication.
+ */
+#include "tcd-rtsp.h"
+
+#include <gst/rtsp-server/rtsp-server.h>
+#include <string.h>
+
+#include "tcd-config.h"
+
+GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
+#define GST_CAT_DEFAULT tcd_rtsp_debug
+
+#define ROLE "viewer"
+
+typedef struct _TcdRtspStream TcdRtspStream;
+
+/* ---- a media factory whose clients all share one media, whichever of its
+ * two mount points they used ---- */
+
+#define TCD_TYPE_STREAM_FACTORY (tcd_stream_factory_get_type ())
+G_DECLARE_FINAL_TYPE (TcdStreamFactory, tcd_stream_factory, TCD, STREAM_FACTORY,
+    GstRTSPMediaFactory)
+
+struct _TcdStreamFactory {
+  GstRTSPMediaFactory parent;
+  gchar *key;
+};
+
+G_DEFINE_TYPE (TcdStreamFactory, tcd_stream_factory, GST_TYPE_RTSP_MEDIA_FACTORY)
+
+static gchar *
+tcd_stream_factory_gen_key (GstRTSPMediaFactory *factory, const GstRTSPUrl *url)
+{
+  return g_strdup (TCD_STREAM_FACTORY (factory)->key);
+}
+
+static void
+tcd_stream_factory_finalize (GObject *object)
+{
+  g_free (TCD_STREAM_FACTORY (object)->key);
+  G_OBJECT_CLASS (tcd_stream_factory_parent_class)->finalize (object);
+}
+
+static void
+tcd_stream_factory_class_init (TcdStreamFactoryClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tcd_stream_factory_finalize;
+  GST_RTSP_MEDIA_FACTORY_CLASS (klass)->gen_key = tcd_stream_factory_gen_key;
+}
+
+static void
+tcd_stream_factory_init (TcdStreamFactory *self)
+{
+}
+
+/* ---- streams ---- */
+
+struct _TcdRtspStream {
+  TcdRtsp *r;
+  const gchar *name;            /* "main", "sub" */
+  const gchar *channel;         /* "101", "102" */
+  TcdStreamFactory *factory;
+  GMutex lock;
+  GstRTSPMedia *media;          /* the prepared shared media, if any */
+  GstElement *enc;
+  guint media_count;            /* media prepared since start */
+  guint live;                   /* media alive now (encoders running) */
+  gchar *launch;
+  JsonNode *settings;
+};
+
+struct _TcdRtsp {
+  TcdPipeline *pipeline;
+  gchar *dir;
+  GstRTSPServer *server;
+  guint source_id;
+  TcdRtspStream streams[2];
+};
+
+static gchar *
+stream_launch (TcdRtspStream *st, JsonNode *s, GError **error)
+{
+  g_autofree gchar *path = g_build_filename (st->r->dir, "stream.pipeline", NULL);
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_auto (GStrv) wh = NULL;
+  GString *out = g_string_new (NULL);
+  JsonObject *o = json_node_get_object (s);
+  const gchar *res = json_object_get_string_member (o, "resolution");
+  gboolean cbr = g_str_equal (json_object_get_string_member (o, "bitrate_type"), "cbr");
+  const gchar *quality = json_object_get_string_member (o, "quality");
+  static const gchar *qualities[] = { "lowest", "lower", "low", "medium", "higher", "highest" };
+  /* constant-quality factors of x264 for the manual's six levels */
+  static const gint crf[] = { 36, 32, 28, 25, 22, 19 };
+  gint q = 3, smoothing = json_object_get_int_member (o, "smoothing");
+  g_autofree gchar *rc = NULL;
+  gchar *d;
+
+  if (!g_file_get_contents (path, &text, NULL, error)) {
+    g_string_free (out, TRUE);
+    return NULL;
+  }
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    const gchar *l = lines[i] + strspn (lines[i], " \t");
+    if (*l == '#' || !*l)
+      continue;
+    g_string_append (out, lines[i]);
+    g_string_append_c (out, ' ');
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (qualities); i++)
+    if (g_strcmp0 (quality, qualities[i]) == 0)
+      q = i;
+  /* smoothing: the rate control's buffer, 100 ms (sharp, jumpy) to 3 s */
+  rc = cbr ? g_strdup_printf ("pass=cbr vbv-buf-capacity=%d", 100 + smoothing * 29)
+      : g_strdup_printf ("pass=qual quantizer=%d vbv-buf-capacity=%d", crf[q],
+          100 + smoothing * 29);
+  wh = g_strsplit (res, "x", 2);
+  d = g_string_free (out, FALSE);
+#define SUB(key, val) do { g_auto (GStrv) parts = g_strsplit (d, key, -1); \
+    g_free (d); d = g_strjoinv (val, parts); } while (0)
+  SUB ("@WIDTH@", wh[0]);
+  SUB ("@HEIGHT@", wh[1]);
+  {
+    g_autofree gchar *fps = g_strdup_printf ("%" G_GINT64_FORMAT,
+        json_object_get_int_member (o, "frame_rate"));
+    g_autofree gchar *gop = g_strdup_printf ("%" G_GINT64_FORMAT,
+        json_object_get_int_member (o, "iframe_interval"));
+    g_autofree gchar *br = g_strdup_printf ("%" G_GINT64_FORMAT,
+        json_object_get_int_member (o, "max_bitrate"));
+    SUB ("@FPS@", fps);
+    SUB ("@GOP@", gop);
+    SUB ("@BITRATE@", br);
+  }
+  SUB ("@RC@", rc);
+  SUB ("@PROFILE@", json_object_get_string_member (o, "profile"));
+#undef SUB
+  return d;
+}
+
+static GstPadProbeReturn
+rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  TcdVideoOutlet *o = user_data;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    tcd_outlet_rtp_sent (o, GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)));
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+    if (gst_buffer_list_length (l))
+      tcd_outlet_rtp_sent (o, GST_BUFFER_PTS (gst_buffer_list_get (l, 0)));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+media_unprepared (GstRTSPMedia *media, gpointer user_data)
+{
+  TcdRtspStream *st = user_data;
+  TcdVideoOutlet *o = g_object_steal_data (G_OBJECT (media), "tcd-outlet");
+
+  if (o)
+    tcd_pipeline_remove_outlet (st->r->pipeline, o);
+  g_mutex_lock (&st->lock);
+  if (st->media == media) {
+    st->media = NULL;
+    gst_clear_object (&st->enc);
+  }
+  st->live--;
+  g_mutex_unlock (&st->lock);
+  GST_INFO ("stream %s: media unprepared", st->name);
+}
+
+static void
+media_configure (GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer user_data)
+{
+  TcdRtspStream *st = user_data;
+  GstElement *bin = gst_rtsp_media_get_element (media);
+  GstElement *src = gst_bin_get_by_name_recurse_up (GST_BIN (bin), "src");
+  GstElement *enc = gst_bin_get_by_name_recurse_up (GST_BIN (bin), "enc");
+  GstElement *pay = gst_bin_get_by_name_recurse_up (GST_BIN (bin), "pay0");
+  GstCaps *caps = tcd_pipeline_get_video_caps (st->r->pipeline);
+  TcdVideoOutlet *o;
+  GstPad *pad;
+
+  if (!caps) {
+    gint w, h, fps;
+    tcd_pipeline_get_format (st->r->pipeline, &w, &h, &fps);
+    caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
+        "width", G_TYPE_INT, w, "height", G_TYPE_INT, h,
+        "framerate", GST_TYPE_FRACTION, fps, 1, NULL);
+  }
+  g_object_set (src, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  o = tcd_pipeline_add_outlet (st->r->pipeline, GST_APP_SRC (src), st->name);
+  g_object_set_data (G_OBJECT (media), "tcd-outlet", o);
+  pad = gst_element_get_static_pad (pay, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      rtp_probe, o, NULL);
+  gst_object_unref (pad);
+  g_signal_connect (media, "unprepared", G_CALLBACK (media_unprepared), st);
+  g_mutex_lock (&st->lock);
+  st->media = media;
+  gst_object_replace ((GstObject **) & st->enc, GST_OBJECT (enc));
+  st->media_count++;
+  st->live++;
+  g_mutex_unlock (&st->lock);
+  GST_INFO ("stream %s: new shared media", st->name);
+  gst_object_unref (src);
+  gst_object_unref (enc);
+  gst_object_unref (pay);
+  gst_object_unref (bin);
+}
+
+TcdRtsp *
+tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir)
+{
+  TcdRtsp *r = g_new0 (TcdRtsp, 1);
+  static const gchar *names[] = { "main", "sub" }, *channels[] = { "101", "102" };
+
+  GST_DEBUG_CATEGORY_INIT (tcd_rtsp_debug, "thermocamd-rtsp", 0, "thermocamd RTSP");
+  r->pipeline = pipeline;
+  r->dir = g_strdup (pipelines_dir);
+  for (guint i = 0; i < 2; i++) {
+    r->streams[i].r = r;
+    r->streams[i].name = names[i];
+    r->streams[i].channel = channels[i];
+    g_mutex_init (&r->streams[i].lock);
+  }
+  return r;
+}
+
+gboolean
+tcd_rtsp_start (TcdRtsp *r, guint port, JsonNode *doc, GError **error)
+{
+  GstRTSPMountPoints *mounts;
+  GstRTSPAddressPool *pool;
+  g_autofree gchar *service = g_strdup_printf ("%u", port);
+
+  r->server = gst_rtsp_server_new ();
+  gst_rtsp_server_set_address (r->server, "0.0.0.0");
+  gst_rtsp_server_set_service (r->server, service);
+  mounts = gst_rtsp_server_get_mount_points (r->server);
+  pool = gst_rtsp_address_pool_new ();
+  /* multicast groups for the two streams, administratively scoped */
+  gst_rtsp_address_pool_add_range (pool, "239.255.42.1", "239.255.42.16", 50000, 50999, 4);
+  for (guint i = 0; i < 2; i++) {
+    TcdRtspStream *st = &r->streams[i];
+    GstRTSPMediaFactory *f;
+    g_autofree gchar *p101 = g_strdup_printf ("/Streaming/Channels/%s", st->channel);
+    g_autofree gchar *alias = g_strdup_printf ("/%s", st->name);
+    JsonNode *s = tcd_config_node (doc, i == 0 ? "video.main" : "video.sub");
+
+    st->factory = g_object_new (TCD_TYPE_STREAM_FACTORY, NULL);
+    st->factory->key = g_strdup (st->name);
+    f = GST_RTSP_MEDIA_FACTORY (st->factory);
+    g_free (st->launch);
+    st->launch = stream_launch (st, s, error);
+    if (!st->launch) {
+      g_object_unref (mounts);
+      g_object_unref (pool);
+      return FALSE;
+    }
+    st->settings = json_node_copy (s);
+    gst_rtsp_media_factory_set_launch (f, st->launch);
+    gst_rtsp_media_factory_set_shared (f, TRUE);
+    gst_rtsp_media_factory_set_latency (f, 0);
+    gst_rtsp_media_factory_set_address_pool (f, pool);
+    gst_rtsp_media_factory_set_protocols (f, GST_RTSP_LOWER_TRANS_UDP
+        | GST_RTSP_LOWER_TRANS_UDP_MCAST | GST_RTSP_LOWER_TRANS_TCP);
+    gst_rtsp_media_factory_add_role (f, ROLE,
+        GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN, TRUE,
+        GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE, NULL);
+    g_signal_connect (f, "media-configure", G_CALLBACK (media_configure), st);
+    gst_rtsp_mount_points_add_factory (mounts, p101, g_object_ref (f));
+    gst_rtsp_mount_points_add_factory (mounts, alias, f);
+  }
+  g_object_unref (pool);
+  g_object_unref (mounts);
+  tcd_rtsp_set_users (r, NULL);
+  r->source_id = gst_rtsp_server_attach (r->server, NULL);
+  if (!r->source_id) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+        "RTSP: cannot listen on port %u", port);
+    tcd_rtsp_stop (r);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+guint
+tcd_rtsp_get_port (TcdRtsp *r)
+{
+  return r->server ? gst_rtsp_server_get_bound_port (r->server) : 0;
+}
+
+static GstRTSPFilterResult
+close_client (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
+{
+  return GST_RTSP_FILTER_REMOVE;
+}
+
+void
+tcd_rtsp_stop (TcdRtsp *r)
+{
+  if (!r->server)
+    return;
+  if (r->source_id) {
+    g_source_remove (r->source_id);
+    r->source_id = 0;
+  }
+  gst_rtsp_server_client_filter (r->server, close_client, NULL);
+  for (guint i = 0; i < 2; i++) {
+    TcdRtspStream *st = &r->streams[i];
+    g_clear_object (&st->factory);
+    g_clear_pointer (&st->settings, json_node_unref);
+  }
+  g_clear_object (&r->server);
+}
+
+void
+tcd_rtsp_free (TcdRtsp *r)
+{
+  if (!r)
+    return;
+  tcd_rtsp_stop (r);
+  for (guint i = 0; i < 2; i++) {
+    g_free (r->streams[i].launch);
+    g_mutex_clear (&r->streams[i].lock);
+  }
+  g_free (r->dir);
+  g_free (r);
+}
+
+/* a client filter closing the sessions of one stream's media */
+static GstRTSPFilterResult
+drop_media_filter (GstRTSPSession *sess, GstRTSPSessionMedia *smedia, gpointer user_data)
+{
+  return gst_rtsp_session_media_get_media (smedia) == user_data
+      ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
+}
+
+static GstRTSPFilterResult
+drop_client_sessions (GstRTSPClient *client, GstRTSPSession *sess, gpointer user_data)
+{
+  gst_rtsp_session_filter (sess, drop_media_filter, user_data);
+  return gst_rtsp_session_filter (sess, NULL, NULL) ? GST_RTSP_FILTER_KEEP
+      : GST_RTSP_FILTER_REMOVE;
+}
+
+static GstRTSPFilterResult
+drop_clients (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
+{
+  GList *left;
+
+  gst_rtsp_client_session_filter (client, drop_client_sessions, user_data);
+  left = gst_rtsp_client_session_filter (client, NULL, NULL);
+  if (!left)
+    return GST_RTSP_FILTER_REMOVE;
+  g_list_free_full (left, g_object_unref);
+  return GST_RTSP_FILTER_KEEP;
+}
+
+static gboolean
+only_bitrate_differs (JsonNode *a, JsonNode *b)
+{
+  JsonObject *oa = json_node_get_object (a), *ob = json_node_get_object (b);
+  g_autoptr (GList) members = json_object_get_members (oa);
+
+  for (GList *l = members; l; l = l->next) {
+    const gchar *k = l->data;
+    if (g_str_equal (k, "max_bitrate"))
+      continue;
+    if (!json_object_has_member (ob, k)
+        || !tc_json_equal (json_object_get_member (oa, k), json_object_get_member (ob, k)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+void
+tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
+{
+  if (!r->server)
+    return;
+  for (guint i = 0; i < 2; i++) {
+    TcdRtspStream *st = &r->streams[i];
+    JsonNode *s = tcd_config_node (doc, i == 0 ? "video.main" : "video.sub");
+    g_autoptr (GError) err = NULL;
+    g_autofree gchar *launch = NULL;
+    GstRTSPMedia *media = NULL;
+
+    if (tc_json_equal (s, st->settings))
+      continue;
+    launch = stream_launch (st, s, &err);
+    if (!launch) {
+      g_warning ("stream %s: %s", st->name, err->message);
+      continue;
+    }
+    gst_rtsp_media_factory_set_launch (GST_RTSP_MEDIA_FACTORY (st->factory), launch);
+    g_mutex_lock (&st->lock);
+    if (st->media && only_bitrate_differs (s, st->settings) && st->enc) {
+      /* x264enc takes a new bitrate while playing: the viewers stay */
+      g_object_set (st->enc, "bitrate",
+          (guint) json_object_get_int_member (json_node_get_object (s), "max_bitrate"), NULL);
+    } else if (st->media) {
+      media = g_object_ref (st->media);
+    }
+    g_mutex_unlock (&st->lock);
+    if (media) {
+      /* new caps: the stream restarts and its clients reconnect */
+      gst_rtsp_server_client_filter (r->server, drop_clients, media);
+      gst_rtsp_media_unprepare (media);
+      g_object_unref (media);
+    }
+    g_free (st->launch);
+    st->launch = g_steal_pointer (&launch);
+    json_node_unref (st->settings);
+    st->settings = json_node_copy (s);
+  }
+}
+
+void
+tcd_rtsp_set_users (TcdRtsp *r, const gchar *htdigest_path)
+{
+  GstRTSPAuth *auth;
+  GstRTSPToken *token;
+
+  if (!r->server)
+    return;
+  auth = gst_rtsp_auth_new ();
+  gst_rtsp_auth_set_supported_methods (auth, GST_RTSP_AUTH_DIGEST);
+  gst_rtsp_auth_set_realm (auth, TCD_REALM);
+  token = gst_rtsp_token_new (GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, ROLE, NULL);
+  if (htdigest_path && !gst_rtsp_auth_parse_htdigest (auth, htdigest_path, token))
+    g_warning ("RTSP: cannot read the users from %s: nobody may watch", htdigest_path);
+  gst_rtsp_token_unref (token);
+  gst_rtsp_server_set_auth (r->server, auth);
+  g_object_unref (auth);
+}
+
+static GstRTSPFilterResult
+count_client (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return GST_RTSP_FILTER_KEEP;
+}
+
+JsonNode *
+tcd_rtsp_stats (TcdRtsp *r)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  guint clients = 0;
+
+  if (r->server)
+    gst_rtsp_server_client_filter (r->server, count_client, &clients);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, tcd_rtsp_get_port (r));
+  json_builder_set_member_name (b, "clients");
+  json_builder_add_int_value (b, clients);
+  json_builder_set_member_name (b, "streams");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < 2; i++) {
+    TcdRtspStream *st = &r->streams[i];
+    g_mutex_lock (&st->lock);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, st->name);
+    json_builder_set_member_name (b, "encoders");
+    json_builder_add_int_value (b, st->live);
+    json_builder_set_member_name (b, "media_prepared_total");
+    json_builder_add_int_value (b, st->media_count);
+    json_builder_set_member_name (b, "pipeline");
+    json_builder_add_string_value (b, st->launch ? st->launch : "");
+    json_builder_end_object (b);
+    g_mutex_unlock (&st->lock);
+  }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}

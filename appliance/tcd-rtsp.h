@@ -1,0 +1,29 @@
+/* thermocamd: the RTSP server (main and sub stream, shared media)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include "tcd-pipeline.h"
+
+G_BEGIN_DECLS
+
+#define TCD_REALM "thermocam"
+
+typedef struct _TcdRtsp TcdRtsp;
+
+TcdRtsp  *tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir);
+void      tcd_rtsp_free (TcdRtsp *r);
+/* Listens on @port (0: a free one) on the default main context */
+gboolean  tcd_rtsp_start (TcdRtsp *r, guint port, JsonNode *doc, GError **error);
+void      tcd_rtsp_stop (TcdRtsp *r);
+guint     tcd_rtsp_get_port (TcdRtsp *r);
+/* New video settings: bitrate changes reach the encoders live; anything that
+ * changes the caps (resolution, frame rate, profile, I-frame interval)
+ * restarts the stream, whose clients then reconnect */
+void      tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc);
+/* Who may watch: an htdigest file (user:realm:HA1), or NULL for nobody */
+void      tcd_rtsp_set_users (TcdRtsp *r, const gchar *htdigest_path);
+JsonNode *tcd_rtsp_stats (TcdRtsp *r);
+
+G_END_DECLS

@@ -1,0 +1,148 @@
+/* thermocamd: pictures of the newest frame
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The core pipeline keeps the newest video and temperature frames; a picture
+ * is made on request by a short pipeline (appsrc -> encoder -> appsink) in a
+ * worker thread, so the core never pays for pictures nobody asked for.
+ */
+#include "tcd-snapshot.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/video/video.h>
+#include <string.h>
+
+#define TIMEOUT (5 * GST_SECOND)
+
+static GstSample *
+run_chain (GstSample *in, const gchar *chain, GError **error)
+{
+  g_autofree gchar *desc = g_strdup_printf ("appsrc name=src format=time ! %s "
+      "! appsink name=sink sync=false", chain);
+  GstElement *pl = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, error);
+  GstElement *src, *sink;
+  GstSample *out = NULL;
+  GstBuffer *buf;
+
+  if (!pl)
+    return NULL;
+  src = gst_bin_get_by_name (GST_BIN (pl), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pl), "sink");
+  g_object_set (src, "caps", gst_sample_get_caps (in), NULL);
+  gst_element_set_state (pl, GST_STATE_PLAYING);
+  buf = gst_buffer_ref (gst_sample_get_buffer (in));
+  gst_app_src_push_buffer (GST_APP_SRC (src), buf);
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  out = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), TIMEOUT);
+  if (!out) {
+    g_autoptr (GstBus) bus = gst_element_get_bus (pl);
+    g_autoptr (GstMessage) m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    if (m)
+      gst_message_parse_error (m, error, NULL);
+    else
+      g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+          "the encoder gave no picture");
+  }
+  gst_element_set_state (pl, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (pl);
+  return out;
+}
+
+static void
+put16 (guint8 *p, guint v)
+{
+  p[0] = v & 0xff;
+  p[1] = (v >> 8) & 0xff;
+}
+
+static void
+put32 (guint8 *p, guint32 v)
+{
+  put16 (p, v & 0xffff);
+  put16 (p + 2, v >> 16);
+}
+
+/* a 24-bit bottom-up BMP from BGR rows */
+static GBytes *
+bmp_from_sample (GstSample *s, GError **error)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstBuffer *buf = gst_sample_get_buffer (s);
+  guint w, h, row, size;
+  guint8 *out;
+
+  if (!gst_video_info_from_caps (&info, gst_sample_get_caps (s))
+      || !gst_video_frame_map (&frame, &info, buf, GST_MAP_READ)) {
+    g_set_error_literal (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
+        "cannot read the converted picture");
+    return NULL;
+  }
+  w = GST_VIDEO_INFO_WIDTH (&info);
+  h = GST_VIDEO_INFO_HEIGHT (&info);
+  row = (w * 3 + 3) & ~3u;
+  size = 54 + row * h;
+  out = g_malloc0 (size);
+  out[0] = 'B';
+  out[1] = 'M';
+  put32 (out + 2, size);
+  put32 (out + 10, 54);
+  put32 (out + 14, 40);
+  put32 (out + 18, w);
+  put32 (out + 22, h);
+  put16 (out + 26, 1);
+  put16 (out + 28, 24);
+  put32 (out + 34, row * h);
+  put32 (out + 38, 2835);       /* 72 dpi */
+  put32 (out + 42, 2835);
+  for (guint y = 0; y < h; y++)
+    memcpy (out + 54 + (gsize) (h - 1 - y) * row,
+        (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+        + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), w * 3);
+  gst_video_frame_unmap (&frame);
+  return g_bytes_new_take (out, size);
+}
+
+GBytes *
+tcd_snapshot_encode (GstSample *sample, TcdSnapshotFormat format, const gchar *palette,
+    GError **error)
+{
+  g_autofree gchar *chain = NULL;
+  GstSample *out;
+  GBytes *bytes = NULL;
+
+  switch (format) {
+    case TCD_SNAPSHOT_JPEG:
+      chain = g_strdup ("videoconvert ! jpegenc quality=90");
+      break;
+    case TCD_SNAPSHOT_BMP:
+      chain = g_strdup ("videoconvert ! video/x-raw,format=BGR");
+      break;
+    case TCD_SNAPSHOT_RJPEG:
+      chain = g_strdup_printf ("thermalrjpegenc palette=%s", palette);
+      break;
+  }
+  out = run_chain (sample, chain, error);
+  if (!out)
+    return NULL;
+  if (format == TCD_SNAPSHOT_BMP) {
+    bytes = bmp_from_sample (out, error);
+  } else {
+    GstMapInfo map;
+    GstBuffer *buf = gst_sample_get_buffer (out);
+    if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
+      bytes = g_bytes_new (map.data, map.size);
+      gst_buffer_unmap (buf, &map);
+    }
+  }
+  gst_sample_unref (out);
+  return bytes;
+}
+
+const gchar *
+tcd_snapshot_content_type (TcdSnapshotFormat format)
+{
+  return format == TCD_SNAPSHOT_BMP ? "image/bmp" : "image/jpeg";
+}

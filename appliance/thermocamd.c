@@ -1,0 +1,358 @@
+/* thermocamd: the camera.  Runs the thermal pipeline around the clock,
+ * streams RTSP, answers the JSON HTTP API and keeps the configuration safe.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ *   thermocamd [--state-dir DIR] [--http-port N] [--rtsp-port N]
+ *              [--source sim|v4l2:DEVICE|file:PATH] [--data-dir DIR]
+ *
+ * Port 0 picks a free port.  When everything listens it prints one line
+ *   thermocamd ready http=PORT rtsp=PORT state=DIR
+ * SIGINT and SIGTERM stop it cleanly.
+ */
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <errno.h>
+#include <locale.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tcd-app.h"
+#include "tcd-http.h"
+
+#ifndef TCD_DATA_DIR
+#define TCD_DATA_DIR "/usr/share/thermocam"
+#endif
+
+/* ---- the one path of a change ---- */
+
+void
+tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data)
+{
+  tcd_http_broadcast (app->http, type, data);
+}
+
+static JsonNode *
+event_base (const gchar *source)
+{
+  JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *o = json_object_new ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree gchar *t = g_date_time_format_iso8601 (now);
+
+  json_object_set_string_member (o, "time", t);
+  json_object_set_string_member (o, "source", source);
+  json_node_take_object (n, o);
+  return n;
+}
+
+gboolean
+tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what, gchar **field,
+    GError **error)
+{
+  g_autoptr (JsonNode) old = NULL;
+  JsonNode *ev;
+
+  if (!tcd_config_check (app->config, doc, field, error)) {
+    json_node_unref (doc);
+    return FALSE;
+  }
+  old = json_node_copy (tcd_config_get (app->config));
+  if (!tcd_config_commit (app->config, json_node_ref (doc), error)) {
+    json_node_unref (doc);
+    return FALSE;
+  }
+  tcd_pipeline_apply (app->pipeline, doc);
+  tcd_rtsp_apply (app->rtsp, doc);
+  if (!tc_json_equal (tcd_config_node (old, "ports"), tcd_config_node (doc, "ports"))
+      && (app->http_port < 0 || app->rtsp_port < 0))
+    tcd_app_schedule_reboot (app);
+  json_node_unref (doc);
+  g_message ("configuration changed: %s", what);
+  ev = event_base ("config");
+  json_object_set_string_member (json_node_get_object (ev), "change", what);
+  tcd_app_emit (app, "config", ev);
+  return TRUE;
+}
+
+void
+tcd_app_users_changed (TcdApp *app)
+{
+  tcd_rtsp_set_users (app->rtsp, tcd_users_htdigest_path (app->users));
+}
+
+/* ---- pipeline callbacks ---- */
+
+static void
+on_message (const GstStructure *s, gpointer user_data)
+{
+  TcdApp *app = user_data;
+  const gchar *source = gst_structure_get_string (s, "source");
+  JsonNode *ev;
+  JsonObject *o;
+  gint id = 0;
+  gdouble v = 0, th = 0, x = 0, y = 0;
+  gboolean repeat = FALSE;
+  JsonArray *at;
+
+  if (!gst_structure_has_name (s, "thermal-alarm"))
+    return;
+  ev = event_base (source ? source : "rule");
+  o = json_node_get_object (ev);
+  gst_structure_get_int (s, "id", &id);
+  if (g_strcmp0 (source, "rule") == 0)
+    json_object_set_int_member (o, "rule", id);
+  else if (g_strcmp0 (source, "comparison") == 0)
+    json_object_set_int_member (o, "comparison", id);
+  json_object_set_string_member (o, "name", gst_structure_get_string (s, "name"));
+  json_object_set_string_member (o, "level", gst_structure_get_string (s, "level"));
+  json_object_set_string_member (o, "state", gst_structure_get_string (s, "state"));
+  gst_structure_get_boolean (s, "repeat", &repeat);
+  json_object_set_boolean_member (o, "repeat", repeat);
+  gst_structure_get_double (s, "value", &v);
+  gst_structure_get_double (s, "threshold", &th);
+  gst_structure_get_double (s, "x", &x);
+  gst_structure_get_double (s, "y", &y);
+  json_object_set_double_member (o, "value", round (v * 100) / 100);
+  json_object_set_double_member (o, "threshold", th);
+  at = json_array_new ();
+  json_array_add_double_element (at, round (x * 10000) / 10000);
+  json_array_add_double_element (at, round (y * 10000) / 10000);
+  json_object_set_array_member (o, "at", at);
+  {
+    /* how long from the frame leaving the sensor to this event */
+    guint64 ts = GST_CLOCK_TIME_NONE;
+    gint64 t0;
+    if (gst_structure_get_uint64 (s, "timestamp", &ts)
+        && (t0 = tcd_pipeline_capture_time (app->pipeline, ts)))
+      json_object_set_double_member (o, "delay_ms",
+          round ((g_get_monotonic_time () - t0) / 100.0) / 10.0);
+  }
+  g_message ("alarm: %s %d %s %s %s %.2f", source, id, gst_structure_get_string (s, "name"),
+      gst_structure_get_string (s, "level"), gst_structure_get_string (s, "state"), v);
+  tcd_app_emit (app, "alarm", ev);
+}
+
+static void
+on_exception (const gchar *kind, const gchar *message, gpointer user_data)
+{
+  TcdApp *app = user_data;
+  JsonNode *ev = event_base ("exception");
+
+  json_object_set_string_member (json_node_get_object (ev), "type", kind);
+  json_object_set_string_member (json_node_get_object (ev), "message", message);
+  tcd_app_emit (app, "exception", ev);
+}
+
+static void
+on_jpeg (GstSample *jpeg, gpointer user_data)
+{
+  TcdApp *app = user_data;
+  if (app->http)
+    tcd_http_push_jpeg (app->http, jpeg);
+}
+
+/* ---- start, reboot, stop ---- */
+
+static gboolean
+start_servers (TcdApp *app, GError **error)
+{
+  JsonNode *doc = tcd_config_get (app->config);
+  guint http = app->http_port >= 0 ? (guint) app->http_port
+      : (guint) tcd_config_int (app->config, "ports.http");
+  guint rtsp = app->rtsp_port >= 0 ? (guint) app->rtsp_port
+      : (guint) tcd_config_int (app->config, "ports.rtsp");
+
+  if (!tcd_pipeline_start (app->pipeline, doc, error))
+    return FALSE;
+  if (!tcd_rtsp_start (app->rtsp, rtsp, doc, error))
+    return FALSE;
+  tcd_app_users_changed (app);
+  if (!app->http)
+    app->http = tcd_http_new (app);
+  if (!tcd_http_listen (app->http, http, error))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+reboot_cb (gpointer user_data)
+{
+  TcdApp *app = user_data;
+  g_autoptr (GError) err = NULL;
+  guint old_http = tcd_http_get_port (app->http), old_rtsp = tcd_rtsp_get_port (app->rtsp);
+
+  app->reboot_id = 0;
+  app->reboots++;
+  g_message ("rebooting in place");
+  tcd_http_disconnect (app->http);
+  tcd_rtsp_stop (app->rtsp);
+  tcd_pipeline_stop (app->pipeline);
+  /* a port given as 0 keeps the port it got */
+  if (app->http_port == 0)
+    app->http_port = old_http;
+  if (app->rtsp_port == 0)
+    app->rtsp_port = old_rtsp;
+  if (!start_servers (app, &err)) {
+    g_printerr ("thermocamd: reboot failed: %s\n", err->message);
+    g_main_loop_quit (app->loop);
+    return G_SOURCE_REMOVE;
+  }
+  g_print ("thermocamd ready http=%u rtsp=%u state=%s\n", tcd_http_get_port (app->http),
+      tcd_rtsp_get_port (app->rtsp), app->state_dir);
+  return G_SOURCE_REMOVE;
+}
+
+void
+tcd_app_schedule_reboot (TcdApp *app)
+{
+  /* after the answer has left */
+  if (!app->reboot_id)
+    app->reboot_id = g_timeout_add (200, reboot_cb, app);
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  TcdApp *app = user_data;
+  g_message ("stopping");
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gchar *
+default_state_dir (void)
+{
+  const gchar *env = g_getenv ("THERMOCAM_STATE_DIR");
+  if (env && *env)
+    return g_strdup (env);
+  return g_build_filename (g_get_user_data_dir (), "thermocam", NULL);
+}
+
+/* Run from the build tree: the source tree's data, the plugin built next
+ * door.  Installed: the installed ones. */
+static gboolean
+in_build_tree (void)
+{
+  g_autofree gchar *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree gchar *dir = exe ? g_path_get_dirname (exe) : NULL;
+  return dir && g_str_equal (dir, TCD_BUILD_DIR);
+}
+
+static gchar *
+load_serial (const gchar *state_dir)
+{
+  g_autofree gchar *path = g_build_filename (state_dir, "serial", NULL);
+  gchar *serial = NULL;
+  guint8 r[6];
+
+  if (g_file_get_contents (path, &serial, NULL, NULL) && strlen (g_strstrip (serial)) > 0)
+    return serial;
+  g_free (serial);
+  RAND_bytes (r, sizeof r);
+  serial = g_strdup_printf ("TC640-%02X%02X%02X%02X%02X%02X", r[0], r[1], r[2], r[3], r[4],
+      r[5]);
+  g_file_set_contents (path, serial, -1, NULL);
+  return serial;
+}
+
+int
+main (int argc, char **argv)
+{
+  TcdApp app = { 0 };
+  g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL;
+  gint http_port = -1, rtsp_port = -1;
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_autofree gchar *schema = NULL, *pipelines = NULL, *picture = NULL;
+  GOptionEntry entries[] = {
+    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+        "Where the configuration, users and files live (default: "
+        "$THERMOCAM_STATE_DIR or ~/.local/share/thermocam)", "DIR"},
+    {"http-port", 0, 0, G_OPTION_ARG_INT, &http_port,
+        "HTTP port (0: a free one; default: the configuration's, 8080)", "PORT"},
+    {"rtsp-port", 0, 0, G_OPTION_ARG_INT, &rtsp_port,
+        "RTSP port (0: a free one; default: the configuration's, 8554)", "PORT"},
+    {"source", 0, 0, G_OPTION_ARG_STRING, &source,
+        "The sensor: sim (default), v4l2:DEVICE or file:PATH", "SOURCE"},
+    {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
+        "Where pipelines/ and schemas/ are (default: " TCD_DATA_DIR ")", "DIR"},
+    {NULL}
+  };
+
+  setlocale (LC_ALL, "");
+  ctx = g_option_context_new ("- the thermocam camera daemon");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
+    g_printerr ("thermocamd: %s\n", err->message);
+    return 2;
+  }
+  if (http_port < -1 || http_port > 65535 || rtsp_port < -1 || rtsp_port > 65535) {
+    g_printerr ("thermocamd: ports are 0..65535\n");
+    return 2;
+  }
+  app.state_dir = state_dir ? g_strdup (state_dir) : default_state_dir ();
+  app.data_dir = g_strdup (data_dir ? data_dir
+      : in_build_tree () ? TCD_SOURCE_DATA_DIR : TCD_DATA_DIR);
+  gst_registry_scan_path (gst_registry_get (),
+      in_build_tree () ? TCD_BUILD_PLUGIN_DIR : TCD_PLUGIN_DIR);
+  app.source = g_strdup (source ? source : "sim");
+  app.http_port = http_port;
+  app.rtsp_port = rtsp_port;
+  app.started_us = g_get_monotonic_time ();
+  if (g_mkdir_with_parents (app.state_dir, 0700) != 0) {
+    g_printerr ("thermocamd: cannot create %s: %s\n", app.state_dir, g_strerror (errno));
+    return 1;
+  }
+  schema = g_build_filename (app.data_dir, "schemas", "config.schema.json", NULL);
+  pipelines = g_build_filename (app.data_dir, "pipelines", NULL);
+  app.config = tcd_config_new (app.state_dir, schema, &err);
+  if (!app.config) {
+    g_printerr ("thermocamd: %s\n", err->message);
+    return 1;
+  }
+  app.users = tcd_users_new (app.state_dir, TCD_REALM);
+  app.serial = load_serial (app.state_dir);
+  app.pipeline = tcd_pipeline_new (pipelines, app.source, &err);
+  if (!app.pipeline) {
+    g_printerr ("thermocamd: %s\n", err->message);
+    return 2;
+  }
+  picture = g_build_filename (app.state_dir, "overlay.bmp", NULL);
+  tcd_pipeline_set_picture_path (app.pipeline, picture);
+  tcd_pipeline_set_callbacks (app.pipeline, on_message, on_exception, on_jpeg, &app);
+  app.rtsp = tcd_rtsp_new (app.pipeline, pipelines);
+  app.loop = g_main_loop_new (NULL, FALSE);
+  if (!start_servers (&app, &err)) {
+    g_printerr ("thermocamd: %s\n", err->message);
+    return 1;
+  }
+  g_unix_signal_add (SIGINT, on_signal, &app);
+  g_unix_signal_add (SIGTERM, on_signal, &app);
+  g_print ("thermocamd ready http=%u rtsp=%u state=%s\n", tcd_http_get_port (app.http),
+      tcd_rtsp_get_port (app.rtsp), app.state_dir);
+  if (!tcd_users_is_activated (app.users))
+    g_print ("thermocamd: the device is not activated: POST /api/v1/activate "
+        "{\"password\": \"...\"}\n");
+  fflush (stdout);
+  g_main_loop_run (app.loop);
+
+  if (app.reboot_id)
+    g_source_remove (app.reboot_id);
+  tcd_http_free (app.http);
+  tcd_rtsp_free (app.rtsp);
+  tcd_pipeline_free (app.pipeline);
+  tcd_users_free (app.users);
+  tcd_config_free (app.config);
+  g_main_loop_unref (app.loop);
+  g_free (app.state_dir);
+  g_free (app.data_dir);
+  g_free (app.source);
+  g_free (app.serial);
+  gst_deinit ();
+  return 0;
+}
