@@ -11,6 +11,7 @@
 #include "gstthermalnuc.h"
 #include "gstthermalradiometry.h"
 #include "gstthermalpalette.h"
+#include "gstthermaldnr.h"
 #include "gstthermalmeasure.h"
 #include "gstthermalosd.h"
 #include "gstthermalrjpegdec.h"
@@ -25,6 +26,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (thermalnuc, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalradiometry, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalpalette, plugin);
+  ret |= GST_ELEMENT_REGISTER (thermaldnr, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalmeasure, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalosd, plugin);
   ret |= GST_ELEMENT_REGISTER (thermalrjpegdec, plugin);

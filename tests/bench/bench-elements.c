@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "tc-dnr.h"
 #include "tc-nuc.h"
 #include "tc-palette.h"
 #include "tc-radiometry.h"
@@ -173,6 +174,7 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   double *t = g_new (double, frames);
   double sim_ms, nuc_kernel_ms, rad_kernel_ms, nuc_ms, rad_ms, pal_plateau_ms;
   double pal_linear_i420_ms, pal_dde_ms, pal_kernel_ms, measure_ms, osd_ms, osd_i420_ms;
+  double dnr_ms, dnr_temporal_ms, dnr_spatial_ms, dnr_kernel_ms[3];
   char err[256];
   GstHarness *hn, *hr, *hp;
   TcColorizer *col;
@@ -251,6 +253,32 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   }
   pal_kernel_ms = median (t, frames);
   tc_colorizer_free (col);
+  {
+    TcDnr *dnr = tc_dnr_new ();
+    TcDnrParams p;
+    int k;
+
+    tc_dnr_configure (dnr, w, h);
+    tc_dnr_params_for_levels (&p, 50, 50, 0.01);
+    tc_dnr_set_params (dnr, &p);
+    /* the kernels the CPU has (what the element runs), the baseline SIMD
+     * (SSE2 on x86-64), plain C */
+    for (k = 0; k < 3; k++) {
+      tc_dnr_set_simd (dnr, TC_DNR_SIMD_BEST - k);
+      for (f = 0; f < frames; f++) {
+        GstMapInfo map;
+        gint64 t0;
+
+        gst_buffer_map (temp[f % N_INPUTS], &map, GST_MAP_READ);
+        t0 = g_get_monotonic_time ();
+        tc_dnr_process (dnr, map.data, w * 2, (guint8 *) frame, w * 2);
+        t[f] = (g_get_monotonic_time () - t0) / 1000.0;
+        gst_buffer_unmap (temp[f % N_INPUTS], &map);
+      }
+      dnr_kernel_ms[k] = median (t, frames);
+    }
+    tc_dnr_free (dnr);
+  }
 
   /* thermalnuc: the factory tables from a file, the factory defects as its list */
   tc_nuc_file_write (nuc_path, w, h, tc_sim_factory_gain (sim), tc_sim_factory_offset (sim),
@@ -341,6 +369,19 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   pal_linear_i420_ms = time_harness (hp, temp, frames);
   gst_harness_teardown (hp);
 
+  /* thermaldnr: both filters at level 50, then each alone */
+  {
+    GstHarness *hd = harness ("thermaldnr", tcaps, NULL);
+
+    dnr_ms = time_harness (hd, temp, frames);
+    gst_util_set_object_arg (G_OBJECT (hd->element), "mode", "expert");
+    g_object_set (hd->element, "spatial-level", 0, "temporal-level", 50, NULL);
+    dnr_temporal_ms = time_harness (hd, temp, frames);
+    g_object_set (hd->element, "spatial-level", 50, "temporal-level", 0, NULL);
+    dnr_spatial_ms = time_harness (hd, temp, frames);
+    gst_harness_teardown (hd);
+  }
+
   json_builder_begin_object (out);
   json_builder_set_member_name (out, "width");
   json_builder_add_int_value (out, w);
@@ -359,12 +400,18 @@ bench_size (JsonBuilder *out, int w, int h, int frames, gboolean compare,
   M ("thermalpalette_plateau_rgbx", pal_plateau_ms);
   M ("thermalpalette_linear_i420", pal_linear_i420_ms);
   M ("thermalpalette_plateau_dde50_rgbx", pal_dde_ms);
+  M ("thermaldnr_normal50", dnr_ms);
+  M ("thermaldnr_temporal50", dnr_temporal_ms);
+  M ("thermaldnr_spatial50", dnr_spatial_ms);
   json_builder_end_object (out);
   json_builder_set_member_name (out, "core_kernel_ms_per_frame");
   json_builder_begin_object (out);
   M ("nuc_apply", nuc_kernel_ms);
   M ("radiometry_lut_apply", rad_kernel_ms);
   M ("colorizer_plateau_rgbx", pal_kernel_ms);
+  M ("dnr_process_normal50", dnr_kernel_ms[0]);
+  M ("dnr_process_normal50_baseline_simd", dnr_kernel_ms[1]);
+  M ("dnr_process_normal50_plain_c", dnr_kernel_ms[2]);
   json_builder_end_object (out);
   if (compare) {
     JsonNode *cmp = run_compare (w, h, dir, frame, tframe, &cfg.cal, &cfg.obj,
