@@ -161,8 +161,8 @@ tcd_config_new (const gchar *state_dir, const gchar *schema_path, GError **error
   }
   cfg->doc = load_file (cfg, defaults);
   if (!cfg->doc) {
-    cfg->doc = json_node_copy (defaults);
-    if (!tcd_config_commit (cfg, json_node_copy (defaults), error)) {
+    cfg->doc = tcd_json_deep_copy (defaults);
+    if (!tcd_config_commit (cfg, tcd_json_deep_copy (defaults), error)) {
       tcd_config_free (cfg);
       return NULL;
     }
@@ -208,9 +208,16 @@ tcd_config_get_section (TcdConfig *cfg, const gchar *section)
 }
 
 JsonNode *
+tcd_json_deep_copy (JsonNode *node)
+{
+  /* json-glib copies share the objects and arrays inside */
+  return tc_json_merge (node, NULL);
+}
+
+JsonNode *
 tcd_config_patched (TcdConfig *cfg, const gchar *section, JsonNode *patch)
 {
-  JsonNode *doc = json_node_copy (cfg->doc);
+  JsonNode *doc = tcd_json_deep_copy (cfg->doc);
   JsonNode *cur = json_object_get_member (json_node_get_object (doc), section);
   JsonNode *merged = tc_json_merge (cur, patch);
 
@@ -246,9 +253,9 @@ tcd_config_defaults (TcdConfig *cfg, gboolean keep)
   if (keep) {
     JsonObject *image = json_node_get_object (tcd_config_node (doc, "image"));
     json_object_set_member (image, "video_standard",
-        json_node_copy (tcd_config_node (cfg->doc, "image.video_standard")));
+        tcd_json_deep_copy (tcd_config_node (cfg->doc, "image.video_standard")));
     json_object_set_member (json_node_get_object (doc), "ports",
-        json_node_copy (tcd_config_node (cfg->doc, "ports")));
+        tcd_json_deep_copy (tcd_config_node (cfg->doc, "ports")));
   }
   return doc;
 }

@@ -56,6 +56,8 @@ gint64       tcd_config_int (TcdConfig *cfg, const gchar *path);
 gboolean     tcd_config_bool (TcdConfig *cfg, const gchar *path);
 JsonNode    *tcd_config_node (JsonNode *doc, const gchar *path);  /* borrowed */
 
+/* a copy sharing nothing with @node (json_node_copy shares containers) */
+JsonNode    *tcd_json_deep_copy (JsonNode *node);
 gchar       *tcd_json_to_string (JsonNode *node, gboolean pretty);
 
 G_END_DECLS

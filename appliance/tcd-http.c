@@ -637,7 +637,7 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
           return;
         }
     }
-    doc = json_node_copy (tcd_config_get (cfg));
+    doc = tcd_json_deep_copy (tcd_config_get (cfg));
     json_array_remove_element (json_node_get_array (tcd_config_node (doc, "rules")), idx);
     change (h, msg, doc, "rules.delete", TRUE, SOUP_STATUS_NO_CONTENT, NULL);
     return;
@@ -649,7 +649,7 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", NULL, "a rule is a JSON object");
     return;
   }
-  doc = json_node_copy (tcd_config_get (cfg));
+  doc = tcd_json_deep_copy (tcd_config_get (cfg));
   new_rules = json_node_get_array (tcd_config_node (doc, "rules"));
   if (!id_str) {
     JsonObject *o = json_node_get_object (body);
@@ -664,7 +664,7 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
     for (guint i = 0; i < json_array_get_length (rules); i++)
       max = MAX (max, json_object_get_int_member_with_default
           (json_array_get_object_element (rules, i), "id", 0));
-    rule = json_node_copy (body);
+    rule = tcd_json_deep_copy (body);
     json_object_set_int_member (json_node_get_object (rule), "id", max + 1);
     if (!json_object_has_member (json_node_get_object (rule), "enabled"))
       json_object_set_boolean_member (json_node_get_object (rule), "enabled", TRUE);
@@ -699,7 +699,7 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
           json_array_add_element (rebuilt, json_node_ref (merged));
         else
           json_array_add_element (rebuilt,
-              json_node_copy (json_array_get_element (new_rules, (gint) i > idx ? i - 1 : i)));
+              tcd_json_deep_copy (json_array_get_element (new_rules, (gint) i > idx ? i - 1 : i)));
       }
       json_object_set_array_member (json_node_get_object (doc), "rules", rebuilt);
     }
@@ -825,7 +825,8 @@ handle_activate (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   if (!tcd_users_activate (h->app->users, json_node_get_string (pw), &err)) {
     send_error (msg, g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_IO)
         ? SOUP_STATUS_INTERNAL_SERVER_ERROR : SOUP_STATUS_BAD_REQUEST,
-        g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK) ? "weak_password" : "invalid",
+        g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK) ? "weak_password" :
+        g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_IO) ? "io" : "invalid",
         "password", "password: %s", err->message);
     return;
   }

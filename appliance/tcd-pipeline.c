@@ -42,6 +42,8 @@ struct _TcdVideoOutlet {
   RingEntry ring[RING];
   guint pos;
   guint64 pushed;
+  GstClockTimeDiff offset;      /* stream running time - core PTS */
+  GstClockTime last_pts;
   LatencyStats latency;
 };
 
@@ -225,13 +227,26 @@ outlet_push (TcdVideoOutlet *o, GstBuffer *buf, gint64 captured)
 {
   GstElement *e = GST_ELEMENT (o->src);
   GstClock *clock = gst_element_get_clock (e);
+  GstClockTime now, pts, core_pts = GST_BUFFER_PTS (buf);
   GstBuffer *copy;
-  GstClockTime pts;
 
-  if (!clock)
+  if (!clock || !GST_CLOCK_TIME_IS_VALID (core_pts)) {
+    if (clock)
+      gst_object_unref (clock);
     return;                     /* not playing yet */
-  pts = gst_clock_get_time (clock) - gst_element_get_base_time (e);
+  }
+  now = gst_clock_get_time (clock) - gst_element_get_base_time (e);
   gst_object_unref (clock);
+  /* the stream's timestamps follow the sensor's (regular, not the jitter of
+   * this thread), shifted once into the stream's running time; again when
+   * the core restarted (its timestamps went back) or drifted away */
+  pts = core_pts + o->offset;
+  if (!o->pushed || (GstClockTimeDiff) core_pts + o->offset <= (GstClockTimeDiff) o->last_pts
+      || GST_CLOCK_DIFF (now, pts) > GST_SECOND || GST_CLOCK_DIFF (pts, now) > GST_SECOND) {
+    o->offset = GST_CLOCK_DIFF (core_pts, now);
+    pts = now;
+  }
+  o->last_pts = pts;
   /* the frame's memory is shared, not copied: only the buffer's header is
    * new, for this stream's timestamps */
   copy = gst_buffer_new ();
@@ -251,16 +266,26 @@ outlet_push (TcdVideoOutlet *o, GstBuffer *buf, gint64 captured)
 void
 tcd_outlet_rtp_sent (TcdVideoOutlet *o, GstClockTime pts)
 {
-  gint64 now = g_get_monotonic_time (), t;
+  gint64 now = g_get_monotonic_time (), t = 0;
+  GstClockTimeDiff best = 10 * GST_MSECOND;
+  gint k = -1;
 
+  /* videorate re-stamps the frames it keeps on its own grid: the nearest
+   * frame pushed, within 10 ms */
   g_mutex_lock (&o->lock);
-  t = ring_lookup (o->ring, pts);
-  if (t) {
-    gdouble ms = (now - t) / 1000.0;
+  for (guint i = 0; i < RING; i++) {
+    GstClockTimeDiff d = ABS (GST_CLOCK_DIFF (o->ring[i].pts, pts));
+    if (o->ring[i].t && d <= best) {
+      best = d;
+      k = i;
+    }
+  }
+  if (k >= 0) {
+    gdouble ms;
+    t = o->ring[k].t;
+    ms = (now - t) / 1000.0;
     /* a frame leaves in several packets: count the first */
-    for (guint i = 0; i < RING; i++)
-      if (o->ring[i].pts == pts)
-        o->ring[i].t = 0;
+    o->ring[k].t = 0;
     o->latency.n++;
     o->latency.last_ms = ms;
     o->latency.sum_ms += ms;
@@ -624,7 +649,7 @@ tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error)
   GstPad *pad;
 
   if (doc != p->doc) {
-    JsonNode *copy = json_node_copy (doc);
+    JsonNode *copy = tcd_json_deep_copy (doc);
     if (p->doc)
       json_node_unref (p->doc);
     p->doc = copy;
@@ -734,7 +759,7 @@ schedule_restart (TcdPipeline *p, const gchar *why)
 void
 tcd_pipeline_apply (TcdPipeline *p, JsonNode *doc)
 {
-  JsonNode *copy = json_node_copy (doc);
+  JsonNode *copy = tcd_json_deep_copy (doc);
 
   if (p->doc)
     json_node_unref (p->doc);

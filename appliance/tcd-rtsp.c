@@ -147,18 +147,31 @@ stream_launch (TcdRtspStream *st, JsonNode *s, GError **error)
   return d;
 }
 
+/* RTP leaves: tell the outlet the running time of the frame (the encoder
+ * shifts timestamps by its own offset, the segment undoes it) */
 static GstPadProbeReturn
 rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   TcdVideoOutlet *o = user_data;
+  GstBuffer *buf = NULL;
+  GstEvent *ev;
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    tcd_outlet_rtp_sent (o, GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)));
+    buf = GST_PAD_PROBE_INFO_BUFFER (info);
   else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
     if (gst_buffer_list_length (l))
-      tcd_outlet_rtp_sent (o, GST_BUFFER_PTS (gst_buffer_list_get (l, 0)));
+      buf = gst_buffer_list_get (l, 0);
   }
+  if (!buf || !(ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0)))
+    return GST_PAD_PROBE_OK;
+  {
+    const GstSegment *seg;
+    gst_event_parse_segment (ev, &seg);
+    tcd_outlet_rtp_sent (o, gst_segment_to_running_time (seg, GST_FORMAT_TIME,
+            GST_BUFFER_PTS (buf)));
+  }
+  gst_event_unref (ev);
   return GST_PAD_PROBE_OK;
 }
 
@@ -270,7 +283,7 @@ tcd_rtsp_start (TcdRtsp *r, guint port, JsonNode *doc, GError **error)
       g_object_unref (pool);
       return FALSE;
     }
-    st->settings = json_node_copy (s);
+    st->settings = tcd_json_deep_copy (s);
     gst_rtsp_media_factory_set_launch (f, st->launch);
     gst_rtsp_media_factory_set_shared (f, TRUE);
     gst_rtsp_media_factory_set_latency (f, 0);
@@ -425,7 +438,7 @@ tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
     g_free (st->launch);
     st->launch = g_steal_pointer (&launch);
     json_node_unref (st->settings);
-    st->settings = json_node_copy (s);
+    st->settings = tcd_json_deep_copy (s);
   }
 }
 

@@ -60,7 +60,7 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what, gchar **fi
     json_node_unref (doc);
     return FALSE;
   }
-  old = json_node_copy (tcd_config_get (app->config));
+  old = tcd_json_deep_copy (tcd_config_get (app->config));
   if (!tcd_config_commit (app->config, json_node_ref (doc), error)) {
     json_node_unref (doc);
     return FALSE;

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Renders a few seconds of the simulated camera through the whole thermal
-# pipeline (sensor -> NUC -> radiometry -> palette -> H.264/MP4).
+# Runs the camera: thermocamd with the simulated sensor (installs and builds
+# first).  Extra arguments go to thermocamd (--source v4l2:/dev/video0,
+# --state-dir DIR, --http-port N, --rtsp-port N; port 0 = any free port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh >&2
 
-out="$PWD/build/thermocam-demo.mp4"
-export GST_PLUGIN_PATH="$PWD/build/plugins/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
-gst-launch-1.0 -q -e \
-  thermalsrc num-buffers=125 \
-  ! video/x-raw,width=640,height=512,framerate=25/1 \
-  ! thermalnuc ! thermalradiometry \
-  ! thermalpalette palette=ironbow \
-  ! video/x-raw,format=I420 \
-  ! x264enc speed-preset=veryfast tune=zerolatency \
-  ! mp4mux ! filesink location="$out"
-echo "thermocam: 5 s of the simulated camera rendered to $out"
+cat >&2 <<'TXT'
+thermocam: starting the camera (simulated sensor); Ctrl-C stops it.
+  1. activate it once (creates the user admin):
+       curl -X POST -d '{"password": "Your#Passw0rd"}' http://127.0.0.1:8080/api/v1/activate
+  2. then, with Digest authentication as admin:
+       API        http://127.0.0.1:8080/api/v1/  (routes: /api/v1/openapi.yaml)
+       readings   curl --digest -u admin:Your#Passw0rd http://127.0.0.1:8080/api/v1/temperatures
+       live view  http://127.0.0.1:8080/api/v1/live.mjpeg
+       RTSP       rtsp://127.0.0.1:8554/Streaming/Channels/101 (main), /102 (sub)
+  (the ready line below gives the real ports when they differ)
+TXT
+exec build/appliance/thermocamd "$@"

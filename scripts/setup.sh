@@ -11,7 +11,9 @@ packages=(
   gstreamer1.0-plugins-ugly
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
   libpng-dev libtiff-dev libjpeg-dev
-  libimage-exiftool-perl
+  libimage-exiftool-perl python3-yaml
+  libgstrtspserver-1.0-dev libsoup-3.0-dev libssl-dev
+  python3 curl ffmpeg
   "$@"
 )
 

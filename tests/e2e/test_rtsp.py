@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""thermocamd RTSP end to end: ffprobe reads the main and sub streams over
+TCP, UDP and the HTTP tunnel with Digest credentials; wrong credentials are
+refused; multicast is offered; 20 concurrent clients share one encoder and
+the core keeps its rate; a bitrate change keeps the viewers."""
+import hashlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from daemon import PASSWORD, Daemon, Tap, ffprobe  # noqa: E402
+
+t = Tap()
+d = Daemon().start()
+
+code, err = ffprobe(d.rtsp_url("Streaming/Channels/101"), "tcp")
+t.ok(code is None and "401" in err, "inactive: RTSP refuses everyone", err)
+d.activate()
+d.wait_frames()
+
+for path, want in (("Streaming/Channels/101", ("h264", 640, 512, "30/1")),
+                   ("Streaming/Channels/102", ("h264", 320, 256, "15/1")),
+                   ("main", ("h264", 640, 512, "30/1")),
+                   ("sub", ("h264", 320, 256, "15/1"))):
+    for transport in ("tcp", "udp", "http"):
+        if path in ("main", "sub") and transport != "tcp":
+            continue
+        got, err = ffprobe(d.rtsp_url(path), transport)
+        t.ok(got == want, f"ffprobe {transport} /{path}: {got}", err)
+
+got, err = ffprobe(d.rtsp_url("main", password="Wrong#Pass1"), "tcp")
+t.ok(got is None and "401" in err, "a wrong password is refused", err)
+got, err = ffprobe(d.rtsp_url("main", user=None), "tcp")
+t.ok(got is None and "401" in err, "no credentials are refused", err)
+got, err = ffprobe(d.rtsp_url("Streaming/Channels/103"), "tcp")
+t.ok(got is None, "an unknown channel is refused", err)
+
+
+# ---- multicast: a hand-written RTSP conversation (Digest) ----
+def rtsp_request(sock, method, url, cseq, extra="", auth=None):
+    lines = [f"{method} {url} RTSP/1.0", f"CSeq: {cseq}"]
+    if auth:
+        lines.append(auth)
+    if extra:
+        lines.append(extra)
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    head = head.decode()
+    m = re.search(r"Content-Length: (\d+)", head, re.I)
+    if m:
+        need = int(m.group(1)) - len(rest)
+        while need > 0:
+            chunk = sock.recv(need)
+            rest += chunk
+            need -= len(chunk)
+    return head, rest.decode(errors="replace")
+
+
+def digest_header(challenge, method, uri):
+    realm = re.search(r'realm="([^"]*)"', challenge).group(1)
+    nonce = re.search(r'nonce="([^"]*)"', challenge).group(1)
+    ha1 = hashlib.md5(f"admin:{realm}:{PASSWORD}".encode()).hexdigest()
+    ha2 = hashlib.md5(f"{method}:{uri}".encode()).hexdigest()
+    resp = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+    return (f'Authorization: Digest username="admin", realm="{realm}", nonce="{nonce}", '
+            f'uri="{uri}", response="{resp}"')
+
+
+url = f"rtsp://127.0.0.1:{d.rtsp}/main"
+with socket.create_connection(("127.0.0.1", d.rtsp), timeout=10) as s:
+    head, _ = rtsp_request(s, "DESCRIBE", url, 1, "Accept: application/sdp")
+    challenge = [x for x in head.split("\r\n") if x.lower().startswith("www-authenticate: digest")]
+    t.ok(head.startswith("RTSP/1.0 401") and challenge, "DESCRIBE without credentials: 401 Digest", head)
+    head, sdp = rtsp_request(s, "DESCRIBE", url, 2, "Accept: application/sdp",
+                             digest_header(challenge[0], "DESCRIBE", url))
+    t.ok(head.startswith("RTSP/1.0 200") and "H264/90000" in sdp, "DESCRIBE with Digest: an H.264 SDP", head + sdp)
+    control = re.search(r"a=control:(\S+)", sdp.split("m=video")[1]).group(1)
+    setup_url = control if control.startswith("rtsp:") else f"{url}/{control}"
+    head, _ = rtsp_request(s, "SETUP", setup_url, 3, "Transport: RTP/AVP;multicast",
+                           digest_header(challenge[0], "SETUP", setup_url))
+    tr = [x for x in head.split("\r\n") if x.lower().startswith("transport:")]
+    t.ok(head.startswith("RTSP/1.0 200") and tr and "multicast" in tr[0]
+         and re.search(r"destination=239\.255\.42\.\d+", tr[0]) and "port=" in tr[0],
+         f"SETUP multicast: {tr[0] if tr else head}", head)
+
+# ---- 20 concurrent clients: one encoder, frames for all, the core's rate ----
+N = 20
+procs = [subprocess.Popen(["ffmpeg", "-nostdin", "-v", "info", "-rtsp_transport", "tcp",
+                           "-i", d.rtsp_url("main"), "-t", "8", "-c", "copy", "-f", "null", "-"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         for _ in range(N)]
+time.sleep(4)
+s, diag1, _ = d.get("system/diagnostics")
+time.sleep(2)
+s, diag2, _ = d.get("system/diagnostics")
+outs = [p.communicate(timeout=60)[1] for p in procs]
+frames = []
+for o in outs:
+    m = re.findall(r"frame=\s*(\d+)", o)
+    frames.append(int(m[-1]) if m else 0)
+main = [x for x in diag1["rtsp"]["streams"] if x["name"] == "main"][0]
+t.ok(diag1["rtsp"]["clients"] >= N, f"{diag1['rtsp']['clients']} RTSP clients connected", diag1["rtsp"])
+t.ok(main["encoders"] == 1, f"one encoder for {N} clients (encoders={main['encoders']})", main)
+t.ok(all(f >= 60 for f in frames), f"every client got frames: min {min(frames)}, max {max(frames)} in 8 s", frames)
+rate = (diag2["pipeline"]["frames"] - diag1["pipeline"]["frames"]) / 2.0
+t.ok(rate >= 27, f"the core keeps its rate with {N} clients: {rate:.1f} fps", diag2["pipeline"])
+lat = [o for o in diag2["pipeline"]["outlets"] if o["stream"] == "main"]
+t.ok(lat and lat[0]["latency_ms"]["count"] > 0, f"capture-to-RTP delay measured: {lat[0]['latency_ms'] if lat else None}", lat)
+
+# ---- a bitrate change keeps the viewers; a resolution change restarts the stream ----
+viewer = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "info", "-rtsp_transport", "tcp",
+                           "-i", d.rtsp_url("main"), "-t", "6", "-c", "copy", "-f", "null", "-"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+time.sleep(2)
+s, v, _ = d.put("config/video", {"main": {"max_bitrate": 1024}})
+t.ok(s == 200 and v["main"]["max_bitrate"] == 1024 and v["main"]["resolution"] == "640x512",
+     "PUT video main.max_bitrate", v)
+out = viewer.communicate(timeout=30)[1]
+m = re.findall(r"frame=\s*(\d+)", out)
+t.ok(viewer.returncode == 0 and m and int(m[-1]) >= 150,
+     f"the viewer stayed through the bitrate change ({m[-1] if m else 0} frames in 6 s)", out[-500:])
+s, v, _ = d.put("config/video", {"main": {"resolution": "320x256"}})
+got, err = ffprobe(d.rtsp_url("main"), "tcp")
+t.ok(s == 200 and got == ("h264", 320, 256, "30/1"), f"a new resolution: {got}", err)
+t.ok(d.stop() == 0, "clean exit")
+t.done()
