@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Prints the per-element cost figures (JSON), with OpenCV and numpy doing the
-# same work for comparison.
+# same work for comparison, then the daemon's (CPU with one RTSP client,
+# capture-to-RTP and capture-to-alarm delays): {"elements": ..., "daemon": ...}
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh python3-opencv python3-numpy >&2   # stdout is the JSON
-GST_PLUGIN_PATH="$PWD/build/plugins/gst" build/tests/bench/bench-elements "$@"
+elements=$(GST_PLUGIN_PATH="$PWD/build/plugins/gst" build/tests/bench/bench-elements "$@")
+daemon=$(THERMOCAM_BUILD="$PWD/build" /usr/bin/python3 tests/bench/bench-daemon.py 20)
+printf '{"elements": %s,\n "daemon": %s}\n' "$elements" "$daemon"

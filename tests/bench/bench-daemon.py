@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""thermocamd benchmark: CPU use of the daemon at 640x512, 30 fps with one
+RTSP client; the delay from capture to the RTP packet leaving; the delay from
+a threshold crossing to the alarm event.  Prints JSON (figures, not a test).
+
+  THERMOCAM_BUILD=build /usr/bin/python3 tests/bench/bench-daemon.py [seconds]
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+from daemon import Daemon, Events  # noqa: E402
+
+SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 20.0
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
+d = Daemon().start()
+d.activate()
+d.wait_frames()
+result = {"resolution": "640x512", "fps": 30}
+
+# idle: the core alone (measurement, palette, OSD, no viewer)
+time.sleep(2)
+c0, t0 = cpu_seconds(d.proc.pid), time.time()
+time.sleep(SECONDS / 2)
+result["cpu_core_only_percent_of_one_core"] = round(100 * (cpu_seconds(d.proc.pid) - c0) / (time.time() - t0), 1)
+
+# one RTSP client (the main stream, H.264 640x512 30 fps)
+client = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp",
+                           "-i", d.rtsp_url("main"), "-t", str(SECONDS + 6), "-c", "copy", "-f", "null", "-"])
+time.sleep(3)
+s, diag0, _ = d.get("system/diagnostics")
+c0, t0 = cpu_seconds(d.proc.pid), time.time()
+time.sleep(SECONDS)
+c1, t1 = cpu_seconds(d.proc.pid), time.time()
+s, diag1, _ = d.get("system/diagnostics")
+client.wait()
+result["cpu_one_rtsp_client_percent_of_one_core"] = round(100 * (c1 - c0) / (t1 - t0), 1)
+result["core_fps"] = round((diag1["pipeline"]["frames"] - diag0["pipeline"]["frames"]) / (t1 - t0), 1)
+main = [o for o in diag1["pipeline"]["outlets"] if o["stream"] == "main"]
+if main:
+    result["capture_to_rtp_ms"] = {k: round(v, 2) for k, v in main[0]["latency_ms"].items()}
+
+# alarm delay: a rule on the heating object (40 -> 90 C over 120 s) with its
+# threshold just above the present reading; each event says how long after
+# the frame's capture it was sent, and the client sees it at its arrival
+ev = Events(d)
+delays, arrivals = [], []
+rule = {"name": "heater", "type": "polygon",
+        "points": [[0.77, 0.40], [0.87, 0.40], [0.87, 0.56], [0.77, 0.56]]}
+s, r, _ = d.post("rules", rule)
+rid = r["id"]
+for i in range(5):
+    time.sleep(0.5)
+    s, j, _ = d.get("temperatures")
+    now = [x for x in j["rules"] if x["id"] == rid][0]["max"]
+    alarm = {"enabled": True, "on": "max", "condition": "above", "pre_alarm": round(now + 0.3, 2),
+             "alarm": round(now + 0.6, 2), "tolerance": 0.1, "filter_time": 0}
+    d.put(f"rules/{rid}", {"alarm": alarm})
+    e = ev.wait(lambda x: x[0] == "alarm" and x[1].get("rule") == rid and x[1]["level"] == "alarm"
+                and x[1]["state"] == "start" and x[1]["threshold"] == alarm["alarm"], 20)
+    if e and "delay_ms" in e[1]:
+        delays.append(e[1]["delay_ms"])
+ev.close()
+if delays:
+    result["capture_to_alarm_event_ms"] = {"n": len(delays), "mean": round(sum(delays) / len(delays), 2),
+                                           "max": max(delays)}
+d.stop()
+print(json.dumps(result, indent=2))
