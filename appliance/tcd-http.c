@@ -19,7 +19,7 @@
 #include "gstthermalmeta.h"
 #include "tcd-snapshot.h"
 
-#define MAX_BODY (256 * 1024)
+#define MAX_BODY (256 * 1024)      /* a 128x128 BMP is 48 KiB */
 #define MAX_SSE 32
 #define MAX_MJPEG 16
 #define MJPEG_BACKLOG (2 * 1024 * 1024)
@@ -707,6 +707,63 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
   }
 }
 
+/* ---- the overlay picture (manual 7.4) ---- */
+
+static void
+handle_picture (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
+{
+  g_autofree gchar *path = g_build_filename (h->app->state_dir, "overlay.bmp", NULL);
+  SoupMessageBody *body;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GError) err = NULL;
+  const guint8 *d;
+  gsize len;
+  gint32 w, hh;
+
+  if (g_str_equal (method, "GET")) {
+    g_autofree gchar *data = NULL;
+    if (!g_file_get_contents (path, &data, &len, NULL)) {
+      send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no picture uploaded");
+      return;
+    }
+    soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+    soup_server_message_set_response (msg, "image/bmp", SOUP_MEMORY_TAKE,
+        g_steal_pointer (&data), len);
+    return;
+  }
+  if (!g_str_equal (method, "PUT"))
+    return method_not_allowed (msg, "GET, PUT");
+  body = soup_server_message_get_request_body (msg);
+  bytes = soup_message_body_flatten (body);
+  d = g_bytes_get_data (bytes, &len);
+  /* a 24-bit uncompressed BMP of at most 128x128 (the manual's limits) */
+  if (len < 54 || d[0] != 'B' || d[1] != 'M') {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "picture", "the body is not a BMP file");
+    return;
+  }
+  w = (gint32) GST_READ_UINT32_LE (d + 18);
+  hh = (gint32) GST_READ_UINT32_LE (d + 22);
+  if (GST_READ_UINT16_LE (d + 28) != 24 || GST_READ_UINT32_LE (d + 30) != 0) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "picture",
+        "the picture must be a 24-bit uncompressed BMP");
+    return;
+  }
+  if (w < 1 || w > 128 || ABS (hh) < 1 || ABS (hh) > 128
+      || GST_READ_UINT32_LE (d + 10) + (gsize) ((w * 3 + 3) & ~3) * ABS (hh) > len) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "picture",
+        "the picture must be 1x1 to 128x128 pixels and complete (got %dx%d)", w, ABS (hh));
+    return;
+  }
+  if (!g_file_set_contents_full (path, (const gchar *) d, len,
+          G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &err)) {
+    send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+    return;
+  }
+  /* the OSD reads the file again when it is set again */
+  tcd_pipeline_reload_picture (h->app->pipeline);
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
 /* ---- the rest ---- */
 
 static void
@@ -1005,6 +1062,8 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     GET_ONLY ();
     return handle_temperatures (h, msg);
   }
+  if (g_str_equal (seg[0], "osd") && n == 2 && g_str_equal (seg[1], "picture"))
+    return handle_picture (h, msg, method);
   if (g_str_equal (seg[0], "snapshot") && n == 1) {
     GET_ONLY ();
     return handle_snapshot (h, msg, query);

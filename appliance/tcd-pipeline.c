@@ -55,6 +55,7 @@ struct _TcdPipeline {
   GstElement *src, *nuc, *radiometry, *mirror, *measure, *dnr, *palette, *osd, *valve;
   guint bus_watch, restart_id, watchdog_id;
   guint backoff_ms;
+  gint64 started_us;
   JsonNode *doc;
   gint fps;
   gchar *scale;
@@ -610,6 +611,9 @@ watchdog (gpointer user_data)
   g_mutex_unlock (&p->lock);
   if (p->pipeline && last && g_get_monotonic_time () - last > STALL_SECONDS * G_USEC_PER_SEC) {
     schedule_restart (p, "no frame from the sensor for 5 s");
+  } else if (p->pipeline && p->started_us
+      && g_get_monotonic_time () - p->started_us > 30 * G_USEC_PER_SEC) {
+    p->backoff_ms = BACKOFF_MIN_MS;     /* it has run well for a while */
   }
   return G_SOURCE_CONTINUE;
 }
@@ -695,15 +699,16 @@ tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error)
   g_mutex_lock (&p->lock);
   p->last_frame_us = g_get_monotonic_time ();
   g_mutex_unlock (&p->lock);
-  if (gst_element_set_state (pl, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
-        "the core pipeline does not start (source %s%s%s)", p->source_kind,
-        p->source_arg ? ":" : "", p->source_arg ? p->source_arg : "");
-    tcd_pipeline_stop (p);
-    return FALSE;
-  }
   if (!p->watchdog_id)
     p->watchdog_id = g_timeout_add_seconds (1, watchdog, p);
+  if (gst_element_set_state (pl, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    /* the sensor is not there (yet): keep trying, the servers run anyway */
+    g_autofree gchar *why = g_strdup_printf ("the core pipeline does not start (source %s%s%s)",
+        p->source_kind, p->source_arg ? ":" : "", p->source_arg ? p->source_arg : "");
+    schedule_restart (p, why);
+    return TRUE;
+  }
+  p->started_us = g_get_monotonic_time ();
   return TRUE;
 }
 
@@ -853,6 +858,16 @@ tcd_pipeline_set_picture_path (TcdPipeline *p, const gchar *path)
 {
   g_free (p->picture_path);
   p->picture_path = g_strdup (path);
+}
+
+void
+tcd_pipeline_reload_picture (TcdPipeline *p)
+{
+  if (p->osd) {
+    g_object_set (p->osd, "picture-file", "", NULL);
+    if (p->doc)
+      apply_elements (p, p->doc);
+  }
 }
 
 void

@@ -48,7 +48,8 @@ void      tcd_pipeline_get_format (TcdPipeline *p, gint *width, gint *height, gi
 
 /* The overlay picture (osd.picture) lives in this file */
 void tcd_pipeline_set_picture_path (TcdPipeline *p, const gchar *path);
-/* Force a rebuild (reboot in place) */
+/* The overlay picture file changed */
+void tcd_pipeline_reload_picture (TcdPipeline *p);
 void tcd_pipeline_set_mjpeg_viewers (TcdPipeline *p, guint n);
 /* Flat-field correction now (manual correction, manual 7.2.2) */
 void tcd_pipeline_ffc (TcdPipeline *p);
