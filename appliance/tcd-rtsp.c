@@ -295,7 +295,7 @@ tcd_rtsp_start (TcdRtsp *r, guint port, JsonNode *doc, GError **error)
         GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE, NULL);
     g_signal_connect (f, "media-configure", G_CALLBACK (media_configure), st);
     gst_rtsp_mount_points_add_factory (mounts, p101, g_object_ref (f));
-    gst_rtsp_mount_points_add_factory (mounts, alias, f);
+    gst_rtsp_mount_points_add_factory (mounts, alias, g_object_ref (f));
   }
   g_object_unref (pool);
   g_object_unref (mounts);
