@@ -331,6 +331,31 @@ tcd_rtsp_stop (TcdRtsp *r)
     g_source_remove (r->source_id);
     r->source_id = 0;
   }
+  /* the streams' media first, synchronously: nothing may call back into a
+   * stopped server or a freed pipeline later */
+  for (guint i = 0; i < 2; i++) {
+    TcdRtspStream *st = &r->streams[i];
+    GstRTSPMedia *media = NULL;
+    TcdVideoOutlet *o;
+
+    g_mutex_lock (&st->lock);
+    if (st->media)
+      media = g_object_ref (st->media);
+    g_mutex_unlock (&st->lock);
+    if (!media)
+      continue;
+    g_signal_handlers_disconnect_by_func (media, media_unprepared, st);
+    gst_rtsp_media_unprepare (media);
+    o = g_object_steal_data (G_OBJECT (media), "tcd-outlet");
+    if (o)
+      tcd_pipeline_remove_outlet (r->pipeline, o);
+    g_mutex_lock (&st->lock);
+    st->media = NULL;
+    gst_clear_object (&st->enc);
+    st->live = 0;
+    g_mutex_unlock (&st->lock);
+    g_object_unref (media);
+  }
   gst_rtsp_server_client_filter (r->server, close_client, NULL);
   for (guint i = 0; i < 2; i++) {
     TcdRtspStream *st = &r->streams[i];

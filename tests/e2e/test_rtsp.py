@@ -132,5 +132,6 @@ t.ok(viewer.returncode == 0 and m and int(m[-1]) >= 150,
 s, v, _ = d.put("config/video", {"main": {"resolution": "320x256"}})
 got, err = ffprobe(d.rtsp_url("main"), "tcp")
 t.ok(s == 200 and got == ("h264", 320, 256, "30/1"), f"a new resolution: {got}", err)
-t.ok(d.stop() == 0, "clean exit")
+rc = d.stop()
+t.ok(rc == 0, "clean exit", (rc, d.lines[-8:]))
 t.done()
