@@ -6,22 +6,26 @@
 #include "tcd-config.h"
 #include "tcd-pipeline.h"
 #include "tcd-rtsp.h"
+#include "tcd-security.h"
 #include "tcd-users.h"
 
 G_BEGIN_DECLS
 
 typedef struct _TcdHttp TcdHttp;
+typedef struct _TcdModbus TcdModbus;
 
 typedef struct {
   /* flags */
   gchar *state_dir, *data_dir, *source;
-  gint http_port, rtsp_port;    /* -1: from the configuration */
+  gint http_port, rtsp_port, https_port, modbus_port;  /* -1: from the configuration */
 
   TcdConfig *config;
   TcdUsers *users;
+  TcdSecurity *security;
   TcdPipeline *pipeline;
   TcdRtsp *rtsp;
   TcdHttp *http;
+  TcdModbus *modbus;
   GMainLoop *loop;
   gint64 started_us;
   gchar *serial;
@@ -29,9 +33,11 @@ typedef struct {
   guint reboots;
 } TcdApp;
 
-/* validate -> apply live -> persist -> event.  @doc is a whole new document
- * (taken); on failure nothing changed and *field names the culprit. */
+/* validate -> apply live -> persist -> audit -> event.  @doc is a whole new
+ * document (taken); @user and @address (may be NULL) say who changed it for
+ * the audit log; on failure nothing changed and *field names the culprit. */
 gboolean tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
+                                const gchar *user, const gchar *address,
                                 gchar **field, GError **error);
 /* Restart the pipelines and servers in place (from the main loop, soon) */
 void     tcd_app_schedule_reboot (TcdApp *app);

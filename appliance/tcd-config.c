@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-config.h"
+#include "tcd-security.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -106,9 +107,28 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
       return fail_field (error, field, "time.timezone", "unknown time zone");
     g_time_zone_unref (tz);
   }
-  if (json_node_get_int (tcd_config_node (doc, "ports.http"))
-      == json_node_get_int (tcd_config_node (doc, "ports.rtsp")))
-    return fail_field (error, field, "ports.rtsp", "must differ from ports.http");
+  {
+    static const gchar *ports[] = { "http", "rtsp", "https", "modbus" };
+    for (guint i = 1; i < G_N_ELEMENTS (ports); i++)
+      for (guint j = 0; j < i; j++) {
+        g_autofree gchar *a = g_strconcat ("ports.", ports[i], NULL);
+        g_autofree gchar *b = g_strconcat ("ports.", ports[j], NULL);
+        if (json_node_get_int (tcd_config_node (doc, a))
+            == json_node_get_int (tcd_config_node (doc, b))) {
+          g_autofree gchar *m = g_strdup_printf ("must differ from %s", b);
+          return fail_field (error, field, a, m);
+        }
+      }
+  }
+  {
+    JsonNode *list = tcd_config_node (doc, "security.ip_filter.addresses");
+    guint idx = 0;
+    g_autoptr (GError) e = NULL;
+    if (!tcd_ip_filter_check (json_node_get_array (list), &idx, &e)) {
+      g_autofree gchar *f = g_strdup_printf ("security.ip_filter.addresses[%u]", idx);
+      return fail_field (error, field, f, e->message);
+    }
+  }
   return TRUE;
 }
 
@@ -254,8 +274,12 @@ tcd_config_defaults (TcdConfig *cfg, gboolean keep)
     JsonObject *image = json_node_get_object (tcd_config_node (doc, "image"));
     json_object_set_member (image, "video_standard",
         tcd_json_deep_copy (tcd_config_node (cfg->doc, "image.video_standard")));
-    json_object_set_member (json_node_get_object (doc), "ports",
-        tcd_json_deep_copy (tcd_config_node (cfg->doc, "ports")));
+    /* the network side stays reachable as it was: ports, security (filter,
+     * HTTPS, authentication), the serial line */
+    for (const gchar * const *s = (const gchar *[]) { "ports", "security", "rs485", NULL };
+        *s; s++)
+      json_object_set_member (json_node_get_object (doc), *s,
+          tcd_json_deep_copy (tcd_config_node (cfg->doc, *s)));
   }
   return doc;
 }

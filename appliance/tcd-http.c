@@ -3,20 +3,35 @@
  *
  * Routes under /api/v1 (schemas/openapi.yaml documents each).  Every error is
  * {"error": {"code", "message", "field"}} with a 4xx/5xx status.  Before
- * activation every route but POST /activate answers 401 with a hint; after
- * it, Digest authentication (realm "thermocam") guards everything.  Long
- * answers (events, live view) are chunked and written as data arrives; slow
- * readers of the live view skip frames instead of piling them up.
+ * activation every route but POST /activate answers 401 with a hint.
+ *
+ * Who may ask is settled before the body is read, in this order:
+ *  1. the IP address filter, when the connection is accepted (we own the
+ *     listening sockets and hand accepted connections to libsoup);
+ *  2. the illegal login lock of the client's address;
+ *  3. for requests that change something: no cross-site request (Origin,
+ *     Sec-Fetch-Site);
+ *  4. credentials: the session cookie of POST /session (with the
+ *     X-CSRF-Token header for a change), or Digest, or Basic where
+ *     security.authentication.web allows it (libsoup checks them); a wrong
+ *     one counts towards the lock;
+ *  5. the route's level (user < operator < administrator, route_level()).
+ * Long answers (events, live view) are chunked and written as data arrives;
+ * slow readers of the live view skip frames instead of piling them up.
  */
 #include "tcd-http.h"
 
 #include <gst/video/video.h>
 #include <libsoup/soup.h>
 #include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-certs.h"
+#include "tcd-crypt.h"
 #include "tcd-snapshot.h"
 
 #define MAX_BODY (256 * 1024)      /* a 128x128 BMP is 48 KiB */
@@ -25,6 +40,31 @@
 #define MJPEG_BACKLOG (2 * 1024 * 1024)
 #define BOUNDARY "thermocamframe"
 #define API "/api/v1/"
+#define SESSION_COOKIE "thermocam_session"
+#define MAX_SESSIONS 64
+
+/* who is asking (set on the message before its body is read) */
+typedef struct {
+  gchar *user, *address;
+  TcdLevel level;
+  gboolean session;             /* by the session cookie */
+} Who;
+
+typedef struct {
+  gchar *user, *csrf;
+  gint64 expires;               /* monotonic us */
+} Session;
+
+static Who *who_of (SoupServerMessage *msg);
+static void drop_sessions (TcdHttp *h, const gchar *user);
+static const gchar *address_of (SoupServerMessage *msg);
+
+static const gchar *
+who_user (SoupServerMessage *msg)
+{
+  Who *w = who_of (msg);
+  return w ? w->user : NULL;
+}
 
 typedef struct {
   SoupServerMessage *msg;
@@ -33,8 +73,12 @@ typedef struct {
 
 struct _TcdHttp {
   TcdApp *app;
-  SoupServer *server;
-  SoupAuthDomain *auth;
+  SoupServer *server, *tls_server;
+  GSocketService *service, *tls_service;
+  guint port, tls_port;
+  GTlsCertificate *tls_cert;
+  SoupAuthDomain *digest, *basic;
+  GHashTable *sessions;         /* token -> Session */
   GList *sse;                   /* SoupServerMessage */
   GList *mjpeg;                 /* MjpegClient */
   guint keepalive_id, measurement_id;
@@ -42,7 +86,7 @@ struct _TcdHttp {
   GMutex jpeg_lock;
   GstSample *jpeg;
   guint jpeg_idle;
-  guint64 requests, errors;
+  guint64 requests, errors, refused;
 };
 
 /* ---- answers ---- */
@@ -519,7 +563,8 @@ change (TcdHttp *h, SoupServerMessage *msg, JsonNode *doc, const gchar *what,
   g_autoptr (GError) err = NULL;
   g_autofree gchar *field = NULL;
 
-  if (!tcd_app_change_config (h->app, doc, what, &field, &err)) {
+  if (!tcd_app_change_config (h->app, doc, what, who_user (msg), address_of (msg), &field,
+          &err)) {
     if (g_error_matches (err, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_IO)) {
       send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
     } else if (rule_route) {
@@ -573,7 +618,8 @@ handle_config (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     /* the answer is the section as it now is: computed after the change */
     g_autoptr (GError) err = NULL;
     g_autofree gchar *field = NULL;
-    if (!tcd_app_change_config (h->app, doc, what, &field, &err)) {
+    if (!tcd_app_change_config (h->app, doc, what, who_user (msg), address_of (msg), &field,
+            &err)) {
       if (g_error_matches (err, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_IO))
         send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
       else
@@ -709,6 +755,33 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
 
 /* ---- the overlay picture (manual 7.4) ---- */
 
+/* a 24-bit uncompressed BMP of at most 128x128 (the manual's limits) */
+static gboolean
+picture_ok (const guint8 *d, gsize len, GError **error)
+{
+  gint32 w, hh;
+
+  if (len < 54 || d[0] != 'B' || d[1] != 'M') {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "the picture is not a BMP file");
+    return FALSE;
+  }
+  w = (gint32) GST_READ_UINT32_LE (d + 18);
+  hh = (gint32) GST_READ_UINT32_LE (d + 22);
+  if (GST_READ_UINT16_LE (d + 28) != 24 || GST_READ_UINT32_LE (d + 30) != 0) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "the picture must be a 24-bit uncompressed BMP");
+    return FALSE;
+  }
+  if (w < 1 || w > 128 || ABS (hh) < 1 || ABS (hh) > 128
+      || GST_READ_UINT32_LE (d + 10) + (gsize) ((w * 3 + 3) & ~3) * ABS (hh) > len) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "the picture must be 1x1 to 128x128 pixels and complete (got %dx%d)", w, ABS (hh));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 handle_picture (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
 {
@@ -718,7 +791,6 @@ handle_picture (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   g_autoptr (GError) err = NULL;
   const guint8 *d;
   gsize len;
-  gint32 w, hh;
 
   if (g_str_equal (method, "GET")) {
     g_autofree gchar *data = NULL;
@@ -736,22 +808,8 @@ handle_picture (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   body = soup_server_message_get_request_body (msg);
   bytes = soup_message_body_flatten (body);
   d = g_bytes_get_data (bytes, &len);
-  /* a 24-bit uncompressed BMP of at most 128x128 (the manual's limits) */
-  if (len < 54 || d[0] != 'B' || d[1] != 'M') {
-    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "picture", "the body is not a BMP file");
-    return;
-  }
-  w = (gint32) GST_READ_UINT32_LE (d + 18);
-  hh = (gint32) GST_READ_UINT32_LE (d + 22);
-  if (GST_READ_UINT16_LE (d + 28) != 24 || GST_READ_UINT32_LE (d + 30) != 0) {
-    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "picture",
-        "the picture must be a 24-bit uncompressed BMP");
-    return;
-  }
-  if (w < 1 || w > 128 || ABS (hh) < 1 || ABS (hh) > 128
-      || GST_READ_UINT32_LE (d + 10) + (gsize) ((w * 3 + 3) & ~3) * ABS (hh) > len) {
-    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "picture",
-        "the picture must be 1x1 to 128x128 pixels and complete (got %dx%d)", w, ABS (hh));
+  if (!picture_ok (d, len, &err)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "picture", "%s", err->message);
     return;
   }
   if (!g_file_set_contents_full (path, (const gchar *) d, len,
@@ -888,6 +946,8 @@ handle_activate (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
     return;
   }
   tcd_app_users_changed (h->app);
+  tcd_audit (h->app->security, "user", "admin", address_of (msg),
+      "activated: the account admin was created");
   {
     g_autoptr (JsonBuilder) b = json_builder_new ();
     g_autoptr (JsonNode) root = NULL;
@@ -928,6 +988,12 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, h->requests);
   json_builder_set_member_name (b, "errors");
   json_builder_add_int_value (b, h->errors);
+  json_builder_set_member_name (b, "https_port");
+  json_builder_add_int_value (b, h->tls_port);
+  json_builder_set_member_name (b, "refused_connections");
+  json_builder_add_int_value (b, h->refused);
+  json_builder_set_member_name (b, "sessions");
+  json_builder_add_int_value (b, g_hash_table_size (h->sessions));
   json_builder_set_member_name (b, "event_listeners");
   json_builder_add_int_value (b, g_list_length (h->sse));
   json_builder_set_member_name (b, "live_views");
@@ -982,11 +1048,14 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     return;
   }
   if (g_strcmp0 (what, "reboot") == 0) {
+    tcd_audit (app->security, "reboot", who_user (msg), address_of (msg), "reboot requested");
     tcd_app_schedule_reboot (app);
     soup_server_message_set_status (msg, SOUP_STATUS_ACCEPTED, NULL);
     soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
         "{\"rebooting\": true}", 19);
   } else if (g_strcmp0 (what, "ffc") == 0) {
+    tcd_audit (app->security, "system", who_user (msg), address_of (msg),
+        "flat-field correction");
     tcd_pipeline_ffc (app->pipeline);
     soup_server_message_set_status (msg, SOUP_STATUS_ACCEPTED, NULL);
     soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
@@ -997,11 +1066,16 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     g_autoptr (GError) err = NULL;
     g_autofree gchar *field = NULL;
 
-    if (!tcd_app_change_config (app, doc, what, &field, &err)) {
+    if (!tcd_app_change_config (app, doc, what, who_user (msg), address_of (msg), &field,
+            &err)) {
       send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", field, "%s", err->message);
       return;
     }
+    tcd_audit (app->security, "system", who_user (msg), address_of (msg), "%s",
+        restore ? "restored the defaults (ports, security and users kept)"
+        : "factory default: everything reset, users removed");
     if (!restore) {
+      drop_sessions (h, NULL);
       if (!tcd_users_reset (app->users, &err)) {
         send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
         return;
@@ -1012,6 +1086,1062 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
   } else {
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no such route");
   }
+}
+
+/* ---- who may ask ---- */
+
+static void
+who_free (Who *w)
+{
+  g_free (w->user);
+  g_free (w->address);
+  g_free (w);
+}
+
+static Who *
+who_of (SoupServerMessage *msg)
+{
+  return g_object_get_data (G_OBJECT (msg), "tcd-who");
+}
+
+static const gchar *
+address_of (SoupServerMessage *msg)
+{
+  const gchar *a = soup_server_message_get_remote_host (msg);
+  /* an IPv4 client on a dual-stack socket */
+  if (a && g_str_has_prefix (a, "::ffff:") && strchr (a, '.'))
+    a += 7;
+  return a ? a : "unknown";
+}
+
+static void
+session_free (Session *s)
+{
+  g_free (s->user);
+  g_free (s->csrf);
+  g_free (s);
+}
+
+static gchar *
+random_token (void)
+{
+  guint8 r[24];
+  gchar *s = g_malloc (2 * sizeof r + 1);
+
+  RAND_bytes (r, sizeof r);
+  for (guint i = 0; i < sizeof r; i++)
+    g_snprintf (s + 2 * i, 3, "%02x", r[i]);
+  return s;
+}
+
+static void
+drop_sessions (TcdHttp *h, const gchar *user)
+{
+  GHashTableIter it;
+  Session *s;
+
+  g_hash_table_iter_init (&it, h->sessions);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & s))
+    if (!user || g_str_equal (s->user, user))
+      g_hash_table_iter_remove (&it);
+}
+
+static Session *
+find_session (TcdHttp *h, SoupServerMessage *msg)
+{
+  const gchar *cookie = soup_message_headers_get_list (
+      soup_server_message_get_request_headers (msg), "Cookie");
+  g_autoptr (GHashTable) params = NULL;
+  const gchar *v;
+  Session *s;
+
+  if (!cookie)
+    return NULL;
+  params = soup_header_parse_semi_param_list (cookie);
+  v = g_hash_table_lookup (params, SESSION_COOKIE);
+  if (!v || !(s = g_hash_table_lookup (h->sessions, v)))
+    return NULL;
+  if (g_get_monotonic_time () > s->expires
+      || tcd_users_get_level (h->app->users, s->user) == TCD_LEVEL_NONE) {
+    g_hash_table_remove (h->sessions, v);
+    return NULL;
+  }
+  return s;
+}
+
+/* The level a route needs (schemas/openapi.yaml says the same with
+ * x-permission; tests/appliance/test_openapi.py keeps them in step) */
+static TcdLevel
+route_level (const gchar *method, gchar **seg, guint n)
+{
+  gboolean get = g_str_equal (method, "GET");
+
+  if (n == 0)
+    return TCD_LEVEL_USER;
+  if (n == 1 && g_str_equal (seg[0], "activate"))
+    return TCD_LEVEL_NONE;
+  if (n == 1 && g_str_equal (seg[0], "session"))
+    return g_str_equal (method, "POST") ? TCD_LEVEL_NONE : TCD_LEVEL_USER;
+  /* live view: what a user may do */
+  if (n == 1 && (g_str_equal (seg[0], "device") || g_str_equal (seg[0], "temperatures")
+          || g_str_equal (seg[0], "snapshot") || g_str_equal (seg[0], "events")
+          || g_str_equal (seg[0], "live.mjpeg") || g_str_equal (seg[0], "openapi.yaml")))
+    return TCD_LEVEL_USER;
+  if (g_str_equal (seg[0], "schema"))
+    return TCD_LEVEL_USER;
+  if (g_str_equal (seg[0], "users"))
+    /* one's own account: the handler checks it is one's own */
+    return n == 2 && (get || g_str_equal (method, "PUT"))
+        ? TCD_LEVEL_USER : TCD_LEVEL_ADMINISTRATOR;
+  if (g_str_equal (seg[0], "security"))
+    return TCD_LEVEL_ADMINISTRATOR;
+  if (g_str_equal (seg[0], "config") && n == 2 && g_str_equal (seg[1], "security") && !get)
+    return TCD_LEVEL_ADMINISTRATOR;
+  if (g_str_equal (seg[0], "config") && n == 1 && !get)
+    return TCD_LEVEL_ADMINISTRATOR;
+  if (g_str_equal (seg[0], "system") && n >= 2
+      && (g_str_equal (seg[1], "default") || g_str_equal (seg[1], "config-export")
+          || g_str_equal (seg[1], "config-import") || g_str_equal (seg[1], "audit-log")))
+    return TCD_LEVEL_ADMINISTRATOR;
+  return TCD_LEVEL_OPERATOR;
+}
+
+static gboolean
+changes_state (const gchar *method)
+{
+  return !g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")
+      && !g_str_equal (method, "OPTIONS");
+}
+
+/* a browser sending a request for another site's page */
+static gboolean
+cross_site (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+  const gchar *site = soup_message_headers_get_one (hdrs, "Sec-Fetch-Site");
+  const gchar *origin = soup_message_headers_get_one (hdrs, "Origin");
+  const gchar *host = soup_message_headers_get_one (hdrs, "Host");
+  g_autoptr (GUri) o = NULL;
+  g_autofree gchar *ohost = NULL;
+
+  if (site && (g_str_equal (site, "cross-site") || g_str_equal (site, "same-site")))
+    return TRUE;
+  if (!origin)
+    return FALSE;               /* not a browser, or a same-origin GET-like request */
+  if (g_str_equal (origin, "null") || !host)
+    return TRUE;
+  o = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  if (!o || !g_uri_get_host (o))
+    return TRUE;
+  ohost = g_uri_get_port (o) > 0
+      ? g_strdup_printf ("%s:%d", g_uri_get_host (o), g_uri_get_port (o))
+      : g_strdup (g_uri_get_host (o));
+  /* Host carries the port unless it is the scheme's default */
+  if (g_ascii_strcasecmp (ohost, host) == 0)
+    return FALSE;
+  if (g_uri_get_port (o) <= 0) {
+    const gchar *colon = strrchr (host, ':');
+    if (colon && g_ascii_strncasecmp (host, ohost, colon - host) == 0
+        && strlen (ohost) == (gsize) (colon - host))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* "Digest username="x", ..." or "Basic base64" -> x, for the audit log */
+static gchar *
+claimed_user (const gchar *authorization)
+{
+  if (g_ascii_strncasecmp (authorization, "Basic ", 6) == 0) {
+    gsize len;
+    g_autofree guchar *dec = g_base64_decode (authorization + 6, &len);
+    g_autofree gchar *s = g_strndup ((gchar *) dec, len);
+    gchar *colon = strchr (s, ':');
+    if (colon)
+      *colon = '\0';
+    return g_utf8_make_valid (s, -1);
+  }
+  if (g_ascii_strncasecmp (authorization, "Digest ", 7) == 0) {
+    g_autoptr (GHashTable) p = soup_header_parse_param_list (authorization + 7);
+    const gchar *u = g_hash_table_lookup (p, "username");
+    return u ? g_utf8_make_valid (u, -1) : NULL;
+  }
+  return NULL;
+}
+
+static void
+challenge (TcdHttp *h, SoupServerMessage *msg, const gchar *code, const gchar *message)
+{
+  send_error (msg, SOUP_STATUS_UNAUTHORIZED, code, NULL, "%s", message);
+  soup_auth_domain_challenge (h->digest, msg);
+  if (tcd_security_basic_allowed (h->app->security, "web"))
+    soup_auth_domain_challenge (h->basic, msg);
+}
+
+static void
+send_locked (SoupServerMessage *msg, gint64 remaining)
+{
+  g_autofree gchar *ra = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (remaining, 1));
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Retry-After", ra);
+  send_error (msg, SOUP_STATUS_FORBIDDEN, "locked", NULL,
+      "too many failed logins from this address: locked for %" G_GINT64_FORMAT " more seconds",
+      MAX (remaining, 1));
+}
+
+static gboolean
+is_tls (TcdHttp *h, SoupServerMessage *msg)
+{
+  return GPOINTER_TO_INT (g_object_get_data (G_OBJECT (msg), "tcd-tls"));
+}
+
+/* steps 2-5 of the header comment (and the filter again, for connections
+ * accepted before it changed); FALSE when the answer is already set */
+static gboolean
+gate (TcdHttp *h, SoupServerMessage *msg)
+{
+  TcdApp *app = h->app;
+  const gchar *method = soup_server_message_get_method (msg);
+  const gchar *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  const gchar *address = address_of (msg);
+  SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+  const gchar *authorization = soup_message_headers_get_one (hdrs, "Authorization");
+  g_auto (GStrv) seg = NULL;
+  guint n;
+  TcdLevel need;
+  Who *who;
+  Session *session;
+  gint64 remaining = 0;
+  g_autofree gchar *user = NULL;
+
+  if (!g_str_has_prefix (path, API))
+    return TRUE;                /* 404s and the web page's files */
+  seg = g_strsplit (path + strlen (API), "/", -1);
+  n = g_strv_length (seg);
+  if (n > 0 && *seg[n - 1] == '\0')
+    n--;
+  need = route_level (method, seg, n);
+  /* a connection accepted before the filter changed */
+  if (!tcd_security_address_allowed_str (app->security, address)) {
+    h->refused++;
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "Connection", "close");
+    send_error (msg, SOUP_STATUS_FORBIDDEN, "filtered", NULL,
+        "this address may not use the device (IP address filter)");
+    return FALSE;
+  }
+  if (tcd_security_is_locked (app->security, address, &remaining)) {
+    send_locked (msg, remaining);
+    return FALSE;
+  }
+  if (changes_state (method) && cross_site (msg)) {
+    send_error (msg, SOUP_STATUS_FORBIDDEN, "cross_site", NULL,
+        "a request from another site's page may not change anything here");
+    return FALSE;
+  }
+  if (need == TCD_LEVEL_NONE || !tcd_users_is_activated (app->users))
+    return TRUE;                /* the handler says how to activate */
+
+  who = g_new0 (Who, 1);
+  who->address = g_strdup (address);
+  if ((session = find_session (h, msg))) {
+    if (changes_state (method)) {
+      const gchar *token = soup_message_headers_get_one (hdrs, "X-CSRF-Token");
+      if (!token || strlen (token) != strlen (session->csrf)
+          || CRYPTO_memcmp (token, session->csrf, strlen (token)) != 0) {
+        who_free (who);
+        send_error (msg, SOUP_STATUS_FORBIDDEN, "csrf", NULL,
+            "a change in a browser session needs the X-CSRF-Token header "
+            "(csrf_token of POST " API "session)");
+        return FALSE;
+      }
+    }
+    who->user = g_strdup (session->user);
+    who->session = TRUE;
+  } else if (authorization) {
+    gboolean basic = g_ascii_strncasecmp (authorization, "Basic ", 6) == 0;
+
+    if (basic && !tcd_security_basic_allowed (app->security, "web")) {
+      who_free (who);
+      challenge (h, msg, "unauthorized", "Basic authentication is off: use Digest");
+      return FALSE;
+    }
+    user = soup_auth_domain_accepts (basic ? h->basic : h->digest, msg);
+    if (!user) {
+      g_autofree gchar *claimed = claimed_user (authorization);
+      who_free (who);
+      if (tcd_security_login_failed (app->security, address, "http", claimed)) {
+        tcd_security_is_locked (app->security, address, &remaining);
+        send_locked (msg, remaining);
+      } else {
+        challenge (h, msg, "unauthorized", "wrong user name or password");
+      }
+      return FALSE;
+    }
+    tcd_security_login_succeeded (app->security, address, is_tls (h, msg) ? "https" : "http",
+        user, FALSE);
+    who->user = g_steal_pointer (&user);
+  } else {
+    who_free (who);
+    challenge (h, msg, "unauthorized", "log in: Digest"
+        " (or Basic where security.authentication.web allows it), or POST " API "session");
+    return FALSE;
+  }
+  who->level = tcd_users_get_level (app->users, who->user);
+  g_object_set_data_full (G_OBJECT (msg), "tcd-who", who, (GDestroyNotify) who_free);
+  if (who->level < need) {
+    send_error (msg, SOUP_STATUS_FORBIDDEN, "forbidden", NULL,
+        "%s (%s) may not do this: it needs %s", who->user, tcd_level_to_string (who->level),
+        tcd_level_to_string (need));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean load_certificate (TcdHttp *h, GError **error);
+
+/* ---- sessions for the web page ---- */
+
+/* the members of a JSON object body, refusing any but @allowed */
+static JsonObject *
+body_object (SoupServerMessage *msg, JsonNode *body, const gchar * const *allowed)
+{
+  JsonObject *o;
+  g_autoptr (GList) members = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (body)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", NULL, "expected a JSON object");
+    return NULL;
+  }
+  o = json_node_get_object (body);
+  members = json_object_get_members (o);
+  for (GList *l = members; l; l = l->next) {
+    JsonNode *v = json_object_get_member (o, l->data);
+    if (!g_strv_contains (allowed, l->data)) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", l->data, "%s: unknown field",
+          (gchar *) l->data);
+      return NULL;
+    }
+    if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", l->data, "%s: a string is required",
+          (gchar *) l->data);
+      return NULL;
+    }
+  }
+  return o;
+}
+
+static const gchar *
+member (JsonObject *o, const gchar *name)
+{
+  return json_object_get_string_member_with_default (o, name, NULL);
+}
+
+static void
+set_session_cookie (TcdHttp *h, SoupServerMessage *msg, const gchar *value, gint max_age)
+{
+  SoupCookie *c = soup_cookie_new (SESSION_COOKIE, value, NULL, "/", max_age);
+  g_autofree gchar *header = NULL;
+
+  soup_cookie_set_http_only (c, TRUE);
+  soup_cookie_set_same_site_policy (c, SOUP_SAME_SITE_POLICY_STRICT);
+  soup_cookie_set_secure (c, is_tls (h, msg));
+  header = soup_cookie_to_set_cookie_header (c);
+  soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
+      header);
+  soup_cookie_free (c);
+}
+
+static void
+handle_session (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
+{
+  TcdApp *app = h->app;
+  static const gchar *fields[] = { "name", "password", NULL };
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  Who *who = who_of (msg);
+  JsonObject *o;
+  const gchar *name, *password;
+
+  if (g_str_equal (method, "GET")) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, who->user);
+    json_builder_set_member_name (b, "level");
+    json_builder_add_string_value (b, tcd_level_to_string (who->level));
+    json_builder_set_member_name (b, "session");
+    json_builder_add_boolean_value (b, who->session);
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    send_json (msg, SOUP_STATUS_OK, root);
+    return;
+  }
+  if (g_str_equal (method, "DELETE")) {
+    const gchar *cookie = soup_message_headers_get_list (
+        soup_server_message_get_request_headers (msg), "Cookie");
+    g_autoptr (GHashTable) params = cookie ? soup_header_parse_semi_param_list (cookie) : NULL;
+    const gchar *v = params ? g_hash_table_lookup (params, SESSION_COOKIE) : NULL;
+    if (v)
+      g_hash_table_remove (h->sessions, v);
+    set_session_cookie (h, msg, "", 0);
+    tcd_audit (app->security, "logout", who->user, who->address, "logout");
+    soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+    return;
+  }
+  if (!g_str_equal (method, "POST"))
+    return method_not_allowed (msg, "GET, POST, DELETE");
+  if (!(body = read_body (msg)) || !(o = body_object (msg, body, fields)))
+    return;
+  name = member (o, "name");
+  password = member (o, "password");
+  if (!name || !password) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", name ? "password" : "name",
+        "name and password are required");
+    return;
+  }
+  if (!tcd_users_check_password (app->users, name, password)) {
+    gint64 remaining = 0;
+    if (tcd_security_login_failed (app->security, address_of (msg), "web", name)) {
+      tcd_security_is_locked (app->security, address_of (msg), &remaining);
+      send_locked (msg, remaining);
+    } else {
+      /* no WWW-Authenticate: a page's login form, not a browser dialog */
+      send_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", NULL,
+          "wrong user name or password");
+    }
+    return;
+  }
+  {
+    gint64 minutes = tcd_config_int (app->config, "security.session_timeout_min");
+    Session *s = g_new0 (Session, 1);
+    gchar *token = random_token ();
+
+    if (g_hash_table_size (h->sessions) >= MAX_SESSIONS) {
+      /* the one nearest its end goes */
+      GHashTableIter it;
+      gpointer k, v, oldest = NULL;
+      gint64 t = G_MAXINT64;
+      g_hash_table_iter_init (&it, h->sessions);
+      while (g_hash_table_iter_next (&it, &k, &v))
+        if (((Session *) v)->expires < t) {
+          t = ((Session *) v)->expires;
+          oldest = k;
+        }
+      g_hash_table_remove (h->sessions, oldest);
+    }
+    s->user = g_strdup (name);
+    s->csrf = random_token ();
+    s->expires = g_get_monotonic_time () + minutes * 60 * G_USEC_PER_SEC;
+    g_hash_table_insert (h->sessions, token, s);
+    set_session_cookie (h, msg, token, minutes * 60);
+    tcd_security_login_succeeded (app->security, address_of (msg), "web", name, TRUE);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, name);
+    json_builder_set_member_name (b, "level");
+    json_builder_add_string_value (b,
+        tcd_level_to_string (tcd_users_get_level (app->users, name)));
+    json_builder_set_member_name (b, "csrf_token");
+    json_builder_add_string_value (b, s->csrf);
+    json_builder_set_member_name (b, "expires_in");
+    json_builder_add_int_value (b, minutes * 60);
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    send_json (msg, SOUP_STATUS_OK, root);
+  }
+}
+
+/* ---- accounts (manual 10.13) ---- */
+
+static void
+send_users_error (SoupServerMessage *msg, GError *err)
+{
+  const gchar *colon = strchr (err->message, ':');
+  g_autofree gchar *field = colon && !strchr (err->message, ' ')
+      ? NULL : colon && colon - err->message < 16
+      ? g_strndup (err->message, colon - err->message) : NULL;
+
+  if (g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK))
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "weak_password", "password", "password: %s",
+        err->message);
+  else if (g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_NOT_FOUND))
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "name", "%s", err->message);
+  else if (g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_EXISTS))
+    send_error (msg, SOUP_STATUS_CONFLICT, "exists", "name", "%s", err->message);
+  else if (g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_FULL))
+    send_error (msg, SOUP_STATUS_CONFLICT, "full", NULL, "%s", err->message);
+  else if (g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED))
+    send_error (msg, SOUP_STATUS_CONFLICT, "protected", field, "%s", err->message);
+  else if (g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID))
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", field, "%s", err->message);
+  else
+    send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+}
+
+static void
+send_user (SoupServerMessage *msg, TcdUsers *users, const gchar *name, guint status)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "level");
+  json_builder_add_string_value (b, tcd_level_to_string (tcd_users_get_level (users, name)));
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  send_json (msg, status, root);
+}
+
+static void
+handle_users (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gchar *name)
+{
+  TcdApp *app = h->app;
+  Who *who = who_of (msg);
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (GError) err = NULL;
+  JsonObject *o;
+
+  if (!name) {
+    if (g_str_equal (method, "GET")) {
+      g_autoptr (JsonNode) list = tcd_users_list (app->users);
+      send_json (msg, SOUP_STATUS_OK, list);
+      return;
+    }
+    if (!g_str_equal (method, "POST"))
+      return method_not_allowed (msg, "GET, POST");
+    {
+      static const gchar *fields[] = { "name", "password", "level", NULL };
+      g_autofree gchar *location = NULL;
+      if (!(body = read_body (msg)) || !(o = body_object (msg, body, fields)))
+        return;
+      if (!tcd_users_add (app->users, member (o, "name"), member (o, "password"),
+              member (o, "level") ? member (o, "level") : "user", &err))
+        return send_users_error (msg, err);
+      tcd_app_users_changed (app);
+      tcd_audit (app->security, "user", who->user, who->address, "added %s (%s)",
+          member (o, "name"), member (o, "level") ? member (o, "level") : "user");
+      location = g_strdup_printf (API "users/%s", member (o, "name"));
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+          "Location", location);
+      send_user (msg, app->users, member (o, "name"), SOUP_STATUS_CREATED);
+    }
+    return;
+  }
+  /* one account: an administrator any, the others their own */
+  if (who->level < TCD_LEVEL_ADMINISTRATOR && g_strcmp0 (who->user, name) != 0) {
+    send_error (msg, SOUP_STATUS_FORBIDDEN, "forbidden", NULL,
+        "%s may only see and change its own account", who->user);
+    return;
+  }
+  if (tcd_users_get_level (app->users, name) == TCD_LEVEL_NONE) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "name", "no user '%s'", name);
+    return;
+  }
+  if (g_str_equal (method, "GET"))
+    return send_user (msg, app->users, name, SOUP_STATUS_OK);
+  if (g_str_equal (method, "DELETE")) {
+    if (!tcd_users_delete (app->users, name, &err))
+      return send_users_error (msg, err);
+    drop_sessions (h, name);
+    tcd_app_users_changed (app);
+    tcd_audit (app->security, "user", who->user, who->address, "deleted %s", name);
+    soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+    return;
+  }
+  if (!g_str_equal (method, "PUT"))
+    return method_not_allowed (msg, "GET, PUT, DELETE");
+  {
+    static const gchar *fields[] = { "name", "password", "level", "old_password", NULL };
+    const gchar *level, *password;
+    gboolean own = g_strcmp0 (who->user, name) == 0;
+
+    if (!(body = read_body (msg)) || !(o = body_object (msg, body, fields)))
+      return;
+    level = member (o, "level");
+    password = member (o, "password");
+    if (member (o, "name") && !g_str_equal (member (o, "name"), name)) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "name",
+          "name: an account cannot be renamed");
+      return;
+    }
+    if (level && who->level < TCD_LEVEL_ADMINISTRATOR
+        && tcd_level_from_string (level) != who->level) {
+      send_error (msg, SOUP_STATUS_FORBIDDEN, "forbidden", "level",
+          "level: only the administrator changes levels");
+      return;
+    }
+    if (level && who->level < TCD_LEVEL_ADMINISTRATOR)
+      level = NULL;
+    /* one's own password: prove it is oneself, not a borrowed session */
+    if (password && own
+        && !tcd_users_check_password (app->users, name, member (o, "old_password"))) {
+      gint64 remaining = 0;
+      if (tcd_security_login_failed (app->security, who->address, "web", name)) {
+        tcd_security_is_locked (app->security, who->address, &remaining);
+        return send_locked (msg, remaining);
+      }
+      send_error (msg, SOUP_STATUS_FORBIDDEN, "wrong_password", "old_password",
+          "old_password: the current password is needed to change one's own");
+      return;
+    }
+    if (!tcd_users_modify (app->users, name, password, level, &err))
+      return send_users_error (msg, err);
+    if (password)
+      drop_sessions (h, name);
+    tcd_app_users_changed (app);
+    tcd_audit (app->security, "user", who->user, who->address, "changed %s:%s%s", name,
+        password ? " password" : "", level ? " level" : "");
+    send_user (msg, app->users, name, SOUP_STATUS_OK);
+  }
+}
+
+/* ---- certificates (manual 10.12.5) ---- */
+
+static gboolean
+cert_params (SoupServerMessage *msg, JsonNode *body, gboolean need_days, TcdCertParams *p)
+{
+  static const gchar *fields[] = { "country", "host", "days", "organization", "state",
+    "locality", "email", NULL
+  };
+  static const gchar *strings[] = { "country", "host", "organization", "state", "locality",
+    "email", NULL
+  };
+  JsonObject *o;
+  g_autoptr (GList) members = NULL;
+  g_autoptr (GError) err = NULL;
+  const gchar *field = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (body)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", NULL, "expected a JSON object");
+    return FALSE;
+  }
+  o = json_node_get_object (body);
+  members = json_object_get_members (o);
+  for (GList *l = members; l; l = l->next) {
+    JsonNode *v = json_object_get_member (o, l->data);
+    GType type = JSON_NODE_HOLDS_VALUE (v) ? json_node_get_value_type (v) : G_TYPE_NONE;
+    if (!g_strv_contains (fields, l->data)
+        || (g_strv_contains (strings, l->data) && type != G_TYPE_STRING)
+        || (g_str_equal (l->data, "days") && type != G_TYPE_INT64)) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", l->data, "%s: %s",
+          (gchar *) l->data, g_strv_contains (fields, l->data) ? "wrong type" : "unknown field");
+      return FALSE;
+    }
+  }
+  p->country = member (o, "country");
+  p->host = member (o, "host");
+  p->days = CLAMP (json_object_get_int_member_with_default (o, "days", need_days ? 0 : 365),
+      0, G_MAXUINT);
+  p->organization = member (o, "organization");
+  p->state = member (o, "state");
+  p->locality = member (o, "locality");
+  p->email = member (o, "email");
+  if (!tcd_cert_params_check (p, need_days, &field, &err)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", field, "%s", err->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+send_certificate (TcdHttp *h, SoupServerMessage *msg, guint status)
+{
+  g_autoptr (JsonNode) info = tcd_certs_info (h->app->state_dir);
+
+  g_autofree gchar *cert = NULL, *key = NULL, *pem = NULL;
+
+  if (!info) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no certificate is installed");
+    return;
+  }
+  /* the certificate itself (public), for clients to trust it */
+  if (tcd_certs_installed (h->app->state_dir, &cert, &key)
+      && g_file_get_contents (cert, &pem, NULL, NULL))
+    json_object_set_string_member (json_node_get_object (info), "pem", pem);
+  send_json (msg, status, info);
+}
+
+/* the served certificate follows the installed one */
+static void
+certificate_changed (TcdHttp *h)
+{
+  g_autoptr (GError) err = NULL;
+  if (h->tls_service && !load_certificate (h, &err))
+    g_warning ("HTTPS: %s", err->message);
+}
+
+static void
+send_pem (SoupServerMessage *msg, gchar *pem, const gchar *type, const gchar *filename,
+    guint status)
+{
+  g_autofree gchar *disposition = g_strdup_printf ("attachment; filename=\"%s\"", filename);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Content-Disposition", disposition);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE, pem, strlen (pem));
+}
+
+static void
+handle_certificate (TcdHttp *h, SoupServerMessage *msg, const gchar *method,
+    const gchar *what)
+{
+  TcdApp *app = h->app;
+  Who *who = who_of (msg);
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (GError) err = NULL;
+  TcdCertParams p = { 0 };
+
+  if (!what) {
+    if (g_str_equal (method, "GET"))
+      return send_certificate (h, msg, SOUP_STATUS_OK);
+    if (g_str_equal (method, "DELETE")) {
+      if (!tcd_certs_delete (app->state_dir, &err)) {
+        send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+        return;
+      }
+      tcd_audit (app->security, "certificate", who->user, who->address,
+          "deleted the certificate");
+      /* HTTPS on: a new self-signed one is made */
+      certificate_changed (h);
+      soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+      return;
+    }
+    if (g_str_equal (method, "PUT")) {
+      g_autoptr (GBytes) bytes =
+          soup_message_body_flatten (soup_server_message_get_request_body (msg));
+      gsize len;
+      const gchar *pem = g_bytes_get_data (bytes, &len);
+      if (!tcd_certs_install (app->state_dir, pem, len, &err)) {
+        send_error (msg, g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_IO)
+            ? SOUP_STATUS_INTERNAL_SERVER_ERROR
+            : g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_NO_REQUEST)
+            ? SOUP_STATUS_CONFLICT : SOUP_STATUS_BAD_REQUEST,
+            g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH) ? "mismatch"
+            : g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_NO_REQUEST) ? "no_request"
+            : g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_IO) ? "io" : "invalid",
+            "certificate", "%s", err->message);
+        return;
+      }
+      tcd_audit (app->security, "certificate", who->user, who->address,
+          "installed a signed certificate");
+      certificate_changed (h);
+      return send_certificate (h, msg, SOUP_STATUS_OK);
+    }
+    return method_not_allowed (msg, "GET, PUT, DELETE");
+  }
+  if (g_str_equal (what, "self-signed")) {
+    if (!g_str_equal (method, "POST"))
+      return method_not_allowed (msg, "POST");
+    if (!(body = read_body (msg)) || !cert_params (msg, body, TRUE, &p))
+      return;
+    if (!tcd_certs_create_self_signed (app->state_dir, &p, &err)) {
+      send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+      return;
+    }
+    tcd_audit (app->security, "certificate", who->user, who->address,
+        "created a self-signed certificate for %s, %u days", p.host, p.days);
+    certificate_changed (h);
+    return send_certificate (h, msg, SOUP_STATUS_CREATED);
+  }
+  if (g_str_equal (what, "request")) {
+    gchar *pem;
+    if (g_str_equal (method, "GET")) {
+      if (!(pem = tcd_certs_get_request (app->state_dir))) {
+        send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
+            "no certificate request: POST one first");
+        return;
+      }
+      return send_pem (msg, pem, "application/pkcs10", "thermocam.csr", SOUP_STATUS_OK);
+    }
+    if (!g_str_equal (method, "POST"))
+      return method_not_allowed (msg, "GET, POST");
+    if (!(body = read_body (msg)) || !cert_params (msg, body, FALSE, &p))
+      return;
+    if (!(pem = tcd_certs_create_request (app->state_dir, &p, &err))) {
+      send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+      return;
+    }
+    tcd_audit (app->security, "certificate", who->user, who->address,
+        "created a certificate request for %s", p.host);
+    return send_pem (msg, pem, "application/pkcs10", "thermocam.csr", SOUP_STATUS_CREATED);
+  }
+  send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no such route");
+}
+
+/* ---- the audit log (manual 10.12.2) ---- */
+
+static gboolean
+parse_time (const gchar *s, gint64 *out)
+{
+  gchar *end;
+  g_autoptr (GDateTime) dt = NULL;
+
+  if (!s || !*s) {
+    *out = 0;
+    return TRUE;
+  }
+  *out = g_ascii_strtoll (s, &end, 10);
+  if (*end == '\0' && end != s)
+    return TRUE;
+  dt = g_date_time_new_from_iso8601 (s, g_time_zone_new_utc ());
+  if (!dt)
+    return FALSE;
+  *out = g_date_time_to_unix (dt);
+  return TRUE;
+}
+
+static const gchar *audit_types[] = { "login", "login_failed", "lock", "logout", "config",
+  "user", "reboot", "system", "certificate", "import", "export", NULL
+};
+
+static void
+handle_audit (TcdHttp *h, SoupServerMessage *msg, const gchar *method, GHashTable *query,
+    gboolean export)
+{
+  const gchar *type = query ? g_hash_table_lookup (query, "type") : NULL;
+  const gchar *format = query ? g_hash_table_lookup (query, "format") : NULL;
+  g_autoptr (JsonNode) records = NULL;
+  gint64 from, to;
+
+  if (!g_str_equal (method, "GET"))
+    return method_not_allowed (msg, "GET");
+  if (type && *type && !g_strv_contains (audit_types, type)) {
+    g_autofree gchar *all = g_strjoinv (", ", (gchar **) audit_types);
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "type", "type: one of %s", all);
+    return;
+  }
+  if (!parse_time (query ? g_hash_table_lookup (query, "from") : NULL, &from)
+      || !parse_time (query ? g_hash_table_lookup (query, "to") : NULL, &to)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "from",
+        "from, to: unix seconds or ISO 8601 times (2026-11-24T08:00:00Z)");
+    return;
+  }
+  records = tcd_audit_query (h->app->security, type && *type ? type : NULL, from, to);
+  if (!export) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    g_autoptr (JsonNode) root = NULL;
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "records");
+    json_builder_add_value (b, json_node_ref (records));
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    send_json (msg, SOUP_STATUS_OK, root);
+    return;
+  }
+  if (format && g_str_equal (format, "json")) {
+    gchar *text = tcd_json_to_string (records, TRUE);
+    return send_pem (msg, text, "application/json", "audit-log.json", SOUP_STATUS_OK);
+  }
+  if (format && !g_str_equal (format, "csv")) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "format", "format: csv or json");
+    return;
+  }
+  {
+    GString *csv = g_string_new ("time,type,user,address,detail\r\n");
+    JsonArray *a = json_node_get_array (records);
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+      JsonObject *o = json_array_get_object_element (a, i);
+      static const gchar *cols[] = { "time", "type", "user", "address", "detail" };
+      for (guint c = 0; c < G_N_ELEMENTS (cols); c++) {
+        JsonNode *vn = json_object_get_member (o, cols[c]);
+        const gchar *v = vn && JSON_NODE_HOLDS_VALUE (vn) ? json_node_get_string (vn) : "";
+        g_auto (GStrv) parts = g_strsplit (v, "\"", -1);
+        g_autofree gchar *q = g_strjoinv ("\"\"", parts);
+        /* RFC 4180 quoting; a leading = + - @ would be a formula in a
+         * spreadsheet: prefix it */
+        g_string_append_printf (csv, "%s\"%s%s\"", c ? "," : "",
+            *v && strchr ("=+-@", *v) ? "'" : "", q);
+      }
+      g_string_append (csv, "\r\n");
+    }
+    send_pem (msg, g_string_free (csv, FALSE), "text/csv", "audit-log.csv", SOUP_STATUS_OK);
+  }
+}
+
+/* ---- configuration export and import (manual 10.2) ---- */
+
+#define EXPORT_FORMAT "thermocam-configuration"
+
+static void
+handle_export (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
+{
+  static const gchar *fields[] = { "password", NULL };
+  TcdApp *app = h->app;
+  Who *who = who_of (msg);
+  g_autoptr (JsonNode) body = NULL, users = NULL, doc = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GBytes) plain = NULL, sealed = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *picture = NULL, *text = NULL;
+  g_autofree gchar *pic_path = g_build_filename (app->state_dir, "overlay.bmp", NULL);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree gchar *time = g_date_time_format_iso8601 (now);
+  JsonObject *o;
+  gsize len;
+
+  if (!g_str_equal (method, "POST"))
+    return method_not_allowed (msg, "POST");
+  if (!(body = read_body (msg)) || !(o = body_object (msg, body, fields)))
+    return;
+  if (!member (o, "password") || !tcd_password_is_strong (member (o, "password"), &err)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "weak_password", "password",
+        "password: %s", err ? err->message : "required");
+    return;
+  }
+  users = tcd_users_export (app->users);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, EXPORT_FORMAT);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_int_value (b, 1);
+  json_builder_set_member_name (b, "exported");
+  json_builder_add_string_value (b, time);
+  json_builder_set_member_name (b, "serial");
+  json_builder_add_string_value (b, app->serial);
+  json_builder_set_member_name (b, "config");
+  json_builder_add_value (b, tcd_json_deep_copy (tcd_config_get (app->config)));
+  json_builder_set_member_name (b, "users");
+  json_builder_add_value (b, json_node_ref (users));
+  json_builder_set_member_name (b, "osd_picture");
+  if (g_file_get_contents (pic_path, &picture, &len, NULL)) {
+    g_autofree gchar *b64 = g_base64_encode ((guchar *) picture, len);
+    json_builder_add_string_value (b, b64);
+  } else {
+    json_builder_add_null_value (b);
+  }
+  json_builder_end_object (b);
+  doc = json_builder_get_root (b);
+  text = tcd_json_to_string (doc, FALSE);
+  len = strlen (text);
+  plain = g_bytes_new_take (g_steal_pointer (&text), len);
+  sealed = tcd_crypt_seal (plain, member (o, "password"), &err);
+  if (!sealed) {
+    send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+    return;
+  }
+  tcd_audit (app->security, "export", who->user, who->address, "exported the configuration");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Content-Disposition", "attachment; filename=\"thermocam-configuration.bin\"");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+      g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed));
+}
+
+/* the parts of a multipart/form-data body by name */
+static GBytes *
+form_part (SoupMultipart *mp, const gchar *name)
+{
+  for (gint i = 0; mp && i < soup_multipart_get_length (mp); i++) {
+    SoupMessageHeaders *hdrs;
+    GBytes *body;
+    g_autoptr (GHashTable) params = NULL;
+    if (!soup_multipart_get_part (mp, i, &hdrs, &body))
+      continue;
+    if (soup_message_headers_get_content_disposition (hdrs, NULL, &params)
+        && g_strcmp0 (g_hash_table_lookup (params, "name"), name) == 0)
+      return body;
+  }
+  return NULL;
+}
+
+static void
+handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
+{
+  TcdApp *app = h->app;
+  Who *who = who_of (msg);
+  g_autoptr (GBytes) whole = NULL, plain = NULL;
+  g_autoptr (SoupMultipart) mp = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) defaults = NULL;
+  g_autofree gchar *password = NULL, *field = NULL;
+  g_autofree guchar *picture = NULL;
+  gsize picture_len = 0;
+  GBytes *file, *pw;
+  JsonObject *root;
+  JsonNode *config, *users, *pic;
+
+  if (!g_str_equal (method, "POST"))
+    return method_not_allowed (msg, "POST");
+  whole = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  mp = soup_multipart_new_from_message (soup_server_message_get_request_headers (msg), whole);
+  file = form_part (mp, "file");
+  pw = form_part (mp, "password");
+  if (!file || !pw) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", file ? "password" : "file",
+        "a multipart/form-data body with the parts file and password is required");
+    return;
+  }
+  password = g_strndup (g_bytes_get_data (pw, NULL), g_bytes_get_size (pw));
+  if (!(plain = tcd_crypt_open (file, password, &err))) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST,
+        g_error_matches (err, TCD_CRYPT_ERROR, TCD_CRYPT_ERROR_AUTH) ? "wrong_password"
+        : "invalid", g_error_matches (err, TCD_CRYPT_ERROR, TCD_CRYPT_ERROR_AUTH)
+        ? "password" : "file", "%s", err->message);
+    tcd_audit (app->security, "import", who->user, who->address,
+        "refused a configuration file: %s", err->message);
+    return;
+  }
+  /* everything is checked before anything changes */
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (plain, NULL),
+          g_bytes_get_size (plain), NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
+      || g_strcmp0 (json_object_get_string_member_with_default (root =
+              json_node_get_object (json_parser_get_root (parser)), "format", ""),
+          EXPORT_FORMAT) != 0
+      || json_object_get_int_member_with_default (root, "version", 0) != 1
+      || !(config = json_object_get_member (root, "config"))
+      || !(users = json_object_get_member (root, "users"))) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "file",
+        "the file is not a thermocam configuration of a version this device knows");
+    return;
+  }
+  /* sections added since the export get their defaults */
+  defaults = tc_schema_defaults (tcd_config_get_schema (app->config), NULL);
+  config = tc_json_merge (defaults, config);
+  if (!tcd_config_check (app->config, config, &field, &err)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", field, "config: %s", err->message);
+    json_node_unref (config);
+    return;
+  }
+  if (!tcd_users_import_check (app->users, users, &err)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "users", "%s", err->message);
+    json_node_unref (config);
+    return;
+  }
+  pic = json_object_get_member (root, "osd_picture");
+  if (pic && JSON_NODE_HOLDS_VALUE (pic)) {
+    picture = g_base64_decode (json_node_get_string (pic), &picture_len);
+    if (!picture_ok (picture, picture_len, &err)) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "osd_picture", "%s", err->message);
+      json_node_unref (config);
+      return;
+    }
+  }
+  if (!tcd_app_change_config (app, config, "import", who->user, who->address, &field, &err)) {
+    send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", field, "%s", err->message);
+    return;
+  }
+  if (!tcd_users_import (app->users, users, &err)) {
+    send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+    return;
+  }
+  drop_sessions (h, NULL);
+  tcd_app_users_changed (app);
+  if (picture) {
+    g_autofree gchar *path = g_build_filename (app->state_dir, "overlay.bmp", NULL);
+    if (g_file_set_contents_full (path, (gchar *) picture, picture_len,
+            G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, NULL))
+      tcd_pipeline_reload_picture (app->pipeline);
+  }
+  tcd_audit (app->security, "import", who->user, who->address,
+      "imported a configuration exported %s from %s",
+      json_object_get_string_member_with_default (root, "exported", "?"),
+      json_object_get_string_member_with_default (root, "serial", "?"));
+  send_json (msg, SOUP_STATUS_OK, tcd_config_get (app->config));
 }
 
 static void
@@ -1076,8 +2206,30 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     GET_ONLY ();
     return handle_live (h, msg);
   }
+  if (g_str_equal (seg[0], "session") && n == 1)
+    return handle_session (h, msg, method);
+  if (g_str_equal (seg[0], "users") && n <= 2)
+    return handle_users (h, msg, method, n == 2 ? seg[1] : NULL);
+  if (g_str_equal (seg[0], "security") && n >= 2 && n <= 3
+      && g_str_equal (seg[1], "certificate"))
+    return handle_certificate (h, msg, method, n == 3 ? seg[2] : NULL);
+  if (g_str_equal (seg[0], "system") && n == 2 && g_str_equal (seg[1], "audit-log"))
+    return handle_audit (h, msg, method, query, FALSE);
+  if (g_str_equal (seg[0], "system") && n == 3 && g_str_equal (seg[1], "audit-log")
+      && g_str_equal (seg[2], "export"))
+    return handle_audit (h, msg, method, query, TRUE);
+  if (g_str_equal (seg[0], "system") && n == 2 && g_str_equal (seg[1], "config-export"))
+    return handle_export (h, msg, method);
+  if (g_str_equal (seg[0], "system") && n == 2 && g_str_equal (seg[1], "config-import"))
+    return handle_import (h, msg, method);
   if (g_str_equal (seg[0], "system") && n == 2)
     return handle_system (h, msg, method, seg[1]);
+  if (g_str_equal (seg[0], "modbus") && n == 2 && g_str_equal (seg[1], "registers")) {
+    g_autofree gchar *p = g_build_filename (app->data_dir, "schemas", "modbus-registers.json",
+        NULL);
+    GET_ONLY ();
+    return send_file (msg, p, "application/json");
+  }
   if (g_str_equal (seg[0], "openapi.yaml") && n == 1) {
     g_autofree gchar *p = g_build_filename (app->data_dir, "schemas", "openapi.yaml", NULL);
     GET_ONLY ();
@@ -1101,10 +2253,11 @@ root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
       "no route %s: the API is under " API " (" API "openapi.yaml)", path);
 }
 
-/* refuse a body too large before reading it */
+/* refuse a body too large before reading it; then the gate */
 static void
 got_headers (SoupServerMessage *msg, gpointer user_data)
 {
+  TcdHttp *h = user_data;
   SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
   goffset len = soup_message_headers_get_content_length (hdrs);
 
@@ -1114,12 +2267,31 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
         "Connection", "close");
     send_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", NULL,
         "the body (%" G_GOFFSET_FORMAT " bytes) is larger than %d bytes", len, MAX_BODY);
+    return;
   }
+  if (!is_tls (h, msg) && h->tls_port
+      && tcd_config_bool (h->app->config, "security.https.redirect_http")) {
+    GUri *uri = soup_server_message_get_uri (msg);
+    const gchar *host = soup_message_headers_get_one (hdrs, "Host");
+    g_autofree gchar *name = g_strdup (host ? host : g_uri_get_host (uri));
+    g_autofree gchar *to = NULL;
+    gchar *colon = name[0] == '[' ? strstr (name, "]:") : strrchr (name, ':');
+    if (colon)
+      colon[name[0] == '[' ? 1 : 0] = '\0';
+    to = g_strdup_printf ("https://%s:%u%s%s%s", name, h->tls_port, g_uri_get_path (uri),
+        g_uri_get_query (uri) ? "?" : "", g_uri_get_query (uri) ? g_uri_get_query (uri) : "");
+    soup_server_message_set_redirect (msg, SOUP_STATUS_PERMANENT_REDIRECT, to);
+    return;
+  }
+  gate (h, msg);
 }
 
 static void
 request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
+  TcdHttp *h = user_data;
+  if (server == h->tls_server)
+    g_object_set_data (G_OBJECT (msg), "tcd-tls", GINT_TO_POINTER (1));
   g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers), user_data);
 }
 
@@ -1131,18 +2303,6 @@ request_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data
     h->errors++;
 }
 
-static gboolean
-auth_filter (SoupAuthDomain *domain, SoupServerMessage *msg, gpointer user_data)
-{
-  TcdHttp *h = user_data;
-  const gchar *path = g_uri_get_path (soup_server_message_get_uri (msg));
-
-  /* inactive: the handler says how to activate; activation needs no login */
-  if (!tcd_users_is_activated (h->app->users))
-    return FALSE;
-  return g_strcmp0 (path, API "activate") != 0;
-}
-
 static char *
 digest_ha1 (SoupAuthDomain *domain, SoupServerMessage *msg, const char *username,
     gpointer user_data)
@@ -1151,48 +2311,180 @@ digest_ha1 (SoupAuthDomain *domain, SoupServerMessage *msg, const char *username
   return g_strdup (tcd_users_get_ha1 (h->app->users, username));
 }
 
+static gboolean
+basic_check (SoupAuthDomain *domain, SoupServerMessage *msg, const char *username,
+    const char *password, gpointer user_data)
+{
+  TcdHttp *h = user_data;
+  return tcd_users_check_password (h->app->users, username, password);
+}
+
+/* ---- the sockets: the IP filter before anything is read ---- */
+
+static gboolean
+incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpointer user_data)
+{
+  TcdHttp *h = user_data;
+  gboolean tls = service == h->tls_service;
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
+  GInetAddress *ia = remote && G_IS_INET_SOCKET_ADDRESS (remote)
+      ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)) : NULL;
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GIOStream) stream = NULL;
+
+  if (!tcd_security_address_allowed (h->app->security, ia)) {
+    g_autofree gchar *a = ia ? g_inet_address_to_string (ia) : g_strdup ("?");
+    h->refused++;
+    g_debug ("HTTP%s: %s is filtered out", tls ? "S" : "", a);
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+    return TRUE;
+  }
+  if (tls) {
+    if (!h->tls_cert) {
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+      return TRUE;
+    }
+    stream = (GIOStream *) g_tls_server_connection_new (G_IO_STREAM (conn), h->tls_cert,
+        &err);
+    if (!stream) {
+      g_warning ("HTTPS: %s", err->message);
+      return TRUE;
+    }
+  } else {
+    stream = g_object_ref (G_IO_STREAM (conn));
+  }
+  if (!soup_server_accept_iostream (tls ? h->tls_server : h->server, stream, local, remote,
+          &err))
+    g_warning ("HTTP: %s", err->message);
+  return TRUE;
+}
+
+static GSocketService *
+listen_on (TcdHttp *h, guint port, guint *got, GError **error)
+{
+  GSocketService *s = g_socket_service_new ();
+
+  if (port == 0) {
+    *got = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (s), NULL, error);
+    if (!*got) {
+      g_object_unref (s);
+      return NULL;
+    }
+  } else if (!g_socket_listener_add_inet_port (G_SOCKET_LISTENER (s), port, NULL, error)) {
+    g_object_unref (s);
+    return NULL;
+  } else {
+    *got = port;
+  }
+  g_signal_connect (s, "incoming", G_CALLBACK (incoming), h);
+  g_socket_service_start (s);
+  return s;
+}
+
+static void
+stop_service (GSocketService **s)
+{
+  if (*s) {
+    g_socket_service_stop (*s);
+    g_socket_listener_close (G_SOCKET_LISTENER (*s));
+    g_clear_object (s);
+  }
+}
+
+/* The installed certificate; a self-signed one is made when there is none
+ * (manual 10.12.5: the device installs a self-signed certificate by default) */
+static gboolean
+load_certificate (TcdHttp *h, GError **error)
+{
+  g_autofree gchar *cert = NULL, *key = NULL;
+  GTlsCertificate *c;
+
+  if (!tcd_certs_installed (h->app->state_dir, &cert, &key)) {
+    TcdCertParams p = { .country = "ZZ", .host = g_get_host_name (), .days = 3650 };
+    if (!tcd_cert_params_check (&p, TRUE, NULL, NULL))
+      p.host = "thermocam.local";
+    if (!tcd_certs_create_self_signed (h->app->state_dir, &p, error)
+        || !tcd_certs_installed (h->app->state_dir, &cert, &key))
+      return FALSE;
+    tcd_audit (h->app->security, "certificate", NULL, NULL,
+        "created a self-signed certificate for %s", p.host);
+  }
+  c = g_tls_certificate_new_from_files (cert, key, error);
+  if (!c)
+    return FALSE;
+  g_clear_object (&h->tls_cert);
+  h->tls_cert = c;
+  return TRUE;
+}
+
 TcdHttp *
 tcd_http_new (TcdApp *app)
 {
   TcdHttp *h = g_new0 (TcdHttp, 1);
+  SoupServer *servers[2];
 
   h->app = app;
   g_mutex_init (&h->jpeg_lock);
+  h->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      (GDestroyNotify) session_free);
+  /* the checks are ours (gate()); these only speak the protocols */
+  h->digest = soup_auth_domain_digest_new ("realm", TCD_REALM, NULL);
+  soup_auth_domain_digest_set_auth_callback (h->digest, digest_ha1, h, NULL);
+  h->basic = soup_auth_domain_basic_new ("realm", TCD_REALM, NULL);
+  soup_auth_domain_basic_set_auth_callback (h->basic, basic_check, h, NULL);
   h->server = soup_server_new ("server-header", "thermocamd/" PACKAGE_VERSION " ", NULL);
-  h->auth = soup_auth_domain_digest_new ("realm", TCD_REALM, NULL);
-  soup_auth_domain_add_path (h->auth, "/api");
-  soup_auth_domain_set_filter (h->auth, auth_filter, h, NULL);
-  soup_auth_domain_digest_set_auth_callback (h->auth, digest_ha1, h, NULL);
-  soup_server_add_auth_domain (h->server, h->auth);
-  soup_server_add_handler (h->server, "/api", api_handler, h, NULL);
-  soup_server_add_handler (h->server, NULL, root_handler, h, NULL);
-  g_signal_connect (h->server, "request-started", G_CALLBACK (request_started), h);
-  g_signal_connect (h->server, "request-finished", G_CALLBACK (request_finished), h);
+  h->tls_server = soup_server_new ("server-header", "thermocamd/" PACKAGE_VERSION " ", NULL);
+  servers[0] = h->server;
+  servers[1] = h->tls_server;
+  for (guint i = 0; i < 2; i++) {
+    soup_server_add_handler (servers[i], "/api", api_handler, h, NULL);
+    soup_server_add_handler (servers[i], NULL, root_handler, h, NULL);
+    g_signal_connect (servers[i], "request-started", G_CALLBACK (request_started), h);
+    g_signal_connect (servers[i], "request-finished", G_CALLBACK (request_finished), h);
+  }
   h->keepalive_id = g_timeout_add_seconds (15, sse_keepalive, h);
   h->measurement_id = g_timeout_add_seconds (1, sse_measurement, h);
   return h;
 }
 
 gboolean
-tcd_http_listen (TcdHttp *h, guint port, GError **error)
+tcd_http_listen (TcdHttp *h, guint port, guint https_port, GError **error)
 {
-  return soup_server_listen_all (h->server, port, 0, error);
+  g_autoptr (GError) err = NULL;
+
+  if (!(h->service = listen_on (h, port, &h->port, error)))
+    return FALSE;
+  if (!tcd_config_bool (h->app->config, "security.https.enabled"))
+    return TRUE;
+  if (!load_certificate (h, &err)) {
+    /* HTTPS cannot start: plain HTTP still serves, and says why */
+    g_warning ("HTTPS stays off: %s", err->message);
+    return TRUE;
+  }
+  if (!(h->tls_service = listen_on (h, https_port, &h->tls_port, error)))
+    return FALSE;
+  return TRUE;
 }
 
 void
 tcd_http_disconnect (TcdHttp *h)
 {
-  soup_server_disconnect (h->server);
+  stop_service (&h->service);
+  stop_service (&h->tls_service);
+  h->port = h->tls_port = 0;
 }
 
 guint
 tcd_http_get_port (TcdHttp *h)
 {
-  GSList *uris = soup_server_get_uris (h->server);
-  guint port = uris ? g_uri_get_port (uris->data) : 0;
+  return h->port;
+}
 
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return port;
+guint
+tcd_http_get_https_port (TcdHttp *h)
+{
+  return h->tls_port;
 }
 
 void
@@ -1204,9 +2496,15 @@ tcd_http_free (TcdHttp *h)
   g_source_remove (h->measurement_id);
   if (h->jpeg_idle)
     g_source_remove (h->jpeg_idle);
+  tcd_http_disconnect (h);
   soup_server_disconnect (h->server);
-  g_clear_object (&h->auth);
+  soup_server_disconnect (h->tls_server);
+  g_clear_object (&h->digest);
+  g_clear_object (&h->basic);
   g_clear_object (&h->server);
+  g_clear_object (&h->tls_server);
+  g_clear_object (&h->tls_cert);
+  g_hash_table_unref (h->sessions);
   g_clear_pointer (&h->jpeg, gst_sample_unref);
   g_mutex_clear (&h->jpeg_lock);
   g_free (h);

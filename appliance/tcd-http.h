@@ -9,9 +9,12 @@ G_BEGIN_DECLS
 
 TcdHttp *tcd_http_new (TcdApp *app);
 void     tcd_http_free (TcdHttp *h);
-gboolean tcd_http_listen (TcdHttp *h, guint port, GError **error);
+/* HTTP on @port, and HTTPS on @https_port when security.https.enabled
+ * (0: a free port) */
+gboolean tcd_http_listen (TcdHttp *h, guint port, guint https_port, GError **error);
 void     tcd_http_disconnect (TcdHttp *h);
 guint    tcd_http_get_port (TcdHttp *h);
+guint    tcd_http_get_https_port (TcdHttp *h);   /* 0 while HTTPS is off */
 /* server-sent events (main loop); data taken */
 void     tcd_http_broadcast (TcdHttp *h, const gchar *type, JsonNode *data);
 /* a live-view JPEG (any thread) */

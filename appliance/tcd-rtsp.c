@@ -7,7 +7,13 @@
  * The appsrc is fed from the core pipeline's video branch; it leaks, so a
  * slow stream never holds the core back.  Transports: UDP, TCP (interleaved),
  * UDP multicast (from an address pool) and RTSP over HTTP (the tunnel
- * gst-rtsp-server answers on the same port).  Digest authentication.
+ * gst-rtsp-server answers on the same port).
+ *
+ * Security: the IP address filter closes a refused client as soon as it
+ * connects, before its first request is read; TcdRtspAuth adds Basic (where
+ * security.authentication.rtsp allows it, checked against the password hash)
+ * to gst-rtsp-server's Digest, and feeds wrong credentials to the illegal
+ * login lock, which then refuses the address.
  */
 #include "tcd-rtsp.h"
 
@@ -15,11 +21,105 @@
 #include <string.h>
 
 #include "tcd-config.h"
+#include "tcd-security.h"
+#include "tcd-users.h"
 
 GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
 #define GST_CAT_DEFAULT tcd_rtsp_debug
 
 #define ROLE "viewer"
+
+/* ---- authentication: Digest by gst-rtsp-server, Basic and the lock here ---- */
+
+#define TCD_TYPE_RTSP_AUTH (tcd_rtsp_auth_get_type ())
+G_DECLARE_FINAL_TYPE (TcdRtspAuth, tcd_rtsp_auth, TCD, RTSP_AUTH, GstRTSPAuth)
+
+struct _TcdRtspAuth {
+  GstRTSPAuth parent;
+  TcdSecurity *security;
+  TcdUsers *users;
+  GstRTSPToken *token;
+};
+
+G_DEFINE_TYPE (TcdRtspAuth, tcd_rtsp_auth, GST_TYPE_RTSP_AUTH)
+
+static gchar *
+credential_user (GstRTSPAuthCredential *cred, gchar **password)
+{
+  if (cred->scheme == GST_RTSP_AUTH_BASIC && cred->authorization) {
+    gsize len;
+    g_autofree guchar *dec = g_base64_decode (cred->authorization, &len);
+    g_autofree gchar *s = g_strndup ((gchar *) dec, len);
+    gchar *colon = strchr (s, ':');
+    if (!colon)
+      return NULL;
+    *colon = '\0';
+    if (password)
+      *password = g_strdup (colon + 1);
+    return g_strdup (s);
+  }
+  for (GstRTSPAuthParam **p = cred->params; p && *p; p++)
+    if (g_ascii_strcasecmp ((*p)->name, "username") == 0)
+      return g_strdup ((*p)->value);
+  return NULL;
+}
+
+static gboolean
+tcd_rtsp_auth_authenticate (GstRTSPAuth *auth, GstRTSPContext *ctx)
+{
+  TcdRtspAuth *self = TCD_RTSP_AUTH (auth);
+  GstRTSPConnection *conn = gst_rtsp_client_get_connection (ctx->client);
+  const gchar *ip = conn ? gst_rtsp_connection_get_ip (conn) : NULL;
+  GstRTSPAuthCredential **creds;
+  g_autofree gchar *user = NULL, *password = NULL;
+  gboolean basic = FALSE;
+
+  if (tcd_security_is_locked (self->security, ip, NULL))
+    return FALSE;
+  if (!GST_RTSP_AUTH_CLASS (tcd_rtsp_auth_parent_class)->authenticate (auth, ctx))
+    return FALSE;
+  creds = gst_rtsp_message_parse_auth_credentials (ctx->request, GST_RTSP_HDR_AUTHORIZATION);
+  if (!creds)
+    return TRUE;                /* no credentials: the challenge follows */
+  for (GstRTSPAuthCredential **c = creds; *c && !user; c++) {
+    user = credential_user (*c, &password);
+    basic = (*c)->scheme == GST_RTSP_AUTH_BASIC;
+  }
+  gst_rtsp_auth_credentials_free (creds);
+  if (!ctx->token && basic && user && password
+      && (gst_rtsp_auth_get_supported_methods (auth) & GST_RTSP_AUTH_BASIC)
+      && tcd_users_check_password (self->users, user, password))
+    ctx->token = self->token;   /* borrowed, as the parent does */
+  if (ctx->token) {
+    tcd_security_login_succeeded (self->security, ip, "rtsp", user, FALSE);
+  } else {
+    /* once per request: a failed check answers 401 and ends the request */
+    tcd_security_login_failed (self->security, ip, "rtsp", user);
+  }
+  return TRUE;
+}
+
+static void
+tcd_rtsp_auth_finalize (GObject *object)
+{
+  TcdRtspAuth *self = TCD_RTSP_AUTH (object);
+  gst_rtsp_token_unref (self->token);
+  G_OBJECT_CLASS (tcd_rtsp_auth_parent_class)->finalize (object);
+}
+
+static void
+tcd_rtsp_auth_class_init (TcdRtspAuthClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tcd_rtsp_auth_finalize;
+  GST_RTSP_AUTH_CLASS (klass)->authenticate = tcd_rtsp_auth_authenticate;
+}
+
+static void
+tcd_rtsp_auth_init (TcdRtspAuth *self)
+{
+  self->token = gst_rtsp_token_new (GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, ROLE,
+      NULL);
+}
 
 typedef struct _TcdRtspStream TcdRtspStream;
 
@@ -80,6 +180,9 @@ struct _TcdRtspStream {
 
 struct _TcdRtsp {
   TcdPipeline *pipeline;
+  TcdSecurity *security;
+  TcdUsers *users;
+  guint refused;
   gchar *dir;
   GstRTSPServer *server;
   guint source_id;
@@ -235,13 +338,14 @@ media_configure (GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer use
 }
 
 TcdRtsp *
-tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir)
+tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir, TcdSecurity *security)
 {
   TcdRtsp *r = g_new0 (TcdRtsp, 1);
   static const gchar *names[] = { "main", "sub" }, *channels[] = { "101", "102" };
 
   GST_DEBUG_CATEGORY_INIT (tcd_rtsp_debug, "thermocamd-rtsp", 0, "thermocamd RTSP");
   r->pipeline = pipeline;
+  r->security = security;
   r->dir = g_strdup (pipelines_dir);
   for (guint i = 0; i < 2; i++) {
     r->streams[i].r = r;
@@ -250,6 +354,32 @@ tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir)
     g_mutex_init (&r->streams[i].lock);
   }
   return r;
+}
+
+static void set_methods (TcdRtsp *r, GstRTSPAuth *auth);
+
+static GstRTSPFilterResult
+filter_client (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
+{
+  TcdRtsp *r = user_data;
+  GstRTSPConnection *conn = gst_rtsp_client_get_connection (client);
+  const gchar *ip = conn ? gst_rtsp_connection_get_ip (conn) : NULL;
+
+  if (ip && !tcd_security_address_allowed_str (r->security, ip)) {
+    r->refused++;
+    return GST_RTSP_FILTER_REMOVE;
+  }
+  return GST_RTSP_FILTER_KEEP;
+}
+
+/* the IP address filter, before the client's first request is read */
+static void
+client_connected (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
+{
+  if (filter_client (server, client, user_data) == GST_RTSP_FILTER_REMOVE) {
+    GST_INFO ("RTSP: a client is filtered out");
+    gst_rtsp_client_close (client);
+  }
 }
 
 gboolean
@@ -299,7 +429,8 @@ tcd_rtsp_start (TcdRtsp *r, guint port, JsonNode *doc, GError **error)
   }
   g_object_unref (pool);
   g_object_unref (mounts);
-  tcd_rtsp_set_users (r, NULL);
+  tcd_rtsp_set_users (r, r->users);
+  g_signal_connect (r->server, "client-connected", G_CALLBACK (client_connected), r);
   r->source_id = gst_rtsp_server_attach (r->server, NULL);
   if (!r->source_id) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
@@ -428,8 +559,17 @@ only_bitrate_differs (JsonNode *a, JsonNode *b)
 void
 tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
 {
+  GstRTSPAuth *auth;
+
   if (!r->server)
     return;
+  /* the authentication mode, live */
+  if ((auth = gst_rtsp_server_get_auth (r->server))) {
+    set_methods (r, auth);
+    g_object_unref (auth);
+  }
+  /* a new IP filter also ends the sessions of the addresses it refuses */
+  gst_rtsp_server_client_filter (r->server, filter_client, r);
   for (guint i = 0; i < 2; i++) {
     TcdRtspStream *st = &r->streams[i];
     JsonNode *s = tcd_config_node (doc, i == 0 ? "video.main" : "video.sub");
@@ -467,22 +607,30 @@ tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
   }
 }
 
-void
-tcd_rtsp_set_users (TcdRtsp *r, const gchar *htdigest_path)
+static void
+set_methods (TcdRtsp *r, GstRTSPAuth *auth)
 {
-  GstRTSPAuth *auth;
-  GstRTSPToken *token;
+  gst_rtsp_auth_set_supported_methods (auth, GST_RTSP_AUTH_DIGEST
+      | (tcd_security_basic_allowed (r->security, "rtsp") ? GST_RTSP_AUTH_BASIC : 0));
+}
 
+void
+tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
+{
+  TcdRtspAuth *auth;
+  const gchar *htdigest = users ? tcd_users_htdigest_path (users) : NULL;
+
+  r->users = users;
   if (!r->server)
     return;
-  auth = gst_rtsp_auth_new ();
-  gst_rtsp_auth_set_supported_methods (auth, GST_RTSP_AUTH_DIGEST);
-  gst_rtsp_auth_set_realm (auth, TCD_REALM);
-  token = gst_rtsp_token_new (GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, ROLE, NULL);
-  if (htdigest_path && !gst_rtsp_auth_parse_htdigest (auth, htdigest_path, token))
-    g_warning ("RTSP: cannot read the users from %s: nobody may watch", htdigest_path);
-  gst_rtsp_token_unref (token);
-  gst_rtsp_server_set_auth (r->server, auth);
+  auth = g_object_new (TCD_TYPE_RTSP_AUTH, NULL);
+  auth->security = r->security;
+  auth->users = users;
+  set_methods (r, GST_RTSP_AUTH (auth));
+  gst_rtsp_auth_set_realm (GST_RTSP_AUTH (auth), TCD_REALM);
+  if (htdigest && !gst_rtsp_auth_parse_htdigest (GST_RTSP_AUTH (auth), htdigest, auth->token))
+    g_warning ("RTSP: cannot read the users from %s: nobody may watch", htdigest);
+  gst_rtsp_server_set_auth (r->server, GST_RTSP_AUTH (auth));
   g_object_unref (auth);
 }
 
@@ -506,6 +654,8 @@ tcd_rtsp_stats (TcdRtsp *r)
   json_builder_add_int_value (b, tcd_rtsp_get_port (r));
   json_builder_set_member_name (b, "clients");
   json_builder_add_int_value (b, clients);
+  json_builder_set_member_name (b, "refused_connections");
+  json_builder_add_int_value (b, r->refused);
   json_builder_set_member_name (b, "streams");
   json_builder_begin_array (b);
   for (guint i = 0; i < 2; i++) {

@@ -5,6 +5,8 @@
 
 #include <json-glib/json-glib.h>
 #include "tcd-pipeline.h"
+#include "tcd-security.h"
+#include "tcd-users.h"
 
 G_BEGIN_DECLS
 
@@ -12,7 +14,8 @@ G_BEGIN_DECLS
 
 typedef struct _TcdRtsp TcdRtsp;
 
-TcdRtsp  *tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir);
+TcdRtsp  *tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir,
+                        TcdSecurity *security);
 void      tcd_rtsp_free (TcdRtsp *r);
 /* Listens on @port (0: a free one) on the default main context */
 gboolean  tcd_rtsp_start (TcdRtsp *r, guint port, JsonNode *doc, GError **error);
@@ -22,8 +25,8 @@ guint     tcd_rtsp_get_port (TcdRtsp *r);
  * changes the caps (resolution, frame rate, profile, I-frame interval)
  * restarts the stream, whose clients then reconnect */
 void      tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc);
-/* Who may watch: an htdigest file (user:realm:HA1), or NULL for nobody */
-void      tcd_rtsp_set_users (TcdRtsp *r, const gchar *htdigest_path);
+/* Who may watch: every account (NULL or none: nobody) */
+void      tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users);
 JsonNode *tcd_rtsp_stats (TcdRtsp *r);
 
 G_END_DECLS

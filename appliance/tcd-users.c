@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -24,12 +26,37 @@ G_DEFINE_QUARK (tcd-users-error-quark, tcd_users_error)
 typedef struct {
   gchar *name, *level, *salt, *hash, *ha1;
   guint iterations;
+  /* the last password that passed the slow check, as an HMAC under a key
+   * that lives only in this process: Basic authentication sends the password
+   * with every request, and 200k PBKDF2 rounds each time would be a denial
+   * of service */
+  guint8 verified[HASH_LEN];
+  gboolean has_verified;
 } User;
 
 struct _TcdUsers {
   gchar *path, *htdigest, *realm;
   GPtrArray *users;
+  guint8 cache_key[32];
+  guint generation;
 };
+
+static const gchar *level_names[] = { "none", "user", "operator", "administrator" };
+
+const gchar *
+tcd_level_to_string (TcdLevel level)
+{
+  return level <= TCD_LEVEL_ADMINISTRATOR ? level_names[level] : "none";
+}
+
+TcdLevel
+tcd_level_from_string (const gchar *s)
+{
+  for (guint i = TCD_LEVEL_USER; i <= TCD_LEVEL_ADMINISTRATOR; i++)
+    if (g_strcmp0 (s, level_names[i]) == 0)
+      return i;
+  return TCD_LEVEL_NONE;
+}
 
 static void
 user_free (User *u)
@@ -99,15 +126,10 @@ load (TcdUsers *u)
   }
 }
 
-static gboolean
-save (TcdUsers *u, GError **error)
+static JsonNode *
+users_to_node (TcdUsers *u)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree gchar *text = NULL;
-  GString *ht = g_string_new (NULL);
-  g_autofree gchar *htext = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "users");
@@ -128,11 +150,24 @@ save (TcdUsers *u, GError **error)
     json_builder_set_member_name (b, "digest_ha1");
     json_builder_add_string_value (b, x->ha1);
     json_builder_end_object (b);
-    g_string_append_printf (ht, "%s:%s:%s\n", x->name, u->realm, x->ha1);
   }
   json_builder_end_array (b);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
+  return json_builder_get_root (b);
+}
+
+static gboolean
+save (TcdUsers *u, GError **error)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = users_to_node (u);
+  g_autofree gchar *text = NULL, *htext = NULL;
+  GString *ht = g_string_new (NULL);
+
+  for (guint i = 0; i < u->users->len; i++) {
+    User *x = g_ptr_array_index (u->users, i);
+    g_string_append_printf (ht, "%s:%s:%s\n", x->name, u->realm, x->ha1);
+  }
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, TRUE);
   text = json_generator_to_data (gen, NULL);
@@ -154,6 +189,7 @@ tcd_users_new (const gchar *state_dir, const gchar *realm)
   u->htdigest = g_build_filename (state_dir, "users.htdigest", NULL);
   u->realm = g_strdup (realm);
   u->users = g_ptr_array_new_with_free_func ((GDestroyNotify) user_free);
+  RAND_bytes (u->cache_key, sizeof u->cache_key);
   load (u);
   if (u->users->len) {
     g_autoptr (GError) err = NULL;
@@ -264,21 +300,344 @@ tcd_users_get_ha1 (TcdUsers *u, const gchar *name)
   return x ? x->ha1 : NULL;
 }
 
+static void
+password_mac (TcdUsers *u, const gchar *password, guint8 out[HASH_LEN])
+{
+  guint len = HASH_LEN;
+  HMAC (EVP_sha256 (), u->cache_key, sizeof u->cache_key, (const guint8 *) password,
+      strlen (password), out, &len);
+}
+
 gboolean
 tcd_users_check_password (TcdUsers *u, const gchar *name, const gchar *password)
 {
   User *x = find (u, name);
   g_autofree gchar *h = NULL;
+  guint8 mac[HASH_LEN];
   guint diff = 0;
 
   if (!x || !password)
     return FALSE;
+  password_mac (u, password, mac);
+  if (x->has_verified && CRYPTO_memcmp (mac, x->verified, HASH_LEN) == 0)
+    return TRUE;
   h = pbkdf2 (password, x->salt, x->iterations);
   if (!h || strlen (h) != strlen (x->hash))
     return FALSE;
   for (gsize i = 0; h[i]; i++)
     diff |= (guint8) (h[i] ^ x->hash[i]);
+  if (diff == 0) {
+    memcpy (x->verified, mac, HASH_LEN);
+    x->has_verified = TRUE;
+  }
   return diff == 0;
+}
+
+TcdLevel
+tcd_users_get_level (TcdUsers *u, const gchar *name)
+{
+  User *x = find (u, name);
+  if (!x)
+    return TCD_LEVEL_NONE;
+  /* admin is the administrator, whatever a file says */
+  if (g_str_equal (x->name, "admin"))
+    return TCD_LEVEL_ADMINISTRATOR;
+  return tcd_level_from_string (x->level);
+}
+
+guint
+tcd_users_generation (TcdUsers *u)
+{
+  return u->generation;
+}
+
+JsonNode *
+tcd_users_list (TcdUsers *u)
+{
+  JsonArray *a = json_array_new ();
+  JsonNode *n = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < u->users->len; i++) {
+    User *x = g_ptr_array_index (u->users, i);
+    JsonObject *o = json_object_new ();
+    json_object_set_string_member (o, "name", x->name);
+    json_object_set_string_member (o, "level",
+        tcd_level_to_string (tcd_users_get_level (u, x->name)));
+    json_array_add_object_element (a, o);
+  }
+  json_node_take_array (n, a);
+  return n;
+}
+
+static gboolean
+name_ok (const gchar *name, GError **error)
+{
+  gsize len = name ? strlen (name) : 0;
+
+  if (len < 1 || len > 32) {
+    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+        "name: 1 to 32 characters");
+    return FALSE;
+  }
+  for (const gchar *c = name; *c; c++)
+    if (!g_ascii_isalnum (*c) && *c != '.' && *c != '_' && *c != '-') {
+      g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+          "name: only letters, digits, '.', '_' and '-'");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+level_ok (const gchar *level, GError **error)
+{
+  TcdLevel l = tcd_level_from_string (level);
+
+  if (l == TCD_LEVEL_USER || l == TCD_LEVEL_OPERATOR)
+    return TRUE;
+  g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+      l == TCD_LEVEL_ADMINISTRATOR
+      ? "level: admin is the only administrator; accounts are operator or user"
+      : "level: one of operator, user");
+  return FALSE;
+}
+
+/* the strong-password rule, and not the name in it */
+static gboolean
+password_ok (const gchar *name, const gchar *password, GError **error)
+{
+  g_autofree gchar *lp = NULL, *ln = NULL;
+
+  if (!password || !tcd_password_is_strong (password, error))
+    return password ? FALSE : (g_set_error_literal (error, TCD_USERS_ERROR,
+            TCD_USERS_ERROR_WEAK, "a password is needed"), FALSE);
+  lp = g_ascii_strdown (password, -1);
+  ln = g_ascii_strdown (name, -1);
+  if (strstr (lp, ln)) {
+    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK,
+        "the password must not contain the user name");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+set_password (TcdUsers *u, User *x, const gchar *password)
+{
+  guint8 salt[SALT_LEN];
+
+  RAND_bytes (salt, sizeof salt);
+  g_free (x->salt);
+  g_free (x->hash);
+  g_free (x->ha1);
+  x->salt = hex (salt, sizeof salt);
+  x->iterations = PBKDF2_ITERATIONS;
+  x->hash = pbkdf2 (password, x->salt, x->iterations);
+  x->ha1 = digest_ha1 (x->name, u->realm, password);
+  x->has_verified = FALSE;
+}
+
+static User *
+user_copy (const User *x)
+{
+  User *c = g_memdup2 (x, sizeof *x);
+  c->name = g_strdup (x->name);
+  c->level = g_strdup (x->level);
+  c->salt = g_strdup (x->salt);
+  c->hash = g_strdup (x->hash);
+  c->ha1 = g_strdup (x->ha1);
+  return c;
+}
+
+gboolean
+tcd_users_add (TcdUsers *u, const gchar *name, const gchar *password, const gchar *level,
+    GError **error)
+{
+  User *x;
+
+  if (!name_ok (name, error) || !level_ok (level, error))
+    return FALSE;
+  if (find (u, name)) {
+    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_EXISTS, "name: '%s' exists", name);
+    return FALSE;
+  }
+  if (u->users->len >= TCD_USERS_MAX) {
+    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_FULL,
+        "admin and %d accounts exist already", TCD_USERS_MAX - 1);
+    return FALSE;
+  }
+  if (!password_ok (name, password, error))
+    return FALSE;
+  x = g_new0 (User, 1);
+  x->name = g_strdup (name);
+  x->level = g_strdup (level);
+  set_password (u, x, password);
+  g_ptr_array_add (u->users, x);
+  if (!save (u, error)) {
+    g_ptr_array_remove (u->users, x);
+    return FALSE;
+  }
+  u->generation++;
+  return TRUE;
+}
+
+gboolean
+tcd_users_modify (TcdUsers *u, const gchar *name, const gchar *password, const gchar *level,
+    GError **error)
+{
+  User *x = find (u, name), *old;
+  guint i;
+
+  if (!x) {
+    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_NOT_FOUND, "no user '%s'", name);
+    return FALSE;
+  }
+  if (level && g_str_equal (name, "admin")) {
+    if (g_str_equal (level, "administrator"))
+      level = NULL;
+    else {
+      g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED,
+          "level: admin stays the administrator");
+      return FALSE;
+    }
+  }
+  if ((level && !level_ok (level, error)) || (password && !password_ok (name, password, error)))
+    return FALSE;
+  /* change a copy; the old record comes back if the file cannot be written */
+  old = user_copy (x);
+  if (level) {
+    g_free (x->level);
+    x->level = g_strdup (level);
+  }
+  if (password)
+    set_password (u, x, password);
+  if (!save (u, error)) {
+    g_ptr_array_find (u->users, x, &i);
+    u->users->pdata[i] = old;
+    user_free (x);
+    return FALSE;
+  }
+  user_free (old);
+  u->generation++;
+  return TRUE;
+}
+
+gboolean
+tcd_users_delete (TcdUsers *u, const gchar *name, GError **error)
+{
+  User *x = find (u, name);
+  guint i;
+
+  if (!x) {
+    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_NOT_FOUND, "no user '%s'", name);
+    return FALSE;
+  }
+  if (tcd_users_get_level (u, name) == TCD_LEVEL_ADMINISTRATOR) {
+    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED,
+        "the administrator cannot be deleted");
+    return FALSE;
+  }
+  g_ptr_array_find (u->users, x, &i);
+  g_ptr_array_steal_index (u->users, i);
+  if (!save (u, error)) {
+    g_ptr_array_insert (u->users, i, x);
+    return FALSE;
+  }
+  user_free (x);
+  u->generation++;
+  return TRUE;
+}
+
+JsonNode *
+tcd_users_export (TcdUsers *u)
+{
+  return users_to_node (u);
+}
+
+static gboolean
+is_hex (const gchar *s, gsize len)
+{
+  if (!s || (len && strlen (s) != len) || !*s)
+    return FALSE;
+  for (; *s; s++)
+    if (!g_ascii_isxdigit (*s))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+tcd_users_import_check (TcdUsers *u, JsonNode *node, GError **error)
+{
+  JsonObject *root = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  JsonNode *an = root ? json_object_get_member (root, "users") : NULL;
+  JsonArray *a = an && JSON_NODE_HOLDS_ARRAY (an) ? json_node_get_array (an) : NULL;
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean admin = FALSE;
+
+  if (!a || json_array_get_length (a) > TCD_USERS_MAX) {
+    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+        "users: a list of at most 32 accounts");
+    return FALSE;
+  }
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonNode *en = json_array_get_element (a, i);
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (en) ? json_node_get_object (en) : NULL;
+    const gchar *name = o ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
+    const gchar *level = o ? json_object_get_string_member_with_default (o, "level", "") : "";
+    gint64 it = o ? json_object_get_int_member_with_default (o, "iterations", 0) : 0;
+
+    if (!name_ok (name, error) || g_hash_table_contains (seen, name)
+        || tcd_level_from_string (level) == TCD_LEVEL_NONE
+        || !is_hex (json_object_get_string_member_with_default (o, "salt", NULL), 0)
+        || !is_hex (json_object_get_string_member_with_default (o, "pbkdf2_sha256", NULL),
+            2 * HASH_LEN)
+        || !is_hex (json_object_get_string_member_with_default (o, "digest_ha1", NULL), 32)
+        || it < 10000 || it > 10000000) {
+      g_clear_error (error);
+      g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+          "users[%u]: not a valid account record", i);
+      return FALSE;
+    }
+    g_hash_table_add (seen, (gpointer) name);
+    admin |= g_str_equal (name, "admin");
+  }
+  if (!admin) {
+    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+        "users: the account admin is missing");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+tcd_users_import (TcdUsers *u, JsonNode *node, GError **error)
+{
+  g_autoptr (GPtrArray) old = NULL;
+  JsonArray *a;
+
+  if (!tcd_users_import_check (u, node, error))
+    return FALSE;
+  a = json_object_get_array_member (json_node_get_object (node), "users");
+  old = u->users;
+  u->users = g_ptr_array_new_with_free_func ((GDestroyNotify) user_free);
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonObject *o = json_array_get_object_element (a, i);
+    User *x = g_new0 (User, 1);
+    x->name = g_strdup (json_object_get_string_member (o, "name"));
+    x->level = g_strdup (json_object_get_string_member (o, "level"));
+    x->salt = g_strdup (json_object_get_string_member (o, "salt"));
+    x->hash = g_strdup (json_object_get_string_member (o, "pbkdf2_sha256"));
+    x->ha1 = g_strdup (json_object_get_string_member (o, "digest_ha1"));
+    x->iterations = json_object_get_int_member (o, "iterations");
+    g_ptr_array_add (u->users, x);
+  }
+  if (!save (u, error)) {
+    g_ptr_array_unref (u->users);
+    u->users = g_steal_pointer (&old);
+    return FALSE;
+  }
+  u->generation++;
+  return TRUE;
 }
 
 const gchar *
@@ -291,6 +650,7 @@ gboolean
 tcd_users_reset (TcdUsers *u, GError **error)
 {
   g_ptr_array_set_size (u->users, 0);
+  u->generation++;
   if ((g_unlink (u->path) != 0 && errno != ENOENT)) {
     g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_IO, "cannot remove %s", u->path);
     return FALSE;

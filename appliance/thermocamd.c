@@ -3,10 +3,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   thermocamd [--state-dir DIR] [--http-port N] [--rtsp-port N]
+ *              [--https-port N] [--modbus-port N]
  *              [--source sim|v4l2:DEVICE|file:PATH] [--data-dir DIR]
  *
  * Port 0 picks a free port.  When everything listens it prints one line
- *   thermocamd ready http=PORT rtsp=PORT state=DIR
+ *   thermocamd ready http=PORT rtsp=PORT https=PORT modbus=PORT state=DIR
+ * (https and modbus are 0 while off)
  * SIGINT and SIGTERM stop it cleanly.
  */
 #include <glib-unix.h>
@@ -22,6 +24,7 @@
 
 #include "tcd-app.h"
 #include "tcd-http.h"
+#include "tcd-modbus.h"
 
 #ifndef TCD_DATA_DIR
 #define TCD_DATA_DIR "/usr/share/thermocam"
@@ -50,8 +53,8 @@ event_base (const gchar *source)
 }
 
 gboolean
-tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what, gchar **field,
-    GError **error)
+tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
+    const gchar *user, const gchar *address, gchar **field, GError **error)
 {
   g_autoptr (JsonNode) old = NULL;
   JsonNode *ev;
@@ -65,13 +68,21 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what, gchar **fi
     json_node_unref (doc);
     return FALSE;
   }
+  tcd_security_configure (app->security, tcd_config_node (doc, "security"));
   tcd_pipeline_apply (app->pipeline, doc);
   tcd_rtsp_apply (app->rtsp, doc);
-  if (!tc_json_equal (tcd_config_node (old, "ports"), tcd_config_node (doc, "ports"))
-      && (app->http_port < 0 || app->rtsp_port < 0))
+  tcd_modbus_apply (app->modbus, doc);
+  /* new ports, or HTTPS switched: the servers restart in place (ports given
+   * as flags stay as they are) */
+  if ((!tc_json_equal (tcd_config_node (old, "ports"), tcd_config_node (doc, "ports"))
+          && (app->http_port < 0 || app->rtsp_port < 0 || app->https_port < 0
+              || app->modbus_port < 0))
+      || !tc_json_equal (tcd_config_node (old, "security.https"),
+          tcd_config_node (doc, "security.https")))
     tcd_app_schedule_reboot (app);
   json_node_unref (doc);
   g_message ("configuration changed: %s", what);
+  tcd_audit (app->security, "config", user, address, "changed %s", what);
   ev = event_base ("config");
   json_object_set_string_member (json_node_get_object (ev), "change", what);
   tcd_app_emit (app, "config", ev);
@@ -81,7 +92,7 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what, gchar **fi
 void
 tcd_app_users_changed (TcdApp *app)
 {
-  tcd_rtsp_set_users (app->rtsp, tcd_users_htdigest_path (app->users));
+  tcd_rtsp_set_users (app->rtsp, app->users);
 }
 
 /* ---- pipeline callbacks ---- */
@@ -148,6 +159,26 @@ on_exception (const gchar *kind, const gchar *message, gpointer user_data)
 }
 
 static void
+on_lock (const gchar *address, const gchar *service, const gchar *user, guint minutes,
+    gpointer user_data)
+{
+  TcdApp *app = user_data;
+  JsonNode *ev = event_base ("exception");
+  JsonObject *o = json_node_get_object (ev);
+  g_autofree gchar *m = g_strdup_printf ("%s locked for %u min after failed logins on %s",
+      address, minutes, service);
+
+  json_object_set_string_member (o, "type", "illegal_login");
+  json_object_set_string_member (o, "message", m);
+  json_object_set_string_member (o, "address", address);
+  json_object_set_string_member (o, "service", service);
+  if (user)
+    json_object_set_string_member (o, "user", user);
+  g_message ("illegal login: %s", m);
+  tcd_app_emit (app, "exception", ev);
+}
+
+static void
 on_jpeg (GstSample *jpeg, gpointer user_data)
 {
   TcdApp *app = user_data;
@@ -165,6 +196,10 @@ start_servers (TcdApp *app, GError **error)
       : (guint) tcd_config_int (app->config, "ports.http");
   guint rtsp = app->rtsp_port >= 0 ? (guint) app->rtsp_port
       : (guint) tcd_config_int (app->config, "ports.rtsp");
+  guint https = app->https_port >= 0 ? (guint) app->https_port
+      : (guint) tcd_config_int (app->config, "ports.https");
+  guint modbus = app->modbus_port >= 0 ? (guint) app->modbus_port
+      : (guint) tcd_config_int (app->config, "ports.modbus");
 
   if (!tcd_pipeline_start (app->pipeline, doc, error))
     return FALSE;
@@ -173,9 +208,21 @@ start_servers (TcdApp *app, GError **error)
   tcd_app_users_changed (app);
   if (!app->http)
     app->http = tcd_http_new (app);
-  if (!tcd_http_listen (app->http, http, error))
+  if (!tcd_http_listen (app->http, http, https, error))
+    return FALSE;
+  if (!tcd_modbus_start (app->modbus, modbus, doc, error))
     return FALSE;
   return TRUE;
+}
+
+static void
+print_ready (TcdApp *app)
+{
+  g_print ("thermocamd ready http=%u rtsp=%u https=%u modbus=%u state=%s\n",
+      tcd_http_get_port (app->http), tcd_rtsp_get_port (app->rtsp),
+      tcd_http_get_https_port (app->http), tcd_modbus_get_port (app->modbus),
+      app->state_dir);
+  fflush (stdout);
 }
 
 static gboolean
@@ -184,11 +231,15 @@ reboot_cb (gpointer user_data)
   TcdApp *app = user_data;
   g_autoptr (GError) err = NULL;
   guint old_http = tcd_http_get_port (app->http), old_rtsp = tcd_rtsp_get_port (app->rtsp);
+  guint old_https = tcd_http_get_https_port (app->http);
+  guint old_modbus = tcd_modbus_get_port (app->modbus);
 
   app->reboot_id = 0;
   app->reboots++;
   g_message ("rebooting in place");
+  tcd_audit (app->security, "reboot", NULL, NULL, "the servers restart in place");
   tcd_http_disconnect (app->http);
+  tcd_modbus_stop (app->modbus);
   tcd_rtsp_stop (app->rtsp);
   tcd_pipeline_stop (app->pipeline);
   /* a port given as 0 keeps the port it got */
@@ -196,13 +247,16 @@ reboot_cb (gpointer user_data)
     app->http_port = old_http;
   if (app->rtsp_port == 0)
     app->rtsp_port = old_rtsp;
+  if (app->https_port == 0 && old_https)
+    app->https_port = old_https;
+  if (app->modbus_port == 0 && old_modbus)
+    app->modbus_port = old_modbus;
   if (!start_servers (app, &err)) {
     g_printerr ("thermocamd: reboot failed: %s\n", err->message);
     g_main_loop_quit (app->loop);
     return G_SOURCE_REMOVE;
   }
-  g_print ("thermocamd ready http=%u rtsp=%u state=%s\n", tcd_http_get_port (app->http),
-      tcd_rtsp_get_port (app->rtsp), app->state_dir);
+  print_ready (app);
   return G_SOURCE_REMOVE;
 }
 
@@ -264,7 +318,7 @@ main (int argc, char **argv)
 {
   TcdApp app = { 0 };
   g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL;
-  gint http_port = -1, rtsp_port = -1;
+  gint http_port = -1, rtsp_port = -1, https_port = -1, modbus_port = -1, lock_minute = 60;
   g_autoptr (GError) err = NULL;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autofree gchar *schema = NULL, *pipelines = NULL, *picture = NULL;
@@ -276,6 +330,14 @@ main (int argc, char **argv)
         "HTTP port (0: a free one; default: the configuration's, 8080)", "PORT"},
     {"rtsp-port", 0, 0, G_OPTION_ARG_INT, &rtsp_port,
         "RTSP port (0: a free one; default: the configuration's, 8554)", "PORT"},
+    {"https-port", 0, 0, G_OPTION_ARG_INT, &https_port,
+        "HTTPS port when security.https is enabled (0: a free one; default: the "
+        "configuration's, 8443)", "PORT"},
+    {"modbus-port", 0, 0, G_OPTION_ARG_INT, &modbus_port,
+        "Modbus TCP port when modbus is enabled (0: a free one; default: the "
+        "configuration's, 502)", "PORT"},
+    {"lock-minute", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &lock_minute,
+        "Seconds in a minute of the illegal login lock's duration (for tests)", "S"},
     {"source", 0, 0, G_OPTION_ARG_STRING, &source,
         "The sensor: sim (default), v4l2:DEVICE or file:PATH", "SOURCE"},
     {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -291,7 +353,8 @@ main (int argc, char **argv)
     g_printerr ("thermocamd: %s\n", err->message);
     return 2;
   }
-  if (http_port < -1 || http_port > 65535 || rtsp_port < -1 || rtsp_port > 65535) {
+  if (http_port < -1 || http_port > 65535 || rtsp_port < -1 || rtsp_port > 65535
+      || https_port < -1 || https_port > 65535 || modbus_port < -1 || modbus_port > 65535) {
     g_printerr ("thermocamd: ports are 0..65535\n");
     return 2;
   }
@@ -303,6 +366,8 @@ main (int argc, char **argv)
   app.source = g_strdup (source ? source : "sim");
   app.http_port = http_port;
   app.rtsp_port = rtsp_port;
+  app.https_port = https_port;
+  app.modbus_port = modbus_port;
   app.started_us = g_get_monotonic_time ();
   if (g_mkdir_with_parents (app.state_dir, 0700) != 0) {
     g_printerr ("thermocamd: cannot create %s: %s\n", app.state_dir, g_strerror (errno));
@@ -316,6 +381,10 @@ main (int argc, char **argv)
     return 1;
   }
   app.users = tcd_users_new (app.state_dir, TCD_REALM);
+  app.security = tcd_security_new (app.state_dir);
+  tcd_security_set_minute (app.security, MAX (1, lock_minute));
+  tcd_security_set_lock_callback (app.security, on_lock, &app);
+  tcd_security_configure (app.security, tcd_config_get_section (app.config, "security"));
   app.serial = load_serial (app.state_dir);
   app.pipeline = tcd_pipeline_new (pipelines, app.source, &err);
   if (!app.pipeline) {
@@ -325,7 +394,8 @@ main (int argc, char **argv)
   picture = g_build_filename (app.state_dir, "overlay.bmp", NULL);
   tcd_pipeline_set_picture_path (app.pipeline, picture);
   tcd_pipeline_set_callbacks (app.pipeline, on_message, on_exception, on_jpeg, &app);
-  app.rtsp = tcd_rtsp_new (app.pipeline, pipelines);
+  app.rtsp = tcd_rtsp_new (app.pipeline, pipelines, app.security);
+  app.modbus = tcd_modbus_new (&app);
   app.loop = g_main_loop_new (NULL, FALSE);
   if (!start_servers (&app, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
@@ -333,8 +403,7 @@ main (int argc, char **argv)
   }
   g_unix_signal_add (SIGINT, on_signal, &app);
   g_unix_signal_add (SIGTERM, on_signal, &app);
-  g_print ("thermocamd ready http=%u rtsp=%u state=%s\n", tcd_http_get_port (app.http),
-      tcd_rtsp_get_port (app.rtsp), app.state_dir);
+  print_ready (&app);
   if (!tcd_users_is_activated (app.users))
     g_print ("thermocamd: the device is not activated: POST /api/v1/activate "
         "{\"password\": \"...\"}\n");
@@ -344,9 +413,11 @@ main (int argc, char **argv)
   if (app.reboot_id)
     g_source_remove (app.reboot_id);
   tcd_http_free (app.http);
+  tcd_modbus_free (app.modbus);
   tcd_rtsp_free (app.rtsp);
   tcd_pipeline_free (app.pipeline);
   tcd_users_free (app.users);
+  tcd_security_free (app.security);
   tcd_config_free (app.config);
   g_main_loop_unref (app.loop);
   g_free (app.state_dir);

@@ -13,7 +13,9 @@ packages=(
   libpng-dev libtiff-dev libjpeg-dev
   libimage-exiftool-perl python3-yaml
   libgstrtspserver-1.0-dev libsoup-3.0-dev libssl-dev
-  python3 curl ffmpeg
+  python3 curl ffmpeg openssl glib-networking
+  libmodbus-dev mbpoll socat
+  libcurl4-openssl-dev python3-pyftpdlib python3-aiosmtpd
   "$@"
 )
 

@@ -7,8 +7,10 @@ Checks that the document parses as OpenAPI 3.1, that every $ref resolves
 (inside it, and into config.schema.json, and the refs of the files it reaches),
 that every route appliance/tcd-http.c matches is documented and nothing else
 is, that every operation has an operationId, a summary and responses, that
-every operation but /activate documents 401, and that the error codes and
-statuses the C code sends appear in the document.
+every operation but /activate documents 401 and every one 403, that the error
+codes and statuses the C code sends appear in the document, and that the
+x-permission of every operation is the level route_level() in tcd-http.c
+gives it (the e2e tests build their permission matrix from x-permission).
 
 Python 3 standard library + python3-yaml only.
 """
@@ -27,8 +29,11 @@ SOUP_STATUS = {
     "OK": 200, "CREATED": 201, "ACCEPTED": 202, "NO_CONTENT": 204,
     "BAD_REQUEST": 400, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405, "CONFLICT": 409, "REQUEST_ENTITY_TOO_LARGE": 413,
-    "INTERNAL_SERVER_ERROR": 500, "SERVICE_UNAVAILABLE": 503,
+    "INTERNAL_SERVER_ERROR": 500, "SERVICE_UNAVAILABLE": 503, "PERMANENT_REDIRECT": 308,
 }
+
+# the values of x-permission, in the order of TcdLevel (tcd-users.h)
+LEVELS = ("none", "user", "operator", "administrator")
 
 
 class Fail(Exception):
@@ -155,6 +160,248 @@ def split_args(args):
 
 def c_statuses(src):
     return {SOUP_STATUS[s] for s in re.findall(r"SOUP_STATUS_([A-Z_]+)", src) if s in SOUP_STATUS}
+
+
+# ---- route_level(): the C function itself, evaluated ----
+#
+# x-permission must say exactly what route_level() in tcd-http.c answers.  A
+# Python copy of route_level() kept in this file would drift from the C
+# silently (a changed condition with the same literals passes any "same
+# strings" guard), so instead the test reads route_level() and evaluates it:
+# a tokenizer and a recursive-descent parser for the small C subset the
+# function is written in (local `gboolean x = EXPR;`, `if (EXPR) return EXPR;`,
+# blocks, `return EXPR;`; expressions with ?:, ||, &&, ==, !=, <, <=, >, >=, !,
+# calls of g_str_equal/g_strcmp0/strcmp, seg[i], integer and string literals,
+# TCD_LEVEL_*, TRUE, FALSE).  Anything else (another function, a switch, a
+# loop, a global) is not guessed at: the test fails and names it, so that
+# whoever changes route_level() either keeps to the subset or teaches it here.
+# Evaluation short-circuits as C does and refuses to read seg[i] for i >= n
+# (a NULL in C).
+
+C_LEVELS = {"TCD_LEVEL_" + name.upper(): i for i, name in enumerate(LEVELS)}
+C_CONSTS = dict(C_LEVELS, TRUE=1, FALSE=0)
+C_TYPES = {"gboolean", "gint", "guint", "int", "const", "gchar", "TcdLevel"}
+
+C_TOKEN = re.compile(r"""\s*(?:
+    (?P<str>"(?:[^"\\]|\\.)*")
+  | (?P<num>\d+)
+  | (?P<id>[A-Za-z_]\w*)
+  | (?P<op>&&|\|\||==|!=|<=|>=|[<>!?:()\[\],;={}*])
+)""", re.X)
+
+
+def c_tokens(text):
+    out, i = [], 0
+    text = text.rstrip()
+    while i < len(text):
+        m = C_TOKEN.match(text, i)
+        if not m or m.end() == i:
+            raise Fail("route_level: cannot read %r" % text[i:i + 30])
+        i = m.end()
+        kind = m.lastgroup
+        val = m.group(kind)
+        if kind == "str":
+            val = bytes(val[1:-1], "utf-8").decode("unicode_escape")
+        elif kind == "num":
+            val = int(val)
+        out.append((kind, val))
+    return out
+
+
+class RouteLevel:
+    """route_level() of tcd-http.c, parsed once, callable as
+    f(method, segments) -> one of LEVELS."""
+
+    def __init__(self, src):
+        m = re.search(r"^route_level\s*\(([^)]*)\)\s*^\{(.*?)^\}", src, re.M | re.S)
+        if not m:
+            raise Fail("no function route_level in tcd-http.c")
+        self.params = [re.findall(r"\w+", p)[-1] for p in m.group(1).split(",")]
+        if len(self.params) != 3:
+            raise Fail("route_level has parameters %s; the test knows (method, seg, n)"
+                       % self.params)
+        self.toks, self.pos = c_tokens(m.group(2)), 0
+        self.body = []
+        while self.pos < len(self.toks):
+            self.body.append(self.statement())
+        self.literals = {v for k, v in self.toks if k == "str"}
+
+    # -- parsing --
+    def peek(self, val=None):
+        if self.pos >= len(self.toks):
+            return None if val is not None else (None, None)
+        t = self.toks[self.pos]
+        return (t[1] == val and t[0] in ("op", "id")) if val is not None else t
+
+    def take(self, val=None):
+        if self.pos >= len(self.toks):
+            raise Fail("route_level: unexpected end (expected %r)" % val)
+        t = self.toks[self.pos]
+        if val is not None and not (t[1] == val and t[0] in ("op", "id")):
+            raise Fail("route_level: expected %r, found %r" % (val, t[1]))
+        self.pos += 1
+        return t
+
+    def statement(self):
+        kind, val = self.peek()
+        if self.peek("{"):
+            self.take("{")
+            stmts = []
+            while not self.peek("}"):
+                stmts.append(self.statement())
+            self.take("}")
+            return ("block", stmts)
+        if self.peek("if"):
+            self.take("if")
+            self.take("(")
+            cond = self.expr()
+            self.take(")")
+            then = self.statement()
+            other = None
+            if self.peek("else"):
+                self.take("else")
+                other = self.statement()
+            return ("if", cond, then, other)
+        if self.peek("return"):
+            self.take("return")
+            e = self.expr()
+            self.take(";")
+            return ("return", e)
+        if kind == "id" and val in C_TYPES:
+            while self.peek()[0] == "id" and self.peek()[1] in C_TYPES or self.peek("*"):
+                self.take()
+            name = self.take()
+            if name[0] != "id":
+                raise Fail("route_level: a declaration of %r" % (name[1],))
+            self.take("=")
+            e = self.expr()
+            self.take(";")
+            return ("let", name[1], e)
+        raise Fail("route_level: a statement the test does not know, at %r" % (val,))
+
+    def expr(self):
+        cond = self.binary(0)
+        if self.peek("?"):
+            self.take("?")
+            a = self.expr()
+            self.take(":")
+            b = self.expr()
+            return ("?", cond, a, b)
+        return cond
+
+    BINARY = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="))
+
+    def binary(self, level):
+        if level == len(self.BINARY):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.peek()[0] == "op" and self.peek()[1] in self.BINARY[level]:
+            op = self.take()[1]
+            left = (op, left, self.binary(level + 1))
+        return left
+
+    def unary(self):
+        if self.peek("!"):
+            self.take("!")
+            return ("!", self.unary())
+        return self.postfix()
+
+    def postfix(self):
+        kind, val = self.take()
+        if kind == "op" and val == "(":
+            node = self.expr()
+            self.take(")")
+        elif kind in ("str", "num"):
+            node = ("lit", val)
+        elif kind == "id":
+            node = ("name", val)
+        else:
+            raise Fail("route_level: unexpected %r" % (val,))
+        while self.peek("(") or self.peek("["):
+            if self.peek("("):
+                self.take("(")
+                args = []
+                while not self.peek(")"):
+                    args.append(self.expr())
+                    if not self.peek(")"):
+                        self.take(",")
+                self.take(")")
+                if node[0] != "name":
+                    raise Fail("route_level: a call of something not a function")
+                node = ("call", node[1], args)
+            else:
+                self.take("[")
+                idx = self.expr()
+                self.take("]")
+                node = ("index", node, idx)
+        return node
+
+    # -- evaluation --
+    def __call__(self, method, segs):
+        env = {self.params[0]: method, self.params[1]: list(segs), self.params[2]: len(segs)}
+        for st in self.body:
+            r = self.run(st, env)
+            if r is not None:
+                return r
+        raise Fail("route_level returns nothing for %s /%s" % (method, "/".join(segs)))
+
+    def run(self, st, env):
+        if st[0] == "block":
+            for s in st[1]:
+                r = self.run(s, env)
+                if r is not None:
+                    return r
+            return None
+        if st[0] == "let":
+            env[st[1]] = self.ev(st[2], env)
+            return None
+        if st[0] == "if":
+            if self.ev(st[1], env):
+                return self.run(st[2], env)
+            return self.run(st[3], env) if st[3] else None
+        v = self.ev(st[1], env)
+        if v not in range(len(LEVELS)):
+            raise Fail("route_level returns %r, not a TcdLevel" % (v,))
+        return LEVELS[v]
+
+    def ev(self, e, env):
+        op = e[0]
+        if op == "lit":
+            return e[1]
+        if op == "name":
+            if e[1] in env:
+                return env[e[1]]
+            if e[1] in C_CONSTS:
+                return C_CONSTS[e[1]]
+            raise Fail("route_level uses %s, which the test does not know" % e[1])
+        if op == "index":
+            seq, i = self.ev(e[1], env), self.ev(e[2], env)
+            n = env[self.params[2]]
+            if not isinstance(seq, list) or not isinstance(i, int):
+                raise Fail("route_level indexes something not seg")
+            if i >= n:
+                raise Fail("route_level reads seg[%d] of a path of %d segment(s) (NULL in C)"
+                           % (i, n))
+            return seq[i]
+        if op == "call":
+            args = [self.ev(a, env) for a in e[2]]
+            if e[1] == "g_str_equal" and len(args) == 2:
+                return int(args[0] == args[1])
+            if e[1] in ("g_strcmp0", "strcmp") and len(args) == 2:
+                a, b = args
+                return 0 if a == b else (-1 if (a or "") < (b or "") else 1)
+            raise Fail("route_level calls %s, which the test does not know" % e[1])
+        if op == "!":
+            return int(not self.ev(e[1], env))
+        if op == "?":
+            return self.ev(e[2], env) if self.ev(e[1], env) else self.ev(e[3], env)
+        if op == "&&":
+            return int(bool(self.ev(e[1], env)) and bool(self.ev(e[2], env)))
+        if op == "||":
+            return int(bool(self.ev(e[1], env)) or bool(self.ev(e[2], env)))
+        a, b = self.ev(e[1], env), self.ev(e[2], env)
+        return int({"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,
+                    ">": a > b, ">=": a >= b}[op])
 
 
 # ---- the YAML side ----
@@ -293,6 +540,12 @@ def main():
         actions = c_system_actions(csrc)
     except Exception as e:
         csrc, routes, actions, state["c_error"] = None, [], [], e
+    route_level = None
+    if csrc is not None:
+        try:
+            route_level = RouteLevel(csrc)
+        except Fail as e:
+            state["route_level_error"] = e
     try:
         config_schema = load_doc(schema_path)
     except Exception as e:
@@ -403,14 +656,15 @@ def main():
             if not ps or ps[0] not in firsts:
                 stray.append(p)
                 continue
-            if ps[0] == "system" and len(ps) == 2 and ps[1] not in actions:
-                stray.append(p)
-                continue
             fits = False
             for segs, op, count in routes:
                 if any(ps[i:i + 1] != [s] for i, s in segs.items()):
                     continue
                 if op == "==" and len(ps) != count or op == "<=" and len(ps) > count:
+                    continue
+                # /system/{what} goes to handle_system, which knows its actions
+                # (/system/audit-log and the like have routes of their own)
+                if segs == {0: "system"} and len(ps) == 2 and ps[1] not in actions:
                     continue
                 fits = True
             if not fits:
@@ -468,6 +722,54 @@ def main():
                 bad.append("%s %s: no 401" % (method.upper(), path))
         check(not bad, "; ".join(bad))
 
+    @add("every operation documents 403 (the login lock and the IP filter answer any request)")
+    def _():
+        need_doc()
+        bad = ["%s %s" % (m.upper(), p) for p, m, op in operations(doc)
+               if "403" not in {str(c) for c in op.get("responses") or {}}]
+        check(not bad, "no 403: " + "; ".join(bad))
+
+    @add("every operation has x-permission: none, user, operator or administrator")
+    def _():
+        need_doc()
+        bad = ["%s %s: %r" % (m.upper(), p, op.get("x-permission"))
+               for p, m, op in operations(doc) if op.get("x-permission") not in LEVELS]
+        check(not bad, "; ".join(bad))
+
+    @add("x-permission none goes with security: [] and nothing else does")
+    def _():
+        need_doc()
+        bad = []
+        for path, method, op in operations(doc):
+            none = op.get("x-permission") == "none"
+            if none != (op.get("security") == []):
+                bad.append("%s %s: x-permission %s, security %r" % (
+                    method.upper(), path, op.get("x-permission"), op.get("security", "(global)")))
+        check(not bad, "; ".join(bad))
+
+    @add("route_level() of tcd-http.c is read (the subset of C the test evaluates)")
+    def _():
+        need_c()
+        check(route_level is not None, str(state.get("route_level_error")))
+        check(route_level.literals, "route_level compares with no literal: is it read right?")
+
+    @add("the x-permission of every operation is what route_level() answers for it")
+    def _():
+        need_doc()
+        need_c()
+        check(route_level is not None, str(state.get("route_level_error")))
+        bad, seen = [], set()
+        for path, method, op in operations(doc):
+            # a path parameter stays "{name}": no literal route_level compares with
+            got = route_level(method.upper(), segments(path))
+            seen.add(got)
+            if op.get("x-permission") != got:
+                bad.append("%s %s: x-permission %s, route_level() says %s" % (
+                    method.upper(), path, op.get("x-permission"), got))
+        check(not bad, "; ".join(bad))
+        check(seen == set(LEVELS), "only levels %s occur: is route_level read right?"
+              % sorted(seen))
+
     @add("Digest authentication is the global security scheme")
     def _():
         need_doc()
@@ -502,9 +804,12 @@ def main():
         documented_ = set()
         for _, _, op in operations(doc):
             documented_ |= {int(c) for c in op.get("responses") or {} if str(c).isdigit()}
-        # 405 is documented once, as a reusable response with the Allow header
+        # 405 and 308 (any route, before everything) are documented once each,
+        # as reusable responses: with the Allow header, and the redirect to HTTPS
         if "MethodNotAllowed" in (doc["components"].get("responses") or {}):
             documented_.add(405)
+        if "RedirectToHttps" in (doc["components"].get("responses") or {}):
+            documented_.add(308)
         check(used <= documented_, "undocumented statuses: %s" % sorted(used - documented_))
 
     # ---- run ----

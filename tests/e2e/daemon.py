@@ -43,13 +43,15 @@ class Tap:
 
 
 class Daemon:
-    def __init__(self, state_dir=None, http_port=0, rtsp_port=0, extra=()):
+    def __init__(self, state_dir=None, http_port=0, rtsp_port=0, https_port=0, modbus_port=0,
+                 extra=()):
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="thermocamd-")
         self.args = [DAEMON, "--state-dir", self.state_dir, "--http-port", str(http_port),
-                     "--rtsp-port", str(rtsp_port), *extra]
+                     "--rtsp-port", str(rtsp_port), "--https-port", str(https_port),
+                     "--modbus-port", str(modbus_port), *extra]
         self.proc = None
         self.lines = []
-        self.http = self.rtsp = None
+        self.http = self.rtsp = self.https = self.modbus = None
         self.ready = threading.Event()
         self.readies = 0
 
@@ -67,9 +69,10 @@ class Daemon:
     def _read(self, proc):
         for line in proc.stdout:
             self.lines.append(line.rstrip())
-            m = re.match(r"thermocamd ready http=(\d+) rtsp=(\d+)", line)
+            m = re.match(r"thermocamd ready http=(\d+) rtsp=(\d+) https=(\d+) modbus=(\d+)",
+                         line)
             if m:
-                self.http, self.rtsp = int(m.group(1)), int(m.group(2))
+                self.http, self.rtsp, self.https, self.modbus = map(int, m.groups())
                 self.readies += 1
                 self.ready.set()
 
@@ -98,11 +101,16 @@ class Daemon:
         return f"rtsp://{cred}127.0.0.1:{self.rtsp}/{path}"
 
     def curl(self, method, path, body=None, auth=True, user="admin", password=PASSWORD,
-             raw=None, headers=(), timeout=20, out_file=None):
-        """(status, parsed JSON or bytes, headers text)"""
+             raw=None, headers=(), timeout=20, out_file=None, source=None, extra=()):
+        """(status, parsed JSON or bytes, headers text); auth is True (Digest),
+        "basic", or False; source binds the client to a local address"""
         cmd = ["curl", "-s", "-S", "-X", method, "-m", str(timeout), "-D", "-",
-               "-o", out_file or "-"]
-        if auth:
+               "-o", out_file or "-", *extra]
+        if source:
+            cmd += ["--interface", source]
+        if auth == "basic":
+            cmd += ["--basic", "-u", f"{user}:{password}"]
+        elif auth:
             cmd += ["--digest", "-u", f"{user}:{password}"]
         for h in headers:
             cmd += ["-H", h]
@@ -115,7 +123,7 @@ class Daemon:
         elif raw is not None:
             data = raw
             cmd += ["--data-binary", "@-"]
-        cmd.append(self.url(path))
+        cmd.append(path if "://" in path else self.url(path))
         r = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout + 10)
         out = r.stdout
         # the last header block (Digest answers 401 first, then the real one)

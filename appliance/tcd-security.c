@@ -1,0 +1,563 @@
+/* thermocamd: IP address filter, illegal login lock, security audit log
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The audit log is JSON lines in <state>/audit.log, one record per line,
+ * appended and flushed to disk as it happens; at AUDIT_MAX bytes it is
+ * rotated to audit.log.1 .. audit.log.<AUDIT_KEEP>.  Records never hold a
+ * secret: the callers pass names, addresses and what changed.
+ */
+#include "tcd-security.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define AUDIT_MAX (512 * 1024)
+#define AUDIT_KEEP 4
+#define MAX_TRACKED 4096          /* addresses with failed logins remembered */
+#define LOGIN_AUDIT_WINDOW_US (30 * 60 * G_USEC_PER_SEC)
+
+typedef struct {
+  guint32 first, last;          /* host order, inclusive */
+} Range;
+
+typedef struct {
+  guint failures;
+  gint64 locked_until;          /* monotonic us, 0: not locked */
+} Tracked;
+
+struct _TcdSecurity {
+  GMutex lock;
+  gchar *audit_path;
+  FILE *audit;
+  gsize audit_size;
+
+  /* configuration */
+  gboolean filter_on, filter_allow;
+  GArray *ranges;               /* Range */
+  gboolean lock_on;
+  guint attempts, duration_min, minute_s;
+  gboolean basic_web, basic_rtsp;
+
+  GHashTable *tracked;          /* address -> Tracked */
+  GHashTable *logins;           /* "service user address" -> last audited (monotonic us) */
+  TcdSecurityLockFunc on_lock;
+  gpointer on_lock_data;
+};
+
+/* ---- IPv4 lists ---- */
+
+static gboolean
+parse_ipv4 (const gchar *s, guint32 *out)
+{
+  guint v[4];
+  gchar tail;
+
+  if (sscanf (s, "%3u.%3u.%3u.%3u%c", &v[0], &v[1], &v[2], &v[3], &tail) != 4)
+    return FALSE;
+  for (guint i = 0; i < 4; i++)
+    if (v[i] > 255)
+      return FALSE;
+  *out = (v[0] << 24) | (v[1] << 16) | (v[2] << 8) | v[3];
+  return TRUE;
+}
+
+/* "a.b.c.d", "a.b.c.d/n" or "a.b.c.d-e.f.g.h" */
+static gboolean
+parse_entry (const gchar *s, Range *r, GError **error)
+{
+  g_auto (GStrv) parts = NULL;
+
+  if (strchr (s, '/')) {
+    guint64 n;
+    gchar *end;
+    guint32 a, mask;
+
+    parts = g_strsplit (s, "/", 2);
+    n = g_ascii_strtoull (parts[1], &end, 10);
+    if (!parse_ipv4 (parts[0], &a) || *end || end == parts[1] || n > 32) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "'%s' is not an IPv4 network (a.b.c.d/0..32)", s);
+      return FALSE;
+    }
+    mask = n == 0 ? 0 : 0xffffffffu << (32 - n);
+    r->first = a & mask;
+    r->last = r->first | ~mask;
+    return TRUE;
+  }
+  if (strchr (s, '-')) {
+    parts = g_strsplit (s, "-", 2);
+    if (!parse_ipv4 (parts[0], &r->first) || !parse_ipv4 (parts[1], &r->last)
+        || r->first > r->last) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "'%s' is not an IPv4 range (lowest-highest)", s);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (!parse_ipv4 (s, &r->first)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s' is not an IPv4 address", s);
+    return FALSE;
+  }
+  r->last = r->first;
+  return TRUE;
+}
+
+gboolean
+tcd_ip_filter_check (JsonArray *list, guint *index, GError **error)
+{
+  for (guint i = 0; list && i < json_array_get_length (list); i++) {
+    Range r;
+    if (!parse_entry (json_array_get_string_element (list, i), &r, error)) {
+      if (index)
+        *index = i;
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* ---- life ---- */
+
+TcdSecurity *
+tcd_security_new (const gchar *state_dir)
+{
+  TcdSecurity *s = g_new0 (TcdSecurity, 1);
+  GStatBuf st;
+
+  g_mutex_init (&s->lock);
+  s->audit_path = g_build_filename (state_dir, "audit.log", NULL);
+  s->ranges = g_array_new (FALSE, FALSE, sizeof (Range));
+  s->lock_on = TRUE;
+  s->attempts = 5;
+  s->duration_min = 30;
+  s->minute_s = 60;
+  s->tracked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->logins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (g_stat (s->audit_path, &st) == 0)
+    s->audit_size = st.st_size;
+  return s;
+}
+
+void
+tcd_security_free (TcdSecurity *s)
+{
+  if (!s)
+    return;
+  if (s->audit)
+    fclose (s->audit);
+  g_free (s->audit_path);
+  g_array_unref (s->ranges);
+  g_hash_table_unref (s->tracked);
+  g_hash_table_unref (s->logins);
+  g_mutex_clear (&s->lock);
+  g_free (s);
+}
+
+void
+tcd_security_set_lock_callback (TcdSecurity *s, TcdSecurityLockFunc func, gpointer user_data)
+{
+  s->on_lock = func;
+  s->on_lock_data = user_data;
+}
+
+void
+tcd_security_set_minute (TcdSecurity *s, guint seconds)
+{
+  g_mutex_lock (&s->lock);
+  s->minute_s = MAX (1, seconds);
+  g_mutex_unlock (&s->lock);
+}
+
+static const gchar *
+member_string (JsonObject *o, const gchar *name, const gchar *def)
+{
+  return o && json_object_has_member (o, name) ? json_object_get_string_member (o, name) : def;
+}
+
+static gint64
+member_int (JsonObject *o, const gchar *name, gint64 def)
+{
+  return o && json_object_has_member (o, name) ? json_object_get_int_member (o, name) : def;
+}
+
+static gboolean
+member_bool (JsonObject *o, const gchar *name, gboolean def)
+{
+  return o && json_object_has_member (o, name) ? json_object_get_boolean_member (o, name) : def;
+}
+
+static JsonObject *
+member_object (JsonObject *o, const gchar *name)
+{
+  return o && json_object_has_member (o, name) ? json_object_get_object_member (o, name) : NULL;
+}
+
+void
+tcd_security_configure (TcdSecurity *s, JsonNode *section)
+{
+  JsonObject *o = section && JSON_NODE_HOLDS_OBJECT (section)
+      ? json_node_get_object (section) : NULL;
+  JsonObject *auth = member_object (o, "authentication");
+  JsonObject *lock = member_object (o, "illegal_login_lock");
+  JsonObject *filter = member_object (o, "ip_filter");
+  JsonArray *list = filter && json_object_has_member (filter, "addresses")
+      ? json_object_get_array_member (filter, "addresses") : NULL;
+
+  g_mutex_lock (&s->lock);
+  s->basic_web = g_strcmp0 (member_string (auth, "web", "digest"), "digest/basic") == 0;
+  s->basic_rtsp = g_strcmp0 (member_string (auth, "rtsp", "digest"), "digest/basic") == 0;
+  s->lock_on = member_bool (lock, "enabled", TRUE);
+  s->attempts = member_int (lock, "attempts", 5);
+  s->duration_min = member_int (lock, "duration_min", 30);
+  if (!s->lock_on)
+    g_hash_table_remove_all (s->tracked);
+  s->filter_on = member_bool (filter, "enabled", FALSE);
+  s->filter_allow = g_strcmp0 (member_string (filter, "mode", "deny"), "allow") == 0;
+  g_array_set_size (s->ranges, 0);
+  for (guint i = 0; list && i < json_array_get_length (list); i++) {
+    Range r;
+    /* validated before it got here */
+    if (parse_entry (json_array_get_string_element (list, i), &r, NULL))
+      g_array_append_val (s->ranges, r);
+  }
+  g_mutex_unlock (&s->lock);
+}
+
+/* ---- the filter ---- */
+
+gboolean
+tcd_security_address_allowed (TcdSecurity *s, GInetAddress *address)
+{
+  gboolean listed = FALSE, v4 = FALSE, allowed;
+  guint32 a = 0;
+
+  if (!address)
+    return FALSE;
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4) {
+    const guint8 *b = g_inet_address_to_bytes (address);
+    a = ((guint32) b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+    v4 = TRUE;
+  } else {
+    /* ::ffff:a.b.c.d is an IPv4 client on a dual-stack socket */
+    const guint8 *b = g_inet_address_to_bytes (address);
+    static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (memcmp (b, mapped, 12) == 0) {
+      a = ((guint32) b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15];
+      v4 = TRUE;
+    }
+  }
+  g_mutex_lock (&s->lock);
+  if (!s->filter_on) {
+    g_mutex_unlock (&s->lock);
+    return TRUE;
+  }
+  for (guint i = 0; v4 && i < s->ranges->len; i++) {
+    const Range *r = &g_array_index (s->ranges, Range, i);
+    if (a >= r->first && a <= r->last) {
+      listed = TRUE;
+      break;
+    }
+  }
+  /* the filter speaks IPv4: other IPv6 clients are never on the list */
+  allowed = s->filter_allow ? listed : !listed;
+  g_mutex_unlock (&s->lock);
+  return allowed;
+}
+
+gboolean
+tcd_security_address_allowed_str (TcdSecurity *s, const gchar *address)
+{
+  g_autoptr (GInetAddress) a = address ? g_inet_address_new_from_string (address) : NULL;
+  return tcd_security_address_allowed (s, a);
+}
+
+gboolean
+tcd_security_basic_allowed (TcdSecurity *s, const gchar *service)
+{
+  gboolean r;
+
+  g_mutex_lock (&s->lock);
+  r = g_strcmp0 (service, "rtsp") == 0 ? s->basic_rtsp : s->basic_web;
+  g_mutex_unlock (&s->lock);
+  return r;
+}
+
+/* ---- the lock ---- */
+
+/* with the mutex held */
+static Tracked *
+tracked_get (TcdSecurity *s, const gchar *address, gint64 now)
+{
+  Tracked *t = g_hash_table_lookup (s->tracked, address);
+
+  if (t && t->locked_until && now >= t->locked_until) {
+    /* the lock has run out: a fresh start */
+    t->locked_until = 0;
+    t->failures = 0;
+  }
+  return t;
+}
+
+gboolean
+tcd_security_is_locked (TcdSecurity *s, const gchar *address, gint64 *remaining_s)
+{
+  gint64 now = g_get_monotonic_time ();
+  Tracked *t;
+  gboolean locked = FALSE;
+
+  if (!address)
+    return FALSE;
+  g_mutex_lock (&s->lock);
+  t = s->lock_on ? tracked_get (s, address, now) : NULL;
+  if (t && t->locked_until) {
+    locked = TRUE;
+    if (remaining_s)
+      *remaining_s = (t->locked_until - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
+  }
+  g_mutex_unlock (&s->lock);
+  return locked;
+}
+
+typedef struct {
+  TcdSecurity *s;
+  gchar *address, *service, *user;
+  guint minutes;
+} LockCall;
+
+static gboolean
+lock_call (gpointer data)
+{
+  LockCall *c = data;
+  if (c->s->on_lock)
+    c->s->on_lock (c->address, c->service, c->user, c->minutes, c->s->on_lock_data);
+  g_free (c->address);
+  g_free (c->service);
+  g_free (c->user);
+  g_free (c);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+prune_tracked (TcdSecurity *s, gint64 now)
+{
+  GHashTableIter it;
+  Tracked *t;
+
+  /* forget addresses that are not locked; if all are locked, the oldest
+   * entries still go (a flood of addresses must not eat memory) */
+  g_hash_table_iter_init (&it, s->tracked);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & t))
+    if (!t->locked_until || now >= t->locked_until)
+      g_hash_table_iter_remove (&it);
+  if (g_hash_table_size (s->tracked) >= MAX_TRACKED)
+    g_hash_table_remove_all (s->tracked);
+}
+
+gboolean
+tcd_security_login_failed (TcdSecurity *s, const gchar *address, const gchar *service,
+    const gchar *user)
+{
+  gint64 now = g_get_monotonic_time ();
+  Tracked *t;
+  gboolean locked_now = FALSE;
+  guint minutes = 0, failures = 0;
+
+  if (!address)
+    address = "unknown";
+  g_mutex_lock (&s->lock);
+  if (s->lock_on) {
+    t = tracked_get (s, address, now);
+    if (!t) {
+      if (g_hash_table_size (s->tracked) >= MAX_TRACKED)
+        prune_tracked (s, now);
+      t = g_new0 (Tracked, 1);
+      g_hash_table_insert (s->tracked, g_strdup (address), t);
+    }
+    if (!t->locked_until) {
+      failures = ++t->failures;
+      if (t->failures >= s->attempts) {
+        t->locked_until = now + (gint64) s->duration_min * s->minute_s * G_USEC_PER_SEC;
+        locked_now = TRUE;
+        minutes = s->duration_min;
+      }
+    }
+  }
+  g_mutex_unlock (&s->lock);
+
+  if (failures)
+    tcd_audit (s, "login_failed", user, address, "failed login on %s (%u in a row)",
+        service, failures);
+  else
+    tcd_audit (s, "login_failed", user, address, "failed login on %s", service);
+  if (locked_now) {
+    LockCall *c = g_new0 (LockCall, 1);
+    tcd_audit (s, "lock", user, address, "locked for %u min after %u failed logins (%s)",
+        minutes, failures, service);
+    c->s = s;
+    c->address = g_strdup (address);
+    c->service = g_strdup (service);
+    c->user = g_strdup (user);
+    c->minutes = minutes;
+    g_main_context_invoke (NULL, lock_call, c);
+  }
+  return locked_now;
+}
+
+void
+tcd_security_login_succeeded (TcdSecurity *s, const gchar *address, const gchar *service,
+    const gchar *user, gboolean audit)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_autofree gchar *key = g_strdup_printf ("%s %s %s", service, user, address);
+  gint64 *last;
+
+  g_mutex_lock (&s->lock);
+  if (address)
+    g_hash_table_remove (s->tracked, address);
+  last = g_hash_table_lookup (s->logins, key);
+  if (!audit && (!last || now - *last > LOGIN_AUDIT_WINDOW_US))
+    audit = TRUE;
+  if (audit) {
+    if (g_hash_table_size (s->logins) > MAX_TRACKED)
+      g_hash_table_remove_all (s->logins);
+    last = g_new (gint64, 1);
+    *last = now;
+    g_hash_table_replace (s->logins, g_steal_pointer (&key), last);
+  }
+  g_mutex_unlock (&s->lock);
+  if (audit)
+    tcd_audit (s, "login", user, address, "login on %s", service);
+}
+
+/* ---- the audit log ---- */
+
+/* with the mutex held */
+static void
+audit_rotate (TcdSecurity *s)
+{
+  if (s->audit) {
+    fclose (s->audit);
+    s->audit = NULL;
+  }
+  for (gint i = AUDIT_KEEP - 1; i >= 0; i--) {
+    g_autofree gchar *from = i ? g_strdup_printf ("%s.%d", s->audit_path, i)
+        : g_strdup (s->audit_path);
+    g_autofree gchar *to = g_strdup_printf ("%s.%d", s->audit_path, i + 1);
+    if (i == AUDIT_KEEP - 1)
+      g_unlink (from);
+    else
+      g_rename (from, to);
+  }
+  s->audit_size = 0;
+}
+
+void
+tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user, const gchar *address,
+    const gchar *format, ...)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree gchar *time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+  g_autofree gchar *detail = NULL, *line = NULL;
+  va_list ap;
+
+  if (!s)
+    return;
+  va_start (ap, format);
+  detail = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "time");
+  json_builder_add_string_value (b, time);
+  json_builder_set_member_name (b, "t");
+  json_builder_add_int_value (b, g_date_time_to_unix (now));
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "user");
+  if (user)
+    json_builder_add_string_value (b, user);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "address");
+  if (address)
+    json_builder_add_string_value (b, address);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "detail");
+  json_builder_add_string_value (b, detail);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  line = json_generator_to_data (gen, NULL);
+
+  g_mutex_lock (&s->lock);
+  if (s->audit_size > AUDIT_MAX)
+    audit_rotate (s);
+  if (!s->audit) {
+    s->audit = fopen (s->audit_path, "a");
+    if (s->audit)
+      fchmod (fileno (s->audit), 0600);
+  }
+  if (s->audit) {
+    /* a record is on the disk before whatever it tells about goes on */
+    if (fprintf (s->audit, "%s\n", line) < 0 || fflush (s->audit) != 0
+        || fdatasync (fileno (s->audit)) != 0)
+      g_warning ("audit log %s: %s", s->audit_path, g_strerror (errno));
+    s->audit_size += strlen (line) + 1;
+  } else {
+    g_warning ("cannot open the audit log %s: %s", s->audit_path, g_strerror (errno));
+  }
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+audit_read_file (const gchar *path, const gchar *type, gint64 from, gint64 to,
+    JsonArray *out)
+{
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    JsonObject *o;
+    gint64 t;
+
+    if (!*lines[i] || !json_parser_load_from_data (parser, lines[i], -1, NULL)
+        || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+      continue;                 /* a torn last line after a crash */
+    o = json_node_get_object (json_parser_get_root (parser));
+    t = json_object_get_int_member_with_default (o, "t", 0);
+    if ((from && t < from) || (to && t > to))
+      continue;
+    if (type && g_strcmp0 (json_object_get_string_member_with_default (o, "type", ""),
+            type) != 0)
+      continue;
+    json_array_add_element (out, json_node_copy (json_parser_get_root (parser)));
+  }
+}
+
+JsonNode *
+tcd_audit_query (TcdSecurity *s, const gchar *type, gint64 from, gint64 to)
+{
+  JsonArray *out = json_array_new ();
+  JsonNode *n = json_node_new (JSON_NODE_ARRAY);
+
+  g_mutex_lock (&s->lock);
+  for (gint i = AUDIT_KEEP; i >= 0; i--) {
+    g_autofree gchar *path = i ? g_strdup_printf ("%s.%d", s->audit_path, i)
+        : g_strdup (s->audit_path);
+    audit_read_file (path, type, from, to, out);
+  }
+  g_mutex_unlock (&s->lock);
+  json_node_take_array (n, out);
+  return n;
+}

@@ -1,0 +1,73 @@
+/* thermocamd: who may come in (IP address filter), who is locked out
+ * (illegal login lock) and what happened (security audit log)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One object shared by every port the daemon opens (HTTP, HTTPS, RTSP,
+ * Modbus).  Thread-safe: the servers may call it from their own threads.
+ * Configured from the "security" section of the configuration.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _TcdSecurity TcdSecurity;
+
+/* Called on the main context when an address gets locked (the illegal login
+ * lock engaged after too many failed logins) */
+typedef void (*TcdSecurityLockFunc) (const gchar *address, const gchar *service,
+                                     const gchar *user, guint minutes, gpointer user_data);
+
+TcdSecurity *tcd_security_new (const gchar *state_dir);
+void         tcd_security_free (TcdSecurity *s);
+void         tcd_security_set_lock_callback (TcdSecurity *s, TcdSecurityLockFunc func,
+                                             gpointer user_data);
+/* How long a "minute" of the lock duration lasts, in seconds (60; tests make
+ * it short) */
+void         tcd_security_set_minute (TcdSecurity *s, guint seconds);
+
+/* Applies the "security" section (already validated): authentication modes,
+ * illegal login lock, IP address filter */
+void         tcd_security_configure (TcdSecurity *s, JsonNode *section);
+/* Checks an IP filter list ("a.b.c.d", "a.b.c.d/n", "a.b.c.d-e.f.g.h");
+ * on failure *index is the bad entry */
+gboolean     tcd_ip_filter_check (JsonArray *list, guint *index, GError **error);
+
+/* The IP address filter: may @address (any family; IPv4-mapped IPv6 counts
+ * as IPv4) talk to the device?  Call before reading anything from it. */
+gboolean     tcd_security_address_allowed (TcdSecurity *s, GInetAddress *address);
+gboolean     tcd_security_address_allowed_str (TcdSecurity *s, const gchar *address);
+
+/* Whether the web/RTSP authentication mode accepts Basic ("digest/basic") */
+gboolean     tcd_security_basic_allowed (TcdSecurity *s, const gchar *service);
+
+/* The illegal login lock: is @address locked (and for how many more
+ * seconds)? */
+gboolean     tcd_security_is_locked (TcdSecurity *s, const gchar *address,
+                                     gint64 *remaining_s);
+/* A failed login from @address on @service ("http", "rtsp", "modbus", ...)
+ * as @user (may be NULL): audited; returns TRUE when this failure locked the
+ * address (the lock callback is called and an audit record written) */
+gboolean     tcd_security_login_failed (TcdSecurity *s, const gchar *address,
+                                        const gchar *service, const gchar *user);
+/* A good login: clears the address's failure count (audited only when
+ * @audit, so that a Digest client is not logged at every request) */
+void         tcd_security_login_succeeded (TcdSecurity *s, const gchar *address,
+                                           const gchar *service, const gchar *user,
+                                           gboolean audit);
+
+/* The security audit log (manual 10.12.2), persisted in the state directory
+ * and rotated.  @type is one of: login, login_failed, lock, logout, config,
+ * user, reboot, system, certificate, import, export; @user and @address may
+ * be NULL. */
+void         tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user,
+                        const gchar *address, const gchar *format, ...)
+                        G_GNUC_PRINTF (5, 6);
+/* The records of @type (NULL: all) with time in [from, to] (unix seconds;
+ * 0: open), oldest first: a JSON array of {time, type, user, address,
+ * detail} */
+JsonNode    *tcd_audit_query (TcdSecurity *s, const gchar *type, gint64 from, gint64 to);
+
+G_END_DECLS
