@@ -32,6 +32,7 @@
 #include "gstthermalmeta.h"
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
+#include "tcd-modbus.h"
 #include "tcd-snapshot.h"
 
 #define MAX_BODY (256 * 1024)      /* a 128x128 BMP is 48 KiB */
@@ -1022,6 +1023,8 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     json_builder_add_value (b, tcd_pipeline_stats (app->pipeline));
     json_builder_set_member_name (b, "rtsp");
     json_builder_add_value (b, tcd_rtsp_stats (app->rtsp));
+    json_builder_set_member_name (b, "modbus");
+    json_builder_add_value (b, tcd_modbus_stats (app->modbus));
     json_builder_set_member_name (b, "http");
     json_builder_add_value (b, tcd_http_stats (h));
     if (g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL)) {

@@ -500,9 +500,13 @@ tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user, const gchar *ad
   if (s->audit_size > AUDIT_MAX)
     audit_rotate (s);
   if (!s->audit) {
-    s->audit = fopen (s->audit_path, "a");
-    if (s->audit)
+    s->audit = fopen (s->audit_path, "a+");
+    if (s->audit) {
       fchmod (fileno (s->audit), 0600);
+      /* a record torn by a crash: the next one starts on a new line */
+      if (fseek (s->audit, -1, SEEK_END) == 0 && fgetc (s->audit) != '\n')
+        fputc ('\n', s->audit);
+    }
   }
   if (s->audit) {
     /* a record is on the disk before whatever it tells about goes on */

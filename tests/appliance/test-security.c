@@ -1,0 +1,205 @@
+/* thermocamd's IP filter, illegal login lock and audit log (appliance/tcd-security.c)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "tcd-security.h"
+
+static JsonNode *
+parse (const gchar *json)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, json, -1, NULL));
+  return json_node_ref (json_parser_get_root (p));
+}
+
+static void
+test_filter_entries (void)
+{
+  struct { const gchar *list; gboolean ok; guint bad; } cases[] = {
+    {"[\"192.168.1.20\", \"10.0.0.0/8\", \"172.16.0.1-172.16.0.9\"]", TRUE, 0},
+    {"[\"0.0.0.0/0\"]", TRUE, 0},
+    {"[\"256.1.1.1\"]", FALSE, 0},
+    {"[\"1.2.3.4\", \"1.2.3\"]", FALSE, 1},
+    {"[\"1.2.3.4/33\"]", FALSE, 0},
+    {"[\"1.2.3.4/\"]", FALSE, 0},
+    {"[\"1.2.3.9-1.2.3.1\"]", FALSE, 0},
+    {"[\"1.2.3.4x\"]", FALSE, 0},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (JsonNode) n = parse (cases[i].list);
+    g_autoptr (GError) err = NULL;
+    guint bad = 99;
+    gboolean ok = tcd_ip_filter_check (json_node_get_array (n), &bad, &err);
+    g_assert_cmpint (ok, ==, cases[i].ok);
+    if (!ok) {
+      g_assert_cmpuint (bad, ==, cases[i].bad);
+      g_assert_nonnull (err);
+    }
+  }
+}
+
+static void
+test_filter (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("tc-sec-XXXXXX", NULL);
+  TcdSecurity *s = tcd_security_new (dir);
+  g_autoptr (JsonNode) deny = parse ("{\"ip_filter\": {\"enabled\": true, \"mode\": \"deny\","
+      "\"addresses\": [\"10.0.0.0/8\", \"192.168.1.20-192.168.1.30\", \"1.2.3.4\"]}}");
+  g_autoptr (JsonNode) allow = parse ("{\"ip_filter\": {\"enabled\": true, \"mode\": \"allow\","
+      "\"addresses\": [\"10.0.0.0/8\"]}}");
+  g_autoptr (JsonNode) off = parse ("{\"ip_filter\": {\"enabled\": false, \"mode\": \"allow\","
+      "\"addresses\": []}}");
+
+  /* off by default */
+  g_assert_true (tcd_security_address_allowed_str (s, "10.1.2.3"));
+  tcd_security_configure (s, deny);
+  g_assert_false (tcd_security_address_allowed_str (s, "10.1.2.3"));
+  g_assert_false (tcd_security_address_allowed_str (s, "10.255.255.255"));
+  g_assert_true (tcd_security_address_allowed_str (s, "11.0.0.0"));
+  g_assert_true (tcd_security_address_allowed_str (s, "192.168.1.19"));
+  g_assert_false (tcd_security_address_allowed_str (s, "192.168.1.20"));
+  g_assert_false (tcd_security_address_allowed_str (s, "192.168.1.30"));
+  g_assert_true (tcd_security_address_allowed_str (s, "192.168.1.31"));
+  g_assert_false (tcd_security_address_allowed_str (s, "1.2.3.4"));
+  /* an IPv4 client on a dual-stack socket */
+  g_assert_false (tcd_security_address_allowed_str (s, "::ffff:10.0.0.1"));
+  /* the list is IPv4: other IPv6 clients are never listed */
+  g_assert_true (tcd_security_address_allowed_str (s, "::1"));
+  g_assert_false (tcd_security_address_allowed_str (s, "not an address"));
+  tcd_security_configure (s, allow);
+  g_assert_true (tcd_security_address_allowed_str (s, "10.9.8.7"));
+  g_assert_false (tcd_security_address_allowed_str (s, "127.0.0.1"));
+  g_assert_false (tcd_security_address_allowed_str (s, "::1"));
+  tcd_security_configure (s, off);
+  g_assert_true (tcd_security_address_allowed_str (s, "127.0.0.1"));
+  tcd_security_free (s);
+}
+
+static guint locks_seen;
+
+static void
+on_lock (const gchar *address, const gchar *service, const gchar *user, guint minutes,
+    gpointer user_data)
+{
+  g_assert_cmpstr (address, ==, "10.0.0.5");
+  g_assert_cmpstr (service, ==, "rtsp");
+  g_assert_cmpuint (minutes, ==, 1);
+  locks_seen++;
+}
+
+static void
+test_lock (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("tc-sec-XXXXXX", NULL);
+  TcdSecurity *s = tcd_security_new (dir);
+  g_autoptr (JsonNode) cfg = parse ("{\"illegal_login_lock\": {\"enabled\": true,"
+      "\"attempts\": 3, \"duration_min\": 1}}");
+  g_autoptr (JsonNode) off = parse ("{\"illegal_login_lock\": {\"enabled\": false,"
+      "\"attempts\": 3, \"duration_min\": 1}}");
+  gint64 left = 0;
+
+  tcd_security_set_minute (s, 1);       /* a minute lasts a second here */
+  tcd_security_set_lock_callback (s, on_lock, NULL);
+  tcd_security_configure (s, cfg);
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "http", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "http", "admin"));
+  /* a good login in between starts the count again */
+  tcd_security_login_succeeded (s, "10.0.0.5", "http", "admin", FALSE);
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", NULL));
+  g_assert_false (tcd_security_is_locked (s, "10.0.0.5", NULL));
+  g_assert_true (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "x"));
+  g_assert_true (tcd_security_is_locked (s, "10.0.0.5", &left));
+  g_assert_cmpint (left, ==, 1);
+  g_assert_false (tcd_security_is_locked (s, "10.0.0.6", NULL));
+  /* more failures while locked do not lock again */
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "x"));
+  while (g_main_context_iteration (NULL, FALSE));
+  g_assert_cmpuint (locks_seen, ==, 1);
+  g_usleep (1100 * 1000);
+  g_assert_false (tcd_security_is_locked (s, "10.0.0.5", NULL));
+  /* off: nothing locks */
+  tcd_security_configure (s, off);
+  for (guint i = 0; i < 10; i++)
+    g_assert_false (tcd_security_login_failed (s, "10.0.0.7", "http", NULL));
+  g_assert_false (tcd_security_is_locked (s, "10.0.0.7", NULL));
+  tcd_security_free (s);
+}
+
+static void
+test_audit (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("tc-sec-XXXXXX", NULL);
+  g_autofree gchar *log = g_build_filename (dir, "audit.log", NULL);
+  g_autofree gchar *log1 = g_build_filename (dir, "audit.log.1", NULL);
+  g_autofree gchar *log5 = g_build_filename (dir, "audit.log.5", NULL);
+  TcdSecurity *s = tcd_security_new (dir);
+  g_autoptr (JsonNode) all = NULL, users = NULL, none = NULL;
+  g_autofree gchar *pad = g_strnfill (400, 'x');
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GStatBuf st;
+  JsonObject *first;
+
+  tcd_audit (s, "user", "admin", "10.0.0.1", "added \"op\" (operator)");
+  tcd_audit (s, "config", NULL, NULL, "changed %s", "config.device");
+  all = tcd_audit_query (s, NULL, 0, 0);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (all)), ==, 2);
+  first = json_array_get_object_element (json_node_get_array (all), 0);
+  g_assert_cmpstr (json_object_get_string_member (first, "type"), ==, "user");
+  g_assert_cmpstr (json_object_get_string_member (first, "detail"), ==, "added \"op\" (operator)");
+  g_assert_cmpstr (json_object_get_string_member (first, "address"), ==, "10.0.0.1");
+  g_assert_true (json_object_get_null_member (json_array_get_object_element (json_node_get_array
+              (all), 1), "user"));
+  users = tcd_audit_query (s, "user", now - 5, now + 5);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (users)), ==, 1);
+  none = tcd_audit_query (s, NULL, now + 100, 0);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (none)), ==, 0);
+  g_assert_cmpint (g_stat (log, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* rotation: about 2.5 MiB of records keep at most 4 old files + the current */
+  for (guint i = 0; i < 5000; i++)
+    tcd_audit (s, "system", NULL, NULL, "%u %s", i, pad);
+  g_assert_true (g_file_test (log1, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (log5, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_stat (log, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <, 600 * 1024);
+  {
+    g_autoptr (JsonNode) kept = tcd_audit_query (s, "system", 0, 0);
+    JsonArray *a = json_node_get_array (kept);
+    guint n = json_array_get_length (a);
+    const gchar *last = json_object_get_string_member (json_array_get_object_element (a,
+            n - 1), "detail");
+    /* the newest are all there, in order; the oldest went first */
+    g_assert_cmpuint (n, >, 3000);
+    g_assert_cmpuint (n, <, 5000);
+    g_assert_true (g_str_has_prefix (last, "4999 "));
+  }
+  tcd_security_free (s);
+  /* a torn last line (a crash while writing) is skipped; the next record
+   * starts on a line of its own */
+  {
+    FILE *f = fopen (log, "a");
+    fputs ("{\"time\":\"2026-", f);
+    fclose (f);
+    s = tcd_security_new (dir);
+    tcd_audit (s, "reboot", NULL, NULL, "after the crash");
+    g_autoptr (JsonNode) r = tcd_audit_query (s, "reboot", 0, 0);
+    g_assert_cmpuint (json_array_get_length (json_node_get_array (r)), ==, 1);
+    tcd_security_free (s);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/security/filter-entries", test_filter_entries);
+  g_test_add_func ("/security/filter", test_filter);
+  g_test_add_func ("/security/lock", test_lock);
+  g_test_add_func ("/security/audit", test_audit);
+  return g_test_run ();
+}
