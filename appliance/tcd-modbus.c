@@ -969,6 +969,12 @@ execute (TcdModbus *m, Job *j)
   JsonArray *a;
   gboolean change = FALSE;
 
+  /* an inactive device (no administrator yet) takes no change from anyone,
+   * as on its other ports */
+  if (!tcd_users_is_activated (app->users)) {
+    g_message ("%swrite refused: the device is not activated", what->str);
+    return MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
+  }
   if (j->set_emissivity || j->set_distance || j->set_reflected) {
     g_autoptr (JsonNode) patch = json_node_new (JSON_NODE_OBJECT);
     JsonObject *p = json_object_new ();

@@ -144,6 +144,11 @@ def crc16(data):
 
 t = Tap()
 d = Daemon().start()
+# an inactive device (no administrator yet) takes no change from anyone
+with socket.create_connection(("127.0.0.1", d.modbus), timeout=5) as sk:
+    ans = raw_request(sk, struct.pack(">BHH", 6, 0, 80))
+t.ok(ans is not None and len(ans) >= 9 and ans[7] == 0x86 and ans[8] == 1,
+     "before activation a write gets exception 01", ans)
 s, j, _ = d.activate()
 t.ok(s == 200, "activated", (s, j))
 t.ok(d.modbus and d.modbus > 0, f"the ready line names the Modbus TCP port ({d.modbus})", d.lines[-3:])
