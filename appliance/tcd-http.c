@@ -1560,9 +1560,10 @@ handle_session (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
 static void
 send_users_error (SoupServerMessage *msg, GError *err)
 {
+  /* messages of tcd-users.c start with the field: "level: ..." */
   const gchar *colon = strchr (err->message, ':');
-  g_autofree gchar *field = colon && !strchr (err->message, ' ')
-      ? NULL : colon && colon - err->message < 16
+  g_autofree gchar *field = colon && colon - err->message < 16
+      && !memchr (err->message, ' ', colon - err->message)
       ? g_strndup (err->message, colon - err->message) : NULL;
 
   if (g_error_matches (err, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK))
