@@ -72,13 +72,13 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
   tcd_pipeline_apply (app->pipeline, doc);
   tcd_rtsp_apply (app->rtsp, doc);
   tcd_modbus_apply (app->modbus, doc);
-  /* new ports, or HTTPS switched: the servers restart in place (ports given
-   * as flags stay as they are) */
+  /* new ports, or HTTPS switched on or off: the servers restart in place
+   * (ports given as flags stay as they are; redirect_http is read live) */
   if ((!tc_json_equal (tcd_config_node (old, "ports"), tcd_config_node (doc, "ports"))
           && (app->http_port < 0 || app->rtsp_port < 0 || app->https_port < 0
               || app->modbus_port < 0))
-      || !tc_json_equal (tcd_config_node (old, "security.https"),
-          tcd_config_node (doc, "security.https")))
+      || !tc_json_equal (tcd_config_node (old, "security.https.enabled"),
+          tcd_config_node (doc, "security.https.enabled")))
     tcd_app_schedule_reboot (app);
   json_node_unref (doc);
   g_message ("configuration changed: %s", what);

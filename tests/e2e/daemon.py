@@ -32,9 +32,12 @@ class Tap:
         else:
             self.failed += 1
             print(f"not ok {self.n} - {desc}", flush=True)
+            # meson shows a failed test's stderr in its summary (CI reads that)
+            print(f"FAILED {self.n} - {desc}", file=sys.stderr, flush=True)
             if detail is not None:
                 for line in str(detail).splitlines()[:40]:
                     print(f"# {line}", flush=True)
+                    print(f"# {line}", file=sys.stderr, flush=True)
         return cond
 
     def done(self):

@@ -373,13 +373,18 @@ r = d.get(f"https://127.0.0.1:{d.https}/api/v1/device", extra=("--cacert", cacrt
 t.ok(status(r) == 200, "the installed certificate is served: curl trusts it through the CA", r)
 r = d.get(f"https://127.0.0.1:{d.https}/api/v1/device", extra=("--cacert", ca1))
 t.ok(status(r) == 0, "the old self-signed one is no longer served", r)
+n = d.readies
 r = d.put("config/security", {"https": {"enabled": True, "redirect_http": True}})
 r2 = d.get("device", auth=False)
 t.ok(status(r) == 200 and r2[0] == 308
      and f"Location: https://127.0.0.1:{d.https}/api/v1/device" in r2[2],
      "redirect_http: plain HTTP answers 308 to the HTTPS port", r2)
-d.put(f"https://127.0.0.1:{d.https}/api/v1/config/security",
-      {"https": {"enabled": True, "redirect_http": False}}, extra=("--cacert", cacrt))
+n = d.readies
+r = d.put(f"https://127.0.0.1:{d.https}/api/v1/config/security",
+          {"https": {"enabled": True, "redirect_http": False}}, extra=("--cacert", cacrt))
+r2 = d.get("device", auth=True)
+t.ok(status(r) == 200 and status(r2) == 200 and d.readies == n,
+     "redirect_http off again (over HTTPS): applied live, no restart", (r, r2, d.readies, n))
 
 # ---- configuration export and import (manual 10.2) ----
 EXPORT_PW = "Exp0rt#secret"
