@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 
 typedef struct _TcdHttp TcdHttp;
 typedef struct _TcdModbus TcdModbus;
+typedef struct _TcdEvents TcdEvents;
 
 typedef struct {
   /* flags */
@@ -26,6 +27,7 @@ typedef struct {
   TcdRtsp *rtsp;
   TcdHttp *http;
   TcdModbus *modbus;
+  TcdEvents *events;
   GMainLoop *loop;
   gint64 started_us;
   gchar *serial;

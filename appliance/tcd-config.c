@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-config.h"
+#include "tcd-schedule.h"
 #include "tcd-security.h"
 
 #include <errno.h>
@@ -127,6 +128,25 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
     if (!tcd_ip_filter_check (json_node_get_array (list), &idx, &e)) {
       g_autofree gchar *f = g_strdup_printf ("security.ip_filter.addresses[%u]", idx);
       return fail_field (error, field, f, e->message);
+    }
+  }
+  /* arming schedules: periods in order and apart */
+  if (!tcd_schedule_check_config (doc, field, error))
+    return FALSE;
+  /* alarm inputs and outputs: each channel once */
+  {
+    static const gchar *lists[] = { "alarm_inputs.inputs", "alarm_outputs.outputs" };
+    for (guint l = 0; l < G_N_ELEMENTS (lists); l++) {
+      JsonArray *a = json_node_get_array (tcd_config_node (doc, lists[l]));
+      guint seen = 0;
+      for (guint i = 0; i < json_array_get_length (a); i++) {
+        gint64 id = json_object_get_int_member (json_array_get_object_element (a, i), "id");
+        if (seen & (1u << id)) {
+          g_autofree gchar *f = g_strdup_printf ("%s[%u].id", lists[l], i);
+          return fail_field (error, field, f, "each channel may appear once");
+        }
+        seen |= 1u << id;
+      }
     }
   }
   return TRUE;

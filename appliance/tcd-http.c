@@ -32,6 +32,8 @@
 #include "gstthermalmeta.h"
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
+#include "tcd-events.h"
+#include "tcd-schedule.h"
 #include "tcd-modbus.h"
 #include "tcd-snapshot.h"
 
@@ -340,7 +342,8 @@ handle_events (TcdHttp *h, SoupServerMessage *msg)
   soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
   h->sse = g_list_prepend (h->sse, g_object_ref (msg));
   g_signal_connect (msg, "finished", G_CALLBACK (sse_finished), h);
-  sse_write (msg, ": thermocamd events: measurement, alarm, exception, config\n\n");
+  sse_write (msg, ": thermocamd events: measurement, alarm, exception, config, output, "
+      "burning, capture, delivery\n\n");
 }
 
 /* ---- live view: MJPEG ---- */
@@ -545,6 +548,9 @@ handle_snapshot (TcdHttp *h, SoupServerMessage *msg, GHashTable *query)
 
 /* ---- configuration and rules ---- */
 
+static JsonNode *redacted (JsonNode *node, const gchar *section);
+static void keep_receiver_passwords (TcdConfig *cfg, JsonNode *patch);
+
 /* "rules[3].alarm.pre_alarm" -> "alarm.pre_alarm" for the routes of one rule */
 static gchar *
 strip_rule_prefix (const gchar *s)
@@ -597,7 +603,8 @@ handle_config (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
   if (!section) {
     if (!g_str_equal (method, "GET"))
       return method_not_allowed (msg, "GET");
-    send_json (msg, SOUP_STATUS_OK, tcd_config_get (cfg));
+    g_autoptr (JsonNode) shown = redacted (tcd_config_get (cfg), NULL);
+    send_json (msg, SOUP_STATUS_OK, shown);
     return;
   }
   if (!tcd_config_has_section (cfg, section)) {
@@ -606,13 +613,16 @@ handle_config (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     return;
   }
   if (g_str_equal (method, "GET")) {
-    send_json (msg, SOUP_STATUS_OK, tcd_config_get_section (cfg, section));
+    g_autoptr (JsonNode) shown = redacted (tcd_config_get_section (cfg, section), section);
+    send_json (msg, SOUP_STATUS_OK, shown);
     return;
   }
   if (!g_str_equal (method, "PUT"))
     return method_not_allowed (msg, "GET, PUT");
   if (!(patch = read_body (msg)))
     return;
+  if (g_str_equal (section, "center"))
+    keep_receiver_passwords (cfg, patch);
   doc = tcd_config_patched (cfg, section, patch);
   {
     g_autofree gchar *what = g_strdup_printf ("config.%s", section);
@@ -627,7 +637,10 @@ handle_config (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
         send_invalid (msg, err, field);
       return;
     }
-    send_json (msg, SOUP_STATUS_OK, tcd_config_get_section (cfg, section));
+    {
+      g_autoptr (JsonNode) shown = redacted (tcd_config_get_section (cfg, section), section);
+      send_json (msg, SOUP_STATUS_OK, shown);
+    }
   }
 }
 
@@ -889,9 +902,9 @@ handle_device (TcdHttp *h, SoupServerMessage *msg)
   json_builder_set_member_name (b, "channels");
   json_builder_add_int_value (b, 1);
   json_builder_set_member_name (b, "alarm_inputs");
-  json_builder_add_int_value (b, 0);
+  json_builder_add_int_value (b, TCD_IO_CHANNELS);
   json_builder_set_member_name (b, "alarm_outputs");
-  json_builder_add_int_value (b, 0);
+  json_builder_add_int_value (b, TCD_IO_CHANNELS);
   json_builder_set_member_name (b, "uptime_seconds");
   json_builder_add_int_value (b, (g_get_monotonic_time () - app->started_us) / G_USEC_PER_SEC);
   json_builder_set_member_name (b, "activated");
@@ -1027,6 +1040,8 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     json_builder_add_value (b, tcd_modbus_stats (app->modbus));
     json_builder_set_member_name (b, "http");
     json_builder_add_value (b, tcd_http_stats (h));
+    json_builder_set_member_name (b, "events");
+    json_builder_add_value (b, tcd_events_state (app->events));
     if (g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL)) {
       /* utime and stime: fields 14 and 15, after the ")" of the name */
       const gchar *p = strrchr (stat, ')');
@@ -1085,7 +1100,10 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
       }
       tcd_app_users_changed (app);
     }
-    send_json (msg, SOUP_STATUS_OK, tcd_config_get (app->config));
+    {
+      g_autoptr (JsonNode) shown = redacted (tcd_config_get (app->config), NULL);
+      send_json (msg, SOUP_STATUS_OK, shown);
+    }
   } else {
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no such route");
   }
@@ -1170,6 +1188,489 @@ find_session (TcdHttp *h, SoupServerMessage *msg)
     return NULL;
   }
   return s;
+}
+
+/* ---- linkage: alarm I/O, event state, tests, captures, recordings ---- */
+
+/* Secrets are write-only: a configuration as the API shows it */
+static JsonNode *
+redacted (JsonNode *node, const gchar *section)
+{
+  JsonNode *copy = tcd_json_deep_copy (node);
+  static const gchar *const secret[] = { "ftp", "email", NULL };
+
+  for (guint i = 0; secret[i]; i++) {
+    JsonNode *s = section ? (g_str_equal (section, secret[i]) ? copy : NULL)
+        : tcd_config_node (copy, secret[i]);
+    if (s && JSON_NODE_HOLDS_OBJECT (s))
+      json_object_remove_member (json_node_get_object (s), "password");
+  }
+  {
+    JsonNode *c = section ? (g_str_equal (section, "center") ? copy : NULL)
+        : tcd_config_node (copy, "center");
+    JsonNode *rs = c && JSON_NODE_HOLDS_OBJECT (c)
+        ? json_object_get_member (json_node_get_object (c), "receivers") : NULL;
+    for (guint i = 0; rs && JSON_NODE_HOLDS_ARRAY (rs)
+        && i < json_array_get_length (json_node_get_array (rs)); i++) {
+      JsonNode *r = json_array_get_element (json_node_get_array (rs), i);
+      if (JSON_NODE_HOLDS_OBJECT (r))
+        json_object_remove_member (json_node_get_object (r), "password");
+    }
+  }
+  return copy;
+}
+
+/* A center receiver sent back without its (write-only) password keeps the
+ * one it had, if it is the same receiver (URL and user) */
+static void
+keep_receiver_passwords (TcdConfig *cfg, JsonNode *patch)
+{
+  JsonNode *old = tcd_config_node (tcd_config_get (cfg), "center.receivers");
+  JsonNode *rs = JSON_NODE_HOLDS_OBJECT (patch)
+      ? json_object_get_member (json_node_get_object (patch), "receivers") : NULL;
+
+  if (!old || !rs || !JSON_NODE_HOLDS_ARRAY (rs))
+    return;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (rs)); i++) {
+    JsonNode *r = json_array_get_element (json_node_get_array (rs), i);
+    JsonObject *ro;
+    if (!JSON_NODE_HOLDS_OBJECT (r) || json_object_has_member (ro = json_node_get_object (r),
+            "password"))
+      continue;
+    for (guint k = 0; k < json_array_get_length (json_node_get_array (old)); k++) {
+      JsonObject *o = json_array_get_object_element (json_node_get_array (old), k);
+      if (g_strcmp0 (json_object_get_string_member_with_default (o, "url", ""),
+              json_object_get_string_member_with_default (ro, "url", "")) == 0
+          && g_strcmp0 (json_object_get_string_member_with_default (o, "user", ""),
+              json_object_get_string_member_with_default (ro, "user", "")) == 0
+          && json_object_has_member (o, "password")) {
+        json_object_set_string_member (ro, "password",
+            json_object_get_string_member (o, "password"));
+        break;
+      }
+    }
+  }
+}
+
+static gboolean
+parse_channel (SoupServerMessage *msg, const gchar *s, guint *id)
+{
+  gchar *end;
+  guint64 v = g_ascii_strtoull (s, &end, 10);
+
+  if (*end || v < 1 || v > TCD_IO_CHANNELS) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "id", "no channel %s (1..%d)", s,
+        TCD_IO_CHANNELS);
+    return FALSE;
+  }
+  *id = v;
+  return TRUE;
+}
+
+static void
+send_io (TcdHttp *h, SoupServerMessage *msg)
+{
+  g_autoptr (JsonNode) st = tcd_alarmio_status (tcd_events_get_io (h->app->events));
+  send_json (msg, SOUP_STATUS_OK, st);
+}
+
+static void
+handle_io (TcdHttp *h, SoupServerMessage *msg, const gchar *method, gchar **seg, guint n)
+{
+  TcdAlarmIo *io = tcd_events_get_io (h->app->events);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (JsonNode) body = NULL;
+  guint id;
+
+  if (n == 1) {
+    if (!g_str_equal (method, "GET"))
+      return method_not_allowed (msg, "GET");
+    return send_io (h, msg);
+  }
+  if (n == 2 && g_str_equal (seg[1], "network")) {
+    static const gchar *const allowed[] = { "link", "ip_conflict", NULL };
+    JsonObject *o;
+    gint link = -1, conflict = -1;
+    g_autoptr (GList) members = NULL;
+
+    if (!g_str_equal (method, "PUT"))
+      return method_not_allowed (msg, "PUT");
+    if (!(body = read_body (msg)))
+      return;
+    if (!JSON_NODE_HOLDS_OBJECT (body)) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", NULL, "expected a JSON object");
+      return;
+    }
+    o = json_node_get_object (body);
+    members = json_object_get_members (o);
+    for (GList *l = members; l; l = l->next)
+      if (!g_strv_contains (allowed, l->data)) {
+        send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", l->data, "%s: unknown field",
+            (gchar *) l->data);
+        return;
+      }
+    if (json_object_has_member (o, "link")) {
+      const gchar *v = json_object_get_string_member_with_default (o, "link", "");
+      if (!g_str_equal (v, "up") && !g_str_equal (v, "down")) {
+        send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "link",
+            "link: \"up\" or \"down\"");
+        return;
+      }
+      link = g_str_equal (v, "up");
+    }
+    if (json_object_has_member (o, "ip_conflict")) {
+      JsonNode *v = json_object_get_member (o, "ip_conflict");
+      if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_BOOLEAN) {
+        send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "ip_conflict",
+            "ip_conflict: true or false");
+        return;
+      }
+      conflict = json_node_get_boolean (v);
+    }
+    tcd_events_simulate_network (h->app->events, link, conflict);
+    {
+      g_autoptr (JsonNode) st = tcd_events_state (h->app->events);
+      send_json (msg, SOUP_STATUS_OK, tcd_config_node (st, "network"));
+    }
+    return;
+  }
+  if (n == 3 && g_str_equal (seg[1], "inputs")) {
+    const gchar *contact;
+
+    if (!parse_channel (msg, seg[2], &id))
+      return;
+    if (!g_str_equal (method, "PUT"))
+      return method_not_allowed (msg, "PUT");
+    if (!(body = read_body (msg)))
+      return;
+    contact = JSON_NODE_HOLDS_OBJECT (body) ? json_object_get_string_member_with_default (
+        json_node_get_object (body), "contact", NULL) : NULL;
+    if (!contact || (!g_str_equal (contact, "open") && !g_str_equal (contact, "closed"))
+        || json_object_get_size (json_node_get_object (body)) != 1) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "contact",
+          "expected {\"contact\": \"open\" | \"closed\"}");
+      return;
+    }
+    if (!tcd_alarmio_set_contact (io, id, g_str_equal (contact, "closed"), &err)) {
+      send_error (msg, SOUP_STATUS_CONFLICT, "not_simulated", NULL, "%s", err->message);
+      return;
+    }
+    return send_io (h, msg);
+  }
+  if (n == 4 && g_str_equal (seg[1], "outputs")
+      && (g_str_equal (seg[3], "trigger") || g_str_equal (seg[3], "clear"))) {
+    gboolean trigger = g_str_equal (seg[3], "trigger");
+
+    if (!parse_channel (msg, seg[2], &id))
+      return;
+    if (!g_str_equal (method, "POST"))
+      return method_not_allowed (msg, "POST");
+    if (trigger)
+      tcd_alarmio_trigger (io, id, NULL);
+    else
+      tcd_alarmio_clear (io, id, NULL);
+    tcd_audit (h->app->security, "system", who_user (msg), address_of (msg),
+        "alarm output %u %s by hand", id, trigger ? "triggered" : "cleared");
+    return send_io (h, msg);
+  }
+  send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no such I/O route");
+}
+
+/* POST /events/schedule-copy {"source", "from", "to": [...]} */
+static const gchar *
+schedule_path (const gchar *source, gchar **owned)
+{
+  static const gchar *const fixed[][2] = {
+    {"scene", "events.scene"}, {"rules", "events.rules"},
+    {"comparisons", "events.comparisons"}, {"environment", "environment_alarm"},
+    {"timed_capture", "capture.timed"},
+  };
+  gchar *end;
+  guint64 id;
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    if (g_str_equal (source, fixed[i][0]))
+      return fixed[i][1];
+  if (g_str_has_prefix (source, "input-") || g_str_has_prefix (source, "output-")) {
+    gboolean in = source[0] == 'i';
+    id = g_ascii_strtoull (source + (in ? 6 : 7), &end, 10);
+    if (!*end && id >= 1 && id <= TCD_IO_CHANNELS)
+      return *owned = g_strdup_printf ("%s%" G_GUINT64_FORMAT, in ? "alarm_inputs.inputs#"
+          : "alarm_outputs.outputs#", id);
+  }
+  return NULL;
+}
+
+static void
+handle_schedule_copy (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
+{
+  g_autoptr (JsonNode) body = NULL, copied = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *owned = NULL, *field = NULL;
+  g_autofree const gchar **to = NULL;
+  const gchar *source, *from, *path;
+  JsonObject *o, *owner = NULL;
+  JsonArray *ta;
+  JsonNode *doc;
+
+  if (!g_str_equal (method, "POST"))
+    return method_not_allowed (msg, "POST");
+  if (!(body = read_body (msg)))
+    return;
+  o = JSON_NODE_HOLDS_OBJECT (body) ? json_node_get_object (body) : NULL;
+  source = o ? json_object_get_string_member_with_default (o, "source", NULL) : NULL;
+  from = o ? json_object_get_string_member_with_default (o, "from", NULL) : NULL;
+  ta = o && json_object_has_member (o, "to")
+      && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "to"))
+      ? json_object_get_array_member (o, "to") : NULL;
+  if (!source || !(path = schedule_path (source, &owned))) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "source", "source: one of scene, "
+        "rules, comparisons, environment, timed_capture, input-N, output-N");
+    return;
+  }
+  if (!from || !ta) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", from ? "to" : "from",
+        "expected {\"source\": ..., \"from\": \"monday\", \"to\": [\"tuesday\", ...]}");
+    return;
+  }
+  to = g_new0 (const gchar *, json_array_get_length (ta) + 1);
+  for (guint i = 0; i < json_array_get_length (ta); i++) {
+    JsonNode *v = json_array_get_element (ta, i);
+    if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "to", "to: weekday names");
+      return;
+    }
+    to[i] = json_node_get_string (v);
+  }
+  doc = tcd_json_deep_copy (tcd_config_get (h->app->config));
+  if (strchr (path, '#')) {
+    g_auto (GStrv) parts = g_strsplit (path, "#", 2);
+    JsonArray *a = json_node_get_array (tcd_config_node (doc, parts[0]));
+    for (guint i = 0; i < json_array_get_length (a); i++)
+      if (json_object_get_int_member (json_array_get_object_element (a, i), "id")
+          == g_ascii_strtoll (parts[1], NULL, 10))
+        owner = json_array_get_object_element (a, i);
+  } else {
+    owner = json_node_get_object (tcd_config_node (doc, path));
+  }
+  if (!owner || !(copied = tcd_schedule_copy_day (json_object_get_member (owner, "schedule"),
+              from, to, &err))) {
+    json_node_unref (doc);
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", err && strstr (err->message, "to:")
+        == err->message ? "to" : "from", "%s", err ? err->message : "no such source");
+    return;
+  }
+  json_object_set_member (owner, "schedule", json_node_ref (copied));
+  {
+    g_autofree gchar *what = g_strdup_printf ("schedule of %s: %s copied", source, from);
+    if (!tcd_app_change_config (h->app, doc, what, who_user (msg), address_of (msg), &field,
+            &err)) {
+      send_invalid (msg, err, field);
+      return;
+    }
+  }
+  send_json (msg, SOUP_STATUS_OK, copied);
+}
+
+typedef struct {
+  SoupServerMessage *msg;
+  gchar *what;
+} TestReq;
+
+static void
+settings_tested (GError *error, gpointer user_data)
+{
+  TestReq *t = user_data;
+
+  if (error) {
+    send_error (t->msg, SOUP_STATUS_BAD_GATEWAY, "transfer_failed", NULL, "%s",
+        error->message);
+  } else {
+    g_autoptr (JsonNode) ok = json_from_string ("{\"ok\": true}", NULL);
+    send_json (t->msg, SOUP_STATUS_OK, ok);
+  }
+  soup_server_message_unpause (t->msg);
+  g_object_unref (t->msg);
+  g_free (t->what);
+  g_free (t);
+}
+
+/* POST /ftp/test, /email/test, /center/test: the saved settings, or the
+ * body (a patch of the section, as a PUT would send) before saving them */
+static void
+handle_test (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gchar *what)
+{
+  SoupMessageBody *rb = soup_server_message_get_request_body (msg);
+  g_autoptr (JsonNode) body = NULL, doc = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *field = NULL;
+  TestReq *t;
+
+  if (!g_str_equal (method, "POST"))
+    return method_not_allowed (msg, "POST");
+  if (rb->length > 0) {
+    if (!(body = read_body (msg)))
+      return;
+    if (g_str_equal (what, "center"))
+      keep_receiver_passwords (h->app->config, body);
+    doc = tcd_config_patched (h->app->config, what, body);
+    if (!tcd_config_check (h->app->config, doc, &field, &err)) {
+      send_invalid (msg, err, field);
+      return;
+    }
+  }
+  t = g_new0 (TestReq, 1);
+  t->msg = g_object_ref (msg);
+  t->what = g_strdup (what);
+  soup_server_message_pause (msg);
+  tcd_events_test (h->app->events, what, doc ? tcd_config_node (doc, what) : NULL,
+      settings_tested, t);
+}
+
+/* a stored file, mapped rather than read */
+static void
+send_stored (SoupServerMessage *msg, TcdStore *store, const gchar *name)
+{
+  g_autofree gchar *path = tcd_store_path (store, name);
+  g_autoptr (GMappedFile) map = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autofree gchar *disp = NULL;
+  const gchar *type = g_str_has_suffix (name, ".mp4") ? "video/mp4"
+      : g_str_has_suffix (name, ".bmp") ? "image/bmp" : "image/jpeg";
+
+  if (!path || !(map = g_mapped_file_new (path, FALSE, NULL))) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "name", "no file \"%s\"", name);
+    return;
+  }
+  bytes = g_mapped_file_get_bytes (map);
+  disp = g_strdup_printf ("attachment; filename=\"%s\"", name);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Content-Disposition", disp);
+  soup_message_headers_set_content_type (soup_server_message_get_response_headers (msg), type,
+      NULL);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
+}
+
+static void
+handle_files (TcdHttp *h, SoupServerMessage *msg, const gchar *method, TcdStore *store,
+    const gchar *name)
+{
+  g_autoptr (GError) err = NULL;
+
+  if (!name) {
+    g_autoptr (JsonNode) list = tcd_store_list (store);
+    if (!g_str_equal (method, "GET"))
+      return method_not_allowed (msg, "GET");
+    send_json (msg, SOUP_STATUS_OK, list);
+    return;
+  }
+  if (g_str_equal (method, "GET"))
+    return send_stored (msg, store, name);
+  if (!g_str_equal (method, "DELETE"))
+    return method_not_allowed (msg, "GET, DELETE");
+  if (!tcd_store_delete (store, name, &err)) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "name", "%s", err->message);
+    return;
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
+static void
+captured (GPtrArray *pictures, gpointer user_data)
+{
+  SoupServerMessage *msg = user_data;
+
+  if (!pictures->len) {
+    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "no_frame", NULL,
+        "no picture could be taken: the sensor is starting");
+  } else {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    g_autoptr (JsonNode) root = NULL;
+    TcdPicture *p = g_ptr_array_index (pictures, 0);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, p->name);
+    json_builder_set_member_name (b, "size");
+    json_builder_add_int_value (b, g_bytes_get_size (p->data));
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    send_json (msg, SOUP_STATUS_CREATED, root);
+  }
+  soup_server_message_unpause (msg);
+  g_object_unref (msg);
+}
+
+/* GET /captures, POST /captures (a manual capture with capture.event's
+ * picture settings, or the body's {"format", "resolution", "quality"}) */
+static void
+handle_captures (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gchar *name)
+{
+  TcdStore *store = tcd_events_get_captures (h->app->events);
+  g_autoptr (JsonNode) body = NULL, picture = NULL;
+
+  if (name)
+    return handle_files (h, msg, method, store, name);
+  if (g_str_equal (method, "GET"))
+    return handle_files (h, msg, method, store, NULL);
+  if (!g_str_equal (method, "POST"))
+    return method_not_allowed (msg, "GET, POST");
+  picture = tcd_json_deep_copy (tcd_config_node (tcd_config_get (h->app->config),
+          "capture.event.picture"));
+  if (soup_server_message_get_request_body (msg)->length > 0) {
+    g_autoptr (JsonNode) merged = NULL, patch = NULL, doc = NULL;
+    g_autoptr (GError) err = NULL;
+    g_autofree gchar *field = NULL;
+    if (!(body = read_body (msg)))
+      return;
+    /* checked as capture.event.picture would be */
+    patch = json_from_string ("{\"event\": {}}", NULL);
+    json_object_set_member (json_node_get_object (json_object_get_member (
+                json_node_get_object (patch), "event")), "picture", json_node_ref (body));
+    doc = tcd_config_patched (h->app->config, "capture", patch);
+    if (!tcd_config_check (h->app->config, doc, &field, &err)) {
+      send_invalid (msg, err, field);
+      return;
+    }
+    merged = tcd_json_deep_copy (tcd_config_node (doc, "capture.event.picture"));
+    json_node_unref (picture);
+    picture = g_steal_pointer (&merged);
+  }
+  soup_server_message_pause (msg);
+  tcd_capture_take (tcd_events_get_capture (h->app->events), picture, 1, 0, "manual", TRUE,
+      captured, g_object_ref (msg));
+}
+
+static void
+handle_recording (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gchar *action)
+{
+  TcdRecord *r = tcd_events_get_record (h->app->events);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (JsonNode) st = NULL;
+
+  if (!action) {
+    if (!g_str_equal (method, "GET"))
+      return method_not_allowed (msg, "GET");
+  } else if (!g_str_equal (method, "POST")) {
+    return method_not_allowed (msg, "POST");
+  } else if (g_str_equal (action, "start")) {
+    if (!tcd_record_start (r, tcd_config_get (h->app->config), &err)) {
+      send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "recording_failed", NULL, "%s",
+          err->message);
+      return;
+    }
+    tcd_audit (h->app->security, "system", who_user (msg), address_of (msg),
+        "recording started");
+  } else if (g_str_equal (action, "stop")) {
+    tcd_record_stop (r);
+    tcd_audit (h->app->security, "system", who_user (msg), address_of (msg),
+        "recording stopped");
+  } else {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no route recording/%s", action);
+    return;
+  }
+  st = tcd_record_status (r);
+  send_json (msg, SOUP_STATUS_OK, st);
 }
 
 /* The level a route needs (schemas/openapi.yaml says the same with
@@ -2145,7 +2646,10 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
       "imported a configuration exported %s from %s",
       json_object_get_string_member_with_default (root, "exported", "?"),
       json_object_get_string_member_with_default (root, "serial", "?"));
-  send_json (msg, SOUP_STATUS_OK, tcd_config_get (app->config));
+  {
+    g_autoptr (JsonNode) shown = redacted (tcd_config_get (app->config), NULL);
+    send_json (msg, SOUP_STATUS_OK, shown);
+  }
 }
 
 static void
@@ -2228,6 +2732,28 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     return handle_import (h, msg, method);
   if (g_str_equal (seg[0], "system") && n == 2)
     return handle_system (h, msg, method, seg[1]);
+  if (g_str_equal (seg[0], "io") && n >= 1 && n <= 4)
+    return handle_io (h, msg, method, seg, n);
+  if (g_str_equal (seg[0], "events") && n == 2 && g_str_equal (seg[1], "state")) {
+    g_autoptr (JsonNode) st = tcd_events_state (app->events);
+    GET_ONLY ();
+    return send_json (msg, SOUP_STATUS_OK, st);
+  }
+  if (g_str_equal (seg[0], "events") && n == 2 && g_str_equal (seg[1], "schedule-copy"))
+    return handle_schedule_copy (h, msg, method);
+  if (g_str_equal (seg[0], "ftp") && n == 2 && g_str_equal (seg[1], "test"))
+    return handle_test (h, msg, method, "ftp");
+  if (g_str_equal (seg[0], "email") && n == 2 && g_str_equal (seg[1], "test"))
+    return handle_test (h, msg, method, "email");
+  if (g_str_equal (seg[0], "center") && n == 2 && g_str_equal (seg[1], "test"))
+    return handle_test (h, msg, method, "center");
+  if (g_str_equal (seg[0], "captures") && n <= 2)
+    return handle_captures (h, msg, method, n == 2 ? seg[1] : NULL);
+  if (g_str_equal (seg[0], "recordings") && n <= 2)
+    return handle_files (h, msg, method, tcd_events_get_recordings (app->events),
+        n == 2 ? seg[1] : NULL);
+  if (g_str_equal (seg[0], "recording") && n <= 2)
+    return handle_recording (h, msg, method, n == 2 ? seg[1] : NULL);
   if (g_str_equal (seg[0], "modbus") && n == 2 && g_str_equal (seg[1], "registers")) {
     g_autofree gchar *p = g_build_filename (app->data_dir, "schemas", "modbus-registers.json",
         NULL);

@@ -45,6 +45,7 @@
  *   owned): tcd_modbus_apply() fills a snapshot under our lock.
  */
 #include "tcd-modbus.h"
+#include "tcd-events.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -102,7 +103,7 @@ enum {
   DI_RULE_ALARM = 100,
   DI_RULE_PRE_ALARM = 200,
   DI_RULE_VALID = 300,
-  DI_ALARM_INPUT = 400,         /* reserved until alarm I/O exists: 0 */
+  DI_ALARM_INPUT = 400,         /* alarm inputs in alarm (tcd-alarmio) */
   N_ALARM_INPUTS = 4,
   DI_SIZE = 404
 };
@@ -111,7 +112,7 @@ enum {
 enum {
   CO_FFC = 0,
   CO_RULE_ENABLE = 100,
-  CO_ALARM_OUTPUT = 200,        /* reserved until alarm I/O exists: 0, not writable */
+  CO_ALARM_OUTPUT = 200,        /* alarm outputs: read their state, write to trigger/clear */
   N_ALARM_OUTPUTS = 4,
   CO_SIZE = 204
 };
@@ -229,6 +230,7 @@ typedef struct {
   gboolean set_emissivity, set_distance, set_reflected, ffc;
   gdouble emissivity, distance, reflected;
   gint8 rule_enable[N_RULES];   /* -1: unchanged */
+  gint8 output[N_ALARM_OUTPUTS];        /* -1: unchanged, 1: trigger, 0: clear */
   gint exception;               /* the answer: 0 or an exception code */
 } Job;
 
@@ -473,8 +475,6 @@ fill_config (Server *s)
     hr[HR_RULE_ENABLE + i] = on;
     map->tab_bits[CO_RULE_ENABLE + i] = on;
   }
-  for (guint i = 0; i < N_ALARM_OUTPUTS; i++)
-    map->tab_bits[CO_ALARM_OUTPUT + i] = 0;
   s->cfg_dirty = FALSE;
 }
 
@@ -602,8 +602,14 @@ fill_measurements (Server *s, gint64 now)
     any_alarm |= state == GST_THERMAL_STATE_ALARM;
     any_pre |= state == GST_THERMAL_STATE_PRE_ALARM;
   }
-  for (guint i = 0; i < N_ALARM_INPUTS; i++)
-    di[DI_ALARM_INPUT + i] = 0;
+  {
+    TcdAlarmIo *io = tcd_events_get_io (m->app->events);
+    guint in = tcd_alarmio_input_bits (io), out = tcd_alarmio_output_bits (io);
+    for (guint i = 0; i < N_ALARM_INPUTS; i++)
+      di[DI_ALARM_INPUT + i] = (in >> i) & 1;
+    for (guint i = 0; i < N_ALARM_OUTPUTS; i++)
+      map->tab_bits[CO_ALARM_OUTPUT + i] = (out >> i) & 1;
+  }
 
   if (valid)
     status |= ST_VALID;
@@ -796,7 +802,8 @@ table_size (guint fc)
 static gboolean
 coil_writable (guint a)
 {
-  return a == CO_FFC || (a >= CO_RULE_ENABLE && a < CO_RULE_ENABLE + N_RULES);
+  return a == CO_FFC || (a >= CO_RULE_ENABLE && a < CO_RULE_ENABLE + N_RULES)
+      || (a >= CO_ALARM_OUTPUT && a < CO_ALARM_OUTPUT + N_ALARM_OUTPUTS);
 }
 
 static gboolean
@@ -835,6 +842,8 @@ decode_write (Server *s, const guint8 *pdu, Job *j)
           : (data[i / 8] >> (i % 8)) & 1;
       if (a == CO_FFC) {
         j->ffc |= on;
+      } else if (a >= CO_ALARM_OUTPUT && a < CO_ALARM_OUTPUT + N_ALARM_OUTPUTS) {
+        j->output[a - CO_ALARM_OUTPUT] = on;
       } else {
         guint slot = a - CO_RULE_ENABLE;
         if (slot >= c->n_rules)
@@ -931,6 +940,7 @@ handle_request (Server *s, const guint8 *adu, gsize len, gsize header,
     return send_exception (s, adu, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
   j = g_new0 (Job, 1);
   memset (j->rule_enable, -1, sizeof j->rule_enable);
+  memset (j->output, -1, sizeof j->output);
   if ((exc = decode_write (s, pdu, j))) {
     g_free (j);
     return send_exception (s, adu, exc);
@@ -1026,6 +1036,17 @@ execute (TcdModbus *m, Job *j)
   }
   if (!change)
     json_node_unref (doc);
+  for (guint i = 0; i < N_ALARM_OUTPUTS; i++) {
+    TcdAlarmIo *io = tcd_events_get_io (app->events);
+    if (j->output[i] < 0)
+      continue;
+    if (j->output[i])
+      tcd_alarmio_trigger (io, i + 1, NULL);
+    else
+      tcd_alarmio_clear (io, i + 1, NULL);
+    tcd_audit (app->security, "system", "modbus", address, "alarm output %u %s", i + 1,
+        j->output[i] ? "triggered" : "cleared");
+  }
   if (j->ffc) {
     tcd_pipeline_ffc (app->pipeline);
     tcd_audit (app->security, "system", "modbus", address, "flat-field correction");

@@ -821,6 +821,19 @@ tcd_pipeline_get_temperature (TcdPipeline *p)
   return s;
 }
 
+gboolean
+tcd_pipeline_set_shutter (TcdPipeline *p, gboolean closed)
+{
+  gboolean now;
+
+  if (!p->src || !g_object_class_find_property (G_OBJECT_GET_CLASS (p->src), "shutter"))
+    return FALSE;
+  g_object_get (p->src, "shutter", &now, NULL);
+  if (now != closed)
+    g_object_set (p->src, "shutter", closed, NULL);
+  return TRUE;
+}
+
 GstSample *
 tcd_pipeline_get_video (TcdPipeline *p)
 {

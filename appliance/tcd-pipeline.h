@@ -53,6 +53,9 @@ void tcd_pipeline_reload_picture (TcdPipeline *p);
 void tcd_pipeline_set_mjpeg_viewers (TcdPipeline *p, guint n);
 /* Flat-field correction now (manual correction, manual 7.2.2) */
 void tcd_pipeline_ffc (TcdPipeline *p);
+/* Closes or opens the sensor's shutter (burning prevention); FALSE when the
+ * source has none */
+gboolean tcd_pipeline_set_shutter (TcdPipeline *p, gboolean closed);
 
 /* Video outlets: every frame of the core's video branch is pushed into each
  * registered appsrc (newest wins: the appsrc leaks).  Thread-safe. */

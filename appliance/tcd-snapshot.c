@@ -109,20 +109,47 @@ GBytes *
 tcd_snapshot_encode (GstSample *sample, TcdSnapshotFormat format, const gchar *palette,
     GError **error)
 {
+  return tcd_snapshot_encode_full (sample, format, palette, 0, 0, 90, error);
+}
+
+GBytes *
+tcd_snapshot_encode_full (GstSample *sample, TcdSnapshotFormat format,
+    const gchar *palette, gint width, gint height, gint quality, GError **error)
+{
   g_autofree gchar *chain = NULL;
+  g_autofree gchar *scale = NULL;
+  g_autofree gchar *nick = NULL;
   GstSample *out;
   GBytes *bytes = NULL;
 
+  g_return_val_if_fail (sample != NULL, NULL);
+
+  quality = CLAMP (quality, 1, 100);
+  /* scale first: I420 is half the work of BGR */
+  if (width > 0 && height > 0)
+    scale = g_strdup_printf ("videoscale ! video/x-raw,width=%d,height=%d,"
+        "pixel-aspect-ratio=1/1 ! ", width, height);
   switch (format) {
     case TCD_SNAPSHOT_JPEG:
-      chain = g_strdup ("videoconvert ! jpegenc quality=90");
+      chain = g_strdup_printf ("%svideoconvert ! jpegenc quality=%d",
+          scale ? scale : "", quality);
       break;
     case TCD_SNAPSHOT_BMP:
-      chain = g_strdup ("videoconvert ! video/x-raw,format=BGR");
+      chain = g_strdup_printf ("%svideoconvert ! video/x-raw,format=BGR",
+          scale ? scale : "");
       break;
     case TCD_SNAPSHOT_RJPEG:
-      chain = g_strdup_printf ("thermalrjpegenc palette=%s", palette);
+      if (palette) {
+        nick = g_strdelimit (g_strdup (palette), "_", '-');
+        chain = g_strdup_printf ("thermalrjpegenc palette=%s quality=%d", nick, quality);
+      } else {
+        chain = g_strdup_printf ("thermalrjpegenc quality=%d", quality);
+      }
       break;
+    default:
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NOT_IMPLEMENTED,
+          "unknown picture format %d", format);
+      return NULL;
   }
   out = run_chain (sample, chain, error);
   if (!out)
@@ -132,9 +159,12 @@ tcd_snapshot_encode (GstSample *sample, TcdSnapshotFormat format, const gchar *p
   } else {
     GstMapInfo map;
     GstBuffer *buf = gst_sample_get_buffer (out);
-    if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    if (buf && gst_buffer_map (buf, &map, GST_MAP_READ)) {
       bytes = g_bytes_new (map.data, map.size);
       gst_buffer_unmap (buf, &map);
+    } else {
+      g_set_error_literal (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+          "cannot read the encoded picture");
     }
   }
   gst_sample_unref (out);
@@ -145,4 +175,24 @@ const gchar *
 tcd_snapshot_content_type (TcdSnapshotFormat format)
 {
   return format == TCD_SNAPSHOT_BMP ? "image/bmp" : "image/jpeg";
+}
+
+const gchar *
+tcd_snapshot_extension (TcdSnapshotFormat format)
+{
+  return format == TCD_SNAPSHOT_BMP ? "bmp" : "jpg";
+}
+
+gboolean
+tcd_snapshot_format_parse (const gchar *s, TcdSnapshotFormat *format)
+{
+  if (!g_strcmp0 (s, "jpeg") || !g_strcmp0 (s, "jpg"))
+    *format = TCD_SNAPSHOT_JPEG;
+  else if (!g_strcmp0 (s, "bmp"))
+    *format = TCD_SNAPSHOT_BMP;
+  else if (!g_strcmp0 (s, "rjpeg"))
+    *format = TCD_SNAPSHOT_RJPEG;
+  else
+    return FALSE;
+  return TRUE;
 }

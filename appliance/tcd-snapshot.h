@@ -17,6 +17,17 @@ typedef enum {
  * radiometric JPEG).  Blocking (a short pipeline): call it from a worker. */
 GBytes *tcd_snapshot_encode (GstSample *sample, TcdSnapshotFormat format,
                              const gchar *palette, GError **error);
+/* The same with a size (@width and @height 0: as is; ignored for the
+ * radiometric JPEG, always at the sensor's resolution) and a JPEG @quality
+ * (1..100).  @palette: a palette nick ("white-hot" or the config's
+ * "white_hot"), NULL for the encoder's default. */
+GBytes *tcd_snapshot_encode_full (GstSample *sample, TcdSnapshotFormat format,
+                                  const gchar *palette, gint width, gint height,
+                                  gint quality, GError **error);
 const gchar *tcd_snapshot_content_type (TcdSnapshotFormat format);
+/* "jpg" or "bmp" */
+const gchar *tcd_snapshot_extension (TcdSnapshotFormat format);
+/* "jpeg" (or "jpg"), "bmp", "rjpeg"; FALSE for anything else */
+gboolean     tcd_snapshot_format_parse (const gchar *s, TcdSnapshotFormat *format);
 
 G_END_DECLS

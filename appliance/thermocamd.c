@@ -25,6 +25,7 @@
 #include "tcd-app.h"
 #include "tcd-http.h"
 #include "tcd-modbus.h"
+#include "tcd-events.h"
 
 #ifndef TCD_DATA_DIR
 #define TCD_DATA_DIR "/usr/share/thermocam"
@@ -72,6 +73,7 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
   tcd_pipeline_apply (app->pipeline, doc);
   tcd_rtsp_apply (app->rtsp, doc);
   tcd_modbus_apply (app->modbus, doc);
+  tcd_events_apply (app->events, doc);
   /* new ports, or HTTPS switched on or off: the servers restart in place
    * (ports given as flags stay as they are; redirect_http is read live) */
   if ((!tc_json_equal (tcd_config_node (old, "ports"), tcd_config_node (doc, "ports"))
@@ -144,7 +146,9 @@ on_message (const GstStructure *s, gpointer user_data)
   }
   g_message ("alarm: %s %d %s %s %s %.2f", source, id, gst_structure_get_string (s, "name"),
       gst_structure_get_string (s, "level"), gst_structure_get_string (s, "state"), v);
-  tcd_app_emit (app, "alarm", ev);
+  tcd_app_emit (app, "alarm", json_node_ref (ev));
+  tcd_events_measurement (app->events, ev);
+  json_node_unref (ev);
 }
 
 static void
@@ -155,7 +159,8 @@ on_exception (const gchar *kind, const gchar *message, gpointer user_data)
 
   json_object_set_string_member (json_node_get_object (ev), "type", kind);
   json_object_set_string_member (json_node_get_object (ev), "message", message);
-  tcd_app_emit (app, "exception", ev);
+  tcd_events_exception (app->events, kind, ev);
+  json_node_unref (ev);
 }
 
 static void
@@ -175,7 +180,8 @@ on_lock (const gchar *address, const gchar *service, const gchar *user, guint mi
   if (user)
     json_object_set_string_member (o, "user", user);
   g_message ("illegal login: %s", m);
-  tcd_app_emit (app, "exception", ev);
+  tcd_events_exception (app->events, "illegal_login", ev);
+  json_node_unref (ev);
 }
 
 static void
@@ -396,6 +402,11 @@ main (int argc, char **argv)
   tcd_pipeline_set_callbacks (app.pipeline, on_message, on_exception, on_jpeg, &app);
   app.rtsp = tcd_rtsp_new (app.pipeline, pipelines, app.security);
   app.modbus = tcd_modbus_new (&app);
+  app.events = tcd_events_new (&app, &err);
+  if (!app.events) {
+    g_printerr ("thermocamd: %s\n", err->message);
+    return 1;
+  }
   app.loop = g_main_loop_new (NULL, FALSE);
   if (!start_servers (&app, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
@@ -414,6 +425,7 @@ main (int argc, char **argv)
     g_source_remove (app.reboot_id);
   tcd_http_free (app.http);
   tcd_modbus_free (app.modbus);
+  tcd_events_free (app.events);
   tcd_rtsp_free (app.rtsp);
   tcd_pipeline_free (app.pipeline);
   tcd_users_free (app.users);

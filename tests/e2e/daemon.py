@@ -220,3 +220,58 @@ class Events:
     def close(self):
         self.proc.terminate()
         self.proc.wait()
+
+
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers.py")
+
+
+class Peer:
+    """A real server of tests/e2e/peers.py (ftp, smtp, http, hang) on loopback"""
+
+    def __init__(self, kind, *args, port=0):
+        self.kind, self.args, self.port = kind, list(args), port
+        self.proc = None
+
+    def start(self, timeout=15):
+        self.proc = subprocess.Popen(["/usr/bin/python3", PEERS, self.kind, *self.args,
+                                      "--port", str(self.port)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        end = time.time() + timeout
+        while time.time() < end:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            m = re.match(r"ready (\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                return self
+        raise RuntimeError(f"peer {self.kind} did not start: {self.proc.stderr.read()}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def self_signed(dirname, cn="127.0.0.1"):
+    """a certificate and key for a TLS peer (openssl CLI)"""
+    crt, key = os.path.join(dirname, "peer.crt"), os.path.join(dirname, "peer.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "2", "-subj", f"/CN={cn}", "-addext", f"subjectAltName=IP:{cn}"],
+                   check=True, capture_output=True)
+    return crt, key
+
+
+def wait_for(pred, timeout, step=0.1):
+    """pred() until it is truthy or the time is up; its last value"""
+    end = time.time() + timeout
+    while True:
+        v = pred()
+        if v or time.time() >= end:
+            return v
+        time.sleep(step)

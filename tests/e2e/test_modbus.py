@@ -404,8 +404,24 @@ ok, _, out = tcp(d, "4", 3, values=[1])
 t.ok(not ok and "Illegal data address" in out, "writing a reserved holding register: illegal data address", out)
 ok, _, out = tcp(d, "4", addr("holding", "emissivity_float"), values=[1])
 t.ok(not ok and "Illegal data address" in out, "writing half a float pair: illegal data address", out)
-ok, _, out = tcp(d, "0", addr("coil", "alarm_output"), values=[1])
-t.ok(not ok and "Illegal data address" in out, "alarm outputs are reserved (not writable) until alarm I/O exists", out)
+ok, _, out = tcp(d, "0", addr("coil", "alarm_output") + 1, values=[1])
+s_, io, _ = d.get("io")
+on = [o["on"] for o in io["outputs"]] if s_ == 200 else None
+base = addr("coil", "alarm_output")
+ok2, vals, out2 = tcp(d, "0", base, count=4)
+t.ok(ok and on == [False, True, False, False] and [vals.get(base + i) for i in range(4)] == [0, 1, 0, 0],
+     "coil alarm_output 2 = 1 triggers output 2 (GET /io and the coils agree)", (out, io, out2))
+ok, _, out = tcp(d, "0", addr("coil", "alarm_output") + 1, values=[0])
+s_, io, _ = d.get("io")
+t.ok(ok and not any(o["on"] for o in io["outputs"]), "coil alarm_output 2 = 0 clears it", (out, io))
+d.put("io/inputs/3", {"contact": "closed"})
+d.put("config/alarm_inputs", {"inputs": [{"id": 1, "name": "Door"}, {"id": 2, "name": "Gate"},
+                                         {"id": 3, "name": "Valve", "enabled": True},
+                                         {"id": 4, "name": "Pump"}]})
+time.sleep(0.3)
+base = addr("discrete", "alarm_input")
+ok, vals, out = tcp(d, "1", base, count=4)
+t.ok(ok and [vals.get(base + i) for i in range(4)] == [0, 0, 1, 0], "discrete alarm_input 3 reads 1 once its NO contact closes", (out, vals))
 
 sock = socket.create_connection(("127.0.0.1", d.modbus), timeout=3)
 for fn, name in ((0x2B, "encapsulated interface (0x2B)"), (0x11, "report server id (0x11)"),
