@@ -66,8 +66,8 @@ typedef struct {
 
 /* ---- helpers ---- */
 
-static JsonNode *
-event_new (const gchar *source)
+JsonNode *
+tcd_event_new (const gchar *source)
 {
   JsonNode *n = json_node_new (JSON_NODE_OBJECT);
   JsonObject *o = json_object_new ();
@@ -176,7 +176,7 @@ on_event_pictures (GPtrArray *pictures, gpointer user_data)
   TcdEvents *e = j->e;
 
   if (pictures->len && ((TcdPicture *) g_ptr_array_index (pictures, 0))->stored) {
-    JsonNode *ev = event_new ("capture");
+    JsonNode *ev = tcd_event_new ("capture");
     JsonArray *names = json_array_new ();
     for (guint i = 0; i < pictures->len; i++)
       json_array_add_string_element (names,
@@ -340,7 +340,7 @@ tcd_events_exception (TcdEvents *e, const gchar *type, JsonNode *ev)
 static void
 raise_exception (TcdEvents *e, const gchar *type, const gchar *state, const gchar *message)
 {
-  g_autoptr (JsonNode) ev = event_new ("exception");
+  g_autoptr (JsonNode) ev = tcd_event_new ("exception");
   JsonObject *o = json_node_get_object (ev);
 
   json_object_set_string_member (o, "type", type);
@@ -357,7 +357,7 @@ static void
 on_input (guint id, const gchar *name, gboolean alarm, gpointer user_data)
 {
   TcdEvents *e = user_data;
-  JsonNode *ev = event_new ("input");
+  JsonNode *ev = tcd_event_new ("input");
   JsonObject *o = json_node_get_object (ev);
   JsonArray *list = json_node_get_array (cfg (e, "alarm_inputs.inputs"));
   JsonObject *conf = NULL;
@@ -385,7 +385,7 @@ static void
 on_output (guint id, const gchar *name, gboolean on, const gchar *why, gpointer user_data)
 {
   TcdEvents *e = user_data;
-  JsonNode *ev = event_new ("output");
+  JsonNode *ev = tcd_event_new ("output");
   JsonObject *o = json_node_get_object (ev);
 
   json_object_set_int_member (o, "output", id);
@@ -510,7 +510,7 @@ on_delivery (const gchar *id, const gchar *channel, JsonNode *job, const gchar *
     const gchar *reason, guint attempts, gpointer user_data)
 {
   TcdEvents *e = user_data;
-  JsonNode *ev = event_new ("delivery");
+  JsonNode *ev = tcd_event_new ("delivery");
   JsonObject *o = json_node_get_object (ev);
   JsonObject *j = job && JSON_NODE_HOLDS_OBJECT (job) ? json_node_get_object (job) : NULL;
 
@@ -547,7 +547,7 @@ on_timed (GPtrArray *pictures, gpointer user_data)
       || !*tcd_config_string (e->app->config, "ftp.server"))
     return;
   {
-    g_autoptr (JsonNode) ev = event_new ("timed");
+    g_autoptr (JsonNode) ev = tcd_event_new ("timed");
     JsonNode *job = job_new ("ftp", ev);
     g_autofree gchar *dir = ftp_dir_now (e, "timed");
     json_object_set_string_member (json_node_get_object (job), "dir", dir);
@@ -561,7 +561,7 @@ on_timed (GPtrArray *pictures, gpointer user_data)
 static void
 burning_event (TcdEvents *e, gboolean closed, const gchar *reason)
 {
-  JsonNode *ev = event_new ("burning_prevention");
+  JsonNode *ev = tcd_event_new ("burning_prevention");
   JsonObject *o = json_node_get_object (ev);
 
   json_object_set_string_member (o, "shutter", closed ? "closed" : "open");
@@ -644,7 +644,7 @@ static void
 environment_event (TcdEvents *e, const gchar *state, gboolean repeat, gdouble value,
     gdouble threshold)
 {
-  g_autoptr (JsonNode) ev = event_new ("environment");
+  g_autoptr (JsonNode) ev = tcd_event_new ("environment");
   JsonObject *o = json_node_get_object (ev);
   JsonNode *conf = cfg (e, "environment_alarm");
 
@@ -996,7 +996,7 @@ test_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
   } else {
     JsonArray *rs = json_object_get_array_member (json_node_get_object (t->section),
         "receivers");
-    g_autoptr (JsonNode) ev = event_new ("test");
+    g_autoptr (JsonNode) ev = tcd_event_new ("test");
     g_autofree gchar *json = NULL;
 
     json_object_set_string_member (json_node_get_object (ev), "serial", t->serial);

@@ -21,6 +21,9 @@ G_BEGIN_DECLS
 
 typedef struct _TcdEvents TcdEvents;
 
+/* A new event {"time": now (ISO 8601 UTC), "source": @source} */
+JsonNode  *tcd_event_new (const gchar *source);
+
 /* @app: the TcdApp (tcd-app.h) */
 TcdEvents *tcd_events_new (gpointer app, GError **error);
 void       tcd_events_free (TcdEvents *e);

@@ -39,20 +39,6 @@ tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data)
   tcd_http_broadcast (app->http, type, data);
 }
 
-static JsonNode *
-event_base (const gchar *source)
-{
-  JsonNode *n = json_node_new (JSON_NODE_OBJECT);
-  JsonObject *o = json_object_new ();
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree gchar *t = g_date_time_format_iso8601 (now);
-
-  json_object_set_string_member (o, "time", t);
-  json_object_set_string_member (o, "source", source);
-  json_node_take_object (n, o);
-  return n;
-}
-
 gboolean
 tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
     const gchar *user, const gchar *address, gchar **field, GError **error)
@@ -85,7 +71,7 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
   json_node_unref (doc);
   g_message ("configuration changed: %s", what);
   tcd_audit (app->security, "config", user, address, "changed %s", what);
-  ev = event_base ("config");
+  ev = tcd_event_new ("config");
   json_object_set_string_member (json_node_get_object (ev), "change", what);
   tcd_app_emit (app, "config", ev);
   return TRUE;
@@ -113,7 +99,7 @@ on_message (const GstStructure *s, gpointer user_data)
 
   if (!gst_structure_has_name (s, "thermal-alarm"))
     return;
-  ev = event_base (source ? source : "rule");
+  ev = tcd_event_new (source ? source : "rule");
   o = json_node_get_object (ev);
   gst_structure_get_int (s, "id", &id);
   if (g_strcmp0 (source, "rule") == 0)
@@ -155,7 +141,7 @@ static void
 on_exception (const gchar *kind, const gchar *message, gpointer user_data)
 {
   TcdApp *app = user_data;
-  JsonNode *ev = event_base ("exception");
+  JsonNode *ev = tcd_event_new ("exception");
 
   json_object_set_string_member (json_node_get_object (ev), "type", kind);
   json_object_set_string_member (json_node_get_object (ev), "message", message);
@@ -168,7 +154,7 @@ on_lock (const gchar *address, const gchar *service, const gchar *user, guint mi
     gpointer user_data)
 {
   TcdApp *app = user_data;
-  JsonNode *ev = event_base ("exception");
+  JsonNode *ev = tcd_event_new ("exception");
   JsonObject *o = json_node_get_object (ev);
   g_autofree gchar *m = g_strdup_printf ("%s locked for %u min after failed logins on %s",
       address, minutes, service);
