@@ -172,6 +172,29 @@ tcd_alarmio_link (TcdAlarmIo *io, guint id, const gchar *source, gboolean active
   }
 }
 
+void
+tcd_alarmio_prune (TcdAlarmIo *io, TcdAlarmIoLinkedFunc still, gpointer user_data)
+{
+  for (guint i = 0; i < TCD_IO_CHANNELS; i++) {
+    Output *o = &io->out[i];
+    GHashTableIter it;
+    gpointer key;
+    gboolean gone = FALSE;
+
+    g_hash_table_iter_init (&it, o->sources);
+    while (g_hash_table_iter_next (&it, &key, NULL))
+      if (!still (i + 1, key, user_data)) {
+        g_hash_table_iter_remove (&it);
+        gone = TRUE;
+      }
+    if (gone) {
+      if (o->delay > 0)
+        o->until = g_get_monotonic_time () + (gint64) o->delay * G_USEC_PER_SEC;
+      update_output (io, i, "no longer linked");
+    }
+  }
+}
+
 static gboolean
 check_id (guint id, const gchar *what, GError **error)
 {

@@ -55,6 +55,10 @@ void        tcd_alarmio_apply (TcdAlarmIo *io, JsonNode *doc);
 /* A linked event of @source ("rule-3") started (@active) or stopped; an
  * event without an end (an exception) passes TRUE then FALSE */
 void        tcd_alarmio_link (TcdAlarmIo *io, guint id, const gchar *source, gboolean active);
+/* Lets go of the events of each output for which @still returns FALSE (as
+ * if they had ended: the hold delay runs) */
+typedef gboolean (*TcdAlarmIoLinkedFunc) (guint id, const gchar *source, gpointer user_data);
+void        tcd_alarmio_prune (TcdAlarmIo *io, TcdAlarmIoLinkedFunc still, gpointer user_data);
 gboolean    tcd_alarmio_trigger (TcdAlarmIo *io, guint id, GError **error);
 gboolean    tcd_alarmio_clear (TcdAlarmIo *io, guint id, GError **error);
 /* Simulated backend: contact @id is closed or open */

@@ -206,6 +206,39 @@ ftp_dir_now (TcdEvents *e, const gchar *tag)
   return tcd_transfer_ftp_dir (cfg (e, "ftp"), cfg (e, "device"), e->app->serial, tag, now);
 }
 
+/* Whether FTP and email can send at all: no job is queued for a destination
+ * that is not configured (it would wait out max_age_h and push real ones
+ * out of the bounded queue) */
+static gboolean
+ftp_ready (TcdEvents *e, const gchar *tag)
+{
+  if (*tcd_config_string (e->app->config, "ftp.server"))
+    return TRUE;
+  g_message ("%s: linked to FTP, but ftp.server is not set: no upload", tag);
+  return FALSE;
+}
+
+static gboolean
+email_ready (TcdEvents *e, const gchar *tag)
+{
+  if (*tcd_config_string (e->app->config, "email.server")
+      && *tcd_config_string (e->app->config, "email.sender_address")
+      && json_array_get_length (json_node_get_array (cfg (e, "email.receivers"))) > 0)
+    return TRUE;
+  g_message ("%s: linked to email, but the server, the sender or the receivers are not set: "
+      "no mail", tag);
+  return FALSE;
+}
+
+/* An event ended: whatever output it holds lets go (whatever the linkage
+ * says now: it may have changed since the start) */
+static void
+release_outputs (TcdEvents *e, const gchar *out_source)
+{
+  for (guint id = 1; id <= TCD_IO_CHANNELS; id++)
+    tcd_alarmio_link (e->io, id, out_source, FALSE);
+}
+
 /* Links one event.  @tag names its source ("rule-3"); @out_source names
  * it for the alarm outputs ("rule-3:alarm").  @begin: it starts or repeats;
  * @end: it stops; @momentary: an event without an end. */
@@ -214,7 +247,10 @@ link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *tag,
     const gchar *out_source, gboolean begin, gboolean end, gboolean momentary)
 {
   JsonNode *outs, *receivers;
+  gboolean ftp, email;
 
+  if (end)
+    release_outputs (e, out_source);
   if (!linkage || !JSON_NODE_HOLDS_OBJECT (linkage))
     return;
   outs = json_object_get_member (json_node_get_object (linkage), "alarm_outputs");
@@ -232,8 +268,6 @@ link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *tag,
         tcd_alarmio_link (e->io, id, out_source, TRUE);
       if (momentary)
         tcd_alarmio_link (e->io, id, out_source, FALSE);
-    } else if (end) {
-      tcd_alarmio_link (e->io, id, out_source, FALSE);
     }
   }
   if (member_true (linkage, "center") && (receivers = cfg (e, "center.receivers"))) {
@@ -247,21 +281,23 @@ link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *tag,
   }
   if (!(begin || momentary))
     return;
-  if (member_true (linkage, "ftp") || member_true (linkage, "capture")) {
+  ftp = member_true (linkage, "ftp") && ftp_ready (e, tag);
+  email = member_true (linkage, "email") && email_ready (e, tag);
+  if (ftp || member_true (linkage, "capture")) {
     PictureJob *j = g_new0 (PictureJob, 1);
     JsonObject *ce = json_node_get_object (cfg (e, "capture.event"));
 
     j->e = e;
     j->ev = tcd_json_deep_copy (ev);
     j->tag = g_strdup (tag);
-    j->ftp = member_true (linkage, "ftp");
+    j->ftp = ftp;
     j->ftp_dir = ftp_dir_now (e, tag);
     tcd_capture_take (e->capture, json_object_get_member (ce, "picture"),
         json_object_get_int_member (ce, "count"),
         json_object_get_int_member (ce, "interval_s") * 1000, tag,
         member_true (linkage, "capture"), on_event_pictures, j);
   }
-  if (member_true (linkage, "email")) {
+  if (email) {
     PictureJob *j = g_new0 (PictureJob, 1);
 
     j->e = e;
@@ -304,9 +340,11 @@ tcd_events_measurement (TcdEvents *e, JsonNode *ev)
     path = g_strdup ("events.scene");
   }
   conf = cfg (e, path);
+  out_source = g_strdup_printf ("%s:%s", tag, level);
+  if (g_str_equal (state, "stop"))
+    release_outputs (e, out_source);
   if (g_str_equal (level, "pre_alarm") && !member_true (conf, "pre_alarm"))
     return;
-  out_source = g_strdup_printf ("%s:%s", tag, level);
   if (g_str_equal (state, "stop")) {
     /* an end is always linked: outputs go off, the center hears it */
     link_event (e, ev, json_object_get_member (json_node_get_object (conf), "linkage"), tag,
@@ -331,6 +369,8 @@ tcd_events_exception (TcdEvents *e, const gchar *type, JsonNode *ev)
       "state", NULL);
 
   tcd_app_emit (e->app, "exception", json_node_ref (ev));
+  if (g_strcmp0 (state, "stop") == 0)
+    release_outputs (e, type);
   if (!conf || !member_true (conf, "enabled"))
     return;
   link_event (e, ev, json_object_get_member (json_node_get_object (conf), "linkage"), type,
@@ -847,6 +887,49 @@ tcd_events_free (TcdEvents *e)
   g_free (e);
 }
 
+/* Whether the event @source ("rule-3:alarm", "input-1", "environment",
+ * "network_disconnected") still links output @id in the configuration */
+static gboolean
+still_linked (guint id, const gchar *source, gpointer user_data)
+{
+  TcdEvents *e = user_data;
+  g_auto (GStrv) parts = g_strsplit (source, ":", 2);
+  const gchar *tag = parts[0], *level = parts[1];
+  JsonNode *conf = NULL, *link, *outs;
+
+  if (g_str_has_prefix (tag, "rule-"))
+    conf = cfg (e, "events.rules");
+  else if (g_str_has_prefix (tag, "comparison-"))
+    conf = cfg (e, "events.comparisons");
+  else if (g_str_equal (tag, "scene"))
+    conf = cfg (e, "events.scene");
+  else if (g_str_equal (tag, "environment"))
+    conf = cfg (e, "environment_alarm");
+  else if (g_str_has_prefix (tag, "input-")) {
+    JsonArray *list = json_node_get_array (cfg (e, "alarm_inputs.inputs"));
+    for (guint k = 0; k < json_array_get_length (list); k++)
+      if (json_object_get_int_member (json_array_get_object_element (list, k), "id")
+          == g_ascii_strtoll (tag + 6, NULL, 10))
+        conf = json_array_get_element (list, k);
+  } else {
+    g_autofree gchar *path = g_strconcat ("exceptions.", tag, NULL);
+    conf = cfg (e, path);
+    if (conf && !member_true (conf, "enabled"))
+      return FALSE;
+  }
+  if (!conf || !JSON_NODE_HOLDS_OBJECT (conf))
+    return FALSE;
+  if (level && g_str_equal (level, "pre_alarm") && !member_true (conf, "pre_alarm"))
+    return FALSE;
+  link = json_object_get_member (json_node_get_object (conf), "linkage");
+  outs = link && JSON_NODE_HOLDS_OBJECT (link)
+      ? json_object_get_member (json_node_get_object (link), "alarm_outputs") : NULL;
+  for (guint i = 0; outs && i < json_array_get_length (json_node_get_array (outs)); i++)
+    if ((guint) json_array_get_int_element (json_node_get_array (outs), i) == id)
+      return TRUE;
+  return FALSE;
+}
+
 void
 tcd_events_apply (TcdEvents *e, JsonNode *doc)
 {
@@ -858,6 +941,9 @@ tcd_events_apply (TcdEvents *e, JsonNode *doc)
   e->doc = copy;
   g_mutex_unlock (&e->lock);
   tcd_alarmio_apply (e->io, doc);
+  /* an event whose link to an output was removed lets go of it: its end
+   * would not reach the output any more */
+  tcd_alarmio_prune (e->io, still_linked, e);
   tcd_capture_apply (e->capture, doc);
   tcd_store_set_limit (e->recordings, (guint64) json_node_get_int (tcd_config_node (doc,
               "recording.storage_mb")) * MiB);

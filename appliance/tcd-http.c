@@ -550,6 +550,7 @@ handle_snapshot (TcdHttp *h, SoupServerMessage *msg, GHashTable *query)
 
 static JsonNode *redacted (JsonNode *node, const gchar *section);
 static void keep_receiver_passwords (TcdConfig *cfg, JsonNode *patch);
+static void bind_password (TcdConfig *cfg, const gchar *section, JsonNode *patch);
 
 /* "rules[3].alarm.pre_alarm" -> "alarm.pre_alarm" for the routes of one rule */
 static gchar *
@@ -623,6 +624,8 @@ handle_config (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     return;
   if (g_str_equal (section, "center"))
     keep_receiver_passwords (cfg, patch);
+  else if (g_str_equal (section, "ftp") || g_str_equal (section, "email"))
+    bind_password (cfg, section, patch);
   doc = tcd_config_patched (cfg, section, patch);
   {
     g_autofree gchar *what = g_strdup_printf ("config.%s", section);
@@ -1220,6 +1223,32 @@ redacted (JsonNode *node, const gchar *section)
   return copy;
 }
 
+/* An FTP or SMTP password belongs to its server and user: a change of
+ * those without a new password empties it, so that a stored password is
+ * never sent to another server (a test route or a PUT could otherwise send
+ * the administrator's password wherever an operator points it) */
+static void
+bind_password (TcdConfig *cfg, const gchar *section, JsonNode *patch)
+{
+  static const gchar *const keys[] = { "server", "port", "user", NULL };
+  JsonNode *cur = tcd_config_get_section (cfg, section);
+  JsonObject *p, *c;
+
+  if (!JSON_NODE_HOLDS_OBJECT (patch) || !cur || !JSON_NODE_HOLDS_OBJECT (cur))
+    return;
+  p = json_node_get_object (patch);
+  c = json_node_get_object (cur);
+  if (json_object_has_member (p, "password"))
+    return;
+  for (guint i = 0; keys[i]; i++)
+    if (json_object_has_member (p, keys[i])
+        && !tc_json_equal (json_object_get_member (p, keys[i]),
+            json_object_get_member (c, keys[i]))) {
+      json_object_set_string_member (p, "password", "");
+      return;
+    }
+}
+
 /* A center receiver sent back without its (write-only) password keeps the
  * one it had, if it is the same receiver (URL and user) */
 static void
@@ -1513,6 +1542,8 @@ handle_test (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gcha
       return;
     if (g_str_equal (what, "center"))
       keep_receiver_passwords (h->app->config, body);
+    else
+      bind_password (h->app->config, what, body);
     doc = tcd_config_patched (h->app->config, what, body);
     if (!tcd_config_check (h->app->config, doc, &field, &err)) {
       send_invalid (msg, err, field);

@@ -134,6 +134,19 @@ t.ok(status(r) == 200 and glob.glob(os.path.join(root, "Kiln 7", "test", "thermo
      "POST /ftp/test uploads a test file into Kiln 7/test/", (r, os.listdir(root)))
 r = d.post("ftp/test", {"password": "Wrong#one1"})
 t.ok(status(r) == 502 and code(r) == "transfer_failed", "a test with a wrong password: 502", r)
+# the password belongs to its server: pointing the settings elsewhere without a new
+# password does not send the stored one there
+root2 = subdir("ftp2")
+ftp2 = peer("ftp", "--root", root2, "--user", "cam", "--password", "Ftp#secret1")
+r = d.post("ftp/test", {"port": ftp2.port})
+t.ok(status(r) == 502 and not glob.glob(os.path.join(root2, "**", "*.txt"), recursive=True),
+     "a test against another server without a password: the stored password is not sent (502)", r)
+r = d.post("ftp/test", {"port": ftp2.port, "password": "Ftp#secret1"})
+t.ok(status(r) == 200, "with the password given, the other server works", r)
+r = d.put("config/ftp", {"port": ftp2.port})
+r2 = d.post("ftp/test")
+t.ok(status(r) == 200 and status(r2) == 502, "a PUT of another port without the password empties it", (r, r2))
+d.put("config/ftp", {"port": ftp.port, "password": "Ftp#secret1"})
 d.put("config/capture", {"event": {"count": 2, "interval_s": 1, "picture": {"format": "jpeg"}}})
 link_input(ftp=True)
 trigger()
@@ -164,7 +177,15 @@ r = d.put("config/email", {"sender_name": "Kiln 7", "sender_address": "kiln7@pla
 t.ok(status(r) == 200, "email configured", r)
 r = d.post("email/test")
 t.ok(status(r) == 200 and wait_for(lambda: received(mails, ".eml"), 5), "POST /email/test sends a mail", r)
+d.put("config/email", {"receivers": []})
 link_input(email=True)
+trigger()
+time.sleep(0.5)
+t.ok(d.get("events/state")[1]["delivery"]["channels"].get("email", {}).get("pending", 0) == 0
+     and any("linked to email, but" in x for x in d.lines),
+     "email linked but no receivers: nothing queued, a log line says why")
+d.put("config/email", {"receivers": [{"name": "Ops", "address": "ops@plant.example"},
+                                     {"address": "boss@plant.example"}]})
 t0 = time.time()
 trigger()
 emls = wait_for(lambda: len(received(mails, ".eml")) >= 2 and received(mails, ".eml"), 20)

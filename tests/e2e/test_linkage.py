@@ -143,6 +143,17 @@ held = off[2] - t_open if off else None
 t.ok(stop is not None and off is not None and 1.6 <= held <= 3.0,
      f"after the input ends, output 2 holds for its 2 s delay ({held and round(held, 2)} s), then clears",
      (stop, off))
+# a link removed while the event lasts: the output lets go (after its delay)
+d.put("io/inputs/1", {"contact": "closed"})
+t.ok(wait_for(lambda: output_on(2), 3), "input 1 in alarm again: output 2 on")
+unlinked = [dict(inputs[0], linkage={"alarm_outputs": []})] + inputs[1:]
+d.put("config/alarm_inputs", {"inputs": unlinked})
+t_cut = time.time()
+off = ev.wait(lambda e: e[0] == "output" and e[1]["output"] == 2 and not e[1]["on"] and e[2] > t_cut, 6)
+t.ok(off is not None and 1.6 <= off[2] - t_cut <= 3.0,
+     "the input's link to output 2 removed mid-alarm: output 2 holds its delay, then clears", off)
+d.put("io/inputs/1", {"contact": "open"})
+d.put("config/alarm_inputs", {"inputs": inputs})
 r = d.put("io/inputs/7", {"contact": "closed"})
 t.ok(status(r) == 404, "input 7 does not exist: 404", r)
 r = d.put("io/inputs/1", {"contact": "ajar"})
