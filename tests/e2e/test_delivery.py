@@ -201,7 +201,7 @@ t.ok(meta.get("tls") is True and meta.get("auth_user") == "cam@plant"
      "sent over STARTTLS, authenticated, to both receivers", meta)
 body = msg.get_body(("plain",)).get_content() if msg else ""
 t.ok("Door" in body and "input" in body, "the text says what happened", body)
-r = d.put("config/email", {"password": "Wrong#mail1"})
+d.put("config/email", {"password": "Wrong#mail1"})
 r = d.post("email/test")
 t.ok(status(r) == 502 and code(r) == "transfer_failed" and "Wrong#mail1" not in json.dumps(r[1]),
      "a wrong SMTP password: 502, not echoed", r)
