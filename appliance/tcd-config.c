@@ -130,6 +130,11 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
       return fail_field (error, field, f, e->message);
     }
   }
+  /* Modbus RTU frames are 8-bit binary; 7 data bits only carry ASCII */
+  if (json_node_get_int (tcd_config_node (doc, "rs485.data_bits")) != 8
+      && g_strcmp0 (json_node_get_string (tcd_config_node (doc, "rs485.protocol")),
+          "modbus-rtu") == 0)
+    return fail_field (error, field, "rs485.data_bits", "modbus-rtu needs 8 data bits");
   /* arming schedules: periods in order and apart */
   if (!tcd_schedule_check_config (doc, field, error))
     return FALSE;

@@ -68,6 +68,8 @@
 #define FRESH_US G_USEC_PER_SEC                 /* status bit "frame fresh" */
 #define REOPEN_MS 5000                          /* retry a serial device that failed */
 #define RTU_BUF 256                             /* MODBUS_RTU_MAX_ADU_LENGTH */
+#define ASCII_BUF (2 * RTU_BUF + 8)             /* a frame's text between ':' and CR LF */
+#define ASCII_TIMEOUT_US G_USEC_PER_SEC         /* ASCII: the specification's 1 s between characters */
 #define TCP_BUF (2 * MODBUS_TCP_MAX_ADU_LENGTH)
 #define MBAP 7                                  /* MBAP header with the unit id */
 
@@ -171,6 +173,7 @@ typedef struct {
   gchar device[132];
   gint baud, data_bits, stop_bits;
   gchar parity;
+  gboolean ascii;               /* modbus-ascii: ':' hex LRC CR LF frames */
 } Serial;
 
 typedef struct {
@@ -218,6 +221,10 @@ struct _Server {
   gint64 rx_last;
   gint64 t35_us;                /* 3.5 character times */
   gboolean pending;
+  /* ASCII: the text of the frame being received (after its ':') */
+  gchar arx[ASCII_BUF];
+  gsize arx_len;
+  gboolean arx_open;
 };
 
 /* a write request on its way to the main loop and back */
@@ -437,6 +444,7 @@ read_serial (JsonNode *doc, Serial *ser)
   ser->data_bits = int_at (doc, "rs485.data_bits", 8);
   ser->stop_bits = int_at (doc, "rs485.stop_bits", 1);
   ser->parity = g_str_equal (parity, "even") ? 'E' : g_str_equal (parity, "odd") ? 'O' : 'N';
+  ser->ascii = g_strcmp0 (str_at (doc, "rs485.protocol", "modbus-rtu"), "modbus-ascii") == 0;
 }
 
 /* ---- filling the registers (server threads) ---- */
@@ -671,34 +679,69 @@ job_free (Job *j)
   g_free (j);
 }
 
-/* RTU: the answer libmodbus wrote into the socketpair goes to the line, its
- * CRC in the configured order */
+/* the serial line: all of @n bytes, or as much as it takes within 1 s */
 static void
-rtu_relay (Server *s)
+line_write (Server *s, const guint8 *p, gsize n)
 {
-  guint8 f[RTU_BUF + 8];
-  ssize_t n = recv (s->pair[1], f, sizeof f, MSG_DONTWAIT);
   gsize off = 0;
 
-  if (n < 4 || s->serial_fd < 0)
-    return;                     /* nothing (a broadcast gets no answer) */
-  if (s->snap.crc_high_first) {
-    guint8 t = f[n - 2];
-    f[n - 2] = f[n - 1];
-    f[n - 1] = t;
-  }
-  while (off < (gsize) n) {
-    ssize_t w = write (s->serial_fd, f + off, n - off);
+  while (off < n) {
+    ssize_t w = write (s->serial_fd, p + off, n - off);
     if (w > 0) {
       off += w;
     } else if (w < 0 && errno == EAGAIN) {
-      struct pollfd p = { s->serial_fd, POLLOUT, 0 };
-      if (poll (&p, 1, 1000) <= 0)
+      struct pollfd pfd = { s->serial_fd, POLLOUT, 0 };
+      if (poll (&pfd, 1, 1000) <= 0)
         break;
     } else if (w < 0 && errno != EINTR) {
       break;
     }
   }
+}
+
+/* the LRC of Modbus ASCII: the two's complement of the bytes' sum */
+static guint8
+lrc8 (const guint8 *p, gsize n)
+{
+  guint8 sum = 0;
+
+  for (gsize i = 0; i < n; i++)
+    sum += p[i];
+  return (guint8) - sum;
+}
+
+/* RTU and ASCII: the answer libmodbus wrote into the socketpair (an RTU
+ * frame) goes to the line, its CRC in the configured order; in ASCII the
+ * address and PDU as hex between ':' and CR LF, with their LRC */
+static void
+rtu_relay (Server *s)
+{
+  static const gchar hex[] = "0123456789ABCDEF";
+  guint8 f[RTU_BUF + 8];
+  gchar text[1 + 2 * (RTU_BUF + 8) + 4];
+  ssize_t n = recv (s->pair[1], f, sizeof f, MSG_DONTWAIT);
+  gsize len = 0;
+
+  if (n < 4 || s->serial_fd < 0)
+    return;                     /* nothing (a broadcast gets no answer) */
+  if (s->serial.ascii) {
+    f[n - 2] = lrc8 (f, n - 2);
+    text[len++] = ':';
+    for (gssize i = 0; i < n - 1; i++) {
+      text[len++] = hex[f[i] >> 4];
+      text[len++] = hex[f[i] & 0xF];
+    }
+    text[len++] = '\r';
+    text[len++] = '\n';
+    line_write (s, (const guint8 *) text, len);
+    return;
+  }
+  if (s->snap.crc_high_first) {
+    guint8 t = f[n - 2];
+    f[n - 2] = f[n - 1];
+    f[n - 1] = t;
+  }
+  line_write (s, f, n);
 }
 
 /* FALSE when the link failed (TCP: close the client) */
@@ -1337,9 +1380,11 @@ rtu_open (Server *s)
   s->t35_us = ser->baud > 19200 ? 1750 : (gint64) (3.5 * bits * 1e6 / ser->baud);
   s->rx_len = 0;
   s->rx_overflow = FALSE;
+  s->arx_len = 0;
+  s->arx_open = FALSE;
   rtu_set_error (s, NULL);
-  g_message ("Modbus RTU on %s (%d Bd, %d%c%d)", ser->device, ser->baud, ser->data_bits,
-      ser->parity, ser->stop_bits);
+  g_message ("Modbus %s on %s (%d Bd, %d%c%d)", ser->ascii ? "ASCII" : "RTU", ser->device,
+      ser->baud, ser->data_bits, ser->parity, ser->stop_bits);
   return TRUE;
 }
 
@@ -1434,6 +1479,80 @@ rtu_gap (Server *s)
   return need > s->rx_len ? MAX (s->t35_us, 50000) : s->t35_us;
 }
 
+/* ---- ASCII (Modbus over serial line, 2.5.2): ':', the address, PDU and
+ * LRC as hex pairs, CR LF.  A frame is decoded into the RTU frame it
+ * stands for (its LRC replaced by a CRC) and takes the RTU path; the
+ * answer is encoded back by rtu_relay(). ---- */
+
+static void
+ascii_drop (Server *s)
+{
+  g_atomic_int_inc (&s->m->dropped);
+  s->arx_len = 0;
+  s->arx_open = FALSE;
+}
+
+/* the text between ':' and CR LF */
+static void
+ascii_frame (Server *s)
+{
+  gsize n = s->arx_len / 2;
+  guint16 crc;
+
+  /* address, function, LRC at least; whole hex pairs; a binary frame
+   * (with a CRC in place of the LRC) fits RTU_BUF */
+  if (s->arx_len % 2 || n < 3 || n + 1 > sizeof s->rx) {
+    ascii_drop (s);
+    return;
+  }
+  for (gsize i = 0; i < n; i++) {
+    gint hi = g_ascii_xdigit_value (s->arx[2 * i]);
+    gint lo = g_ascii_xdigit_value (s->arx[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      ascii_drop (s);
+      return;
+    }
+    s->rx[i] = hi << 4 | lo;
+  }
+  s->arx_len = 0;
+  s->arx_open = FALSE;
+  if (lrc8 (s->rx, n - 1) != s->rx[n - 1]) {
+    g_atomic_int_inc (&s->m->dropped);
+    return;
+  }
+  if (s->rx[0] != s->snap.rtu_address && s->rx[0] != 0)
+    return;                     /* another slave's */
+  crc = crc16 (s->rx, n - 1);
+  s->rx[n - 1] = crc & 0xFF;
+  s->rx[n] = crc >> 8;
+  s->rx_len = n + 1;
+  rtu_frame (s);
+}
+
+/* characters from the line; a ':' always starts a new frame */
+static void
+ascii_received (Server *s, const guint8 *p, gsize n)
+{
+  for (gsize i = 0; i < n && !s->pending; i++) {
+    guint8 c = p[i];
+    if (c == ':') {
+      if (s->arx_open && s->arx_len)
+        g_atomic_int_inc (&s->m->dropped);      /* a frame cut short */
+      s->arx_len = 0;
+      s->arx_open = TRUE;
+    } else if (!s->arx_open) {
+      continue;                 /* between frames: noise */
+    } else if (c == '\n' && s->arx_len && s->arx[s->arx_len - 1] == '\r') {
+      s->arx_len--;
+      ascii_frame (s);
+    } else if (s->arx_len == sizeof s->arx) {
+      ascii_drop (s);           /* longer than any frame */
+    } else {
+      s->arx[s->arx_len++] = c;
+    }
+  }
+}
+
 static void
 rtu_finish (Server *s, Job *j)
 {
@@ -1469,8 +1588,10 @@ rtu_thread (gpointer data)
     fds[0] = (struct pollfd) { s->wake_fd, POLLIN, 0 };
     fds[1] = (struct pollfd) { s->serial_fd, s->pending ? 0 : POLLIN, 0 };
     n = 2;
-    if ((s->rx_len > 0 || s->rx_overflow) && !s->pending) {
-      gint64 left = MAX (s->rx_last + rtu_gap (s) - g_get_monotonic_time (), 0);
+    if (s->serial.ascii ? s->arx_open && !s->pending
+        : (s->rx_len > 0 || s->rx_overflow) && !s->pending) {
+      gint64 gap = s->serial.ascii ? ASCII_TIMEOUT_US : rtu_gap (s);
+      gint64 left = MAX (s->rx_last + gap - g_get_monotonic_time (), 0);
       ts.tv_sec = left / G_USEC_PER_SEC;
       ts.tv_nsec = (left % G_USEC_PER_SEC) * 1000;
       tp = &ts;
@@ -1493,6 +1614,11 @@ rtu_thread (gpointer data)
     if (fds[1].revents & POLLIN) {
       guint8 tmp[RTU_BUF];
       ssize_t r = read (s->serial_fd, tmp, sizeof tmp);
+      if (r > 0 && s->serial.ascii) {
+        s->rx_last = g_get_monotonic_time ();
+        ascii_received (s, tmp, r);
+        continue;
+      }
       if (r > 0) {
         if (s->rx_overflow || (gsize) r > sizeof s->rx - s->rx_len) {
           /* longer than any frame: noise, until the line is quiet */
@@ -1514,6 +1640,14 @@ rtu_thread (gpointer data)
       rtu_close (s);
       rtu_set_error (s, "the device hung up");
       s->rx_len = 0;
+      s->arx_len = 0;
+      s->arx_open = FALSE;
+      continue;
+    }
+    if (rc == 0 && s->serial.ascii) {
+      /* a frame not finished within the timeout is dropped */
+      if (s->arx_open && g_get_monotonic_time () - s->rx_last >= ASCII_TIMEOUT_US)
+        ascii_drop (s);
       continue;
     }
     if (rc == 0 && (s->rx_len > 0 || s->rx_overflow)
@@ -1801,6 +1935,8 @@ tcd_modbus_stats (TcdModbus *m)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "enabled");
   json_builder_add_boolean_value (b, m->rtu != NULL);
+  json_builder_set_member_name (b, "protocol");
+  json_builder_add_string_value (b, m->serial.ascii ? "modbus-ascii" : "modbus-rtu");
   json_builder_set_member_name (b, "device");
   json_builder_add_string_value (b, m->serial.device);
   json_builder_set_member_name (b, "open");

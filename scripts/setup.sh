@@ -14,7 +14,7 @@ packages=(
   libimage-exiftool-perl python3-yaml
   libgstrtspserver-1.0-dev libsoup-3.0-dev libssl-dev
   python3 curl ffmpeg openssl glib-networking
-  libmodbus-dev mbpoll socat
+  libmodbus-dev mbpoll socat python3-pymodbus python3-serial python3-serial-asyncio
   libcurl4-openssl-dev python3-pyftpdlib python3-aiosmtpd
   "$@"
 )

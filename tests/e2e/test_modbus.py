@@ -6,7 +6,8 @@ the register map (schemas/modbus-registers.json, served by the API) gives the
 addresses; holding registers and coils write through the configuration path;
 exception codes for bad requests (raw frames for the functions mbpoll cannot
 send); garbage, half frames, too many clients, the IP filter; RTU over a socat
-pseudo-terminal pair with both CRC byte orders."""
+pseudo-terminal pair with both CRC byte orders; ASCII on the same pair with
+pymodbus as the master and hand-built frames."""
 import json
 import os
 import re
@@ -631,6 +632,102 @@ t.ok(len(ans) == 7 and ans == with_crc(ans[:-2], True) and ans[:3] == bytes([SLA
      f"high_first: a frame with swapped CRC gets the scene max ({val}) with the CRC high byte first", ans.hex())
 ans = rtu_raw(with_crc(req, False))
 t.ok(len(ans) == 7 and ans == with_crc(ans[:-2], True), "high_first: a standard-CRC request is answered in the configured order", ans.hex())
+
+# ---- ASCII on the same line: pymodbus as the master ----
+s, rs, _ = d.put("config/rs485", {"protocol": "modbus-rtu", "data_bits": 7})
+s2, rs2, _ = d.get("config/rs485")
+t.ok(s == 400 and rs["error"].get("field") == "rs485.data_bits" and rs2["data_bits"] == 8,
+     "modbus-rtu with 7 data bits is refused (field named), nothing changed", (s, rs, rs2))
+s, rs, _ = d.put("config/rs485", {"protocol": "modbus-ascii", "data_bits": 7,
+                                  "baud_rate": 9600, "parity": "even"})
+t.ok(s == 200 and rs["protocol"] == "modbus-ascii", "PUT rs485 protocol=modbus-ascii, 9600 7E1", (s, rs))
+time.sleep(0.3)
+s, diag, _ = d.get("system/diagnostics")
+t.ok(s == 200 and diag["modbus"]["rtu"]["protocol"] == "modbus-ascii" and diag["modbus"]["rtu"]["open"],
+     "diagnostics: the serial line is open in ASCII", diag.get("modbus") if s == 200 else s)
+
+from pymodbus.client import ModbusSerialClient  # noqa: E402
+from pymodbus.framer.ascii_framer import ModbusAsciiFramer  # noqa: E402
+
+master = ModbusSerialClient(port=dev_b, framer=ModbusAsciiFramer, baudrate=9600, bytesize=7,
+                            parity="E", stopbits=1, timeout=1, retries=0)
+t.ok(master.connect(), "pymodbus ASCII master opens the other end of the pty")
+
+
+def ascii_scene():
+    a = addr("input", "scene_max")
+    r = master.read_input_registers(a, 3, slave=SLAVE)
+    if r.isError():
+        return None
+    v = [struct.unpack(">h", struct.pack(">H", x))[0] / 10 for x in r.registers]
+    return {scene("max"): v[0], scene("min"): v[1], scene("avg"): v[2]}
+
+
+good, detail = compare(ascii_scene)
+t.ok(good, "ASCII: pymodbus reads the scene max/min/avg, in agreement with the API", detail)
+r = master.read_input_registers(addr("input", "scene_max_float"), 2, slave=SLAVE)
+fv = struct.unpack(">f", struct.pack(">HH", *r.registers))[0] if not r.isError() else None
+t.ok(fv is not None and 80 < fv < 95, f"ASCII: the scene max as a float ({fv})", r)
+r = master.write_register(addr("holding", "emissivity"), 92, slave=SLAVE)
+s, th, _ = d.get("config/thermometry")
+t.ok(not r.isError() and th["emissivity"] == 0.92, "ASCII: a holding register write sets emissivity 0.92", (r, th))
+r = master.write_register(addr("holding", "emissivity"), 0, slave=SLAVE)
+s, th, _ = d.get("config/thermometry")
+t.ok(r.isError() and getattr(r, "exception_code", None) == 3 and th["emissivity"] == 0.92,
+     "ASCII: emissivity 0 gets exception 03, nothing changed", (r, th))
+r = master.read_input_registers(MAP["tables"]["input"]["size"], 1, slave=SLAVE)
+t.ok(r.isError() and getattr(r, "exception_code", None) == 2, "ASCII: beyond the map: exception 02", r)
+master.close()
+
+
+def lrc(data):
+    return (-sum(data)) & 0xFF
+
+
+def ascii_frame(body, lower=False):
+    text = (body + bytes([lrc(body)])).hex()
+    return b":" + (text if lower else text.upper()).encode() + b"\r\n"
+
+
+def parse_ascii(ans):
+    """the bytes of an ASCII answer whose LRC is right, else None"""
+    m = re.fullmatch(rb":([0-9A-F]+)\r\n", ans)
+    if not m or len(m.group(1)) % 2:
+        return None
+    b = bytes.fromhex(m.group(1).decode())
+    return b[:-1] if lrc(b[:-1]) == b[-1] else None
+
+
+def dropped():
+    return d.get("system/diagnostics")[1]["modbus"]["dropped_frames"]
+
+
+req = bytes([SLAVE]) + read_ir_pdu(addr("input", "scene_max"), 2)
+ans = rtu_raw(ascii_frame(req, lower=True))
+body = parse_ascii(ans)
+t.ok(body is not None and body[:3] == bytes([SLAVE, 4, 4]),
+     "ASCII: a lower-case frame is answered in upper case with a correct LRC", ans)
+n0 = dropped()
+bad = bytearray(ascii_frame(req))
+bad[-3:-2] = b"0" if bad[-3:-2] != b"0" else b"1"
+ans = rtu_raw(bytes(bad), wait=0.6)
+t.ok(ans == b"" and dropped() == n0 + 1, "ASCII: a bad LRC is dropped and counted, no answer", (ans, dropped()))
+ans = rtu_raw(ascii_frame(bytes([SLAVE + 1]) + read_ir_pdu(0, 1)), wait=0.6)
+t.ok(ans == b"", "ASCII: another slave's frame gets no answer", ans)
+ans = rtu_raw(b":" + req.hex().upper().encode()[:6], wait=1.5)
+n1 = dropped()
+ans2 = rtu_raw(ascii_frame(req))
+t.ok(ans == b"" and n1 == n0 + 2 and parse_ascii(ans2) is not None,
+     "ASCII: a half frame is dropped after 1 s, the next frame is served", (ans, n1, ans2))
+ans = rtu_raw(b":11zz\r\n" + os.urandom(200) + ascii_frame(req), wait=1.0)
+t.ok(parse_ascii(ans) is not None, "ASCII: after bad hex and noise, a frame that starts with ':' is served", ans)
+ans = rtu_raw(ascii_frame(bytes([SLAVE, 0x2B, 0x0E, 0x01, 0x00])))
+t.ok(parse_ascii(ans) == bytes([SLAVE, 0xAB, 0x01]), "ASCII: an unknown function gets exception 01", ans)
+s, rs, _ = d.put("config/rs485", {"protocol": "modbus-rtu", "data_bits": 8, "baud_rate": 19200,
+                                  "crc_order": "low_first"})
+time.sleep(0.3)
+ok, _, out = rtu("3", addr("input", "scene_max"), 1)
+t.ok(s == 200 and ok, "back to RTU: mbpoll is served again", (s, rs, out))
 
 s, rs, _ = d.put("config/rs485", {"enabled": False})
 t.ok(s == 200, "RTU off", (s, rs))
