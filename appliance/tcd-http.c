@@ -25,6 +25,8 @@
 #include <libsoup/soup.h>
 #include <math.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +47,8 @@
 #define API "/api/v1/"
 #define SESSION_COOKIE "thermocam_session"
 #define MAX_SESSIONS 64
+#define NONCE_LIFE_US (300 * G_USEC_PER_SEC)   /* a Digest nonce is good for 5 minutes */
+#define MAX_NONCES 4096                        /* nonces in use whose nc we remember */
 
 /* who is asking (set on the message before its body is read) */
 typedef struct {
@@ -82,6 +86,8 @@ struct _TcdHttp {
   GTlsCertificate *tls_cert;
   SoupAuthDomain *digest, *basic;
   GHashTable *sessions;         /* token -> Session */
+  guint8 nonce_key[32];         /* HMAC key of our Digest nonces (new at each start) */
+  GHashTable *nonces;           /* nonce -> the highest nc seen (GUINT_TO_POINTER) */
   GList *sse;                   /* SoupServerMessage */
   GList *mjpeg;                 /* MjpegClient */
   guint keepalive_id, measurement_id;
@@ -108,18 +114,12 @@ static void
 send_error (SoupServerMessage *msg, guint status, const gchar *code, const gchar *field,
     const gchar *fmt, ...) G_GNUC_PRINTF (5, 6);
 
-static void
-send_error (SoupServerMessage *msg, guint status, const gchar *code, const gchar *field,
-    const gchar *fmt, ...)
+/* {"error": {"code", "message", "field"}} */
+static JsonNode *
+error_node (const gchar *code, const gchar *field, const gchar *message)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree gchar *message = NULL;
-  va_list ap;
 
-  va_start (ap, fmt);
-  message = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "error");
   json_builder_begin_object (b);
@@ -134,7 +134,21 @@ send_error (SoupServerMessage *msg, guint status, const gchar *code, const gchar
     json_builder_add_null_value (b);
   json_builder_end_object (b);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
+  return json_builder_get_root (b);
+}
+
+static void
+send_error (SoupServerMessage *msg, guint status, const gchar *code, const gchar *field,
+    const gchar *fmt, ...)
+{
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree gchar *message = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  message = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  root = error_node (code, field, message);
   send_json (msg, status, root);
 }
 
@@ -1158,6 +1172,61 @@ random_token (void)
   return s;
 }
 
+/* ends a stream (events, live view): its answer is complete */
+static void
+end_stream (SoupServerMessage *msg)
+{
+  soup_message_body_complete (soup_server_message_get_response_body (msg));
+  soup_server_message_unpause (msg);
+}
+
+/* Ends the streams opened by @user (all when @everyone) and, with
+ * @filtered, those of addresses the IP filter now refuses: a stream is
+ * not let go on once its account or its address may no longer see it. */
+static void
+end_streams (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered)
+{
+  gboolean viewers = FALSE;
+
+  for (guint k = 0; k < 2; k++) {
+    GList *l = k ? h->mjpeg : h->sse;
+    while (l) {
+      GList *next = l->next;
+      MjpegClient *c = k ? l->data : NULL;
+      SoupServerMessage *msg = k ? c->msg : l->data;
+      Who *who = who_of (msg);
+      if (everyone || (user && who && g_strcmp0 (who->user, user) == 0)
+          || (filtered && !tcd_security_address_allowed_str (h->app->security,
+                  address_of (msg)))) {
+        /* off the list at once: nothing more is written to it */
+        if (k) {
+          h->mjpeg = g_list_delete_link (h->mjpeg, l);
+          g_signal_handlers_disconnect_by_data (msg, c);
+          g_signal_handlers_disconnect_by_func (msg, mjpeg_finished, h);
+          g_free (c);
+          viewers = TRUE;
+        } else {
+          h->sse = g_list_delete_link (h->sse, l);
+          g_signal_handlers_disconnect_by_func (msg, sse_finished, h);
+        }
+        end_stream (msg);
+        g_object_unref (msg);
+      }
+      l = next;
+    }
+  }
+  if (viewers)
+    mjpeg_update_viewers (h);
+}
+
+void
+tcd_http_security_changed (TcdHttp *h)
+{
+  end_streams (h, NULL, FALSE, TRUE);
+}
+
+/* the sessions (and streams) of @user, or everyone's: its password or
+ * level changed, it was deleted, the accounts were replaced */
 static void
 drop_sessions (TcdHttp *h, const gchar *user)
 {
@@ -1168,6 +1237,7 @@ drop_sessions (TcdHttp *h, const gchar *user)
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) & s))
     if (!user || g_str_equal (s->user, user))
       g_hash_table_iter_remove (&it);
+  end_streams (h, user, user == NULL, FALSE);
 }
 
 static Session *
@@ -1728,15 +1798,14 @@ route_level (const gchar *method, gchar **seg, guint n)
     /* one's own account: the handler checks it is one's own */
     return n == 2 && (get || g_str_equal (method, "PUT"))
         ? TCD_LEVEL_USER : TCD_LEVEL_ADMINISTRATOR;
-  if (g_str_equal (seg[0], "security"))
-    return TCD_LEVEL_ADMINISTRATOR;
-  if (g_str_equal (seg[0], "config") && n == 2 && g_str_equal (seg[1], "security") && !get)
-    return TCD_LEVEL_ADMINISTRATOR;
   if (g_str_equal (seg[0], "config") && n == 1 && !get)
     return TCD_LEVEL_ADMINISTRATOR;
+  /* what touches the accounts (manual 10.13: an operator may do all but
+   * operations on the administrator and the accounts): the factory default
+   * removes them, an export carries their hashes, an import replaces them */
   if (g_str_equal (seg[0], "system") && n >= 2
       && (g_str_equal (seg[1], "default") || g_str_equal (seg[1], "config-export")
-          || g_str_equal (seg[1], "config-import") || g_str_equal (seg[1], "audit-log")))
+          || g_str_equal (seg[1], "config-import")))
     return TCD_LEVEL_ADMINISTRATOR;
   return TCD_LEVEL_OPERATOR;
 }
@@ -1804,13 +1873,101 @@ claimed_user (const gchar *authorization)
   return NULL;
 }
 
+/* ---- Digest nonces ----
+ * libsoup checks a Digest response against the HA1 but not its nonce, so
+ * the nonces are ours: the issue time and an HMAC of it under a key made at
+ * start, good for NONCE_LIFE_US; each use must carry a higher nc than the
+ * last (RFC 7616 3.3), so a captured Authorization header cannot be sent
+ * again with another body.  A nonce we did not make, an old one or a
+ * replayed nc gets a new challenge with stale=true (clients retry without
+ * asking the user) and does not count as a failed login. */
+
+static void
+nonce_mac (TcdHttp *h, guint64 issued, gchar out[33])
+{
+  guint8 md[EVP_MAX_MD_SIZE];
+  guint md_len = 0;
+  guint8 t[8];
+
+  for (guint i = 0; i < 8; i++)
+    t[i] = issued >> (56 - 8 * i);
+  HMAC (EVP_sha256 (), h->nonce_key, sizeof h->nonce_key, t, sizeof t, md, &md_len);
+  for (guint i = 0; i < 16; i++)
+    g_snprintf (out + 2 * i, 3, "%02x", md[i]);
+}
+
+static gchar *
+nonce_new (TcdHttp *h)
+{
+  guint64 now = g_get_monotonic_time ();
+  gchar mac[33];
+
+  nonce_mac (h, now, mac);
+  return g_strdup_printf ("%016" G_GINT64_MODIFIER "x%s", now, mac);
+}
+
+/* TRUE when @nonce is ours and fresh, and @nc_text is above every nc it
+ * was used with before (then remembered) */
+static gboolean
+nonce_use (TcdHttp *h, const gchar *nonce, const gchar *nc_text)
+{
+  gint64 now = g_get_monotonic_time ();
+  gchar mac[33], head[17], *end = NULL;
+  guint64 issued, nc;
+  gpointer last;
+
+  if (!nonce || strlen (nonce) != 48 || !nc_text)
+    return FALSE;
+  g_strlcpy (head, nonce, sizeof head);
+  issued = g_ascii_strtoull (head, &end, 16);
+  if (end != head + 16 || (gint64) issued > now || now - (gint64) issued > NONCE_LIFE_US)
+    return FALSE;
+  nonce_mac (h, issued, mac);
+  if (CRYPTO_memcmp (mac, nonce + 16, 32) != 0)
+    return FALSE;
+  nc = g_ascii_strtoull (nc_text, &end, 16);
+  if (*end || end == nc_text || nc == 0 || nc > G_MAXUINT32)
+    return FALSE;
+  if (g_hash_table_lookup_extended (h->nonces, nonce, NULL, &last)
+      && nc <= GPOINTER_TO_UINT (last))
+    return FALSE;               /* a replay */
+  if (g_hash_table_size (h->nonces) >= MAX_NONCES) {
+    /* forget the expired ones; failing that, all (their clients get
+     * stale=true and go on with a new nonce) */
+    GHashTableIter it;
+    const gchar *k;
+    g_hash_table_iter_init (&it, h->nonces);
+    while (g_hash_table_iter_next (&it, (gpointer *) & k, NULL)) {
+      g_strlcpy (head, k, sizeof head);
+      if (now - (gint64) g_ascii_strtoull (head, NULL, 16) > NONCE_LIFE_US)
+        g_hash_table_iter_remove (&it);
+    }
+    if (g_hash_table_size (h->nonces) >= MAX_NONCES)
+      g_hash_table_remove_all (h->nonces);
+  }
+  g_hash_table_insert (h->nonces, g_strdup (nonce), GUINT_TO_POINTER ((guint) nc));
+  return TRUE;
+}
+
+static void
+challenge_full (TcdHttp *h, SoupServerMessage *msg, const gchar *code, const gchar *message,
+    gboolean stale)
+{
+  SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
+  g_autofree gchar *nonce = nonce_new (h);
+  g_autofree gchar *digest = g_strdup_printf ("Digest realm=\"" TCD_REALM "\", "
+      "nonce=\"%s\", qop=\"auth\", algorithm=MD5%s", nonce, stale ? ", stale=true" : "");
+
+  send_error (msg, SOUP_STATUS_UNAUTHORIZED, code, NULL, "%s", message);
+  soup_message_headers_append (hdrs, "WWW-Authenticate", digest);
+  if (tcd_security_basic_allowed (h->app->security, "web"))
+    soup_auth_domain_challenge (h->basic, msg);
+}
+
 static void
 challenge (TcdHttp *h, SoupServerMessage *msg, const gchar *code, const gchar *message)
 {
-  send_error (msg, SOUP_STATUS_UNAUTHORIZED, code, NULL, "%s", message);
-  soup_auth_domain_challenge (h->digest, msg);
-  if (tcd_security_basic_allowed (h->app->security, "web"))
-    soup_auth_domain_challenge (h->basic, msg);
+  challenge_full (h, msg, code, message, FALSE);
 }
 
 static void
@@ -1822,6 +1979,17 @@ send_locked (SoupServerMessage *msg, gint64 remaining)
   send_error (msg, SOUP_STATUS_FORBIDDEN, "locked", NULL,
       "too many failed logins from this address: locked for %" G_GINT64_FORMAT " more seconds",
       MAX (remaining, 1));
+}
+
+static void
+send_not_activated (SoupServerMessage *msg)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "X-Activation-Required", "POST " API "activate");
+  send_error (msg, SOUP_STATUS_UNAUTHORIZED, "not_activated", NULL,
+      "the device is not activated: POST " API "activate with {\"password\": \"...\"} "
+      "(at least 8 characters mixing three of upper case, lower case, digits, specials) "
+      "creates the user admin");
 }
 
 static gboolean
@@ -1874,8 +2042,17 @@ gate (TcdHttp *h, SoupServerMessage *msg)
         "a request from another site's page may not change anything here");
     return FALSE;
   }
-  if (need == TCD_LEVEL_NONE || !tcd_users_is_activated (app->users))
-    return TRUE;                /* the handler says how to activate */
+  if (!tcd_users_is_activated (app->users)) {
+    /* only activation; answered here, as a request let through now could
+     * otherwise reach its handler after the device was activated, without
+     * credentials */
+    if (n == 1 && g_str_equal (seg[0], "activate"))
+      return TRUE;
+    send_not_activated (msg);
+    return FALSE;
+  }
+  if (need == TCD_LEVEL_NONE)
+    return TRUE;
 
   who = g_new0 (Who, 1);
   who->address = g_strdup (address);
@@ -1900,6 +2077,21 @@ gate (TcdHttp *h, SoupServerMessage *msg)
       who_free (who);
       challenge (h, msg, "unauthorized", "Basic authentication is off: use Digest");
       return FALSE;
+    }
+    if (!basic) {
+      g_autoptr (GHashTable) p =
+          g_ascii_strncasecmp (authorization, "Digest ", 7) == 0
+          ? soup_header_parse_param_list (authorization + 7) : NULL;
+      const gchar *nonce = p ? g_hash_table_lookup (p, "nonce") : NULL;
+      const gchar *nc = p ? g_hash_table_lookup (p, "nc") : NULL;
+      /* our nonce, fresh: else a new one (not a failed login: the
+       * password was not even looked at) */
+      if (!nonce_use (h, nonce, nc)) {
+        who_free (who);
+        challenge_full (h, msg, "unauthorized", "the Digest nonce is unknown, old or "
+            "replayed: log in again with the new one", TRUE);
+        return FALSE;
+      }
     }
     user = soup_auth_domain_accepts (basic ? h->basic : h->digest, msg);
     if (!user) {
@@ -2705,12 +2897,12 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   if (n == 1 && g_str_equal (seg[0], "activate"))
     return handle_activate (h, msg, method);
   if (!tcd_users_is_activated (app->users)) {
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-        "X-Activation-Required", "POST " API "activate");
-    send_error (msg, SOUP_STATUS_UNAUTHORIZED, "not_activated", NULL,
-        "the device is not activated: POST " API "activate with {\"password\": \"...\"} "
-        "(at least 8 characters mixing three of upper case, lower case, digits, specials) "
-        "creates the user admin");
+    send_not_activated (msg);
+    return;
+  }
+  /* gate() set who asks for every route that needs someone */
+  if (route_level (method, seg, n) > TCD_LEVEL_NONE && !who_of (msg)) {
+    send_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", NULL, "log in first");
     return;
   }
   if (n == 0) {
@@ -2814,6 +3006,48 @@ root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
       "no route %s: the API is under " API " (" API "openapi.yaml)", path);
 }
 
+/* A body longer than MAX_BODY (chunked, or a Content-Length refused while
+ * the client sends it anyway) is not read to its end: its connection is
+ * taken from libsoup, answered 413 and closed.  Out of the signal
+ * emission, as libsoup is in the middle of reading. */
+static gboolean
+cut_body (gpointer data)
+{
+  SoupServerMessage *msg = data;
+  g_autoptr (GIOStream) io = soup_server_message_steal_connection (msg);
+  g_autofree gchar *message = NULL, *body = NULL, *answer = NULL;
+  g_autoptr (JsonNode) error = NULL;
+
+  if (!io)
+    return G_SOURCE_REMOVE;
+  message = g_strdup_printf ("the body is larger than %d bytes", MAX_BODY);
+  error = error_node ("too_large", NULL, message);
+  body = tcd_json_to_string (error, FALSE);
+  answer = g_strdup_printf ("HTTP/1.1 413 Request Entity Too Large\r\n"
+      "Content-Type: application/json\r\nConnection: close\r\n"
+      "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s", strlen (body), body);
+  /* best effort on the non-blocking socket: the answer is small */
+  if (G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (io)))
+    g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM
+        (g_io_stream_get_output_stream (io)), answer, strlen (answer), NULL, NULL);
+  g_io_stream_close (io, NULL, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  gsize got = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "tcd-body"));
+
+  got += g_bytes_get_size (chunk);
+  g_object_set_data (G_OBJECT (msg), "tcd-body", GSIZE_TO_POINTER (got));
+  if (got > MAX_BODY && !g_object_get_data (G_OBJECT (msg), "tcd-cut")) {
+    g_object_set_data (G_OBJECT (msg), "tcd-cut", GINT_TO_POINTER (1));
+    soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+    g_idle_add_full (G_PRIORITY_HIGH, cut_body, g_object_ref (msg), g_object_unref);
+  }
+}
+
 /* refuse a body too large before reading it; then the gate */
 static void
 got_headers (SoupServerMessage *msg, gpointer user_data)
@@ -2822,12 +3056,14 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
   SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
   goffset len = soup_message_headers_get_content_length (hdrs);
 
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk), h);
   if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH
       && len > MAX_BODY) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
         "Connection", "close");
     send_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", NULL,
         "the body (%" G_GOFFSET_FORMAT " bytes) is larger than %d bytes", len, MAX_BODY);
+    soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
     return;
   }
   if (!is_tls (h, msg) && h->tls_port
@@ -2842,9 +3078,12 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
     to = g_strdup_printf ("https://%s:%u%s%s%s", name, h->tls_port, g_uri_get_path (uri),
         g_uri_get_query (uri) ? "?" : "", g_uri_get_query (uri) ? g_uri_get_query (uri) : "");
     soup_server_message_set_redirect (msg, SOUP_STATUS_PERMANENT_REDIRECT, to);
+    soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
     return;
   }
-  gate (h, msg);
+  /* refused: whatever body follows is read and dropped, not kept */
+  if (!gate (h, msg))
+    soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
 }
 
 static void
@@ -2989,6 +3228,9 @@ tcd_http_new (TcdApp *app)
   g_mutex_init (&h->jpeg_lock);
   h->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) session_free);
+  h->nonces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (RAND_bytes (h->nonce_key, sizeof h->nonce_key) != 1)
+    g_error ("no random bytes for the Digest nonces");
   /* the checks are ours (gate()); these only speak the protocols */
   h->digest = soup_auth_domain_digest_new ("realm", TCD_REALM, NULL);
   soup_auth_domain_digest_set_auth_callback (h->digest, digest_ha1, h, NULL);
@@ -3066,6 +3308,7 @@ tcd_http_free (TcdHttp *h)
   g_clear_object (&h->tls_server);
   g_clear_object (&h->tls_cert);
   g_hash_table_unref (h->sessions);
+  g_hash_table_unref (h->nonces);
   g_clear_pointer (&h->jpeg, gst_sample_unref);
   g_mutex_clear (&h->jpeg_lock);
   g_free (h);

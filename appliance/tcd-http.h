@@ -19,6 +19,9 @@ guint    tcd_http_get_https_port (TcdHttp *h);   /* 0 while HTTPS is off */
 void     tcd_http_broadcast (TcdHttp *h, const gchar *type, JsonNode *data);
 /* a live-view JPEG (any thread) */
 void     tcd_http_push_jpeg (TcdHttp *h, GstSample *jpeg);
+/* The security settings changed: streams of addresses the IP filter now
+ * refuses are ended */
+void     tcd_http_security_changed (TcdHttp *h);
 JsonNode *tcd_http_stats (TcdHttp *h);
 
 /* The reading of a temperature frame (GET /api/v1/temperatures and the

@@ -56,6 +56,8 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
     return FALSE;
   }
   tcd_security_configure (app->security, tcd_config_node (doc, "security"));
+  if (app->http)
+    tcd_http_security_changed (app->http);
   tcd_pipeline_apply (app->pipeline, doc);
   tcd_rtsp_apply (app->rtsp, doc);
   tcd_modbus_apply (app->modbus, doc);

@@ -120,6 +120,7 @@ who = {"none": None, "user": (VW, VW_PW), "operator": (OP, OP_PW),
 rank = {"none": 0, "user": 1, "operator": 2, "administrator": 3}
 wrong = []
 checked = 0
+allowed_codes = {}
 for path, item in api["paths"].items():
     for method, op in item.items():
         if method not in ("get", "put", "post", "delete") or (method, path) in DESTRUCTIVE:
@@ -154,6 +155,17 @@ for path, item in api["paths"].items():
                     wrong.append(f"{method.upper()} {path} as {level}: {got} (want 403)")
             elif got in (401, 403):
                 wrong.append(f"{method.upper()} {path} as {level}: {got} {code(r)} (allowed)")
+            else:
+                allowed_codes.setdefault(got, []).append(f"{method.upper()} {path}")
+                # allowed means handled: a 2xx, a refused body (400), a thing
+                # that is not there (404, never "no route"), a conflict (409)
+                msg = (r[1].get("error", {}).get("message", "")
+                       if isinstance(r[1], dict) else "")
+                if got not in (200, 201, 202, 204, 400, 404, 409) or \
+                        (got == 404 and msg.startswith("no route")):
+                    wrong.append(f"{method.upper()} {path} as {level}: {got} {msg}"
+                                 " (allowed, but not handled)")
+print("# allowed answers:", {k: len(v) for k, v in sorted(allowed_codes.items())})
 t.ok(checked > 150 and not wrong,
      f"permission matrix: {checked} requests (every documented operation x no credentials,"
      " user, operator, administrator) answer 401/403/allowed as openapi.yaml says",
@@ -290,6 +302,175 @@ for bad, field in ((["300.1.1.1"], "security.ip_filter.addresses[0]"),
 r = d.put("config/security", {"ip_filter": {"enabled": False}})
 t.ok(status(r) == 200 and status(d.get("device", source="127.0.0.10")) == 200,
      "filter off: everyone may connect again")
+
+# ---- hardening: Digest nonces, bodies, activation, open streams ----
+def raw_http(port, parts, source="127.0.0.1", pause=0.0, timeout=5):
+    """Sends @parts (bytes, with @pause between them) on one connection;
+    (status, headers text, body bytes), status 0 when closed unanswered"""
+    s = socket.socket()
+    s.settimeout(timeout)
+    data = b""
+    try:
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        for i, part in enumerate(parts):
+            if i and pause:
+                time.sleep(pause)
+            try:
+                s.sendall(part)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        m = re.search(rb"Content-Length: (\d+)", head, re.I)
+        while m and len(body) < int(m.group(1)):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/"):
+        return 0, "", b""
+    return int(head.split()[1]), head.decode(errors="replace"), body
+
+
+def digest_header(method, uri, nonce, nc, user="admin", password=PASSWORD):
+    md5 = lambda x: hashlib.md5(x.encode()).hexdigest()  # noqa: E731
+    cnonce = "0a4f113b"
+    ha1 = md5(f"{user}:thermocam:{password}")
+    resp = md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{md5(f'{method}:{uri}')}")
+    return (f'Authorization: Digest username="{user}", realm="thermocam", nonce="{nonce}", '
+            f'uri="{uri}", qop=auth, nc={nc}, cnonce="{cnonce}", response="{resp}", '
+            'algorithm=MD5')
+
+
+def put_device(port, name, auth_header):
+    body = json.dumps({"name": name}).encode()
+    return raw_http(port, [(f"PUT /api/v1/config/device HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            f"{auth_header}\r\nContent-Type: application/json\r\n"
+                            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+                           .encode() + body])
+
+
+name0 = d.get("config/device")[1]["name"]
+st, head, _ = put_device(d.http, "Forged", digest_header("PUT", "/api/v1/config/device",
+                                                         "sniffed", "00000001"))
+t.ok(st == 401 and "stale=true" in head and d.get("config/device")[1]["name"] == name0,
+     "Digest with a nonce the device did not make: 401 stale=true, nothing changed", head)
+st, head, _ = raw_http(d.http, [b"GET /api/v1/device HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                b"Connection: close\r\n\r\n"])
+nonce = re.search(r'nonce="([^"]+)"', head).group(1) if st == 401 else ""
+hdr = digest_header("PUT", "/api/v1/config/device", nonce, "00000001")
+st1, _, _ = put_device(d.http, "Replay A", hdr)
+st2, head2, _ = put_device(d.http, "Replay B", hdr)
+st3, _, _ = put_device(d.http, "Replay C", digest_header("PUT", "/api/v1/config/device",
+                                                          nonce, "00000002"))
+name = d.get("config/device")[1]["name"]
+t.ok(st1 == 200 and st2 == 401 and "stale=true" in head2 and st3 == 200
+     and name == "Replay C",
+     "a captured Digest header sent again (same nc, another body) is refused; nc+1 works",
+     (st1, st2, st3, name))
+d.put("config/device", {"name": name0})
+
+
+def rss_kb():
+    with open(f"/proc/{d.proc.pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+rss0 = rss_kb()
+chunk = b"x" * 65536
+chunked = [b"POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+           b"Content-Type: application/json\r\n\r\n"] + \
+    [b"10000\r\n" + chunk + b"\r\n"] * 256          # 16 MiB, no credentials
+start = time.time()
+st, head, body = raw_http(d.http, chunked, timeout=10)
+took = time.time() - start
+grew = rss_kb() - rss0
+t.ok(st in (0, 401, 413) and took < 8 and grew < 8 * 1024,
+     f"16 MiB chunked body without credentials: not kept (RSS +{grew} kB, {took:.1f} s, "
+     f"answer {st})", head)
+st, head, _ = raw_http(d.http, [b"GET /api/v1/device HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                b"Connection: close\r\n\r\n"])
+nonce = re.search(r'nonce="([^"]+)"', head).group(1)
+auth = digest_header("POST", "/api/v1/rules", nonce, "00000001")
+chunked = [(f"POST /api/v1/rules HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n"
+            "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n").encode()] + \
+    [b"10000\r\n" + chunk + b"\r\n"] * 64            # 4 MiB, as admin
+st, head, body = raw_http(d.http, chunked, timeout=10)
+t.ok(st in (0, 413) and rss_kb() - rss0 < 8 * 1024 and d.alive(),
+     f"4 MiB chunked body as admin: cut at 256 KiB (answer {st})", (head, body[:200]))
+st, head, body = raw_http(d.http, [b"PUT /api/v1/config/device HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   b"Content-Length: 100000000\r\n\r\n"] + [chunk] * 16,
+                          timeout=5)
+t.ok(st in (0, 413) and rss_kb() - rss0 < 8 * 1024,
+     f"Content-Length 100 MB: refused after at most 256 KiB are read (answer {st})", head)
+t.ok(status(d.get("device")) == 200, "the API still answers")
+
+# a request whose headers came before activation gets no way in afterwards
+d2 = Daemon().start()
+body = json.dumps({"name": "sneaked in"}).encode()
+s2 = socket.create_connection(("127.0.0.1", d2.http), timeout=5)
+s2.sendall((f"PUT /api/v1/config/device HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            f"application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+           .encode())
+time.sleep(0.3)
+r = d2.activate()
+s2.sendall(body)
+answer = b""
+try:
+    while True:
+        c = s2.recv(4096)
+        if not c:
+            break
+        answer += c
+except socket.timeout:
+    pass
+s2.close()
+name2 = d2.get("config/device")[1].get("name")
+t.ok(status(r) == 200 and answer.startswith(b"HTTP/1.1 401") and name2 != "sneaked in"
+     and d2.alive(),
+     "headers sent before activation, body after: 401 not_activated, nothing changed",
+     (answer[:300], name2))
+d2.stop()
+
+
+def stream(user, password, source="127.0.0.1"):
+    return subprocess.Popen(["curl", "-s", "-N", "--digest", "-u", f"{user}:{password}",
+                             "--interface", source, d.url("events")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def ended(proc, timeout):
+    try:
+        proc.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+
+
+d.post("users", {"name": "streamer", "password": "Str3am#user", "level": "user"})
+sv = stream("streamer", "Str3am#user")
+sa = stream("admin", PASSWORD, source="127.0.0.9")
+time.sleep(1.5)
+alive_before = sv.poll() is None and sa.poll() is None
+d.curl("DELETE", "users/streamer")
+t.ok(alive_before and ended(sv, 3) and sa.poll() is None,
+     "deleting an account ends its event stream (others go on)")
+d.put("config/security", {"ip_filter": {"enabled": True, "mode": "deny",
+                                         "addresses": ["127.0.0.9"]}})
+t.ok(ended(sa, 3), "a deny rule ends the open event stream of that address")
+d.put("config/security", {"ip_filter": {"enabled": False}})
 
 # ---- the audit log (manual 10.12.2) ----
 r = d.get("system/audit-log?type=lock")
