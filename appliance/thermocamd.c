@@ -39,6 +39,53 @@ tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data)
   tcd_http_broadcast (app->http, type, data);
 }
 
+/* Can a server listen on @port (all addresses, as ours do)? */
+static gboolean
+port_free (guint port)
+{
+  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (any, port);
+
+  if (!sock)
+    return TRUE;                /* no IPv6 here: the servers will say */
+  return g_socket_bind (sock, addr, TRUE, NULL);
+}
+
+/* A port the change moves a server to must be free (else the servers'
+ * restart would fail after the change was saved): the ports this device
+ * listens on now count as free, as it lets them go first */
+static gboolean
+check_ports (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
+{
+  static const gchar *names[] = { "http", "rtsp", "https", "modbus" };
+  const gint flags[] = { app->http_port, app->rtsp_port, app->https_port, app->modbus_port };
+  guint ours[] = {
+    app->http ? tcd_http_get_port (app->http) : 0, tcd_rtsp_get_port (app->rtsp),
+    app->http ? tcd_http_get_https_port (app->http) : 0, tcd_modbus_get_port (app->modbus)
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree gchar *path = g_strconcat ("ports.", names[i], NULL);
+    guint port = json_node_get_int (tcd_config_node (doc, path));
+    gboolean mine = FALSE;
+
+    if (flags[i] >= 0 || port == (guint) tcd_config_int (app->config, path))
+      continue;                 /* given as a flag, or not changed */
+    for (guint j = 0; j < G_N_ELEMENTS (ours); j++)
+      mine |= ours[j] == port;
+    if (!mine && !port_free (port)) {
+      if (field)
+        *field = g_strdup (path);
+      g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+          "%s: port %u is in use by another program", path, port);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 gboolean
 tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
     const gchar *user, const gchar *address, gchar **field, GError **error)
@@ -46,7 +93,8 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
   g_autoptr (JsonNode) old = NULL;
   JsonNode *ev;
 
-  if (!tcd_config_check (app->config, doc, field, error)) {
+  if (!tcd_config_check (app->config, doc, field, error)
+      || !check_ports (app, doc, field, error)) {
     json_node_unref (doc);
     return FALSE;
   }

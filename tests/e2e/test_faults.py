@@ -60,4 +60,45 @@ t.ok(body == bmp(32, 24), "and the picture stays the good one")
 s, bmpshot, _ = d.get("snapshot?format=bmp")
 t.ok(s == 200 and bmpshot[:2] == b"BM", "snapshots still work with the overlay", s)
 t.ok(d.stop() == 0, "clean exit")
+
+# ---- ports from the configuration: a busy one is refused before it is saved ----
+import json  # noqa: E402
+import socket  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return s.getsockname()[1]
+
+
+ports = {"http": free_port(), "rtsp": free_port(), "https": free_port(), "modbus": free_port()}
+d = Daemon()
+with open(os.path.join(d.state_dir, "config.json"), "w") as f:
+    json.dump({"ports": ports}, f)
+d.args = [a for i, a in enumerate(d.args)
+          if not (a.endswith("-port") or (i and d.args[i - 1].endswith("-port")))]
+d.start()
+t.ok((d.http, d.rtsp, d.modbus) == (ports["http"], ports["rtsp"], ports["modbus"]),
+     "without port flags the daemon listens on the configured ports", (d.http, d.rtsp, ports))
+d.activate()
+busy = socket.socket()
+busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+busy.bind(("", 0))
+busy.listen(1)
+s, j, _ = d.put("config/ports", {"http": busy.getsockname()[1]})
+s2, cur, _ = d.get("config/ports")
+t.ok(s == 400 and j["error"]["field"] == "ports.http" and "in use" in j["error"]["message"]
+     and cur == ports and d.alive(),
+     "a port another program holds is refused (field named), nothing saved, still serving", j)
+new_rtsp = free_port()
+readies = d.readies
+s, j, _ = d.put("config/ports", {"rtsp": new_rtsp})
+end = time.time() + 20
+while d.readies == readies and time.time() < end:
+    time.sleep(0.1)
+t.ok(s == 200 and d.readies > readies and d.rtsp == new_rtsp and d.http == ports["http"],
+     f"a free port is taken: the servers restart in place on rtsp {new_rtsp}", (s, j, d.rtsp))
+busy.close()
+t.ok(d.stop() == 0, "clean exit")
 t.done()
