@@ -580,6 +580,7 @@ t.ok(status(r) == 400 and code(r) == "weak_password", "export needs a strong pas
 d.put("config/thermometry", {"emissivity": 0.5})
 d.put("config/device", {"name": "changed after export"})
 d.post("users", {"name": "later", "password": "L4ter#user", "level": "user"})
+d.put(f"users/{OP}", {"password": "Chang3d#op1"})
 changed = d.get("config")[1]
 
 
@@ -606,6 +607,9 @@ after = d.get("config")[1]
 t.ok(status(r) == 200 and after == before, "import restores every setting", r)
 users = d.get("users")[1]
 t.ok([u["name"] for u in users] == ["admin", OP, VW], "import restores the accounts", users)
+t.ok(status(d.get("device", user=OP, password=OP_PW)) == 200
+     and status(d.get("device", user=OP, password="Chang3d#op1")) == 401,
+     "and their passwords: the operator's exported password works again, the later one not")
 
 # ---- no secret anywhere ----
 time.sleep(0.3)
