@@ -1,11 +1,14 @@
 /* thermocamd: HTTPS certificates (manual 10.12.5) with OpenSSL
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Two ways to a certificate for the web server: a self-signed one made here,
- * or a certificate request (PKCS#10) that an outside CA signs and that is
- * then installed.  The keys are EC P-256, made here and never leaving the
+ * Three ways to a certificate for the web server: a self-signed one made
+ * here; a certificate request (PKCS#10) that an outside CA signs and that is
+ * then installed; or a certificate uploaded together with its private key
+ * (made elsewhere).  The keys made here are EC P-256 and never leave the
  * camera: a request carries only the public key, and the installed
- * certificate must match the request's key.
+ * certificate must match the request's key.  An uploaded key must be RSA
+ * (2048 bits or more) or EC P-256/P-384, unencrypted, and match its
+ * certificate.
  *
  * <state>/tls/ (0700):
  *   key.pem, cert.pem            the installed pair (cert.pem: leaf + chain)
@@ -138,11 +141,14 @@ sync_dir (const gchar *state_dir)
   }
 }
 
-/* Our keys are never encrypted: OpenSSL must not ask on a terminal */
+/* Our keys are never encrypted, and we take no encrypted key: OpenSSL must
+ * not ask on a terminal.  @u, when set, is a gboolean set when asked. */
 static int
 no_passphrase (char *buf, int size, int rwflag, void *u)
 {
-  return 0;
+  if (u)
+    *(gboolean *) u = TRUE;
+  return -1;
 }
 
 /* ---- keys, certificates, requests in and out of PEM ---- */
@@ -157,20 +163,31 @@ new_key (GError **error)
   return key;
 }
 
+/* The first private key of a PEM text (other blocks are skipped);
+ * *encrypted set when it is encrypted.  OpenSSL's error queue is left as is. */
+static EVP_PKEY *
+parse_key (const gchar *data, gsize len, gboolean *encrypted)
+{
+  EVP_PKEY *key = NULL;
+  BIO *bio;
+
+  if (len <= G_MAXINT && (bio = BIO_new_mem_buf (data, (int) len))) {
+    key = PEM_read_bio_PrivateKey (bio, NULL, no_passphrase, encrypted);
+    BIO_free (bio);
+  }
+  return key;
+}
+
 static EVP_PKEY *
 read_key (const gchar *path)
 {
   gchar *text = NULL;
   gsize len = 0;
-  EVP_PKEY *key = NULL;
-  BIO *bio;
+  EVP_PKEY *key;
 
   if (!g_file_get_contents (path, &text, &len, NULL))
     return NULL;
-  if (len <= G_MAXINT && (bio = BIO_new_mem_buf (text, (int) len))) {
-    key = PEM_read_bio_PrivateKey (bio, NULL, no_passphrase, NULL);
-    BIO_free (bio);
-  }
+  key = parse_key (text, len, NULL);
   OPENSSL_cleanse (text, len);
   g_free (text);
   ERR_clear_error ();
@@ -248,8 +265,8 @@ read_request (const gchar *path)
 }
 
 /* All the certificates of an upload (PEM, or a single DER certificate as
- * some CAs hand out); anything else in a PEM text (a pasted private key,
- * comments) is skipped and not kept */
+ * some CAs hand out); anything else in a PEM text (a private key, comments)
+ * is skipped and not kept (the key is upload_key()'s) */
 static STACK_OF (X509) *
 parse_certs (const gchar *data, gsize len, GError **error)
 {
@@ -302,18 +319,132 @@ parse_certs (const gchar *data, gsize len, GError **error)
   return NULL;
 }
 
+/* The "-----BEGIN ...PRIVATE KEY-----" lines of a PEM text (PKCS#8, plain
+ * or encrypted, and the traditional RSA, EC, DSA ones) */
+static guint
+count_key_blocks (const gchar *data, gsize len)
+{
+  const gchar *end = data + len;
+  const gchar *p = data;
+  guint n = 0;
+
+  while ((p = memmem (p, end - p, "-----BEGIN ", 11))) {
+    const gchar *label = p + 11;
+    const gchar *dash = memmem (label, end - label, "-----", 5);
+    const gchar *nl = memchr (label, '\n', end - label);
+
+    if (!dash)
+      break;
+    if ((!nl || dash < nl) && dash - label >= 11 && memcmp (dash - 11, "PRIVATE KEY", 11) == 0)
+      n++;
+    p = label;
+  }
+  return n;
+}
+
+/* What browsers and TLS libraries take: RSA of 2048 bits or more, or EC on
+ * P-256 or P-384 (named curves only) */
+static gboolean
+check_key_type (EVP_PKEY *key, GError **error)
+{
+  char group[64];
+  int nid;
+
+  if (EVP_PKEY_is_a (key, "RSA")) {
+    int bits = EVP_PKEY_get_bits (key);
+    if (bits >= 2048)
+      return TRUE;
+    g_set_error (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID,
+        "the private key is RSA of %d bits: at least 2048 are needed", bits);
+    return FALSE;
+  }
+  if (EVP_PKEY_is_a (key, "EC")) {
+    nid = EVP_PKEY_get_group_name (key, group, sizeof group, NULL) ? OBJ_sn2nid (group)
+        : NID_undef;
+    ERR_clear_error ();
+    if (nid == NID_X9_62_prime256v1 || nid == NID_secp384r1)
+      return TRUE;
+    g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID,
+        "the private key is EC on a curve other than P-256 or P-384");
+    return FALSE;
+  }
+  g_set_error (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID,
+      "the private key is %s: an RSA or EC key is needed",
+      EVP_PKEY_get0_type_name (key) ? EVP_PKEY_get0_type_name (key) : "of an unknown type");
+  return FALSE;
+}
+
+/* The private key of an upload (a certificate and its key made elsewhere),
+ * checked: TRUE with *key NULL when the upload has none */
+static gboolean
+upload_key (const gchar *data, gsize len, EVP_PKEY **key, GError **error)
+{
+  gboolean encrypted = FALSE;
+  EVP_PKEY_CTX *ctx;
+  guint n;
+  int ok;
+
+  *key = NULL;
+  /* too large: parse_certs says so */
+  if (len > MAX_UPLOAD || (n = count_key_blocks (data, len)) == 0)
+    return TRUE;
+  if (n > 1) {
+    g_set_error (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID,
+        "the upload holds %u private keys: include only the certificate's", n);
+    return FALSE;
+  }
+  ERR_clear_error ();
+  if (!(*key = parse_key (data, len, &encrypted))) {
+    if (encrypted) {
+      ERR_clear_error ();
+      g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID,
+          "the private key is encrypted: upload it without a passphrase "
+          "(openssl pkey -in key.pem -out plain-key.pem)");
+    } else {
+      set_ssl_error (error, TCD_CERTS_ERROR_INVALID, "the private key cannot be read");
+    }
+    return FALSE;
+  }
+  ERR_clear_error ();
+  if (!check_key_type (*key, error))
+    goto fail;
+  /* the private half fits the public half (which is all the certificate's
+   * match compares): a damaged key is refused here, not by the TLS server */
+  ctx = EVP_PKEY_CTX_new_from_pkey (NULL, *key, NULL);
+  ok = ctx ? EVP_PKEY_pairwise_check (ctx) : 0;
+  EVP_PKEY_CTX_free (ctx);
+  if (ok != 1) {
+    set_ssl_error (error, TCD_CERTS_ERROR_INVALID, "the private key is not valid");
+    goto fail;
+  }
+  return TRUE;
+
+fail:
+  g_clear_pointer (key, EVP_PKEY_free);
+  return FALSE;
+}
+
 /* ---- the installed pair ---- */
+
+/* @x is for the key in @key_path */
+static gboolean
+pair_matches_key (X509 *x, const gchar *key_path)
+{
+  EVP_PKEY *key = read_key (key_path);
+  gboolean ok = key && X509_check_private_key (x, key) == 1;
+
+  ERR_clear_error ();
+  EVP_PKEY_free (key);
+  return ok;
+}
 
 static gboolean
 pair_matches (const gchar *cert_path, const gchar *key_path)
 {
   X509 *x = read_cert (cert_path);
-  EVP_PKEY *key = x ? read_key (key_path) : NULL;
-  gboolean ok = x && key && X509_check_private_key (x, key) == 1;
+  gboolean ok = x && pair_matches_key (x, key_path);
 
-  ERR_clear_error ();
   X509_free (x);
-  EVP_PKEY_free (key);
   return ok;
 }
 
@@ -927,18 +1058,25 @@ tcd_certs_install (const gchar *state_dir, const gchar *pem, gsize len, GError *
   X509 *leaf;
   g_autofree gchar *text = NULL;
   gsize text_len = 0;
+  gboolean with_key;
   int expired;
   gboolean ok = FALSE;
 
+  /* a key in the upload is the key; none: the pending request's */
+  if (!upload_key (pem, len, &key, error))
+    return FALSE;
+  with_key = key != NULL;
+
   g_mutex_lock (&lock);
   recover (state_dir);
-  if (!request_pending (state_dir)) {
+  if (!with_key && !request_pending (state_dir)) {
     g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_NO_REQUEST,
         "there is no pending certificate request: create one, have it signed, "
-        "then install the certificate");
+        "then install the certificate; or upload the certificate together with "
+        "its private key");
     goto out;
   }
-  if (!(key = read_key (req_key_path))) {
+  if (!with_key && !(key = read_key (req_key_path))) {
     g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_IO,
         "the key of the certificate request cannot be read");
     goto out;
@@ -950,9 +1088,19 @@ tcd_certs_install (const gchar *state_dir, const gchar *pem, gsize len, GError *
   leaf = sk_X509_value (certs, 0);
   if (X509_check_private_key (leaf, key) != 1) {
     ERR_clear_error ();
-    g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH,
-        "the certificate is not for the key of the pending request (signed from "
-        "another request?)");
+    if (!with_key) {
+      g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH,
+          "the certificate is not for the key of the pending request (signed from "
+          "another request?)");
+    } else if (request_pending (state_dir) && pair_matches_key (leaf, req_key_path)) {
+      g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH,
+          "the certificate is not for the private key in the upload (it is for the "
+          "pending request's key: upload the certificate without a key)");
+    } else {
+      g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH,
+          "the certificate is not for the private key in the upload (the first "
+          "certificate must be the server's own, its chain after it)");
+    }
     goto out;
   }
   /* Expired: refused.  Not yet valid: taken (the camera's clock may be
@@ -986,8 +1134,9 @@ tcd_certs_install (const gchar *state_dir, const gchar *pem, gsize len, GError *
   if (!install_pair (state_dir, key, text, text_len, error))
     goto out;
 
-  /* the request is done; the pair is in place whatever happens here */
-  {
+  /* the request is done; the pair is in place whatever happens here.  An
+   * uploaded key leaves a pending request alone (its CA may still answer). */
+  if (!with_key) {
     g_autoptr (GError) err = NULL;
     if (!remove_file (req_path, &err) || !remove_file (req_key_path, &err))
       g_warning ("%s", err->message);

@@ -46,8 +46,16 @@ gchar    *tcd_certs_create_request (const gchar *state_dir, const TcdCertParams 
                                     GError **error);
 /* The pending request as PEM, or NULL */
 gchar    *tcd_certs_get_request (const gchar *state_dir);
-/* Installs a signed certificate (PEM, optionally followed by its chain) for
- * the pending request's key; the pair replaces the installed one */
+/* Installs a signed certificate (PEM, optionally followed by its chain; or
+ * DER) for the pending request's key; the pair replaces the installed one
+ * and the request is done (removed).  NO_REQUEST when none is pending.
+ * Or, when the PEM text also holds a private key (one unencrypted "PRIVATE
+ * KEY", "EC PRIVATE KEY" or "RSA PRIVATE KEY" block, before or after the
+ * certificates): installs the first certificate with that key, no request
+ * needed; a pending request is left alone (its signed certificate can still
+ * be installed).  The key must be RSA of 2048 bits or more or EC P-256 or
+ * P-384 (INVALID otherwise, encrypted ones too) and the certificate's
+ * (MISMATCH).  Expired certificates are INVALID. */
 gboolean  tcd_certs_install (const gchar *state_dir, const gchar *pem, gsize len,
                              GError **error);
 /* Removes the installed pair (and any request) */

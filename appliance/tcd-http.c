@@ -2542,7 +2542,10 @@ handle_certificate (TcdHttp *h, SoupServerMessage *msg, const gchar *method,
           soup_message_body_flatten (soup_server_message_get_request_body (msg));
       gsize len;
       const gchar *pem = g_bytes_get_data (bytes, &len);
-      if (!tcd_certs_install (app->state_dir, pem, len, &err)) {
+      gboolean ok = tcd_certs_install (app->state_dir, pem, len, &err);
+      /* the body may hold a private key: not left in freed memory */
+      OPENSSL_cleanse ((gpointer) pem, len);
+      if (!ok) {
         send_error (msg, g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_IO)
             ? SOUP_STATUS_INTERNAL_SERVER_ERROR
             : g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_NO_REQUEST)
@@ -2554,7 +2557,7 @@ handle_certificate (TcdHttp *h, SoupServerMessage *msg, const gchar *method,
         return;
       }
       tcd_audit (app->security, "certificate", who->user, who->address,
-          "installed a signed certificate");
+          "installed a certificate");
       certificate_changed (h);
       return send_certificate (h, msg, SOUP_STATUS_OK);
     }

@@ -915,15 +915,27 @@ test_cert_request (void)
     g_assert_true (g_file_test (req_key, G_FILE_TEST_EXISTS));
   }
 
-  /* the signed certificate with its chain (and a stray key block that must
-   * not end up in cert.pem) */
+  /* a key in the upload is the key: a stray one (the CA's) is refused, with
+   * a hint, and nothing changes */
   signed_text = read_text (signed_pem);
   ca_text = read_text (ca);
   {
     g_autofree gchar *ca_key_text = read_text (ca_key);
-    chain_text = g_strconcat ("Certificate for cam.example.com\n", signed_text, ca_key_text,
-        ca_text, NULL);
+    g_autofree gchar *stray = g_strconcat (signed_text, ca_key_text, ca_text, NULL);
+    g_autofree gchar *fp = NULL;
+
+    g_assert_false (tcd_certs_install (state, stray, strlen (stray), &err));
+    g_assert_error (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH);
+    g_assert_nonnull (strstr (err->message, "upload the certificate without a key"));
+    g_test_message ("stray key: %s", err->message);
+    g_clear_error (&err);
+    fp = openssl_fingerprint (cert);
+    g_assert_cmpstr (fp, ==, self_fp);
+    g_assert_true (g_file_test (req_key, G_FILE_TEST_EXISTS));
   }
+
+  /* the signed certificate with its chain (and a comment) */
+  chain_text = g_strconcat ("Certificate for cam.example.com\n", signed_text, ca_text, NULL);
   write_text (chain, chain_text);
   g_assert_true (install (state, chain, &err));
   g_assert_no_error (err);
@@ -997,6 +1009,348 @@ test_cert_request (void)
   g_assert_null (tcd_certs_get_request (state));
   g_assert_true (tcd_certs_delete (state, &err));
   g_assert_no_error (err);
+
+  rm_rf (state);
+}
+
+/* ---- a certificate uploaded with its key ---- */
+
+/* A key and a self-signed certificate for cam.example.com, made by the
+ * openssl command; @curve for an EC key */
+static void
+make_outside_pair (const gchar *dir, const gchar *name, const gchar *newkey, const gchar *curve,
+                   gchar **key, gchar **cert)
+{
+  g_autofree gchar *k = g_strdup_printf ("%s/%s.key", dir, name);
+  g_autofree gchar *c = g_strdup_printf ("%s/%s.pem", dir, name);
+  g_autofree gchar *opt = curve ? g_strdup_printf ("ec_paramgen_curve:%s", curve) : NULL;
+
+  if (curve)
+    g_assert_cmpint (run (NULL, "openssl", "req", "-x509", "-newkey", newkey, "-pkeyopt", opt,
+        "-nodes", "-keyout", k, "-out", c, "-days", "30", "-subj", "/CN=cam.example.com",
+        "-addext", "subjectAltName=DNS:cam.example.com", NULL), ==, 0);
+  else
+    g_assert_cmpint (run (NULL, "openssl", "req", "-x509", "-newkey", newkey,
+        "-nodes", "-keyout", k, "-out", c, "-days", "30", "-subj", "/CN=cam.example.com",
+        "-addext", "subjectAltName=DNS:cam.example.com", NULL), ==, 0);
+  *key = g_steal_pointer (&k);
+  *cert = g_steal_pointer (&c);
+}
+
+/* The public key (PEM) of a certificate or of a private key, as the openssl
+ * command sees it */
+static gchar *
+openssl_pubkey (const gchar *path, gboolean is_cert)
+{
+  gchar *out = NULL;
+
+  if (is_cert)
+    g_assert_cmpint (run (&out, "openssl", "x509", "-in", path, "-noout", "-pubkey", NULL),
+        ==, 0);
+  else
+    g_assert_cmpint (run (&out, "openssl", "pkey", "-in", path, "-pubout", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "-----BEGIN PUBLIC KEY-----"));
+  return out;
+}
+
+static gboolean
+install_text (const gchar *state, const gchar *text, GError **error)
+{
+  return tcd_certs_install (state, text, strlen (text), error);
+}
+
+/* No line of a key's PEM text (base64) in an error message */
+static void
+assert_no_key_material (const gchar *message, const gchar *key_path)
+{
+  g_autofree gchar *text = read_text (key_path);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  g_assert_null (strstr (message, "PRIVATE KEY-----"));
+  for (guint i = 0; lines[i]; i++)
+    if (strlen (lines[i]) >= 16 && !g_str_has_prefix (lines[i], "-----"))
+      g_assert_null (strstr (message, lines[i]));
+}
+
+/* The installed pair is byte for byte @cert_text and @key_text */
+static void
+assert_pair_is (const gchar *state, const gchar *cert_text, const gchar *key_text)
+{
+  g_autofree gchar *cert = tls_file (state, "cert.pem");
+  g_autofree gchar *key = tls_file (state, "key.pem");
+  g_autofree gchar *c = read_text (cert);
+  g_autofree gchar *k = read_text (key);
+
+  g_assert_cmpstr (c, ==, cert_text);
+  g_assert_cmpstr (k, ==, key_text);
+  g_assert_true (tcd_certs_installed (state, NULL, NULL));
+}
+
+static void
+test_cert_with_key (void)
+{
+  g_autofree gchar *state = make_tmp_dir ();
+  g_autofree gchar *cert = tls_file (state, "cert.pem");
+  g_autofree gchar *key = tls_file (state, "key.pem");
+  g_autofree gchar *req = NULL, *cert_text = NULL, *key_text = NULL;
+  g_autoptr (GError) err = NULL;
+  TcdCertParams p = { .country = "DE", .host = "cam.example.com" };
+  struct {
+    const gchar *name, *newkey, *curve;
+    gboolean traditional;       /* "RSA/EC PRIVATE KEY" rather than PKCS#8 */
+  } kinds[] = {
+    { "rsa", "rsa:2048", NULL, FALSE },
+    { "rsa-trad", "rsa:2048", NULL, TRUE },
+    { "ec", "ec", "P-256", FALSE },
+    { "ec-trad", "ec", "P-256", TRUE },
+    { "p384", "ec", "P-384", FALSE },
+  };
+
+  /* a certificate alone, with no request: its key is missing */
+  {
+    g_autofree gchar *k = NULL, *c = NULL;
+    make_outside_pair (state, "alone", "ec", "P-256", &k, &c);
+    g_assert_false (install (state, c, &err));
+    g_assert_error (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_NO_REQUEST);
+    g_assert_nonnull (strstr (err->message, "together with its private key"));
+    g_test_message ("no request: %s", err->message);
+    g_clear_error (&err);
+    g_assert_false (tcd_certs_installed (state, NULL, NULL));
+  }
+
+  /* RSA and EC keys, PKCS#8 and traditional, before or after the
+   * certificate; no request */
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++) {
+    for (guint key_first = 0; key_first < 2; key_first++) {
+      g_autofree gchar *name = g_strdup_printf ("%s-%u", kinds[i].name, key_first);
+      g_autofree gchar *k = NULL, *c = NULL, *kt = NULL, *ct = NULL, *upload = NULL;
+      g_autofree gchar *cert_path = NULL, *key_path = NULL, *installed = NULL;
+      g_autofree gchar *want = NULL, *pub_cert = NULL, *pub_key = NULL, *fp = NULL, *up_fp = NULL;
+
+      make_outside_pair (state, name, kinds[i].newkey, kinds[i].curve, &k, &c);
+      if (kinds[i].traditional) {
+        g_autofree gchar *pkcs8 = g_strconcat (k, ".pkcs8", NULL);
+        g_assert_cmpint (g_rename (k, pkcs8), ==, 0);
+        g_assert_cmpint (run (NULL, "openssl", "pkey", "-in", pkcs8, "-traditional", "-out", k,
+            NULL), ==, 0);
+      }
+      kt = read_text (k);
+      ct = read_text (c);
+      g_assert_true (g_str_has_prefix (kt, kinds[i].traditional
+              ? (kinds[i].curve ? "-----BEGIN EC PRIVATE KEY-----" : "-----BEGIN RSA PRIVATE KEY-----")
+              : "-----BEGIN PRIVATE KEY-----"));
+      upload = key_first ? g_strconcat ("my key and certificate\n", kt, ct, NULL)
+          : g_strconcat (ct, kt, NULL);
+      g_test_message ("%s, key %s", kinds[i].name, key_first ? "first" : "last");
+      g_assert_true (install_text (state, upload, &err));
+      g_assert_no_error (err);
+
+      g_assert_true (tcd_certs_installed (state, &cert_path, &key_path));
+      g_assert_cmpstr (cert_path, ==, cert);
+      g_assert_cmpstr (key_path, ==, key);
+      g_assert_cmphex (file_mode (key), ==, 0600);
+      /* the uploaded certificate, and no key in cert.pem */
+      fp = openssl_fingerprint (cert);
+      up_fp = openssl_fingerprint (c);
+      g_assert_cmpstr (fp, ==, up_fp);
+      installed = read_text (cert);
+      g_assert_cmpuint (count (installed, "-----BEGIN CERTIFICATE-----"), ==, 1);
+      g_assert_null (strstr (installed, "PRIVATE KEY"));
+      /* the openssl command agrees: the installed key is the certificate's
+       * and the uploaded one */
+      pub_cert = openssl_pubkey (cert, TRUE);
+      pub_key = openssl_pubkey (key, FALSE);
+      want = openssl_pubkey (k, FALSE);
+      g_assert_cmpstr (pub_key, ==, pub_cert);
+      g_assert_cmpstr (pub_key, ==, want);
+    }
+  }
+  g_assert_null (tcd_certs_get_request (state));
+
+  /* a pending request stays pending through an install with a key */
+  req = tcd_certs_create_request (state, &p, &err);
+  g_assert_no_error (err);
+
+  /* a key of "openssl ecparam -genkey": EC PARAMETERS before the key */
+  {
+    g_autofree gchar *k = g_build_filename (state, "ecparam.key", NULL);
+    g_autofree gchar *c = g_build_filename (state, "ecparam.pem", NULL);
+    g_autofree gchar *kt = NULL, *ct = NULL, *upload = NULL, *fp = NULL, *up_fp = NULL;
+
+    g_assert_cmpint (run (NULL, "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-out", k,
+        NULL), ==, 0);
+    g_assert_cmpint (run (NULL, "openssl", "req", "-x509", "-key", k, "-out", c, "-days", "30",
+        "-subj", "/CN=cam.example.com", NULL), ==, 0);
+    kt = read_text (k);
+    ct = read_text (c);
+    g_assert_true (g_str_has_prefix (kt, "-----BEGIN EC PARAMETERS-----"));
+    upload = g_strconcat (kt, ct, NULL);
+    g_assert_true (install_text (state, upload, &err));
+    g_assert_no_error (err);
+    fp = openssl_fingerprint (cert);
+    up_fp = openssl_fingerprint (c);
+    g_assert_cmpstr (fp, ==, up_fp);
+  }
+  {
+    g_autofree gchar *again = tcd_certs_get_request (state);
+    g_assert_cmpstr (again, ==, req);
+  }
+
+  /* with a chain: the key, then the leaf a CA signed, then the CA */
+  {
+    g_autofree gchar *ca_key = g_build_filename (state, "ca.key", NULL);
+    g_autofree gchar *ca = g_build_filename (state, "ca.pem", NULL);
+    g_autofree gchar *k = g_build_filename (state, "leaf.key", NULL);
+    g_autofree gchar *csr = g_build_filename (state, "leaf.csr", NULL);
+    g_autofree gchar *c = g_build_filename (state, "leaf.pem", NULL);
+    g_autofree gchar *kt = NULL, *ct = NULL, *cat = NULL, *upload = NULL, *installed = NULL;
+
+    g_assert_cmpint (run (NULL, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "30",
+        "-subj", "/CN=Thermocam Test CA", NULL), ==, 0);
+    g_assert_cmpint (run (NULL, "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", k,
+        "-out", csr, "-subj", "/CN=cam.example.com", "-addext",
+        "subjectAltName=DNS:cam.example.com", NULL), ==, 0);
+    g_assert_cmpint (run (NULL, "openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+        "-set_serial", "77", "-days", "10", "-copy_extensions", "copy", "-out", c, NULL), ==, 0);
+    kt = read_text (k);
+    ct = read_text (c);
+    cat = read_text (ca);
+    upload = g_strconcat (kt, ct, cat, NULL);
+    g_assert_true (install_text (state, upload, &err));
+    g_assert_no_error (err);
+    installed = read_text (cert);
+    g_assert_cmpuint (count (installed, "-----BEGIN CERTIFICATE-----"), ==, 2);
+    g_assert_cmpint (run (NULL, "openssl", "verify", "-purpose", "sslserver", "-CAfile", ca, cert,
+        NULL), ==, 0);
+
+    /* the chain first: the CA's certificate is not for the key */
+    g_clear_pointer (&upload, g_free);
+    upload = g_strconcat (cat, ct, kt, NULL);
+    g_assert_false (install_text (state, upload, &err));
+    g_assert_error (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH);
+    g_clear_error (&err);
+  }
+
+  /* what is refused leaves the installed pair byte for byte as it was */
+  cert_text = read_text (cert);
+  key_text = read_text (key);
+  {
+    g_autofree gchar *k1 = NULL, *c1 = NULL, *k2 = NULL, *c2 = NULL, *upload = NULL;
+    g_autofree gchar *kt = NULL, *ct = NULL, *kt2 = NULL;
+
+    /* a certificate with another key */
+    make_outside_pair (state, "one", "ec", "P-256", &k1, &c1);
+    make_outside_pair (state, "two", "ec", "P-256", &k2, &c2);
+    kt = read_text (k2);
+    ct = read_text (c1);
+    upload = g_strconcat (ct, kt, NULL);
+    g_assert_false (install_text (state, upload, &err));
+    g_assert_error (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH);
+    g_assert_nonnull (strstr (err->message, "not for the private key in the upload"));
+    g_test_message ("mismatch: %s", err->message);
+    assert_no_key_material (err->message, k2);
+    g_clear_error (&err);
+    assert_pair_is (state, cert_text, key_text);
+
+    /* two keys */
+    kt2 = read_text (k1);
+    g_clear_pointer (&upload, g_free);
+    upload = g_strconcat (kt2, ct, kt, NULL);
+    g_assert_false (install_text (state, upload, &err));
+    g_assert_error (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID);
+    g_test_message ("two keys: %s", err->message);
+    g_clear_error (&err);
+    assert_pair_is (state, cert_text, key_text);
+
+    /* a key alone */
+    g_assert_false (install_text (state, kt, &err));
+    g_assert_error (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID);
+    g_test_message ("key alone: %s", err->message);
+    assert_no_key_material (err->message, k2);
+    g_clear_error (&err);
+    assert_pair_is (state, cert_text, key_text);
+  }
+
+  /* encrypted keys (PKCS#8 and traditional), and weak or unusual ones */
+  {
+    struct {
+      const gchar *name;
+      const gchar *what;        /* in the message */
+    } bad[] = {
+      { "enc", "encrypted" },
+      { "enc-trad", "encrypted" },
+      { "rsa1024", "at least 2048" },
+      { "k256", "P-256 or P-384" },
+      { "ed25519", "RSA or EC" },
+      { "damaged", "not valid" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+      g_autofree gchar *k = g_strdup_printf ("%s/%s.key", state, bad[i].name);
+      g_autofree gchar *c = g_strdup_printf ("%s/%s.pem", state, bad[i].name);
+      g_autofree gchar *kt = NULL, *ct = NULL, *upload = NULL;
+
+      if (g_str_has_prefix (bad[i].name, "enc")) {
+        g_assert_cmpint (run (NULL, "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:x", "-out", k, NULL), ==, 0);
+        g_assert_cmpint (run (NULL, "openssl", "req", "-x509", "-key", k, "-passin", "pass:x",
+            "-out", c, "-days", "30", "-subj", "/CN=cam.example.com", NULL), ==, 0);
+        if (g_str_equal (bad[i].name, "enc-trad")) {
+          g_autofree gchar *pkcs8 = g_strconcat (k, ".pkcs8", NULL);
+          g_assert_cmpint (g_rename (k, pkcs8), ==, 0);
+          g_assert_cmpint (run (NULL, "openssl", "pkey", "-in", pkcs8, "-passin", "pass:x",
+              "-traditional", "-aes256", "-passout", "pass:x", "-out", k, NULL), ==, 0);
+        }
+      } else {
+        g_autofree gchar *k0 = NULL, *c0 = NULL;
+        if (g_str_equal (bad[i].name, "rsa1024"))
+          make_outside_pair (state, bad[i].name, "rsa:1024", NULL, &k0, &c0);
+        else if (g_str_equal (bad[i].name, "k256"))
+          make_outside_pair (state, bad[i].name, "ec", "secp256k1", &k0, &c0);
+        else if (g_str_equal (bad[i].name, "ed25519"))
+          make_outside_pair (state, bad[i].name, "ed25519", NULL, &k0, &c0);
+        else
+          make_outside_pair (state, bad[i].name, "rsa:2048", NULL, &k0, &c0);
+      }
+      /* one bit of the private exponent changed: the public half (all that
+       * the match with the certificate compares) is intact */
+      if (g_str_equal (bad[i].name, "damaged")) {
+        g_autofree gchar *der = g_strconcat (k, ".der", NULL);
+        g_autofree gchar *d = NULL;
+        gsize n = 0;
+
+        g_assert_cmpint (run (NULL, "openssl", "pkey", "-in", k, "-outform", "DER", "-out", der,
+            NULL), ==, 0);
+        g_assert_true (g_file_get_contents (der, &d, &n, NULL));
+        g_assert_cmpuint (n, >, 1000);
+        d[400] ^= 0x01;
+        g_assert_true (g_file_set_contents (der, d, n, NULL));
+        g_assert_cmpint (run (NULL, "openssl", "pkey", "-inform", "DER", "-in", der, "-out", k,
+            NULL), ==, 0);
+      }
+      kt = read_text (k);
+      ct = read_text (c);
+      if (g_str_equal (bad[i].name, "enc"))
+        g_assert_true (g_str_has_prefix (kt, "-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+      if (g_str_equal (bad[i].name, "enc-trad"))
+        g_assert_nonnull (strstr (kt, "Proc-Type: 4,ENCRYPTED"));
+      upload = g_strconcat (ct, kt, NULL);
+      g_assert_false (install_text (state, upload, &err));
+      g_assert_error (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID);
+      g_test_message ("%s: %s", bad[i].name, err->message);
+      g_assert_nonnull (strstr (err->message, bad[i].what));
+      assert_no_key_material (err->message, k);
+      g_clear_error (&err);
+      assert_pair_is (state, cert_text, key_text);
+    }
+  }
+
+  /* the request is still there */
+  {
+    g_autofree gchar *again = tcd_certs_get_request (state);
+    g_assert_cmpstr (again, ==, req);
+  }
 
   rm_rf (state);
 }
@@ -1083,6 +1437,7 @@ main (int argc, char **argv)
   g_test_add_func ("/certs/hosts", test_cert_hosts);
   g_test_add_func ("/certs/curl", test_cert_curl);
   g_test_add_func ("/certs/request", test_cert_request);
+  g_test_add_func ("/certs/with-key", test_cert_with_key);
   g_test_add_func ("/certs/recover", test_cert_recover);
   return g_test_run ();
 }

@@ -554,6 +554,24 @@ r = d.get(f"https://127.0.0.1:{d.https}/api/v1/device", extra=("--cacert", cacrt
 t.ok(status(r) == 200, "the installed certificate is served: curl trusts it through the CA", r)
 r = d.get(f"https://127.0.0.1:{d.https}/api/v1/device", extra=("--cacert", ca1))
 t.ok(status(r) == 0, "the old self-signed one is no longer served", r)
+# a certificate and its key made elsewhere, installed together (no request)
+own_key, own_req, own_crt = (os.path.join(tmp, n) for n in ("own.key", "own.csr", "own.pem"))
+subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", own_key,
+                "-out", own_req, "-subj", "/CN=127.0.0.1"], capture_output=True, check=True)
+subprocess.run(["openssl", "x509", "-req", "-in", own_req, "-CA", cacrt, "-CAkey", cakey,
+                "-CAcreateserial", "-out", own_crt, "-days", "2", "-extfile", ext],
+               capture_output=True, check=True)
+pair = open(own_key, "rb").read() + open(own_crt, "rb").read()
+r = d.curl("PUT", "security/certificate", raw=open(own_key, "rb").read() + open(other, "rb").read())
+t.ok(status(r) == 400 and code(r) == "mismatch", "a certificate with a key not its own is refused", r)
+r = d.curl("PUT", "security/certificate", raw=pair)
+fp = subprocess.run(["openssl", "x509", "-in", own_crt, "-noout", "-fingerprint", "-sha256"],
+                    capture_output=True, text=True).stdout.split("=")[-1].strip()
+t.ok(status(r) == 200 and r[1]["sha256"].replace(":", "").lower() == fp.replace(":", "").lower()
+     and b"PRIVATE KEY" not in json.dumps(r[1]).encode(),
+     "a certificate with its own RSA key (no request) is installed; the key is not shown", r)
+r = d.get(f"https://127.0.0.1:{d.https}/api/v1/device", extra=("--cacert", cacrt))
+t.ok(status(r) == 200, "and served: curl trusts it through the CA", r)
 n = d.readies
 r = d.put("config/security", {"https": {"enabled": True, "redirect_http": True}})
 r2 = d.get("device", auth=False)
