@@ -17,14 +17,21 @@
 #define AUDIT_MAX (512 * 1024)
 #define AUDIT_KEEP 4
 #define MAX_TRACKED 4096          /* addresses with failed logins remembered */
+#define MAX_NAMES 8               /* user names counted apart per address */
+#define MAX_NAME_LEN 32           /* no account name is longer: these count as no name */
 #define LOGIN_AUDIT_WINDOW_US (30 * 60 * G_USEC_PER_SEC)
 
 typedef struct {
   guint32 first, last;          /* host order, inclusive */
 } Range;
 
+/* An address (an IPv6 client: its /64) with failed logins.  Failures are
+ * counted per attempted user name, so that a good login as one account does
+ * not give fresh guesses at another; one count at the limit locks the whole
+ * address. */
 typedef struct {
-  guint failures;
+  GHashTable *names;            /* user name ("": none) -> failures */
+  guint64 last_failure;         /* TcdSecurity.failures at the last one */
   gint64 locked_until;          /* monotonic us, 0: not locked */
 } Tracked;
 
@@ -41,11 +48,19 @@ struct _TcdSecurity {
   guint attempts, duration_min, minute_s;
   gboolean basic_web, basic_rtsp;
 
-  GHashTable *tracked;          /* address -> Tracked */
+  GHashTable *tracked;          /* tracking_key () -> Tracked */
+  guint64 failures;             /* failed logins so far: orders them */
   GHashTable *logins;           /* "service user address" -> last audited (monotonic us) */
   TcdSecurityLockFunc on_lock;
   gpointer on_lock_data;
 };
+
+static void
+tracked_free (Tracked *t)
+{
+  g_hash_table_unref (t->names);
+  g_free (t);
+}
 
 /* ---- IPv4 lists ---- */
 
@@ -135,7 +150,8 @@ tcd_security_new (const gchar *state_dir)
   s->attempts = 5;
   s->duration_min = 30;
   s->minute_s = 60;
-  s->tracked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->tracked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      (GDestroyNotify) tracked_free);
   s->logins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   if (g_stat (s->audit_path, &st) == 0)
     s->audit_size = st.st_size;
@@ -288,16 +304,52 @@ tcd_security_basic_allowed (TcdSecurity *s, const gchar *service)
 
 /* ---- the lock ---- */
 
+/* The key an address is tracked under: IPv4 (also as ::ffff:a.b.c.d) as
+ * itself, other IPv6 as its /64 (one host may hold a whole /64), anything
+ * else as given */
+static gchar *
+tracking_key (const gchar *address)
+{
+  static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  g_autofree gchar *host = g_strdup (address);
+  g_autoptr (GInetAddress) a = NULL, net = NULL;
+  g_autofree gchar *prefix = NULL;
+  gchar *zone = strchr (host, '%');
+  guint8 b[16];
+
+  if (zone)
+    *zone = '\0';               /* fe80::1%eth0 */
+  a = g_inet_address_new_from_string (host);
+  if (!a)
+    return g_strdup (address);
+  if (g_inet_address_get_family (a) == G_SOCKET_FAMILY_IPV4)
+    return g_inet_address_to_string (a);
+  memcpy (b, g_inet_address_to_bytes (a), 16);
+  if (memcmp (b, mapped, 12) == 0)
+    return g_strdup_printf ("%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+  memset (b + 8, 0, 8);
+  net = g_inet_address_new_from_bytes (b, G_SOCKET_FAMILY_IPV6);
+  prefix = g_inet_address_to_string (net);
+  return g_strdup_printf ("%s/64", prefix);
+}
+
+/* the name failures are counted under */
+static const gchar *
+name_key (const gchar *user)
+{
+  return user && strlen (user) <= MAX_NAME_LEN ? user : "";
+}
+
 /* with the mutex held */
 static Tracked *
-tracked_get (TcdSecurity *s, const gchar *address, gint64 now)
+tracked_get (TcdSecurity *s, const gchar *key, gint64 now)
 {
-  Tracked *t = g_hash_table_lookup (s->tracked, address);
+  Tracked *t = g_hash_table_lookup (s->tracked, key);
 
   if (t && t->locked_until && now >= t->locked_until) {
     /* the lock has run out: a fresh start */
     t->locked_until = 0;
-    t->failures = 0;
+    g_hash_table_remove_all (t->names);
   }
   return t;
 }
@@ -306,13 +358,15 @@ gboolean
 tcd_security_is_locked (TcdSecurity *s, const gchar *address, gint64 *remaining_s)
 {
   gint64 now = g_get_monotonic_time ();
+  g_autofree gchar *key = NULL;
   Tracked *t;
   gboolean locked = FALSE;
 
   if (!address)
     return FALSE;
+  key = tracking_key (address);
   g_mutex_lock (&s->lock);
-  t = s->lock_on ? tracked_get (s, address, now) : NULL;
+  t = s->lock_on ? tracked_get (s, key, now) : NULL;
   if (t && t->locked_until) {
     locked = TRUE;
     if (remaining_s)
@@ -341,20 +395,35 @@ lock_call (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
+/* With the mutex held, the table full: makes room for one more address.
+ * Locks that ran out go, else the unlocked address whose last failure is
+ * the oldest.  A lock is never dropped while it lasts: when all are locked,
+ * there is no room (FALSE) and a new address is not tracked until a lock
+ * runs out. */
+static gboolean
 prune_tracked (TcdSecurity *s, gint64 now)
 {
   GHashTableIter it;
   Tracked *t;
+  gpointer oldest = NULL;
+  guint64 oldest_t = G_MAXUINT64;
+  const gchar *key;
 
-  /* forget addresses that are not locked; if all are locked, the oldest
-   * entries still go (a flood of addresses must not eat memory) */
   g_hash_table_iter_init (&it, s->tracked);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & t))
-    if (!t->locked_until || now >= t->locked_until)
+  while (g_hash_table_iter_next (&it, (gpointer *) & key, (gpointer *) & t)) {
+    if (t->locked_until && now >= t->locked_until) {
       g_hash_table_iter_remove (&it);
-  if (g_hash_table_size (s->tracked) >= MAX_TRACKED)
-    g_hash_table_remove_all (s->tracked);
+    } else if (!t->locked_until && t->last_failure < oldest_t) {
+      oldest_t = t->last_failure;
+      oldest = (gpointer) key;
+    }
+  }
+  if (g_hash_table_size (s->tracked) < MAX_TRACKED)
+    return TRUE;
+  if (!oldest)
+    return FALSE;
+  g_hash_table_remove (s->tracked, oldest);
+  return TRUE;
 }
 
 gboolean
@@ -362,25 +431,36 @@ tcd_security_login_failed (TcdSecurity *s, const gchar *address, const gchar *se
     const gchar *user)
 {
   gint64 now = g_get_monotonic_time ();
+  g_autofree gchar *key = NULL;
   Tracked *t;
   gboolean locked_now = FALSE;
   guint minutes = 0, failures = 0;
 
   if (!address)
     address = "unknown";
+  key = tracking_key (address);
   g_mutex_lock (&s->lock);
   if (s->lock_on) {
-    t = tracked_get (s, address, now);
-    if (!t) {
-      if (g_hash_table_size (s->tracked) >= MAX_TRACKED)
-        prune_tracked (s, now);
+    t = tracked_get (s, key, now);
+    if (!t && (g_hash_table_size (s->tracked) < MAX_TRACKED || prune_tracked (s, now))) {
       t = g_new0 (Tracked, 1);
-      g_hash_table_insert (s->tracked, g_strdup (address), t);
+      t->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_hash_table_insert (s->tracked, g_strdup (key), t);
     }
-    if (!t->locked_until) {
-      failures = ++t->failures;
-      if (t->failures >= s->attempts) {
+    if (t && !t->locked_until) {
+      const gchar *name = name_key (user);
+
+      /* past MAX_NAMES names, new ones share the count of no name */
+      if (!g_hash_table_contains (t->names, name)
+          && g_hash_table_size (t->names) >= MAX_NAMES)
+        name = "";
+      failures = GPOINTER_TO_UINT (g_hash_table_lookup (t->names, name)) + 1;
+      g_hash_table_replace (t->names, g_strdup (name), GUINT_TO_POINTER (failures));
+      t->last_failure = ++s->failures;
+      if (failures >= s->attempts) {
         t->locked_until = now + (gint64) s->duration_min * s->minute_s * G_USEC_PER_SEC;
+        /* the counts start again when the lock runs out */
+        g_hash_table_remove_all (t->names);
         locked_now = TRUE;
         minutes = s->duration_min;
       }
@@ -395,10 +475,10 @@ tcd_security_login_failed (TcdSecurity *s, const gchar *address, const gchar *se
     tcd_audit (s, "login_failed", user, address, "failed login on %s", service);
   if (locked_now) {
     LockCall *c = g_new0 (LockCall, 1);
-    tcd_audit (s, "lock", user, address, "locked for %u min after %u failed logins (%s)",
+    tcd_audit (s, "lock", user, key, "locked for %u min after %u failed logins (%s)",
         minutes, failures, service);
     c->s = s;
-    c->address = g_strdup (address);
+    c->address = g_steal_pointer (&key);
     c->service = g_strdup (service);
     c->user = g_strdup (user);
     c->minutes = minutes;
@@ -413,11 +493,19 @@ tcd_security_login_succeeded (TcdSecurity *s, const gchar *address, const gchar 
 {
   gint64 now = g_get_monotonic_time ();
   g_autofree gchar *key = g_strdup_printf ("%s %s %s", service, user, address);
+  g_autofree gchar *tkey = tracking_key (address ? address : "unknown");
+  Tracked *t;
   gint64 *last;
 
   g_mutex_lock (&s->lock);
-  if (address)
-    g_hash_table_remove (s->tracked, address);
+  /* only this user's count: a good login as one account says nothing of
+   * guesses at another, and a lock stays */
+  t = tracked_get (s, tkey, now);
+  if (t && !t->locked_until) {
+    g_hash_table_remove (t->names, name_key (user));
+    if (g_hash_table_size (t->names) == 0)
+      g_hash_table_remove (s->tracked, tkey);
+  }
   last = g_hash_table_lookup (s->logins, key);
   if (!audit && (!last || now - *last > LOGIN_AUDIT_WINDOW_US))
     audit = TRUE;

@@ -44,16 +44,20 @@ gboolean     tcd_security_address_allowed_str (TcdSecurity *s, const gchar *addr
 gboolean     tcd_security_basic_allowed (TcdSecurity *s, const gchar *service);
 
 /* The illegal login lock: is @address locked (and for how many more
- * seconds)? */
+ * seconds)?  An IPv4 address (also as ::ffff:a.b.c.d) is tracked and locked
+ * as itself, any other IPv6 address as its /64. */
 gboolean     tcd_security_is_locked (TcdSecurity *s, const gchar *address,
                                      gint64 *remaining_s);
 /* A failed login from @address on @service ("http", "rtsp", "modbus", ...)
- * as @user (may be NULL): audited; returns TRUE when this failure locked the
- * address (the lock callback is called and an audit record written) */
+ * as @user (may be NULL): audited and counted for (@address, @user); returns
+ * TRUE when a count reached the attempts and this failure locked the address
+ * (the lock callback is called, with the IPv6 /64 as "a:b:c:d::/64", and an
+ * audit record written) */
 gboolean     tcd_security_login_failed (TcdSecurity *s, const gchar *address,
                                         const gchar *service, const gchar *user);
-/* A good login: clears the address's failure count (audited only when
- * @audit, so that a Digest client is not logged at every request) */
+/* A good login: clears the failures of @user from @address, not those of
+ * other names nor a lock (audited only when @audit, so that a Digest client
+ * is not logged at every request) */
 void         tcd_security_login_succeeded (TcdSecurity *s, const gchar *address,
                                            const gchar *service, const gchar *user,
                                            gboolean audit);

@@ -308,24 +308,33 @@ password_mac (TcdUsers *u, const gchar *password, guint8 out[HASH_LEN])
       strlen (password), out, &len);
 }
 
+/* what an unknown name is checked against, so that it takes the time a
+ * known one does (no telling which names exist) */
+static const gchar dummy_salt[] = "5468726d43616d2d64756d6d792d7330";
+static const gchar dummy_hash[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
 gboolean
 tcd_users_check_password (TcdUsers *u, const gchar *name, const gchar *password)
 {
   User *x = find (u, name);
+  const gchar *salt = x ? x->salt : dummy_salt, *hash = x ? x->hash : dummy_hash;
   g_autofree gchar *h = NULL;
   guint8 mac[HASH_LEN];
   guint diff = 0;
 
-  if (!x || !password)
+  if (!password)
     return FALSE;
   password_mac (u, password, mac);
-  if (x->has_verified && CRYPTO_memcmp (mac, x->verified, HASH_LEN) == 0)
+  if (x && x->has_verified && CRYPTO_memcmp (mac, x->verified, HASH_LEN) == 0)
     return TRUE;
-  h = pbkdf2 (password, x->salt, x->iterations);
-  if (!h || strlen (h) != strlen (x->hash))
+  h = pbkdf2 (password, salt, x ? x->iterations : PBKDF2_ITERATIONS);
+  if (!h || strlen (h) != strlen (hash))
     return FALSE;
   for (gsize i = 0; h[i]; i++)
-    diff |= (guint8) (h[i] ^ x->hash[i]);
+    diff |= (guint8) (h[i] ^ hash[i]);
+  if (!x)
+    return FALSE;
   if (diff == 0) {
     memcpy (x->verified, mac, HASH_LEN);
     x->has_verified = TRUE;
@@ -339,9 +348,12 @@ tcd_users_get_level (TcdUsers *u, const gchar *name)
   User *x = find (u, name);
   if (!x)
     return TCD_LEVEL_NONE;
-  /* admin is the administrator, whatever a file says */
+  /* admin is the administrator, whatever a file says, and nobody else is
+   * (a file from before imports were checked: the least level) */
   if (g_str_equal (x->name, "admin"))
     return TCD_LEVEL_ADMINISTRATOR;
+  if (tcd_level_from_string (x->level) == TCD_LEVEL_ADMINISTRATOR)
+    return TCD_LEVEL_USER;
   return tcd_level_from_string (x->level);
 }
 
@@ -596,6 +608,16 @@ tcd_users_import_check (TcdUsers *u, JsonNode *node, GError **error)
       g_clear_error (error);
       g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
           "users[%u]: not a valid account record", i);
+      return FALSE;
+    }
+    /* admin is the administrator, and the only one */
+    if (g_str_equal (name, "admin")
+        != (tcd_level_from_string (level) == TCD_LEVEL_ADMINISTRATOR)) {
+      g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+          g_str_equal (name, "admin")
+          ? "users[%u]: the account '%s' must be the administrator"
+          : "users[%u]: the account '%s' cannot be an administrator (only admin is); "
+          "accounts are operator or user", i, name);
       return FALSE;
     }
     g_hash_table_add (seen, (gpointer) name);

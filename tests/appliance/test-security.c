@@ -78,54 +78,243 @@ test_filter (void)
   tcd_security_free (s);
 }
 
-static guint locks_seen;
+static guint locks_seen, lock_minutes;
+static gchar *lock_address;
 
 static void
 on_lock (const gchar *address, const gchar *service, const gchar *user, guint minutes,
     gpointer user_data)
 {
-  g_assert_cmpstr (address, ==, "10.0.0.5");
-  g_assert_cmpstr (service, ==, "rtsp");
-  g_assert_cmpuint (minutes, ==, 1);
+  g_free (lock_address);
+  lock_address = g_strdup (address);
+  lock_minutes = minutes;
   locks_seen++;
+}
+
+/* the lock calls are on the main context */
+static void
+run_lock_calls (void)
+{
+  while (g_main_context_iteration (NULL, FALSE));
+}
+
+static void
+lock_configure (TcdSecurity *s, guint attempts, guint minutes)
+{
+  g_autofree gchar *json = g_strdup_printf ("{\"illegal_login_lock\": {\"enabled\": true,"
+      "\"attempts\": %u, \"duration_min\": %u}}", attempts, minutes);
+  g_autoptr (JsonNode) cfg = parse (json);
+
+  tcd_security_configure (s, cfg);
+}
+
+static TcdSecurity *
+lock_new (gchar **dir, guint attempts)
+{
+  TcdSecurity *s;
+
+  *dir = g_dir_make_tmp ("tc-sec-XXXXXX", NULL);
+  s = tcd_security_new (*dir);
+  tcd_security_set_minute (s, 1);       /* a minute lasts a second here */
+  tcd_security_set_lock_callback (s, on_lock, NULL);
+  lock_configure (s, attempts, 1);
+  run_lock_calls ();
+  locks_seen = 0;
+  return s;
 }
 
 static void
 test_lock (void)
 {
-  g_autofree gchar *dir = g_dir_make_tmp ("tc-sec-XXXXXX", NULL);
-  TcdSecurity *s = tcd_security_new (dir);
-  g_autoptr (JsonNode) cfg = parse ("{\"illegal_login_lock\": {\"enabled\": true,"
-      "\"attempts\": 3, \"duration_min\": 1}}");
+  g_autofree gchar *dir = NULL;
+  TcdSecurity *s = lock_new (&dir, 3);
   g_autoptr (JsonNode) off = parse ("{\"illegal_login_lock\": {\"enabled\": false,"
       "\"attempts\": 3, \"duration_min\": 1}}");
   gint64 left = 0;
 
-  tcd_security_set_minute (s, 1);       /* a minute lasts a second here */
-  tcd_security_set_lock_callback (s, on_lock, NULL);
-  tcd_security_configure (s, cfg);
   g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "http", "admin"));
   g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "http", "admin"));
   /* a good login in between starts the count again */
   tcd_security_login_succeeded (s, "10.0.0.5", "http", "admin", FALSE);
   g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "admin"));
-  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", NULL));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "admin"));
   g_assert_false (tcd_security_is_locked (s, "10.0.0.5", NULL));
-  g_assert_true (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "x"));
+  g_assert_true (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "admin"));
   g_assert_true (tcd_security_is_locked (s, "10.0.0.5", &left));
   g_assert_cmpint (left, ==, 1);
   g_assert_false (tcd_security_is_locked (s, "10.0.0.6", NULL));
   /* more failures while locked do not lock again */
   g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "x"));
-  while (g_main_context_iteration (NULL, FALSE));
+  /* nor does a good login unlock */
+  tcd_security_login_succeeded (s, "10.0.0.5", "rtsp", "admin", FALSE);
+  g_assert_true (tcd_security_is_locked (s, "10.0.0.5", NULL));
+  run_lock_calls ();
   g_assert_cmpuint (locks_seen, ==, 1);
+  g_assert_cmpstr (lock_address, ==, "10.0.0.5");
+  g_assert_cmpuint (lock_minutes, ==, 1);
   g_usleep (1100 * 1000);
   g_assert_false (tcd_security_is_locked (s, "10.0.0.5", NULL));
+  /* a fresh start after the lock */
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "rtsp", "admin"));
   /* off: nothing locks */
   tcd_security_configure (s, off);
   for (guint i = 0; i < 10; i++)
     g_assert_false (tcd_security_login_failed (s, "10.0.0.7", "http", NULL));
   g_assert_false (tcd_security_is_locked (s, "10.0.0.7", NULL));
+  run_lock_calls ();
+  tcd_security_free (s);
+}
+
+/* failures count per (address, user name): a good login as one account
+ * does not give fresh guesses at another; one count locks the address */
+static void
+test_lock_names (void)
+{
+  g_autofree gchar *dir = NULL;
+  TcdSecurity *s = lock_new (&dir, 3);
+
+  /* an operator's good logins (or a Digest client's requests) between
+   * guesses at admin's password */
+  for (guint i = 0; i < 2; i++) {
+    g_assert_false (tcd_security_login_failed (s, "10.0.0.5", "http", "admin"));
+    tcd_security_login_succeeded (s, "10.0.0.5", "rtsp", "op", FALSE);
+    tcd_security_login_succeeded (s, "10.0.0.5", "web", "op", TRUE);
+  }
+  g_assert_true (tcd_security_login_failed (s, "10.0.0.5", "http", "admin"));
+  g_assert_true (tcd_security_is_locked (s, "10.0.0.5", NULL));
+
+  /* a good login clears its own name's count only */
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.6", "web", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.6", "web", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.6", "web", "bob"));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.6", "web", "bob"));
+  tcd_security_login_succeeded (s, "10.0.0.6", "web", "admin", TRUE);
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.6", "web", "admin"));
+  g_assert_true (tcd_security_login_failed (s, "10.0.0.6", "web", "bob"));
+
+  /* no name counts under a name of its own, and reaches the limit too */
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.7", "rtsp", NULL));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.7", "rtsp", NULL));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.7", "rtsp", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.7", "rtsp", "admin"));
+  tcd_security_login_succeeded (s, "10.0.0.7", "rtsp", "admin", FALSE);
+  g_assert_true (tcd_security_login_failed (s, "10.0.0.7", "rtsp", NULL));
+  /* a name longer than any account's counts as none */
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.9", "http", ""));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.9", "http", NULL));
+  g_assert_true (tcd_security_login_failed (s, "10.0.0.9", "http",
+          "a-name-longer-than-32-characters-x"));
+
+  /* many names: past a bound they share one count, so memory stays bounded
+   * and spraying names still locks */
+  {
+    gboolean locked = FALSE;
+    for (guint i = 0; i < 200 && !locked; i++) {
+      g_autofree gchar *name = g_strdup_printf ("u%u", i);
+      locked = tcd_security_login_failed (s, "10.0.0.8", "web", name);
+    }
+    g_assert_true (locked);
+  }
+  run_lock_calls ();
+  g_assert_cmpuint (locks_seen, ==, 5);
+  tcd_security_free (s);
+}
+
+/* IPv6 clients are tracked and locked by their /64; IPv4-mapped addresses
+ * are IPv4 */
+static void
+test_lock_ipv6 (void)
+{
+  g_autofree gchar *dir = NULL;
+  TcdSecurity *s = lock_new (&dir, 3);
+  gint64 left = 0;
+
+  g_assert_false (tcd_security_login_failed (s, "2001:db8:1:2::1", "http", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "2001:db8:1:2:aaaa::2", "http", "admin"));
+  g_assert_true (tcd_security_login_failed (s, "2001:DB8:1:2:ffff:1:2:3", "http", "admin"));
+  g_assert_true (tcd_security_is_locked (s, "2001:db8:1:2::1", &left));
+  g_assert_cmpint (left, ==, 1);
+  g_assert_true (tcd_security_is_locked (s, "2001:db8:1:2:1234:5678:9abc:def0", NULL));
+  g_assert_false (tcd_security_is_locked (s, "2001:db8:1:3::1", NULL));
+  run_lock_calls ();
+  g_assert_cmpstr (lock_address, ==, "2001:db8:1:2::/64");
+
+  /* a zone index is not part of the address */
+  g_assert_false (tcd_security_login_failed (s, "fe80::1%eth0", "rtsp", NULL));
+  g_assert_false (tcd_security_login_failed (s, "fe80::2", "rtsp", NULL));
+  g_assert_true (tcd_security_login_failed (s, "fe80::3%2", "rtsp", NULL));
+  g_assert_true (tcd_security_is_locked (s, "fe80::99%eth1", NULL));
+
+  /* ::ffff:a.b.c.d (RTSP, Modbus on a dual-stack socket) is a.b.c.d (HTTP) */
+  g_assert_false (tcd_security_login_failed (s, "::ffff:10.0.0.9", "rtsp", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "10.0.0.9", "http", "admin"));
+  g_assert_true (tcd_security_login_failed (s, "::ffff:10.0.0.9", "rtsp", "admin"));
+  g_assert_true (tcd_security_is_locked (s, "10.0.0.9", NULL));
+  g_assert_true (tcd_security_is_locked (s, "::ffff:10.0.0.9", NULL));
+  g_assert_false (tcd_security_is_locked (s, "10.0.0.10", NULL));
+  g_assert_false (tcd_security_is_locked (s, "::ffff:10.0.0.10", NULL));
+  run_lock_calls ();
+  g_assert_cmpstr (lock_address, ==, "10.0.0.9");
+  tcd_security_free (s);
+}
+
+static gchar *
+nth_address (guint i)
+{
+  return g_strdup_printf ("10.1.%u.%u", i / 256, i % 256);
+}
+
+/* the table of addresses is bounded; a full one drops unlocked addresses,
+ * the oldest first, and never a lock that lasts */
+static void
+test_lock_table (void)
+{
+  g_autofree gchar *dir = NULL, *dir1 = NULL;
+  TcdSecurity *s = lock_new (&dir, 2);
+  g_autofree gchar *a0 = nth_address (0), *a1 = nth_address (1), *a2 = nth_address (2),
+      *a3 = nth_address (3);
+
+  for (guint i = 0; i < 4096; i++) {
+    g_autofree gchar *a = nth_address (i);
+    g_assert_false (tcd_security_login_failed (s, a, "http", "admin"));
+  }
+  g_assert_true (tcd_security_login_failed (s, a0, "http", "admin"));
+  /* room for a new address: the oldest unlocked one (a1) goes */
+  g_assert_false (tcd_security_login_failed (s, "10.2.0.1", "http", "admin"));
+  g_assert_true (tcd_security_is_locked (s, a0, NULL));
+  g_assert_false (tcd_security_login_failed (s, a1, "http", "admin"));
+  /* a2 went for a1; a3 kept its count */
+  g_assert_true (tcd_security_login_failed (s, a3, "http", "admin"));
+  g_assert_false (tcd_security_login_failed (s, a2, "http", "admin"));
+  run_lock_calls ();
+  tcd_security_free (s);
+
+  /* all locked: a new address is not tracked, and no lock is lost (long
+   * locks, as writing the audit records takes a while, and a short one) */
+  s = lock_new (&dir1, 1);
+  lock_configure (s, 1, 600);
+  for (guint i = 0; i < 4095; i++) {
+    g_autofree gchar *a = nth_address (i);
+    g_assert_true (tcd_security_login_failed (s, a, "http", "admin"));
+  }
+  lock_configure (s, 1, 1);
+  g_assert_true (tcd_security_login_failed (s, "10.3.0.1", "http", "admin"));
+  g_assert_false (tcd_security_login_failed (s, "10.2.0.1", "http", "admin"));
+  g_assert_false (tcd_security_is_locked (s, "10.2.0.1", NULL));
+  for (guint i = 0; i < 4095; i++) {
+    g_autofree gchar *a = nth_address (i);
+    g_assert_true (tcd_security_is_locked (s, a, NULL));
+  }
+  g_assert_true (tcd_security_is_locked (s, "10.3.0.1", NULL));
+  run_lock_calls ();
+  g_assert_cmpuint (locks_seen, ==, 4096);
+  /* a lock runs out: room again */
+  g_usleep (1100 * 1000);
+  g_assert_true (tcd_security_login_failed (s, "10.2.0.1", "http", "admin"));
+  g_assert_true (tcd_security_is_locked (s, "10.2.0.1", NULL));
+  g_assert_true (tcd_security_is_locked (s, a0, NULL));
+  run_lock_calls ();
   tcd_security_free (s);
 }
 
@@ -200,6 +389,9 @@ main (int argc, char **argv)
   g_test_add_func ("/security/filter-entries", test_filter_entries);
   g_test_add_func ("/security/filter", test_filter);
   g_test_add_func ("/security/lock", test_lock);
+  g_test_add_func ("/security/lock-names", test_lock_names);
+  g_test_add_func ("/security/lock-ipv6", test_lock_ipv6);
+  g_test_add_func ("/security/lock-table", test_lock_table);
   g_test_add_func ("/security/audit", test_audit);
   return g_test_run ();
 }
