@@ -13,6 +13,15 @@
  *   blocks on a peer: a half frame just sits in that client's buffer (and is
  *   dropped with its client after PARTIAL_TIMEOUT), so garbage or a slow
  *   client never delays the others.
+ * - TCP clients: the IP filter and the illegal-login lock are checked at
+ *   accept, at each request and for every open client when the
+ *   configuration changes (tcd_modbus_apply, tcd_modbus_security_changed); a
+ *   client no longer allowed is closed without an answer.  A client silent
+ *   for modbus.idle_timeout_s is closed, and when every slot is taken a new
+ *   client replaces the one idle longest (if idle EVICT_IDLE_US at least).
+ * - A TCP port that cannot be bound (another program holds it) is not
+ *   fatal: the error shows in the statistics and the bind is retried every
+ *   TCP_RETRY_MS on the main loop.
  * - Framing is ours (MBAP length for TCP, length-by-function plus silence for
  *   RTU), and libmodbus does the protocol: modbus_reply() on a
  *   modbus_mapping_t this thread owns builds and sends every answer,
@@ -30,6 +39,13 @@
  *   accepted with the CRC in either order (the manual's option is "CRC
  *   response transmission"): a master that computes the CRC one way always
  *   gets its answer in the configured order.
+ * - Echoes (a 2-wire line whose receiver hears our own transmission): what
+ *   comes back equal to our answer while it is being sent and for 3.5
+ *   character times after is dropped (bytes that differ are a request: on a
+ *   pseudo-terminal a master may answer at once), and so is a frame
+ *   identical to our last answer that begins within ECHO_US of its end; a
+ *   frame with a function >= 0x80 (an answer's shape) is never answered on
+ *   the serial line.
  * - Registers are filled from the newest temperature sample at a request
  *   (modbus.update_ms 0: every request sees the newest frame, i.e. "every
  *   frame" without per-frame work while no PLC asks; update_ms N: values
@@ -40,7 +56,9 @@
  *   of every change (validation, persistence, audit, event); the client's
  *   answer leaves when the change was committed (or refused: exception 03;
  *   an I/O error: 04).  Meanwhile that client is not read from, the others
- *   are served.
+ *   are served.  A write that would change nothing (the value configured, an
+ *   alarm output already in that state) is answered but not carried out nor
+ *   audited; a flat-field correction runs at most every FFC_MIN_US.
  * - The server threads never read the configuration document (main-loop
  *   owned): tcd_modbus_apply() fills a snapshot under our lock.
  */
@@ -65,11 +83,16 @@
 #define N_RULES GST_THERMAL_MAX_RULES           /* 40 */
 #define MAX_CLIENTS 16                          /* schema: modbus.max_clients */
 #define PARTIAL_TIMEOUT_US (5 * G_USEC_PER_SEC) /* a half TCP frame older: the client goes */
+#define EVICT_IDLE_US (3 * G_USEC_PER_SEC)      /* all slots taken: an idle client this long makes room */
+#define TCP_RETRY_MS 2000                       /* retry a TCP port that could not be bound */
+#define FFC_MIN_US (5 * G_USEC_PER_SEC)         /* flat-field corrections from Modbus at most this often */
+#define ECHO_US 50000                           /* our last answer coming back this soon: an echo */
 #define FRESH_US G_USEC_PER_SEC                 /* status bit "frame fresh" */
 #define REOPEN_MS 5000                          /* retry a serial device that failed */
 #define RTU_BUF 256                             /* MODBUS_RTU_MAX_ADU_LENGTH */
 #define ASCII_BUF (2 * RTU_BUF + 8)             /* a frame's text between ':' and CR LF */
 #define ASCII_TIMEOUT_US G_USEC_PER_SEC         /* ASCII: the specification's 1 s between characters */
+#define ASCII_TEXT (1 + 2 * (RTU_BUF + 8) + 4)  /* an ASCII answer on the line */
 #define TCP_BUF (2 * MODBUS_TCP_MAX_ADU_LENGTH)
 #define MBAP 7                                  /* MBAP header with the unit id */
 
@@ -159,7 +182,7 @@ enum {
 typedef struct {
   guint generation;
   gboolean word_big, write_enabled, thermometry;
-  guint update_ms, max_clients;
+  guint update_ms, max_clients, idle_timeout_s;
   gdouble emissivity, distance, reflected;
   guint n_rules;
   gint rule_id[N_RULES];
@@ -180,6 +203,8 @@ typedef struct {
   gint fd;                      /* -1: a free slot */
   guint64 id;
   gchar ip[INET6_ADDRSTRLEN];
+  GInetAddress *addr;           /* ip, for the IP filter */
+  gint64 last_active;           /* monotonic us: accepted, or its last bytes */
   guint8 buf[TCP_BUF];
   gsize len;
   gint64 partial_since;         /* monotonic us; 0: no partial frame */
@@ -194,6 +219,7 @@ struct _Server {
   GThread *thread;
   gint wake_fd;
   gint quit;                    /* atomic */
+  gint recheck;                 /* atomic: check the open clients against the filter */
   gboolean stopped;             /* main loop only */
   GAsyncQueue *done;            /* finished writes */
   modbus_t *ctx;                /* builds and sends the answers */
@@ -220,6 +246,16 @@ struct _Server {
   gboolean rx_overflow;
   gint64 rx_last;
   gint64 t35_us;                /* 3.5 character times */
+  gint64 char_us;               /* one character time */
+  gint64 rx_first;              /* when the frame in rx (or arx) began */
+  /* echo suppression: our last answer as it went on the line */
+  guint8 echo[ASCII_TEXT];
+  gsize echo_len, echo_pos;     /* echo_pos: how much of it came back */
+  gint64 echo_until;            /* on the line until then, plus 3.5 characters */
+  gint64 echo_last;
+  guint8 last_tx[RTU_BUF];      /* our last answer: address and PDU */
+  gsize last_tx_len;
+  gint64 last_tx_end;           /* monotonic us: when it had left */
   gboolean pending;
   /* ASCII: the text of the frame being received (after its ':') */
   gchar arx[ASCII_BUF];
@@ -237,6 +273,7 @@ typedef struct {
   gboolean set_emissivity, set_distance, set_reflected, ffc;
   gdouble emissivity, distance, reflected;
   gint8 rule_enable[N_RULES];   /* -1: unchanged */
+  gint rule_id[N_RULES];        /* the rule the server thread saw in the slot */
   gint8 output[N_ALARM_OUTPUTS];        /* -1: unchanged, 1: trigger, 0: clear */
   gint exception;               /* the answer: 0 or an exception code */
 } Job;
@@ -248,11 +285,14 @@ struct _TcdModbus {
   gint listen_fd;
   Server *tcp, *rtu;
   Serial serial;                /* what the RTU server was started with */
+  guint tcp_retry_id;           /* the TCP port could not be bound: retrying */
+  guint tcp_retry_port;
+  gint64 last_ffc;              /* main loop: monotonic us */
 
-  GMutex lock;                  /* snap, rtu_open, rtu_error */
+  GMutex lock;                  /* snap, rtu_open, rtu_error, tcp_error */
   Snapshot snap;
   gboolean rtu_open;
-  gchar *rtu_error;
+  gchar *rtu_error, *tcp_error;
 
   GMutex frames_lock;           /* the frame counter */
   guint64 frame_base, last_offset;
@@ -409,9 +449,10 @@ read_snapshot (JsonNode *doc, Snapshot *snap)
   JsonArray *a = rules && JSON_NODE_HOLDS_ARRAY (rules) ? json_node_get_array (rules) : NULL;
 
   snap->word_big = g_strcmp0 (str_at (doc, "modbus.word_order", "big"), "little") != 0;
-  snap->write_enabled = bool_at (doc, "modbus.write_enabled", TRUE);
+  snap->write_enabled = bool_at (doc, "modbus.write_enabled", FALSE);
   snap->update_ms = CLAMP (int_at (doc, "modbus.update_ms", 0), 0, 10000);
   snap->max_clients = CLAMP (int_at (doc, "modbus.max_clients", 4), 1, MAX_CLIENTS);
+  snap->idle_timeout_s = CLAMP (int_at (doc, "modbus.idle_timeout_s", 60), 0, 3600);
   snap->thermometry = bool_at (doc, "thermometry.enabled", TRUE);
   snap->emissivity = dbl_at (doc, "thermometry.emissivity", 0.95);
   snap->distance = dbl_at (doc, "thermometry.distance", 2.0);
@@ -710,6 +751,25 @@ lrc8 (const guint8 *p, gsize n)
   return (guint8) - sum;
 }
 
+/* an answer went to the line (@wire as sent, @frame its address and PDU):
+ * remembered to recognize its echo */
+static void
+line_sent (Server *s, const guint8 *wire, gsize wire_len, const guint8 *frame,
+    gsize frame_len)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  /* write() returns when the kernel has it: it is on the line for its
+   * length in characters at most */
+  s->last_tx_end = now + (gint64) wire_len * s->char_us;
+  s->echo_until = s->last_tx_end + s->t35_us;
+  s->echo_len = MIN (wire_len, sizeof s->echo);
+  s->echo_pos = 0;
+  memcpy (s->echo, wire, s->echo_len);
+  s->last_tx_len = MIN (frame_len, sizeof s->last_tx);
+  memcpy (s->last_tx, frame, s->last_tx_len);
+}
+
 /* RTU and ASCII: the answer libmodbus wrote into the socketpair (an RTU
  * frame) goes to the line, its CRC in the configured order; in ASCII the
  * address and PDU as hex between ':' and CR LF, with their LRC */
@@ -734,6 +794,7 @@ rtu_relay (Server *s)
     text[len++] = '\r';
     text[len++] = '\n';
     line_write (s, (const guint8 *) text, len);
+    line_sent (s, (const guint8 *) text, len, f, n - 2);
     return;
   }
   if (s->snap.crc_high_first) {
@@ -742,6 +803,7 @@ rtu_relay (Server *s)
     f[n - 1] = t;
   }
   line_write (s, f, n);
+  line_sent (s, f, n, f, n - 2);
 }
 
 /* FALSE when the link failed (TCP: close the client) */
@@ -757,6 +819,23 @@ send_exception (Server *s, const guint8 *req, gint code)
     return TRUE;
   }
   return modbus_reply_exception (s->ctx, req, code) > 0;
+}
+
+/* TCP: exception @code for a request whose function already has its high
+ * bit (modbus_reply_exception would add 0x80 and wrap) */
+static gboolean
+send_exception_high (Server *s, const guint8 *adu, gint code)
+{
+  guint8 rsp[MBAP + 2];
+
+  g_atomic_int_inc (&s->m->exceptions);
+  memcpy (rsp, adu, 4);         /* transaction and protocol ids */
+  rsp[4] = 0;
+  rsp[5] = 3;
+  rsp[6] = adu[6];              /* unit id */
+  rsp[7] = adu[MBAP] | 0x80;
+  rsp[8] = code;
+  return send (modbus_get_socket (s->ctx), rsp, sizeof rsp, MSG_NOSIGNAL) == sizeof rsp;
 }
 
 static gboolean
@@ -857,6 +936,20 @@ register_writable (guint a)
       || (a >= HR_F_EMISSIVITY && a < HR_F_REFLECTED + 2);
 }
 
+/* a rule slot's enable into @j: 0 or an exception; 0 for an empty slot
+ * changes nothing (a PLC writing its whole image), 1 is refused */
+static gint
+decode_rule_enable (const Snapshot *c, guint slot, guint v, Job *j)
+{
+  if (v > 1 || (slot >= c->n_rules && v))
+    return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
+  if (slot < c->n_rules) {
+    j->rule_enable[slot] = v;
+    j->rule_id[slot] = c->rule_id[slot];
+  }
+  return 0;
+}
+
 /* A write's addresses and values into @j: 0 or an exception (02 for an
  * address that is not writable or half a float pair, 03 for a value that
  * cannot be one).  The range was checked against the table. */
@@ -866,6 +959,7 @@ decode_write (Server *s, const guint8 *pdu, Job *j)
   const Snapshot *c = &s->snap;
   guint fc = pdu[0], addr = u16_at (pdu + 1), nb;
   const guint8 *data;
+  gint exc;
 
   if (fc == MODBUS_FC_WRITE_SINGLE_COIL || fc == MODBUS_FC_WRITE_SINGLE_REGISTER) {
     nb = 1;
@@ -887,11 +981,8 @@ decode_write (Server *s, const guint8 *pdu, Job *j)
         j->ffc |= on;
       } else if (a >= CO_ALARM_OUTPUT && a < CO_ALARM_OUTPUT + N_ALARM_OUTPUTS) {
         j->output[a - CO_ALARM_OUTPUT] = on;
-      } else {
-        guint slot = a - CO_RULE_ENABLE;
-        if (slot >= c->n_rules)
-          return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;   /* no such rule */
-        j->rule_enable[slot] = on;
+      } else if ((exc = decode_rule_enable (c, a - CO_RULE_ENABLE, on, j))) {
+        return exc;
       }
     }
     return 0;
@@ -920,10 +1011,8 @@ decode_write (Server *s, const guint8 *pdu, Job *j)
       j->set_reflected = TRUE;
       j->reflected = (gint16) v / 10.0;
     } else if (a >= HR_RULE_ENABLE && a < HR_RULE_ENABLE + N_RULES) {
-      guint slot = a - HR_RULE_ENABLE;
-      if (v > 1 || slot >= c->n_rules)
-        return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
-      j->rule_enable[slot] = v;
+      if ((exc = decode_rule_enable (c, a - HR_RULE_ENABLE, v, j)))
+        return exc;
     } else if ((a - HR_F_EMISSIVITY) % 2 == 0) {
       gdouble f = get_f32 (data + 2 * i, c->word_big);
       if (!isfinite (f))
@@ -960,8 +1049,16 @@ handle_request (Server *s, const guint8 *adu, gsize len, gsize header,
   Job *j;
 
   *pending = FALSE;
+  /* an answer's shape (exception responses have the high bit): on a serial
+   * line most likely an echo, never answered; over TCP exception 01 */
+  if (fc >= 0x80 && s->rtu) {
+    g_atomic_int_inc (&s->m->dropped);
+    return TRUE;
+  }
   g_atomic_int_inc (&s->m->requests);
   sync_snapshot (s);
+  if (fc >= 0x80)
+    return send_exception_high (s, adu, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
   if ((exc = check_shape (pdu, pdu_len)))
     return send_exception (s, adu, exc);
   if (u16_at (pdu + 1) + (fc == MODBUS_FC_WRITE_SINGLE_COIL
@@ -1015,12 +1112,16 @@ execute (TcdModbus *m, Job *j)
 {
   TcdApp *app = m->app;
   const gchar *address = j->address[0] ? j->address : NULL;
-  g_autoptr (GString) what = g_string_new (j->server->rtu ? "modbus-rtu: " : "modbus: ");
+  g_autoptr (GString) what = g_string_new (!j->server->rtu ? "modbus: "
+      : j->server->serial.ascii ? "modbus-ascii: " : "modbus-rtu: ");
   g_autoptr (GError) err = NULL;
   g_autofree gchar *field = NULL;
+  TcdAlarmIo *io = tcd_events_get_io (app->events);
   JsonNode *doc, *rules;
   JsonArray *a;
   gboolean change = FALSE;
+  guint out;
+  gint64 now;
 
   /* an inactive device (no administrator yet) takes no change from anyone,
    * as on its other ports */
@@ -1055,9 +1156,11 @@ execute (TcdModbus *m, Job *j)
     JsonObject *r;
     if (j->rule_enable[i] < 0)
       continue;
-    /* the slot may have emptied since the thread looked */
+    /* the slot may have emptied, or another rule taken it (a deletion or a
+     * new order through the API), since the thread looked */
     if (!a || i >= json_array_get_length (a)
-        || !(r = json_array_get_object_element (a, i))) {
+        || !(r = json_array_get_object_element (a, i))
+        || json_object_get_int_member_with_default (r, "id", 0) != j->rule_id[i]) {
       json_node_unref (doc);
       return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
     }
@@ -1079,9 +1182,12 @@ execute (TcdModbus *m, Job *j)
   }
   if (!change)
     json_node_unref (doc);
+  /* an output already in the state written: nothing to do (a PLC writing
+   * its output image every cycle neither floods the audit log nor clears
+   * what the alarm linkage holds) */
+  out = tcd_alarmio_output_bits (io);
   for (guint i = 0; i < N_ALARM_OUTPUTS; i++) {
-    TcdAlarmIo *io = tcd_events_get_io (app->events);
-    if (j->output[i] < 0)
+    if (j->output[i] < 0 || ((out >> i) & 1) == (guint) j->output[i])
       continue;
     if (j->output[i])
       tcd_alarmio_trigger (io, i + 1, NULL);
@@ -1090,7 +1196,10 @@ execute (TcdModbus *m, Job *j)
     tcd_audit (app->security, "system", "modbus", address, "alarm output %u %s", i + 1,
         j->output[i] ? "triggered" : "cleared");
   }
-  if (j->ffc) {
+  /* one that follows the last too soon is answered but not repeated */
+  now = g_get_monotonic_time ();
+  if (j->ffc && (!m->last_ffc || now - m->last_ffc >= FFC_MIN_US)) {
+    m->last_ffc = now;
     tcd_pipeline_ffc (app->pipeline);
     tcd_audit (app->security, "system", "modbus", address, "flat-field correction");
   }
@@ -1134,8 +1243,30 @@ client_close (Server *s, Client *c)
   c->len = 0;
   c->pending = FALSE;
   c->partial_since = 0;
+  g_clear_object (&c->addr);
   s->n_clients--;
   g_atomic_int_add (&s->m->clients, -1);
+}
+
+/* the IP filter and the illegal-login lock */
+static gboolean
+address_allowed (Server *s, GInetAddress *addr, const gchar *ip)
+{
+  TcdSecurity *sec = s->m->app->security;
+
+  return tcd_security_address_allowed (sec, addr) && !tcd_security_is_locked (sec, ip, NULL);
+}
+
+/* FALSE when @c was closed: the filter or the lock refuse it now */
+static gboolean
+client_check (Server *s, Client *c)
+{
+  if (address_allowed (s, c->addr, c->ip))
+    return TRUE;
+  g_debug ("modbus: closing %s: refused by the IP filter or locked", c->ip);
+  g_atomic_int_inc (&s->m->refused);
+  client_close (s, c);
+  return FALSE;
 }
 
 static void
@@ -1164,6 +1295,8 @@ client_process (Server *s, Client *c)
     }
     if (c->len < total)
       break;
+    if (!client_check (s, c))
+      return;
     modbus_set_socket (s->ctx, c->fd);
     if (!handle_request (s, c->buf, total, MBAP, c->ip, c->id, &pending)) {
       client_close (s, c);
@@ -1190,8 +1323,28 @@ client_read (Server *s, Client *c)
   }
   if (n > 0) {
     c->len += n;
+    c->last_active = g_get_monotonic_time ();
     client_process (s, c);
   }
+}
+
+/* all slots taken: the client idle longest makes room, if idle a while */
+static Client *
+client_evict (Server *s, gint64 now)
+{
+  Client *idle = NULL;
+
+  for (guint i = 0; i < MAX_CLIENTS; i++) {
+    Client *c = &s->clients[i];
+    if (c->fd >= 0 && !c->pending && (!idle || c->last_active < idle->last_active))
+      idle = c;
+  }
+  if (!idle || now - idle->last_active < EVICT_IDLE_US)
+    return NULL;
+  g_debug ("modbus: closing %s (idle %" G_GINT64_FORMAT " s) for a new client", idle->ip,
+      (now - idle->last_active) / G_USEC_PER_SEC);
+  client_close (s, idle);
+  return idle;
 }
 
 static void
@@ -1202,9 +1355,9 @@ client_accept (Server *s)
   gchar ip[INET6_ADDRSTRLEN] = "";
   gint fd = accept4 (s->listen_fd, (struct sockaddr *) &sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
   gint one = 1, idle = 60, intvl = 10, cnt = 3;
-  TcdSecurity *sec = s->m->app->security;
+  g_autoptr (GInetAddress) addr = NULL;
+  gint64 now = g_get_monotonic_time ();
   Client *c = NULL;
-  gint64 remaining = 0;
 
   if (fd < 0)
     return;
@@ -1212,17 +1365,21 @@ client_accept (Server *s)
     inet_ntop (AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, ip, sizeof ip);
   else if (sa.ss_family == AF_INET6)
     inet_ntop (AF_INET6, &((struct sockaddr_in6 *) &sa)->sin6_addr, ip, sizeof ip);
+  addr = g_inet_address_new_from_string (ip);
   /* the IP filter and the illegal-login lock, before reading anything */
-  if (!tcd_security_address_allowed_str (sec, ip) || tcd_security_is_locked (sec, ip, &remaining)) {
-    g_debug ("modbus: %s refused by the IP filter", ip);
+  if (!address_allowed (s, addr, ip)) {
+    g_debug ("modbus: %s refused by the IP filter or locked", ip);
     g_atomic_int_inc (&s->m->refused);
     close (fd);
     return;
   }
-  for (guint i = 0; i < MAX_CLIENTS && !c; i++)
-    if (s->clients[i].fd < 0)
-      c = &s->clients[i];
-  if (s->n_clients >= s->snap.max_clients || !c) {
+  if (s->n_clients < s->snap.max_clients)
+    for (guint i = 0; i < MAX_CLIENTS && !c; i++)
+      if (s->clients[i].fd < 0)
+        c = &s->clients[i];
+  if (!c && s->n_clients >= s->snap.max_clients)
+    c = client_evict (s, now);
+  if (!c) {
     g_debug ("modbus: %s refused: already %u clients", ip, s->n_clients);
     g_atomic_int_inc (&s->m->refused);
     close (fd);
@@ -1239,6 +1396,8 @@ client_accept (Server *s)
   c->len = 0;
   c->pending = FALSE;
   c->partial_since = 0;
+  c->last_active = now;
+  c->addr = g_steal_pointer (&addr);
   g_strlcpy (c->ip, ip, sizeof c->ip);
   s->n_clients++;
   g_atomic_int_inc (&s->m->clients);
@@ -1265,6 +1424,7 @@ tcp_finish (Server *s, Job *j)
   if (!c)
     return;                     /* it went away; the change stands */
   c->pending = FALSE;
+  c->last_active = g_get_monotonic_time ();
   modbus_set_socket (s->ctx, c->fd);
   if (j->exception ? !send_exception (s, j->req, j->exception)
       : (g_atomic_int_inc (&s->m->writes), !send_reply (s, j->req, j->req_len))) {
@@ -1285,25 +1445,40 @@ tcp_thread (gpointer data)
 
   while (!g_atomic_int_get (&s->quit)) {
     gint64 now = g_get_monotonic_time ();
+    gint64 idle_us;
+    gboolean recheck = g_atomic_int_compare_and_exchange (&s->recheck, TRUE, FALSE);
     gint timeout = -1, n = 0, rc;
     Job *j;
 
     sync_snapshot (s);
     trim_clients (s);
+    idle_us = (gint64) s->snap.idle_timeout_s * G_USEC_PER_SEC;
     fds[n++] = (struct pollfd) { s->wake_fd, POLLIN, 0 };
     fds[n++] = (struct pollfd) { s->listen_fd, POLLIN, 0 };
     for (guint i = 0; i < MAX_CLIENTS; i++) {
       Client *c = &s->clients[i];
-      if (c->fd < 0)
+      gint64 left = -1;
+      if (c->fd < 0 || (recheck && !client_check (s, c)))
         continue;
       if (c->partial_since) {
-        gint64 left = c->partial_since + PARTIAL_TIMEOUT_US - now;
+        left = c->partial_since + PARTIAL_TIMEOUT_US - now;
         if (left <= 0) {
           client_drop (s, c, "half a frame for too long");
           continue;
         }
-        timeout = timeout < 0 ? (gint) (left / 1000 + 1) : MIN (timeout, (gint) (left / 1000 + 1));
       }
+      /* silent for too long (a write on the main loop is not silence) */
+      if (idle_us && !c->pending) {
+        gint64 idle_left = c->last_active + idle_us - now;
+        if (idle_left <= 0) {
+          g_debug ("modbus: closing %s: idle for %u s", c->ip, s->snap.idle_timeout_s);
+          client_close (s, c);
+          continue;
+        }
+        left = left < 0 ? idle_left : MIN (left, idle_left);
+      }
+      if (left > 0)
+        timeout = timeout < 0 ? (gint) (left / 1000 + 1) : MIN (timeout, (gint) (left / 1000 + 1));
       slot[n - 2] = i;
       fds[n++] = (struct pollfd) { c->fd, c->pending ? 0 : POLLIN, 0 };
     }
@@ -1378,6 +1553,9 @@ rtu_open (Server *s)
   /* 3.5 character times end a frame; 1.75 ms above 19200 Bd (the
    * specification's fixed value) */
   s->t35_us = ser->baud > 19200 ? 1750 : (gint64) (3.5 * bits * 1e6 / ser->baud);
+  s->char_us = MAX ((gint64) (bits * 1e6 / ser->baud), 1);
+  s->echo_len = 0;
+  s->last_tx_len = 0;
   s->rx_len = 0;
   s->rx_overflow = FALSE;
   s->arx_len = 0;
@@ -1433,6 +1611,17 @@ rtu_frame (Server *s)
 {
   gboolean pending = FALSE;
 
+  /* our last answer coming back later than its echo could (through a USB
+   * adapter's buffers): dropped, once */
+  if (s->last_tx_len && s->rx_len == s->last_tx_len + 2
+      && memcmp (s->rx, s->last_tx, s->last_tx_len) == 0
+      && s->rx_first - s->last_tx_end < ECHO_US) {
+    g_atomic_int_inc (&s->m->dropped);
+    s->last_tx_len = 0;
+    s->rx_len = 0;
+    return;
+  }
+  s->last_tx_len = 0;
   handle_request (s, s->rx, s->rx_len, 1, NULL, 0, &pending);
   s->pending = pending;
   s->rx_len = 0;
@@ -1540,6 +1729,7 @@ ascii_received (Server *s, const guint8 *p, gsize n)
         g_atomic_int_inc (&s->m->dropped);      /* a frame cut short */
       s->arx_len = 0;
       s->arx_open = TRUE;
+      s->rx_first = s->rx_last;
     } else if (!s->arx_open) {
       continue;                 /* between frames: noise */
     } else if (c == '\n' && s->arx_len && s->arx[s->arx_len - 1] == '\r') {
@@ -1551,6 +1741,65 @@ ascii_received (Server *s, const guint8 *p, gsize n)
       s->arx[s->arx_len++] = c;
     }
   }
+}
+
+/* bytes from the line, the echo taken out */
+static void
+line_input (Server *s, const guint8 *p, gsize n, gint64 now)
+{
+  if (!n)
+    return;
+  s->rx_last = now;
+  if (s->serial.ascii) {
+    ascii_received (s, p, n);
+    return;
+  }
+  if (!s->rx_len && !s->rx_overflow)
+    s->rx_first = now;
+  if (s->rx_overflow || n > sizeof s->rx - s->rx_len) {
+    /* longer than any frame: noise, until the line is quiet */
+    s->rx_overflow = TRUE;
+    s->rx_len = 0;
+  } else {
+    memcpy (s->rx + s->rx_len, p, n);
+    s->rx_len += n;
+  }
+  rtu_received (s);
+}
+
+/* Bytes read from the line.  While our answer is on it and for 3.5
+ * characters after, what comes back equal to it is its echo (a 2-wire
+ * line whose receiver hears us), dropped; the first byte that differs ends
+ * the echo and what matched so far is input after all (a master that
+ * answers fast starts with the same address and function, and on a
+ * pseudo-terminal "fast" is at once). */
+static void
+line_received (Server *s, const guint8 *p, gsize n, gint64 now)
+{
+  gsize i = 0, matched;
+
+  /* a partial echo, then silence: that was all of it */
+  if (s->echo_len && s->echo_pos && now - s->echo_last > s->t35_us)
+    s->echo_len = 0;
+  if (s->echo_len && (s->echo_pos || now < s->echo_until)) {
+    while (i < n && s->echo_pos < s->echo_len && p[i] == s->echo[s->echo_pos]) {
+      i++;
+      s->echo_pos++;
+    }
+    s->echo_last = now;
+    if (s->echo_pos == s->echo_len) {
+      s->echo_len = 0;          /* all of it came back */
+    } else if (i < n) {
+      matched = s->echo_pos;
+      s->echo_len = 0;
+      line_input (s, s->echo, matched, now);
+    } else {
+      return;                   /* so far the echo */
+    }
+  } else {
+    s->echo_len = 0;
+  }
+  line_input (s, p + i, n - i, now);
 }
 
 static void
@@ -1614,22 +1863,8 @@ rtu_thread (gpointer data)
     if (fds[1].revents & POLLIN) {
       guint8 tmp[RTU_BUF];
       ssize_t r = read (s->serial_fd, tmp, sizeof tmp);
-      if (r > 0 && s->serial.ascii) {
-        s->rx_last = g_get_monotonic_time ();
-        ascii_received (s, tmp, r);
-        continue;
-      }
       if (r > 0) {
-        if (s->rx_overflow || (gsize) r > sizeof s->rx - s->rx_len) {
-          /* longer than any frame: noise, until the line is quiet */
-          s->rx_overflow = TRUE;
-          s->rx_len = 0;
-        } else {
-          memcpy (s->rx + s->rx_len, tmp, r);
-          s->rx_len += r;
-        }
-        s->rx_last = g_get_monotonic_time ();
-        rtu_received (s);
+        line_received (s, tmp, r, g_get_monotonic_time ());
         continue;
       }
       if (r < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1744,14 +1979,42 @@ fail:
   return -1;
 }
 
+static void
+tcp_set_error (TcdModbus *m, const gchar *error)
+{
+  gboolean changed;
+
+  g_mutex_lock (&m->lock);
+  changed = g_strcmp0 (m->tcp_error, error) != 0;
+  g_free (m->tcp_error);
+  m->tcp_error = g_strdup (error);
+  g_mutex_unlock (&m->lock);
+  /* once per new error, not at every retry */
+  if (changed && error)
+    g_warning ("%s; retrying every %u s", error, TCP_RETRY_MS / 1000);
+}
+
+static gboolean tcp_retry (gpointer data);
+
+/* FALSE only when the server cannot be set up at all; a port that cannot
+ * be bound (another program holds it) is retried until it can */
 static gboolean
 tcp_start (TcdModbus *m, guint port, GError **error)
 {
+  g_autoptr (GError) err = NULL;
   Server *s;
 
-  m->listen_fd = listen_on (port, &m->port, error);
-  if (m->listen_fd < 0)
-    return FALSE;
+  m->listen_fd = listen_on (port, &m->port, &err);
+  if (m->listen_fd < 0) {
+    m->port = 0;
+    m->tcp_retry_port = port;
+    tcp_set_error (m, err->message);
+    if (!m->tcp_retry_id)
+      m->tcp_retry_id = g_timeout_add (TCP_RETRY_MS, tcp_retry, m);
+    return TRUE;
+  }
+  g_clear_handle_id (&m->tcp_retry_id, g_source_remove);
+  tcp_set_error (m, NULL);
   if (!(s = server_new (m, FALSE))) {
     close (m->listen_fd);
     m->listen_fd = -1;
@@ -1763,12 +2026,29 @@ tcp_start (TcdModbus *m, guint port, GError **error)
   m->last_port = m->port;
   m->tcp = s;
   s->thread = g_thread_new ("modbus-tcp", tcp_thread, s);
+  g_message ("Modbus TCP on port %u", m->port);
   return TRUE;
+}
+
+static gboolean
+tcp_retry (gpointer data)
+{
+  TcdModbus *m = data;
+  g_autoptr (GError) err = NULL;
+
+  m->tcp_retry_id = 0;
+  if (!tcp_start (m, m->tcp_retry_port, &err)) {
+    tcp_set_error (m, err->message);
+    m->tcp_retry_id = g_timeout_add (TCP_RETRY_MS, tcp_retry, m);
+  }
+  return G_SOURCE_REMOVE;
 }
 
 static void
 tcp_stop (TcdModbus *m)
 {
+  g_clear_handle_id (&m->tcp_retry_id, g_source_remove);
+  tcp_set_error (m, NULL);
   if (!m->tcp)
     return;
   server_stop (m->tcp);
@@ -1827,6 +2107,7 @@ tcd_modbus_free (TcdModbus *m)
   g_mutex_clear (&m->lock);
   g_mutex_clear (&m->frames_lock);
   g_free (m->rtu_error);
+  g_free (m->tcp_error);
   g_free (m);
 }
 
@@ -1846,6 +2127,15 @@ update_snapshot (TcdModbus *m, JsonNode *doc)
     wake (m->rtu);
 }
 
+void
+tcd_modbus_security_changed (TcdModbus *m)
+{
+  if (!m->tcp)
+    return;
+  g_atomic_int_set (&m->tcp->recheck, TRUE);
+  wake (m->tcp);
+}
+
 gboolean
 tcd_modbus_start (TcdModbus *m, guint port, JsonNode *doc, GError **error)
 {
@@ -1858,8 +2148,6 @@ tcd_modbus_start (TcdModbus *m, guint port, JsonNode *doc, GError **error)
   read_serial (doc, &m->serial);
   rtu_start (m);
   m->started = TRUE;
-  if (m->tcp)
-    g_message ("Modbus TCP on port %u", m->port);
   return TRUE;
 }
 
@@ -1883,21 +2171,21 @@ tcd_modbus_apply (TcdModbus *m, JsonNode *doc)
   gboolean enabled = bool_at (doc, "modbus.enabled", TRUE);
   Serial ser;
 
-  /* word order, rate, writes, max_clients, rules, RTU address and CRC
-   * order: live, through the snapshot */
+  /* word order, rate, writes, max_clients, idle timeout, rules, RTU
+   * address and CRC order: live, through the snapshot; the open clients
+   * are checked again against the IP filter */
   update_snapshot (m, doc);
+  tcd_modbus_security_changed (m);
   if (!m->started)
     return;
 
-  if (enabled && !m->tcp) {
+  if (enabled && !m->tcp && !m->tcp_retry_id) {
     g_autoptr (GError) err = NULL;
     /* port 0 (tests): the port it had before, if any */
     guint port = m->port_wanted ? m->port_wanted : m->last_port;
     if (!tcp_start (m, port, &err))
       g_warning ("%s", err->message);
-    else
-      g_message ("Modbus TCP on port %u", m->port);
-  } else if (!enabled && m->tcp) {
+  } else if (!enabled && (m->tcp || m->tcp_retry_id)) {
     tcp_stop (m);
     g_message ("Modbus TCP off");
   }
@@ -1922,7 +2210,7 @@ tcd_modbus_stats (TcdModbus *m)
   json_builder_set_member_name (b, "tcp");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "enabled");
-  json_builder_add_boolean_value (b, m->tcp != NULL);
+  json_builder_add_boolean_value (b, m->tcp || m->tcp_retry_id);
   json_builder_set_member_name (b, "port");
   json_builder_add_int_value (b, m->port);
   json_builder_set_member_name (b, "clients");
@@ -1930,6 +2218,11 @@ tcd_modbus_stats (TcdModbus *m)
   g_mutex_lock (&m->lock);
   json_builder_set_member_name (b, "max_clients");
   json_builder_add_int_value (b, m->snap.max_clients);
+  json_builder_set_member_name (b, "error");
+  if (m->tcp_error)
+    json_builder_add_string_value (b, m->tcp_error);
+  else
+    json_builder_add_null_value (b);
   json_builder_end_object (b);
   json_builder_set_member_name (b, "rtu");
   json_builder_begin_object (b);

@@ -13,14 +13,20 @@ G_BEGIN_DECLS
 TcdModbus *tcd_modbus_new (TcdApp *app);
 void       tcd_modbus_free (TcdModbus *m);
 /* Starts the TCP server on @port (0: a free one) when modbus.enabled, and
- * RTU on rs485.device when rs485.enabled, with the configuration @doc */
+ * RTU on rs485.device when rs485.enabled, with the configuration @doc.  A
+ * port that cannot be bound is not an error: it is retried every few
+ * seconds (tcd_modbus_stats says why in tcp.error).  FALSE only when a
+ * server cannot be set up at all. */
 gboolean   tcd_modbus_start (TcdModbus *m, guint port, JsonNode *doc, GError **error);
 void       tcd_modbus_stop (TcdModbus *m);
-/* The TCP port listened on, 0 when not listening */
+/* The TCP port listened on, 0 when not listening (off, or its port busy) */
 guint      tcd_modbus_get_port (TcdModbus *m);
 /* The configuration changed (main loop): word order, rate, RS-485 settings,
- * rule list... */
+ * rule list...; the open TCP clients are checked against the IP filter */
 void       tcd_modbus_apply (TcdModbus *m, JsonNode *doc);
+/* The IP filter or the illegal-login lock changed outside a configuration
+ * change (an address got locked): the open TCP clients are checked again */
+void       tcd_modbus_security_changed (TcdModbus *m);
 /* Statistics for diagnostics (JSON object) */
 JsonNode  *tcd_modbus_stats (TcdModbus *m);
 

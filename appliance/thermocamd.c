@@ -218,6 +218,8 @@ on_lock (const gchar *address, const gchar *service, const gchar *user, guint mi
   g_message ("illegal login: %s", m);
   tcd_events_exception (app->events, "illegal_login", ev);
   json_node_unref (ev);
+  /* an open Modbus connection from there goes now, not at its next request */
+  tcd_modbus_security_changed (app->modbus);
 }
 
 static void
