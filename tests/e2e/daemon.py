@@ -267,6 +267,26 @@ def self_signed(dirname, cn="127.0.0.1"):
     return crt, key
 
 
+def read_answer(sock):
+    """One HTTP or RTSP answer from @sock: (head bytes, body bytes); the body
+    as long as Content-Length says, or b"" without one; short if the peer
+    closes"""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    m = re.search(rb"Content-Length: (\d+)", head, re.I)
+    while m and len(body) < int(m.group(1)):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
+
+
 def wait_for(pred, timeout, step=0.1):
     """pred() until it is truthy or the time is up; its last value"""
     end = time.time() + timeout

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon import PASSWORD, Daemon, Tap, ffprobe  # noqa: E402
+from daemon import PASSWORD, Daemon, Tap, ffprobe, read_answer  # noqa: E402
 
 t = Tap()
 d = Daemon().start()
@@ -48,22 +48,8 @@ def rtsp_request(sock, method, url, cseq, extra="", auth=None):
     if extra:
         lines.append(extra)
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    head = head.decode()
-    m = re.search(r"Content-Length: (\d+)", head, re.I)
-    if m:
-        need = int(m.group(1)) - len(rest)
-        while need > 0:
-            chunk = sock.recv(need)
-            rest += chunk
-            need -= len(chunk)
-    return head, rest.decode(errors="replace")
+    head, rest = read_answer(sock)
+    return head.decode(), rest.decode(errors="replace")
 
 
 def digest_header(challenge, method, uri):

@@ -19,7 +19,7 @@ import time
 import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon import PASSWORD, Daemon, Events, Tap, ffprobe  # noqa: E402
+from daemon import PASSWORD, Daemon, Events, Tap, ffprobe, read_answer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OP, OP_PW = "op1", "Operat0r#2026"
@@ -304,39 +304,25 @@ t.ok(status(r) == 200 and status(d.get("device", source="127.0.0.10")) == 200,
      "filter off: everyone may connect again")
 
 # ---- hardening: Digest nonces, bodies, activation, open streams ----
-def raw_http(port, parts, source="127.0.0.1", pause=0.0, timeout=5):
-    """Sends @parts (bytes, with @pause between them) on one connection;
+def raw_http(port, parts, source="127.0.0.1", timeout=5):
+    """Sends @parts (bytes) on one connection;
     (status, headers text, body bytes), status 0 when closed unanswered"""
     s = socket.socket()
     s.settimeout(timeout)
-    data = b""
+    head, body = b"", b""
     try:
         s.bind((source, 0))
         s.connect(("127.0.0.1", port))
-        for i, part in enumerate(parts):
-            if i and pause:
-                time.sleep(pause)
+        for part in parts:
             try:
                 s.sendall(part)
             except (BrokenPipeError, ConnectionResetError):
                 break
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        m = re.search(rb"Content-Length: (\d+)", head, re.I)
-        while m and len(body) < int(m.group(1)):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            body += chunk
+        head, body = read_answer(s)
     except (socket.timeout, ConnectionResetError):
         pass
     finally:
         s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/"):
         return 0, "", b""
     return int(head.split()[1]), head.decode(errors="replace"), body
