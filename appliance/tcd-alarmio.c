@@ -304,6 +304,12 @@ tcd_alarmio_output_bits (TcdAlarmIo *io)
   return io ? (guint) g_atomic_int_get (&io->out_bits) : 0;
 }
 
+gboolean
+tcd_alarmio_is_manual (TcdAlarmIo *io, guint id)
+{
+  return io && id >= 1 && id <= G_N_ELEMENTS (io->out) && io->out[id - 1].manual;
+}
+
 guint
 tcd_alarmio_input_bits (TcdAlarmIo *io)
 {

@@ -64,6 +64,8 @@ gboolean    tcd_alarmio_clear (TcdAlarmIo *io, guint id, GError **error);
 /* Simulated backend: contact @id is closed or open */
 gboolean    tcd_alarmio_set_contact (TcdAlarmIo *io, guint id, gboolean closed,
                                      GError **error);
+/* Whether output @id was triggered by hand (and not cleared since) */
+gboolean    tcd_alarmio_is_manual (TcdAlarmIo *io, guint id);
 /* bit i: output i+1 on / input i+1 in alarm (any thread) */
 guint       tcd_alarmio_output_bits (TcdAlarmIo *io);
 guint       tcd_alarmio_input_bits (TcdAlarmIo *io);

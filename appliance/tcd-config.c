@@ -130,8 +130,10 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
       return fail_field (error, field, f, e->message);
     }
   }
-  /* Modbus RTU frames are 8-bit binary; 7 data bits only carry ASCII */
-  if (json_node_get_int (tcd_config_node (doc, "rs485.data_bits")) != 8
+  /* Modbus RTU frames are 8-bit binary; 7 data bits only carry ASCII (only
+   * while the line is on: an older configuration with the line off loads) */
+  if (json_node_get_boolean (tcd_config_node (doc, "rs485.enabled"))
+      && json_node_get_int (tcd_config_node (doc, "rs485.data_bits")) != 8
       && g_strcmp0 (json_node_get_string (tcd_config_node (doc, "rs485.protocol")),
           "modbus-rtu") == 0)
     return fail_field (error, field, "rs485.data_bits", "modbus-rtu needs 8 data bits");

@@ -88,6 +88,7 @@ struct _TcdHttp {
   GHashTable *sessions;         /* token -> Session */
   guint8 nonce_key[32];         /* HMAC key of our Digest nonces (new at each start) */
   GHashTable *nonces;           /* nonce -> the highest nc seen (GUINT_TO_POINTER) */
+  gint64 nonce_floor;           /* nonces issued until then are stale (the table overflowed) */
   GList *sse;                   /* SoupServerMessage */
   GList *mjpeg;                 /* MjpegClient */
   guint keepalive_id, measurement_id;
@@ -168,8 +169,8 @@ read_body (SoupServerMessage *msg)
   g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) err = NULL;
-  gsize len;
-  const gchar *data = g_bytes_get_data (bytes, &len);
+  gsize len = 0;
+  const gchar *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
 
   if (len == 0) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "missing_body", NULL, "a JSON body is required");
@@ -1907,46 +1908,66 @@ nonce_new (TcdHttp *h)
 }
 
 /* TRUE when @nonce is ours and fresh, and @nc_text is above every nc it
- * was used with before (then remembered) */
+ * was used with before; *nc is that nc */
 static gboolean
-nonce_use (TcdHttp *h, const gchar *nonce, const gchar *nc_text)
+nonce_check (TcdHttp *h, const gchar *nonce, const gchar *nc_text, guint *nc)
 {
   gint64 now = g_get_monotonic_time ();
   gchar mac[33], head[17], *end = NULL;
-  guint64 issued, nc;
+  guint64 issued, v;
   gpointer last;
 
   if (!nonce || strlen (nonce) != 48 || !nc_text)
     return FALSE;
   g_strlcpy (head, nonce, sizeof head);
   issued = g_ascii_strtoull (head, &end, 16);
-  if (end != head + 16 || (gint64) issued > now || now - (gint64) issued > NONCE_LIFE_US)
+  if (end != head + 16 || (gint64) issued > now || now - (gint64) issued > NONCE_LIFE_US
+      || (gint64) issued <= h->nonce_floor)
     return FALSE;
   nonce_mac (h, issued, mac);
   if (CRYPTO_memcmp (mac, nonce + 16, 32) != 0)
     return FALSE;
-  nc = g_ascii_strtoull (nc_text, &end, 16);
-  if (*end || end == nc_text || nc == 0 || nc > G_MAXUINT32)
+  v = g_ascii_strtoull (nc_text, &end, 16);
+  if (*end || end == nc_text || v == 0 || v > G_MAXUINT32)
     return FALSE;
   if (g_hash_table_lookup_extended (h->nonces, nonce, NULL, &last)
-      && nc <= GPOINTER_TO_UINT (last))
+      && v <= GPOINTER_TO_UINT (last))
     return FALSE;               /* a replay */
-  if (g_hash_table_size (h->nonces) >= MAX_NONCES) {
-    /* forget the expired ones; failing that, all (their clients get
-     * stale=true and go on with a new nonce) */
+  *nc = v;
+  return TRUE;
+}
+
+/* after a good login: @nc is the highest of @nonce now */
+static void
+nonce_record (TcdHttp *h, const gchar *nonce, guint nc)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (!g_hash_table_contains (h->nonces, nonce)
+      && g_hash_table_size (h->nonces) >= MAX_NONCES) {
     GHashTableIter it;
     const gchar *k;
+    gchar head[17];
+    gint64 newest = 0;
+    /* forget the expired ones; failing that, all, and refuse (stale)
+     * every nonce issued before now, so that none can be replayed */
     g_hash_table_iter_init (&it, h->nonces);
     while (g_hash_table_iter_next (&it, (gpointer *) & k, NULL)) {
+      gint64 issued;
       g_strlcpy (head, k, sizeof head);
-      if (now - (gint64) g_ascii_strtoull (head, NULL, 16) > NONCE_LIFE_US)
+      issued = g_ascii_strtoull (head, NULL, 16);
+      if (now - issued > NONCE_LIFE_US)
         g_hash_table_iter_remove (&it);
+      else
+        newest = MAX (newest, issued);
     }
-    if (g_hash_table_size (h->nonces) >= MAX_NONCES)
+    if (g_hash_table_size (h->nonces) >= MAX_NONCES) {
       g_hash_table_remove_all (h->nonces);
+      h->nonce_floor = MAX (newest, now);
+      return;
+    }
   }
-  g_hash_table_insert (h->nonces, g_strdup (nonce), GUINT_TO_POINTER ((guint) nc));
-  return TRUE;
+  g_hash_table_replace (h->nonces, g_strdup (nonce), GUINT_TO_POINTER (nc));
 }
 
 static void
@@ -2078,15 +2099,16 @@ gate (TcdHttp *h, SoupServerMessage *msg)
       challenge (h, msg, "unauthorized", "Basic authentication is off: use Digest");
       return FALSE;
     }
+    g_autoptr (GHashTable) params = !basic
+        && g_ascii_strncasecmp (authorization, "Digest ", 7) == 0
+        ? soup_header_parse_param_list (authorization + 7) : NULL;
+    const gchar *nonce = params ? g_hash_table_lookup (params, "nonce") : NULL;
+    guint nc = 0;
+
     if (!basic) {
-      g_autoptr (GHashTable) p =
-          g_ascii_strncasecmp (authorization, "Digest ", 7) == 0
-          ? soup_header_parse_param_list (authorization + 7) : NULL;
-      const gchar *nonce = p ? g_hash_table_lookup (p, "nonce") : NULL;
-      const gchar *nc = p ? g_hash_table_lookup (p, "nc") : NULL;
       /* our nonce, fresh: else a new one (not a failed login: the
        * password was not even looked at) */
-      if (!nonce_use (h, nonce, nc)) {
+      if (!nonce_check (h, nonce, params ? g_hash_table_lookup (params, "nc") : NULL, &nc)) {
         who_free (who);
         challenge_full (h, msg, "unauthorized", "the Digest nonce is unknown, old or "
             "replayed: log in again with the new one", TRUE);
@@ -2105,6 +2127,8 @@ gate (TcdHttp *h, SoupServerMessage *msg)
       }
       return FALSE;
     }
+    if (!basic)
+      nonce_record (h, nonce, nc);
     tcd_security_login_succeeded (app->security, address, is_tls (h, msg) ? "https" : "http",
         user, FALSE);
     who->user = g_steal_pointer (&user);
@@ -2538,13 +2562,25 @@ handle_certificate (TcdHttp *h, SoupServerMessage *msg, const gchar *method,
       return;
     }
     if (g_str_equal (method, "PUT")) {
-      g_autoptr (GBytes) bytes =
-          soup_message_body_flatten (soup_server_message_get_request_body (msg));
-      gsize len;
+      SoupMessageBody *req = soup_server_message_get_request_body (msg);
+      g_autoptr (GBytes) bytes = soup_message_body_flatten (req);
+      gsize len = 0;
       const gchar *pem = g_bytes_get_data (bytes, &len);
       gboolean ok = tcd_certs_install (app->state_dir, pem, len, &err);
-      /* the body may hold a private key: not left in freed memory */
+      GBytes *chunk;
+      /* the body may hold a private key: not left in freed memory, neither
+       * the copy nor the chunks it was received in */
       OPENSSL_cleanse ((gpointer) pem, len);
+      for (goffset off = 0; (chunk = soup_message_body_get_chunk (req, off)); ) {
+        gsize n;
+        gconstpointer piece = g_bytes_get_data (chunk, &n);
+        if (n)
+          OPENSSL_cleanse ((gpointer) piece, n);
+        off += n;
+        g_bytes_unref (chunk);
+        if (!n)
+          break;
+      }
       if (!ok) {
         send_error (msg, g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_IO)
             ? SOUP_STATUS_INTERNAL_SERVER_ERROR
@@ -2889,6 +2925,14 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   guint n;
 
   h->requests++;
+  /* a body cut at MAX_BODY that still came whole (got_chunk) */
+  if (g_object_get_data (G_OBJECT (msg), "tcd-cut")) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "Connection", "close");
+    send_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", NULL,
+        "the body is larger than %d bytes", MAX_BODY);
+    return;
+  }
   if (!g_str_has_prefix (path, API)) {
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no route %s", path);
     return;
@@ -3017,11 +3061,14 @@ static gboolean
 cut_body (gpointer data)
 {
   SoupServerMessage *msg = data;
-  g_autoptr (GIOStream) io = soup_server_message_steal_connection (msg);
+  g_autoptr (GIOStream) io = NULL;
   g_autofree gchar *message = NULL, *body = NULL, *answer = NULL;
   g_autoptr (JsonNode) error = NULL;
 
-  if (!io)
+  /* the whole body came before this ran: the handler answers 413
+   * (api_handler), and the connection may already serve another request */
+  if (g_object_get_data (G_OBJECT (msg), "tcd-got-body")
+      || !(io = soup_server_message_steal_connection (msg)))
     return G_SOURCE_REMOVE;
   message = g_strdup_printf ("the body is larger than %d bytes", MAX_BODY);
   error = error_node ("too_large", NULL, message);
@@ -3035,6 +3082,12 @@ cut_body (gpointer data)
         (g_io_stream_get_output_stream (io)), answer, strlen (answer), NULL, NULL);
   g_io_stream_close (io, NULL, NULL);
   return G_SOURCE_REMOVE;
+}
+
+static void
+got_body (SoupServerMessage *msg, gpointer user_data)
+{
+  g_object_set_data (G_OBJECT (msg), "tcd-got-body", GINT_TO_POINTER (1));
 }
 
 static void
@@ -3060,6 +3113,7 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
   goffset len = soup_message_headers_get_content_length (hdrs);
 
   g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk), h);
+  g_signal_connect (msg, "got-body", G_CALLBACK (got_body), h);
   if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH
       && len > MAX_BODY) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),

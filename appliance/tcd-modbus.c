@@ -42,8 +42,9 @@
  * - Echoes (a 2-wire line whose receiver hears our own transmission): what
  *   comes back equal to our answer while it is being sent and for 3.5
  *   character times after is dropped (bytes that differ are a request: on a
- *   pseudo-terminal a master may answer at once), and so is a frame
- *   identical to our last answer that begins within ECHO_US of its end; a
+ *   pseudo-terminal a master may answer at once), and, once the line has
+ *   echoed, so is a frame identical to our last answer that begins within
+ *   ECHO_US of its end; a
  *   frame with a function >= 0x80 (an answer's shape) is never answered on
  *   the serial line.
  * - Registers are filled from the newest temperature sample at a request
@@ -253,6 +254,7 @@ struct _Server {
   gsize echo_len, echo_pos;     /* echo_pos: how much of it came back */
   gint64 echo_until;            /* on the line until then, plus 3.5 characters */
   gint64 echo_last;
+  gboolean echo_seen;           /* this line has echoed an answer whole */
   guint8 last_tx[RTU_BUF];      /* our last answer: address and PDU */
   gsize last_tx_len;
   gint64 last_tx_end;           /* monotonic us: when it had left */
@@ -1182,12 +1184,15 @@ execute (TcdModbus *m, Job *j)
   }
   if (!change)
     json_node_unref (doc);
-  /* an output already in the state written: nothing to do (a PLC writing
-   * its output image every cycle neither floods the audit log nor clears
-   * what the alarm linkage holds) */
+  /* a write that changes nothing does nothing (a PLC writing its output
+   * image every cycle neither floods the audit log nor clears what the
+   * alarm linkage holds): 1 to an output already triggered by hand, 0 to
+   * one that is off.  1 to one an alarm holds on does trigger it, so that
+   * it stays on when the alarm ends. */
   out = tcd_alarmio_output_bits (io);
   for (guint i = 0; i < N_ALARM_OUTPUTS; i++) {
-    if (j->output[i] < 0 || ((out >> i) & 1) == (guint) j->output[i])
+    if (j->output[i] < 0 || (j->output[i] ? tcd_alarmio_is_manual (io, i + 1)
+            : !((out >> i) & 1)))
       continue;
     if (j->output[i])
       tcd_alarmio_trigger (io, i + 1, NULL);
@@ -1560,6 +1565,7 @@ rtu_open (Server *s)
   s->rx_overflow = FALSE;
   s->arx_len = 0;
   s->arx_open = FALSE;
+  s->echo_seen = FALSE;
   rtu_set_error (s, NULL);
   g_message ("Modbus %s on %s (%d Bd, %d%c%d)", ser->ascii ? "ASCII" : "RTU", ser->device,
       ser->baud, ser->data_bits, ser->parity, ser->stop_bits);
@@ -1611,9 +1617,11 @@ rtu_frame (Server *s)
 {
   gboolean pending = FALSE;
 
-  /* our last answer coming back later than its echo could (through a USB
-   * adapter's buffers): dropped, once */
-  if (s->last_tx_len && s->rx_len == s->last_tx_len + 2
+  /* on a line that echoes, our last answer coming back later than its echo
+   * could (through a USB adapter's buffers): dropped, once.  Not on a line
+   * that never echoed: an FC05/06 answer is its request, and a master may
+   * well repeat a write at once */
+  if (s->echo_seen && s->last_tx_len && s->rx_len == s->last_tx_len + 2
       && memcmp (s->rx, s->last_tx, s->last_tx_len) == 0
       && s->rx_first - s->last_tx_end < ECHO_US) {
     g_atomic_int_inc (&s->m->dropped);
@@ -1789,6 +1797,7 @@ line_received (Server *s, const guint8 *p, gsize n, gint64 now)
     s->echo_last = now;
     if (s->echo_pos == s->echo_len) {
       s->echo_len = 0;          /* all of it came back */
+      s->echo_seen = TRUE;
     } else if (i < n) {
       matched = s->echo_pos;
       s->echo_len = 0;

@@ -49,6 +49,8 @@ struct _TcdSecurity {
   gboolean basic_web, basic_rtsp;
 
   GHashTable *tracked;          /* tracking_key () -> Tracked */
+  Tracked overflow;             /* shared by the addresses not tracked while the
+                                 * table is full of running locks */
   guint64 failures;             /* failed logins so far: orders them */
   GHashTable *logins;           /* "service user address" -> last audited (monotonic us) */
   TcdSecurityLockFunc on_lock;
@@ -152,6 +154,7 @@ tcd_security_new (const gchar *state_dir)
   s->minute_s = 60;
   s->tracked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) tracked_free);
+  s->overflow.names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   s->logins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   if (g_stat (s->audit_path, &st) == 0)
     s->audit_size = st.st_size;
@@ -168,6 +171,7 @@ tcd_security_free (TcdSecurity *s)
   g_free (s->audit_path);
   g_array_unref (s->ranges);
   g_hash_table_unref (s->tracked);
+  g_hash_table_unref (s->overflow.names);
   g_hash_table_unref (s->logins);
   g_mutex_clear (&s->lock);
   g_free (s);
@@ -354,6 +358,21 @@ tracked_get (TcdSecurity *s, const gchar *key, gint64 now)
   return t;
 }
 
+/* an address without an entry while the table is full (of running locks):
+ * it shares one entry with every other such address, so that a flood of
+ * new addresses still locks (all of them) instead of guessing freely */
+static Tracked *
+overflow_get (TcdSecurity *s, gint64 now)
+{
+  if (g_hash_table_size (s->tracked) < MAX_TRACKED && !s->overflow.locked_until)
+    return NULL;
+  if (s->overflow.locked_until && now >= s->overflow.locked_until) {
+    s->overflow.locked_until = 0;
+    g_hash_table_remove_all (s->overflow.names);
+  }
+  return &s->overflow;
+}
+
 gboolean
 tcd_security_is_locked (TcdSecurity *s, const gchar *address, gint64 *remaining_s)
 {
@@ -367,6 +386,8 @@ tcd_security_is_locked (TcdSecurity *s, const gchar *address, gint64 *remaining_
   key = tracking_key (address);
   g_mutex_lock (&s->lock);
   t = s->lock_on ? tracked_get (s, key, now) : NULL;
+  if (s->lock_on && !t)
+    t = overflow_get (s, now);
   if (t && t->locked_until) {
     locked = TRUE;
     if (remaining_s)
@@ -447,6 +468,8 @@ tcd_security_login_failed (TcdSecurity *s, const gchar *address, const gchar *se
       t->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       g_hash_table_insert (s->tracked, g_strdup (key), t);
     }
+    if (!t)
+      t = overflow_get (s, now);
     if (t && !t->locked_until) {
       const gchar *name = name_key (user);
 

@@ -290,8 +290,9 @@ test_lock_table (void)
   run_lock_calls ();
   tcd_security_free (s);
 
-  /* all locked: a new address is not tracked, and no lock is lost (long
-   * locks, as writing the audit records takes a while, and a short one) */
+  /* all locked: no lock is lost (long locks, as writing the audit records
+   * takes a while, and a short one), and a new address shares one entry
+   * with every other untracked one: it still locks (all of them) */
   s = lock_new (&dir1, 1);
   lock_configure (s, 1, 600);
   for (guint i = 0; i < 4095; i++) {
@@ -300,17 +301,20 @@ test_lock_table (void)
   }
   lock_configure (s, 1, 1);
   g_assert_true (tcd_security_login_failed (s, "10.3.0.1", "http", "admin"));
-  g_assert_false (tcd_security_login_failed (s, "10.2.0.1", "http", "admin"));
   g_assert_false (tcd_security_is_locked (s, "10.2.0.1", NULL));
+  g_assert_true (tcd_security_login_failed (s, "10.2.0.1", "http", "admin"));
+  g_assert_true (tcd_security_is_locked (s, "10.2.0.1", NULL));
+  g_assert_true (tcd_security_is_locked (s, "10.2.0.2", NULL));
   for (guint i = 0; i < 4095; i++) {
     g_autofree gchar *a = nth_address (i);
     g_assert_true (tcd_security_is_locked (s, a, NULL));
   }
   g_assert_true (tcd_security_is_locked (s, "10.3.0.1", NULL));
   run_lock_calls ();
-  g_assert_cmpuint (locks_seen, ==, 4096);
-  /* a lock runs out: room again */
+  g_assert_cmpuint (locks_seen, ==, 4097);
+  /* the short locks run out: room again, and the untracked are free */
   g_usleep (1100 * 1000);
+  g_assert_false (tcd_security_is_locked (s, "10.2.0.2", NULL));
   g_assert_true (tcd_security_login_failed (s, "10.2.0.1", "http", "admin"));
   g_assert_true (tcd_security_is_locked (s, "10.2.0.1", NULL));
   g_assert_true (tcd_security_is_locked (s, a0, NULL));

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""thermocamd benchmark: CPU use of the daemon at 640x512, 30 fps with one
-RTSP client; the delay from capture to the RTP packet leaving; the delay from
-a threshold crossing to the alarm event.  Prints JSON (figures, not a test).
+"""thermocamd benchmark: CPU use of the daemon at 640x512, 30 fps alone, with
+a Modbus master polling at 100 Hz and with one RTSP client; the Modbus round
+trip; the delay from capture to the RTP packet leaving; the delay from a
+threshold crossing to the alarm event.  Prints JSON (figures, not a test).
 
   THERMOCAM_BUILD=build /usr/bin/python3 tests/bench/bench-daemon.py [seconds]
 """
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -34,6 +37,37 @@ time.sleep(2)
 c0, t0 = cpu_seconds(d.proc.pid), time.time()
 time.sleep(SECONDS / 2)
 result["cpu_core_only_percent_of_one_core"] = round(100 * (cpu_seconds(d.proc.pid) - c0) / (time.time() - t0), 1)
+
+# a PLC on Modbus TCP: every 10 ms, the scene (input registers 6-8) and all
+# 40 rules (100-259), over one connection; the round trip of each
+sock = socket.create_connection(("127.0.0.1", d.modbus), timeout=2)
+sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def modbus_read(tid, addr, count):
+    sock.sendall(struct.pack(">HHHBBHH", tid & 0xFFFF, 0, 6, 1, 4, addr, count))
+    want, got = 9 + 2 * count, b""
+    while len(got) < want:
+        got += sock.recv(want - len(got))
+    return got
+
+
+rtts, n = [], 0
+c0, t0 = cpu_seconds(d.proc.pid), time.time()
+while time.time() - t0 < SECONDS / 2:
+    for addr, count in ((6, 3), (100, 125), (225, 35)):
+        start = time.perf_counter()
+        modbus_read(n, addr, count)
+        rtts.append((time.perf_counter() - start) * 1000)
+        n += 1
+    time.sleep(0.01)
+result["cpu_modbus_100hz_percent_of_one_core"] = round(
+    100 * (cpu_seconds(d.proc.pid) - c0) / (time.time() - t0), 1)
+sock.close()
+rtts.sort()
+result["modbus_round_trip_ms"] = {"n": len(rtts), "mean": round(sum(rtts) / len(rtts), 3),
+                                  "p99": round(rtts[int(len(rtts) * 0.99)], 3),
+                                  "max": round(rtts[-1], 3)}
 
 # one RTSP client (the main stream, H.264 640x512 30 fps)
 client = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp",

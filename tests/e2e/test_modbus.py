@@ -24,7 +24,7 @@ import time
 import tty
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon import Daemon, Tap  # noqa: E402
+from daemon import Daemon, Tap, wait_for  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 with open(os.path.join(SRC, "schemas", "modbus-registers.json")) as f:
@@ -470,6 +470,23 @@ time.sleep(0.3)
 base = addr("discrete", "alarm_input")
 ok, vals, out = tcp(d, "1", base, count=4)
 t.ok(ok and [vals.get(base + i) for i in range(4)] == [0, 0, 1, 0], "discrete alarm_input 3 reads 1 once its NO contact closes", (out, vals))
+# a PLC switching on an output an alarm holds: it stays on after the alarm
+d.put("io/inputs/3", {"contact": "open"})
+d.put("config/alarm_outputs", {"outputs": [{"id": 1}, {"id": 2}, {"id": 3, "delay": 1}, {"id": 4}]})
+d.put("config/alarm_inputs", {"inputs": [{"id": 1, "name": "Door"}, {"id": 2, "name": "Gate"},
+                                         {"id": 3, "name": "Valve", "enabled": True,
+                                          "linkage": {"alarm_outputs": [3]}},
+                                         {"id": 4, "name": "Pump"}]})
+d.put("io/inputs/3", {"contact": "closed"})
+held = wait_for(lambda: d.get("io")[1]["outputs"][2]["on"], 3)
+ok, _, out = tcp(d, "0", oa + 2, values=[1])
+d.put("io/inputs/3", {"contact": "open"})
+time.sleep(2.0)
+o3 = d.get("io")[1]["outputs"][2]
+ok2, _, out2 = tcp(d, "0", oa + 2, values=[0])
+t.ok(held and ok and o3["on"] and o3["manual"] and ok2 and not d.get("io")[1]["outputs"][2]["on"],
+     "coil 1 to an output an alarm holds: still on 2 s after the alarm (hold 1 s), 0 clears it",
+     (held, out, o3, out2))
 
 sock = socket.create_connection(("127.0.0.1", d.modbus), timeout=3)
 for fn, name in ((0x2B, "encapsulated interface (0x2B)"), (0x11, "report server id (0x11)"),
@@ -757,15 +774,20 @@ def rtu_echo(frame, delay=0.01, then=None, size=None):
 
 # a 2-wire line that hears our own answer: a write's answer is the request
 wreq = with_crc(bytes([SLAVE, 6]) + struct.pack(">HH", ea, 86), False)
-n0 = diag_dropped()
 ans, more = rtu_echo(wreq)
-t.ok(ans == wreq and more == b"" and diag_dropped() == n0 + 1,
-     "RTU: our own answer (an FC06 echo) sent back 10 ms later is dropped, not answered", (ans.hex(), more.hex()))
-ans = rtu_raw(wreq)
-t.ok(ans == wreq, "RTU: the same write 0.5 s later is a request and answered", ans.hex())
+t.ok(ans == wreq and more == wreq,
+     "RTU: on a line that never echoed, the same FC06 write again 10 ms after its answer is a "
+     "request and answered", (ans.hex(), more.hex()))
 ans, more = rtu_echo(wreq, delay=0)
 t.ok(ans == wreq and more == b"", "RTU: the echo right away (while our answer is on the line) is dropped",
      (ans.hex(), more.hex()))
+n0 = diag_dropped()
+ans, more = rtu_echo(wreq)
+t.ok(ans == wreq and more == b"" and diag_dropped() == n0 + 1,
+     "RTU: on a line that has echoed, our own answer (an FC06 echo) sent back 10 ms later is "
+     "dropped, not answered", (ans.hex(), more.hex()))
+ans = rtu_raw(wreq)
+t.ok(ans == wreq, "RTU: the same write 0.5 s later is a request and answered", ans.hex())
 rreq = with_crc(bytes([SLAVE]) + read_ir_pdu(addr("input", "scene_max"), 1), False)
 ans, more = rtu_echo(rreq, delay=0, then=rreq, size=7)
 t.ok(len(ans) == 7 and len(more) == 7 and more[:3] == bytes([SLAVE, 4, 2]),

@@ -304,8 +304,8 @@ t.ok(status(r) == 200 and status(d.get("device", source="127.0.0.10")) == 200,
      "filter off: everyone may connect again")
 
 # ---- hardening: Digest nonces, bodies, activation, open streams ----
-def raw_http(port, parts, source="127.0.0.1", timeout=5):
-    """Sends @parts (bytes) on one connection;
+def raw_http(port, parts, source="127.0.0.1", timeout=5, pause=0.0):
+    """Sends @parts (bytes, @pause s before the last) on one connection;
     (status, headers text, body bytes), status 0 when closed unanswered"""
     s = socket.socket()
     s.settimeout(timeout)
@@ -313,7 +313,9 @@ def raw_http(port, parts, source="127.0.0.1", timeout=5):
     try:
         s.bind((source, 0))
         s.connect(("127.0.0.1", port))
-        for part in parts:
+        for i, part in enumerate(parts):
+            if pause and i == len(parts) - 1:
+                time.sleep(pause)
             try:
                 s.sendall(part)
             except (BrokenPipeError, ConnectionResetError):
@@ -399,6 +401,14 @@ st, head, body = raw_http(d.http, [b"PUT /api/v1/config/device HTTP/1.1\r\nHost:
                           timeout=5)
 t.ok(st in (0, 413) and rss_kb() - rss0 < 8 * 1024,
      f"Content-Length 100 MB: refused after at most 256 KiB are read (answer {st})", head)
+# the bytes over the limit come with the end of the body, after a pause:
+# the whole body is in before the cut can run
+st, head, body = raw_http(d.http, [b"POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                   b"Transfer-Encoding: chunked\r\nContent-Type: application/json"
+                                   b"\r\n\r\n" + (b"10000\r\n" + chunk + b"\r\n") * 4,
+                                   b"10000\r\n" + chunk + b"\r\n0\r\n\r\n"], pause=0.5)
+t.ok(st == 413 and d.alive(), f"a body crossing 256 KiB with its last bytes: 413 (answer {st})",
+     head)
 t.ok(status(d.get("device")) == 200, "the API still answers")
 
 # a request whose headers came before activation gets no way in afterwards
