@@ -19,6 +19,7 @@ typedef struct {
   /* flags */
   gchar *state_dir, *data_dir, *source;
   gint http_port, rtsp_port, https_port, modbus_port;  /* -1: from the configuration */
+  gchar *listen;                /* --listen ADDRESS; NULL: ports.listen_address */
 
   TcdConfig *config;
   TcdUsers *users;
@@ -47,5 +48,15 @@ void     tcd_app_schedule_reboot (TcdApp *app);
 void     tcd_app_users_changed (TcdApp *app);
 /* A server-sent event to every listener of /api/v1/events (data taken) */
 void     tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data);
+/* The address every server listens on (--listen, else ports.listen_address);
+ * NULL: all addresses */
+const gchar *tcd_app_listen_address (TcdApp *app);
+/* GET /config/ports: the section @ports (an object, changed in place) gets
+ * the read-only members "in_use" (the address and ports the servers listen
+ * on now, 0: off) and "from_flags" (the fields the command line overrides) */
+void     tcd_app_describe_ports (TcdApp *app, JsonNode *ports);
+/* PUT /config/ports: a patch may carry back those read-only members: they
+ * are dropped */
+void     tcd_app_ports_patch (JsonNode *patch);
 
 G_END_DECLS

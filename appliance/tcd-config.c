@@ -122,6 +122,12 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
       }
   }
   {
+    const gchar *a = json_node_get_string (tcd_config_node (doc, "ports.listen_address"));
+    g_autoptr (GInetAddress) ia = a && *a ? g_inet_address_new_from_string (a) : NULL;
+    if (a && *a && !ia)
+      return fail_field (error, field, "ports.listen_address", "not an IP address");
+  }
+  {
     JsonNode *list = tcd_config_node (doc, "security.ip_filter.addresses");
     guint idx = 0;
     g_autoptr (GError) e = NULL;

@@ -630,6 +630,8 @@ handle_config (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
   }
   if (g_str_equal (method, "GET")) {
     g_autoptr (JsonNode) shown = redacted (tcd_config_get_section (cfg, section), section);
+    if (g_str_equal (section, "ports"))
+      tcd_app_describe_ports (h->app, shown);
     send_json (msg, SOUP_STATUS_OK, shown);
     return;
   }
@@ -637,6 +639,8 @@ handle_config (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     return method_not_allowed (msg, "GET, PUT");
   if (!(patch = read_body (msg)))
     return;
+  if (g_str_equal (section, "ports"))
+    tcd_app_ports_patch (patch);
   if (g_str_equal (section, "center"))
     keep_receiver_passwords (cfg, patch);
   else if (g_str_equal (section, "ftp") || g_str_equal (section, "email"))
@@ -657,6 +661,8 @@ handle_config (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     }
     {
       g_autoptr (JsonNode) shown = redacted (tcd_config_get_section (cfg, section), section);
+      if (g_str_equal (section, "ports"))
+        tcd_app_describe_ports (h->app, shown);
       send_json (msg, SOUP_STATUS_OK, shown);
     }
   }
@@ -3217,12 +3223,29 @@ incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpo
   return TRUE;
 }
 
+/* @address: an IP address, or NULL for all of them (IPv4 and IPv6) */
 static GSocketService *
-listen_on (TcdHttp *h, guint port, guint *got, GError **error)
+listen_on (TcdHttp *h, const gchar *address, guint port, guint *got, GError **error)
 {
   GSocketService *s = g_socket_service_new ();
 
-  if (port == 0) {
+  if (address) {
+    g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (address);
+    g_autoptr (GSocketAddress) sa = ia ? g_inet_socket_address_new (ia, port) : NULL;
+    g_autoptr (GSocketAddress) bound = NULL;
+    if (!sa) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "HTTP: %s is not an IP address", address);
+      g_object_unref (s);
+      return NULL;
+    }
+    if (!g_socket_listener_add_address (G_SOCKET_LISTENER (s), sa, G_SOCKET_TYPE_STREAM,
+            G_SOCKET_PROTOCOL_TCP, NULL, &bound, error)) {
+      g_object_unref (s);
+      return NULL;
+    }
+    *got = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  } else if (port == 0) {
     *got = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (s), NULL, error);
     if (!*got) {
       g_object_unref (s);
@@ -3309,11 +3332,14 @@ tcd_http_new (TcdApp *app)
 }
 
 gboolean
-tcd_http_listen (TcdHttp *h, guint port, guint https_port, GError **error)
+tcd_http_listen (TcdHttp *h, const gchar *address, guint port, guint https_port,
+    GError **error)
 {
   g_autoptr (GError) err = NULL;
 
-  if (!(h->service = listen_on (h, port, &h->port, error)))
+  if (address && !*address)
+    address = NULL;
+  if (!(h->service = listen_on (h, address, port, &h->port, error)))
     return FALSE;
   if (!tcd_config_bool (h->app->config, "security.https.enabled"))
     return TRUE;
@@ -3322,7 +3348,7 @@ tcd_http_listen (TcdHttp *h, guint port, guint https_port, GError **error)
     g_warning ("HTTPS stays off: %s", err->message);
     return TRUE;
   }
-  if (!(h->tls_service = listen_on (h, https_port, &h->tls_port, error)))
+  if (!(h->tls_service = listen_on (h, address, https_port, &h->tls_port, error)))
     return FALSE;
   return TRUE;
 }

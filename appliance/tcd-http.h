@@ -10,8 +10,9 @@ G_BEGIN_DECLS
 TcdHttp *tcd_http_new (TcdApp *app);
 void     tcd_http_free (TcdHttp *h);
 /* HTTP on @port, and HTTPS on @https_port when security.https.enabled
- * (0: a free port) */
-gboolean tcd_http_listen (TcdHttp *h, guint port, guint https_port, GError **error);
+ * (0: a free port), on @address (an IP address; NULL or "": all of them) */
+gboolean tcd_http_listen (TcdHttp *h, const gchar *address, guint port, guint https_port,
+                          GError **error);
 void     tcd_http_disconnect (TcdHttp *h);
 guint    tcd_http_get_port (TcdHttp *h);
 guint    tcd_http_get_https_port (TcdHttp *h);   /* 0 while HTTPS is off */

@@ -284,6 +284,7 @@ struct _TcdModbus {
   TcdApp *app;
   gboolean started;
   guint port_wanted, port, last_port;
+  gchar *address;               /* to listen on; NULL: all IPv4 addresses */
   gint listen_fd;
   Server *tcp, *rtu;
   Serial serial;                /* what the RTU server was started with */
@@ -1959,32 +1960,42 @@ server_stop (Server *s)
   server_unref (s);
 }
 
+/* A listening socket on @address (an IP address; NULL: all IPv4 addresses)
+ * and @port (0: a free one) */
 static gint
-listen_on (guint port, guint *bound, GError **error)
+listen_on (const gchar *address, guint port, guint *bound, GError **error)
 {
-  struct sockaddr_in sa = { 0 };
+  struct sockaddr_storage sa = { 0 };
   socklen_t sl = sizeof sa;
-  gint one = 1, e;
-  gint fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  gint one = 1, e = EINVAL, fd = -1;
+  g_autoptr (GInetAddress) ia = address ? g_inet_address_new_from_string (address)
+      : g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) ga = ia ? g_inet_socket_address_new (ia, port) : NULL;
 
+  if (!ga || !g_socket_address_to_native (ga, &sa, sizeof sa, NULL))
+    goto fail;
+  sl = g_socket_address_get_native_size (ga);
+  fd = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    goto fail;
+    goto fail_errno;
   setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons (port);
-  sa.sin_addr.s_addr = htonl (INADDR_ANY);
-  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (fd, 16) < 0
-      || getsockname (fd, (struct sockaddr *) &sa, &sl) < 0)
-    goto fail;
-  *bound = ntohs (sa.sin_port);
+  if (bind (fd, (struct sockaddr *) &sa, sl) < 0 || listen (fd, 16) < 0)
+    goto fail_errno;
+  sl = sizeof sa;
+  if (getsockname (fd, (struct sockaddr *) &sa, &sl) < 0)
+    goto fail_errno;
+  *bound = ntohs (sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
+      : ((struct sockaddr_in *) &sa)->sin_port);
   return fd;
 
-fail:
+fail_errno:
   e = errno;
+fail:
   if (fd >= 0)
     close (fd);
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e),
-      "Modbus TCP: cannot listen on port %u: %s", port, g_strerror (e));
+      "Modbus TCP: cannot listen on %s%sport %u: %s", address ? address : "",
+      address ? " " : "", port, g_strerror (e));
   return -1;
 }
 
@@ -2013,7 +2024,7 @@ tcp_start (TcdModbus *m, guint port, GError **error)
   g_autoptr (GError) err = NULL;
   Server *s;
 
-  m->listen_fd = listen_on (port, &m->port, &err);
+  m->listen_fd = listen_on (m->address, port, &m->port, &err);
   if (m->listen_fd < 0) {
     m->port = 0;
     m->tcp_retry_port = port;
@@ -2117,6 +2128,7 @@ tcd_modbus_free (TcdModbus *m)
   g_mutex_clear (&m->frames_lock);
   g_free (m->rtu_error);
   g_free (m->tcp_error);
+  g_free (m->address);
   g_free (m);
 }
 
@@ -2146,10 +2158,13 @@ tcd_modbus_security_changed (TcdModbus *m)
 }
 
 gboolean
-tcd_modbus_start (TcdModbus *m, guint port, JsonNode *doc, GError **error)
+tcd_modbus_start (TcdModbus *m, const gchar *address, guint port, JsonNode *doc,
+    GError **error)
 {
   g_return_val_if_fail (!m->started, FALSE);
 
+  g_free (m->address);
+  m->address = address && *address ? g_strdup (address) : NULL;
   m->port_wanted = port;
   update_snapshot (m, doc);
   if (bool_at (doc, "modbus.enabled", TRUE) && !tcp_start (m, port, error))

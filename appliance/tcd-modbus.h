@@ -12,12 +12,14 @@ G_BEGIN_DECLS
 
 TcdModbus *tcd_modbus_new (TcdApp *app);
 void       tcd_modbus_free (TcdModbus *m);
-/* Starts the TCP server on @port (0: a free one) when modbus.enabled, and
+/* Starts the TCP server on @address (an IP address; NULL or "": all IPv4
+ * addresses) and @port (0: a free one) when modbus.enabled, and
  * RTU on rs485.device when rs485.enabled, with the configuration @doc.  A
  * port that cannot be bound is not an error: it is retried every few
  * seconds (tcd_modbus_stats says why in tcp.error).  FALSE only when a
  * server cannot be set up at all. */
-gboolean   tcd_modbus_start (TcdModbus *m, guint port, JsonNode *doc, GError **error);
+gboolean   tcd_modbus_start (TcdModbus *m, const gchar *address, guint port, JsonNode *doc,
+                             GError **error);
 void       tcd_modbus_stop (TcdModbus *m);
 /* The TCP port listened on, 0 when not listening (off, or its port busy) */
 guint      tcd_modbus_get_port (TcdModbus *m);

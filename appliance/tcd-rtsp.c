@@ -9,11 +9,17 @@
  * UDP multicast (from an address pool) and RTSP over HTTP (the tunnel
  * gst-rtsp-server answers on the same port).
  *
- * Security: the IP address filter closes a refused client as soon as it
- * connects, before its first request is read; TcdRtspAuth adds Basic (where
- * security.authentication.rtsp allows it, checked against the password hash)
- * to gst-rtsp-server's Digest, and feeds wrong credentials to the illegal
- * login lock, which then refuses the address.
+ * Security: a connection is refused at gst-rtsp-server's connect check
+ * (TcdRtspAuth's check of GST_RTSP_AUTH_CHECK_CONNECT), before a client
+ * object exists or anything is read, when the IP address filter refuses its
+ * address or when its address (RTSP_MAX_PER_ADDRESS) or everyone
+ * (RTSP_MAX_CLIENTS) already holds too many; the server frees it then.  A
+ * request body is at most RTSP_MAX_BODY bytes (a larger Content-Length is
+ * answered 413 without reserving it), and a connection that has not logged
+ * in RTSP_LOGIN_TIMEOUT_S after it opened is closed.  TcdRtspAuth adds
+ * Basic (where security.authentication.rtsp allows it, checked against the
+ * password hash) to gst-rtsp-server's Digest, and feeds wrong credentials to
+ * the illegal login lock, which then refuses the address.
  */
 #include "tcd-rtsp.h"
 
@@ -29,6 +35,20 @@ GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
 
 #define ROLE "viewer"
 
+#define RTSP_MAX_CLIENTS 64             /* connections at once, all addresses */
+#define RTSP_MAX_PER_ADDRESS 32         /* from one address */
+#define RTSP_MAX_BODY (64 * 1024)       /* a request's body (Content-Length) */
+#define RTSP_LOGIN_TIMEOUT_S 30         /* to log in once connected */
+#define RTSP_BACKLOG 32                 /* connections waiting to be accepted */
+
+/* what a connection did: read by the login timer (main context) and written
+ * by the client's thread */
+typedef struct {
+  gint authenticated;           /* atomic */
+} ClientInfo;
+
+#define CLIENT_INFO "tcd-client-info"
+
 /* ---- authentication: Digest by gst-rtsp-server, Basic and the lock here ---- */
 
 #define TCD_TYPE_RTSP_AUTH (tcd_rtsp_auth_get_type ())
@@ -36,6 +56,7 @@ G_DECLARE_FINAL_TYPE (TcdRtspAuth, tcd_rtsp_auth, TCD, RTSP_AUTH, GstRTSPAuth)
 
 struct _TcdRtspAuth {
   GstRTSPAuth parent;
+  TcdRtsp *rtsp;
   TcdSecurity *security;
   TcdUsers *users;
   GstRTSPToken *token;
@@ -91,12 +112,31 @@ tcd_rtsp_auth_authenticate (GstRTSPAuth *auth, GstRTSPContext *ctx)
       && tcd_users_check_password (self->users, user, password))
     ctx->token = self->token;   /* borrowed, as the parent does */
   if (ctx->token) {
+    ClientInfo *info = g_object_get_data (G_OBJECT (ctx->client), CLIENT_INFO);
+    if (info)
+      g_atomic_int_set (&info->authenticated, 1);
     tcd_security_login_succeeded (self->security, ip, "rtsp", user, FALSE);
   } else {
     /* once per request: a failed check answers 401 and ends the request */
     tcd_security_login_failed (self->security, ip, "rtsp", user);
   }
   return TRUE;
+}
+
+static gboolean connection_welcome (TcdRtsp *r, GstRTSPServer *server,
+    GstRTSPConnection *conn);
+
+/* a new connection, before a client is made for it (gst_rtsp_server_io_func):
+ * refusing it here frees the connection cleanly, nothing is read from it */
+static gboolean
+tcd_rtsp_auth_check (GstRTSPAuth *auth, GstRTSPContext *ctx, const gchar *check)
+{
+  TcdRtspAuth *self = TCD_RTSP_AUTH (auth);
+
+  if (g_str_equal (check, GST_RTSP_AUTH_CHECK_CONNECT) && self->rtsp && ctx->server
+      && ctx->conn && !connection_welcome (self->rtsp, ctx->server, ctx->conn))
+    return FALSE;
+  return GST_RTSP_AUTH_CLASS (tcd_rtsp_auth_parent_class)->check (auth, ctx, check);
 }
 
 static void
@@ -112,6 +152,7 @@ tcd_rtsp_auth_class_init (TcdRtspAuthClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = tcd_rtsp_auth_finalize;
   GST_RTSP_AUTH_CLASS (klass)->authenticate = tcd_rtsp_auth_authenticate;
+  GST_RTSP_AUTH_CLASS (klass)->check = tcd_rtsp_auth_check;
 }
 
 static void
@@ -182,7 +223,9 @@ struct _TcdRtsp {
   TcdPipeline *pipeline;
   TcdSecurity *security;
   TcdUsers *users;
-  guint refused;
+  gint refused;                 /* by the IP filter (atomic, as the rest) */
+  gint refused_busy;            /* over RTSP_MAX_CLIENTS or RTSP_MAX_PER_ADDRESS */
+  gint login_timeouts;          /* closed after RTSP_LOGIN_TIMEOUT_S */
   gchar *dir;
   GstRTSPServer *server;
   guint source_id;
@@ -366,32 +409,113 @@ filter_client (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
   const gchar *ip = conn ? gst_rtsp_connection_get_ip (conn) : NULL;
 
   if (ip && !tcd_security_address_allowed_str (r->security, ip)) {
-    r->refused++;
+    g_atomic_int_inc (&r->refused);
     return GST_RTSP_FILTER_REMOVE;
   }
   return GST_RTSP_FILTER_KEEP;
 }
 
-/* the IP address filter, before the client's first request is read */
+typedef struct {
+  const gchar *ip;
+  guint all, same;
+} Count;
+
+static GstRTSPFilterResult
+count_ip (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
+{
+  Count *c = user_data;
+  GstRTSPConnection *conn = gst_rtsp_client_get_connection (client);
+  const gchar *ip = conn ? gst_rtsp_connection_get_ip (conn) : NULL;
+
+  c->all++;
+  if (g_strcmp0 (ip, c->ip) == 0)
+    c->same++;
+  return GST_RTSP_FILTER_KEEP;
+}
+
+/* May @conn, just accepted, become a client? */
+static gboolean
+connection_welcome (TcdRtsp *r, GstRTSPServer *server, GstRTSPConnection *conn)
+{
+  const gchar *ip = gst_rtsp_connection_get_ip (conn);
+  Count c = { ip, 0, 0 };
+
+  if (ip && !tcd_security_address_allowed_str (r->security, ip)) {
+    g_atomic_int_inc (&r->refused);
+    GST_INFO ("RTSP: %s is filtered out", ip);
+    return FALSE;
+  }
+  gst_rtsp_server_client_filter (server, count_ip, &c);
+  if (c.all >= RTSP_MAX_CLIENTS || c.same >= RTSP_MAX_PER_ADDRESS) {
+    g_atomic_int_inc (&r->refused_busy);
+    GST_INFO ("RTSP: %s refused: %u connections, %u from there", ip, c.all, c.same);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+typedef struct {
+  TcdRtsp *r;
+  GWeakRef client;
+} LoginTimer;
+
+static void
+login_timer_free (gpointer data)
+{
+  LoginTimer *t = data;
+  g_weak_ref_clear (&t->client);
+  g_free (t);
+}
+
+static gboolean
+login_timeout (gpointer data)
+{
+  LoginTimer *t = data;
+  GstRTSPClient *client = g_weak_ref_get (&t->client);
+  ClientInfo *info;
+
+  if (!client)
+    return G_SOURCE_REMOVE;
+  info = g_object_get_data (G_OBJECT (client), CLIENT_INFO);
+  if (info && !g_atomic_int_get (&info->authenticated)) {
+    GstRTSPConnection *conn = gst_rtsp_client_get_connection (client);
+    GST_INFO ("RTSP: %s did not log in within %d s: closed",
+        conn ? gst_rtsp_connection_get_ip (conn) : "?", RTSP_LOGIN_TIMEOUT_S);
+    g_atomic_int_inc (&t->r->login_timeouts);
+    gst_rtsp_client_close (client);
+  }
+  g_object_unref (client);
+  return G_SOURCE_REMOVE;
+}
+
+/* a welcome connection has its client: it has RTSP_LOGIN_TIMEOUT_S to log in */
 static void
 client_connected (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
 {
-  if (filter_client (server, client, user_data) == GST_RTSP_FILTER_REMOVE) {
-    GST_INFO ("RTSP: a client is filtered out");
-    gst_rtsp_client_close (client);
-  }
+  TcdRtsp *r = user_data;
+  LoginTimer *t = g_new0 (LoginTimer, 1);
+
+  g_object_set_data_full (G_OBJECT (client), CLIENT_INFO, g_new0 (ClientInfo, 1), g_free);
+  t->r = r;
+  g_weak_ref_init (&t->client, client);
+  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, RTSP_LOGIN_TIMEOUT_S, login_timeout, t,
+      login_timer_free);
 }
 
 gboolean
-tcd_rtsp_start (TcdRtsp *r, guint port, JsonNode *doc, GError **error)
+tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
+    GError **error)
 {
   GstRTSPMountPoints *mounts;
   GstRTSPAddressPool *pool;
   g_autofree gchar *service = g_strdup_printf ("%u", port);
 
   r->server = gst_rtsp_server_new ();
-  gst_rtsp_server_set_address (r->server, "0.0.0.0");
+  /* all IPv4 addresses by default (the IP filter speaks IPv4) */
+  gst_rtsp_server_set_address (r->server, address && *address ? address : "0.0.0.0");
   gst_rtsp_server_set_service (r->server, service);
+  gst_rtsp_server_set_backlog (r->server, RTSP_BACKLOG);
+  gst_rtsp_server_set_content_length_limit (r->server, RTSP_MAX_BODY);
   mounts = gst_rtsp_server_get_mount_points (r->server);
   pool = gst_rtsp_address_pool_new ();
   /* multicast groups for the two streams, administratively scoped */
@@ -624,6 +748,7 @@ tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
   if (!r->server)
     return;
   auth = g_object_new (TCD_TYPE_RTSP_AUTH, NULL);
+  auth->rtsp = r;
   auth->security = r->security;
   auth->users = users;
   set_methods (r, GST_RTSP_AUTH (auth));
@@ -655,7 +780,11 @@ tcd_rtsp_stats (TcdRtsp *r)
   json_builder_set_member_name (b, "clients");
   json_builder_add_int_value (b, clients);
   json_builder_set_member_name (b, "refused_connections");
-  json_builder_add_int_value (b, r->refused);
+  json_builder_add_int_value (b, g_atomic_int_get (&r->refused));
+  json_builder_set_member_name (b, "refused_busy");
+  json_builder_add_int_value (b, g_atomic_int_get (&r->refused_busy));
+  json_builder_set_member_name (b, "login_timeouts");
+  json_builder_add_int_value (b, g_atomic_int_get (&r->login_timeouts));
   json_builder_set_member_name (b, "streams");
   json_builder_begin_array (b);
   for (guint i = 0; i < 2; i++) {

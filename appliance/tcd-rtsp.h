@@ -17,8 +17,10 @@ typedef struct _TcdRtsp TcdRtsp;
 TcdRtsp  *tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir,
                         TcdSecurity *security);
 void      tcd_rtsp_free (TcdRtsp *r);
-/* Listens on @port (0: a free one) on the default main context */
-gboolean  tcd_rtsp_start (TcdRtsp *r, guint port, JsonNode *doc, GError **error);
+/* Listens on @address (an IP address; NULL or "": all of them) and @port (0:
+ * a free one) on the default main context */
+gboolean  tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
+                          GError **error);
 void      tcd_rtsp_stop (TcdRtsp *r);
 guint     tcd_rtsp_get_port (TcdRtsp *r);
 /* New video settings: bitrate changes reach the encoders live; anything that

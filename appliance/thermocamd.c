@@ -3,12 +3,16 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   thermocamd [--state-dir DIR] [--http-port N] [--rtsp-port N]
- *              [--https-port N] [--modbus-port N]
+ *              [--https-port N] [--modbus-port N] [--listen ADDRESS]
  *              [--source sim|v4l2:DEVICE|file:PATH] [--data-dir DIR]
  *
- * Port 0 picks a free port.  When everything listens it prints one line
+ * A port given as a flag overrides the configuration's (ports.*), 0 picks a
+ * free port; --listen keeps every server (HTTP, HTTPS, RTSP, Modbus TCP) on
+ * one address (else ports.listen_address; empty: all).  When everything
+ * listens it prints one line with the ports bound
  *   thermocamd ready http=PORT rtsp=PORT https=PORT modbus=PORT state=DIR
- * (https and modbus are 0 while off)
+ * (https is 0 while off; modbus is 0 while modbus.enabled is off, or while
+ * its port cannot be bound yet: a warning says why, it is retried)
  * SIGINT and SIGTERM stop it cleanly.
  */
 #include <glib-unix.h>
@@ -39,23 +43,41 @@ tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data)
   tcd_http_broadcast (app->http, type, data);
 }
 
-/* Can a server listen on @port (all addresses, as ours do)? */
-static gboolean
-port_free (guint port)
+const gchar *
+tcd_app_listen_address (TcdApp *app)
 {
-  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM,
-      G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr (GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
-  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (any, port);
+  const gchar *a = app->listen ? app->listen
+      : tcd_config_string (app->config, "ports.listen_address");
+  return a && *a ? a : NULL;
+}
 
+/* Can a server listen on @address (NULL: all addresses, as ours do) and
+ * @port (0: any)? */
+static gboolean
+port_free (const gchar *address, guint port, GError **error)
+{
+  g_autoptr (GInetAddress) ia = address ? g_inet_address_new_from_string (address)
+      : g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+  g_autoptr (GSocket) sock = NULL;
+  g_autoptr (GSocketAddress) addr = NULL;
+
+  if (!ia) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "%s is not an IP address", address);
+    return FALSE;
+  }
+  sock = g_socket_new (g_inet_address_get_family (ia), G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, NULL);
   if (!sock)
     return TRUE;                /* no IPv6 here: the servers will say */
-  return g_socket_bind (sock, addr, TRUE, NULL);
+  addr = g_inet_socket_address_new (ia, port);
+  return g_socket_bind (sock, addr, TRUE, error);
 }
 
 /* A port the change moves a server to must be free (else the servers'
  * restart would fail after the change was saved): the ports this device
- * listens on now count as free, as it lets them go first */
+ * listens on now count as free, as it lets them go first.  A new listen
+ * address must be one of this machine's. */
 static gboolean
 check_ports (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
 {
@@ -65,7 +87,25 @@ check_ports (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
     app->http ? tcd_http_get_port (app->http) : 0, tcd_rtsp_get_port (app->rtsp),
     app->http ? tcd_http_get_https_port (app->http) : 0, tcd_modbus_get_port (app->modbus)
   };
+  const gchar *address = json_node_get_string (tcd_config_node (doc, "ports.listen_address"));
 
+  if (address && !*address)
+    address = NULL;
+  /* checked even while --listen overrides it: it is the address of a start
+   * without the flag */
+  if (g_strcmp0 (address ? address : "",
+          tcd_config_string (app->config, "ports.listen_address")) != 0) {
+    g_autoptr (GError) err = NULL;
+    if (!port_free (address, 0, &err)) {
+      if (field)
+        *field = g_strdup ("ports.listen_address");
+      g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+          "ports.listen_address: cannot listen on %s: %s", address, err->message);
+      return FALSE;
+    }
+  }
+  if (app->listen)
+    address = app->listen;
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
     g_autofree gchar *path = g_strconcat ("ports.", names[i], NULL);
     guint port = json_node_get_int (tcd_config_node (doc, path));
@@ -75,7 +115,7 @@ check_ports (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
       continue;                 /* given as a flag, or not changed */
     for (guint j = 0; j < G_N_ELEMENTS (ours); j++)
       mine |= ours[j] == port;
-    if (!mine && !port_free (port)) {
+    if (!mine && !port_free (address, port, NULL)) {
       if (field)
         *field = g_strdup (path);
       g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
@@ -84,6 +124,62 @@ check_ports (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
     }
   }
   return TRUE;
+}
+
+/* Does the change from @old to @doc move a server (a port or the address
+ * the command line does not fix)? */
+static gboolean
+servers_move (TcdApp *app, JsonNode *old, JsonNode *doc)
+{
+  static const gchar *names[] = { "http", "rtsp", "https", "modbus" };
+  const gint flags[] = { app->http_port, app->rtsp_port, app->https_port, app->modbus_port };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree gchar *path = g_strconcat ("ports.", names[i], NULL);
+    if (flags[i] < 0 && !tc_json_equal (tcd_config_node (old, path), tcd_config_node (doc, path)))
+      return TRUE;
+  }
+  return !app->listen && !tc_json_equal (tcd_config_node (old, "ports.listen_address"),
+      tcd_config_node (doc, "ports.listen_address"));
+}
+
+void
+tcd_app_describe_ports (TcdApp *app, JsonNode *ports)
+{
+  static const gchar *names[] = { "http", "rtsp", "https", "modbus" };
+  const gint flags[] = { app->http_port, app->rtsp_port, app->https_port, app->modbus_port };
+  const guint in_use[] = {
+    app->http ? tcd_http_get_port (app->http) : 0, tcd_rtsp_get_port (app->rtsp),
+    app->http ? tcd_http_get_https_port (app->http) : 0, tcd_modbus_get_port (app->modbus)
+  };
+  const gchar *address = tcd_app_listen_address (app);
+  JsonObject *o, *use;
+  JsonArray *from;
+
+  if (!ports || !JSON_NODE_HOLDS_OBJECT (ports))
+    return;
+  o = json_node_get_object (ports);
+  use = json_object_new ();
+  from = json_array_new ();
+  json_object_set_string_member (use, "listen_address", address ? address : "");
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    json_object_set_int_member (use, names[i], in_use[i]);
+    if (flags[i] >= 0)
+      json_array_add_string_element (from, names[i]);
+  }
+  if (app->listen)
+    json_array_add_string_element (from, "listen_address");
+  json_object_set_object_member (o, "in_use", use);
+  json_object_set_array_member (o, "from_flags", from);
+}
+
+void
+tcd_app_ports_patch (JsonNode *patch)
+{
+  if (patch && JSON_NODE_HOLDS_OBJECT (patch)) {
+    json_object_remove_member (json_node_get_object (patch), "in_use");
+    json_object_remove_member (json_node_get_object (patch), "from_flags");
+  }
 }
 
 gboolean
@@ -110,11 +206,9 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
   tcd_rtsp_apply (app->rtsp, doc);
   tcd_modbus_apply (app->modbus, doc);
   tcd_events_apply (app->events, doc);
-  /* new ports, or HTTPS switched on or off: the servers restart in place
-   * (ports given as flags stay as they are; redirect_http is read live) */
-  if ((!tc_json_equal (tcd_config_node (old, "ports"), tcd_config_node (doc, "ports"))
-          && (app->http_port < 0 || app->rtsp_port < 0 || app->https_port < 0
-              || app->modbus_port < 0))
+  /* new ports or address, or HTTPS switched on or off: the servers restart
+   * in place (what the flags give stays as it is; redirect_http is read live) */
+  if (servers_move (app, old, doc)
       || !tc_json_equal (tcd_config_node (old, "security.https.enabled"),
           tcd_config_node (doc, "security.https.enabled")))
     tcd_app_schedule_reboot (app);
@@ -244,17 +338,18 @@ start_servers (TcdApp *app, GError **error)
       : (guint) tcd_config_int (app->config, "ports.https");
   guint modbus = app->modbus_port >= 0 ? (guint) app->modbus_port
       : (guint) tcd_config_int (app->config, "ports.modbus");
+  const gchar *address = tcd_app_listen_address (app);
 
   if (!tcd_pipeline_start (app->pipeline, doc, error))
     return FALSE;
-  if (!tcd_rtsp_start (app->rtsp, rtsp, doc, error))
+  if (!tcd_rtsp_start (app->rtsp, address, rtsp, doc, error))
     return FALSE;
   tcd_app_users_changed (app);
   if (!app->http)
     app->http = tcd_http_new (app);
-  if (!tcd_http_listen (app->http, http, https, error))
+  if (!tcd_http_listen (app->http, address, http, https, error))
     return FALSE;
-  if (!tcd_modbus_start (app->modbus, modbus, doc, error))
+  if (!tcd_modbus_start (app->modbus, address, modbus, doc, error))
     return FALSE;
   return TRUE;
 }
@@ -361,7 +456,7 @@ int
 main (int argc, char **argv)
 {
   TcdApp app = { 0 };
-  g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL;
+  g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL, *listen = NULL;
   gint http_port = -1, rtsp_port = -1, https_port = -1, modbus_port = -1, lock_minute = 60;
   g_autoptr (GError) err = NULL;
   g_autoptr (GOptionContext) ctx = NULL;
@@ -380,6 +475,10 @@ main (int argc, char **argv)
     {"modbus-port", 0, 0, G_OPTION_ARG_INT, &modbus_port,
         "Modbus TCP port when modbus is enabled (0: a free one; default: the "
         "configuration's, 502)", "PORT"},
+    {"listen", 0, 0, G_OPTION_ARG_STRING, &listen,
+        "Listen only on this IP address, every server (HTTP, HTTPS, RTSP, Modbus TCP) "
+        "(default: the configuration's ports.listen_address; empty: all addresses)",
+        "ADDRESS"},
     {"lock-minute", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &lock_minute,
         "Seconds in a minute of the illegal login lock's duration (for tests)", "S"},
     {"source", 0, 0, G_OPTION_ARG_STRING, &source,
@@ -401,6 +500,14 @@ main (int argc, char **argv)
       || https_port < -1 || https_port > 65535 || modbus_port < -1 || modbus_port > 65535) {
     g_printerr ("thermocamd: ports are 0..65535\n");
     return 2;
+  }
+  if (listen && *listen) {
+    g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (listen);
+    if (!ia) {
+      g_printerr ("thermocamd: --listen: %s is not an IP address\n", listen);
+      return 2;
+    }
+    app.listen = g_inet_address_to_string (ia);
   }
   app.state_dir = state_dir ? g_strdup (state_dir) : default_state_dir ();
   app.data_dir = g_strdup (data_dir ? data_dir
@@ -474,6 +581,7 @@ main (int argc, char **argv)
   g_free (app.data_dir);
   g_free (app.source);
   g_free (app.serial);
+  g_free (app.listen);
   gst_deinit ();
   return 0;
 }

@@ -684,6 +684,17 @@ def main():
             for m in ("get", "put"):
                 check(m in item, "/config/%s has no %s" % (s, m))
             body = item["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            if s == "ports":
+                # the section with what is in use (in_use, from_flags): a view
+                # whose members are the section's own
+                check(body.get("$ref") == "#/components/schemas/PortsView",
+                      "/config/ports GET 200 is not #/components/schemas/PortsView")
+                view = doc["components"]["schemas"]["PortsView"]["properties"]
+                for k in config_schema["properties"]["ports"]["properties"]:
+                    check(view.get(k, {}).get("$ref")
+                          == "config.schema.json#/properties/ports/properties/" + k,
+                          "PortsView.%s is not the section's %s" % (k, k))
+                continue
             check(body.get("$ref") == "config.schema.json#/properties/" + s,
                   "/config/%s GET 200 is not config.schema.json#/properties/%s" % (s, s))
 

@@ -47,11 +47,13 @@ class Tap:
 
 class Daemon:
     def __init__(self, state_dir=None, http_port=0, rtsp_port=0, https_port=0, modbus_port=0,
-                 extra=()):
+                 extra=(), listen="127.0.0.1"):
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="thermocamd-")
+        # every server on loopback only (listen=None: the configuration's address)
         self.args = [DAEMON, "--state-dir", self.state_dir, "--http-port", str(http_port),
                      "--rtsp-port", str(rtsp_port), "--https-port", str(https_port),
-                     "--modbus-port", str(modbus_port), *extra]
+                     "--modbus-port", str(modbus_port),
+                     *(["--listen", listen] if listen else []), *extra]
         self.proc = None
         self.lines = []
         self.http = self.rtsp = self.https = self.modbus = None

@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""thermocamd's sockets end to end, with G_DEBUG=fatal-criticals: --listen and
+ports.listen_address keep every TCP server on one address; GET /config/ports
+says what is in use and what the flags override; the ready line gives the
+Modbus port bound (--modbus-port 0: a free one); RTSP refuses a huge
+Content-Length without reserving it, refuses filtered addresses cleanly (no
+GStreamer-RTSP-CRITICAL), bounds the connections per address and closes the
+ones that do not log in."""
+import hashlib
+import os
+import re
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from daemon import PASSWORD, Daemon, Tap, read_answer, wait_for  # noqa: E402
+
+os.environ["G_DEBUG"] = "fatal-criticals"
+t = Tap()
+
+
+def status(r):
+    return r[0]
+
+
+def field(r):
+    try:
+        return r[1]["error"]["field"]
+    except (TypeError, KeyError):
+        return None
+
+
+def listening(pid):
+    """[(address, port)] of the TCP sockets @pid listens on (/proc)"""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            m = re.match(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+        if m:
+            inodes.add(m.group(1))
+    out = []
+    for name, v6 in (("tcp", False), ("tcp6", True)):
+        try:
+            lines = open(f"/proc/net/{name}").read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] != "0A" or f[9] not in inodes:
+                continue
+            hexaddr, hexport = f[1].split(":")
+            raw = bytes.fromhex(hexaddr)
+            if v6:
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                addr = socket.inet_ntop(socket.AF_INET6, raw)
+                if addr.startswith("::ffff:") and "." in addr:
+                    addr = addr[7:]
+            else:
+                addr = socket.inet_ntop(socket.AF_INET, raw[::-1])
+            out.append((addr, int(hexport, 16)))
+    return out
+
+
+def vm_data(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmData:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def rtsp(sock, method, url, cseq, extra=()):
+    sock.sendall(("\r\n".join([f"{method} {url} RTSP/1.0", f"CSeq: {cseq}", *extra])
+                  + "\r\n\r\n").encode())
+    head, body = read_answer(sock)
+    return head.decode(errors="replace"), body.decode(errors="replace")
+
+
+def digest(challenge, method, uri):
+    realm = re.search(r'realm="([^"]*)"', challenge).group(1)
+    nonce = re.search(r'nonce="([^"]*)"', challenge).group(1)
+    ha1 = hashlib.md5(f"admin:{realm}:{PASSWORD}".encode()).hexdigest()
+    ha2 = hashlib.md5(f"{method}:{uri}".encode()).hexdigest()
+    resp = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+    return (f'Authorization: Digest username="admin", realm="{realm}", nonce="{nonce}", '
+            f'uri="{uri}", response="{resp}"')
+
+
+def connect_from(source, port, timeout=5):
+    s = socket.socket()
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def closed(sock, timeout=3):
+    """the peer closed @sock (EOF or reset) within @timeout, nothing sent"""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(4096) == b""
+    except ConnectionResetError:
+        return True
+    except OSError:
+        return False
+
+
+def critical_lines(d):
+    return [x for x in d.lines if "CRITICAL" in x]
+
+
+# ---- --listen 127.0.0.1 (daemon.py's default), --modbus-port 0 ----
+d = Daemon().start()
+t.ok(d.modbus and d.modbus > 0, f"--modbus-port 0: a free port, and the ready line gives it ({d.modbus})",
+     d.lines[-3:])
+d.activate()
+d.wait_frames()
+
+s, ports, _ = d.get("config/ports")
+t.ok(s == 200 and ports.get("http") == 8080 and ports.get("listen_address") == ""
+     and ports.get("in_use") == {"listen_address": "127.0.0.1", "http": d.http, "rtsp": d.rtsp,
+                                 "https": 0, "modbus": d.modbus}
+     and ports.get("from_flags") == ["http", "rtsp", "https", "modbus", "listen_address"],
+     "GET /config/ports: the configured ports, what is in use and what the flags override", ports)
+r = d.put("config/ports", ports)
+time.sleep(1)
+t.ok(status(r) == 200 and r[1]["in_use"]["http"] == d.http and d.readies == 1,
+     "PUT back what GET gave (in_use, from_flags dropped): 200, nothing restarts", r)
+r = d.put("config/ports", {"listen_address": "192.0.2.1"})
+t.ok(status(r) == 400 and field(r) == "ports.listen_address",
+     "listen_address not on this machine: 400 ports.listen_address", r)
+r = d.put("config/ports", {"listen_address": "::g"})
+t.ok(status(r) == 400 and field(r) == "ports.listen_address", "listen_address not an IP: 400", r)
+r = d.put("config/ports", {"in_use": {"http": 1}, "rtsp": 8555})
+t.ok(status(r) == 200 and r[1]["rtsp"] == 8555 and r[1]["in_use"]["rtsp"] == d.rtsp,
+     "a port changed in the configuration while --rtsp-port fixes it: saved, not in use", r)
+
+r = d.put("config/security", {"https": {"enabled": True}})
+t.ok(status(r) == 200 and wait_for(lambda: d.readies == 2, 20) and d.https > 0,
+     f"HTTPS on: the servers restart (https={d.https})", (r, d.lines[-5:]))
+socks = listening(d.proc.pid)
+ports_seen = {p for _, p in socks}
+t.ok(socks and all(a == "127.0.0.1" for a, _ in socks)
+     and {d.http, d.https, d.rtsp, d.modbus} <= ports_seen,
+     "--listen 127.0.0.1: HTTP, HTTPS, RTSP and Modbus TCP listen there, nothing on 0.0.0.0 or ::",
+     (socks, d.http, d.https, d.rtsp, d.modbus))
+s, ports, _ = d.get("config/ports")
+t.ok(s == 200 and ports["in_use"]["https"] == d.https and ports["in_use"]["http"] == d.http,
+     "in_use follows the restart", ports)
+
+# ---- RTSP: a 2 GiB Content-Length without credentials ----
+warm = socket.create_connection(("127.0.0.1", d.rtsp), timeout=5)
+rtsp(warm, "OPTIONS", "*", 1)
+time.sleep(0.5)
+before = vm_data(d.proc.pid)
+big = socket.create_connection(("127.0.0.1", d.rtsp), timeout=5)
+big.sendall(b"OPTIONS * RTSP/1.0\r\nCSeq: 2\r\nContent-Length: 2147483648\r\n\r\nabc")
+try:
+    ans = big.recv(4096)
+except OSError as e:
+    ans = str(e).encode()
+time.sleep(0.5)
+grew = vm_data(d.proc.pid) - before
+t.ok((ans.startswith(b"RTSP/1.0 413") or ans == b"") and grew < 8 << 20 and d.alive(),
+     f"Content-Length 2 GiB: {ans[:30]!r}, VmData grew {grew >> 10} KiB", (ans, grew))
+big.close()
+warm.close()
+
+# ---- RTSP from an address the IP filter refuses: no CRITICAL, the daemon stays ----
+r = d.put("config/security", {"ip_filter": {"enabled": True, "mode": "deny",
+                                             "addresses": ["127.0.0.7"]}})
+refused = [connect_from("127.0.0.7", d.rtsp) for _ in range(3)]
+for c in refused:
+    try:
+        c.sendall(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+    except OSError:
+        pass
+t.ok(status(r) == 200 and all(closed(c) for c in refused), "3 RTSP connections from a denied address: closed unanswered")
+time.sleep(0.5)
+s, diag, _ = d.get("system/diagnostics")
+t.ok(d.alive() and s == 200 and diag["rtsp"]["refused_connections"] >= 3 and not critical_lines(d),
+     "under G_DEBUG=fatal-criticals the daemon is up, no CRITICAL logged, refusals counted",
+     (critical_lines(d), diag.get("rtsp") if s == 200 else s))
+d.put("config/security", {"ip_filter": {"enabled": False}})
+
+# ---- RTSP connections per address, and the ones that never log in ----
+idle = []
+for i in range(32):
+    c = connect_from("127.0.0.3", d.rtsp)
+    idle.append(c)
+opened = time.time()
+answers = [rtsp(c, "OPTIONS", "*", 1)[0] for c in idle]
+t.ok(all(a.startswith("RTSP/1.0 200") for a in answers), "32 connections from 127.0.0.3 are served",
+     [a[:20] for a in answers])
+extra = connect_from("127.0.0.3", d.rtsp)
+try:
+    extra.sendall(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+except OSError:
+    pass
+t.ok(closed(extra), "the 33rd from the same address is closed unanswered")
+url = f"rtsp://127.0.0.1:{d.rtsp}/main"
+viewer = connect_from("127.0.0.4", d.rtsp, timeout=10)
+head, _ = rtsp(viewer, "DESCRIBE", url, 1, ["Accept: application/sdp"])
+chal = [x for x in head.split("\r\n") if x.lower().startswith("www-authenticate: digest")]
+head, sdp = rtsp(viewer, "DESCRIBE", url, 2, ["Accept: application/sdp",
+                                              digest(chal[0], "DESCRIBE", url)]) if chal else ("", "")
+t.ok(head.startswith("RTSP/1.0 200") and "m=video" in sdp,
+     "another address is served meanwhile, and logs in", head)
+s, diag, _ = d.get("system/diagnostics")
+t.ok(s == 200 and diag["rtsp"]["refused_busy"] >= 1, "diagnostics count the refusal", diag.get("rtsp"))
+
+# ---- Modbus off is a setting: the port goes to 0 ----
+r = d.put("config/modbus", {"enabled": False})
+s, ports, _ = d.get("config/ports")
+t.ok(status(r) == 200 and s == 200 and ports["in_use"]["modbus"] == 0,
+     "modbus.enabled false: in_use.modbus is 0", ports)
+d.put("config/modbus", {"enabled": True})
+s, ports, _ = d.get("config/ports")
+t.ok(s == 200 and ports["in_use"]["modbus"] == d.modbus, "on again: the same port", ports)
+
+# after 30 s without a login, the 32 are closed; the logged-in one is not
+time.sleep(max(0, opened + 33 - time.time()))
+t.ok(all(closed(c, 2) for c in idle), "30 s without logging in: the 32 connections are closed")
+head, _ = rtsp(viewer, "OPTIONS", "*", 3)
+t.ok(head.startswith("RTSP/1.0 200"), "the logged-in connection stays", head)
+s, diag, _ = d.get("system/diagnostics")
+t.ok(s == 200 and diag["rtsp"]["login_timeouts"] >= 32, "diagnostics count them", diag.get("rtsp"))
+again = connect_from("127.0.0.3", d.rtsp)
+t.ok(rtsp(again, "OPTIONS", "*", 1)[0].startswith("RTSP/1.0 200"), "127.0.0.3 may connect again")
+for c in idle + [extra, viewer, again] + refused:
+    c.close()
+t.ok(d.alive() and not critical_lines(d), "no CRITICAL in the whole run", critical_lines(d))
+rc = d.stop()
+t.ok(rc == 0, "clean exit", (rc, d.lines[-8:]))
+
+# ---- ports.listen_address, without --listen ----
+d2 = Daemon(listen=None).start()
+d2.activate()
+before = listening(d2.proc.pid)
+s, ports, _ = d2.get("config/ports")
+t.ok(any(a in ("0.0.0.0", "::") for a, _ in before) and s == 200
+     and ports["in_use"]["listen_address"] == "" and "listen_address" not in ports["from_flags"],
+     "no --listen, empty listen_address: all addresses", (before, ports))
+r = d2.put("config/ports", {"listen_address": "127.0.0.1"})
+t.ok(status(r) == 200 and wait_for(lambda: d2.readies == 2, 20), "PUT listen_address 127.0.0.1: the servers restart", r)
+socks = listening(d2.proc.pid)
+s, ports, _ = d2.get("config/ports")
+t.ok(socks and all(a == "127.0.0.1" for a, _ in socks) and {d2.http, d2.rtsp, d2.modbus} <= {p for _, p in socks}
+     and s == 200 and ports["in_use"]["listen_address"] == "127.0.0.1",
+     "then every server listens on 127.0.0.1 only", (socks, ports))
+rc = d2.stop()
+t.ok(rc == 0 and not critical_lines(d2), "clean exit", (rc, d2.lines[-8:]))
+t.done()
