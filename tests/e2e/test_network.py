@@ -128,7 +128,7 @@ r = d.put("config/ports", ports)
 time.sleep(1)
 t.ok(status(r) == 200 and r[1]["in_use"]["http"] == d.http and d.readies == 1,
      "PUT back what GET gave (in_use, from_flags dropped): 200, nothing restarts", r)
-r = d.put("config/ports", {"listen_address": "192.0.2.1"})
+r = d.put("config/ports", {"listen_address": "203.0.113.77"})
 t.ok(status(r) == 400 and field(r) == "ports.listen_address",
      "listen_address not on this machine: 400 ports.listen_address", r)
 r = d.put("config/ports", {"listen_address": "::g"})
