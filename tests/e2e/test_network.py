@@ -252,4 +252,25 @@ t.ok(socks and all(a == "127.0.0.1" for a, _ in socks) and {d2.http, d2.rtsp, d2
      "then every server listens on 127.0.0.1 only", (socks, ports))
 rc = d2.stop()
 t.ok(rc == 0 and not critical_lines(d2), "clean exit", (rc, d2.lines[-8:]))
+
+# ---- --listen ::1: IPv6 as well ----
+try:
+    with socket.socket(socket.AF_INET6) as probe:
+        probe.bind(("::1", 0))
+    have_v6 = True
+except OSError:
+    have_v6 = False
+if not have_v6:
+    print(f"ok {t.n + 1} # SKIP no IPv6 loopback here", flush=True)
+    t.n += 1
+else:
+    d3 = Daemon(listen="::1").start()
+    socks = listening(d3.proc.pid)
+    r = d3.curl("GET", f"http://[::1]:{d3.http}/api/v1/device", auth=False)
+    with socket.create_connection(("::1", d3.rtsp), timeout=5) as c:
+        head, _ = rtsp(c, "OPTIONS", "*", 1)
+    t.ok(socks and all(a == "::1" for a, _ in socks) and {d3.http, d3.rtsp, d3.modbus} <= {p for _, p in socks}
+         and status(r) == 401 and head.startswith("RTSP/1.0 200"),
+         "--listen ::1: HTTP, RTSP and Modbus TCP listen there only, and answer", (socks, r[:2], head))
+    t.ok(d3.stop() == 0 and not critical_lines(d3), "clean exit", d3.lines[-8:])
 t.done()
