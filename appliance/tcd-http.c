@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "gstthermalmeta.h"
+#include "tc-json.h"
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
 #include "tcd-events.h"
@@ -167,8 +168,8 @@ read_body (SoupServerMessage *msg)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
-  g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) err = NULL;
+  JsonNode *root;
   gsize len = 0;
   const gchar *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
 
@@ -181,17 +182,12 @@ read_body (SoupServerMessage *msg)
         "the body is larger than %d bytes", MAX_BODY);
     return NULL;
   }
-  if (!g_utf8_validate (data, len, NULL)
-      || !json_parser_load_from_data (parser, data, len, &err)) {
+  if (!(root = tc_json_parse (data, len, TC_JSON_MAX_DEPTH, &err))) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "malformed_json", NULL,
-        "the body is not JSON: %s", err ? err->message : "not UTF-8");
+        "the body is not JSON: %s", err->message);
     return NULL;
   }
-  if (!json_parser_get_root (parser)) {
-    send_error (msg, SOUP_STATUS_BAD_REQUEST, "malformed_json", NULL, "the body is empty");
-    return NULL;
-  }
-  return json_node_ref (json_parser_get_root (parser));
+  return root;
 }
 
 static void
@@ -666,8 +662,8 @@ static gint
 find_rule (JsonArray *rules, gint64 id)
 {
   for (guint i = 0; i < json_array_get_length (rules); i++) {
-    JsonObject *r = json_array_get_object_element (rules, i);
-    if (r && json_object_get_int_member_with_default (r, "id", -1) == id)
+    JsonObject *r = tc_json_array_get_object (rules, i);
+    if (r && tc_json_get_int (r, "id", -1) == id)
       return i;
   }
   return -1;
@@ -705,10 +701,10 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
   if (g_str_equal (method, "DELETE")) {
     JsonArray *cmps = json_node_get_array (tcd_config_get_section (cfg, "comparisons"));
     for (guint i = 0; i < json_array_get_length (cmps); i++) {
-      JsonArray *pair = json_object_get_array_member (json_array_get_object_element (cmps, i),
+      JsonArray *pair = tc_json_get_array (tc_json_array_get_object (cmps, i),
           "rules");
       for (guint k = 0; pair && k < json_array_get_length (pair); k++)
-        if (json_array_get_int_element (pair, k) == id) {
+        if (tc_json_array_get_int (pair, k, 0) == id) {
           g_autofree gchar *f = g_strdup_printf ("comparisons[%u].rules", i);
           send_error (msg, SOUP_STATUS_CONFLICT, "in_use", f,
               "rule %" G_GINT64_FORMAT " is used by a comparison: delete or change it first", id);
@@ -740,8 +736,8 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
       return;
     }
     for (guint i = 0; i < json_array_get_length (rules); i++)
-      max = MAX (max, json_object_get_int_member_with_default
-          (json_array_get_object_element (rules, i), "id", 0));
+      max = MAX (max, tc_json_get_int
+          (tc_json_array_get_object (rules, i), "id", 0));
     rule = tcd_json_deep_copy (body);
     json_object_set_int_member (json_node_get_object (rule), "id", max + 1);
     if (!json_object_has_member (json_node_get_object (rule), "enabled"))
@@ -761,7 +757,7 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
     JsonNode *merged;
     if (json_object_has_member (o, "id")
         && (!JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "id"))
-            || json_object_get_int_member (o, "id") != id)) {
+            || tc_json_get_int (o, "id", 0) != id)) {
       json_node_unref (doc);
       send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "id",
           "id: the id of a rule cannot change");
@@ -1338,14 +1334,14 @@ keep_receiver_passwords (TcdConfig *cfg, JsonNode *patch)
             "password"))
       continue;
     for (guint k = 0; k < json_array_get_length (json_node_get_array (old)); k++) {
-      JsonObject *o = json_array_get_object_element (json_node_get_array (old), k);
-      if (g_strcmp0 (json_object_get_string_member_with_default (o, "url", ""),
-              json_object_get_string_member_with_default (ro, "url", "")) == 0
-          && g_strcmp0 (json_object_get_string_member_with_default (o, "user", ""),
-              json_object_get_string_member_with_default (ro, "user", "")) == 0
+      JsonObject *o = tc_json_array_get_object (json_node_get_array (old), k);
+      if (g_strcmp0 (tc_json_get_string (o, "url", ""),
+              tc_json_get_string (ro, "url", "")) == 0
+          && g_strcmp0 (tc_json_get_string (o, "user", ""),
+              tc_json_get_string (ro, "user", "")) == 0
           && json_object_has_member (o, "password")) {
         json_object_set_string_member (ro, "password",
-            json_object_get_string_member (o, "password"));
+            tc_json_get_string (o, "password", NULL));
         break;
       }
     }
@@ -1410,7 +1406,7 @@ handle_io (TcdHttp *h, SoupServerMessage *msg, const gchar *method, gchar **seg,
         return;
       }
     if (json_object_has_member (o, "link")) {
-      const gchar *v = json_object_get_string_member_with_default (o, "link", "");
+      const gchar *v = tc_json_get_string (o, "link", "");
       if (!g_str_equal (v, "up") && !g_str_equal (v, "down")) {
         send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "link",
             "link: \"up\" or \"down\"");
@@ -1443,7 +1439,7 @@ handle_io (TcdHttp *h, SoupServerMessage *msg, const gchar *method, gchar **seg,
       return method_not_allowed (msg, "PUT");
     if (!(body = read_body (msg)))
       return;
-    contact = JSON_NODE_HOLDS_OBJECT (body) ? json_object_get_string_member_with_default (
+    contact = JSON_NODE_HOLDS_OBJECT (body) ? tc_json_get_string (
         json_node_get_object (body), "contact", NULL) : NULL;
     if (!contact || (!g_str_equal (contact, "open") && !g_str_equal (contact, "closed"))
         || json_object_get_size (json_node_get_object (body)) != 1) {
@@ -1518,11 +1514,11 @@ handle_schedule_copy (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   if (!(body = read_body (msg)))
     return;
   o = JSON_NODE_HOLDS_OBJECT (body) ? json_node_get_object (body) : NULL;
-  source = o ? json_object_get_string_member_with_default (o, "source", NULL) : NULL;
-  from = o ? json_object_get_string_member_with_default (o, "from", NULL) : NULL;
+  source = o ? tc_json_get_string (o, "source", NULL) : NULL;
+  from = o ? tc_json_get_string (o, "from", NULL) : NULL;
   ta = o && json_object_has_member (o, "to")
       && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "to"))
-      ? json_object_get_array_member (o, "to") : NULL;
+      ? tc_json_get_array (o, "to") : NULL;
   if (!source || !(path = schedule_path (source, &owned))) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "source", "source: one of scene, "
         "rules, comparisons, environment, timed_capture, input-N, output-N");
@@ -1547,9 +1543,9 @@ handle_schedule_copy (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
     g_auto (GStrv) parts = g_strsplit (path, "#", 2);
     JsonArray *a = json_node_get_array (tcd_config_node (doc, parts[0]));
     for (guint i = 0; i < json_array_get_length (a); i++)
-      if (json_object_get_int_member (json_array_get_object_element (a, i), "id")
+      if (tc_json_get_int (tc_json_array_get_object (a, i), "id", 0)
           == g_ascii_strtoll (parts[1], NULL, 10))
-        owner = json_array_get_object_element (a, i);
+        owner = tc_json_array_get_object (a, i);
   } else {
     owner = json_node_get_object (tcd_config_node (doc, path));
   }
@@ -1586,7 +1582,7 @@ settings_tested (GError *error, gpointer user_data)
     send_error (t->msg, SOUP_STATUS_BAD_GATEWAY, "transfer_failed", NULL, "%s",
         error->message);
   } else {
-    g_autoptr (JsonNode) ok = json_from_string ("{\"ok\": true}", NULL);
+    g_autoptr (JsonNode) ok = tc_json_parse ("{\"ok\": true}", -1, 0, NULL);
     send_json (t->msg, SOUP_STATUS_OK, ok);
   }
   soup_server_message_unpause (t->msg);
@@ -1726,7 +1722,7 @@ handle_captures (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const 
     if (!(body = read_body (msg)))
       return;
     /* checked as capture.event.picture would be */
-    patch = json_from_string ("{\"event\": {}}", NULL);
+    patch = tc_json_parse ("{\"event\": {}}", -1, 0, NULL);
     json_object_set_member (json_node_get_object (json_object_get_member (
                 json_node_get_object (patch), "event")), "picture", json_node_ref (body));
     doc = tcd_config_patched (h->app->config, "capture", patch);
@@ -2185,7 +2181,7 @@ body_object (SoupServerMessage *msg, JsonNode *body, const gchar * const *allowe
 static const gchar *
 member (JsonObject *o, const gchar *name)
 {
-  return json_object_get_string_member_with_default (o, name, NULL);
+  return tc_json_get_string (o, name, NULL);
 }
 
 static void
@@ -2485,7 +2481,7 @@ cert_params (SoupServerMessage *msg, JsonNode *body, gboolean need_days, TcdCert
   }
   p->country = member (o, "country");
   p->host = member (o, "host");
-  p->days = CLAMP (json_object_get_int_member_with_default (o, "days", need_days ? 0 : 365),
+  p->days = CLAMP (tc_json_get_int (o, "days", need_days ? 0 : 365),
       0, G_MAXUINT);
   p->organization = member (o, "organization");
   p->state = member (o, "state");
@@ -2710,7 +2706,7 @@ handle_audit (TcdHttp *h, SoupServerMessage *msg, const gchar *method, GHashTabl
     GString *csv = g_string_new ("time,type,user,address,detail\r\n");
     JsonArray *a = json_node_get_array (records);
     for (guint i = 0; i < json_array_get_length (a); i++) {
-      JsonObject *o = json_array_get_object_element (a, i);
+      JsonObject *o = tc_json_array_get_object (a, i);
       static const gchar *cols[] = { "time", "type", "user", "address", "detail" };
       for (guint c = 0; c < G_N_ELEMENTS (cols); c++) {
         JsonNode *vn = json_object_get_member (o, cols[c]);
@@ -2822,7 +2818,7 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   g_autoptr (GBytes) whole = NULL, plain = NULL;
   g_autoptr (SoupMultipart) mp = NULL;
   g_autoptr (GError) err = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) doc = NULL;
   g_autoptr (JsonNode) defaults = NULL;
   g_autofree gchar *password = NULL, *field = NULL;
   g_autofree guchar *picture = NULL;
@@ -2853,13 +2849,13 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
     return;
   }
   /* everything is checked before anything changes */
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (plain, NULL),
-          g_bytes_get_size (plain), NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
-      || g_strcmp0 (json_object_get_string_member_with_default (root =
-              json_node_get_object (json_parser_get_root (parser)), "format", ""),
+  if (!(doc = tc_json_parse (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain),
+              TC_JSON_MAX_DEPTH, NULL))
+      || !JSON_NODE_HOLDS_OBJECT (doc)
+      || g_strcmp0 (tc_json_get_string (root =
+              json_node_get_object (doc), "format", ""),
           EXPORT_FORMAT) != 0
-      || json_object_get_int_member_with_default (root, "version", 0) != 1
+      || tc_json_get_int (root, "version", 0) != 1
       || !(config = json_object_get_member (root, "config"))
       || !(users = json_object_get_member (root, "users"))) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "file",
@@ -2906,8 +2902,8 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   }
   tcd_audit (app->security, "import", who->user, who->address,
       "imported a configuration exported %s from %s",
-      json_object_get_string_member_with_default (root, "exported", "?"),
-      json_object_get_string_member_with_default (root, "serial", "?"));
+      tc_json_get_string (root, "exported", "?"),
+      tc_json_get_string (root, "serial", "?"));
   {
     g_autoptr (JsonNode) shown = redacted (tcd_config_get (app->config), NULL);
     send_json (msg, SOUP_STATUS_OK, shown);

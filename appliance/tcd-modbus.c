@@ -80,6 +80,7 @@
 #include <unistd.h>
 
 #include "gstthermalmeta.h"
+#include "tc-json.h"
 
 #define N_RULES GST_THERMAL_MAX_RULES           /* 40 */
 #define MAX_CLIENTS 16                          /* schema: modbus.max_clients */
@@ -464,13 +465,13 @@ read_snapshot (JsonNode *doc, Snapshot *snap)
       g_strcmp0 (str_at (doc, "rs485.crc_order", "low_first"), "high_first") == 0;
   snap->n_rules = a ? MIN (json_array_get_length (a), N_RULES) : 0;
   for (guint i = 0; i < N_RULES; i++) {
-    JsonObject *r = i < snap->n_rules ? json_array_get_object_element (a, i) : NULL;
+    JsonObject *r = i < snap->n_rules ? tc_json_array_get_object (a, i) : NULL;
     JsonObject *al = r && json_object_has_member (r, "alarm")
-        ? json_object_get_object_member (r, "alarm") : NULL;
-    snap->rule_id[i] = r ? json_object_get_int_member_with_default (r, "id", 0) : 0;
-    snap->rule_enabled[i] = r && json_object_get_boolean_member_with_default (r, "enabled",
+        ? tc_json_get_object (r, "alarm") : NULL;
+    snap->rule_id[i] = r ? tc_json_get_int (r, "id", 0) : 0;
+    snap->rule_enabled[i] = r && tc_json_get_bool (r, "enabled",
         TRUE);
-    snap->rule_alarm[i] = al && json_object_get_boolean_member_with_default (al, "enabled",
+    snap->rule_alarm[i] = al && tc_json_get_bool (al, "enabled",
         FALSE);
   }
 }
@@ -1161,8 +1162,8 @@ execute (TcdModbus *m, Job *j)
     /* the slot may have emptied, or another rule taken it (a deletion or a
      * new order through the API), since the thread looked */
     if (!a || i >= json_array_get_length (a)
-        || !(r = json_array_get_object_element (a, i))
-        || json_object_get_int_member_with_default (r, "id", 0) != j->rule_id[i]) {
+        || !(r = tc_json_array_get_object (a, i))
+        || tc_json_get_int (r, "id", 0) != j->rule_id[i]) {
       json_node_unref (doc);
       return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
     }

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tc-json.h"
+
 #define AUDIT_MAX (512 * 1024)
 #define AUDIT_KEEP 4
 #define MAX_TRACKED 4096          /* addresses with failed logins remembered */
@@ -128,7 +130,7 @@ tcd_ip_filter_check (JsonArray *list, guint *index, GError **error)
 {
   for (guint i = 0; list && i < json_array_get_length (list); i++) {
     Range r;
-    if (!parse_entry (json_array_get_string_element (list, i), &r, error)) {
+    if (!parse_entry (tc_json_array_get_string (list, i), &r, error)) {
       if (index)
         *index = i;
       return FALSE;
@@ -195,25 +197,25 @@ tcd_security_set_minute (TcdSecurity *s, guint seconds)
 static const gchar *
 member_string (JsonObject *o, const gchar *name, const gchar *def)
 {
-  return o && json_object_has_member (o, name) ? json_object_get_string_member (o, name) : def;
+  return o && json_object_has_member (o, name) ? tc_json_get_string (o, name, NULL) : def;
 }
 
 static gint64
 member_int (JsonObject *o, const gchar *name, gint64 def)
 {
-  return o && json_object_has_member (o, name) ? json_object_get_int_member (o, name) : def;
+  return o && json_object_has_member (o, name) ? tc_json_get_int (o, name, 0) : def;
 }
 
 static gboolean
 member_bool (JsonObject *o, const gchar *name, gboolean def)
 {
-  return o && json_object_has_member (o, name) ? json_object_get_boolean_member (o, name) : def;
+  return o && json_object_has_member (o, name) ? tc_json_get_bool (o, name, FALSE) : def;
 }
 
 static JsonObject *
 member_object (JsonObject *o, const gchar *name)
 {
-  return o && json_object_has_member (o, name) ? json_object_get_object_member (o, name) : NULL;
+  return o && json_object_has_member (o, name) ? tc_json_get_object (o, name) : NULL;
 }
 
 void
@@ -225,7 +227,7 @@ tcd_security_configure (TcdSecurity *s, JsonNode *section)
   JsonObject *lock = member_object (o, "illegal_login_lock");
   JsonObject *filter = member_object (o, "ip_filter");
   JsonArray *list = filter && json_object_has_member (filter, "addresses")
-      ? json_object_get_array_member (filter, "addresses") : NULL;
+      ? tc_json_get_array (filter, "addresses") : NULL;
 
   g_mutex_lock (&s->lock);
   s->basic_web = g_strcmp0 (member_string (auth, "web", "digest"), "digest/basic") == 0;
@@ -241,7 +243,7 @@ tcd_security_configure (TcdSecurity *s, JsonNode *section)
   for (guint i = 0; list && i < json_array_get_length (list); i++) {
     Range r;
     /* validated before it got here */
-    if (parse_entry (json_array_get_string_element (list, i), &r, NULL))
+    if (parse_entry (tc_json_array_get_string (list, i), &r, NULL))
       g_array_append_val (s->ranges, r);
   }
   g_mutex_unlock (&s->lock);
@@ -637,26 +639,26 @@ audit_read_file (const gchar *path, const gchar *type, gint64 from, gint64 to,
 {
   g_autofree gchar *text = NULL;
   g_auto (GStrv) lines = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
 
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return;
   lines = g_strsplit (text, "\n", -1);
   for (guint i = 0; lines[i]; i++) {
+    g_autoptr (JsonNode) line = NULL;
     JsonObject *o;
     gint64 t;
 
-    if (!*lines[i] || !json_parser_load_from_data (parser, lines[i], -1, NULL)
-        || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    if (!*lines[i] || !(line = tc_json_parse (lines[i], -1, 4, NULL))
+        || !JSON_NODE_HOLDS_OBJECT (line))
       continue;                 /* a torn last line after a crash */
-    o = json_node_get_object (json_parser_get_root (parser));
-    t = json_object_get_int_member_with_default (o, "t", 0);
+    o = json_node_get_object (line);
+    t = tc_json_get_int (o, "t", 0);
     if ((from && t < from) || (to && t > to))
       continue;
-    if (type && g_strcmp0 (json_object_get_string_member_with_default (o, "type", ""),
+    if (type && g_strcmp0 (tc_json_get_string (o, "type", ""),
             type) != 0)
       continue;
-    json_array_add_element (out, json_node_copy (json_parser_get_root (parser)));
+    json_array_add_element (out, json_node_ref (line));
   }
 }
 
