@@ -1502,7 +1502,10 @@ tc_schema_new_from_file (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
   if (!(root = tc_json_parse_file (path, 16 * 1024 * 1024, 64, &err))) {
-    g_set_error (error, TC_SCHEMA_ERROR, TC_SCHEMA_ERROR_SCHEMA, "%s", err->message);
+    if (err->domain == G_FILE_ERROR)
+      g_propagate_error (error, g_steal_pointer (&err));
+    else
+      g_set_error (error, TC_SCHEMA_ERROR, TC_SCHEMA_ERROR_SCHEMA, "%s", err->message);
     return NULL;
   }
   s = tc_schema_new_from_node (root, error);

@@ -61,11 +61,13 @@ typedef struct {
 typedef struct {
   gchar *user, *csrf;
   gint64 expires;               /* monotonic us */
+  gboolean tls;                 /* made over HTTPS: good only there */
 } Session;
 
 static Who *who_of (SoupServerMessage *msg);
 static void drop_sessions (TcdHttp *h, const gchar *user);
 static const gchar *address_of (SoupServerMessage *msg);
+static gboolean is_tls (TcdHttp *h, SoupServerMessage *msg);
 
 static const gchar *
 who_user (SoupServerMessage *msg)
@@ -85,7 +87,7 @@ struct _TcdHttp {
   GSocketService *service, *tls_service;
   guint port, tls_port;
   GTlsCertificate *tls_cert;
-  SoupAuthDomain *digest, *basic;
+  SoupAuthDomain *basic;
   GHashTable *sessions;         /* token -> Session */
   guint8 nonce_key[32];         /* HMAC key of our Digest nonces (new at each start) */
   GHashTable *nonces;           /* nonce -> the highest nc seen (GUINT_TO_POINTER) */
@@ -162,6 +164,17 @@ method_not_allowed (SoupServerMessage *msg, const gchar *allow)
       "%s is not allowed here; allowed: %s", soup_server_message_get_method (msg), allow);
 }
 
+/* Content-Type: application/json (or any +json), with or without charset */
+static gboolean
+is_json_type (SoupServerMessage *msg)
+{
+  const gchar *type = soup_message_headers_get_content_type (
+      soup_server_message_get_request_headers (msg), NULL);
+
+  return type && (g_ascii_strcasecmp (type, "application/json") == 0
+      || (g_str_has_prefix (type, "application/") && g_str_has_suffix (type, "+json")));
+}
+
 /* the request's JSON body, or NULL with the error sent */
 static JsonNode *
 read_body (SoupServerMessage *msg)
@@ -180,6 +193,11 @@ read_body (SoupServerMessage *msg)
   if (len > MAX_BODY) {
     send_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", NULL,
         "the body is larger than %d bytes", MAX_BODY);
+    return NULL;
+  }
+  if (!is_json_type (msg)) {
+    send_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", NULL,
+        "the body must be sent as Content-Type: application/json");
     return NULL;
   }
   if (!(root = tc_json_parse (data, len, TC_JSON_MAX_DEPTH, &err))) {
@@ -1252,6 +1270,11 @@ find_session (TcdHttp *h, SoupServerMessage *msg)
   v = g_hash_table_lookup (params, SESSION_COOKIE);
   if (!v || !(s = g_hash_table_lookup (h->sessions, v)))
     return NULL;
+  /* a session made over HTTPS is not good over plain HTTP, where anyone on
+   * the way could have read its cookie (and one made over HTTP not over
+   * HTTPS: the page logs in again) */
+  if (s->tls != is_tls (h, msg))
+    return NULL;
   if (g_get_monotonic_time () > s->expires
       || tcd_users_get_level (h->app->users, s->user) == TCD_LEVEL_NONE) {
     g_hash_table_remove (h->sessions, v);
@@ -1966,6 +1989,84 @@ nonce_record (TcdHttp *h, const gchar *nonce, guint nc)
   g_hash_table_replace (h->nonces, g_strdup (nonce), GUINT_TO_POINTER (nc));
 }
 
+/* ---- Digest responses ----
+ * Checked here rather than by libsoup's SoupAuthDomainDigest, which compares
+ * the "uri" parameter unescaped with the request's path still escaped, so
+ * that a good password fails on any percent-encoded query
+ * (?from=2026-12-03T00%3A00%3A00Z) or dot segment, and counts towards the
+ * lock.  RFC 7616 3.4.6: the uri is the request-target as sent; it is
+ * resolved the way libsoup resolved the request line, so the two compare
+ * equal exactly when the client signed this request's target. */
+
+typedef enum {
+  DIGEST_OK,
+  DIGEST_WRONG,                 /* not these credentials: a failed login */
+  DIGEST_OTHER_URI,             /* the right credentials, signed for another target */
+} DigestResult;
+
+static void
+md5_hex (GString *text, gchar out[33])
+{
+  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_MD5);
+
+  g_checksum_update (c, (const guchar *) text->str, text->len);
+  g_strlcpy (out, g_checksum_get_string (c), 33);
+}
+
+static gboolean
+digest_uri_matches (SoupServerMessage *msg, const gchar *uri)
+{
+  GUri *req = soup_server_message_get_uri (msg);
+  g_autoptr (GUri) base = NULL, dig = NULL;
+
+  base = g_uri_build (SOUP_HTTP_URI_FLAGS, g_uri_get_scheme (req), NULL,
+      g_uri_get_host (req) ? g_uri_get_host (req) : "localhost", -1, "/", NULL, NULL);
+  dig = g_uri_parse_relative (base, uri, SOUP_HTTP_URI_FLAGS, NULL);
+  return dig && g_strcmp0 (g_uri_get_path (dig), g_uri_get_path (req)) == 0
+      && g_strcmp0 (g_uri_get_query (dig), g_uri_get_query (req)) == 0;
+}
+
+static DigestResult
+digest_verify (TcdHttp *h, SoupServerMessage *msg, GHashTable *params, gchar **user)
+{
+  const gchar *name = g_hash_table_lookup (params, "username");
+  const gchar *uri = g_hash_table_lookup (params, "uri");
+  const gchar *realm = g_hash_table_lookup (params, "realm");
+  const gchar *qop = g_hash_table_lookup (params, "qop");
+  const gchar *algorithm = g_hash_table_lookup (params, "algorithm");
+  const gchar *nonce = g_hash_table_lookup (params, "nonce");
+  const gchar *nc = g_hash_table_lookup (params, "nc");
+  const gchar *cnonce = g_hash_table_lookup (params, "cnonce");
+  const gchar *response = g_hash_table_lookup (params, "response");
+  const gchar *ha1 = name ? tcd_users_get_ha1 (h->app->users, name) : NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  gchar ha2[33], expected[33];
+  gboolean good;
+
+  if (!name || !uri || !realm || !nonce || !nc || !cnonce || !response
+      || g_strcmp0 (qop, "auth") != 0 || !g_str_equal (realm, TCD_REALM)
+      || (algorithm && g_ascii_strcasecmp (algorithm, "MD5") != 0) || strlen (response) != 32)
+    return DIGEST_WRONG;
+  g_string_printf (text, "%s:%s", soup_server_message_get_method (msg), uri);
+  md5_hex (text, ha2);
+  /* an unknown name costs the same as a known one */
+  g_string_printf (text, "%s:%s:%s:%s:auth:%s", ha1 ? ha1 : "00000000000000000000000000000000",
+      nonce, nc, cnonce, ha2);
+  md5_hex (text, expected);
+  good = CRYPTO_memcmp (expected, response, 32) == 0;
+  if (!good) {
+    /* hex digits in upper case are the same response */
+    g_autofree gchar *lower = g_ascii_strdown (response, 32);
+    good = CRYPTO_memcmp (expected, lower, 32) == 0;
+  }
+  if (!good || !ha1)
+    return DIGEST_WRONG;
+  if (!digest_uri_matches (msg, uri))
+    return DIGEST_OTHER_URI;
+  *user = g_strdup (name);
+  return DIGEST_OK;
+}
+
 static void
 challenge_full (TcdHttp *h, SoupServerMessage *msg, const gchar *code, const gchar *message,
     gboolean stale)
@@ -2111,7 +2212,19 @@ gate (TcdHttp *h, SoupServerMessage *msg)
         return FALSE;
       }
     }
-    user = soup_auth_domain_accepts (basic ? h->basic : h->digest, msg);
+    if (!basic && params) {
+      DigestResult r = digest_verify (h, msg, params, &user);
+      if (r == DIGEST_OTHER_URI) {
+        /* the password was right: not a failed login */
+        who_free (who);
+        send_error (msg, SOUP_STATUS_BAD_REQUEST, "digest_uri", NULL,
+            "the Digest uri is not this request's target (RFC 7616: the request-target "
+            "as sent)");
+        return FALSE;
+      }
+    } else if (basic) {
+      user = soup_auth_domain_accepts (h->basic, msg);
+    }
     if (!user) {
       g_autofree gchar *claimed = claimed_user (authorization);
       who_free (who);
@@ -2184,19 +2297,18 @@ member (JsonObject *o, const gchar *name)
   return tc_json_get_string (o, name, NULL);
 }
 
+/* a host-only cookie (no Domain: SoupCookie wants one), for the page's
+ * scripts out of reach (HttpOnly), never sent by another site's page
+ * (SameSite=Strict), over HTTPS only when made there (Secure); @value is
+ * our hex token or empty */
 static void
 set_session_cookie (TcdHttp *h, SoupServerMessage *msg, const gchar *value, gint max_age)
 {
-  SoupCookie *c = soup_cookie_new (SESSION_COOKIE, value, NULL, "/", max_age);
-  g_autofree gchar *header = NULL;
+  g_autofree gchar *header = g_strdup_printf ("%s=%s; Path=/; Max-Age=%d; HttpOnly; "
+      "SameSite=Strict%s", SESSION_COOKIE, value, max_age, is_tls (h, msg) ? "; Secure" : "");
 
-  soup_cookie_set_http_only (c, TRUE);
-  soup_cookie_set_same_site_policy (c, SOUP_SAME_SITE_POLICY_STRICT);
-  soup_cookie_set_secure (c, is_tls (h, msg));
-  header = soup_cookie_to_set_cookie_header (c);
   soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
       header);
-  soup_cookie_free (c);
 }
 
 static void
@@ -2279,6 +2391,7 @@ handle_session (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
     }
     s->user = g_strdup (name);
     s->csrf = random_token ();
+    s->tls = is_tls (h, msg);
     s->expires = g_get_monotonic_time () + minutes * 60 * G_USEC_PER_SEC;
     g_hash_table_insert (h->sessions, token, s);
     set_session_cookie (h, msg, token, minutes * 60);
@@ -3071,6 +3184,7 @@ cut_body (gpointer data)
   body = tcd_json_to_string (error, FALSE);
   answer = g_strdup_printf ("HTTP/1.1 413 Request Entity Too Large\r\n"
       "Content-Type: application/json\r\nConnection: close\r\n"
+      "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"
       "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s", strlen (body), body);
   /* best effort on the non-blocking socket: the answer is small */
   if (G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (io)))
@@ -3100,6 +3214,26 @@ got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
   }
 }
 
+/* What every answer of the API carries: nothing of it is cached (settings,
+ * accounts, logs, pictures), sniffed, framed or sent on as a referrer; no
+ * content runs from it; HTTPS is remembered.  The web page's files set
+ * their own caching and policy. */
+static void
+security_headers (TcdHttp *h, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *r = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_replace (r, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (r, "X-Frame-Options", "DENY");
+  soup_message_headers_replace (r, "Content-Security-Policy",
+      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  soup_message_headers_replace (r, "Referrer-Policy", "no-referrer");
+  soup_message_headers_replace (r, "Cache-Control", "no-store");
+  soup_message_headers_replace (r, "Cross-Origin-Resource-Policy", "same-origin");
+  if (is_tls (h, msg))
+    soup_message_headers_replace (r, "Strict-Transport-Security", "max-age=31536000");
+}
+
 /* refuse a body too large before reading it; then the gate */
 static void
 got_headers (SoupServerMessage *msg, gpointer user_data)
@@ -3107,6 +3241,8 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
   TcdHttp *h = user_data;
   SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
   goffset len = soup_message_headers_get_content_length (hdrs);
+
+  security_headers (h, msg);
 
   g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk), h);
   g_signal_connect (msg, "got-body", G_CALLBACK (got_body), h);
@@ -3154,14 +3290,6 @@ request_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data
   TcdHttp *h = user_data;
   if (soup_server_message_get_status (msg) >= 400)
     h->errors++;
-}
-
-static char *
-digest_ha1 (SoupAuthDomain *domain, SoupServerMessage *msg, const char *username,
-    gpointer user_data)
-{
-  TcdHttp *h = user_data;
-  return g_strdup (tcd_users_get_ha1 (h->app->users, username));
 }
 
 static gboolean
@@ -3284,13 +3412,11 @@ tcd_http_new (TcdApp *app)
   h->nonces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   if (RAND_bytes (h->nonce_key, sizeof h->nonce_key) != 1)
     g_error ("no random bytes for the Digest nonces");
-  /* the checks are ours (gate()); these only speak the protocols */
-  h->digest = soup_auth_domain_digest_new ("realm", TCD_REALM, NULL);
-  soup_auth_domain_digest_set_auth_callback (h->digest, digest_ha1, h, NULL);
+  /* the checks are ours (gate()); this one only speaks Basic */
   h->basic = soup_auth_domain_basic_new ("realm", TCD_REALM, NULL);
   soup_auth_domain_basic_set_auth_callback (h->basic, basic_check, h, NULL);
-  h->server = soup_server_new ("server-header", "thermocamd/" PACKAGE_VERSION " ", NULL);
-  h->tls_server = soup_server_new ("server-header", "thermocamd/" PACKAGE_VERSION " ", NULL);
+  h->server = soup_server_new ("server-header", "thermocamd", NULL);
+  h->tls_server = soup_server_new ("server-header", "thermocamd", NULL);
   servers[0] = h->server;
   servers[1] = h->tls_server;
   for (guint i = 0; i < 2; i++) {
@@ -3355,7 +3481,6 @@ tcd_http_free (TcdHttp *h)
   tcd_http_disconnect (h);
   soup_server_disconnect (h->server);
   soup_server_disconnect (h->tls_server);
-  g_clear_object (&h->digest);
   g_clear_object (&h->basic);
   g_clear_object (&h->server);
   g_clear_object (&h->tls_server);
