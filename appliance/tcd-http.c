@@ -23,17 +23,20 @@
 
 #include <gst/video/video.h>
 #include <libsoup/soup.h>
+#include <errno.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "gstthermalmeta.h"
 #include "tc-json.h"
 #include "tcd-certs.h"
+#include "tcd-conns.h"
 #include "tcd-crypt.h"
 #include "tcd-events.h"
 #include "tcd-schedule.h"
@@ -43,13 +46,23 @@
 #define MAX_BODY (256 * 1024)      /* a 128x128 BMP is 48 KiB */
 #define MAX_SSE 32
 #define MAX_MJPEG 16
-#define MJPEG_BACKLOG (2 * 1024 * 1024)
+#define MJPEG_BACKLOG (2 * 1024 * 1024)      /* above it a live view skips frames */
+#define MJPEG_STALL_US (30 * G_USEC_PER_SEC)  /* skipping that long: it is dropped */
+#define SSE_BACKLOG (256 * 1024)              /* an event listener that far behind is dropped */
+#define STREAMS_PER_ACCOUNT_DIV 4             /* an account holds at most 1/4 of each kind */
 #define BOUNDARY "thermocamframe"
 #define API "/api/v1/"
 #define SESSION_COOKIE "thermocam_session"
 #define MAX_SESSIONS 64
 #define NONCE_LIFE_US (300 * G_USEC_PER_SEC)   /* a Digest nonce is good for 5 minutes */
 #define MAX_NONCES 4096                        /* nonces in use whose nc we remember */
+/* what one client may hold, and for how long (manual-independent: what
+ * keeps the port up when clients misbehave) */
+#define MAX_CONNECTIONS 256             /* HTTP and HTTPS together, at most */
+#define MAX_CONNECTIONS_PER_ADDRESS 32  /* an IPv4 address, an IPv6 /64 */
+#define REQUEST_TIMEOUT_MS 10000        /* a request's line and headers (and keep-alive idle) */
+#define BODY_TIMEOUT_MS 30000           /* then its body */
+#define ANSWER_TIMEOUT_MS 60000         /* an answer (not a stream) taken by the client */
 
 /* who is asking (set on the message before its body is read) */
 typedef struct {
@@ -76,15 +89,21 @@ who_user (SoupServerMessage *msg)
   return w ? w->user : NULL;
 }
 
+/* a client of a long answer (events, live view) */
 typedef struct {
   SoupServerMessage *msg;
-  gsize backlog;
-} MjpegClient;
+  gsize backlog;                /* queued, not yet written to the socket */
+  gint64 stalled_since;         /* monotonic us the live view began skipping; 0 */
+  gboolean dropped;             /* too slow: its connection is being shut */
+} StreamClient;
 
 struct _TcdHttp {
   TcdApp *app;
   SoupServer *server, *tls_server;
-  GSocketService *service, *tls_service;
+  TcdConns *conns;              /* HTTP and HTTPS connections: bounds, deadlines */
+  TcdListener *service, *tls_service;
+  GSocket *keepalive[2];        /* see keep_alive () */
+  gboolean keep_alive;          /* connections stay open after an answer */
   guint port, tls_port;
   GTlsCertificate *tls_cert;
   SoupAuthDomain *basic;
@@ -92,14 +111,14 @@ struct _TcdHttp {
   guint8 nonce_key[32];         /* HMAC key of our Digest nonces (new at each start) */
   GHashTable *nonces;           /* nonce -> the highest nc seen (GUINT_TO_POINTER) */
   gint64 nonce_floor;           /* nonces issued until then are stale (the table overflowed) */
-  GList *sse;                   /* SoupServerMessage */
-  GList *mjpeg;                 /* MjpegClient */
+  GList *sse;                   /* StreamClient */
+  GList *mjpeg;                 /* StreamClient */
   guint keepalive_id, measurement_id;
   guint64 event_id;
   GMutex jpeg_lock;
   GstSample *jpeg;
   guint jpeg_idle;
-  guint64 requests, errors, refused;
+  guint64 requests, errors, refused, streams_dropped;
 };
 
 /* ---- answers ---- */
@@ -290,21 +309,99 @@ tcd_reading_from_sample (GstSample *sample)
 
 /* ---- server-sent events ---- */
 
+static StreamClient *
+stream_find (GList *list, SoupServerMessage *msg)
+{
+  for (GList *l = list; l; l = l->next)
+    if (((StreamClient *) l->data)->msg == msg)
+      return l->data;
+  return NULL;
+}
+
+static void
+stream_wrote (SoupServerMessage *msg, guint size, gpointer user_data)
+{
+  StreamClient *c = user_data;
+  c->backlog = c->backlog > size ? c->backlog - size : 0;
+}
+
+/* a client that does not read: nothing more is queued for it, and its
+ * connection is shut (what was queued goes with the message) */
+static void
+stream_drop (TcdHttp *h, StreamClient *c, const gchar *why)
+{
+  if (c->dropped)
+    return;
+  c->dropped = TRUE;
+  h->streams_dropped++;
+  g_debug ("HTTP: %s: dropped a stream (%s, %" G_GSIZE_FORMAT " bytes queued)",
+      address_of (c->msg), why, c->backlog);
+  tcd_conns_close (h->conns, soup_server_message_get_remote_address (c->msg));
+}
+
+/* the streams of @list held by the account asking (fair shares: one
+ * account, a user-level one too, cannot take every slot) */
+static guint
+streams_of (GList *list, const gchar *user)
+{
+  guint n = 0;
+
+  for (GList *l = list; l; l = l->next) {
+    Who *w = who_of (((StreamClient *) l->data)->msg);
+    if (w && g_strcmp0 (w->user, user) == 0)
+      n++;
+  }
+  return n;
+}
+
+/* FALSE (with the answer sent) when there is no slot for this client */
+static gboolean
+stream_slot (SoupServerMessage *msg, GList *list, guint max, const gchar *what)
+{
+  guint share = MAX (max / STREAMS_PER_ACCOUNT_DIV, 1);
+  const gchar *user = who_user (msg);
+
+  if (g_list_length (list) >= max) {
+    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
+        "at most %u %s at once", max, what);
+    return FALSE;
+  }
+  if (user && streams_of (list, user) >= share) {
+    send_error (msg, 429, "too_many_clients", NULL,
+        "%s holds %u %s already, its share of %u", user, share, what, max);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 sse_finished (SoupServerMessage *msg, gpointer user_data)
 {
   TcdHttp *h = user_data;
-  h->sse = g_list_remove (h->sse, msg);
-  g_object_unref (msg);
+  StreamClient *c = stream_find (h->sse, msg);
+
+  if (!c)
+    return;
+  h->sse = g_list_remove (h->sse, c);
+  g_object_unref (c->msg);
+  g_free (c);
 }
 
 static void
-sse_write (SoupServerMessage *msg, const gchar *text)
+sse_write (TcdHttp *h, StreamClient *c, const gchar *text)
 {
-  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+  SoupMessageBody *body = soup_server_message_get_response_body (c->msg);
+  gsize len = strlen (text);
 
-  soup_message_body_append (body, SOUP_MEMORY_COPY, text, strlen (text));
-  soup_server_message_unpause (msg);
+  if (c->dropped)
+    return;
+  if (c->backlog + len > SSE_BACKLOG) {
+    stream_drop (h, c, "events not read");
+    return;
+  }
+  soup_message_body_append (body, SOUP_MEMORY_COPY, text, len);
+  c->backlog += len;
+  soup_server_message_unpause (c->msg);
 }
 
 void
@@ -322,7 +419,7 @@ tcd_http_broadcast (TcdHttp *h, const gchar *type, JsonNode *data)
   text = g_strdup_printf ("id: %" G_GUINT64_FORMAT "\nevent: %s\ndata: %s\n\n",
       ++h->event_id, type, json);
   for (GList *l = h->sse; l; l = l->next)
-    sse_write (l->data, text);
+    sse_write (h, l->data, text);
 }
 
 static gboolean
@@ -331,7 +428,7 @@ sse_keepalive (gpointer user_data)
   TcdHttp *h = user_data;
 
   for (GList *l = h->sse; l; l = l->next)
-    sse_write (l->data, ": keepalive\n\n");
+    sse_write (h, l->data, ": keepalive\n\n");
   return G_SOURCE_CONTINUE;
 }
 
@@ -358,20 +455,23 @@ static void
 handle_events (TcdHttp *h, SoupServerMessage *msg)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
+  StreamClient *c;
 
-  if (g_list_length (h->sse) >= MAX_SSE) {
-    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
-        "at most %d event listeners", MAX_SSE);
+  if (!stream_slot (msg, h->sse, MAX_SSE, "event listeners"))
     return;
-  }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_message_headers_set_content_type (hdrs, "text/event-stream", NULL);
   soup_message_headers_replace (hdrs, "Cache-Control", "no-cache");
   soup_message_headers_set_encoding (hdrs, SOUP_ENCODING_CHUNKED);
   soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
-  h->sse = g_list_prepend (h->sse, g_object_ref (msg));
+  c = g_new0 (StreamClient, 1);
+  c->msg = g_object_ref (msg);
+  h->sse = g_list_prepend (h->sse, c);
   g_signal_connect (msg, "finished", G_CALLBACK (sse_finished), h);
-  sse_write (msg, ": thermocamd events: measurement, alarm, exception, config, output, "
+  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (stream_wrote), c);
+  /* a stream has no deadline: a slow reader is dropped by its backlog */
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg), 0);
+  sse_write (h, c, ": thermocamd events: measurement, alarm, exception, config, output, "
       "burning, capture, delivery\n\n");
 }
 
@@ -389,7 +489,7 @@ mjpeg_finished (SoupServerMessage *msg, gpointer user_data)
   TcdHttp *h = user_data;
 
   for (GList *l = h->mjpeg; l; l = l->next) {
-    MjpegClient *c = l->data;
+    StreamClient *c = l->data;
     if (c->msg == msg) {
       h->mjpeg = g_list_delete_link (h->mjpeg, l);
       g_object_unref (c->msg);
@@ -398,13 +498,6 @@ mjpeg_finished (SoupServerMessage *msg, gpointer user_data)
     }
   }
   mjpeg_update_viewers (h);
-}
-
-static void
-mjpeg_wrote (SoupServerMessage *msg, guint size, gpointer user_data)
-{
-  MjpegClient *c = user_data;
-  c->backlog = c->backlog > size ? c->backlog - size : 0;
 }
 
 static gboolean
@@ -427,11 +520,21 @@ mjpeg_send (gpointer user_data)
   if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
     head = g_strdup_printf ("--" BOUNDARY "\r\nContent-Type: image/jpeg\r\n"
         "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", map.size);
+    gint64 now = g_get_monotonic_time ();
     for (GList *l = h->mjpeg; l; l = l->next) {
-      MjpegClient *c = l->data;
+      StreamClient *c = l->data;
       SoupMessageBody *body = soup_server_message_get_response_body (c->msg);
-      if (c->backlog > MJPEG_BACKLOG)
-        continue;               /* a slow reader skips this frame */
+      if (c->dropped)
+        continue;
+      if (c->backlog > MJPEG_BACKLOG) {
+        /* a slow reader skips this frame; one that reads nothing goes */
+        if (!c->stalled_since)
+          c->stalled_since = now;
+        else if (now - c->stalled_since > MJPEG_STALL_US)
+          stream_drop (h, c, "live view not read");
+        continue;
+      }
+      c->stalled_since = 0;
       soup_message_body_append (body, SOUP_MEMORY_COPY, head, strlen (head));
       soup_message_body_append (body, SOUP_MEMORY_COPY, map.data, map.size);
       soup_message_body_append (body, SOUP_MEMORY_STATIC, "\r\n", 2);
@@ -463,24 +566,22 @@ static void
 handle_live (TcdHttp *h, SoupServerMessage *msg)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
-  MjpegClient *c;
+  StreamClient *c;
 
-  if (g_list_length (h->mjpeg) >= MAX_MJPEG) {
-    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
-        "at most %d live views", MAX_MJPEG);
+  if (!stream_slot (msg, h->mjpeg, MAX_MJPEG, "live views"))
     return;
-  }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_message_headers_set_content_type (hdrs,
       "multipart/x-mixed-replace;boundary=" BOUNDARY, NULL);
   soup_message_headers_replace (hdrs, "Cache-Control", "no-cache");
   soup_message_headers_set_encoding (hdrs, SOUP_ENCODING_CHUNKED);
   soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
-  c = g_new0 (MjpegClient, 1);
+  c = g_new0 (StreamClient, 1);
   c->msg = g_object_ref (msg);
   h->mjpeg = g_list_prepend (h->mjpeg, c);
   g_signal_connect (msg, "finished", G_CALLBACK (mjpeg_finished), h);
-  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (mjpeg_wrote), c);
+  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (stream_wrote), c);
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg), 0);
   mjpeg_update_viewers (h);
   soup_server_message_pause (msg);
 }
@@ -1044,6 +1145,25 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, g_list_length (h->sse));
   json_builder_set_member_name (b, "live_views");
   json_builder_add_int_value (b, g_list_length (h->mjpeg));
+  json_builder_set_member_name (b, "streams_dropped");
+  json_builder_add_int_value (b, h->streams_dropped);
+  {
+    TcdConnsStats st;
+    tcd_conns_get_stats (h->conns, &st);
+    json_builder_set_member_name (b, "connections");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "open");
+    json_builder_add_int_value (b, st.open);
+    json_builder_set_member_name (b, "accepted");
+    json_builder_add_int_value (b, st.accepted);
+    json_builder_set_member_name (b, "over_limit");
+    json_builder_add_int_value (b, st.over_limit);
+    json_builder_set_member_name (b, "timed_out");
+    json_builder_add_int_value (b, st.timed_out);
+    json_builder_set_member_name (b, "no_descriptors");
+    json_builder_add_int_value (b, st.no_descriptors);
+    json_builder_end_object (b);
+  }
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -1207,8 +1327,8 @@ end_streams (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered
     GList *l = k ? h->mjpeg : h->sse;
     while (l) {
       GList *next = l->next;
-      MjpegClient *c = k ? l->data : NULL;
-      SoupServerMessage *msg = k ? c->msg : l->data;
+      StreamClient *c = l->data;
+      SoupServerMessage *msg = c->msg;
       Who *who = who_of (msg);
       if (everyone || (user && who && g_strcmp0 (who->user, user) == 0)
           || (filtered && !tcd_security_address_allowed_str (h->app->security,
@@ -1222,7 +1342,9 @@ end_streams (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered
           viewers = TRUE;
         } else {
           h->sse = g_list_delete_link (h->sse, l);
+          g_signal_handlers_disconnect_by_data (msg, c);
           g_signal_handlers_disconnect_by_func (msg, sse_finished, h);
+          g_free (c);
         }
         end_stream (msg);
         g_object_unref (msg);
@@ -3197,7 +3319,12 @@ cut_body (gpointer data)
 static void
 got_body (SoupServerMessage *msg, gpointer user_data)
 {
+  TcdHttp *h = user_data;
+
   g_object_set_data (G_OBJECT (msg), "tcd-got-body", GINT_TO_POINTER (1));
+  /* the answer must be taken within its time (streams lift it) */
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
+      ANSWER_TIMEOUT_MS);
 }
 
 static void
@@ -3232,6 +3359,8 @@ security_headers (TcdHttp *h, SoupServerMessage *msg)
   soup_message_headers_replace (r, "Cross-Origin-Resource-Policy", "same-origin");
   if (is_tls (h, msg))
     soup_message_headers_replace (r, "Strict-Transport-Security", "max-age=31536000");
+  if (!h->keep_alive)
+    soup_message_headers_replace (r, "Connection", "close");
 }
 
 /* refuse a body too large before reading it; then the gate */
@@ -3246,6 +3375,10 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
 
   g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk), h);
   g_signal_connect (msg, "got-body", G_CALLBACK (got_body), h);
+  /* the headers came in time; a body has its own time */
+  if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CHUNKED || len > 0)
+    tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
+        BODY_TIMEOUT_MS);
   if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH
       && len > MAX_BODY) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
@@ -3281,6 +3414,10 @@ request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
   TcdHttp *h = user_data;
   if (server == h->tls_server)
     g_object_set_data (G_OBJECT (msg), "tcd-tls", GINT_TO_POINTER (1));
+  /* a request (the next one on a kept-alive connection) must come whole
+   * in time: an idle or a slow-loris connection is closed at this deadline */
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
+      REQUEST_TIMEOUT_MS);
   g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers), user_data);
 }
 
@@ -3288,6 +3425,10 @@ static void
 request_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
   TcdHttp *h = user_data;
+
+  /* kept alive: the next request is due within the request timeout */
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
+      REQUEST_TIMEOUT_MS);
   if (soup_server_message_get_status (msg) >= 400)
     h->errors++;
 }
@@ -3302,14 +3443,14 @@ basic_check (SoupAuthDomain *domain, SoupServerMessage *msg, const char *usernam
 
 /* ---- the sockets: the IP filter before anything is read ---- */
 
-static gboolean
-incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpointer user_data)
+static void
+incoming (TcdListener *listener, GSocketConnection *conn, GSocketAddress *remote,
+    gpointer user_data)
 {
   TcdHttp *h = user_data;
-  gboolean tls = service == h->tls_service;
-  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  gboolean tls = listener == h->tls_service;
   g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
-  GInetAddress *ia = remote && G_IS_INET_SOCKET_ADDRESS (remote)
+  GInetAddress *ia = G_IS_INET_SOCKET_ADDRESS (remote)
       ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)) : NULL;
   g_autoptr (GError) err = NULL;
   g_autoptr (GIOStream) stream = NULL;
@@ -3319,58 +3460,94 @@ incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpo
     h->refused++;
     g_debug ("HTTP%s: %s is filtered out", tls ? "S" : "", a);
     g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-    return TRUE;
+    return;
+  }
+  if (!local) {
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+    return;
   }
   if (tls) {
     if (!h->tls_cert) {
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-      return TRUE;
+      return;
     }
     stream = (GIOStream *) g_tls_server_connection_new (G_IO_STREAM (conn), h->tls_cert,
         &err);
     if (!stream) {
       g_warning ("HTTPS: %s", err->message);
-      return TRUE;
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+      return;
     }
   } else {
     stream = g_object_ref (G_IO_STREAM (conn));
   }
+  /* the handshake and the first request line are due within the request
+   * timeout (request_started () sets it again for each request) */
+  tcd_conns_set_deadline (h->conns, remote, REQUEST_TIMEOUT_MS);
+  /* @remote is the very object libsoup hands back with each message
+   * (soup_server_message_get_remote_address): the deadlines' key */
   if (!soup_server_accept_iostream (tls ? h->tls_server : h->server, stream, local, remote,
           &err))
     g_warning ("HTTP: %s", err->message);
-  return TRUE;
 }
 
-static GSocketService *
+static TcdListener *
 listen_on (TcdHttp *h, guint port, guint *got, GError **error)
 {
-  GSocketService *s = g_socket_service_new ();
-
-  if (port == 0) {
-    *got = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (s), NULL, error);
-    if (!*got) {
-      g_object_unref (s);
-      return NULL;
-    }
-  } else if (!g_socket_listener_add_inet_port (G_SOCKET_LISTENER (s), port, NULL, error)) {
-    g_object_unref (s);
-    return NULL;
-  } else {
-    *got = port;
-  }
-  g_signal_connect (s, "incoming", G_CALLBACK (incoming), h);
-  g_socket_service_start (s);
-  return s;
+  return tcd_conns_listen (h->conns, NULL, port, incoming, h, got, error);
 }
 
 static void
-stop_service (GSocketService **s)
+stop_service (TcdListener **s)
 {
-  if (*s) {
-    g_socket_service_stop (*s);
-    g_socket_listener_close (G_SOCKET_LISTENER (*s));
-    g_clear_object (s);
+  g_clear_pointer (s, tcd_listener_free);
+}
+
+/* Keep-alive.  libsoup keeps a connection open after an answer only for a
+ * server with a listener of its own (soup-server.c, request_finished ():
+ * "priv->listeners"), and we accept the connections ourselves (the IP
+ * filter and the bounds act before anything is read).  So each server gets
+ * a listener on one end of a socket pair, whose other end we keep and
+ * never write to: nothing can connect through it, and with it keep-alive
+ * works.
+ *
+ * But libsoup before 3.3.0 never lets go of a kept-alive connection that
+ * its client closes while idle (fixed upstream by "server: do not leak idle
+ * connections closed by the client", d20c6601): one descriptor lost per
+ * such client.  With those versions (Debian 12 has 3.2) every answer says
+ * Connection: close instead (security_headers ()), and the connection is
+ * closed after it, as the client was told. */
+static gboolean
+keep_alive_safe (void)
+{
+  return soup_get_major_version () > 3
+      || (soup_get_major_version () == 3 && soup_get_minor_version () >= 3);
+}
+
+static void
+keep_alive (TcdHttp *h)
+{
+  gint fds[2];
+  g_autoptr (GError) err = NULL;
+  SoupServer *servers[2] = { h->server, h->tls_server };
+
+  h->keep_alive = keep_alive_safe ();
+  if (!h->keep_alive)
+    return;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    g_warning ("HTTP: no socket pair (%s): every connection closes after one answer",
+        g_strerror (errno));
+    return;
   }
+  h->keepalive[0] = g_socket_new_from_fd (fds[0], NULL);
+  h->keepalive[1] = g_socket_new_from_fd (fds[1], NULL);
+  for (guint i = 0; i < 2; i++)
+    if (!h->keepalive[0] || !soup_server_listen_socket (servers[i], h->keepalive[0], 0, &err)) {
+      g_warning ("HTTP: %s: every connection closes after one answer",
+          err ? err->message : "no socket");
+      g_clear_error (&err);
+    }
 }
 
 /* The installed certificate; a self-signed one is made when there is none
@@ -3410,6 +3587,8 @@ tcd_http_new (TcdApp *app)
   h->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) session_free);
   h->nonces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  h->conns = tcd_conns_new (MIN (MAX_CONNECTIONS, MAX ((gint) tcd_raise_fd_limit () - 128, 64)
+          / 4), MAX_CONNECTIONS_PER_ADDRESS, tcd_address_key);
   if (RAND_bytes (h->nonce_key, sizeof h->nonce_key) != 1)
     g_error ("no random bytes for the Digest nonces");
   /* the checks are ours (gate()); this one only speaks Basic */
@@ -3425,6 +3604,7 @@ tcd_http_new (TcdApp *app)
     g_signal_connect (servers[i], "request-started", G_CALLBACK (request_started), h);
     g_signal_connect (servers[i], "request-finished", G_CALLBACK (request_finished), h);
   }
+  keep_alive (h);
   h->keepalive_id = g_timeout_add_seconds (15, sse_keepalive, h);
   h->measurement_id = g_timeout_add_seconds (1, sse_measurement, h);
   return h;
@@ -3481,6 +3661,9 @@ tcd_http_free (TcdHttp *h)
   tcd_http_disconnect (h);
   soup_server_disconnect (h->server);
   soup_server_disconnect (h->tls_server);
+  tcd_conns_free (h->conns);
+  g_clear_object (&h->keepalive[0]);
+  g_clear_object (&h->keepalive[1]);
   g_clear_object (&h->basic);
   g_clear_object (&h->server);
   g_clear_object (&h->tls_server);

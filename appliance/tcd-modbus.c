@@ -234,6 +234,9 @@ struct _Server {
 
   /* TCP */
   gint listen_fd;               /* borrowed from TcdModbus */
+  gint64 accept_paused_until;   /* monotonic us: out of descriptors, accept waits */
+  guint accept_backoff_ms;
+  gint64 accept_warned;         /* monotonic us of the last such warning */
   Client clients[MAX_CLIENTS];
   guint n_clients;
   guint64 next_id;
@@ -1365,8 +1368,21 @@ client_accept (Server *s)
   gint64 now = g_get_monotonic_time ();
   Client *c = NULL;
 
-  if (fd < 0)
+  if (fd < 0) {
+    /* out of descriptors: the connection stays in the backlog and poll()
+     * would wake us at once, for ever; pause accepting, growing the pause */
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      s->accept_backoff_ms = s->accept_backoff_ms ? MIN (s->accept_backoff_ms * 2, 2000) : 50;
+      s->accept_paused_until = now + (gint64) s->accept_backoff_ms * 1000;
+      if (!s->accept_warned || now - s->accept_warned > 60 * G_USEC_PER_SEC) {
+        g_warning ("Modbus TCP: out of file descriptors (%s); accepting slows down",
+            g_strerror (errno));
+        s->accept_warned = now;
+      }
+    }
     return;
+  }
+  s->accept_backoff_ms = 0;
   if (sa.ss_family == AF_INET)
     inet_ntop (AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, ip, sizeof ip);
   else if (sa.ss_family == AF_INET6)
@@ -1460,7 +1476,10 @@ tcp_thread (gpointer data)
     trim_clients (s);
     idle_us = (gint64) s->snap.idle_timeout_s * G_USEC_PER_SEC;
     fds[n++] = (struct pollfd) { s->wake_fd, POLLIN, 0 };
-    fds[n++] = (struct pollfd) { s->listen_fd, POLLIN, 0 };
+    fds[n++] = (struct pollfd) { s->listen_fd,
+      now < s->accept_paused_until ? 0 : POLLIN, 0 };
+    if (now < s->accept_paused_until)
+      timeout = (gint) ((s->accept_paused_until - now) / 1000 + 1);
     for (guint i = 0; i < MAX_CLIENTS; i++) {
       Client *c = &s->clients[i];
       gint64 left = -1;

@@ -403,6 +403,12 @@ tracking_key (const gchar *address)
   return g_strdup_printf ("%s/64", prefix);
 }
 
+gchar *
+tcd_address_key (const gchar *address)
+{
+  return tracking_key (address ? address : "");
+}
+
 /* the name failures are counted under */
 static const gchar *
 name_key (const gchar *user)

@@ -45,6 +45,10 @@ gboolean     tcd_ip_filter_allows (JsonNode *filter, const gchar *address);
 gboolean     tcd_security_address_allowed (TcdSecurity *s, GInetAddress *address);
 gboolean     tcd_security_address_allowed_str (TcdSecurity *s, const gchar *address);
 
+/* The key an address is counted under (the lock, connection bounds): an
+ * IPv4 address (also as ::ffff:a.b.c.d) as itself, any other IPv6 address
+ * as its /64 ("2001:db8:1:2::/64") */
+gchar       *tcd_address_key (const gchar *address);
 /* Whether the web/RTSP authentication mode accepts Basic ("digest/basic") */
 gboolean     tcd_security_basic_allowed (TcdSecurity *s, const gchar *service);
 
