@@ -7,6 +7,7 @@
  * instance path ("rules[1].alarm.pre_alarm") built as it descends.
  */
 #include "tc-schema.h"
+#include "tc-json.h"
 
 #include <math.h>               /* isfinite, isnan: macros, no libm needed */
 #include <string.h>
@@ -1495,25 +1496,19 @@ tc_schema_new_from_node (JsonNode *root, GError **error)
 TcSchema *
 tc_schema_new_from_file (const char *path, GError **error)
 {
-  g_autofree char *text = NULL;
-  gsize len;
-  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (JsonNode) root = NULL;
   g_autoptr (GError) err = NULL;
   TcSchema *s;
 
   g_return_val_if_fail (path != NULL, NULL);
-  if (!g_file_get_contents (path, &text, &len, error))
-    return NULL;
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, text, (gssize) len, &err)) {
-    g_set_error (error, TC_SCHEMA_ERROR, TC_SCHEMA_ERROR_SCHEMA, "%s: %s", path, err->message);
-    return NULL;
-  }
-  if (!json_parser_get_root (parser)) {
-    g_set_error (error, TC_SCHEMA_ERROR, TC_SCHEMA_ERROR_SCHEMA, "%s: empty document", path);
+  if (!(root = tc_json_parse_file (path, 16 * 1024 * 1024, 64, &err))) {
+    if (err->domain == G_FILE_ERROR)
+      g_propagate_error (error, g_steal_pointer (&err));
+    else
+      g_set_error (error, TC_SCHEMA_ERROR, TC_SCHEMA_ERROR_SCHEMA, "%s", err->message);
     return NULL;
   }
-  s = tc_schema_new_from_node (json_parser_get_root (parser), error);
+  s = tc_schema_new_from_node (root, error);
   if (!s)
     g_prefix_error (error, "%s: ", path);
   return s;

@@ -4,6 +4,7 @@
 #include "tcd-alarmio.h"
 
 #include "tcd-config.h"
+#include "tc-json.h"
 
 G_DEFINE_QUARK (tcd-alarmio-error-quark, tcd_alarmio_error)
 
@@ -279,20 +280,20 @@ tcd_alarmio_apply (TcdAlarmIo *io, JsonNode *doc)
 
   io->handling = json_node_get_boolean (tcd_config_node (doc, "alarm_inputs.enabled"));
   for (guint k = 0; k < json_array_get_length (ins); k++) {
-    JsonObject *o = json_array_get_object_element (ins, k);
-    Input *in = &io->in[json_object_get_int_member (o, "id") - 1];
+    JsonObject *o = tc_json_array_get_object (ins, k);
+    Input *in = &io->in[tc_json_get_int (o, "id", 0) - 1];
     g_free (in->name);
-    in->name = g_strdup (json_object_get_string_member (o, "name"));
-    in->enabled = json_object_get_boolean_member_with_default (o, "enabled", FALSE);
-    in->nc = g_strcmp0 (json_object_get_string_member_with_default (o, "type", "NO"),
+    in->name = g_strdup (tc_json_get_string (o, "name", NULL));
+    in->enabled = tc_json_get_bool (o, "enabled", FALSE);
+    in->nc = g_strcmp0 (tc_json_get_string (o, "type", "NO"),
         "NC") == 0;
   }
   for (guint k = 0; k < json_array_get_length (outs); k++) {
-    JsonObject *o = json_array_get_object_element (outs, k);
-    Output *out = &io->out[json_object_get_int_member (o, "id") - 1];
+    JsonObject *o = tc_json_array_get_object (outs, k);
+    Output *out = &io->out[tc_json_get_int (o, "id", 0) - 1];
     g_free (out->name);
-    out->name = g_strdup (json_object_get_string_member (o, "name"));
-    out->delay = json_object_get_int_member_with_default (o, "delay", 5);
+    out->name = g_strdup (tc_json_get_string (o, "name", NULL));
+    out->delay = tc_json_get_int (o, "delay", 5);
   }
   for (guint i = 0; i < TCD_IO_CHANNELS; i++)
     update_input (io, i);

@@ -9,7 +9,11 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "tc-json.h"
 #include "tc-rules-json.h"
+
+/* the configuration file is some 20 KiB; more is not ours */
+#define TCD_CONFIG_MAX_FILE (4 * 1024 * 1024)
 
 G_DEFINE_QUARK (tcd-config-error-quark, tcd_config_error)
 
@@ -153,7 +157,7 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
       JsonArray *a = json_node_get_array (tcd_config_node (doc, lists[l]));
       guint seen = 0;
       for (guint i = 0; i < json_array_get_length (a); i++) {
-        gint64 id = json_object_get_int_member (json_array_get_object_element (a, i), "id");
+        gint64 id = tc_json_get_int (tc_json_array_get_object (a, i), "id", 0);
         if (seen & (1u << id)) {
           g_autofree gchar *f = g_strdup_printf ("%s[%u].id", lists[l], i);
           return fail_field (error, field, f, "each channel may appear once");
@@ -168,19 +172,19 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
 static JsonNode *
 load_file (TcdConfig *cfg, JsonNode *defaults)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) root = NULL;
   g_autoptr (GError) err = NULL;
   g_autofree gchar *field = NULL;
   JsonNode *merged;
 
   if (!g_file_test (cfg->path, G_FILE_TEST_EXISTS))
     return NULL;
-  if (!json_parser_load_from_file (parser, cfg->path, &err)) {
-    g_warning ("%s: %s; starting from the defaults", cfg->path, err->message);
+  if (!(root = tc_json_parse_file (cfg->path, TCD_CONFIG_MAX_FILE, TC_JSON_MAX_DEPTH, &err))) {
+    g_warning ("%s; starting from the defaults", err->message);
     return NULL;
   }
   /* fields added since the file was written get their defaults */
-  merged = tc_json_merge (defaults, json_parser_get_root (parser));
+  merged = tc_json_merge (defaults, root);
   if (!tcd_config_check (cfg, merged, &field, &err)) {
     g_autofree gchar *aside = g_strconcat (cfg->path, ".invalid", NULL);
     g_warning ("%s: %s; kept as %s, starting from the defaults", cfg->path,

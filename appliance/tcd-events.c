@@ -20,6 +20,7 @@
 #include "tcd-app.h"
 #include "tcd-schedule.h"
 #include "tcd-transfer.h"
+#include "tc-json.h"
 
 #define TICK_MS 200
 #define MiB (1024 * 1024)
@@ -109,7 +110,7 @@ static gboolean
 member_true (JsonNode *obj, const gchar *name)
 {
   return obj && JSON_NODE_HOLDS_OBJECT (obj)
-      && json_object_get_boolean_member_with_default (json_node_get_object (obj), name, FALSE);
+      && tc_json_get_bool (json_node_get_object (obj), name, FALSE);
 }
 
 /* the doc copy for a worker (a new reference) */
@@ -255,13 +256,13 @@ link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *tag,
     return;
   outs = json_object_get_member (json_node_get_object (linkage), "alarm_outputs");
   for (guint i = 0; outs && i < json_array_get_length (json_node_get_array (outs)); i++) {
-    guint id = json_array_get_int_element (json_node_get_array (outs), i);
+    guint id = tc_json_array_get_int (json_node_get_array (outs), i, 0);
     JsonArray *list = json_node_get_array (cfg (e, "alarm_outputs.outputs"));
     JsonNode *schedule = NULL;
 
     for (guint k = 0; k < json_array_get_length (list); k++)
-      if (json_object_get_int_member (json_array_get_object_element (list, k), "id") == id)
-        schedule = json_object_get_member (json_array_get_object_element (list, k),
+      if (tc_json_get_int (tc_json_array_get_object (list, k), "id", 0) == id)
+        schedule = json_object_get_member (tc_json_array_get_object (list, k),
             "schedule");
     if (begin || momentary) {
       if (armed (e, schedule))
@@ -293,8 +294,8 @@ link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *tag,
     j->ftp = ftp;
     j->ftp_dir = ftp_dir_now (e, tag);
     tcd_capture_take (e->capture, json_object_get_member (ce, "picture"),
-        json_object_get_int_member (ce, "count"),
-        json_object_get_int_member (ce, "interval_s") * 1000, tag,
+        tc_json_get_int (ce, "count", 0),
+        tc_json_get_int (ce, "interval_s", 0) * 1000, tag,
         member_true (linkage, "capture"), on_event_pictures, j);
   }
   if (email) {
@@ -305,8 +306,8 @@ link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *tag,
     j->tag = g_strdup (tag);
     j->email = TRUE;
     if (tcd_config_bool (e->app->config, "email.attach_pictures")) {
-      g_autoptr (JsonNode) pic = json_from_string ("{\"format\": \"jpeg\", "
-          "\"resolution\": \"native\", \"quality\": 90}", NULL);
+      g_autoptr (JsonNode) pic = tc_json_parse ("{\"format\": \"jpeg\", "
+          "\"resolution\": \"native\", \"quality\": 90}", -1, 0, NULL);
       tcd_capture_take (e->capture, pic, 3,
           tcd_config_int (e->app->config, "email.picture_interval_s") * 1000, tag, FALSE,
           on_event_pictures, j);
@@ -321,19 +322,19 @@ void
 tcd_events_measurement (TcdEvents *e, JsonNode *ev)
 {
   JsonObject *o = json_node_get_object (ev);
-  const gchar *source = json_object_get_string_member_with_default (o, "source", "rule");
-  const gchar *level = json_object_get_string_member_with_default (o, "level", "alarm");
-  const gchar *state = json_object_get_string_member_with_default (o, "state", "start");
-  gboolean repeat = json_object_get_boolean_member_with_default (o, "repeat", FALSE);
+  const gchar *source = tc_json_get_string (o, "source", "rule");
+  const gchar *level = tc_json_get_string (o, "level", "alarm");
+  const gchar *state = tc_json_get_string (o, "state", "start");
+  gboolean repeat = tc_json_get_bool (o, "repeat", FALSE);
   g_autofree gchar *tag = NULL, *out_source = NULL, *path = NULL;
   JsonNode *conf;
 
   if (g_str_equal (source, "rule")) {
-    tag = g_strdup_printf ("rule-%" G_GINT64_FORMAT, json_object_get_int_member (o, "rule"));
+    tag = g_strdup_printf ("rule-%" G_GINT64_FORMAT, tc_json_get_int (o, "rule", 0));
     path = g_strdup ("events.rules");
   } else if (g_str_equal (source, "comparison")) {
     tag = g_strdup_printf ("comparison-%" G_GINT64_FORMAT,
-        json_object_get_int_member (o, "comparison"));
+        tc_json_get_int (o, "comparison", 0));
     path = g_strdup ("events.comparisons");
   } else {
     tag = g_strdup ("scene");
@@ -365,7 +366,7 @@ tcd_events_exception (TcdEvents *e, const gchar *type, JsonNode *ev)
 {
   g_autofree gchar *path = g_strdup_printf ("exceptions.%s", type);
   JsonNode *conf = cfg (e, path);
-  const gchar *state = json_object_get_string_member_with_default (json_node_get_object (ev),
+  const gchar *state = tc_json_get_string (json_node_get_object (ev),
       "state", NULL);
 
   tcd_app_emit (e->app, "exception", json_node_ref (ev));
@@ -409,8 +410,8 @@ on_input (guint id, const gchar *name, gboolean alarm, gpointer user_data)
   json_object_set_string_member (o, "state", alarm ? "start" : "stop");
   tcd_app_emit (e->app, "alarm", json_node_ref (ev));
   for (guint k = 0; k < json_array_get_length (list); k++)
-    if ((guint) json_object_get_int_member (json_array_get_object_element (list, k), "id") == id)
-      conf = json_array_get_object_element (list, k);
+    if ((guint) tc_json_get_int (tc_json_array_get_object (list, k), "id", 0) == id)
+      conf = tc_json_array_get_object (list, k);
   if (conf) {
     if (alarm && !armed (e, json_object_get_member (conf, "schedule")))
       g_message ("%s: outside its arming schedule, not linked", tag);
@@ -452,11 +453,11 @@ read_file (const gchar *dir, const gchar *name, GError **error)
 static gchar *
 event_summary (JsonObject *ev)
 {
-  const gchar *source = json_object_get_string_member_with_default (ev, "source", "event");
-  const gchar *name = json_object_get_string_member_with_default (ev, "name", NULL);
-  const gchar *type = json_object_get_string_member_with_default (ev, "type", NULL);
-  const gchar *level = json_object_get_string_member_with_default (ev, "level", NULL);
-  const gchar *state = json_object_get_string_member_with_default (ev, "state", NULL);
+  const gchar *source = tc_json_get_string (ev, "source", "event");
+  const gchar *name = tc_json_get_string (ev, "name", NULL);
+  const gchar *type = tc_json_get_string (ev, "type", NULL);
+  const gchar *level = tc_json_get_string (ev, "level", NULL);
+  const gchar *state = tc_json_get_string (ev, "state", NULL);
 
   return g_strdup_printf ("%s%s%s%s%s%s%s%s%s", source, type ? " " : "", type ? type : "",
       name ? " \"" : "", name ? name : "", name ? "\"" : "", level ? " " : "",
@@ -470,17 +471,17 @@ send_job (const gchar *channel, JsonNode *job, const gchar *job_dir, GCancellabl
   TcdEvents *e = user_data;
   g_autoptr (JsonNode) doc = doc_ref (e);
   JsonObject *j = json_node_get_object (job);
-  const gchar *kind = json_object_get_string_member_with_default (j, "kind", "");
+  const gchar *kind = tc_json_get_string (j, "kind", "");
   JsonNode *ev = json_object_get_member (j, "event");
-  JsonArray *files = json_object_get_array_member (j, "files");
+  JsonArray *files = tc_json_get_array (j, "files");
   guint n = files ? json_array_get_length (files) : 0;
   guint timeout = json_node_get_int (tcd_config_node (doc, "delivery.timeout_s"));
 
   (void) channel;
   if (g_str_equal (kind, "ftp")) {
-    const gchar *dir = json_object_get_string_member_with_default (j, "dir", "");
+    const gchar *dir = tc_json_get_string (j, "dir", "");
     for (guint i = 0; i < n; i++) {
-      const gchar *name = json_array_get_string_element (files, i);
+      const gchar *name = tc_json_array_get_string (files, i);
       g_autoptr (GBytes) data = read_file (job_dir, name, error);
       if (!data || !tcd_transfer_ftp_put (tcd_config_node (doc, "ftp"), dir, name, data,
               timeout, cancel, error))
@@ -500,7 +501,7 @@ send_job (const gchar *channel, JsonNode *job, const gchar *job_dir, GCancellabl
     JsonNode *val;
 
     for (guint i = 0; i < n; i++) {
-      const gchar *name = json_array_get_string_element (files, i);
+      const gchar *name = tc_json_array_get_string (files, i);
       GBytes *data = read_file (job_dir, name, error);
       if (!data) {
         g_string_free (body, TRUE);
@@ -526,7 +527,7 @@ send_job (const gchar *channel, JsonNode *job, const gchar *job_dir, GCancellabl
   }
   if (g_str_equal (kind, "center")) {
     JsonArray *rs = json_node_get_array (tcd_config_node (doc, "center.receivers"));
-    guint i = json_object_get_int_member_with_default (j, "receiver", 0);
+    guint i = tc_json_get_int (j, "receiver", 0);
     g_autoptr (JsonNode) body = tcd_json_deep_copy (ev);
     g_autofree gchar *json = NULL;
 
@@ -631,8 +632,8 @@ watch_burning (TcdEvents *e, GstThermalMeasureMeta *mm)
 {
   JsonNode *bp = cfg (e, "burning_prevention");
   JsonObject *o = json_node_get_object (bp);
-  gboolean enabled = json_object_get_boolean_member (o, "enabled");
-  gboolean manual = g_str_equal (json_object_get_string_member (o, "mode"), "manual");
+  gboolean enabled = tc_json_get_bool (o, "enabled", FALSE);
+  gboolean manual = g_str_equal (tc_json_get_string (o, "mode", NULL), "manual");
   gint64 now = g_get_monotonic_time ();
   gboolean want;
   const gchar *reason;
@@ -642,16 +643,16 @@ watch_burning (TcdEvents *e, GstThermalMeasureMeta *mm)
     reason = "disabled";
     e->burn_until = 0;
   } else if (manual) {
-    want = g_str_equal (json_object_get_string_member (o, "shutter"), "closed");
+    want = g_str_equal (tc_json_get_string (o, "shutter", NULL), "closed");
     reason = "manual";
     e->burn_until = 0;
   } else if (e->burn_until && now < e->burn_until) {
     want = TRUE;
     reason = "auto";
   } else if (!e->shutter_closed && mm && isfinite (mm->max)
-      && mm->max >= json_object_get_double_member (o, "threshold")) {
+      && mm->max >= tc_json_get_double (o, "threshold", 0)) {
     e->burn_value = mm->max;
-    e->burn_until = now + json_object_get_int_member (o, "duration_s") * G_USEC_PER_SEC;
+    e->burn_until = now + tc_json_get_int (o, "duration_s", 0) * G_USEC_PER_SEC;
     want = TRUE;
     reason = "auto";
   } else {
@@ -675,7 +676,7 @@ watch_burning (TcdEvents *e, GstThermalMeasureMeta *mm)
   burning_event (e, want, reason);
   if (!want && e->burn_until) {
     e->burn_until = 0;
-    if (json_object_get_boolean_member (o, "recovery") && !e->recovery_id)
+    if (tc_json_get_bool (o, "recovery", FALSE) && !e->recovery_id)
       e->recovery_id = g_timeout_add (500, recover, e);
   }
 }
@@ -709,9 +710,9 @@ static void
 watch_environment (TcdEvents *e, GstThermalMeta *tm)
 {
   JsonObject *o = json_node_get_object (cfg (e, "environment_alarm"));
-  gboolean enabled = json_object_get_boolean_member (o, "enabled");
-  gdouble th = json_object_get_double_member (o, "threshold");
-  gint64 interval = json_object_get_int_member (o, "interval_s") * G_USEC_PER_SEC;
+  gboolean enabled = tc_json_get_bool (o, "enabled", FALSE);
+  gdouble th = tc_json_get_double (o, "threshold", 0);
+  gint64 interval = tc_json_get_int (o, "interval_s", 0) * G_USEC_PER_SEC;
   gint64 now = g_get_monotonic_time ();
   gdouble t;
 
@@ -908,7 +909,7 @@ still_linked (guint id, const gchar *source, gpointer user_data)
   else if (g_str_has_prefix (tag, "input-")) {
     JsonArray *list = json_node_get_array (cfg (e, "alarm_inputs.inputs"));
     for (guint k = 0; k < json_array_get_length (list); k++)
-      if (json_object_get_int_member (json_array_get_object_element (list, k), "id")
+      if (tc_json_get_int (tc_json_array_get_object (list, k), "id", 0)
           == g_ascii_strtoll (tag + 6, NULL, 10))
         conf = json_array_get_element (list, k);
   } else {
@@ -925,7 +926,7 @@ still_linked (guint id, const gchar *source, gpointer user_data)
   outs = link && JSON_NODE_HOLDS_OBJECT (link)
       ? json_object_get_member (json_node_get_object (link), "alarm_outputs") : NULL;
   for (guint i = 0; outs && i < json_array_get_length (json_node_get_array (outs)); i++)
-    if ((guint) json_array_get_int_element (json_node_get_array (outs), i) == id)
+    if ((guint) tc_json_array_get_int (json_node_get_array (outs), i, 0) == id)
       return TRUE;
   return FALSE;
 }
@@ -1080,7 +1081,7 @@ test_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
     ok = tcd_transfer_email (t->section, "thermocam: a test", text, NULL, 0, t->timeout,
         cancel, &err);
   } else {
-    JsonArray *rs = json_object_get_array_member (json_node_get_object (t->section),
+    JsonArray *rs = tc_json_get_array (json_node_get_object (t->section),
         "receivers");
     g_autoptr (JsonNode) ev = tcd_event_new ("test");
     g_autofree gchar *json = NULL;

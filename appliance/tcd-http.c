@@ -23,16 +23,20 @@
 
 #include <gst/video/video.h>
 #include <libsoup/soup.h>
+#include <errno.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "gstthermalmeta.h"
+#include "tc-json.h"
 #include "tcd-certs.h"
+#include "tcd-conns.h"
 #include "tcd-crypt.h"
 #include "tcd-events.h"
 #include "tcd-schedule.h"
@@ -42,13 +46,23 @@
 #define MAX_BODY (256 * 1024)      /* a 128x128 BMP is 48 KiB */
 #define MAX_SSE 32
 #define MAX_MJPEG 16
-#define MJPEG_BACKLOG (2 * 1024 * 1024)
+#define MJPEG_BACKLOG (2 * 1024 * 1024)      /* above it a live view skips frames */
+#define MJPEG_STALL_US (30 * G_USEC_PER_SEC)  /* skipping that long: it is dropped */
+#define SSE_BACKLOG (256 * 1024)              /* an event listener that far behind is dropped */
+#define STREAMS_PER_ACCOUNT_DIV 4             /* an account holds at most 1/4 of each kind */
 #define BOUNDARY "thermocamframe"
 #define API "/api/v1/"
 #define SESSION_COOKIE "thermocam_session"
 #define MAX_SESSIONS 64
 #define NONCE_LIFE_US (300 * G_USEC_PER_SEC)   /* a Digest nonce is good for 5 minutes */
 #define MAX_NONCES 4096                        /* nonces in use whose nc we remember */
+/* what one client may hold, and for how long (manual-independent: what
+ * keeps the port up when clients misbehave) */
+#define MAX_CONNECTIONS 256             /* HTTP and HTTPS together, at most */
+#define MAX_CONNECTIONS_PER_ADDRESS 32  /* an IPv4 address, an IPv6 /64 */
+#define REQUEST_TIMEOUT_MS 10000        /* a request's line and headers (and keep-alive idle) */
+#define BODY_TIMEOUT_MS 30000           /* then its body */
+#define ANSWER_TIMEOUT_MS 60000         /* an answer (not a stream) taken by the client */
 
 /* who is asking (set on the message before its body is read) */
 typedef struct {
@@ -60,11 +74,13 @@ typedef struct {
 typedef struct {
   gchar *user, *csrf;
   gint64 expires;               /* monotonic us */
+  gboolean tls;                 /* made over HTTPS: good only there */
 } Session;
 
 static Who *who_of (SoupServerMessage *msg);
 static void drop_sessions (TcdHttp *h, const gchar *user);
 static const gchar *address_of (SoupServerMessage *msg);
+static gboolean is_tls (TcdHttp *h, SoupServerMessage *msg);
 
 static const gchar *
 who_user (SoupServerMessage *msg)
@@ -73,30 +89,36 @@ who_user (SoupServerMessage *msg)
   return w ? w->user : NULL;
 }
 
+/* a client of a long answer (events, live view) */
 typedef struct {
   SoupServerMessage *msg;
-  gsize backlog;
-} MjpegClient;
+  gsize backlog;                /* queued, not yet written to the socket */
+  gint64 stalled_since;         /* monotonic us the live view began skipping; 0 */
+  gboolean dropped;             /* too slow: its connection is being shut */
+} StreamClient;
 
 struct _TcdHttp {
   TcdApp *app;
   SoupServer *server, *tls_server;
-  GSocketService *service, *tls_service;
+  TcdConns *conns;              /* HTTP and HTTPS connections: bounds, deadlines */
+  TcdListener *service, *tls_service;
+  GSocket *keepalive[2];        /* see keep_alive () */
+  gboolean keep_alive;          /* connections stay open after an answer */
   guint port, tls_port;
   GTlsCertificate *tls_cert;
-  SoupAuthDomain *digest, *basic;
+  SoupAuthDomain *basic;
   GHashTable *sessions;         /* token -> Session */
   guint8 nonce_key[32];         /* HMAC key of our Digest nonces (new at each start) */
   GHashTable *nonces;           /* nonce -> the highest nc seen (GUINT_TO_POINTER) */
   gint64 nonce_floor;           /* nonces issued until then are stale (the table overflowed) */
-  GList *sse;                   /* SoupServerMessage */
-  GList *mjpeg;                 /* MjpegClient */
+  GList *sse;                   /* StreamClient */
+  GList *mjpeg;                 /* StreamClient */
   guint keepalive_id, measurement_id;
   guint64 event_id;
   GMutex jpeg_lock;
   GstSample *jpeg;
   guint jpeg_idle;
-  guint64 requests, errors, refused;
+  guint64 requests, errors, refused, streams_dropped;
 };
 
 /* ---- answers ---- */
@@ -161,14 +183,25 @@ method_not_allowed (SoupServerMessage *msg, const gchar *allow)
       "%s is not allowed here; allowed: %s", soup_server_message_get_method (msg), allow);
 }
 
+/* Content-Type: application/json (or any +json), with or without charset */
+static gboolean
+is_json_type (SoupServerMessage *msg)
+{
+  const gchar *type = soup_message_headers_get_content_type (
+      soup_server_message_get_request_headers (msg), NULL);
+
+  return type && (g_ascii_strcasecmp (type, "application/json") == 0
+      || (g_str_has_prefix (type, "application/") && g_str_has_suffix (type, "+json")));
+}
+
 /* the request's JSON body, or NULL with the error sent */
 static JsonNode *
 read_body (SoupServerMessage *msg)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
-  g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) err = NULL;
+  JsonNode *root;
   gsize len = 0;
   const gchar *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
 
@@ -181,17 +214,17 @@ read_body (SoupServerMessage *msg)
         "the body is larger than %d bytes", MAX_BODY);
     return NULL;
   }
-  if (!g_utf8_validate (data, len, NULL)
-      || !json_parser_load_from_data (parser, data, len, &err)) {
+  if (!is_json_type (msg)) {
+    send_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", NULL,
+        "the body must be sent as Content-Type: application/json");
+    return NULL;
+  }
+  if (!(root = tc_json_parse (data, len, TC_JSON_MAX_DEPTH, &err))) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "malformed_json", NULL,
-        "the body is not JSON: %s", err ? err->message : "not UTF-8");
+        "the body is not JSON: %s", err->message);
     return NULL;
   }
-  if (!json_parser_get_root (parser)) {
-    send_error (msg, SOUP_STATUS_BAD_REQUEST, "malformed_json", NULL, "the body is empty");
-    return NULL;
-  }
-  return json_node_ref (json_parser_get_root (parser));
+  return root;
 }
 
 static void
@@ -276,21 +309,99 @@ tcd_reading_from_sample (GstSample *sample)
 
 /* ---- server-sent events ---- */
 
+static StreamClient *
+stream_find (GList *list, SoupServerMessage *msg)
+{
+  for (GList *l = list; l; l = l->next)
+    if (((StreamClient *) l->data)->msg == msg)
+      return l->data;
+  return NULL;
+}
+
+static void
+stream_wrote (SoupServerMessage *msg, guint size, gpointer user_data)
+{
+  StreamClient *c = user_data;
+  c->backlog = c->backlog > size ? c->backlog - size : 0;
+}
+
+/* a client that does not read: nothing more is queued for it, and its
+ * connection is shut (what was queued goes with the message) */
+static void
+stream_drop (TcdHttp *h, StreamClient *c, const gchar *why)
+{
+  if (c->dropped)
+    return;
+  c->dropped = TRUE;
+  h->streams_dropped++;
+  g_debug ("HTTP: %s: dropped a stream (%s, %" G_GSIZE_FORMAT " bytes queued)",
+      address_of (c->msg), why, c->backlog);
+  tcd_conns_close (h->conns, soup_server_message_get_remote_address (c->msg));
+}
+
+/* the streams of @list held by the account asking (fair shares: one
+ * account, a user-level one too, cannot take every slot) */
+static guint
+streams_of (GList *list, const gchar *user)
+{
+  guint n = 0;
+
+  for (GList *l = list; l; l = l->next) {
+    Who *w = who_of (((StreamClient *) l->data)->msg);
+    if (w && g_strcmp0 (w->user, user) == 0)
+      n++;
+  }
+  return n;
+}
+
+/* FALSE (with the answer sent) when there is no slot for this client */
+static gboolean
+stream_slot (SoupServerMessage *msg, GList *list, guint max, const gchar *what)
+{
+  guint share = MAX (max / STREAMS_PER_ACCOUNT_DIV, 1);
+  const gchar *user = who_user (msg);
+
+  if (g_list_length (list) >= max) {
+    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
+        "at most %u %s at once", max, what);
+    return FALSE;
+  }
+  if (user && streams_of (list, user) >= share) {
+    send_error (msg, 429, "too_many_clients", NULL,
+        "%s holds %u %s already, its share of %u", user, share, what, max);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 sse_finished (SoupServerMessage *msg, gpointer user_data)
 {
   TcdHttp *h = user_data;
-  h->sse = g_list_remove (h->sse, msg);
-  g_object_unref (msg);
+  StreamClient *c = stream_find (h->sse, msg);
+
+  if (!c)
+    return;
+  h->sse = g_list_remove (h->sse, c);
+  g_object_unref (c->msg);
+  g_free (c);
 }
 
 static void
-sse_write (SoupServerMessage *msg, const gchar *text)
+sse_write (TcdHttp *h, StreamClient *c, const gchar *text)
 {
-  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+  SoupMessageBody *body = soup_server_message_get_response_body (c->msg);
+  gsize len = strlen (text);
 
-  soup_message_body_append (body, SOUP_MEMORY_COPY, text, strlen (text));
-  soup_server_message_unpause (msg);
+  if (c->dropped)
+    return;
+  if (c->backlog + len > SSE_BACKLOG) {
+    stream_drop (h, c, "events not read");
+    return;
+  }
+  soup_message_body_append (body, SOUP_MEMORY_COPY, text, len);
+  c->backlog += len;
+  soup_server_message_unpause (c->msg);
 }
 
 void
@@ -308,7 +419,7 @@ tcd_http_broadcast (TcdHttp *h, const gchar *type, JsonNode *data)
   text = g_strdup_printf ("id: %" G_GUINT64_FORMAT "\nevent: %s\ndata: %s\n\n",
       ++h->event_id, type, json);
   for (GList *l = h->sse; l; l = l->next)
-    sse_write (l->data, text);
+    sse_write (h, l->data, text);
 }
 
 static gboolean
@@ -317,7 +428,7 @@ sse_keepalive (gpointer user_data)
   TcdHttp *h = user_data;
 
   for (GList *l = h->sse; l; l = l->next)
-    sse_write (l->data, ": keepalive\n\n");
+    sse_write (h, l->data, ": keepalive\n\n");
   return G_SOURCE_CONTINUE;
 }
 
@@ -344,20 +455,23 @@ static void
 handle_events (TcdHttp *h, SoupServerMessage *msg)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
+  StreamClient *c;
 
-  if (g_list_length (h->sse) >= MAX_SSE) {
-    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
-        "at most %d event listeners", MAX_SSE);
+  if (!stream_slot (msg, h->sse, MAX_SSE, "event listeners"))
     return;
-  }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_message_headers_set_content_type (hdrs, "text/event-stream", NULL);
   soup_message_headers_replace (hdrs, "Cache-Control", "no-cache");
   soup_message_headers_set_encoding (hdrs, SOUP_ENCODING_CHUNKED);
   soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
-  h->sse = g_list_prepend (h->sse, g_object_ref (msg));
+  c = g_new0 (StreamClient, 1);
+  c->msg = g_object_ref (msg);
+  h->sse = g_list_prepend (h->sse, c);
   g_signal_connect (msg, "finished", G_CALLBACK (sse_finished), h);
-  sse_write (msg, ": thermocamd events: measurement, alarm, exception, config, output, "
+  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (stream_wrote), c);
+  /* a stream has no deadline: a slow reader is dropped by its backlog */
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg), 0);
+  sse_write (h, c, ": thermocamd events: measurement, alarm, exception, config, output, "
       "burning, capture, delivery\n\n");
 }
 
@@ -375,7 +489,7 @@ mjpeg_finished (SoupServerMessage *msg, gpointer user_data)
   TcdHttp *h = user_data;
 
   for (GList *l = h->mjpeg; l; l = l->next) {
-    MjpegClient *c = l->data;
+    StreamClient *c = l->data;
     if (c->msg == msg) {
       h->mjpeg = g_list_delete_link (h->mjpeg, l);
       g_object_unref (c->msg);
@@ -384,13 +498,6 @@ mjpeg_finished (SoupServerMessage *msg, gpointer user_data)
     }
   }
   mjpeg_update_viewers (h);
-}
-
-static void
-mjpeg_wrote (SoupServerMessage *msg, guint size, gpointer user_data)
-{
-  MjpegClient *c = user_data;
-  c->backlog = c->backlog > size ? c->backlog - size : 0;
 }
 
 static gboolean
@@ -413,11 +520,21 @@ mjpeg_send (gpointer user_data)
   if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
     head = g_strdup_printf ("--" BOUNDARY "\r\nContent-Type: image/jpeg\r\n"
         "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", map.size);
+    gint64 now = g_get_monotonic_time ();
     for (GList *l = h->mjpeg; l; l = l->next) {
-      MjpegClient *c = l->data;
+      StreamClient *c = l->data;
       SoupMessageBody *body = soup_server_message_get_response_body (c->msg);
-      if (c->backlog > MJPEG_BACKLOG)
-        continue;               /* a slow reader skips this frame */
+      if (c->dropped)
+        continue;
+      if (c->backlog > MJPEG_BACKLOG) {
+        /* a slow reader skips this frame; one that reads nothing goes */
+        if (!c->stalled_since)
+          c->stalled_since = now;
+        else if (now - c->stalled_since > MJPEG_STALL_US)
+          stream_drop (h, c, "live view not read");
+        continue;
+      }
+      c->stalled_since = 0;
       soup_message_body_append (body, SOUP_MEMORY_COPY, head, strlen (head));
       soup_message_body_append (body, SOUP_MEMORY_COPY, map.data, map.size);
       soup_message_body_append (body, SOUP_MEMORY_STATIC, "\r\n", 2);
@@ -449,24 +566,22 @@ static void
 handle_live (TcdHttp *h, SoupServerMessage *msg)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
-  MjpegClient *c;
+  StreamClient *c;
 
-  if (g_list_length (h->mjpeg) >= MAX_MJPEG) {
-    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
-        "at most %d live views", MAX_MJPEG);
+  if (!stream_slot (msg, h->mjpeg, MAX_MJPEG, "live views"))
     return;
-  }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_message_headers_set_content_type (hdrs,
       "multipart/x-mixed-replace;boundary=" BOUNDARY, NULL);
   soup_message_headers_replace (hdrs, "Cache-Control", "no-cache");
   soup_message_headers_set_encoding (hdrs, SOUP_ENCODING_CHUNKED);
   soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
-  c = g_new0 (MjpegClient, 1);
+  c = g_new0 (StreamClient, 1);
   c->msg = g_object_ref (msg);
   h->mjpeg = g_list_prepend (h->mjpeg, c);
   g_signal_connect (msg, "finished", G_CALLBACK (mjpeg_finished), h);
-  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (mjpeg_wrote), c);
+  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (stream_wrote), c);
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg), 0);
   mjpeg_update_viewers (h);
   soup_server_message_pause (msg);
 }
@@ -672,8 +787,8 @@ static gint
 find_rule (JsonArray *rules, gint64 id)
 {
   for (guint i = 0; i < json_array_get_length (rules); i++) {
-    JsonObject *r = json_array_get_object_element (rules, i);
-    if (r && json_object_get_int_member_with_default (r, "id", -1) == id)
+    JsonObject *r = tc_json_array_get_object (rules, i);
+    if (r && tc_json_get_int (r, "id", -1) == id)
       return i;
   }
   return -1;
@@ -711,10 +826,10 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
   if (g_str_equal (method, "DELETE")) {
     JsonArray *cmps = json_node_get_array (tcd_config_get_section (cfg, "comparisons"));
     for (guint i = 0; i < json_array_get_length (cmps); i++) {
-      JsonArray *pair = json_object_get_array_member (json_array_get_object_element (cmps, i),
+      JsonArray *pair = tc_json_get_array (tc_json_array_get_object (cmps, i),
           "rules");
       for (guint k = 0; pair && k < json_array_get_length (pair); k++)
-        if (json_array_get_int_element (pair, k) == id) {
+        if (tc_json_array_get_int (pair, k, 0) == id) {
           g_autofree gchar *f = g_strdup_printf ("comparisons[%u].rules", i);
           send_error (msg, SOUP_STATUS_CONFLICT, "in_use", f,
               "rule %" G_GINT64_FORMAT " is used by a comparison: delete or change it first", id);
@@ -746,8 +861,8 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
       return;
     }
     for (guint i = 0; i < json_array_get_length (rules); i++)
-      max = MAX (max, json_object_get_int_member_with_default
-          (json_array_get_object_element (rules, i), "id", 0));
+      max = MAX (max, tc_json_get_int
+          (tc_json_array_get_object (rules, i), "id", 0));
     rule = tcd_json_deep_copy (body);
     json_object_set_int_member (json_node_get_object (rule), "id", max + 1);
     if (!json_object_has_member (json_node_get_object (rule), "enabled"))
@@ -767,7 +882,7 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
     JsonNode *merged;
     if (json_object_has_member (o, "id")
         && (!JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "id"))
-            || json_object_get_int_member (o, "id") != id)) {
+            || tc_json_get_int (o, "id", 0) != id)) {
       json_node_unref (doc);
       send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "id",
           "id: the id of a rule cannot change");
@@ -1036,6 +1151,25 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, g_list_length (h->sse));
   json_builder_set_member_name (b, "live_views");
   json_builder_add_int_value (b, g_list_length (h->mjpeg));
+  json_builder_set_member_name (b, "streams_dropped");
+  json_builder_add_int_value (b, h->streams_dropped);
+  {
+    TcdConnsStats st;
+    tcd_conns_get_stats (h->conns, &st);
+    json_builder_set_member_name (b, "connections");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "open");
+    json_builder_add_int_value (b, st.open);
+    json_builder_set_member_name (b, "accepted");
+    json_builder_add_int_value (b, st.accepted);
+    json_builder_set_member_name (b, "over_limit");
+    json_builder_add_int_value (b, st.over_limit);
+    json_builder_set_member_name (b, "timed_out");
+    json_builder_add_int_value (b, st.timed_out);
+    json_builder_set_member_name (b, "no_descriptors");
+    json_builder_add_int_value (b, st.no_descriptors);
+    json_builder_end_object (b);
+  }
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -1199,8 +1333,8 @@ end_streams (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered
     GList *l = k ? h->mjpeg : h->sse;
     while (l) {
       GList *next = l->next;
-      MjpegClient *c = k ? l->data : NULL;
-      SoupServerMessage *msg = k ? c->msg : l->data;
+      StreamClient *c = l->data;
+      SoupServerMessage *msg = c->msg;
       Who *who = who_of (msg);
       if (everyone || (user && who && g_strcmp0 (who->user, user) == 0)
           || (filtered && !tcd_security_address_allowed_str (h->app->security,
@@ -1214,7 +1348,9 @@ end_streams (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered
           viewers = TRUE;
         } else {
           h->sse = g_list_delete_link (h->sse, l);
+          g_signal_handlers_disconnect_by_data (msg, c);
           g_signal_handlers_disconnect_by_func (msg, sse_finished, h);
+          g_free (c);
         }
         end_stream (msg);
         g_object_unref (msg);
@@ -1261,6 +1397,11 @@ find_session (TcdHttp *h, SoupServerMessage *msg)
   params = soup_header_parse_semi_param_list (cookie);
   v = g_hash_table_lookup (params, SESSION_COOKIE);
   if (!v || !(s = g_hash_table_lookup (h->sessions, v)))
+    return NULL;
+  /* a session made over HTTPS is not good over plain HTTP, where anyone on
+   * the way could have read its cookie (and one made over HTTP not over
+   * HTTPS: the page logs in again) */
+  if (s->tls != is_tls (h, msg))
     return NULL;
   if (g_get_monotonic_time () > s->expires
       || tcd_users_get_level (h->app->users, s->user) == TCD_LEVEL_NONE) {
@@ -1344,14 +1485,14 @@ keep_receiver_passwords (TcdConfig *cfg, JsonNode *patch)
             "password"))
       continue;
     for (guint k = 0; k < json_array_get_length (json_node_get_array (old)); k++) {
-      JsonObject *o = json_array_get_object_element (json_node_get_array (old), k);
-      if (g_strcmp0 (json_object_get_string_member_with_default (o, "url", ""),
-              json_object_get_string_member_with_default (ro, "url", "")) == 0
-          && g_strcmp0 (json_object_get_string_member_with_default (o, "user", ""),
-              json_object_get_string_member_with_default (ro, "user", "")) == 0
+      JsonObject *o = tc_json_array_get_object (json_node_get_array (old), k);
+      if (g_strcmp0 (tc_json_get_string (o, "url", ""),
+              tc_json_get_string (ro, "url", "")) == 0
+          && g_strcmp0 (tc_json_get_string (o, "user", ""),
+              tc_json_get_string (ro, "user", "")) == 0
           && json_object_has_member (o, "password")) {
         json_object_set_string_member (ro, "password",
-            json_object_get_string_member (o, "password"));
+            tc_json_get_string (o, "password", NULL));
         break;
       }
     }
@@ -1416,7 +1557,7 @@ handle_io (TcdHttp *h, SoupServerMessage *msg, const gchar *method, gchar **seg,
         return;
       }
     if (json_object_has_member (o, "link")) {
-      const gchar *v = json_object_get_string_member_with_default (o, "link", "");
+      const gchar *v = tc_json_get_string (o, "link", "");
       if (!g_str_equal (v, "up") && !g_str_equal (v, "down")) {
         send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "link",
             "link: \"up\" or \"down\"");
@@ -1449,7 +1590,7 @@ handle_io (TcdHttp *h, SoupServerMessage *msg, const gchar *method, gchar **seg,
       return method_not_allowed (msg, "PUT");
     if (!(body = read_body (msg)))
       return;
-    contact = JSON_NODE_HOLDS_OBJECT (body) ? json_object_get_string_member_with_default (
+    contact = JSON_NODE_HOLDS_OBJECT (body) ? tc_json_get_string (
         json_node_get_object (body), "contact", NULL) : NULL;
     if (!contact || (!g_str_equal (contact, "open") && !g_str_equal (contact, "closed"))
         || json_object_get_size (json_node_get_object (body)) != 1) {
@@ -1524,11 +1665,11 @@ handle_schedule_copy (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   if (!(body = read_body (msg)))
     return;
   o = JSON_NODE_HOLDS_OBJECT (body) ? json_node_get_object (body) : NULL;
-  source = o ? json_object_get_string_member_with_default (o, "source", NULL) : NULL;
-  from = o ? json_object_get_string_member_with_default (o, "from", NULL) : NULL;
+  source = o ? tc_json_get_string (o, "source", NULL) : NULL;
+  from = o ? tc_json_get_string (o, "from", NULL) : NULL;
   ta = o && json_object_has_member (o, "to")
       && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "to"))
-      ? json_object_get_array_member (o, "to") : NULL;
+      ? tc_json_get_array (o, "to") : NULL;
   if (!source || !(path = schedule_path (source, &owned))) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "source", "source: one of scene, "
         "rules, comparisons, environment, timed_capture, input-N, output-N");
@@ -1553,9 +1694,9 @@ handle_schedule_copy (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
     g_auto (GStrv) parts = g_strsplit (path, "#", 2);
     JsonArray *a = json_node_get_array (tcd_config_node (doc, parts[0]));
     for (guint i = 0; i < json_array_get_length (a); i++)
-      if (json_object_get_int_member (json_array_get_object_element (a, i), "id")
+      if (tc_json_get_int (tc_json_array_get_object (a, i), "id", 0)
           == g_ascii_strtoll (parts[1], NULL, 10))
-        owner = json_array_get_object_element (a, i);
+        owner = tc_json_array_get_object (a, i);
   } else {
     owner = json_node_get_object (tcd_config_node (doc, path));
   }
@@ -1592,7 +1733,7 @@ settings_tested (GError *error, gpointer user_data)
     send_error (t->msg, SOUP_STATUS_BAD_GATEWAY, "transfer_failed", NULL, "%s",
         error->message);
   } else {
-    g_autoptr (JsonNode) ok = json_from_string ("{\"ok\": true}", NULL);
+    g_autoptr (JsonNode) ok = tc_json_parse ("{\"ok\": true}", -1, 0, NULL);
     send_json (t->msg, SOUP_STATUS_OK, ok);
   }
   soup_server_message_unpause (t->msg);
@@ -1732,7 +1873,7 @@ handle_captures (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const 
     if (!(body = read_body (msg)))
       return;
     /* checked as capture.event.picture would be */
-    patch = json_from_string ("{\"event\": {}}", NULL);
+    patch = tc_json_parse ("{\"event\": {}}", -1, 0, NULL);
     json_object_set_member (json_node_get_object (json_object_get_member (
                 json_node_get_object (patch), "event")), "picture", json_node_ref (body));
     doc = tcd_config_patched (h->app->config, "capture", patch);
@@ -1976,6 +2117,84 @@ nonce_record (TcdHttp *h, const gchar *nonce, guint nc)
   g_hash_table_replace (h->nonces, g_strdup (nonce), GUINT_TO_POINTER (nc));
 }
 
+/* ---- Digest responses ----
+ * Checked here rather than by libsoup's SoupAuthDomainDigest, which compares
+ * the "uri" parameter unescaped with the request's path still escaped, so
+ * that a good password fails on any percent-encoded query
+ * (?from=2026-12-03T00%3A00%3A00Z) or dot segment, and counts towards the
+ * lock.  RFC 7616 3.4.6: the uri is the request-target as sent; it is
+ * resolved the way libsoup resolved the request line, so the two compare
+ * equal exactly when the client signed this request's target. */
+
+typedef enum {
+  DIGEST_OK,
+  DIGEST_WRONG,                 /* not these credentials: a failed login */
+  DIGEST_OTHER_URI,             /* the right credentials, signed for another target */
+} DigestResult;
+
+static void
+md5_hex (GString *text, gchar out[33])
+{
+  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_MD5);
+
+  g_checksum_update (c, (const guchar *) text->str, text->len);
+  g_strlcpy (out, g_checksum_get_string (c), 33);
+}
+
+static gboolean
+digest_uri_matches (SoupServerMessage *msg, const gchar *uri)
+{
+  GUri *req = soup_server_message_get_uri (msg);
+  g_autoptr (GUri) base = NULL, dig = NULL;
+
+  base = g_uri_build (SOUP_HTTP_URI_FLAGS, g_uri_get_scheme (req), NULL,
+      g_uri_get_host (req) ? g_uri_get_host (req) : "localhost", -1, "/", NULL, NULL);
+  dig = g_uri_parse_relative (base, uri, SOUP_HTTP_URI_FLAGS, NULL);
+  return dig && g_strcmp0 (g_uri_get_path (dig), g_uri_get_path (req)) == 0
+      && g_strcmp0 (g_uri_get_query (dig), g_uri_get_query (req)) == 0;
+}
+
+static DigestResult
+digest_verify (TcdHttp *h, SoupServerMessage *msg, GHashTable *params, gchar **user)
+{
+  const gchar *name = g_hash_table_lookup (params, "username");
+  const gchar *uri = g_hash_table_lookup (params, "uri");
+  const gchar *realm = g_hash_table_lookup (params, "realm");
+  const gchar *qop = g_hash_table_lookup (params, "qop");
+  const gchar *algorithm = g_hash_table_lookup (params, "algorithm");
+  const gchar *nonce = g_hash_table_lookup (params, "nonce");
+  const gchar *nc = g_hash_table_lookup (params, "nc");
+  const gchar *cnonce = g_hash_table_lookup (params, "cnonce");
+  const gchar *response = g_hash_table_lookup (params, "response");
+  const gchar *ha1 = name ? tcd_users_get_ha1 (h->app->users, name) : NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  gchar ha2[33], expected[33];
+  gboolean good;
+
+  if (!name || !uri || !realm || !nonce || !nc || !cnonce || !response
+      || g_strcmp0 (qop, "auth") != 0 || !g_str_equal (realm, TCD_REALM)
+      || (algorithm && g_ascii_strcasecmp (algorithm, "MD5") != 0) || strlen (response) != 32)
+    return DIGEST_WRONG;
+  g_string_printf (text, "%s:%s", soup_server_message_get_method (msg), uri);
+  md5_hex (text, ha2);
+  /* an unknown name costs the same as a known one */
+  g_string_printf (text, "%s:%s:%s:%s:auth:%s", ha1 ? ha1 : "00000000000000000000000000000000",
+      nonce, nc, cnonce, ha2);
+  md5_hex (text, expected);
+  good = CRYPTO_memcmp (expected, response, 32) == 0;
+  if (!good) {
+    /* hex digits in upper case are the same response */
+    g_autofree gchar *lower = g_ascii_strdown (response, 32);
+    good = CRYPTO_memcmp (expected, lower, 32) == 0;
+  }
+  if (!good || !ha1)
+    return DIGEST_WRONG;
+  if (!digest_uri_matches (msg, uri))
+    return DIGEST_OTHER_URI;
+  *user = g_strdup (name);
+  return DIGEST_OK;
+}
+
 static void
 challenge_full (TcdHttp *h, SoupServerMessage *msg, const gchar *code, const gchar *message,
     gboolean stale)
@@ -2121,7 +2340,19 @@ gate (TcdHttp *h, SoupServerMessage *msg)
         return FALSE;
       }
     }
-    user = soup_auth_domain_accepts (basic ? h->basic : h->digest, msg);
+    if (!basic && params) {
+      DigestResult r = digest_verify (h, msg, params, &user);
+      if (r == DIGEST_OTHER_URI) {
+        /* the password was right: not a failed login */
+        who_free (who);
+        send_error (msg, SOUP_STATUS_BAD_REQUEST, "digest_uri", NULL,
+            "the Digest uri is not this request's target (RFC 7616: the request-target "
+            "as sent)");
+        return FALSE;
+      }
+    } else if (basic) {
+      user = soup_auth_domain_accepts (h->basic, msg);
+    }
     if (!user) {
       g_autofree gchar *claimed = claimed_user (authorization);
       who_free (who);
@@ -2191,22 +2422,21 @@ body_object (SoupServerMessage *msg, JsonNode *body, const gchar * const *allowe
 static const gchar *
 member (JsonObject *o, const gchar *name)
 {
-  return json_object_get_string_member_with_default (o, name, NULL);
+  return tc_json_get_string (o, name, NULL);
 }
 
+/* a host-only cookie (no Domain: SoupCookie wants one), for the page's
+ * scripts out of reach (HttpOnly), never sent by another site's page
+ * (SameSite=Strict), over HTTPS only when made there (Secure); @value is
+ * our hex token or empty */
 static void
 set_session_cookie (TcdHttp *h, SoupServerMessage *msg, const gchar *value, gint max_age)
 {
-  SoupCookie *c = soup_cookie_new (SESSION_COOKIE, value, NULL, "/", max_age);
-  g_autofree gchar *header = NULL;
+  g_autofree gchar *header = g_strdup_printf ("%s=%s; Path=/; Max-Age=%d; HttpOnly; "
+      "SameSite=Strict%s", SESSION_COOKIE, value, max_age, is_tls (h, msg) ? "; Secure" : "");
 
-  soup_cookie_set_http_only (c, TRUE);
-  soup_cookie_set_same_site_policy (c, SOUP_SAME_SITE_POLICY_STRICT);
-  soup_cookie_set_secure (c, is_tls (h, msg));
-  header = soup_cookie_to_set_cookie_header (c);
   soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
       header);
-  soup_cookie_free (c);
 }
 
 static void
@@ -2289,6 +2519,7 @@ handle_session (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
     }
     s->user = g_strdup (name);
     s->csrf = random_token ();
+    s->tls = is_tls (h, msg);
     s->expires = g_get_monotonic_time () + minutes * 60 * G_USEC_PER_SEC;
     g_hash_table_insert (h->sessions, token, s);
     set_session_cookie (h, msg, token, minutes * 60);
@@ -2491,7 +2722,7 @@ cert_params (SoupServerMessage *msg, JsonNode *body, gboolean need_days, TcdCert
   }
   p->country = member (o, "country");
   p->host = member (o, "host");
-  p->days = CLAMP (json_object_get_int_member_with_default (o, "days", need_days ? 0 : 365),
+  p->days = CLAMP (tc_json_get_int (o, "days", need_days ? 0 : 365),
       0, G_MAXUINT);
   p->organization = member (o, "organization");
   p->state = member (o, "state");
@@ -2716,7 +2947,7 @@ handle_audit (TcdHttp *h, SoupServerMessage *msg, const gchar *method, GHashTabl
     GString *csv = g_string_new ("time,type,user,address,detail\r\n");
     JsonArray *a = json_node_get_array (records);
     for (guint i = 0; i < json_array_get_length (a); i++) {
-      JsonObject *o = json_array_get_object_element (a, i);
+      JsonObject *o = tc_json_array_get_object (a, i);
       static const gchar *cols[] = { "time", "type", "user", "address", "detail" };
       for (guint c = 0; c < G_N_ELEMENTS (cols); c++) {
         JsonNode *vn = json_object_get_member (o, cols[c]);
@@ -2828,7 +3059,7 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   g_autoptr (GBytes) whole = NULL, plain = NULL;
   g_autoptr (SoupMultipart) mp = NULL;
   g_autoptr (GError) err = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) doc = NULL;
   g_autoptr (JsonNode) defaults = NULL;
   g_autofree gchar *password = NULL, *field = NULL;
   g_autofree guchar *picture = NULL;
@@ -2859,13 +3090,13 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
     return;
   }
   /* everything is checked before anything changes */
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (plain, NULL),
-          g_bytes_get_size (plain), NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
-      || g_strcmp0 (json_object_get_string_member_with_default (root =
-              json_node_get_object (json_parser_get_root (parser)), "format", ""),
+  if (!(doc = tc_json_parse (g_bytes_get_data (plain, NULL), g_bytes_get_size (plain),
+              TC_JSON_MAX_DEPTH, NULL))
+      || !JSON_NODE_HOLDS_OBJECT (doc)
+      || g_strcmp0 (tc_json_get_string (root =
+              json_node_get_object (doc), "format", ""),
           EXPORT_FORMAT) != 0
-      || json_object_get_int_member_with_default (root, "version", 0) != 1
+      || tc_json_get_int (root, "version", 0) != 1
       || !(config = json_object_get_member (root, "config"))
       || !(users = json_object_get_member (root, "users"))) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "file",
@@ -2912,8 +3143,8 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   }
   tcd_audit (app->security, "import", who->user, who->address,
       "imported a configuration exported %s from %s",
-      json_object_get_string_member_with_default (root, "exported", "?"),
-      json_object_get_string_member_with_default (root, "serial", "?"));
+      tc_json_get_string (root, "exported", "?"),
+      tc_json_get_string (root, "serial", "?"));
   {
     g_autoptr (JsonNode) shown = redacted (tcd_config_get (app->config), NULL);
     send_json (msg, SOUP_STATUS_OK, shown);
@@ -3081,6 +3312,7 @@ cut_body (gpointer data)
   body = tcd_json_to_string (error, FALSE);
   answer = g_strdup_printf ("HTTP/1.1 413 Request Entity Too Large\r\n"
       "Content-Type: application/json\r\nConnection: close\r\n"
+      "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"
       "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s", strlen (body), body);
   /* best effort on the non-blocking socket: the answer is small */
   if (G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (io)))
@@ -3093,7 +3325,12 @@ cut_body (gpointer data)
 static void
 got_body (SoupServerMessage *msg, gpointer user_data)
 {
+  TcdHttp *h = user_data;
+
   g_object_set_data (G_OBJECT (msg), "tcd-got-body", GINT_TO_POINTER (1));
+  /* the answer must be taken within its time (streams lift it) */
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
+      ANSWER_TIMEOUT_MS);
 }
 
 static void
@@ -3110,6 +3347,28 @@ got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
   }
 }
 
+/* What every answer of the API carries: nothing of it is cached (settings,
+ * accounts, logs, pictures), sniffed, framed or sent on as a referrer; no
+ * content runs from it; HTTPS is remembered.  The web page's files set
+ * their own caching and policy. */
+static void
+security_headers (TcdHttp *h, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *r = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_replace (r, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (r, "X-Frame-Options", "DENY");
+  soup_message_headers_replace (r, "Content-Security-Policy",
+      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  soup_message_headers_replace (r, "Referrer-Policy", "no-referrer");
+  soup_message_headers_replace (r, "Cache-Control", "no-store");
+  soup_message_headers_replace (r, "Cross-Origin-Resource-Policy", "same-origin");
+  if (is_tls (h, msg))
+    soup_message_headers_replace (r, "Strict-Transport-Security", "max-age=31536000");
+  if (!h->keep_alive)
+    soup_message_headers_replace (r, "Connection", "close");
+}
+
 /* refuse a body too large before reading it; then the gate */
 static void
 got_headers (SoupServerMessage *msg, gpointer user_data)
@@ -3118,8 +3377,14 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
   SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
   goffset len = soup_message_headers_get_content_length (hdrs);
 
+  security_headers (h, msg);
+
   g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk), h);
   g_signal_connect (msg, "got-body", G_CALLBACK (got_body), h);
+  /* the headers came in time; a body has its own time */
+  if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CHUNKED || len > 0)
+    tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
+        BODY_TIMEOUT_MS);
   if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH
       && len > MAX_BODY) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
@@ -3155,6 +3420,10 @@ request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
   TcdHttp *h = user_data;
   if (server == h->tls_server)
     g_object_set_data (G_OBJECT (msg), "tcd-tls", GINT_TO_POINTER (1));
+  /* a request (the next one on a kept-alive connection) must come whole
+   * in time: an idle or a slow-loris connection is closed at this deadline */
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
+      REQUEST_TIMEOUT_MS);
   g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers), user_data);
 }
 
@@ -3162,16 +3431,12 @@ static void
 request_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
   TcdHttp *h = user_data;
+
+  /* kept alive: the next request is due within the request timeout */
+  tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
+      REQUEST_TIMEOUT_MS);
   if (soup_server_message_get_status (msg) >= 400)
     h->errors++;
-}
-
-static char *
-digest_ha1 (SoupAuthDomain *domain, SoupServerMessage *msg, const char *username,
-    gpointer user_data)
-{
-  TcdHttp *h = user_data;
-  return g_strdup (tcd_users_get_ha1 (h->app->users, username));
 }
 
 static gboolean
@@ -3184,14 +3449,14 @@ basic_check (SoupAuthDomain *domain, SoupServerMessage *msg, const char *usernam
 
 /* ---- the sockets: the IP filter before anything is read ---- */
 
-static gboolean
-incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpointer user_data)
+static void
+incoming (TcdListener *listener, GSocketConnection *conn, GSocketAddress *remote,
+    gpointer user_data)
 {
   TcdHttp *h = user_data;
-  gboolean tls = service == h->tls_service;
-  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  gboolean tls = listener == h->tls_service;
   g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
-  GInetAddress *ia = remote && G_IS_INET_SOCKET_ADDRESS (remote)
+  GInetAddress *ia = G_IS_INET_SOCKET_ADDRESS (remote)
       ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)) : NULL;
   g_autoptr (GError) err = NULL;
   g_autoptr (GIOStream) stream = NULL;
@@ -3201,75 +3466,95 @@ incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpo
     h->refused++;
     g_debug ("HTTP%s: %s is filtered out", tls ? "S" : "", a);
     g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-    return TRUE;
+    return;
+  }
+  if (!local) {
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+    return;
   }
   if (tls) {
     if (!h->tls_cert) {
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-      return TRUE;
+      return;
     }
     stream = (GIOStream *) g_tls_server_connection_new (G_IO_STREAM (conn), h->tls_cert,
         &err);
     if (!stream) {
       g_warning ("HTTPS: %s", err->message);
-      return TRUE;
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+      return;
     }
   } else {
     stream = g_object_ref (G_IO_STREAM (conn));
   }
+  /* the handshake and the first request line are due within the request
+   * timeout (request_started () sets it again for each request) */
+  tcd_conns_set_deadline (h->conns, remote, REQUEST_TIMEOUT_MS);
+  /* @remote is the very object libsoup hands back with each message
+   * (soup_server_message_get_remote_address): the deadlines' key */
   if (!soup_server_accept_iostream (tls ? h->tls_server : h->server, stream, local, remote,
           &err))
     g_warning ("HTTP: %s", err->message);
-  return TRUE;
 }
 
 /* @address: an IP address, or NULL for all of them (IPv4 and IPv6) */
-static GSocketService *
+static TcdListener *
 listen_on (TcdHttp *h, const gchar *address, guint port, guint *got, GError **error)
 {
-  GSocketService *s = g_socket_service_new ();
-
-  if (address) {
-    g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (address);
-    g_autoptr (GSocketAddress) sa = ia ? g_inet_socket_address_new (ia, port) : NULL;
-    g_autoptr (GSocketAddress) bound = NULL;
-    if (!sa) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-          "HTTP: %s is not an IP address", address);
-      g_object_unref (s);
-      return NULL;
-    }
-    if (!g_socket_listener_add_address (G_SOCKET_LISTENER (s), sa, G_SOCKET_TYPE_STREAM,
-            G_SOCKET_PROTOCOL_TCP, NULL, &bound, error)) {
-      g_object_unref (s);
-      return NULL;
-    }
-    *got = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  } else if (port == 0) {
-    *got = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (s), NULL, error);
-    if (!*got) {
-      g_object_unref (s);
-      return NULL;
-    }
-  } else if (!g_socket_listener_add_inet_port (G_SOCKET_LISTENER (s), port, NULL, error)) {
-    g_object_unref (s);
-    return NULL;
-  } else {
-    *got = port;
-  }
-  g_signal_connect (s, "incoming", G_CALLBACK (incoming), h);
-  g_socket_service_start (s);
-  return s;
+  return tcd_conns_listen (h->conns, address, port, incoming, h, got, error);
 }
 
 static void
-stop_service (GSocketService **s)
+stop_service (TcdListener **s)
 {
-  if (*s) {
-    g_socket_service_stop (*s);
-    g_socket_listener_close (G_SOCKET_LISTENER (*s));
-    g_clear_object (s);
+  g_clear_pointer (s, tcd_listener_free);
+}
+
+/* Keep-alive.  libsoup keeps a connection open after an answer only for a
+ * server with a listener of its own (soup-server.c, request_finished ():
+ * "priv->listeners"), and we accept the connections ourselves (the IP
+ * filter and the bounds act before anything is read).  So each server gets
+ * a listener on one end of a socket pair, whose other end we keep and
+ * never write to: nothing can connect through it, and with it keep-alive
+ * works.
+ *
+ * But libsoup before 3.3.0 never lets go of a kept-alive connection that
+ * its client closes while idle (fixed upstream by "server: do not leak idle
+ * connections closed by the client", d20c6601): one descriptor lost per
+ * such client.  With those versions (Debian 12 has 3.2) every answer says
+ * Connection: close instead (security_headers ()), and the connection is
+ * closed after it, as the client was told. */
+static gboolean
+keep_alive_safe (void)
+{
+  return soup_get_major_version () > 3
+      || (soup_get_major_version () == 3 && soup_get_minor_version () >= 3);
+}
+
+static void
+keep_alive (TcdHttp *h)
+{
+  gint fds[2];
+  g_autoptr (GError) err = NULL;
+  SoupServer *servers[2] = { h->server, h->tls_server };
+
+  h->keep_alive = keep_alive_safe ();
+  if (!h->keep_alive)
+    return;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    g_warning ("HTTP: no socket pair (%s): every connection closes after one answer",
+        g_strerror (errno));
+    return;
   }
+  h->keepalive[0] = g_socket_new_from_fd (fds[0], NULL);
+  h->keepalive[1] = g_socket_new_from_fd (fds[1], NULL);
+  for (guint i = 0; i < 2; i++)
+    if (!h->keepalive[0] || !soup_server_listen_socket (servers[i], h->keepalive[0], 0, &err)) {
+      g_warning ("HTTP: %s: every connection closes after one answer",
+          err ? err->message : "no socket");
+      g_clear_error (&err);
+    }
 }
 
 /* The installed certificate; a self-signed one is made when there is none
@@ -3309,15 +3594,15 @@ tcd_http_new (TcdApp *app)
   h->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) session_free);
   h->nonces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  h->conns = tcd_conns_new (MIN (MAX_CONNECTIONS, MAX ((gint) tcd_raise_fd_limit () - 128, 64)
+          / 4), MAX_CONNECTIONS_PER_ADDRESS, tcd_address_key);
   if (RAND_bytes (h->nonce_key, sizeof h->nonce_key) != 1)
     g_error ("no random bytes for the Digest nonces");
-  /* the checks are ours (gate()); these only speak the protocols */
-  h->digest = soup_auth_domain_digest_new ("realm", TCD_REALM, NULL);
-  soup_auth_domain_digest_set_auth_callback (h->digest, digest_ha1, h, NULL);
+  /* the checks are ours (gate()); this one only speaks Basic */
   h->basic = soup_auth_domain_basic_new ("realm", TCD_REALM, NULL);
   soup_auth_domain_basic_set_auth_callback (h->basic, basic_check, h, NULL);
-  h->server = soup_server_new ("server-header", "thermocamd/" PACKAGE_VERSION " ", NULL);
-  h->tls_server = soup_server_new ("server-header", "thermocamd/" PACKAGE_VERSION " ", NULL);
+  h->server = soup_server_new ("server-header", "thermocamd", NULL);
+  h->tls_server = soup_server_new ("server-header", "thermocamd", NULL);
   servers[0] = h->server;
   servers[1] = h->tls_server;
   for (guint i = 0; i < 2; i++) {
@@ -3326,6 +3611,7 @@ tcd_http_new (TcdApp *app)
     g_signal_connect (servers[i], "request-started", G_CALLBACK (request_started), h);
     g_signal_connect (servers[i], "request-finished", G_CALLBACK (request_finished), h);
   }
+  keep_alive (h);
   h->keepalive_id = g_timeout_add_seconds (15, sse_keepalive, h);
   h->measurement_id = g_timeout_add_seconds (1, sse_measurement, h);
   return h;
@@ -3385,7 +3671,9 @@ tcd_http_free (TcdHttp *h)
   tcd_http_disconnect (h);
   soup_server_disconnect (h->server);
   soup_server_disconnect (h->tls_server);
-  g_clear_object (&h->digest);
+  tcd_conns_free (h->conns);
+  g_clear_object (&h->keepalive[0]);
+  g_clear_object (&h->keepalive[1]);
   g_clear_object (&h->basic);
   g_clear_object (&h->server);
   g_clear_object (&h->tls_server);

@@ -80,6 +80,7 @@
 #include <unistd.h>
 
 #include "gstthermalmeta.h"
+#include "tc-json.h"
 
 #define N_RULES GST_THERMAL_MAX_RULES           /* 40 */
 #define MAX_CLIENTS 16                          /* schema: modbus.max_clients */
@@ -233,6 +234,9 @@ struct _Server {
 
   /* TCP */
   gint listen_fd;               /* borrowed from TcdModbus */
+  gint64 accept_paused_until;   /* monotonic us: out of descriptors, accept waits */
+  guint accept_backoff_ms;
+  gint64 accept_warned;         /* monotonic us of the last such warning */
   Client clients[MAX_CLIENTS];
   guint n_clients;
   guint64 next_id;
@@ -465,13 +469,13 @@ read_snapshot (JsonNode *doc, Snapshot *snap)
       g_strcmp0 (str_at (doc, "rs485.crc_order", "low_first"), "high_first") == 0;
   snap->n_rules = a ? MIN (json_array_get_length (a), N_RULES) : 0;
   for (guint i = 0; i < N_RULES; i++) {
-    JsonObject *r = i < snap->n_rules ? json_array_get_object_element (a, i) : NULL;
+    JsonObject *r = i < snap->n_rules ? tc_json_array_get_object (a, i) : NULL;
     JsonObject *al = r && json_object_has_member (r, "alarm")
-        ? json_object_get_object_member (r, "alarm") : NULL;
-    snap->rule_id[i] = r ? json_object_get_int_member_with_default (r, "id", 0) : 0;
-    snap->rule_enabled[i] = r && json_object_get_boolean_member_with_default (r, "enabled",
+        ? tc_json_get_object (r, "alarm") : NULL;
+    snap->rule_id[i] = r ? tc_json_get_int (r, "id", 0) : 0;
+    snap->rule_enabled[i] = r && tc_json_get_bool (r, "enabled",
         TRUE);
-    snap->rule_alarm[i] = al && json_object_get_boolean_member_with_default (al, "enabled",
+    snap->rule_alarm[i] = al && tc_json_get_bool (al, "enabled",
         FALSE);
   }
 }
@@ -1162,8 +1166,8 @@ execute (TcdModbus *m, Job *j)
     /* the slot may have emptied, or another rule taken it (a deletion or a
      * new order through the API), since the thread looked */
     if (!a || i >= json_array_get_length (a)
-        || !(r = json_array_get_object_element (a, i))
-        || json_object_get_int_member_with_default (r, "id", 0) != j->rule_id[i]) {
+        || !(r = tc_json_array_get_object (a, i))
+        || tc_json_get_int (r, "id", 0) != j->rule_id[i]) {
       json_node_unref (doc);
       return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
     }
@@ -1365,8 +1369,21 @@ client_accept (Server *s)
   gint64 now = g_get_monotonic_time ();
   Client *c = NULL;
 
-  if (fd < 0)
+  if (fd < 0) {
+    /* out of descriptors: the connection stays in the backlog and poll()
+     * would wake us at once, for ever; pause accepting, growing the pause */
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      s->accept_backoff_ms = s->accept_backoff_ms ? MIN (s->accept_backoff_ms * 2, 2000) : 50;
+      s->accept_paused_until = now + (gint64) s->accept_backoff_ms * 1000;
+      if (!s->accept_warned || now - s->accept_warned > 60 * G_USEC_PER_SEC) {
+        g_warning ("Modbus TCP: out of file descriptors (%s); accepting slows down",
+            g_strerror (errno));
+        s->accept_warned = now;
+      }
+    }
     return;
+  }
+  s->accept_backoff_ms = 0;
   if (sa.ss_family == AF_INET)
     inet_ntop (AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, ip, sizeof ip);
   else if (sa.ss_family == AF_INET6)
@@ -1460,7 +1477,10 @@ tcp_thread (gpointer data)
     trim_clients (s);
     idle_us = (gint64) s->snap.idle_timeout_s * G_USEC_PER_SEC;
     fds[n++] = (struct pollfd) { s->wake_fd, POLLIN, 0 };
-    fds[n++] = (struct pollfd) { s->listen_fd, POLLIN, 0 };
+    fds[n++] = (struct pollfd) { s->listen_fd,
+      now < s->accept_paused_until ? 0 : POLLIN, 0 };
+    if (now < s->accept_paused_until)
+      timeout = (gint) ((s->accept_paused_until - now) / 1000 + 1);
     for (guint i = 0; i < MAX_CLIENTS; i++) {
       Client *c = &s->clients[i];
       gint64 left = -1;

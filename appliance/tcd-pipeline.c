@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tcd-config.h"
+#include "tc-json.h"
 
 GST_DEBUG_CATEGORY_STATIC (tcd_pipeline_debug);
 #define GST_CAT_DEFAULT tcd_pipeline_debug
@@ -513,7 +514,7 @@ apply_elements (TcdPipeline *p, JsonNode *doc)
   lines = json_node_get_array (tcd_config_node (doc, "osd.text"));
   for (guint i = 0; i < json_array_get_length (lines); i++)
     g_string_append_printf (t, "%s%s", i ? "\n" : "",
-        json_array_get_string_element (lines, i));
+        tc_json_array_get_string (lines, i));
   text = g_string_free (t, FALSE);
   set_prop (p->osd, "text-lines", text);
   set_int (p->osd, "font-size", (gint64) dbl_at (doc, "osd.font_size"));

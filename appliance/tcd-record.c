@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "tcd-config.h"
+#include "tc-json.h"
 
 #define STOP_TIMEOUT (5 * GST_SECOND)
 #define MIB (1024 * 1024)
@@ -73,16 +74,16 @@ record_launch (JsonNode *doc)
 {
   JsonObject *o = json_node_get_object (tcd_config_node (doc, "video.main"));
   JsonNode *size = tcd_config_node (doc, "recording.file_size_mb");
-  g_auto (GStrv) wh = g_strsplit (json_object_get_string_member_with_default (o,
+  g_auto (GStrv) wh = g_strsplit (tc_json_get_string (o,
           "resolution", "640x512"), "x", 2);
-  gboolean cbr = g_strcmp0 (json_object_get_string_member_with_default (o,
+  gboolean cbr = g_strcmp0 (tc_json_get_string (o,
           "bitrate_type", NULL), "cbr") == 0;
-  const gchar *quality = json_object_get_string_member_with_default (o, "quality", NULL);
+  const gchar *quality = tc_json_get_string (o, "quality", NULL);
   /* as the main stream (tcd-rtsp.c): x264's constant-quality factors for
    * the manual's six levels, the rate control's buffer from smoothing */
   static const gchar *qualities[] = { "lowest", "lower", "low", "medium", "higher", "highest" };
   static const gint crf[] = { 36, 32, 28, 25, 22, 19 };
-  gint q = 3, vbv = 100 + json_object_get_int_member_with_default (o, "smoothing", 50) * 29;
+  gint q = 3, vbv = 100 + tc_json_get_int (o, "smoothing", 50) * 29;
   guint64 max_bytes = (guint64) (size ? json_node_get_int (size) : 256) * MIB;
   g_autofree gchar *rc = NULL;
 
@@ -101,10 +102,10 @@ record_launch (JsonNode *doc)
       " ! h264parse"
       " ! splitmuxsink name=sink start-index=1 max-size-bytes=%" G_GUINT64_FORMAT,
       wh[0], wh[1] ? wh[1] : "512",
-      json_object_get_int_member_with_default (o, "frame_rate", 30),
-      json_object_get_int_member_with_default (o, "iframe_interval", 50),
-      json_object_get_int_member_with_default (o, "max_bitrate", 2048), rc,
-      json_object_get_string_member_with_default (o, "profile", "main"), max_bytes);
+      tc_json_get_int (o, "frame_rate", 30),
+      tc_json_get_int (o, "iframe_interval", 50),
+      tc_json_get_int (o, "max_bitrate", 2048), rc,
+      tc_json_get_string (o, "profile", "main"), max_bytes);
 }
 
 /* splitmuxsink, streaming thread: the next file's path */

@@ -29,6 +29,7 @@
 #include "tcd-config.h"
 #include "tcd-security.h"
 #include "tcd-users.h"
+#include "tc-json.h"
 
 GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
 #define GST_CAT_DEFAULT tcd_rtsp_debug
@@ -241,13 +242,13 @@ stream_launch (TcdRtspStream *st, JsonNode *s, GError **error)
   g_auto (GStrv) wh = NULL;
   GString *out = g_string_new (NULL);
   JsonObject *o = json_node_get_object (s);
-  const gchar *res = json_object_get_string_member (o, "resolution");
-  gboolean cbr = g_str_equal (json_object_get_string_member (o, "bitrate_type"), "cbr");
-  const gchar *quality = json_object_get_string_member (o, "quality");
+  const gchar *res = tc_json_get_string (o, "resolution", NULL);
+  gboolean cbr = g_str_equal (tc_json_get_string (o, "bitrate_type", NULL), "cbr");
+  const gchar *quality = tc_json_get_string (o, "quality", NULL);
   static const gchar *qualities[] = { "lowest", "lower", "low", "medium", "higher", "highest" };
   /* constant-quality factors of x264 for the manual's six levels */
   static const gint crf[] = { 36, 32, 28, 25, 22, 19 };
-  gint q = 3, smoothing = json_object_get_int_member (o, "smoothing");
+  gint q = 3, smoothing = tc_json_get_int (o, "smoothing", 0);
   g_autofree gchar *rc = NULL;
   gchar *d;
 
@@ -278,17 +279,17 @@ stream_launch (TcdRtspStream *st, JsonNode *s, GError **error)
   SUB ("@HEIGHT@", wh[1]);
   {
     g_autofree gchar *fps = g_strdup_printf ("%" G_GINT64_FORMAT,
-        json_object_get_int_member (o, "frame_rate"));
+        tc_json_get_int (o, "frame_rate", 0));
     g_autofree gchar *gop = g_strdup_printf ("%" G_GINT64_FORMAT,
-        json_object_get_int_member (o, "iframe_interval"));
+        tc_json_get_int (o, "iframe_interval", 0));
     g_autofree gchar *br = g_strdup_printf ("%" G_GINT64_FORMAT,
-        json_object_get_int_member (o, "max_bitrate"));
+        tc_json_get_int (o, "max_bitrate", 0));
     SUB ("@FPS@", fps);
     SUB ("@GOP@", gop);
     SUB ("@BITRATE@", br);
   }
   SUB ("@RC@", rc);
-  SUB ("@PROFILE@", json_object_get_string_member (o, "profile"));
+  SUB ("@PROFILE@", tc_json_get_string (o, "profile", NULL));
 #undef SUB
   return d;
 }
@@ -713,7 +714,7 @@ tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
     if (st->media && only_bitrate_differs (s, st->settings) && st->enc) {
       /* x264enc takes a new bitrate while playing: the viewers stay */
       g_object_set (st->enc, "bitrate",
-          (guint) json_object_get_int_member (json_node_get_object (s), "max_bitrate"), NULL);
+          (guint) tc_json_get_int (json_node_get_object (s), "max_bitrate", 0), NULL);
     } else if (st->media) {
       media = g_object_ref (st->media);
     }

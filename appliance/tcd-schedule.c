@@ -4,6 +4,7 @@
 #include "tcd-schedule.h"
 
 #include "tcd-config.h"
+#include "tc-json.h"
 
 const gchar *const tcd_weekdays[8] = {
   "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", NULL
@@ -27,8 +28,8 @@ period_of (JsonNode *n, gint *start, gint *end)
   if (!n || !JSON_NODE_HOLDS_OBJECT (n))
     return FALSE;
   o = json_node_get_object (n);
-  *start = minutes_of (json_object_get_string_member_with_default (o, "start", NULL));
-  *end = minutes_of (json_object_get_string_member_with_default (o, "end", NULL));
+  *start = minutes_of (tc_json_get_string (o, "start", NULL));
+  *end = minutes_of (tc_json_get_string (o, "end", NULL));
   return *start >= 0 && *end >= 0 && *start < 24 * 60 && *end <= 24 * 60;
 }
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tc-json.h"
+
 #define AUDIT_MAX (512 * 1024)
 #define AUDIT_KEEP 4
 #define MAX_TRACKED 4096          /* addresses with failed logins remembered */
@@ -21,8 +23,10 @@
 #define MAX_NAME_LEN 32           /* no account name is longer: these count as no name */
 #define LOGIN_AUDIT_WINDOW_US (30 * 60 * G_USEC_PER_SEC)
 
+/* addresses as 16 bytes, network order (IPv4 as ::ffff:a.b.c.d), so that
+ * one comparison covers both families */
 typedef struct {
-  guint32 first, last;          /* host order, inclusive */
+  guint8 first[16], last[16];   /* inclusive */
 } Range;
 
 /* An address (an IPv6 client: its /64) with failed logins.  Failures are
@@ -64,10 +68,13 @@ tracked_free (Tracked *t)
   g_free (t);
 }
 
-/* ---- IPv4 lists ---- */
+/* ---- address lists (manual 10.12.3 speaks of IPv4; IPv6 entries are
+ * taken too, so that an allow list can let IPv6 clients in) ---- */
+
+static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 static gboolean
-parse_ipv4 (const gchar *s, guint32 *out)
+parse_ipv4 (const gchar *s, guint8 out[16])
 {
   guint v[4];
   gchar tail;
@@ -77,50 +84,106 @@ parse_ipv4 (const gchar *s, guint32 *out)
   for (guint i = 0; i < 4; i++)
     if (v[i] > 255)
       return FALSE;
-  *out = (v[0] << 24) | (v[1] << 16) | (v[2] << 8) | v[3];
+  memcpy (out, v4_mapped, 12);
+  for (guint i = 0; i < 4; i++)
+    out[12 + i] = v[i];
   return TRUE;
 }
 
-/* "a.b.c.d", "a.b.c.d/n" or "a.b.c.d-e.f.g.h" */
+/* an address of either family as 16 bytes; *bits is its prefix length
+ * (32 or 128) */
+static gboolean
+parse_address (const gchar *s, guint8 out[16], guint *bits)
+{
+  g_autoptr (GInetAddress) a = NULL;
+
+  if (parse_ipv4 (s, out)) {
+    *bits = 32;
+    return TRUE;
+  }
+  if (!strchr (s, ':') || strchr (s, '%') || !(a = g_inet_address_new_from_string (s))
+      || g_inet_address_get_family (a) != G_SOCKET_FAMILY_IPV6)
+    return FALSE;
+  memcpy (out, g_inet_address_to_bytes (a), 16);
+  *bits = memcmp (out, v4_mapped, 12) == 0 ? 32 : 128;
+  return TRUE;
+}
+
+/* "a.b.c.d", "a.b.c.d/n", "a.b.c.d-e.f.g.h", or the same with IPv6
+ * addresses ("2001:db8::/32") */
 static gboolean
 parse_entry (const gchar *s, Range *r, GError **error)
 {
   g_auto (GStrv) parts = NULL;
+  guint bits, bits2;
 
+  if (!s) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an address");
+    return FALSE;
+  }
   if (strchr (s, '/')) {
     guint64 n;
     gchar *end;
-    guint32 a, mask;
+    guint host;
 
     parts = g_strsplit (s, "/", 2);
     n = g_ascii_strtoull (parts[1], &end, 10);
-    if (!parse_ipv4 (parts[0], &a) || *end || end == parts[1] || n > 32) {
+    if (!parse_address (parts[0], r->first, &bits) || *end || end == parts[1] || n > bits) {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-          "'%s' is not an IPv4 network (a.b.c.d/0..32)", s);
+          "'%s' is not a network (a.b.c.d/0..32 or an IPv6 address/0..128)", s);
       return FALSE;
     }
-    mask = n == 0 ? 0 : 0xffffffffu << (32 - n);
-    r->first = a & mask;
-    r->last = r->first | ~mask;
+    host = bits - (guint) n;      /* the bits that vary, from the end */
+    memcpy (r->last, r->first, 16);
+    for (guint b = 0; b < host; b++) {
+      guint byte = 15 - b / 8, bit = b % 8;
+      r->first[byte] &= ~(1u << bit);
+      r->last[byte] |= 1u << bit;
+    }
     return TRUE;
   }
   if (strchr (s, '-')) {
     parts = g_strsplit (s, "-", 2);
-    if (!parse_ipv4 (parts[0], &r->first) || !parse_ipv4 (parts[1], &r->last)
-        || r->first > r->last) {
+    if (!parse_address (parts[0], r->first, &bits) || !parse_address (parts[1], r->last, &bits2)
+        || bits != bits2 || memcmp (r->first, r->last, 16) > 0) {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-          "'%s' is not an IPv4 range (lowest-highest)", s);
+          "'%s' is not a range (lowest-highest, of one family)", s);
       return FALSE;
     }
     return TRUE;
   }
-  if (!parse_ipv4 (s, &r->first)) {
+  if (!parse_address (s, r->first, &bits)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-        "'%s' is not an IPv4 address", s);
+        "'%s' is not an IPv4 or IPv6 address", s);
     return FALSE;
   }
-  r->last = r->first;
+  memcpy (r->last, r->first, 16);
   return TRUE;
+}
+
+/* may @address (16 bytes) pass a filter of @ranges in that mode? */
+static gboolean
+ranges_allow (GArray *ranges, gboolean allow_mode, const guint8 address[16])
+{
+  gboolean listed = FALSE;
+
+  for (guint i = 0; i < ranges->len && !listed; i++) {
+    const Range *r = &g_array_index (ranges, Range, i);
+    listed = memcmp (address, r->first, 16) >= 0 && memcmp (address, r->last, 16) <= 0;
+  }
+  return allow_mode ? listed : !listed;
+}
+
+/* @address as 16 bytes (an IPv4 one as ::ffff:a.b.c.d) */
+static void
+address_bytes (GInetAddress *address, guint8 out[16])
+{
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4) {
+    memcpy (out, v4_mapped, 12);
+    memcpy (out + 12, g_inet_address_to_bytes (address), 4);
+  } else {
+    memcpy (out, g_inet_address_to_bytes (address), 16);
+  }
 }
 
 gboolean
@@ -128,7 +191,7 @@ tcd_ip_filter_check (JsonArray *list, guint *index, GError **error)
 {
   for (guint i = 0; list && i < json_array_get_length (list); i++) {
     Range r;
-    if (!parse_entry (json_array_get_string_element (list, i), &r, error)) {
+    if (!parse_entry (tc_json_array_get_string (list, i), &r, error)) {
       if (index)
         *index = i;
       return FALSE;
@@ -195,25 +258,25 @@ tcd_security_set_minute (TcdSecurity *s, guint seconds)
 static const gchar *
 member_string (JsonObject *o, const gchar *name, const gchar *def)
 {
-  return o && json_object_has_member (o, name) ? json_object_get_string_member (o, name) : def;
+  return o && json_object_has_member (o, name) ? tc_json_get_string (o, name, NULL) : def;
 }
 
 static gint64
 member_int (JsonObject *o, const gchar *name, gint64 def)
 {
-  return o && json_object_has_member (o, name) ? json_object_get_int_member (o, name) : def;
+  return o && json_object_has_member (o, name) ? tc_json_get_int (o, name, 0) : def;
 }
 
 static gboolean
 member_bool (JsonObject *o, const gchar *name, gboolean def)
 {
-  return o && json_object_has_member (o, name) ? json_object_get_boolean_member (o, name) : def;
+  return o && json_object_has_member (o, name) ? tc_json_get_bool (o, name, FALSE) : def;
 }
 
 static JsonObject *
 member_object (JsonObject *o, const gchar *name)
 {
-  return o && json_object_has_member (o, name) ? json_object_get_object_member (o, name) : NULL;
+  return o && json_object_has_member (o, name) ? tc_json_get_object (o, name) : NULL;
 }
 
 void
@@ -225,7 +288,7 @@ tcd_security_configure (TcdSecurity *s, JsonNode *section)
   JsonObject *lock = member_object (o, "illegal_login_lock");
   JsonObject *filter = member_object (o, "ip_filter");
   JsonArray *list = filter && json_object_has_member (filter, "addresses")
-      ? json_object_get_array_member (filter, "addresses") : NULL;
+      ? tc_json_get_array (filter, "addresses") : NULL;
 
   g_mutex_lock (&s->lock);
   s->basic_web = g_strcmp0 (member_string (auth, "web", "digest"), "digest/basic") == 0;
@@ -241,7 +304,7 @@ tcd_security_configure (TcdSecurity *s, JsonNode *section)
   for (guint i = 0; list && i < json_array_get_length (list); i++) {
     Range r;
     /* validated before it got here */
-    if (parse_entry (json_array_get_string_element (list, i), &r, NULL))
+    if (parse_entry (tc_json_array_get_string (list, i), &r, NULL))
       g_array_append_val (s->ranges, r);
   }
   g_mutex_unlock (&s->lock);
@@ -252,40 +315,43 @@ tcd_security_configure (TcdSecurity *s, JsonNode *section)
 gboolean
 tcd_security_address_allowed (TcdSecurity *s, GInetAddress *address)
 {
-  gboolean listed = FALSE, v4 = FALSE, allowed;
-  guint32 a = 0;
+  gboolean allowed;
+  guint8 a[16];
 
   if (!address)
     return FALSE;
-  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4) {
-    const guint8 *b = g_inet_address_to_bytes (address);
-    a = ((guint32) b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
-    v4 = TRUE;
-  } else {
-    /* ::ffff:a.b.c.d is an IPv4 client on a dual-stack socket */
-    const guint8 *b = g_inet_address_to_bytes (address);
-    static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    if (memcmp (b, mapped, 12) == 0) {
-      a = ((guint32) b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15];
-      v4 = TRUE;
-    }
-  }
+  address_bytes (address, a);
   g_mutex_lock (&s->lock);
-  if (!s->filter_on) {
-    g_mutex_unlock (&s->lock);
-    return TRUE;
-  }
-  for (guint i = 0; v4 && i < s->ranges->len; i++) {
-    const Range *r = &g_array_index (s->ranges, Range, i);
-    if (a >= r->first && a <= r->last) {
-      listed = TRUE;
-      break;
-    }
-  }
-  /* the filter speaks IPv4: other IPv6 clients are never on the list */
-  allowed = s->filter_allow ? listed : !listed;
+  allowed = !s->filter_on || ranges_allow (s->ranges, s->filter_allow, a);
   g_mutex_unlock (&s->lock);
   return allowed;
+}
+
+gboolean
+tcd_ip_filter_allows (JsonNode *filter, const gchar *address)
+{
+  JsonObject *o = filter && JSON_NODE_HOLDS_OBJECT (filter) ? json_node_get_object (filter) : NULL;
+  JsonArray *list = tc_json_get_array (o, "addresses");
+  g_autoptr (GArray) ranges = g_array_new (FALSE, FALSE, sizeof (Range));
+  g_autofree gchar *host = g_strdup (address);
+  g_autoptr (GInetAddress) a = NULL;
+  gchar *zone = host ? strchr (host, '%') : NULL;
+  guint8 b[16];
+
+  if (!tc_json_get_bool (o, "enabled", FALSE))
+    return TRUE;
+  if (zone)
+    *zone = '\0';
+  if (!host || !(a = g_inet_address_new_from_string (host)))
+    return FALSE;
+  for (guint i = 0; list && i < json_array_get_length (list); i++) {
+    Range r;
+    if (parse_entry (tc_json_array_get_string (list, i), &r, NULL))
+      g_array_append_val (ranges, r);
+  }
+  address_bytes (a, b);
+  return ranges_allow (ranges, g_strcmp0 (tc_json_get_string (o, "mode", "deny"), "allow") == 0,
+      b);
 }
 
 gboolean
@@ -335,6 +401,12 @@ tracking_key (const gchar *address)
   net = g_inet_address_new_from_bytes (b, G_SOCKET_FAMILY_IPV6);
   prefix = g_inet_address_to_string (net);
   return g_strdup_printf ("%s/64", prefix);
+}
+
+gchar *
+tcd_address_key (const gchar *address)
+{
+  return tracking_key (address ? address : "");
 }
 
 /* the name failures are counted under */
@@ -637,26 +709,26 @@ audit_read_file (const gchar *path, const gchar *type, gint64 from, gint64 to,
 {
   g_autofree gchar *text = NULL;
   g_auto (GStrv) lines = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
 
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return;
   lines = g_strsplit (text, "\n", -1);
   for (guint i = 0; lines[i]; i++) {
+    g_autoptr (JsonNode) line = NULL;
     JsonObject *o;
     gint64 t;
 
-    if (!*lines[i] || !json_parser_load_from_data (parser, lines[i], -1, NULL)
-        || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    if (!*lines[i] || !(line = tc_json_parse (lines[i], -1, 4, NULL))
+        || !JSON_NODE_HOLDS_OBJECT (line))
       continue;                 /* a torn last line after a crash */
-    o = json_node_get_object (json_parser_get_root (parser));
-    t = json_object_get_int_member_with_default (o, "t", 0);
+    o = json_node_get_object (line);
+    t = tc_json_get_int (o, "t", 0);
     if ((from && t < from) || (to && t > to))
       continue;
-    if (type && g_strcmp0 (json_object_get_string_member_with_default (o, "type", ""),
+    if (type && g_strcmp0 (tc_json_get_string (o, "type", ""),
             type) != 0)
       continue;
-    json_array_add_element (out, json_node_copy (json_parser_get_root (parser)));
+    json_array_add_element (out, json_node_ref (line));
   }
 }
 

@@ -31,15 +31,24 @@ void         tcd_security_set_minute (TcdSecurity *s, guint seconds);
 /* Applies the "security" section (already validated): authentication modes,
  * illegal login lock, IP address filter */
 void         tcd_security_configure (TcdSecurity *s, JsonNode *section);
-/* Checks an IP filter list ("a.b.c.d", "a.b.c.d/n", "a.b.c.d-e.f.g.h");
+/* Checks an IP filter list ("a.b.c.d", "a.b.c.d/n", "a.b.c.d-e.f.g.h", and
+ * the same of IPv6 addresses);
  * on failure *index is the bad entry */
 gboolean     tcd_ip_filter_check (JsonArray *list, guint *index, GError **error);
+/* Would the filter object @filter ({"enabled", "mode", "addresses"}, already
+ * checked) let @address in?  (A change of the filter that would shut out
+ * the address making it is refused with this.) */
+gboolean     tcd_ip_filter_allows (JsonNode *filter, const gchar *address);
 
 /* The IP address filter: may @address (any family; IPv4-mapped IPv6 counts
  * as IPv4) talk to the device?  Call before reading anything from it. */
 gboolean     tcd_security_address_allowed (TcdSecurity *s, GInetAddress *address);
 gboolean     tcd_security_address_allowed_str (TcdSecurity *s, const gchar *address);
 
+/* The key an address is counted under (the lock, connection bounds): an
+ * IPv4 address (also as ::ffff:a.b.c.d) as itself, any other IPv6 address
+ * as its /64 ("2001:db8:1:2::/64") */
+gchar       *tcd_address_key (const gchar *address);
 /* Whether the web/RTSP authentication mode accepts Basic ("digest/basic") */
 gboolean     tcd_security_basic_allowed (TcdSecurity *s, const gchar *service);
 

@@ -32,6 +32,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tc-json.h"
+
 #define ID_LEN 16
 
 /* ---- notifications, on the main context ---- */
@@ -367,20 +369,20 @@ load_job (TcdSpool *s, const gchar *id, gchar **channel, GError **error)
   g_autofree gchar *path = g_build_filename (s->dir, id, NULL);
   g_autofree gchar *job_json = g_build_filename (path, "job.json", NULL);
   g_autofree gchar *state_json = g_build_filename (path, "state.json", NULL);
-  g_autoptr (JsonParser) p = json_parser_new ();
+  g_autoptr (JsonNode) root = NULL;
   JsonObject *o;
   JsonNode *files;
   const gchar *ch;
   gint64 created, attempts = 0, next = 0;
   Job *j;
 
-  if (!json_parser_load_from_file (p, job_json, error))
+  if (!(root = tc_json_parse_file (job_json, 1024 * 1024, TC_JSON_MAX_DEPTH, error)))
     return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "job.json is not an object");
     return NULL;
   }
-  o = json_node_get_object (json_parser_get_root (p));
+  o = json_node_get_object (root);
   ch = member_string (o, "channel");
   if (ch && *ch)
     *channel = g_strdup (ch);
@@ -405,11 +407,10 @@ load_job (TcdSpool *s, const gchar *id, gchar **channel, GError **error)
   }
   member_int (o, "attempts", &attempts);
   if (g_file_test (state_json, G_FILE_TEST_EXISTS)) {
-    g_autoptr (JsonParser) sp = json_parser_new ();
+    g_autoptr (JsonNode) state = tc_json_parse_file (state_json, 64 * 1024, 4, NULL);
     /* a bad state file only loses the backoff */
-    if (json_parser_load_from_file (sp, state_json, NULL)
-        && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (sp))) {
-      JsonObject *so = json_node_get_object (json_parser_get_root (sp));
+    if (state && JSON_NODE_HOLDS_OBJECT (state)) {
+      JsonObject *so = json_node_get_object (state);
       member_int (so, "attempts", &attempts);
       member_int (so, "next", &next);
     }

@@ -17,6 +17,8 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "tc-json.h"
+
 G_DEFINE_QUARK (tcd-users-error-quark, tcd_users_error)
 
 #define PBKDF2_ITERATIONS 200000
@@ -99,29 +101,29 @@ digest_ha1 (const gchar *user, const gchar *realm, const gchar *password)
 static void
 load (TcdUsers *u)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) doc = NULL;
   g_autoptr (GError) err = NULL;
   JsonArray *arr;
   JsonObject *root;
 
   if (!g_file_test (u->path, G_FILE_TEST_EXISTS))
     return;
-  if (!json_parser_load_from_file (parser, u->path, &err)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+  if (!(doc = tc_json_parse_file (u->path, 1024 * 1024, TC_JSON_MAX_DEPTH, &err))
+      || !JSON_NODE_HOLDS_OBJECT (doc)) {
     g_warning ("%s: %s: the device stays inactive", u->path, err ? err->message : "not an object");
     return;
   }
-  root = json_node_get_object (json_parser_get_root (parser));
-  arr = json_object_get_array_member (root, "users");
+  root = json_node_get_object (doc);
+  arr = tc_json_get_array (root, "users");
   for (guint i = 0; arr && i < json_array_get_length (arr); i++) {
-    JsonObject *o = json_array_get_object_element (arr, i);
+    JsonObject *o = tc_json_array_get_object (arr, i);
     User *x = g_new0 (User, 1);
-    x->name = g_strdup (json_object_get_string_member_with_default (o, "name", ""));
-    x->level = g_strdup (json_object_get_string_member_with_default (o, "level", "user"));
-    x->salt = g_strdup (json_object_get_string_member_with_default (o, "salt", ""));
-    x->hash = g_strdup (json_object_get_string_member_with_default (o, "pbkdf2_sha256", ""));
-    x->ha1 = g_strdup (json_object_get_string_member_with_default (o, "digest_ha1", ""));
-    x->iterations = json_object_get_int_member_with_default (o, "iterations", PBKDF2_ITERATIONS);
+    x->name = g_strdup (tc_json_get_string (o, "name", ""));
+    x->level = g_strdup (tc_json_get_string (o, "level", "user"));
+    x->salt = g_strdup (tc_json_get_string (o, "salt", ""));
+    x->hash = g_strdup (tc_json_get_string (o, "pbkdf2_sha256", ""));
+    x->ha1 = g_strdup (tc_json_get_string (o, "digest_ha1", ""));
+    x->iterations = tc_json_get_int (o, "iterations", PBKDF2_ITERATIONS);
     g_ptr_array_add (u->users, x);
   }
 }
@@ -594,16 +596,16 @@ tcd_users_import_check (TcdUsers *u, JsonNode *node, GError **error)
   for (guint i = 0; i < json_array_get_length (a); i++) {
     JsonNode *en = json_array_get_element (a, i);
     JsonObject *o = JSON_NODE_HOLDS_OBJECT (en) ? json_node_get_object (en) : NULL;
-    const gchar *name = o ? json_object_get_string_member_with_default (o, "name", NULL) : NULL;
-    const gchar *level = o ? json_object_get_string_member_with_default (o, "level", "") : "";
-    gint64 it = o ? json_object_get_int_member_with_default (o, "iterations", 0) : 0;
+    const gchar *name = o ? tc_json_get_string (o, "name", NULL) : NULL;
+    const gchar *level = o ? tc_json_get_string (o, "level", "") : "";
+    gint64 it = o ? tc_json_get_int (o, "iterations", 0) : 0;
 
     if (!name_ok (name, error) || g_hash_table_contains (seen, name)
         || tcd_level_from_string (level) == TCD_LEVEL_NONE
-        || !is_hex (json_object_get_string_member_with_default (o, "salt", NULL), 0)
-        || !is_hex (json_object_get_string_member_with_default (o, "pbkdf2_sha256", NULL),
+        || !is_hex (tc_json_get_string (o, "salt", NULL), 0)
+        || !is_hex (tc_json_get_string (o, "pbkdf2_sha256", NULL),
             2 * HASH_LEN)
-        || !is_hex (json_object_get_string_member_with_default (o, "digest_ha1", NULL), 32)
+        || !is_hex (tc_json_get_string (o, "digest_ha1", NULL), 32)
         || it < 10000 || it > 10000000) {
       g_clear_error (error);
       g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
@@ -639,18 +641,18 @@ tcd_users_import (TcdUsers *u, JsonNode *node, GError **error)
 
   if (!tcd_users_import_check (u, node, error))
     return FALSE;
-  a = json_object_get_array_member (json_node_get_object (node), "users");
+  a = tc_json_get_array (json_node_get_object (node), "users");
   old = u->users;
   u->users = g_ptr_array_new_with_free_func ((GDestroyNotify) user_free);
   for (guint i = 0; i < json_array_get_length (a); i++) {
-    JsonObject *o = json_array_get_object_element (a, i);
+    JsonObject *o = tc_json_array_get_object (a, i);
     User *x = g_new0 (User, 1);
-    x->name = g_strdup (json_object_get_string_member (o, "name"));
-    x->level = g_strdup (json_object_get_string_member (o, "level"));
-    x->salt = g_strdup (json_object_get_string_member (o, "salt"));
-    x->hash = g_strdup (json_object_get_string_member (o, "pbkdf2_sha256"));
-    x->ha1 = g_strdup (json_object_get_string_member (o, "digest_ha1"));
-    x->iterations = json_object_get_int_member (o, "iterations");
+    x->name = g_strdup (tc_json_get_string (o, "name", NULL));
+    x->level = g_strdup (tc_json_get_string (o, "level", NULL));
+    x->salt = g_strdup (tc_json_get_string (o, "salt", NULL));
+    x->hash = g_strdup (tc_json_get_string (o, "pbkdf2_sha256", NULL));
+    x->ha1 = g_strdup (tc_json_get_string (o, "digest_ha1", NULL));
+    x->iterations = tc_json_get_int (o, "iterations", 0);
     g_ptr_array_add (u->users, x);
   }
   if (!save (u, error)) {

@@ -182,6 +182,20 @@ tcd_app_ports_patch (JsonNode *patch)
   }
 }
 
+/* An IP filter that would shut out the address making the change is
+ * refused (the administrator would lock themselves out for good) */
+static gboolean
+check_filter (JsonNode *doc, const gchar *address, gchar **field, GError **error)
+{
+  if (!address || tcd_ip_filter_allows (tcd_config_node (doc, "security.ip_filter"), address))
+    return TRUE;
+  *field = g_strdup ("security.ip_filter");
+  g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+      "security.ip_filter: this filter would shut out %s, the address making the change; "
+      "add it to the list first", address);
+  return FALSE;
+}
+
 gboolean
 tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
     const gchar *user, const gchar *address, gchar **field, GError **error)
@@ -190,7 +204,8 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
   JsonNode *ev;
 
   if (!tcd_config_check (app->config, doc, field, error)
-      || !check_ports (app, doc, field, error)) {
+      || !check_ports (app, doc, field, error)
+      || !check_filter (doc, address, field, error)) {
     json_node_unref (doc);
     return FALSE;
   }

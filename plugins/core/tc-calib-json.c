@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "tc-json.h"
+
 G_DEFINE_QUARK (tc-calib-error-quark, tc_calib_error);
 
 /* exiftool prints some values as strings ("-0.00227600010111928") */
@@ -51,7 +53,7 @@ gboolean
 tc_calibration_parse_json (const gchar *data, gssize length, TcCalibration *cal,
     TcObjectParams *obj, gboolean *has_obj, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonNode) doc = NULL;
   JsonNode *root;
   JsonObject *o;
   TcCalibration c;
@@ -73,13 +75,13 @@ tc_calibration_parse_json (const gchar *data, gssize length, TcCalibration *cal,
   };
   guint i;
 
-  if (!json_parser_load_from_data (parser, data, length, &err)) {
+  if (!(doc = tc_json_parse (data, length, TC_JSON_MAX_DEPTH, &err))) {
     g_set_error (error, TC_CALIB_ERROR, TC_CALIB_ERROR_PARSE,
         "calibration: not valid JSON: %s", err->message);
     g_error_free (err);
     return FALSE;
   }
-  root = json_parser_get_root (parser);
+  root = doc;
   if (root && JSON_NODE_HOLDS_ARRAY (root) &&
       json_array_get_length (json_node_get_array (root)) > 0)
     root = json_array_get_element (json_node_get_array (root), 0);

@@ -7,6 +7,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "tc-json.h"
+
 G_DEFINE_QUARK (tc-rules-error-quark, tc_rules_error);
 
 #define TC_MAX_ID 1000000
@@ -188,20 +190,21 @@ parse_alarm (JsonNode *node, const gchar *path, TcAlarmConfig *cfg,
   return TRUE;
 }
 
+/* the parsed document (owned by the caller) */
 static JsonNode *
-load (JsonParser *parser, const gchar *json, gboolean array, GError **error)
+load (const gchar *json, gboolean array, GError **error)
 {
   GError *err = NULL;
   JsonNode *root;
 
-  if (!json_parser_load_from_data (parser, json, -1, &err)) {
+  if (!(root = tc_json_parse (json, -1, TC_JSON_MAX_DEPTH, &err))) {
     g_set_error (error, TC_RULES_ERROR, TC_RULES_ERROR_PARSE, "not valid JSON: %s",
         err->message);
     g_error_free (err);
     return NULL;
   }
-  root = json_parser_get_root (parser);
-  if (!root || (array ? !JSON_NODE_HOLDS_ARRAY (root) : !JSON_NODE_HOLDS_OBJECT (root))) {
+  if (array ? !JSON_NODE_HOLDS_ARRAY (root) : !JSON_NODE_HOLDS_OBJECT (root)) {
+    json_node_unref (root);
     g_set_error (error, TC_RULES_ERROR, TC_RULES_ERROR_PARSE, "expected a JSON %s",
         array ? "array" : "object");
     return NULL;
@@ -285,18 +288,17 @@ gboolean
 tc_rules_parse_json (const gchar *json, TcRuleDef **rules, guint *n_rules,
     GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
   JsonArray *arr;
   TcRuleDef *out;
   guint n, i, j;
   gint next_id = 1;
-  JsonNode *root;
+  g_autoptr (JsonNode) root = NULL;
 
   *rules = NULL;
   *n_rules = 0;
   if (!json || !*json)
     return TRUE;
-  if (!(root = load (parser, json, TRUE, error)))
+  if (!(root = load (json, TRUE, error)))
     return FALSE;
   arr = json_node_get_array (root);
   n = json_array_get_length (arr);
@@ -335,17 +337,16 @@ gboolean
 tc_comparisons_parse_json (const gchar *json, const TcRuleDef *rules, guint n_rules,
     TcComparisonDef **cmps, guint *n_cmps, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
   TcComparisonDef *out;
   JsonArray *arr;
-  JsonNode *root;
+  g_autoptr (JsonNode) root = NULL;
   guint n, i;
 
   *cmps = NULL;
   *n_cmps = 0;
   if (!json || !*json)
     return TRUE;
-  if (!(root = load (parser, json, TRUE, error)))
+  if (!(root = load (json, TRUE, error)))
     return FALSE;
   arr = json_node_get_array (root);
   n = json_array_get_length (arr);
@@ -433,17 +434,16 @@ gboolean
 tc_alarm_parse_json (const gchar *json, TcAlarmConfig *cfg, gboolean *has_interval,
     GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
   TcAlarmConfig c;
   gboolean hi;
-  JsonNode *root;
+  g_autoptr (JsonNode) root = NULL;
 
   if (!json || !*json) {
     memset (cfg, 0, sizeof (*cfg));
     *has_interval = FALSE;
     return TRUE;
   }
-  if (!(root = load (parser, json, FALSE, error)))
+  if (!(root = load (json, FALSE, error)))
     return FALSE;
   if (!parse_alarm (root, "scene_alarm", &c, &hi, error))
     return FALSE;

@@ -63,6 +63,8 @@ class Daemon:
     def start(self, timeout=30):
         env = dict(os.environ)
         env.setdefault("GST_REGISTRY_1_0", os.path.join(self.state_dir, "registry.bin"))
+        # a critical is a bug: it stops the daemon (and the test sees it)
+        env.setdefault("G_DEBUG", "fatal-criticals")
         self.ready.clear()
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, env=env)

@@ -185,7 +185,8 @@ cases = [
 ]
 for method, path, body, want, code, field in cases:
     raw = body if isinstance(body, bytes) else None
-    s, j, h = d.curl(method, path, body=None if raw is not None else body, raw=raw)
+    s, j, h = d.curl(method, path, body=None if raw is not None else body, raw=raw,
+                     headers=["Content-Type: application/json"] if raw is not None else ())
     good = s == want and isinstance(j, dict) and j["error"]["code"] == code
     if field is not None:
         good = good and j["error"]["field"] == field
@@ -193,6 +194,13 @@ for method, path, body, want, code, field in cases:
 big = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
 s, j, _ = d.curl("PUT", "config/device", raw=big, headers=["Content-Type: application/json"])
 t.ok(s == 413 and j["error"]["code"] == "too_large", "a 2 MiB body: 413", (s, j if isinstance(j, dict) else j[:80]))
+s, after, _ = d.get("config")
+s, j, _ = d.curl("PUT", "config/image", raw=b'{"brightness": 40}',
+                 headers=["Content-Type: text/plain"])
+t.ok(s == 415 and j["error"]["code"] == "unsupported_media_type",
+     "a JSON body sent as text/plain: 415", (s, j))
+s, j, _ = d.curl("PUT", "config/image", raw=b'{"brightness": 40}')
+t.ok(s == 415, "a JSON body without a Content-Type: 415", (s, j))
 s, after, _ = d.get("config")
 t.ok(after == before, "after all that bad input the configuration is unchanged")
 t.ok(d.alive() and d.get("device")[0] == 200, "and the daemon keeps serving")

@@ -216,7 +216,8 @@ r = d.post("session", {"name": OP, "password": OP_PW}, auth=False, extra=("-c", 
 csrf = r[1].get("csrf_token") if isinstance(r[1], dict) else None
 setc = [l for l in r[2].splitlines() if l.lower().startswith("set-cookie:")]
 t.ok(status(r) == 200 and csrf and setc and "HttpOnly" in setc[0]
-     and "SameSite=Strict" in setc[0] and "expires=" in setc[0]
+     and "SameSite=Strict" in setc[0] and "Max-Age=1800" in setc[0]
+     and "domain" not in setc[0].lower() and "Secure" not in setc[0]
      and r[1]["level"] == "operator",
      "login: a session cookie HttpOnly, SameSite=Strict, with an expiry", r)
 r = d.get("session", auth=False, extra=("-b", jar))
