@@ -9,17 +9,18 @@
  * UDP multicast (from an address pool) and RTSP over HTTP (the tunnel
  * gst-rtsp-server answers on the same port).
  *
- * Security: a connection is refused at gst-rtsp-server's connect check
- * (TcdRtspAuth's check of GST_RTSP_AUTH_CHECK_CONNECT), before a client
- * object exists or anything is read, when the IP address filter refuses its
- * address or when its address (RTSP_MAX_PER_ADDRESS) or everyone
- * (RTSP_MAX_CLIENTS) already holds too many; the server frees it then.  A
- * request body is at most RTSP_MAX_BODY bytes (a larger Content-Length is
- * answered 413 without reserving it), and a connection that has not logged
- * in RTSP_LOGIN_TIMEOUT_S after it opened is closed.  TcdRtspAuth adds
- * Basic (where security.authentication.rtsp allows it, checked against the
- * password hash) to gst-rtsp-server's Digest, and feeds wrong credentials to
- * the illegal login lock, which then refuses the address.
+ * Security: we accept the connections ourselves (tcd-conns: at most
+ * RTSP_MAX_CLIENTS open, RTSP_MAX_PER_ADDRESS from one address; out of
+ * descriptors, accepting backs off instead of spinning) and hand them to
+ * gst-rtsp-server (gst_rtsp_server_transfer_connection) only when the IP
+ * address filter lets them in: a refused one is closed before a client
+ * object exists or anything is read.  A request body is at most
+ * RTSP_MAX_BODY bytes (a larger Content-Length is answered 413 without
+ * reserving it), and a connection that has not logged in
+ * RTSP_LOGIN_TIMEOUT_S after it opened is closed.  TcdRtspAuth adds Basic
+ * (where security.authentication.rtsp allows it, checked against the
+ * password hash) to gst-rtsp-server's Digest, and feeds wrong credentials
+ * to the illegal login lock, which then refuses the address.
  */
 #include "tcd-rtsp.h"
 
@@ -27,6 +28,7 @@
 #include <string.h>
 
 #include "tcd-config.h"
+#include "tcd-conns.h"
 #include "tcd-security.h"
 #include "tcd-users.h"
 #include "tc-json.h"
@@ -40,7 +42,6 @@ GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
 #define RTSP_MAX_PER_ADDRESS 32         /* from one address */
 #define RTSP_MAX_BODY (64 * 1024)       /* a request's body (Content-Length) */
 #define RTSP_LOGIN_TIMEOUT_S 30         /* to log in once connected */
-#define RTSP_BACKLOG 32                 /* connections waiting to be accepted */
 
 /* what a connection did: read by the login timer (main context) and written
  * by the client's thread */
@@ -49,6 +50,7 @@ typedef struct {
 } ClientInfo;
 
 #define CLIENT_INFO "tcd-client-info"
+#define CLIENT_CONN "tcd-client-conn"
 
 /* ---- authentication: Digest by gst-rtsp-server, Basic and the lock here ---- */
 
@@ -57,7 +59,6 @@ G_DECLARE_FINAL_TYPE (TcdRtspAuth, tcd_rtsp_auth, TCD, RTSP_AUTH, GstRTSPAuth)
 
 struct _TcdRtspAuth {
   GstRTSPAuth parent;
-  TcdRtsp *rtsp;
   TcdSecurity *security;
   TcdUsers *users;
   GstRTSPToken *token;
@@ -124,22 +125,6 @@ tcd_rtsp_auth_authenticate (GstRTSPAuth *auth, GstRTSPContext *ctx)
   return TRUE;
 }
 
-static gboolean connection_welcome (TcdRtsp *r, GstRTSPServer *server,
-    GstRTSPConnection *conn);
-
-/* a new connection, before a client is made for it (gst_rtsp_server_io_func):
- * refusing it here frees the connection cleanly, nothing is read from it */
-static gboolean
-tcd_rtsp_auth_check (GstRTSPAuth *auth, GstRTSPContext *ctx, const gchar *check)
-{
-  TcdRtspAuth *self = TCD_RTSP_AUTH (auth);
-
-  if (g_str_equal (check, GST_RTSP_AUTH_CHECK_CONNECT) && self->rtsp && ctx->server
-      && ctx->conn && !connection_welcome (self->rtsp, ctx->server, ctx->conn))
-    return FALSE;
-  return GST_RTSP_AUTH_CLASS (tcd_rtsp_auth_parent_class)->check (auth, ctx, check);
-}
-
 static void
 tcd_rtsp_auth_finalize (GObject *object)
 {
@@ -153,7 +138,6 @@ tcd_rtsp_auth_class_init (TcdRtspAuthClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = tcd_rtsp_auth_finalize;
   GST_RTSP_AUTH_CLASS (klass)->authenticate = tcd_rtsp_auth_authenticate;
-  GST_RTSP_AUTH_CLASS (klass)->check = tcd_rtsp_auth_check;
 }
 
 static void
@@ -225,11 +209,13 @@ struct _TcdRtsp {
   TcdSecurity *security;
   TcdUsers *users;
   gint refused;                 /* by the IP filter (atomic, as the rest) */
-  gint refused_busy;            /* over RTSP_MAX_CLIENTS or RTSP_MAX_PER_ADDRESS */
   gint login_timeouts;          /* closed after RTSP_LOGIN_TIMEOUT_S */
   gchar *dir;
   GstRTSPServer *server;
-  guint source_id;
+  TcdConns *conns;              /* the bounds, for the life of TcdRtsp */
+  TcdListener *listener;
+  guint port;
+  GSocketConnection *handing;   /* being handed to the server (main context) */
   TcdRtspStream streams[2];
 };
 
@@ -391,6 +377,7 @@ tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir, TcdSecurity *se
   r->pipeline = pipeline;
   r->security = security;
   r->dir = g_strdup (pipelines_dir);
+  r->conns = tcd_conns_new (RTSP_MAX_CLIENTS, RTSP_MAX_PER_ADDRESS, tcd_address_key);
   for (guint i = 0; i < 2; i++) {
     r->streams[i].r = r;
     r->streams[i].name = names[i];
@@ -416,43 +403,44 @@ filter_client (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
   return GST_RTSP_FILTER_KEEP;
 }
 
-typedef struct {
-  const gchar *ip;
-  guint all, same;
-} Count;
-
-static GstRTSPFilterResult
-count_ip (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
+/* the connection's last reference goes on the main context, where its
+ * bounds (tcd-conns) are kept */
+static gboolean
+unref_in_main (gpointer conn)
 {
-  Count *c = user_data;
-  GstRTSPConnection *conn = gst_rtsp_client_get_connection (client);
-  const gchar *ip = conn ? gst_rtsp_connection_get_ip (conn) : NULL;
-
-  c->all++;
-  if (g_strcmp0 (ip, c->ip) == 0)
-    c->same++;
-  return GST_RTSP_FILTER_KEEP;
+  g_object_unref (conn);
+  return G_SOURCE_REMOVE;
 }
 
-/* May @conn, just accepted, become a client? */
-static gboolean
-connection_welcome (TcdRtsp *r, GstRTSPServer *server, GstRTSPConnection *conn)
+static void
+release_conn (gpointer conn)
 {
-  const gchar *ip = gst_rtsp_connection_get_ip (conn);
-  Count c = { ip, 0, 0 };
+  g_idle_add (unref_in_main, conn);
+}
 
-  if (ip && !tcd_security_address_allowed_str (r->security, ip)) {
+/* a connection within the bounds: the IP filter, then gst-rtsp-server */
+static void
+accept_connection (TcdListener *l, GSocketConnection *conn, GSocketAddress *remote,
+    gpointer user_data)
+{
+  TcdRtsp *r = user_data;
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (remote);
+  g_autofree gchar *text = g_inet_address_to_string (g_inet_socket_address_get_address (isa));
+  /* an IPv4 client of a dual-stack socket as the IPv4 address it is */
+  const gchar *ip = g_str_has_prefix (text, "::ffff:") && strchr (text, '.') ? text + 7 : text;
+
+  if (!tcd_security_address_allowed_str (r->security, ip)) {
     g_atomic_int_inc (&r->refused);
     GST_INFO ("RTSP: %s is filtered out", ip);
-    return FALSE;
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+    return;
   }
-  gst_rtsp_server_client_filter (server, count_ip, &c);
-  if (c.all >= RTSP_MAX_CLIENTS || c.same >= RTSP_MAX_PER_ADDRESS) {
-    g_atomic_int_inc (&r->refused_busy);
-    GST_INFO ("RTSP: %s refused: %u connections, %u from there", ip, c.all, c.same);
-    return FALSE;
-  }
-  return TRUE;
+  r->handing = conn;
+  if (!gst_rtsp_server_transfer_connection (r->server,
+          g_object_ref (g_socket_connection_get_socket (conn)), ip,
+          g_inet_socket_address_get_port (isa), NULL))
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  r->handing = NULL;
 }
 
 typedef struct {
@@ -489,13 +477,18 @@ login_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* a welcome connection has its client: it has RTSP_LOGIN_TIMEOUT_S to log in */
+/* a connection handed over has its client (emitted from
+ * gst_rtsp_server_transfer_connection): the client keeps the connection
+ * (its socket, its place in the bounds) and has RTSP_LOGIN_TIMEOUT_S to log in */
 static void
 client_connected (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
 {
   TcdRtsp *r = user_data;
   LoginTimer *t = g_new0 (LoginTimer, 1);
 
+  if (r->handing)
+    g_object_set_data_full (G_OBJECT (client), CLIENT_CONN, g_object_ref (r->handing),
+        release_conn);
   g_object_set_data_full (G_OBJECT (client), CLIENT_INFO, g_new0 (ClientInfo, 1), g_free);
   t->r = r;
   g_weak_ref_init (&t->client, client);
@@ -509,13 +502,9 @@ tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
 {
   GstRTSPMountPoints *mounts;
   GstRTSPAddressPool *pool;
-  g_autofree gchar *service = g_strdup_printf ("%u", port);
+  g_autoptr (GError) err = NULL;
 
   r->server = gst_rtsp_server_new ();
-  /* all IPv4 addresses by default (the IP filter speaks IPv4) */
-  gst_rtsp_server_set_address (r->server, address && *address ? address : "0.0.0.0");
-  gst_rtsp_server_set_service (r->server, service);
-  gst_rtsp_server_set_backlog (r->server, RTSP_BACKLOG);
   gst_rtsp_server_set_content_length_limit (r->server, RTSP_MAX_BODY);
   mounts = gst_rtsp_server_get_mount_points (r->server);
   pool = gst_rtsp_address_pool_new ();
@@ -556,10 +545,12 @@ tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
   g_object_unref (mounts);
   tcd_rtsp_set_users (r, r->users);
   g_signal_connect (r->server, "client-connected", G_CALLBACK (client_connected), r);
-  r->source_id = gst_rtsp_server_attach (r->server, NULL);
-  if (!r->source_id) {
+  /* all IPv4 addresses by default, as multicast and the transports are */
+  r->listener = tcd_conns_listen (r->conns, address && *address ? address : "0.0.0.0", port,
+      accept_connection, r, &r->port, &err);
+  if (!r->listener) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
-        "RTSP: cannot listen on port %u", port);
+        "RTSP: cannot listen on port %u: %s", port, err->message);
     tcd_rtsp_stop (r);
     return FALSE;
   }
@@ -569,7 +560,7 @@ tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
 guint
 tcd_rtsp_get_port (TcdRtsp *r)
 {
-  return r->server ? gst_rtsp_server_get_bound_port (r->server) : 0;
+  return r->listener ? r->port : 0;
 }
 
 static GstRTSPFilterResult
@@ -583,10 +574,8 @@ tcd_rtsp_stop (TcdRtsp *r)
 {
   if (!r->server)
     return;
-  if (r->source_id) {
-    g_source_remove (r->source_id);
-    r->source_id = 0;
-  }
+  g_clear_pointer (&r->listener, tcd_listener_free);
+  r->port = 0;
   /* the streams' media first, synchronously: nothing may call back into a
    * stopped server or a freed pipeline later */
   for (guint i = 0; i < 2; i++) {
@@ -627,6 +616,7 @@ tcd_rtsp_free (TcdRtsp *r)
   if (!r)
     return;
   tcd_rtsp_stop (r);
+  tcd_conns_free (r->conns);
   for (guint i = 0; i < 2; i++) {
     g_free (r->streams[i].launch);
     g_mutex_clear (&r->streams[i].lock);
@@ -749,7 +739,6 @@ tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
   if (!r->server)
     return;
   auth = g_object_new (TCD_TYPE_RTSP_AUTH, NULL);
-  auth->rtsp = r;
   auth->security = r->security;
   auth->users = users;
   set_methods (r, GST_RTSP_AUTH (auth));
@@ -782,8 +771,14 @@ tcd_rtsp_stats (TcdRtsp *r)
   json_builder_add_int_value (b, clients);
   json_builder_set_member_name (b, "refused_connections");
   json_builder_add_int_value (b, g_atomic_int_get (&r->refused));
-  json_builder_set_member_name (b, "refused_busy");
-  json_builder_add_int_value (b, g_atomic_int_get (&r->refused_busy));
+  {
+    TcdConnsStats cs;
+    tcd_conns_get_stats (r->conns, &cs);
+    json_builder_set_member_name (b, "refused_busy");
+    json_builder_add_int_value (b, cs.over_limit);
+    json_builder_set_member_name (b, "no_descriptors");
+    json_builder_add_int_value (b, cs.no_descriptors);
+  }
   json_builder_set_member_name (b, "login_timeouts");
   json_builder_add_int_value (b, g_atomic_int_get (&r->login_timeouts));
   json_builder_set_member_name (b, "streams");
