@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 
@@ -186,6 +187,11 @@ t.ok(d.alive() and s == 200 and diag["rtsp"]["refused_connections"] >= 3 and not
 d.put("config/security", {"ip_filter": {"enabled": False}})
 
 # ---- RTSP connections per address, and the ones that never log in ----
+# a viewer through the HTTP tunnel (two connections, merged by the server)
+# lives longer than the login time
+tunnel = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "info", "-rtsp_transport", "http",
+                           "-i", d.rtsp_url("sub"), "-t", "36", "-c", "copy", "-f", "null", "-"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 idle = []
 for i in range(32):
     c = connect_from("127.0.0.3", d.rtsp)
@@ -227,6 +233,11 @@ head, _ = rtsp(viewer, "OPTIONS", "*", 3)
 t.ok(head.startswith("RTSP/1.0 200"), "the logged-in connection stays", head)
 s, diag, _ = d.get("system/diagnostics")
 t.ok(s == 200 and diag["rtsp"]["login_timeouts"] >= 32, "diagnostics count them", diag.get("rtsp"))
+err = tunnel.communicate(timeout=60)[1]
+times = re.findall(r"time=(\d+):(\d+):(\d+)", err)
+secs = int(times[-1][1]) * 60 + int(times[-1][2]) if times else 0
+t.ok(tunnel.returncode == 0 and secs >= 33,
+     f"the HTTP-tunnel viewer (logged in) stays past the login time: {secs} s of stream", err[-800:])
 again = connect_from("127.0.0.3", d.rtsp)
 t.ok(rtsp(again, "OPTIONS", "*", 1)[0].startswith("RTSP/1.0 200"), "127.0.0.3 may connect again")
 for c in idle + [extra, viewer, again] + refused:
