@@ -97,6 +97,7 @@ struct _TcdHttp {
   GstSample *jpeg;
   guint jpeg_idle;
   guint64 requests, errors, refused;
+  guint64 challenges;           /* 401 answers that ask for credentials (not errors) */
 };
 
 /* ---- answers ---- */
@@ -1020,6 +1021,8 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, h->requests);
   json_builder_set_member_name (b, "errors");
   json_builder_add_int_value (b, h->errors);
+  json_builder_set_member_name (b, "challenges");
+  json_builder_add_int_value (b, h->challenges);
   json_builder_set_member_name (b, "https_port");
   json_builder_add_int_value (b, h->tls_port);
   json_builder_set_member_name (b, "refused_connections");
@@ -1060,6 +1063,22 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     json_builder_add_value (b, tcd_http_stats (h));
     json_builder_set_member_name (b, "events");
     json_builder_add_value (b, tcd_events_state (app->events));
+    {
+      guint queued;
+      guint64 lost;
+      gboolean reserve;
+
+      tcd_audit_status (app->security, &queued, &lost, &reserve);
+      json_builder_set_member_name (b, "audit");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "queued");
+      json_builder_add_int_value (b, queued);
+      json_builder_set_member_name (b, "lost");
+      json_builder_add_int_value (b, lost);
+      json_builder_set_member_name (b, "reserve");
+      json_builder_add_boolean_value (b, reserve);
+      json_builder_end_object (b);
+    }
     if (g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL)) {
       /* utime and stime: fields 14 and 15, after the ")" of the name */
       const gchar *p = strrchr (stat, ')');
@@ -1683,9 +1702,21 @@ captured (GPtrArray *pictures, gpointer user_data)
 {
   SoupServerMessage *msg = user_data;
 
-  if (!pictures->len) {
+  TcdPicture *first = pictures->len ? g_ptr_array_index (pictures, 0) : NULL;
+
+  if (!first) {
     send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "no_frame", NULL,
         "no picture could be taken: the sensor is starting");
+  } else if (!first->stored) {
+    /* nothing was kept (the store leaves no part of it): no 201 */
+    GError *e = first->store_error;
+    if (e && (g_error_matches (e, G_IO_ERROR, G_IO_ERROR_NO_SPACE)))
+      send_error (msg, SOUP_STATUS_INSUFFICIENT_STORAGE, "storage_full", NULL,
+          "the picture could not be stored: the disk is full (%s)", e->message);
+    else
+      send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "storage_error", NULL,
+          "the picture could not be stored: %s",
+          e ? e->message : "the store is not available");
   } else {
     g_autoptr (JsonBuilder) b = json_builder_new ();
     g_autoptr (JsonNode) root = NULL;
@@ -3152,11 +3183,29 @@ request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
   g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers), user_data);
 }
 
+/* A Digest client's first request meets a 401 that tells it the nonce (and
+ * later ones a stale=true when its nonce ran out): the protocol, not an
+ * error.  A 401 to credentials that were wrong stays an error. */
+static gboolean
+is_challenge (SoupServerMessage *msg)
+{
+  const gchar *asked = soup_message_headers_get_one (soup_server_message_get_request_headers
+      (msg), "Authorization");
+  const gchar *www = soup_message_headers_get_list (soup_server_message_get_response_headers
+      (msg), "WWW-Authenticate");
+
+  if (soup_server_message_get_status (msg) != SOUP_STATUS_UNAUTHORIZED || !www)
+    return FALSE;
+  return !asked || strstr (www, "stale=true") != NULL;
+}
+
 static void
 request_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
   TcdHttp *h = user_data;
-  if (soup_server_message_get_status (msg) >= 400)
+  if (is_challenge (msg))
+    h->challenges++;
+  else if (soup_server_message_get_status (msg) >= 400)
     h->errors++;
 }
 
