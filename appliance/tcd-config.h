@@ -24,8 +24,19 @@ typedef enum {
 
 typedef struct _TcdConfig TcdConfig;
 
+/* Loads <state_dir>/config.json (first removing what a crash in the middle
+ * of a save left in the state directory: tcd_state_clean_temp_files) */
 TcdConfig *tcd_config_new (const gchar *state_dir, const gchar *schema_path,
                            GError **error);
+/* Removes the temporary files "NAME.XXXXXX" of the files the daemon
+ * replaces atomically (config.json, users.json, users.htdigest, overlay.bmp,
+ * calibration.sha256, serial, the .pem files of tls), left when it died before
+ * the rename */
+void       tcd_state_clean_temp_files (const gchar *state_dir);
+/* Renames in place the members that had another name before
+ * (thermometry.alarm_interval -> alarm_interval_s) in @node: the whole
+ * document (@section NULL) or that section */
+void       tcd_config_rename_aliases (JsonNode *node, const gchar *section);
 void       tcd_config_free (TcdConfig *cfg);
 
 /* borrowed: the whole document, one section, the schema */

@@ -734,22 +734,36 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
     JsonObject *o = json_node_get_object (body);
     JsonNode *rule;
     gint64 max = 0;
-    if (json_object_has_member (o, "id")) {
-      json_node_unref (doc);
-      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "id",
-          "id: the device assigns the id; leave it out (PUT /api/v1/rules/{id} changes a rule)");
-      return;
-    }
+    JsonNode *given = json_object_get_member (o, "id");
+    gint64 new_id;
+
     for (guint i = 0; i < json_array_get_length (rules); i++)
       max = MAX (max, json_object_get_int_member_with_default
           (json_array_get_object_element (rules, i), "id", 0));
+    new_id = max + 1;
     rule = tcd_json_deep_copy (body);
-    json_object_set_int_member (json_node_get_object (rule), "id", max + 1);
+    if (given && JSON_NODE_HOLDS_VALUE (given)
+        && json_node_get_value_type (given) == G_TYPE_INT64) {
+      /* a free id is kept (a rule written as the README's); the schema
+       * checks its range */
+      new_id = json_node_get_int (given);
+      if (find_rule (rules, new_id) >= 0) {
+        json_node_unref (doc);
+        json_node_unref (rule);
+        send_error (msg, SOUP_STATUS_CONFLICT, "exists", "id", "id: rule %" G_GINT64_FORMAT
+            " exists (PUT /api/v1/rules/%" G_GINT64_FORMAT " changes it; leave id out for a"
+            " new one)", new_id, new_id);
+        return;
+      }
+    } else if (!given) {
+      json_object_set_int_member (json_node_get_object (rule), "id", new_id);
+    }
+    /* else a wrong id stays for the schema to name */
     if (!json_object_has_member (json_node_get_object (rule), "enabled"))
       json_object_set_boolean_member (json_node_get_object (rule), "enabled", TRUE);
     json_array_add_element (new_rules, json_node_ref (rule));
     {
-      g_autofree gchar *loc = g_strdup_printf (API "rules/%" G_GINT64_FORMAT, max + 1);
+      g_autofree gchar *loc = g_strdup_printf (API "rules/%" G_GINT64_FORMAT, new_id);
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
           "Location", loc);
     }
@@ -2899,6 +2913,7 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   }
   /* sections added since the export get their defaults */
   defaults = tc_schema_defaults (tcd_config_get_schema (app->config), NULL);
+  tcd_config_rename_aliases (config, NULL);
   config = tc_json_merge (defaults, config);
   if (!tcd_config_check (app->config, config, &field, &err)) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", field, "config: %s", err->message);
