@@ -1051,6 +1051,8 @@ tcd_http_stats (TcdHttp *h)
   return json_builder_get_root (b);
 }
 
+static void certificate_changed (TcdHttp *h);
+
 static void
 handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gchar *what)
 {
@@ -1080,7 +1082,7 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     {
       guint queued;
       guint64 lost;
-      gboolean reserve;
+      gsize reserve;
 
       tcd_audit_status (app->security, &queued, &lost, &reserve);
       json_builder_set_member_name (b, "audit");
@@ -1089,8 +1091,8 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
       json_builder_add_int_value (b, queued);
       json_builder_set_member_name (b, "lost");
       json_builder_add_int_value (b, lost);
-      json_builder_set_member_name (b, "reserve");
-      json_builder_add_boolean_value (b, reserve);
+      json_builder_set_member_name (b, "reserve_bytes");
+      json_builder_add_int_value (b, reserve);
       json_builder_end_object (b);
     }
     if (g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL)) {
@@ -1140,16 +1142,35 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
       send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", field, "%s", err->message);
       return;
     }
-    tcd_audit (app->security, "system", who_user (msg), address_of (msg), "%s",
-        restore ? "restored the defaults (ports, security and users kept)"
-        : "factory default: everything reset, users removed");
     if (!restore) {
+      g_autofree gchar *picture = g_build_filename (app->state_dir, "overlay.bmp", NULL);
+      guint captures, recordings;
+
       drop_sessions (h, NULL);
       if (!tcd_users_reset (app->users, &err)) {
         send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
         return;
       }
       tcd_app_users_changed (app);
+      /* factory state (manual 10.5): what the device was given or made goes
+       * too; the audit log, the serial number and the calibration stay */
+      if (tcd_record_is_recording (tcd_events_get_record (app->events)))
+        tcd_record_stop (tcd_events_get_record (app->events));
+      captures = tcd_store_clear (tcd_events_get_captures (app->events));
+      recordings = tcd_store_clear (tcd_events_get_recordings (app->events));
+      if (!tcd_certs_delete (app->state_dir, &err)) {
+        send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+        return;
+      }
+      certificate_changed (h);
+      if (unlink (picture) == 0)
+        tcd_pipeline_reload_picture (app->pipeline);
+      tcd_audit (app->security, "system", who_user (msg), address_of (msg),
+          "factory default: everything reset, users, certificate, overlay picture, %u"
+          " captures and %u recordings removed", captures, recordings);
+    } else {
+      tcd_audit (app->security, "system", who_user (msg), address_of (msg),
+          "restored the defaults (ports, security and users kept)");
     }
     {
       g_autoptr (JsonNode) shown = redacted (tcd_config_get (app->config), NULL);

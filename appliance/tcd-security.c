@@ -7,9 +7,10 @@
  * secret: the callers pass names, addresses and what changed.
  *
  * A full disk does not lose records.  <state>/audit.reserve holds
- * AUDIT_RESERVE bytes allocated at start; the first write that fails for
- * want of space frees it and is tried again, so that the log goes on while
- * the rest of the device finds the disk full.  When even that fails, records
+ * AUDIT_RESERVE bytes allocated at start; a write that fails for want of
+ * space shrinks it by a slice (1/16) and is tried again, so that the log
+ * goes on while the rest of the device finds the disk full (the others get
+ * at most the slice the log is filling).  When even that fails, records
  * wait in memory (at most AUDIT_QUEUE_MAX, in order) and are written, oldest
  * first, as soon as space returns: before any later record, at the next
  * record or within AUDIT_RETRY_S.  Records past the queue's bound are
@@ -58,7 +59,7 @@ struct _TcdSecurity {
   gsize audit_size;
   gchar *reserve_path;
   gsize reserve_size;           /* AUDIT_RESERVE; tests make it small */
-  gboolean reserve_ready;       /* the reserve file holds its bytes */
+  gsize reserve_held;           /* bytes the reserve file holds now */
   gint64 reserve_next_try;      /* monotonic us */
   GQueue pending;               /* lines ("...\n") waiting for space, oldest first */
   guint pending_max;
@@ -588,34 +589,59 @@ tcd_security_login_succeeded (TcdSecurity *s, const gchar *address, const gchar 
 
 /* ---- the audit log ---- */
 
-/* with the mutex held, or at start */
+/* with the mutex held, or at start: the reserve file back to its size */
 static void
 reserve_make (TcdSecurity *s)
 {
   GStatBuf st;
-  gint fd, r;
+  gint fd;
 
-  s->reserve_ready = FALSE;
   s->reserve_next_try = g_get_monotonic_time () + AUDIT_RESERVE_RETRY_US;
   if (s->reserve_size == 0) {
     g_unlink (s->reserve_path);
+    s->reserve_held = 0;
     return;
   }
   /* blocks the file really holds (a sparse file would keep nothing) */
   if (g_stat (s->reserve_path, &st) == 0 && (gsize) st.st_size == s->reserve_size
       && (gsize) st.st_blocks * 512 >= s->reserve_size) {
-    s->reserve_ready = TRUE;
+    s->reserve_held = s->reserve_size;
     return;
   }
   fd = g_open (s->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return;
-  r = ftruncate (fd, 0) == 0 ? posix_fallocate (fd, 0, s->reserve_size) : errno;
-  if (r == 0 && fsync (fd) == 0)
-    s->reserve_ready = TRUE;
+  if (fstat (fd, &st) == 0 && (gsize) st.st_size > s->reserve_size
+      && ftruncate (fd, s->reserve_size) != 0)
+    g_warning ("audit reserve %s: %s", s->reserve_path, g_strerror (errno));
+  if (posix_fallocate (fd, 0, s->reserve_size) == 0 && fsync (fd) == 0) {
+    s->reserve_held = s->reserve_size;
+  } else if (fstat (fd, &st) == 0) {
+    /* no room for all of it: what it had stays, nothing more */
+    if ((gsize) st.st_size > s->reserve_held && ftruncate (fd, s->reserve_held) != 0)
+      g_warning ("audit reserve %s: %s", s->reserve_path, g_strerror (errno));
+  }
   close (fd);
-  if (!s->reserve_ready)
-    g_unlink (s->reserve_path);   /* no room: whatever it got goes back */
+}
+
+/* with the mutex held: a slice of the reserve back to the disk for the log;
+ * FALSE when nothing is left */
+static gboolean
+reserve_release (TcdSecurity *s)
+{
+  gsize slice = MAX (4096, s->reserve_size / 16);
+
+  if (!s->reserve_held)
+    return FALSE;
+  s->reserve_held = s->reserve_held > slice ? s->reserve_held - slice : 0;
+  if (s->reserve_held ? truncate (s->reserve_path, s->reserve_held) != 0
+      : g_unlink (s->reserve_path) != 0) {
+    g_warning ("audit reserve %s: %s", s->reserve_path, g_strerror (errno));
+    s->reserve_held = 0;
+    return FALSE;
+  }
+  s->reserve_next_try = g_get_monotonic_time () + AUDIT_RESERVE_RETRY_US;
+  return TRUE;
 }
 
 /* with the mutex held */
@@ -696,11 +722,12 @@ audit_write (TcdSecurity *s, const gchar *line)
   gsize len = strlen (line);
   gint err = audit_append (s, line, len);
 
-  if ((err == ENOSPC || err == EDQUOT) && s->reserve_ready) {
-    g_warning ("audit log %s: the disk is full, using the reserved space", s->audit_path);
-    g_unlink (s->reserve_path);
-    s->reserve_ready = FALSE;
-    s->reserve_next_try = g_get_monotonic_time () + AUDIT_RESERVE_RETRY_US;
+  /* a slice of the reserve at a time (another writer may take one too) */
+  for (guint tries = 0; (err == ENOSPC || err == EDQUOT) && tries < 4; tries++) {
+    if (s->reserve_held == s->reserve_size)
+      g_warning ("audit log %s: the disk is full, using the reserved space", s->audit_path);
+    if (!reserve_release (s))
+      break;
     err = audit_append (s, line, len);
   }
   if (err && !s->warned) {
@@ -771,7 +798,7 @@ audit_flush_locked (TcdSecurity *s)
     g_message ("audit log %s: the records kept in memory are written", s->audit_path);
     s->warned = FALSE;
   }
-  if (!s->reserve_ready && s->reserve_size
+  if (s->reserve_held < s->reserve_size
       && g_get_monotonic_time () >= s->reserve_next_try)
     reserve_make (s);
   return TRUE;
@@ -839,7 +866,7 @@ tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user, const gchar *ad
 }
 
 void
-tcd_audit_status (TcdSecurity *s, guint *queued, guint64 *lost, gboolean *reserve)
+tcd_audit_status (TcdSecurity *s, guint *queued, guint64 *lost, gsize *reserve)
 {
   g_mutex_lock (&s->lock);
   if (queued)
@@ -847,7 +874,7 @@ tcd_audit_status (TcdSecurity *s, guint *queued, guint64 *lost, gboolean *reserv
   if (lost)
     *lost = s->lost;
   if (reserve)
-    *reserve = s->reserve_ready;
+    *reserve = s->reserve_held;
   g_mutex_unlock (&s->lock);
 }
 

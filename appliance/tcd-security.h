@@ -74,10 +74,10 @@ void         tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user,
  * none is left */
 gboolean     tcd_audit_flush (TcdSecurity *s);
 /* Records waiting in memory, records lost since the start (past the
- * memory bound while nothing could be written), and whether the space
- * reserved for the log is still held */
+ * memory bound while nothing could be written), and the bytes of disk
+ * space still reserved for the log */
 void         tcd_audit_status (TcdSecurity *s, guint *queued, guint64 *lost,
-                               gboolean *reserve);
+                               gsize *reserve);
 /* For tests: the bytes reserved for the log on a full disk (the reserve is
  * made again at this size) and the most records kept in memory */
 void         tcd_audit_set_limits (TcdSecurity *s, gsize reserve_bytes, guint max_queued);
