@@ -35,6 +35,7 @@
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
 #include "tcd-events.h"
+#include "tcd-json.h"
 #include "tcd-schedule.h"
 #include "tcd-modbus.h"
 #include "tcd-snapshot.h"
@@ -206,10 +207,11 @@ send_invalid (SoupServerMessage *msg, GError *err, const gchar *field)
 static void
 add_at (JsonBuilder *b, const gchar *name, const gdouble at[2])
 {
+  /* the resolution of each quantity: tcd-json.c's table */
   json_builder_set_member_name (b, name);
   json_builder_begin_array (b);
-  json_builder_add_double_value (b, round (at[0] * 10000) / 10000);
-  json_builder_add_double_value (b, round (at[1] * 10000) / 10000);
+  json_builder_add_double_value (b, tcd_json_round (name, at[0]));
+  json_builder_add_double_value (b, tcd_json_round (name, at[1]));
   json_builder_end_array (b);
 }
 
@@ -217,7 +219,7 @@ static void
 add_temp (JsonBuilder *b, const gchar *name, gdouble v)
 {
   json_builder_set_member_name (b, name);
-  json_builder_add_double_value (b, round (v * 100) / 100);
+  json_builder_add_double_value (b, tcd_json_round (name, v));
 }
 
 static const gchar *state_names[] = { "normal", "pre_alarm", "alarm" };

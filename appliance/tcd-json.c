@@ -65,6 +65,12 @@ round_to (gdouble v, gint decimals)
   return r == 0 ? 0 : r;        /* no "-0.0" */
 }
 
+gdouble
+tcd_json_round (const gchar *name, gdouble v)
+{
+  return round_to (v, tcd_json_decimals (name));
+}
+
 static void
 round_node (JsonNode *node, gint decimals)
 {

@@ -18,6 +18,9 @@ G_BEGIN_DECLS
 /* The decimals of the quantity a member named @name holds (a number, or an
  * array of them such as a position), -1 when the table does not know it */
 gint     tcd_json_decimals (const gchar *name);
+/* @v rounded to the decimals of the quantity @name holds (as it is when
+ * the table does not know it) */
+gdouble  tcd_json_round (const gchar *name, gdouble v);
 /* Rounds every double of @node (an object, array or value) in place to the
  * decimals of the member that holds it */
 void     tcd_json_round_tree (JsonNode *node);
