@@ -87,6 +87,9 @@ kept = ["config.json.bak", "notes.txt.ABCDEF", "config.json.AB-123"]
 for name in stale + kept:
     with open(os.path.join(state, name), "w") as f:
         f.write("{\"half\": ")
+# and a configuration saved before alarm_interval was renamed alarm_interval_s
+with open(os.path.join(state, "config.json"), "w") as f:
+    json.dump({"thermometry": {"alarm_interval": 7, "emissivity": 0.93}}, f)
 d = Daemon(state_dir=state).start()
 t.ok(not [n for n in stale if os.path.exists(os.path.join(state, n))],
      "the NAME.XXXXXX files of saves that did not finish are removed at start",
@@ -96,6 +99,10 @@ t.ok(all(os.path.exists(os.path.join(state, n)) for n in kept),
 s, _, _ = d.activate()
 t.ok(s == 200, "activate", s)
 d.wait_frames()
+s, j, _ = d.get("config/thermometry")
+t.ok(s == 200 and j.get("alarm_interval_s") == 7 and "alarm_interval" not in j
+     and j["emissivity"] == 0.93, "an older config.json's alarm_interval is read as alarm_interval_s",
+     (s, j))
 
 # ---- POST /rules takes the README's rules as they are ----
 readme = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
