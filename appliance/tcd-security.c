@@ -66,6 +66,7 @@ struct _TcdSecurity {
   guint64 lost, lost_unrecorded;
   GSource *retry;               /* while lines wait */
   gboolean warned;
+  gboolean torn;                /* the file ends in a record cut by a crash */
 
   /* configuration */
   gboolean filter_on, filter_allow;
@@ -611,9 +612,13 @@ reserve_make (TcdSecurity *s)
   fd = g_open (s->reserve_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return;
-  if (fstat (fd, &st) == 0 && (gsize) st.st_size > s->reserve_size
-      && ftruncate (fd, s->reserve_size) != 0)
-    g_warning ("audit reserve %s: %s", s->reserve_path, g_strerror (errno));
+  if (fstat (fd, &st) == 0) {
+    /* what it holds already (a reserve given back in part before a restart) */
+    s->reserve_held = MIN ((gsize) st.st_size, (gsize) st.st_blocks * 512);
+    s->reserve_held = MIN (s->reserve_held, s->reserve_size);
+    if ((gsize) st.st_size > s->reserve_size && ftruncate (fd, s->reserve_size) != 0)
+      g_warning ("audit reserve %s: %s", s->reserve_path, g_strerror (errno));
+  }
   if (posix_fallocate (fd, 0, s->reserve_size) == 0 && fsync (fd) == 0) {
     s->reserve_held = s->reserve_size;
   } else if (fstat (fd, &st) == 0) {
@@ -669,6 +674,7 @@ audit_rotate (TcdSecurity *s)
 static gint
 audit_append (TcdSecurity *s, const gchar *line, gsize len)
 {
+  g_autofree gchar *torn_line = NULL;
   off_t end;
   gsize done = 0;
   gint err = 0;
@@ -683,12 +689,15 @@ audit_append (TcdSecurity *s, const gchar *line, gsize len)
     end = lseek (s->audit_fd, 0, SEEK_END);
     s->audit_size = end > 0 ? end : 0;
     /* a record torn by a crash: the next one starts on a new line */
-    if (end > 0) {
+    {
       gchar last = '\n';
-      if (pread (s->audit_fd, &last, 1, end - 1) == 1 && last != '\n'
-          && write (s->audit_fd, "\n", 1) == 1)
-        s->audit_size++;
+      s->torn = end > 0 && pread (s->audit_fd, &last, 1, end - 1) == 1 && last != '\n';
     }
+  }
+  if (s->torn) {
+    torn_line = g_strconcat ("\n", line, NULL);
+    line = torn_line;
+    len++;
   }
   end = lseek (s->audit_fd, 0, SEEK_END);
   while (done < len) {
@@ -711,6 +720,7 @@ audit_append (TcdSecurity *s, const gchar *line, gsize len)
     return err;
   }
   s->audit_size += len;
+  s->torn = FALSE;
   return 0;
 }
 
