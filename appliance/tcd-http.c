@@ -1738,7 +1738,6 @@ static void
 captured (GPtrArray *pictures, gpointer user_data)
 {
   SoupServerMessage *msg = user_data;
-
   TcdPicture *first = pictures->len ? g_ptr_array_index (pictures, 0) : NULL;
 
   if (!first) {
@@ -1747,7 +1746,7 @@ captured (GPtrArray *pictures, gpointer user_data)
   } else if (!first->stored) {
     /* nothing was kept (the store leaves no part of it): no 201 */
     GError *e = first->store_error;
-    if (e && (g_error_matches (e, G_IO_ERROR, G_IO_ERROR_NO_SPACE)))
+    if (e && g_error_matches (e, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
       send_error (msg, SOUP_STATUS_INSUFFICIENT_STORAGE, "storage_full", NULL,
           "the picture could not be stored: the disk is full (%s)", e->message);
     else
