@@ -78,6 +78,9 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
   gboolean has_interval;
   JsonNode *n;
 
+  /* kept and shown at the resolution each quantity has: checked so too
+   * (two alarm levels a hair apart could otherwise become equal) */
+  tcd_json_round_tree (doc);
   if (!tc_schema_validate (cfg->schema, NULL, doc, field, &err)) {
     g_set_error_literal (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, err->message);
     return FALSE;
@@ -395,8 +398,6 @@ tcd_config_commit (TcdConfig *cfg, JsonNode *doc, GError **error)
   g_autoptr (GError) err = NULL;
 
   drop_null_overrides (doc);
-  /* kept as the API shows it: the resolution each quantity has */
-  tcd_json_round_tree (doc);
   text = tcd_json_to_string (doc, TRUE);
 
   /* temporary file, fsync, rename: a crash leaves the old or the new file */

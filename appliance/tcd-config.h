@@ -49,7 +49,9 @@ gboolean   tcd_config_has_section (TcdConfig *cfg, const gchar *section);
  * value and @patch (objects merge field by field, arrays and scalars replace). */
 JsonNode  *tcd_config_patched (TcdConfig *cfg, const gchar *section, JsonNode *patch);
 
-/* Validates a whole document; on failure *field names the offending field */
+/* Validates a whole document; on failure *field names the offending field.
+ * Its numbers are first rounded in place to their resolution (tcd-json.h),
+ * so that what is checked is what is kept and shown. */
 gboolean   tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field,
                              GError **error);
 

@@ -185,6 +185,9 @@ s, j, _ = d.put("config/thermometry", {"emissivity": 0.95123, "relative_humidity
                                        "optical_transmissivity": 0.97})
 t.ok(s == 200 and j["emissivity"] == 0.951, "emissivity is kept at 0.001", (s, j))
 d.put("config/thermometry", {"emissivity": 0.95})
+s, j, _ = d.put("config/image", {"range": {"min": 10.001, "max": 10.004}})
+t.ok(s == 400 and j["error"]["field"] == "image.range.max",
+     "a range that is empty at 0.01 °C is refused (checked as it would be kept)", (s, j))
 d.put(f"rules/{rid}", {"points": [[0.41, 0.59], [0.61, 0.59], [0.61, 0.85], [0.41, 0.85]],
                        "alarm": {"enabled": True, "condition": "above", "pre_alarm": 60.1,
                                  "alarm": 70.3, "tolerance": 2.2}})
