@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-config.h"
+#include "tcd-json.h"
 #include "tcd-schedule.h"
 #include "tcd-security.h"
 
@@ -28,9 +29,13 @@ tcd_json_to_string (JsonNode *node, gboolean pretty)
 {
   g_autoptr (JsonGenerator) gen = json_generator_new ();
 
+  g_autofree gchar *text = NULL;
+
   json_generator_set_root (gen, node);
   json_generator_set_pretty (gen, pretty);
-  return json_generator_to_data (gen, NULL);
+  text = json_generator_to_data (gen, NULL);
+  /* each number as its quantity means it (tcd-json.h) */
+  return tcd_json_tidy_numbers (text);
 }
 
 JsonNode *
@@ -77,6 +82,9 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
   gboolean has_interval;
   JsonNode *n;
 
+  /* kept and shown at the resolution each quantity has: checked so too
+   * (two alarm levels a hair apart could otherwise become equal) */
+  tcd_json_round_tree (doc);
   if (!tc_schema_validate (cfg->schema, NULL, doc, field, &err)) {
     g_set_error_literal (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, err->message);
     return FALSE;
@@ -163,6 +171,35 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
   return TRUE;
 }
 
+/* Names a member had before (section, old name, new name): accepted on
+ * input and stored under the new name */
+static const struct {
+  const gchar *section, *old_name, *name;
+} aliases[] = {
+  {"thermometry", "alarm_interval", "alarm_interval_s"},
+};
+
+void
+tcd_config_rename_aliases (JsonNode *node, const gchar *section)
+{
+  for (guint i = 0; node && i < G_N_ELEMENTS (aliases); i++) {
+    JsonNode *sec = section ? (g_str_equal (section, aliases[i].section) ? node : NULL)
+        : tcd_config_node (node, aliases[i].section);
+    JsonObject *o;
+    JsonNode *v;
+
+    if (!sec || !JSON_NODE_HOLDS_OBJECT (sec))
+      continue;
+    o = json_node_get_object (sec);
+    if (!(v = json_object_get_member (o, aliases[i].old_name)))
+      continue;
+    /* both given: the new name wins */
+    if (!json_object_has_member (o, aliases[i].name))
+      json_object_set_member (o, aliases[i].name, json_node_copy (v));
+    json_object_remove_member (o, aliases[i].old_name);
+  }
+}
+
 static JsonNode *
 load_file (TcdConfig *cfg, JsonNode *defaults)
 {
@@ -177,7 +214,9 @@ load_file (TcdConfig *cfg, JsonNode *defaults)
     g_warning ("%s; starting from the defaults", err->message);
     return NULL;
   }
-  /* fields added since the file was written get their defaults */
+  /* fields added since the file was written get their defaults; renamed
+   * ones their new names */
+  tcd_config_rename_aliases (root, NULL);
   merged = tc_json_merge (defaults, root);
   if (!tcd_config_check (cfg, merged, &field, &err)) {
     g_autofree gchar *aside = g_strconcat (cfg->path, ".invalid", NULL);
@@ -190,6 +229,59 @@ load_file (TcdConfig *cfg, JsonNode *defaults)
   return merged;
 }
 
+/* Is @name what g_file_set_contents_full (CONSISTENT) leaves of @base when
+ * the process dies before its rename: "BASE.XXXXXX" (mkstemp's letters)? */
+static gboolean
+is_temp_of (const gchar *name, const gchar *base)
+{
+  gsize n = strlen (base);
+
+  if (strncmp (name, base, n) != 0 || name[n] != '.' || strlen (name + n + 1) != 6)
+    return FALSE;
+  for (const gchar *p = name + n + 1; *p; p++)
+    if (!g_ascii_isalnum (*p))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+clean_dir (const gchar *dir, const gchar * const *bases)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+
+  while (d && (name = g_dir_read_name (d))) {
+    for (guint i = 0; bases[i]; i++) {
+      if (is_temp_of (name, bases[i])) {
+        g_autofree gchar *path = g_build_filename (dir, name, NULL);
+        if (g_file_test (path, G_FILE_TEST_IS_REGULAR)
+            && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+          g_message ("removing %s, left by a save that did not finish", path);
+          g_unlink (path);
+        }
+        break;
+      }
+    }
+  }
+}
+
+void
+tcd_state_clean_temp_files (const gchar *state_dir)
+{
+  /* the files the daemon replaces atomically (temporary file, rename) */
+  static const gchar * const state[] = {
+    "config.json", "users.json", "users.htdigest", "overlay.bmp", "calibration.sha256",
+    "serial", NULL
+  };
+  static const gchar * const tls[] = {
+    "key.pem", "cert.pem", "request-key.pem", "request.pem", NULL
+  };
+  g_autofree gchar *tls_dir = g_build_filename (state_dir, "tls", NULL);
+
+  clean_dir (state_dir, state);
+  clean_dir (tls_dir, tls);
+}
+
 TcdConfig *
 tcd_config_new (const gchar *state_dir, const gchar *schema_path, GError **error)
 {
@@ -198,6 +290,8 @@ tcd_config_new (const gchar *state_dir, const gchar *schema_path, GError **error
   g_autoptr (JsonNode) defaults = NULL;
 
   cfg->path = g_build_filename (state_dir, "config.json", NULL);
+  /* what a crash in the middle of a save left */
+  tcd_state_clean_temp_files (state_dir);
   cfg->schema = tc_schema_new_from_file (schema_path, error);
   if (!cfg->schema) {
     tcd_config_free (cfg);
@@ -270,17 +364,45 @@ tcd_config_patched (TcdConfig *cfg, const gchar *section, JsonNode *patch)
 {
   JsonNode *doc = tcd_json_deep_copy (cfg->doc);
   JsonNode *cur = json_object_get_member (json_node_get_object (doc), section);
-  JsonNode *merged = tc_json_merge (cur, patch);
+  JsonNode *merged;
+
+  tcd_config_rename_aliases (patch, section);
+  merged = tc_json_merge (cur, patch);
 
   json_object_set_member (json_node_get_object (doc), section, merged);
   return doc;
 }
 
+/* A rule's null emissivity, distance or reflected_temperature says "no
+ * override, the global value": the rule is kept without the member */
+static void
+drop_null_overrides (JsonNode *doc)
+{
+  static const gchar *overrides[] = { "emissivity", "distance", "reflected_temperature" };
+  JsonNode *rules = tcd_config_node (doc, "rules");
+
+  if (!rules || !JSON_NODE_HOLDS_ARRAY (rules))
+    return;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (rules)); i++) {
+    JsonNode *r = json_array_get_element (json_node_get_array (rules), i);
+    if (!JSON_NODE_HOLDS_OBJECT (r))
+      continue;
+    for (guint k = 0; k < G_N_ELEMENTS (overrides); k++) {
+      JsonNode *v = json_object_get_member (json_node_get_object (r), overrides[k]);
+      if (v && JSON_NODE_HOLDS_NULL (v))
+        json_object_remove_member (json_node_get_object (r), overrides[k]);
+    }
+  }
+}
+
 gboolean
 tcd_config_commit (TcdConfig *cfg, JsonNode *doc, GError **error)
 {
-  g_autofree gchar *text = tcd_json_to_string (doc, TRUE);
+  g_autofree gchar *text = NULL;
   g_autoptr (GError) err = NULL;
+
+  drop_null_overrides (doc);
+  text = tcd_json_to_string (doc, TRUE);
 
   /* temporary file, fsync, rename: a crash leaves the old or the new file */
   if (!g_file_set_contents_full (cfg->path, text, -1,

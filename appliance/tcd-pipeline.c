@@ -483,7 +483,7 @@ apply_elements (TcdPipeline *p, JsonNode *doc)
   set_prop (p->measure, "rules", rules);
   set_prop (p->measure, "comparisons", cmps);
   set_prop (p->measure, "scene-alarm", scene);
-  set_double (p->measure, "alarm-interval", dbl_at (doc, "thermometry.alarm_interval"));
+  set_double (p->measure, "alarm-interval", dbl_at (doc, "thermometry.alarm_interval_s"));
 
   /* image */
   set_nick (p->dnr, "mode", dnr);
