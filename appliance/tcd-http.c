@@ -221,8 +221,35 @@ add_temp (JsonBuilder *b, const gchar *name, gdouble v)
 
 static const gchar *state_names[] = { "normal", "pre_alarm", "alarm" };
 
+/* min and max outside the measurement range: the sensor still gives a
+ * number there, but not one the range's accuracy holds for */
+static void
+add_range_flags (JsonBuilder *b, gdouble min, gdouble max, gdouble lo, gdouble hi)
+{
+  json_builder_set_member_name (b, "below_range");
+  json_builder_add_boolean_value (b, min < lo);
+  json_builder_set_member_name (b, "above_range");
+  json_builder_add_boolean_value (b, max > hi);
+}
+
+/* the measurement range of thermometry.temperature_range ("-20~150") */
+static void
+reading_range (TcdHttp *h, gdouble *lo, gdouble *hi)
+{
+  const gchar *r = tcd_config_string (h->app->config, "thermometry.temperature_range");
+  gchar *end = NULL;
+
+  *lo = -G_MAXDOUBLE;
+  *hi = G_MAXDOUBLE;
+  if (!r)
+    return;
+  *lo = g_ascii_strtod (r, &end);
+  if (end && *end == '~')
+    *hi = g_ascii_strtod (end + 1, NULL);
+}
+
 JsonNode *
-tcd_reading_from_sample (GstSample *sample)
+tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi)
 {
   GstBuffer *buf = gst_sample_get_buffer (sample);
   GstThermalMeasureMeta *mm = gst_buffer_get_thermal_measure_meta (buf);
@@ -239,6 +266,10 @@ tcd_reading_from_sample (GstSample *sample)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "time");
   json_builder_add_string_value (b, time);
+  /* FALSE while the shutter is closed (burning prevention): the numbers are
+   * the shutter's, the states are held */
+  json_builder_set_member_name (b, "valid");
+  json_builder_add_boolean_value (b, mm->valid);
   json_builder_set_member_name (b, "scene");
   json_builder_begin_object (b);
   add_temp (b, "max", mm->max);
@@ -246,6 +277,7 @@ tcd_reading_from_sample (GstSample *sample)
   add_temp (b, "avg", mm->avg);
   add_at (b, "max_at", mm->max_at);
   add_at (b, "min_at", mm->min_at);
+  add_range_flags (b, mm->min, mm->max, range_lo, range_hi);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, state_names[mm->scene_state]);
   json_builder_end_object (b);
@@ -258,15 +290,41 @@ tcd_reading_from_sample (GstSample *sample)
     json_builder_add_int_value (b, r->id);
     json_builder_set_member_name (b, "name");
     json_builder_add_string_value (b, r->name);
+    json_builder_set_member_name (b, "valid");
+    json_builder_add_boolean_value (b, r->valid);
     if (r->valid) {
       add_temp (b, "max", r->max);
       add_temp (b, "min", r->min);
       add_temp (b, "avg", r->avg);
       add_at (b, "max_at", r->max_at);
       add_at (b, "min_at", r->min_at);
+      add_range_flags (b, r->min, r->max, range_lo, range_hi);
     }
     json_builder_set_member_name (b, "state");
     json_builder_add_string_value (b, state_names[r->state]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "comparisons");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < mm->n_comparisons; i++) {
+    const GstThermalComparisonResult *c = &mm->comparisons[i];
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, c->id);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, c->name);
+    json_builder_set_member_name (b, "rules");
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, c->rule_a);
+    json_builder_add_int_value (b, c->rule_b);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "valid");
+    json_builder_add_boolean_value (b, c->valid);
+    if (c->valid)
+      add_temp (b, "value", c->value);
+    json_builder_set_member_name (b, "state");
+    json_builder_add_string_value (b, state_names[c->state]);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -333,7 +391,11 @@ sse_measurement (gpointer user_data)
   s = tcd_pipeline_get_temperature (h->app->pipeline);
   if (!s)
     return G_SOURCE_CONTINUE;
-  r = tcd_reading_from_sample (s);
+  {
+    gdouble lo, hi;
+    reading_range (h, &lo, &hi);
+    r = tcd_reading_from_sample (s, lo, hi);
+  }
   gst_sample_unref (s);
   if (r)
     tcd_http_broadcast (h, "measurement", r);
@@ -869,7 +931,9 @@ handle_temperatures (TcdHttp *h, SoupServerMessage *msg)
   }
   s = tcd_pipeline_get_temperature (h->app->pipeline);
   if (s) {
-    r = tcd_reading_from_sample (s);
+    gdouble lo, hi;
+    reading_range (h, &lo, &hi);
+    r = tcd_reading_from_sample (s, lo, hi);
     gst_sample_unref (s);
   }
   if (!r) {

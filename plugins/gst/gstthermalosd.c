@@ -297,6 +297,7 @@ struct _GstThermalOsd
   gdouble shown_scene_max, shown_scene_min;
   gdouble shown_scene_max_at[2], shown_scene_min_at[2];
   GstThermalAlarmState shown_scene_state;
+  gboolean shown_scene_valid;     /* FALSE: the shutter is closed, "--" */
 
   /* the date on display */
   gint64 date_second;
@@ -1322,7 +1323,8 @@ osd_refresh_readings (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
       self->shown_has_meta != (mm != NULL) || n != self->n_shown;
 
   if (!need && mm) {
-    need = mm->scene_state != self->shown_scene_state;
+    need = mm->scene_state != self->shown_scene_state ||
+        mm->valid != self->shown_scene_valid;
     for (i = 0; i < n && !need; i++) {
       const GstThermalRuleResult *r = &mm->rules[i];
       const OsdShownRule *s = &self->shown[i];
@@ -1354,8 +1356,9 @@ osd_refresh_readings (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
     s->min = r->min;
     s->avg = r->avg;
   }
-  self->shown_scene_max = mm->max;
-  self->shown_scene_min = mm->min;
+  self->shown_scene_valid = mm->valid;
+  self->shown_scene_max = mm->valid ? mm->max : NAN;
+  self->shown_scene_min = mm->valid ? mm->min : NAN;
   memcpy (self->shown_scene_max_at, mm->max_at, sizeof (mm->max_at));
   memcpy (self->shown_scene_min_at, mm->min_at, sizeof (mm->min_at));
   self->shown_scene_state = mm->scene_state;
@@ -1576,8 +1579,8 @@ osd_layout (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
     }
   }
 
-  /* the scene's max and min */
-  if (s->show_scene && mm) {
+  /* the scene's max and min (not while the frame shows the shutter) */
+  if (s->show_scene && mm && self->shown_scene_valid) {
     const gdouble *at[2] = { self->shown_scene_max_at,
       self->shown_scene_min_at
     };

@@ -2,15 +2,17 @@
 """thermocamd media end to end: the video standard and the streams' frame
 rates (PAL: 25 fps, a PUT above the sensor's rate refused, restore on PAL),
 the H.264 profile really produced, the sub stream no larger than the
-sensor."""
+sensor; readings while burning prevention closes the shutter (not valid,
+alarms held), comparisons and range flags in /temperatures."""
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon import Daemon, Tap, ffprobe  # noqa: E402
+from daemon import Daemon, Events, Tap, ffprobe, wait_for  # noqa: E402
 
 t = Tap()
 d = Daemon().start()
@@ -101,6 +103,80 @@ t.ok(s == 400 and field(e) == "video.sub.resolution"
      f"sub resolution above the sensor's refused ({s})", e)
 s, v, _ = d.put("config/video", {"sub": {"resolution": "640x512"}})
 t.ok(s == 200 and v["sub"]["resolution"] == "640x512", "sub at the sensor's size taken", v)
+
+# ---- 16: comparisons in /temperatures ----
+rules = [{"id": 1, "name": "left", "type": "polygon",
+          "points": [[0.05, 0.05], [0.45, 0.05], [0.45, 0.95], [0.05, 0.95]]},
+         {"id": 2, "name": "corner", "type": "polygon",
+          "points": [[0.9, 0.9], [0.98, 0.9], [0.98, 0.98], [0.9, 0.98]]}]
+s, _, _ = d.put("config/rules", rules)
+s2, _, _ = d.put("config/comparisons", [{"id": 5, "name": "left-right", "rules": [1, 2],
+                                          "alarm": {"enabled": True, "on": "max", "alarm": 500,
+                                                    "pre_alarm": 400}}])
+time.sleep(0.5)
+r = d.wait_frames()
+cmps = r.get("comparisons") if r else None
+rd = {x["id"]: x for x in r["rules"]} if r else {}
+ok = (s == 200 and s2 == 200 and cmps and len(cmps) == 1 and cmps[0]["id"] == 5
+      and cmps[0]["rules"] == [1, 2] and cmps[0]["valid"] is True and cmps[0]["state"] == "normal"
+      and abs(cmps[0]["value"] - (rd[1]["max"] - rd[2]["max"])) < 0.5)
+t.ok(ok, f"GET /temperatures has the comparison's value: {cmps}", r)
+t.ok(r and r["valid"] is True and all(x["valid"] is True for x in r["rules"])
+     and r["scene"]["below_range"] is False and r["scene"]["above_range"] is False,
+     "a reading of the scene: valid, within the -20~150 range", r)
+
+# ---- 12: burning prevention: the shutter frames are not valid, alarms hold ----
+ev = Events(d)
+hot = d.wait_frames()["scene"]["max"]
+thr = round(hot - 3, 1)
+d.put("config/scene_alarm", {"enabled": True, "on": "max", "condition": "above", "pre_alarm": thr - 2,
+                             "alarm": thr, "tolerance": 1, "filter_time": 0})
+start = ev.wait(lambda e: e[0] == "alarm" and e[1]["source"] == "scene" and e[1]["level"] == "alarm"
+                and e[1]["state"] == "start", 10)
+t.ok(start is not None, f"a scene alarm (max {hot} C above {thr} C) starts", start)
+s, _, _ = d.put("config/burning_prevention", {"enabled": True, "mode": "auto",
+                                              "threshold": 50 if hot > 55 else hot - 5,
+                                              "duration_s": 1, "recovery": False})
+t0 = time.time()
+invalid = []
+valid_after = []
+while time.time() - t0 < 9:
+    st, rr, _ = d.get("temperatures")
+    if st == 200 and rr["valid"] is False:
+        invalid.append(rr)
+    time.sleep(0.15)
+cycles = [e for e in ev.events if e[0] == "burning" and e[1]["shutter"] == "closed" and e[2] >= t0]
+scene_events = [e for e in ev.events if e[0] == "alarm" and e[1]["source"] == "scene" and e[2] > start[2]]
+meas_invalid = [e for e in ev.events if e[0] == "measurement" and e[1]["valid"] is False]
+t.ok(len(cycles) >= 3, f"the shutter closed {len(cycles)} times in 9 s", [e[1] for e in cycles])
+t.ok(not scene_events, f"no scene alarm stop/start over the shutter cycles ({len(scene_events)})",
+     [e[1] for e in scene_events])
+t.ok(invalid and all(x["scene"]["state"] == "alarm" and all(r["valid"] is False and "max" not in r
+                                                           for r in x["rules"])
+                     and all(c["valid"] is False and "value" not in c for c in x["comparisons"])
+                     for x in invalid),
+     f"GET /temperatures while closed: valid false, rules and comparisons not valid, the scene "
+     f"alarm held ({len(invalid)} readings)", invalid[:2])
+t.ok(meas_invalid, f"measurement events while closed: valid false ({len(meas_invalid)})")
+d.put("config/burning_prevention", {"threshold": 500})
+t.ok(wait_for(lambda: d.get("temperatures")[1]["valid"] is True, 5), "the shutter open again: valid")
+d.put("config/scene_alarm", {"enabled": False})
+ev.close()
+
+# ---- 16: readings below the measurement range are flagged ----
+s, _, _ = d.put("config/thermometry", {"temperature_range": "0~550"})
+time.sleep(1.5)
+r = wait_for(lambda: (lambda x: x if x[0] == 200 and x[1]["valid"] else None)(d.get("temperatures")), 10)
+r = r[1] if r else {}
+sc = r.get("scene", {})
+t.ok(s == 200 and sc.get("min", 0) < 0 and sc.get("below_range") is True
+     and sc.get("above_range") is False,
+     f"0~550: a scene minimum of {sc.get('min')} C is flagged below_range", sc)
+low = [x for x in r.get("rules", []) if x.get("valid") and x["min"] < 0]
+t.ok(all(x["below_range"] is True for x in low)
+     and all(x["below_range"] is False for x in r.get("rules", []) if x.get("valid") and x["min"] >= 0),
+     f"0~550: rules flagged the same way ({[(x['id'], x['min'], x['below_range']) for x in r.get('rules', []) if x.get('valid')]})",
+     r)
 
 rc = d.stop()
 t.ok(rc == 0, "clean exit", (rc, d.lines[-8:]))
