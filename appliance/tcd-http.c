@@ -508,10 +508,20 @@ tcd_http_push_jpeg (TcdHttp *h, GstSample *jpeg)
 }
 
 static void
-handle_live (TcdHttp *h, SoupServerMessage *msg)
+handle_live (TcdHttp *h, SoupServerMessage *msg, GHashTable *query)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
+  const gchar *stream = query ? g_hash_table_lookup (query, "stream") : NULL;
   MjpegClient *c;
+
+  /* one live view, the main stream's picture at the sensor's size: a sub
+   * stream is asked over RTSP (/Streaming/Channels/102), never ignored here */
+  if (stream && !g_str_equal (stream, "main")) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "stream",
+        "stream: the live view is the main stream only (\"%s\" is RTSP's: "
+        "/Streaming/Channels/102)", stream);
+    return;
+  }
 
   if (g_list_length (h->mjpeg) >= MAX_MJPEG) {
     send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
@@ -3046,7 +3056,7 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   }
   if (g_str_equal (seg[0], "live.mjpeg") && n == 1) {
     GET_ONLY ();
-    return handle_live (h, msg);
+    return handle_live (h, msg, query);
   }
   if (g_str_equal (seg[0], "session") && n == 1)
     return handle_session (h, msg, method);

@@ -26,6 +26,7 @@
 #include "tcd-http.h"
 #include "tcd-modbus.h"
 #include "tcd-events.h"
+#include "tcd-snapshot.h"
 
 #ifndef TCD_DATA_DIR
 #define TCD_DATA_DIR "/usr/share/thermocam"
@@ -460,6 +461,8 @@ main (int argc, char **argv)
   tcd_security_set_lock_callback (app.security, on_lock, &app);
   tcd_security_configure (app.security, tcd_config_get_section (app.config, "security"));
   app.serial = load_serial (app.state_dir);
+  /* the model of GET /device, without the note on a simulated sensor */
+  tcd_snapshot_set_identity ("thermocam TC-640", app.serial);
   app.pipeline = tcd_pipeline_new (pipelines, app.source, &err);
   if (!app.pipeline) {
     g_printerr ("thermocamd: %s\n", err->message);

@@ -178,6 +178,28 @@ t.ok(all(x["below_range"] is True for x in low)
      f"0~550: rules flagged the same way ({[(x['id'], x['min'], x['below_range']) for x in r.get('rules', []) if x.get('valid')]})",
      r)
 
+# ---- 16: the live view refuses a stream it does not give ----
+s, e, _ = d.get("live.mjpeg?stream=sub", timeout=5)
+t.ok(s == 400 and field(e) == "stream", f"live.mjpeg?stream=sub: {s}", e)
+s, body, hdrs = d.get("live.mjpeg?stream=main", timeout=3, extra=["--max-filesize", "200000"])
+t.ok("multipart/x-mixed-replace" in hdrs and s == 200, "live.mjpeg?stream=main: the live view", hdrs)
+
+# ---- 16: the R-JPEG snapshot carries the device's model and serial ----
+s, dev, _ = d.get("device")
+jpg = os.path.join(d.state_dir, "snap-r.jpg")
+s, _, _ = d.get("snapshot?format=rjpeg", out_file=jpg)
+x = subprocess.run(["exiftool", "-s", "-CameraModel", "-CameraSerialNumber", "-Model", jpg],
+                   capture_output=True, text=True)
+# "Tag   : value" lines (text: a serial of digits keeps its leading zeros)
+info = dict((a.strip(), b.strip()) for a, _, b in
+            (line.partition(":") for line in x.stdout.splitlines()))
+serial = dev["serial_number"]
+t.ok(s == 200 and info.get("CameraModel") == "thermocam TC-640"
+     and info.get("CameraSerialNumber") == serial.split("-")[-1]
+     and info.get("Model") == "thermocam TC-640",
+     f"R-JPEG: exiftool reads model {info.get('CameraModel')!r}, serial "
+     f"{info.get('CameraSerialNumber')!r} (device {serial})", (info, x.stderr))
+
 rc = d.stop()
 t.ok(rc == 0, "clean exit", (rc, d.lines[-8:]))
 t.done()
