@@ -41,6 +41,7 @@
 
 #include "gstthermalmeasure.h"
 #include "gstthermalmeta.h"
+#include "gstthermalwarn.h"
 
 #include <math.h>
 #include <string.h>
@@ -626,7 +627,7 @@ gst_thermal_measure_set_json (GstThermalMeasure * self, guint prop_id,
     }
   }
 
-  GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+  GST_THERMAL_WARN_SETTING (self, LIBRARY, SETTINGS,
       ("Invalid %s: %s", what, err->message), ("kept the previous %s", what));
   g_error_free (err);
 }

@@ -64,6 +64,7 @@
 
 #include "gstthermalosd.h"
 #include "gstthermalmeta.h"
+#include "gstthermalwarn.h"
 #include "tc-palette.h"
 #include "tc-blend.h"
 
@@ -2179,7 +2180,7 @@ gst_thermal_osd_set_picture (GstThermalOsd * self, const gchar * path)
   if (path && *path) {
     surface = osd_load_bmp (path, &err);
     if (!surface) {
-      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+      GST_THERMAL_WARN_SETTING (self, RESOURCE, SETTINGS,
           ("Picture \"%s\" refused: %s", path, err->message),
           ("picture-file keeps its previous value"));
       g_clear_error (&err);
@@ -2208,7 +2209,7 @@ gst_thermal_osd_set_timezone (GstThermalOsd * self, const gchar * id)
   if (id && *id) {
     tz = g_time_zone_new_identifier (id);
     if (!tz) {
-      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+      GST_THERMAL_WARN_SETTING (self, RESOURCE, SETTINGS,
           ("Unknown time zone \"%s\"", id),
           ("timezone keeps its previous value"));
       return;

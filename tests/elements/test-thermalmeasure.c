@@ -512,6 +512,45 @@ test_shutter_frames_hold_alarms (void)
   gst_object_unref (bus);
 }
 
+/* a bad rules, comparisons or scene-alarm value keeps the old one and is
+ * said: g_warning without a bus (gst-launch sets properties before the
+ * element is in a pipeline), a warning message with one */
+static void
+test_bad_property_said (void)
+{
+  GstElement *m = gst_element_factory_make ("thermalmeasure", NULL);
+  GstBus *bus;
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *rules = NULL;
+
+  g_assert_nonnull (m);
+  g_object_set (m, "rules", "[{\"id\": 1, \"name\": \"a\", \"type\": \"point\", "
+      "\"points\": [[0.5, 0.5]]}]", NULL);
+  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING, "*Invalid rules*");
+  g_object_set (m, "rules", "[{bad", NULL);
+  g_test_assert_expected_messages ();
+  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING, "*Invalid scene-alarm*");
+  g_object_set (m, "scene-alarm", "{\"pre_alarm\": 60, \"alarm\": 50}", NULL);
+  g_test_assert_expected_messages ();
+  g_object_get (m, "rules", &rules, NULL);
+  g_assert_nonnull (strstr (rules, "\"a\""));
+  g_free (rules);
+
+  bus = gst_bus_new ();
+  gst_element_set_bus (m, bus);
+  g_object_set (m, "comparisons", "[{\"id\": 1, \"rules\": [1]}]", NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &err, NULL);
+  g_assert_nonnull (strstr (err->message, "Invalid comparisons"));
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  gst_element_set_bus (m, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -524,6 +563,7 @@ main (int argc, char **argv)
   g_test_add_func ("/thermalmeasure/rules-change-while-playing", test_rules_change_while_playing);
   g_test_add_func ("/thermalmeasure/meta-survives-palette", test_meta_survives_palette);
   g_test_add_func ("/thermalmeasure/alarm-continuity", test_alarm_continuity);
+  g_test_add_func ("/thermalmeasure/bad-property-said", test_bad_property_said);
   g_test_add_func ("/thermalmeasure/shutter-frames-hold-alarms",
       test_shutter_frames_hold_alarms);
   return g_test_run ();
