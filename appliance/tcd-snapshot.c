@@ -13,25 +13,15 @@
 #include <string.h>
 
 #define TIMEOUT (5 * GST_SECOND)
-#define SERIAL_MAX 15           /* CameraSerialNumber: 16 bytes with its NUL */
-
 static gchar *identity_model, *identity_serial;
 
 void
 tcd_snapshot_set_identity (const gchar *model, const gchar *serial)
 {
-  const gchar *dash = serial ? strrchr (serial, '-') : NULL;
-
   g_free (identity_model);
   g_free (identity_serial);
   identity_model = g_strdup (model);
-  /* "TC640-0A1B2C3D4E5F" does not fit: its number does (the model names
-   * the prefix) */
-  if (serial && strlen (serial) > SERIAL_MAX && dash && strlen (dash + 1) > 0
-      && strlen (dash + 1) <= SERIAL_MAX)
-    identity_serial = g_strdup (dash + 1);
-  else
-    identity_serial = serial ? g_strndup (serial, SERIAL_MAX) : NULL;
+  identity_serial = g_strdup (serial);
 }
 
 static GstSample *

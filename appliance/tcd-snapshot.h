@@ -25,9 +25,8 @@ GBytes *tcd_snapshot_encode_full (GstSample *sample, TcdSnapshotFormat format,
                                   const gchar *palette, gint width, gint height,
                                   gint quality, GError **error);
 /* The device's model and serial number, written into every radiometric JPEG
- * (FLIR CameraInfo: model up to 31 characters, serial up to 15: a longer
- * "PREFIX-NUMBER" serial is written as its NUMBER).  Call once at start,
- * before any picture is made. */
+ * (thermalrjpegenc's model and serial: FLIR CameraInfo and Exif).  Call once
+ * at start, before any picture is made. */
 void    tcd_snapshot_set_identity (const gchar *model, const gchar *serial);
 const gchar *tcd_snapshot_content_type (TcdSnapshotFormat format);
 /* "jpg" or "bmp" */

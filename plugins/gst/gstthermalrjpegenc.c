@@ -286,8 +286,9 @@ gst_thermal_rjpeg_enc_class_init (GstThermalRjpegEncClass * klass)
           DEFAULT_PROP_MODEL, rw));
   g_object_class_install_property (gobject_class, PROP_SERIAL,
       g_param_spec_string ("serial", "Serial number",
-          "Camera serial number written in the file (CameraInfo holds at "
-          "most 15 characters)", NULL, rw));
+          "Camera serial number written in the file: Exif SerialNumber; "
+          "FLIR CameraSerialNumber holds 15 characters (a longer "
+          "PREFIX-NUMBER gives its NUMBER)", NULL, rw));
 
   gst_element_class_set_static_metadata (element_class,
       "Radiometric JPEG encoder", "Codec/Encoder/Image",

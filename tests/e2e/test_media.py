@@ -188,7 +188,8 @@ t.ok("multipart/x-mixed-replace" in hdrs and s == 200, "live.mjpeg?stream=main: 
 s, dev, _ = d.get("device")
 jpg = os.path.join(d.state_dir, "snap-r.jpg")
 s, _, _ = d.get("snapshot?format=rjpeg", out_file=jpg)
-x = subprocess.run(["exiftool", "-s", "-CameraModel", "-CameraSerialNumber", "-Model", jpg],
+x = subprocess.run(["exiftool", "-s", "-CameraModel", "-CameraSerialNumber", "-Model",
+                    "-SerialNumber", jpg],
                    capture_output=True, text=True)
 # "Tag   : value" lines (text: a serial of digits keeps its leading zeros)
 info = dict((a.strip(), b.strip()) for a, _, b in
@@ -196,9 +197,10 @@ info = dict((a.strip(), b.strip()) for a, _, b in
 serial = dev["serial_number"]
 t.ok(s == 200 and info.get("CameraModel") == "thermocam TC-640"
      and info.get("CameraSerialNumber") == serial.split("-")[-1]
-     and info.get("Model") == "thermocam TC-640",
+     and info.get("Model") == "thermocam TC-640" and info.get("SerialNumber") == serial,
      f"R-JPEG: exiftool reads model {info.get('CameraModel')!r}, serial "
-     f"{info.get('CameraSerialNumber')!r} (device {serial})", (info, x.stderr))
+     f"{info.get('SerialNumber')!r} (CameraInfo {info.get('CameraSerialNumber')!r})",
+     (info, x.stderr))
 
 rc = d.stop()
 t.ok(rc == 0, "clean exit", (rc, d.lines[-8:]))
