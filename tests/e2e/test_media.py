@@ -7,6 +7,8 @@ alarms held), comparisons and range flags in /temperatures."""
 import json
 import os
 import re
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -37,6 +39,24 @@ def frames(path, seconds=4):
                         "-"], capture_output=True, text=True, timeout=60)
     m = re.findall(r"frame=\s*(\d+)", r.stderr)
     return int(m[-1]) if m else 0, r.stderr[-400:]
+
+
+def modbus_inputs(count=10):
+    """input registers 0..count-1 over Modbus TCP (FC04), or None"""
+    try:
+        with socket.create_connection(("127.0.0.1", d.modbus), timeout=3) as sk:
+            sk.sendall(struct.pack(">HHHBBHH", 1, 0, 6, 1, 4, 0, count))
+            buf = b""
+            while len(buf) < 9 + 2 * count:
+                c = sk.recv(512)
+                if not c:
+                    break
+                buf += c
+    except OSError:
+        return None
+    if len(buf) < 9 + 2 * count or buf[7] != 4:
+        return None
+    return struct.unpack(f">{count}H", buf[9:9 + 2 * count])
 
 
 def field(e):
@@ -139,12 +159,15 @@ s, _, _ = d.put("config/burning_prevention", {"enabled": True, "mode": "auto",
                                               "duration_s": 1, "recovery": False})
 t0 = time.time()
 invalid = []
-valid_after = []
+mb_closed = []
 while time.time() - t0 < 9:
     st, rr, _ = d.get("temperatures")
     if st == 200 and rr["valid"] is False:
         invalid.append(rr)
-    time.sleep(0.15)
+    regs = modbus_inputs()
+    if regs and regs[0] & (1 << 4):
+        mb_closed.append(regs)
+    time.sleep(0.1)
 cycles = [e for e in ev.events if e[0] == "burning" and e[1]["shutter"] == "closed" and e[2] >= t0]
 scene_events = [e for e in ev.events if e[0] == "alarm" and e[1]["source"] == "scene" and e[2] > start[2]]
 meas_invalid = [e for e in ev.events if e[0] == "measurement" and e[1]["valid"] is False]
@@ -158,6 +181,12 @@ t.ok(invalid and all(x["scene"]["state"] == "alarm" and all(r["valid"] is False 
      f"GET /temperatures while closed: valid false, rules and comparisons not valid, the scene "
      f"alarm held ({len(invalid)} readings)", invalid[:2])
 t.ok(meas_invalid, f"measurement events while closed: valid false ({len(meas_invalid)})")
+# Modbus: status bit 4 (shutter) with bit 0 (valid) clear, the scene max
+# marked invalid (-32768), the scene state and bit 2 (any alarm) held
+t.ok(mb_closed and all(not r[0] & 1 and r[0] & (1 << 2) and r[6] == 0x8000 and r[9] == 2
+                       for r in mb_closed),
+     f"Modbus while closed: not valid, alarm held ({len(mb_closed)} reads)",
+     [(hex(r[0]), r[6], r[9]) for r in mb_closed[:5]])
 d.put("config/burning_prevention", {"threshold": 500})
 t.ok(wait_for(lambda: d.get("temperatures")[1]["valid"] is True, 5), "the shutter open again: valid")
 d.put("config/scene_alarm", {"enabled": False})
