@@ -70,6 +70,37 @@ fail_field (GError **error, gchar **field, const gchar *name, const gchar *what)
   return FALSE;
 }
 
+gint
+tcd_config_sensor_fps (JsonNode *doc)
+{
+  JsonNode *n = tcd_config_node (doc, "image.video_standard");
+
+  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+      && g_str_equal (json_node_get_string (n), "pal") ? 25 : 30;
+}
+
+static const gchar *stream_paths[] = { "video.main", "video.sub" };
+
+gboolean
+tcd_config_fit_frame_rates (JsonNode *doc)
+{
+  gint fps = tcd_config_sensor_fps (doc);
+  gboolean changed = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (stream_paths); i++) {
+    JsonNode *s = tcd_config_node (doc, stream_paths[i]);
+    JsonObject *o = s && JSON_NODE_HOLDS_OBJECT (s) ? json_node_get_object (s) : NULL;
+    JsonNode *r = o ? json_object_get_member (o, "frame_rate") : NULL;
+
+    if (r && JSON_NODE_HOLDS_VALUE (r) && json_node_get_value_type (r) == G_TYPE_INT64
+        && json_node_get_int (r) > fps) {
+      json_object_set_int_member (o, "frame_rate", fps);
+      changed = TRUE;
+    }
+  }
+  return changed;
+}
+
 gboolean
 tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
 {
@@ -109,6 +140,17 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
       *field = field_of_message (msg);
     g_set_error_literal (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, msg);
     return FALSE;
+  }
+  /* a stream cannot have more frames than the sensor gives */
+  for (guint i = 0; i < G_N_ELEMENTS (stream_paths); i++) {
+    g_autofree gchar *f = g_strconcat (stream_paths[i], ".frame_rate", NULL);
+    gint fps = tcd_config_sensor_fps (doc);
+    if (json_node_get_int (tcd_config_node (doc, f)) > fps) {
+      g_autofree gchar *m = g_strdup_printf ("at most %d fps, the sensor's rate under "
+          "image.video_standard \"%s\"", fps,
+          json_node_get_string (tcd_config_node (doc, "image.video_standard")));
+      return fail_field (error, field, f, m);
+    }
   }
   if (json_node_get_double (tcd_config_node (doc, "image.range.min"))
       >= json_node_get_double (tcd_config_node (doc, "image.range.max")))
@@ -218,6 +260,9 @@ load_file (TcdConfig *cfg, JsonNode *defaults)
    * ones their new names */
   tcd_config_rename_aliases (root, NULL);
   merged = tc_json_merge (defaults, root);
+  /* a file of a version that let a stream outrun the sensor under PAL */
+  if (tcd_config_fit_frame_rates (merged))
+    g_message ("%s: stream frame rates brought down to the sensor's", cfg->path);
   if (!tcd_config_check (cfg, merged, &field, &err)) {
     g_autofree gchar *aside = g_strconcat (cfg->path, ".invalid", NULL);
     g_warning ("%s: %s; kept as %s, starting from the defaults", cfg->path,
@@ -433,6 +478,8 @@ tcd_config_defaults (TcdConfig *cfg, gboolean keep)
         *s; s++)
       json_object_set_member (json_node_get_object (doc), *s,
           tcd_json_deep_copy (tcd_config_node (cfg->doc, *s)));
+    /* the kept standard's sensor rate bounds the default streams (PAL: 25) */
+    tcd_config_fit_frame_rates (doc);
   }
   return doc;
 }

@@ -62,6 +62,13 @@ gboolean   tcd_config_commit (TcdConfig *cfg, JsonNode *doc, GError **error);
  * (video standard, ports) are taken from the current one */
 JsonNode  *tcd_config_defaults (TcdConfig *cfg, gboolean keep);
 
+/* The sensor's frame rate under @doc's video standard (PAL 25, NTSC 30):
+ * no stream may ask for more */
+gint       tcd_config_sensor_fps (JsonNode *doc);
+/* Brings the streams' frame rates above the sensor's down to it (a change of
+ * the video standard takes them along); TRUE if one changed */
+gboolean   tcd_config_fit_frame_rates (JsonNode *doc);
+
 /* Convenience readers of the current document: "image.palette" style paths */
 const gchar *tcd_config_string (TcdConfig *cfg, const gchar *path);
 gdouble      tcd_config_double (TcdConfig *cfg, const gchar *path);

@@ -257,8 +257,35 @@ add_temp (JsonBuilder *b, const gchar *name, gdouble v)
 
 static const gchar *state_names[] = { "normal", "pre_alarm", "alarm" };
 
+/* min and max outside the measurement range: the sensor still gives a
+ * number there, but not one the range's accuracy holds for */
+static void
+add_range_flags (JsonBuilder *b, gdouble min, gdouble max, gdouble lo, gdouble hi)
+{
+  json_builder_set_member_name (b, "below_range");
+  json_builder_add_boolean_value (b, min < lo);
+  json_builder_set_member_name (b, "above_range");
+  json_builder_add_boolean_value (b, max > hi);
+}
+
+/* the measurement range of thermometry.temperature_range ("-20~150") */
+static void
+reading_range (TcdHttp *h, gdouble *lo, gdouble *hi)
+{
+  const gchar *r = tcd_config_string (h->app->config, "thermometry.temperature_range");
+  gchar *end = NULL;
+
+  *lo = -G_MAXDOUBLE;
+  *hi = G_MAXDOUBLE;
+  if (!r)
+    return;
+  *lo = g_ascii_strtod (r, &end);
+  if (end && *end == '~')
+    *hi = g_ascii_strtod (end + 1, NULL);
+}
+
 JsonNode *
-tcd_reading_from_sample (GstSample *sample)
+tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi)
 {
   GstBuffer *buf = gst_sample_get_buffer (sample);
   GstThermalMeasureMeta *mm = gst_buffer_get_thermal_measure_meta (buf);
@@ -275,6 +302,10 @@ tcd_reading_from_sample (GstSample *sample)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "time");
   json_builder_add_string_value (b, time);
+  /* FALSE while the shutter is closed (burning prevention): the numbers are
+   * the shutter's, the states are held */
+  json_builder_set_member_name (b, "valid");
+  json_builder_add_boolean_value (b, mm->valid);
   json_builder_set_member_name (b, "scene");
   json_builder_begin_object (b);
   add_temp (b, "max", mm->max);
@@ -282,6 +313,7 @@ tcd_reading_from_sample (GstSample *sample)
   add_temp (b, "avg", mm->avg);
   add_at (b, "max_at", mm->max_at);
   add_at (b, "min_at", mm->min_at);
+  add_range_flags (b, mm->min, mm->max, range_lo, range_hi);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, state_names[mm->scene_state]);
   json_builder_end_object (b);
@@ -294,15 +326,41 @@ tcd_reading_from_sample (GstSample *sample)
     json_builder_add_int_value (b, r->id);
     json_builder_set_member_name (b, "name");
     json_builder_add_string_value (b, r->name);
+    json_builder_set_member_name (b, "valid");
+    json_builder_add_boolean_value (b, r->valid);
     if (r->valid) {
       add_temp (b, "max", r->max);
       add_temp (b, "min", r->min);
       add_temp (b, "avg", r->avg);
       add_at (b, "max_at", r->max_at);
       add_at (b, "min_at", r->min_at);
+      add_range_flags (b, r->min, r->max, range_lo, range_hi);
     }
     json_builder_set_member_name (b, "state");
     json_builder_add_string_value (b, state_names[r->state]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "comparisons");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < mm->n_comparisons; i++) {
+    const GstThermalComparisonResult *c = &mm->comparisons[i];
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, c->id);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, c->name);
+    json_builder_set_member_name (b, "rules");
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, c->rule_a);
+    json_builder_add_int_value (b, c->rule_b);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "valid");
+    json_builder_add_boolean_value (b, c->valid);
+    if (c->valid)
+      add_temp (b, "value", c->value);
+    json_builder_set_member_name (b, "state");
+    json_builder_add_string_value (b, state_names[c->state]);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -447,7 +505,11 @@ sse_measurement (gpointer user_data)
   s = tcd_pipeline_get_temperature (h->app->pipeline);
   if (!s)
     return G_SOURCE_CONTINUE;
-  r = tcd_reading_from_sample (s);
+  {
+    gdouble lo, hi;
+    reading_range (h, &lo, &hi);
+    r = tcd_reading_from_sample (s, lo, hi);
+  }
   gst_sample_unref (s);
   if (r)
     tcd_http_broadcast (h, "measurement", r);
@@ -566,11 +628,20 @@ tcd_http_push_jpeg (TcdHttp *h, GstSample *jpeg)
 }
 
 static void
-handle_live (TcdHttp *h, SoupServerMessage *msg)
+handle_live (TcdHttp *h, SoupServerMessage *msg, GHashTable *query)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
+  const gchar *stream = query ? g_hash_table_lookup (query, "stream") : NULL;
   StreamClient *c;
 
+  /* one live view, the main stream's picture at the sensor's size: a sub
+   * stream is asked over RTSP (/Streaming/Channels/102), never ignored here */
+  if (stream && !g_str_equal (stream, "main")) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "stream",
+        "stream: the live view is the main stream only (\"%s\" is RTSP's: "
+        "/Streaming/Channels/102)", stream);
+    return;
+  }
   if (!stream_slot (msg, h->mjpeg, MAX_MJPEG, "live views"))
     return;
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
@@ -1001,7 +1072,9 @@ handle_temperatures (TcdHttp *h, SoupServerMessage *msg)
   }
   s = tcd_pipeline_get_temperature (h->app->pipeline);
   if (s) {
-    r = tcd_reading_from_sample (s);
+    gdouble lo, hi;
+    reading_range (h, &lo, &hi);
+    r = tcd_reading_from_sample (s, lo, hi);
     gst_sample_unref (s);
   }
   if (!r) {
@@ -3281,7 +3354,7 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   }
   if (g_str_equal (seg[0], "live.mjpeg") && n == 1) {
     GET_ONLY ();
-    return handle_live (h, msg);
+    return handle_live (h, msg, query);
   }
   if (g_str_equal (seg[0], "session") && n == 1)
     return handle_session (h, msg, method);
