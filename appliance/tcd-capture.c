@@ -108,6 +108,7 @@ tcd_picture_free (TcdPicture *p)
     return;
   g_free (p->name);
   g_clear_pointer (&p->data, g_bytes_unref);
+  g_clear_error (&p->store_error);
   g_free (p);
 }
 
@@ -281,6 +282,7 @@ encode_job (gpointer data, gpointer user_data)
         p->stored = TRUE;
       } else {
         g_warning ("capture: cannot store %s: %s", p->name, serr->message);
+        p->store_error = g_steal_pointer (&serr);
       }
     }
     s->pictures[j->index] = p;

@@ -22,6 +22,7 @@ typedef struct {
   GBytes *data;
   gint64 time_us;               /* real time of the frame */
   gboolean stored;              /* kept in the store under name */
+  GError *store_error;          /* why it could not be stored (when asked to) */
 } TcdPicture;
 
 /* @pictures (TcdPicture, freed after the call) in the order taken; empty

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-config.h"
+#include "tcd-json.h"
 #include "tcd-schedule.h"
 #include "tcd-security.h"
 
@@ -28,9 +29,13 @@ tcd_json_to_string (JsonNode *node, gboolean pretty)
 {
   g_autoptr (JsonGenerator) gen = json_generator_new ();
 
+  g_autofree gchar *text = NULL;
+
   json_generator_set_root (gen, node);
   json_generator_set_pretty (gen, pretty);
-  return json_generator_to_data (gen, NULL);
+  text = json_generator_to_data (gen, NULL);
+  /* each number as its quantity means it (tcd-json.h) */
+  return tcd_json_tidy_numbers (text);
 }
 
 JsonNode *
@@ -65,6 +70,37 @@ fail_field (GError **error, gchar **field, const gchar *name, const gchar *what)
   return FALSE;
 }
 
+gint
+tcd_config_sensor_fps (JsonNode *doc)
+{
+  JsonNode *n = tcd_config_node (doc, "image.video_standard");
+
+  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+      && g_str_equal (json_node_get_string (n), "pal") ? 25 : 30;
+}
+
+static const gchar *stream_paths[] = { "video.main", "video.sub" };
+
+gboolean
+tcd_config_fit_frame_rates (JsonNode *doc)
+{
+  gint fps = tcd_config_sensor_fps (doc);
+  gboolean changed = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (stream_paths); i++) {
+    JsonNode *s = tcd_config_node (doc, stream_paths[i]);
+    JsonObject *o = s && JSON_NODE_HOLDS_OBJECT (s) ? json_node_get_object (s) : NULL;
+    JsonNode *r = o ? json_object_get_member (o, "frame_rate") : NULL;
+
+    if (r && JSON_NODE_HOLDS_VALUE (r) && json_node_get_value_type (r) == G_TYPE_INT64
+        && json_node_get_int (r) > fps) {
+      json_object_set_int_member (o, "frame_rate", fps);
+      changed = TRUE;
+    }
+  }
+  return changed;
+}
+
 gboolean
 tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
 {
@@ -77,6 +113,9 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
   gboolean has_interval;
   JsonNode *n;
 
+  /* kept and shown at the resolution each quantity has: checked so too
+   * (two alarm levels a hair apart could otherwise become equal) */
+  tcd_json_round_tree (doc);
   if (!tc_schema_validate (cfg->schema, NULL, doc, field, &err)) {
     g_set_error_literal (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, err->message);
     return FALSE;
@@ -101,6 +140,17 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
       *field = field_of_message (msg);
     g_set_error_literal (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, msg);
     return FALSE;
+  }
+  /* a stream cannot have more frames than the sensor gives */
+  for (guint i = 0; i < G_N_ELEMENTS (stream_paths); i++) {
+    g_autofree gchar *f = g_strconcat (stream_paths[i], ".frame_rate", NULL);
+    gint fps = tcd_config_sensor_fps (doc);
+    if (json_node_get_int (tcd_config_node (doc, f)) > fps) {
+      g_autofree gchar *m = g_strdup_printf ("at most %d fps, the sensor's rate under "
+          "image.video_standard \"%s\"", fps,
+          json_node_get_string (tcd_config_node (doc, "image.video_standard")));
+      return fail_field (error, field, f, m);
+    }
   }
   if (json_node_get_double (tcd_config_node (doc, "image.range.min"))
       >= json_node_get_double (tcd_config_node (doc, "image.range.max")))
@@ -169,6 +219,35 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
   return TRUE;
 }
 
+/* Names a member had before (section, old name, new name): accepted on
+ * input and stored under the new name */
+static const struct {
+  const gchar *section, *old_name, *name;
+} aliases[] = {
+  {"thermometry", "alarm_interval", "alarm_interval_s"},
+};
+
+void
+tcd_config_rename_aliases (JsonNode *node, const gchar *section)
+{
+  for (guint i = 0; node && i < G_N_ELEMENTS (aliases); i++) {
+    JsonNode *sec = section ? (g_str_equal (section, aliases[i].section) ? node : NULL)
+        : tcd_config_node (node, aliases[i].section);
+    JsonObject *o;
+    JsonNode *v;
+
+    if (!sec || !JSON_NODE_HOLDS_OBJECT (sec))
+      continue;
+    o = json_node_get_object (sec);
+    if (!(v = json_object_get_member (o, aliases[i].old_name)))
+      continue;
+    /* both given: the new name wins */
+    if (!json_object_has_member (o, aliases[i].name))
+      json_object_set_member (o, aliases[i].name, json_node_copy (v));
+    json_object_remove_member (o, aliases[i].old_name);
+  }
+}
+
 static JsonNode *
 load_file (TcdConfig *cfg, JsonNode *defaults)
 {
@@ -183,8 +262,13 @@ load_file (TcdConfig *cfg, JsonNode *defaults)
     g_warning ("%s; starting from the defaults", err->message);
     return NULL;
   }
-  /* fields added since the file was written get their defaults */
+  /* fields added since the file was written get their defaults; renamed
+   * ones their new names */
+  tcd_config_rename_aliases (root, NULL);
   merged = tc_json_merge (defaults, root);
+  /* a file of a version that let a stream outrun the sensor under PAL */
+  if (tcd_config_fit_frame_rates (merged))
+    g_message ("%s: stream frame rates brought down to the sensor's", cfg->path);
   if (!tcd_config_check (cfg, merged, &field, &err)) {
     g_autofree gchar *aside = g_strconcat (cfg->path, ".invalid", NULL);
     g_warning ("%s: %s; kept as %s, starting from the defaults", cfg->path,
@@ -196,6 +280,59 @@ load_file (TcdConfig *cfg, JsonNode *defaults)
   return merged;
 }
 
+/* Is @name what g_file_set_contents_full (CONSISTENT) leaves of @base when
+ * the process dies before its rename: "BASE.XXXXXX" (mkstemp's letters)? */
+static gboolean
+is_temp_of (const gchar *name, const gchar *base)
+{
+  gsize n = strlen (base);
+
+  if (strncmp (name, base, n) != 0 || name[n] != '.' || strlen (name + n + 1) != 6)
+    return FALSE;
+  for (const gchar *p = name + n + 1; *p; p++)
+    if (!g_ascii_isalnum (*p))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+clean_dir (const gchar *dir, const gchar * const *bases)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+
+  while (d && (name = g_dir_read_name (d))) {
+    for (guint i = 0; bases[i]; i++) {
+      if (is_temp_of (name, bases[i])) {
+        g_autofree gchar *path = g_build_filename (dir, name, NULL);
+        if (g_file_test (path, G_FILE_TEST_IS_REGULAR)
+            && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+          g_message ("removing %s, left by a save that did not finish", path);
+          g_unlink (path);
+        }
+        break;
+      }
+    }
+  }
+}
+
+void
+tcd_state_clean_temp_files (const gchar *state_dir)
+{
+  /* the files the daemon replaces atomically (temporary file, rename) */
+  static const gchar * const state[] = {
+    "config.json", "users.json", "users.htdigest", "overlay.bmp", "calibration.sha256",
+    "serial", NULL
+  };
+  static const gchar * const tls[] = {
+    "key.pem", "cert.pem", "request-key.pem", "request.pem", NULL
+  };
+  g_autofree gchar *tls_dir = g_build_filename (state_dir, "tls", NULL);
+
+  clean_dir (state_dir, state);
+  clean_dir (tls_dir, tls);
+}
+
 TcdConfig *
 tcd_config_new (const gchar *state_dir, const gchar *schema_path, GError **error)
 {
@@ -204,6 +341,8 @@ tcd_config_new (const gchar *state_dir, const gchar *schema_path, GError **error
   g_autoptr (JsonNode) defaults = NULL;
 
   cfg->path = g_build_filename (state_dir, "config.json", NULL);
+  /* what a crash in the middle of a save left */
+  tcd_state_clean_temp_files (state_dir);
   cfg->schema = tc_schema_new_from_file (schema_path, error);
   if (!cfg->schema) {
     tcd_config_free (cfg);
@@ -276,17 +415,45 @@ tcd_config_patched (TcdConfig *cfg, const gchar *section, JsonNode *patch)
 {
   JsonNode *doc = tcd_json_deep_copy (cfg->doc);
   JsonNode *cur = json_object_get_member (json_node_get_object (doc), section);
-  JsonNode *merged = tc_json_merge (cur, patch);
+  JsonNode *merged;
+
+  tcd_config_rename_aliases (patch, section);
+  merged = tc_json_merge (cur, patch);
 
   json_object_set_member (json_node_get_object (doc), section, merged);
   return doc;
 }
 
+/* A rule's null emissivity, distance or reflected_temperature says "no
+ * override, the global value": the rule is kept without the member */
+static void
+drop_null_overrides (JsonNode *doc)
+{
+  static const gchar *overrides[] = { "emissivity", "distance", "reflected_temperature" };
+  JsonNode *rules = tcd_config_node (doc, "rules");
+
+  if (!rules || !JSON_NODE_HOLDS_ARRAY (rules))
+    return;
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (rules)); i++) {
+    JsonNode *r = json_array_get_element (json_node_get_array (rules), i);
+    if (!JSON_NODE_HOLDS_OBJECT (r))
+      continue;
+    for (guint k = 0; k < G_N_ELEMENTS (overrides); k++) {
+      JsonNode *v = json_object_get_member (json_node_get_object (r), overrides[k]);
+      if (v && JSON_NODE_HOLDS_NULL (v))
+        json_object_remove_member (json_node_get_object (r), overrides[k]);
+    }
+  }
+}
+
 gboolean
 tcd_config_commit (TcdConfig *cfg, JsonNode *doc, GError **error)
 {
-  g_autofree gchar *text = tcd_json_to_string (doc, TRUE);
+  g_autofree gchar *text = NULL;
   g_autoptr (GError) err = NULL;
+
+  drop_null_overrides (doc);
+  text = tcd_json_to_string (doc, TRUE);
 
   /* temporary file, fsync, rename: a crash leaves the old or the new file */
   if (!g_file_set_contents_full (cfg->path, text, -1,
@@ -317,6 +484,8 @@ tcd_config_defaults (TcdConfig *cfg, gboolean keep)
         *s; s++)
       json_object_set_member (json_node_get_object (doc), *s,
           tcd_json_deep_copy (tcd_config_node (cfg->doc, *s)));
+    /* the kept standard's sensor rate bounds the default streams (PAL: 25) */
+    tcd_config_fit_frame_rates (doc);
   }
   return doc;
 }

@@ -24,8 +24,19 @@ typedef enum {
 
 typedef struct _TcdConfig TcdConfig;
 
+/* Loads <state_dir>/config.json (first removing what a crash in the middle
+ * of a save left in the state directory: tcd_state_clean_temp_files) */
 TcdConfig *tcd_config_new (const gchar *state_dir, const gchar *schema_path,
                            GError **error);
+/* Removes the temporary files "NAME.XXXXXX" of the files the daemon
+ * replaces atomically (config.json, users.json, users.htdigest, overlay.bmp,
+ * calibration.sha256, serial, the .pem files of tls), left when it died before
+ * the rename */
+void       tcd_state_clean_temp_files (const gchar *state_dir);
+/* Renames in place the members that had another name before
+ * (thermometry.alarm_interval -> alarm_interval_s) in @node: the whole
+ * document (@section NULL) or that section */
+void       tcd_config_rename_aliases (JsonNode *node, const gchar *section);
 void       tcd_config_free (TcdConfig *cfg);
 
 /* borrowed: the whole document, one section, the schema */
@@ -38,7 +49,9 @@ gboolean   tcd_config_has_section (TcdConfig *cfg, const gchar *section);
  * value and @patch (objects merge field by field, arrays and scalars replace). */
 JsonNode  *tcd_config_patched (TcdConfig *cfg, const gchar *section, JsonNode *patch);
 
-/* Validates a whole document; on failure *field names the offending field */
+/* Validates a whole document; on failure *field names the offending field.
+ * Its numbers are first rounded in place to their resolution (tcd-json.h),
+ * so that what is checked is what is kept and shown. */
 gboolean   tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field,
                              GError **error);
 
@@ -48,6 +61,13 @@ gboolean   tcd_config_commit (TcdConfig *cfg, JsonNode *doc, GError **error);
 /* The factory document; with @keep (restore), the fields the manual keeps
  * (video standard, ports) are taken from the current one */
 JsonNode  *tcd_config_defaults (TcdConfig *cfg, gboolean keep);
+
+/* The sensor's frame rate under @doc's video standard (PAL 25, NTSC 30):
+ * no stream may ask for more */
+gint       tcd_config_sensor_fps (JsonNode *doc);
+/* Brings the streams' frame rates above the sensor's down to it (a change of
+ * the video standard takes them along); TRUE if one changed */
+gboolean   tcd_config_fit_frame_rates (JsonNode *doc);
 
 /* Convenience readers of the current document: "image.palette" style paths */
 const gchar *tcd_config_string (TcdConfig *cfg, const gchar *path);

@@ -39,6 +39,7 @@
 #include "tcd-conns.h"
 #include "tcd-crypt.h"
 #include "tcd-events.h"
+#include "tcd-json.h"
 #include "tcd-schedule.h"
 #include "tcd-modbus.h"
 #include "tcd-snapshot.h"
@@ -119,6 +120,7 @@ struct _TcdHttp {
   GstSample *jpeg;
   guint jpeg_idle;
   guint64 requests, errors, refused, streams_dropped;
+  guint64 challenges;           /* 401 answers that ask for credentials (not errors) */
 };
 
 /* ---- answers ---- */
@@ -238,10 +240,11 @@ send_invalid (SoupServerMessage *msg, GError *err, const gchar *field)
 static void
 add_at (JsonBuilder *b, const gchar *name, const gdouble at[2])
 {
+  /* the resolution of each quantity: tcd-json.c's table */
   json_builder_set_member_name (b, name);
   json_builder_begin_array (b);
-  json_builder_add_double_value (b, round (at[0] * 10000) / 10000);
-  json_builder_add_double_value (b, round (at[1] * 10000) / 10000);
+  json_builder_add_double_value (b, tcd_json_round (name, at[0]));
+  json_builder_add_double_value (b, tcd_json_round (name, at[1]));
   json_builder_end_array (b);
 }
 
@@ -249,13 +252,40 @@ static void
 add_temp (JsonBuilder *b, const gchar *name, gdouble v)
 {
   json_builder_set_member_name (b, name);
-  json_builder_add_double_value (b, round (v * 100) / 100);
+  json_builder_add_double_value (b, tcd_json_round (name, v));
 }
 
 static const gchar *state_names[] = { "normal", "pre_alarm", "alarm" };
 
+/* min and max outside the measurement range: the sensor still gives a
+ * number there, but not one the range's accuracy holds for */
+static void
+add_range_flags (JsonBuilder *b, gdouble min, gdouble max, gdouble lo, gdouble hi)
+{
+  json_builder_set_member_name (b, "below_range");
+  json_builder_add_boolean_value (b, min < lo);
+  json_builder_set_member_name (b, "above_range");
+  json_builder_add_boolean_value (b, max > hi);
+}
+
+/* the measurement range of thermometry.temperature_range ("-20~150") */
+static void
+reading_range (TcdHttp *h, gdouble *lo, gdouble *hi)
+{
+  const gchar *r = tcd_config_string (h->app->config, "thermometry.temperature_range");
+  gchar *end = NULL;
+
+  *lo = -G_MAXDOUBLE;
+  *hi = G_MAXDOUBLE;
+  if (!r)
+    return;
+  *lo = g_ascii_strtod (r, &end);
+  if (end && *end == '~')
+    *hi = g_ascii_strtod (end + 1, NULL);
+}
+
 JsonNode *
-tcd_reading_from_sample (GstSample *sample)
+tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi)
 {
   GstBuffer *buf = gst_sample_get_buffer (sample);
   GstThermalMeasureMeta *mm = gst_buffer_get_thermal_measure_meta (buf);
@@ -272,6 +302,10 @@ tcd_reading_from_sample (GstSample *sample)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "time");
   json_builder_add_string_value (b, time);
+  /* FALSE while the shutter is closed (burning prevention): the numbers are
+   * the shutter's, the states are held */
+  json_builder_set_member_name (b, "valid");
+  json_builder_add_boolean_value (b, mm->valid);
   json_builder_set_member_name (b, "scene");
   json_builder_begin_object (b);
   add_temp (b, "max", mm->max);
@@ -279,6 +313,7 @@ tcd_reading_from_sample (GstSample *sample)
   add_temp (b, "avg", mm->avg);
   add_at (b, "max_at", mm->max_at);
   add_at (b, "min_at", mm->min_at);
+  add_range_flags (b, mm->min, mm->max, range_lo, range_hi);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, state_names[mm->scene_state]);
   json_builder_end_object (b);
@@ -291,15 +326,41 @@ tcd_reading_from_sample (GstSample *sample)
     json_builder_add_int_value (b, r->id);
     json_builder_set_member_name (b, "name");
     json_builder_add_string_value (b, r->name);
+    json_builder_set_member_name (b, "valid");
+    json_builder_add_boolean_value (b, r->valid);
     if (r->valid) {
       add_temp (b, "max", r->max);
       add_temp (b, "min", r->min);
       add_temp (b, "avg", r->avg);
       add_at (b, "max_at", r->max_at);
       add_at (b, "min_at", r->min_at);
+      add_range_flags (b, r->min, r->max, range_lo, range_hi);
     }
     json_builder_set_member_name (b, "state");
     json_builder_add_string_value (b, state_names[r->state]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "comparisons");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < mm->n_comparisons; i++) {
+    const GstThermalComparisonResult *c = &mm->comparisons[i];
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, c->id);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, c->name);
+    json_builder_set_member_name (b, "rules");
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, c->rule_a);
+    json_builder_add_int_value (b, c->rule_b);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "valid");
+    json_builder_add_boolean_value (b, c->valid);
+    if (c->valid)
+      add_temp (b, "value", c->value);
+    json_builder_set_member_name (b, "state");
+    json_builder_add_string_value (b, state_names[c->state]);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -444,7 +505,11 @@ sse_measurement (gpointer user_data)
   s = tcd_pipeline_get_temperature (h->app->pipeline);
   if (!s)
     return G_SOURCE_CONTINUE;
-  r = tcd_reading_from_sample (s);
+  {
+    gdouble lo, hi;
+    reading_range (h, &lo, &hi);
+    r = tcd_reading_from_sample (s, lo, hi);
+  }
   gst_sample_unref (s);
   if (r)
     tcd_http_broadcast (h, "measurement", r);
@@ -563,11 +628,20 @@ tcd_http_push_jpeg (TcdHttp *h, GstSample *jpeg)
 }
 
 static void
-handle_live (TcdHttp *h, SoupServerMessage *msg)
+handle_live (TcdHttp *h, SoupServerMessage *msg, GHashTable *query)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
+  const gchar *stream = query ? g_hash_table_lookup (query, "stream") : NULL;
   StreamClient *c;
 
+  /* one live view, the main stream's picture at the sensor's size: a sub
+   * stream is asked over RTSP (/Streaming/Channels/102), never ignored here */
+  if (stream && !g_str_equal (stream, "main")) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "stream",
+        "stream: the live view is the main stream only (\"%s\" is RTSP's: "
+        "/Streaming/Channels/102)", stream);
+    return;
+  }
   if (!stream_slot (msg, h->mjpeg, MAX_MJPEG, "live views"))
     return;
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
@@ -854,22 +928,36 @@ handle_rules (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gch
     JsonObject *o = json_node_get_object (body);
     JsonNode *rule;
     gint64 max = 0;
-    if (json_object_has_member (o, "id")) {
-      json_node_unref (doc);
-      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "id",
-          "id: the device assigns the id; leave it out (PUT /api/v1/rules/{id} changes a rule)");
-      return;
-    }
+    JsonNode *given = json_object_get_member (o, "id");
+    gint64 new_id;
+
     for (guint i = 0; i < json_array_get_length (rules); i++)
       max = MAX (max, tc_json_get_int
           (tc_json_array_get_object (rules, i), "id", 0));
+    new_id = max + 1;
     rule = tcd_json_deep_copy (body);
-    json_object_set_int_member (json_node_get_object (rule), "id", max + 1);
+    if (given && JSON_NODE_HOLDS_VALUE (given)
+        && json_node_get_value_type (given) == G_TYPE_INT64) {
+      /* a free id is kept (a rule written as the README's); the schema
+       * checks its range */
+      new_id = json_node_get_int (given);
+      if (find_rule (rules, new_id) >= 0) {
+        json_node_unref (doc);
+        json_node_unref (rule);
+        send_error (msg, SOUP_STATUS_CONFLICT, "exists", "id", "id: rule %" G_GINT64_FORMAT
+            " exists (PUT /api/v1/rules/%" G_GINT64_FORMAT " changes it; leave id out for a"
+            " new one)", new_id, new_id);
+        return;
+      }
+    } else if (!given) {
+      json_object_set_int_member (json_node_get_object (rule), "id", new_id);
+    }
+    /* else a wrong id stays for the schema to name */
     if (!json_object_has_member (json_node_get_object (rule), "enabled"))
       json_object_set_boolean_member (json_node_get_object (rule), "enabled", TRUE);
     json_array_add_element (new_rules, json_node_ref (rule));
     {
-      g_autofree gchar *loc = g_strdup_printf (API "rules/%" G_GINT64_FORMAT, max + 1);
+      g_autofree gchar *loc = g_strdup_printf (API "rules/%" G_GINT64_FORMAT, new_id);
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
           "Location", loc);
     }
@@ -990,7 +1078,9 @@ handle_temperatures (TcdHttp *h, SoupServerMessage *msg)
   }
   s = tcd_pipeline_get_temperature (h->app->pipeline);
   if (s) {
-    r = tcd_reading_from_sample (s);
+    gdouble lo, hi;
+    reading_range (h, &lo, &hi);
+    r = tcd_reading_from_sample (s, lo, hi);
     gst_sample_unref (s);
   }
   if (!r) {
@@ -1141,6 +1231,8 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, h->requests);
   json_builder_set_member_name (b, "errors");
   json_builder_add_int_value (b, h->errors);
+  json_builder_set_member_name (b, "challenges");
+  json_builder_add_int_value (b, h->challenges);
   json_builder_set_member_name (b, "https_port");
   json_builder_add_int_value (b, h->tls_port);
   json_builder_set_member_name (b, "refused_connections");
@@ -1174,6 +1266,8 @@ tcd_http_stats (TcdHttp *h)
   return json_builder_get_root (b);
 }
 
+static void certificate_changed (TcdHttp *h);
+
 static void
 handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gchar *what)
 {
@@ -1200,6 +1294,22 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     json_builder_add_value (b, tcd_http_stats (h));
     json_builder_set_member_name (b, "events");
     json_builder_add_value (b, tcd_events_state (app->events));
+    {
+      guint queued;
+      guint64 lost;
+      gsize reserve;
+
+      tcd_audit_status (app->security, &queued, &lost, &reserve);
+      json_builder_set_member_name (b, "audit");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "queued");
+      json_builder_add_int_value (b, queued);
+      json_builder_set_member_name (b, "lost");
+      json_builder_add_int_value (b, lost);
+      json_builder_set_member_name (b, "reserve_bytes");
+      json_builder_add_int_value (b, reserve);
+      json_builder_end_object (b);
+    }
     if (g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL)) {
       /* utime and stime: fields 14 and 15, after the ")" of the name */
       const gchar *p = strrchr (stat, ')');
@@ -1247,16 +1357,35 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
       send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", field, "%s", err->message);
       return;
     }
-    tcd_audit (app->security, "system", who_user (msg), address_of (msg), "%s",
-        restore ? "restored the defaults (ports, security and users kept)"
-        : "factory default: everything reset, users removed");
     if (!restore) {
+      g_autofree gchar *picture = g_build_filename (app->state_dir, "overlay.bmp", NULL);
+      guint captures, recordings;
+
       drop_sessions (h, NULL);
       if (!tcd_users_reset (app->users, &err)) {
         send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
         return;
       }
       tcd_app_users_changed (app);
+      /* factory state (manual 10.5): what the device was given or made goes
+       * too; the audit log, the serial number and the calibration stay */
+      if (tcd_record_is_recording (tcd_events_get_record (app->events)))
+        tcd_record_stop (tcd_events_get_record (app->events));
+      captures = tcd_store_clear (tcd_events_get_captures (app->events));
+      recordings = tcd_store_clear (tcd_events_get_recordings (app->events));
+      if (!tcd_certs_delete (app->state_dir, &err)) {
+        send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s", err->message);
+        return;
+      }
+      certificate_changed (h);
+      if (unlink (picture) == 0)
+        tcd_pipeline_reload_picture (app->pipeline);
+      tcd_audit (app->security, "system", who_user (msg), address_of (msg),
+          "factory default: everything reset, users, certificate, overlay picture, %u"
+          " captures and %u recordings removed", captures, recordings);
+    } else {
+      tcd_audit (app->security, "system", who_user (msg), address_of (msg),
+          "restored the defaults (ports, security and users kept)");
     }
     {
       g_autoptr (JsonNode) shown = redacted (tcd_config_get (app->config), NULL);
@@ -1829,10 +1958,21 @@ static void
 captured (GPtrArray *pictures, gpointer user_data)
 {
   SoupServerMessage *msg = user_data;
+  TcdPicture *first = pictures->len ? g_ptr_array_index (pictures, 0) : NULL;
 
-  if (!pictures->len) {
+  if (!first) {
     send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "no_frame", NULL,
         "no picture could be taken: the sensor is starting");
+  } else if (!first->stored) {
+    /* nothing was kept (the store leaves no part of it): no 201 */
+    GError *e = first->store_error;
+    if (e && g_error_matches (e, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+      send_error (msg, SOUP_STATUS_INSUFFICIENT_STORAGE, "storage_full", NULL,
+          "the picture could not be stored: the disk is full (%s)", e->message);
+    else
+      send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "storage_error", NULL,
+          "the picture could not be stored: %s",
+          e ? e->message : "the store is not available");
   } else {
     g_autoptr (JsonBuilder) b = json_builder_new ();
     g_autoptr (JsonNode) root = NULL;
@@ -3105,6 +3245,7 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
   }
   /* sections added since the export get their defaults */
   defaults = tc_schema_defaults (tcd_config_get_schema (app->config), NULL);
+  tcd_config_rename_aliases (config, NULL);
   config = tc_json_merge (defaults, config);
   if (!tcd_config_check (app->config, config, &field, &err)) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", field, "config: %s", err->message);
@@ -3219,7 +3360,7 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   }
   if (g_str_equal (seg[0], "live.mjpeg") && n == 1) {
     GET_ONLY ();
-    return handle_live (h, msg);
+    return handle_live (h, msg, query);
   }
   if (g_str_equal (seg[0], "session") && n == 1)
     return handle_session (h, msg, method);
@@ -3427,6 +3568,22 @@ request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
   g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers), user_data);
 }
 
+/* A Digest client's first request meets a 401 that tells it the nonce (and
+ * later ones a stale=true when its nonce ran out): the protocol, not an
+ * error.  A 401 to credentials that were wrong stays an error. */
+static gboolean
+is_challenge (SoupServerMessage *msg)
+{
+  const gchar *asked = soup_message_headers_get_one (soup_server_message_get_request_headers
+      (msg), "Authorization");
+  const gchar *www = soup_message_headers_get_list (soup_server_message_get_response_headers
+      (msg), "WWW-Authenticate");
+
+  if (soup_server_message_get_status (msg) != SOUP_STATUS_UNAUTHORIZED || !www)
+    return FALSE;
+  return !asked || strstr (www, "stale=true") != NULL;
+}
+
 static void
 request_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
@@ -3435,7 +3592,9 @@ request_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data
   /* kept alive: the next request is due within the request timeout */
   tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
       REQUEST_TIMEOUT_MS);
-  if (soup_server_message_get_status (msg) >= 400)
+  if (is_challenge (msg))
+    h->challenges++;
+  else if (soup_server_message_get_status (msg) >= 400)
     h->errors++;
 }
 

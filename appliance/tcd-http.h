@@ -26,7 +26,8 @@ void     tcd_http_security_changed (TcdHttp *h);
 JsonNode *tcd_http_stats (TcdHttp *h);
 
 /* The reading of a temperature frame (GET /api/v1/temperatures and the
- * measurement event), or NULL when it has no measurement */
-JsonNode *tcd_reading_from_sample (GstSample *sample);
+ * measurement event), or NULL when it has no measurement; readings outside
+ * the measurement range @range_lo..@range_hi (degrees C) are flagged */
+JsonNode *tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi);
 
 G_END_DECLS

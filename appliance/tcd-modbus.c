@@ -162,7 +162,7 @@ enum {
   ST_FRESH = 1 << 1,            /* the newest frame is less than 1 s old */
   ST_ALARM = 1 << 2,            /* the scene or a rule is in alarm */
   ST_PRE_ALARM = 1 << 3,        /* the scene or a rule is in pre-alarm */
-  ST_SHUTTER = 1 << 4,          /* the frame shows the closed shutter (FFC) */
+  ST_SHUTTER = 1 << 4,          /* the frame shows the closed shutter (burning prevention): not valid */
   ST_DEVICE_T = 1 << 5,         /* the device temperature is known */
   ST_WRITABLE = 1 << 6,         /* modbus.write_enabled */
   ST_THERMOMETRY = 1 << 7       /* thermometry.enabled */
@@ -585,7 +585,9 @@ fill_measurements (Server *s, gint64 now)
   GstBuffer *buf = sample ? gst_sample_get_buffer (sample) : NULL;
   GstThermalMeasureMeta *mm = buf ? gst_buffer_get_thermal_measure_meta (buf) : NULL;
   GstThermalMeta *tm = buf ? gst_buffer_get_thermal_meta (buf) : NULL;
-  gboolean valid = mm && c->thermometry;
+  /* states are held while the shutter is closed; its readings are not valid */
+  gboolean have = mm && c->thermometry;
+  gboolean valid = have && mm->valid;
   gboolean dev_valid = tm && isfinite (tm->fpa_temperature);
   gboolean any_alarm = FALSE, any_pre = FALSE;
   guint16 status = 0;
@@ -612,11 +614,11 @@ fill_measurements (Server *s, gint64 now)
   ir[IR_SCENE_MAX] = enc_i16 (valid ? mm->max : 0, valid);
   ir[IR_SCENE_MIN] = enc_i16 (valid ? mm->min : 0, valid);
   ir[IR_SCENE_AVG] = enc_i16 (valid ? mm->avg : 0, valid);
-  ir[IR_SCENE_STATE] = valid ? mm->scene_state : 0;
+  ir[IR_SCENE_STATE] = have ? mm->scene_state : 0;
   put_f32 (ir + IR_F_SCENE_MAX, valid ? mm->max : 0, valid, c->word_big);
   put_f32 (ir + IR_F_SCENE_MIN, valid ? mm->min : 0, valid, c->word_big);
   put_f32 (ir + IR_F_SCENE_AVG, valid ? mm->avg : 0, valid, c->word_big);
-  if (valid) {
+  if (have) {
     any_alarm = mm->scene_state == GST_THERMAL_STATE_ALARM;
     any_pre = mm->scene_state == GST_THERMAL_STATE_PRE_ALARM;
   }
@@ -628,7 +630,7 @@ fill_measurements (Server *s, gint64 now)
     GstThermalAlarmState state = GST_THERMAL_STATE_NORMAL;
 
     /* the meta lists the enabled rules only: find this slot's by id */
-    if (exists && valid)
+    if (exists && have)
       for (guint k = 0; k < mm->n_rules && !r; k++)
         if (mm->rules[k].id == c->rule_id[i])
           r = &mm->rules[k];

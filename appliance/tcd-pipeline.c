@@ -435,7 +435,7 @@ argb (const gchar *hex)
 static gint
 fps_of (JsonNode *doc)
 {
-  return g_str_equal (str_at (doc, "image.video_standard"), "pal") ? 25 : 30;
+  return tcd_config_sensor_fps (doc);
 }
 
 static const gchar *
@@ -483,7 +483,7 @@ apply_elements (TcdPipeline *p, JsonNode *doc)
   set_prop (p->measure, "rules", rules);
   set_prop (p->measure, "comparisons", cmps);
   set_prop (p->measure, "scene-alarm", scene);
-  set_double (p->measure, "alarm-interval", dbl_at (doc, "thermometry.alarm_interval"));
+  set_double (p->measure, "alarm-interval", dbl_at (doc, "thermometry.alarm_interval_s"));
 
   /* image */
   set_nick (p->dnr, "mode", dnr);
@@ -678,6 +678,12 @@ tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error)
   p->osd = by_name (pl, "osd");
   p->valve = by_name (pl, "mjpeg_valve");
   p->fps = fps_of (p->doc);
+  /* the last pipeline's caps are not this one's (a new video standard): a
+   * stream prepared before the first frame takes the size it had and the
+   * new rate (tcd_pipeline_get_format) */
+  g_mutex_lock (&p->lock);
+  gst_clear_caps (&p->video_caps);
+  g_mutex_unlock (&p->lock);
   g_free (p->scale);
   p->scale = g_strdup (scale_of (p->doc));
   set_nick (p->radiometry, "scale", p->scale);

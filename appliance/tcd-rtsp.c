@@ -216,6 +216,7 @@ struct _TcdRtsp {
   TcdListener *listener;
   guint port;
   GSocketConnection *handing;   /* being handed to the server (main context) */
+  gint sensor_fps;              /* the frame rate the streams' appsrcs were given */
   TcdRtspStream streams[2];
 };
 
@@ -275,7 +276,12 @@ stream_launch (TcdRtspStream *st, JsonNode *s, GError **error)
     SUB ("@BITRATE@", br);
   }
   SUB ("@RC@", rc);
-  SUB ("@PROFILE@", tc_json_get_string (o, "profile", NULL));
+  {
+    const gchar *profile = tc_json_get_string (o, "profile", "main");
+    SUB ("@PROFILE@", profile);
+    SUB ("@TOOLS@", g_str_equal (profile, "high") ? "cabac=true dct8x8=true"
+        : g_str_equal (profile, "main") ? "cabac=true" : "cabac=false dct8x8=false");
+  }
 #undef SUB
   return d;
 }
@@ -504,6 +510,7 @@ tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
   GstRTSPAddressPool *pool;
   g_autoptr (GError) err = NULL;
 
+  r->sensor_fps = tcd_config_sensor_fps (doc);
   r->server = gst_rtsp_server_new ();
   gst_rtsp_server_set_content_length_limit (r->server, RTSP_MAX_BODY);
   mounts = gst_rtsp_server_get_mount_points (r->server);
@@ -675,9 +682,13 @@ void
 tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
 {
   GstRTSPAuth *auth;
+  /* a new sensor rate (video standard): the prepared media's sources carry
+   * the old one in their caps, every stream restarts */
+  gboolean new_rate = tcd_config_sensor_fps (doc) != r->sensor_fps;
 
   if (!r->server)
     return;
+  r->sensor_fps = tcd_config_sensor_fps (doc);
   /* the authentication mode, live */
   if ((auth = gst_rtsp_server_get_auth (r->server))) {
     set_methods (r, auth);
@@ -692,7 +703,7 @@ tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
     g_autofree gchar *launch = NULL;
     GstRTSPMedia *media = NULL;
 
-    if (tc_json_equal (s, st->settings))
+    if (!new_rate && tc_json_equal (s, st->settings))
       continue;
     launch = stream_launch (st, s, &err);
     if (!launch) {
@@ -701,7 +712,7 @@ tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
     }
     gst_rtsp_media_factory_set_launch (GST_RTSP_MEDIA_FACTORY (st->factory), launch);
     g_mutex_lock (&st->lock);
-    if (st->media && only_bitrate_differs (s, st->settings) && st->enc) {
+    if (st->media && !new_rate && only_bitrate_differs (s, st->settings) && st->enc) {
       /* x264enc takes a new bitrate while playing: the viewers stay */
       g_object_set (st->enc, "bitrate",
           (guint) tc_json_get_int (json_node_get_object (s), "max_bitrate", 0), NULL);

@@ -78,8 +78,20 @@ void         tcd_security_login_succeeded (TcdSecurity *s, const gchar *address,
 void         tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user,
                         const gchar *address, const gchar *format, ...)
                         G_GNUC_PRINTF (5, 6);
+/* Writes the records waiting in memory for room on a full disk (also done
+ * at the next record and every few seconds on the main context); TRUE when
+ * none is left */
+gboolean     tcd_audit_flush (TcdSecurity *s);
+/* Records waiting in memory, records lost since the start (past the
+ * memory bound while nothing could be written), and the bytes of disk
+ * space still reserved for the log */
+void         tcd_audit_status (TcdSecurity *s, guint *queued, guint64 *lost,
+                               gsize *reserve);
+/* For tests: the bytes reserved for the log on a full disk (the reserve is
+ * made again at this size) and the most records kept in memory */
+void         tcd_audit_set_limits (TcdSecurity *s, gsize reserve_bytes, guint max_queued);
 /* The records of @type (NULL: all) with time in [from, to] (unix seconds;
- * 0: open), oldest first: a JSON array of {time, type, user, address,
+ * 0: open), oldest first (those waiting in memory last): a JSON array of {time, type, user, address,
  * detail} */
 JsonNode    *tcd_audit_query (TcdSecurity *s, const gchar *type, gint64 from, gint64 to);
 

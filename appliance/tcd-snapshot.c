@@ -13,6 +13,16 @@
 #include <string.h>
 
 #define TIMEOUT (5 * GST_SECOND)
+static gchar *identity_model, *identity_serial;
+
+void
+tcd_snapshot_set_identity (const gchar *model, const gchar *serial)
+{
+  g_free (identity_model);
+  g_free (identity_serial);
+  identity_model = g_strdup (model);
+  identity_serial = g_strdup (serial);
+}
 
 static GstSample *
 run_chain (GstSample *in, const gchar *chain, GError **error)
@@ -29,6 +39,16 @@ run_chain (GstSample *in, const gchar *chain, GError **error)
   src = gst_bin_get_by_name (GST_BIN (pl), "src");
   sink = gst_bin_get_by_name (GST_BIN (pl), "sink");
   g_object_set (src, "caps", gst_sample_get_caps (in), NULL);
+  {
+    GstElement *rjpeg = gst_bin_get_by_name (GST_BIN (pl), "rjpeg");
+    if (rjpeg) {
+      if (identity_model)
+        g_object_set (rjpeg, "model", identity_model, NULL);
+      if (identity_serial)
+        g_object_set (rjpeg, "serial", identity_serial, NULL);
+      gst_object_unref (rjpeg);
+    }
+  }
   gst_element_set_state (pl, GST_STATE_PLAYING);
   buf = gst_buffer_ref (gst_sample_get_buffer (in));
   gst_app_src_push_buffer (GST_APP_SRC (src), buf);
@@ -141,9 +161,10 @@ tcd_snapshot_encode_full (GstSample *sample, TcdSnapshotFormat format,
     case TCD_SNAPSHOT_RJPEG:
       if (palette) {
         nick = g_strdelimit (g_strdup (palette), "_", '-');
-        chain = g_strdup_printf ("thermalrjpegenc palette=%s quality=%d", nick, quality);
+        chain = g_strdup_printf ("thermalrjpegenc name=rjpeg palette=%s quality=%d", nick,
+            quality);
       } else {
-        chain = g_strdup_printf ("thermalrjpegenc quality=%d", quality);
+        chain = g_strdup_printf ("thermalrjpegenc name=rjpeg quality=%d", quality);
       }
       break;
     default:

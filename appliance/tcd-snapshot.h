@@ -24,6 +24,10 @@ GBytes *tcd_snapshot_encode (GstSample *sample, TcdSnapshotFormat format,
 GBytes *tcd_snapshot_encode_full (GstSample *sample, TcdSnapshotFormat format,
                                   const gchar *palette, gint width, gint height,
                                   gint quality, GError **error);
+/* The device's model and serial number, written into every radiometric JPEG
+ * (thermalrjpegenc's model and serial: FLIR CameraInfo and Exif).  Call once
+ * at start, before any picture is made. */
+void    tcd_snapshot_set_identity (const gchar *model, const gchar *serial);
 const gchar *tcd_snapshot_content_type (TcdSnapshotFormat format);
 /* "jpg" or "bmp" */
 const gchar *tcd_snapshot_extension (TcdSnapshotFormat format);

@@ -484,6 +484,30 @@ tcd_store_delete (TcdStore *s, const gchar *name, GError **error)
   return TRUE;
 }
 
+guint
+tcd_store_clear (TcdStore *s)
+{
+  GHashTableIter it;
+  Entry *e;
+  guint n = 0;
+
+  g_mutex_lock (&s->lock);
+  g_hash_table_iter_init (&it, s->files);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & e)) {
+    g_autofree gchar *path = g_build_filename (s->dir, e->name, NULL);
+    if (g_unlink (path) != 0 && errno != ENOENT) {
+      g_warning ("store %s: cannot remove %s: %s", s->dir, e->name, g_strerror (errno));
+      continue;
+    }
+    s->total -= MIN (s->total, e->size);
+    g_hash_table_iter_remove (&it);
+    n++;
+  }
+  g_mutex_unlock (&s->lock);
+  sync_dir (s->dir);
+  return n;
+}
+
 JsonNode *
 tcd_store_usage (TcdStore *s)
 {

@@ -33,6 +33,8 @@ JsonNode *tcd_store_list (TcdStore *s);
 /* The full path of an existing file, NULL for an invalid or unknown name */
 gchar    *tcd_store_path (TcdStore *s, const gchar *name);
 gboolean  tcd_store_delete (TcdStore *s, const gchar *name, GError **error);
+/* Removes every file (a factory default); returns how many went */
+guint     tcd_store_clear (TcdStore *s);
 /* {"files": N, "bytes": N, "limit": N} */
 JsonNode *tcd_store_usage (TcdStore *s);
 gboolean  tcd_store_name_ok (const gchar *name);

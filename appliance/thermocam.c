@@ -28,6 +28,7 @@
 #include "tc-radiometry.h"
 #include "tc-rules.h"
 #include "tc-sim.h"
+#include "tcd-json.h"
 
 #define THERMOCAM_ERROR (g_quark_from_static_string ("thermocam-error"))
 
@@ -179,7 +180,11 @@ print_json (JsonBuilder *b)
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, TRUE);
   text = json_generator_to_data (gen, NULL);
-  g_print ("%s\n", text);
+  {
+    /* numbers in their shortest form, not json-glib's 17 digits */
+    g_autofree gchar *tidy = tcd_json_tidy_numbers (text);
+    g_print ("%s\n", tidy);
+  }
   json_node_unref (root);
 }
 

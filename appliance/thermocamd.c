@@ -30,6 +30,7 @@
 #include "tcd-http.h"
 #include "tcd-modbus.h"
 #include "tcd-events.h"
+#include "tcd-snapshot.h"
 
 #ifndef TCD_DATA_DIR
 #define TCD_DATA_DIR "/usr/share/thermocam"
@@ -196,6 +197,30 @@ check_filter (JsonNode *doc, const gchar *address, gchar **field, GError **error
   return FALSE;
 }
 
+/* The sub stream is the smaller one: a new resolution above the sensor's is
+ * refused (it would only blow up the sensor's pixels at more bits) */
+static gboolean
+check_streams (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
+{
+  const gchar *path = "video.sub.resolution";
+  JsonNode *n = tcd_config_node (doc, path);
+  const gchar *res = json_node_get_string (n);
+  gint w, h, fps;
+  guint rw = 0, rh = 0;
+
+  if (tc_json_equal (n, tcd_config_node (tcd_config_get (app->config), path)))
+    return TRUE;                /* not changed */
+  tcd_pipeline_get_format (app->pipeline, &w, &h, &fps);
+  if (sscanf (res, "%ux%u", &rw, &rh) == 2 && (rw > (guint) w || rh > (guint) h)) {
+    if (field)
+      *field = g_strdup (path);
+    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+        "%s: %s is above the sensor's %dx%d", path, res, w, h);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
     const gchar *user, const gchar *address, gchar **field, GError **error)
@@ -203,9 +228,15 @@ tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
   g_autoptr (JsonNode) old = NULL;
   JsonNode *ev;
 
+  /* a new video standard takes the streams' frame rates along (PAL: at most
+   * 25); a stream asking for more than the standard's rate is refused */
+  if (!tc_json_equal (tcd_config_node (doc, "image.video_standard"),
+          tcd_config_node (tcd_config_get (app->config), "image.video_standard")))
+    tcd_config_fit_frame_rates (doc);
   if (!tcd_config_check (app->config, doc, field, error)
       || !check_ports (app, doc, field, error)
-      || !check_filter (doc, address, field, error)) {
+      || !check_filter (doc, address, field, error)
+      || !check_streams (app, doc, field, error)) {
     json_node_unref (doc);
     return FALSE;
   }
@@ -552,6 +583,8 @@ main (int argc, char **argv)
   tcd_security_set_lock_callback (app.security, on_lock, &app);
   tcd_security_configure (app.security, tcd_config_get_section (app.config, "security"));
   app.serial = load_serial (app.state_dir);
+  /* the model of GET /device, without the note on a simulated sensor */
+  tcd_snapshot_set_identity ("thermocam TC-640", app.serial);
   app.pipeline = tcd_pipeline_new (pipelines, app.source, &err);
   if (!app.pipeline) {
     g_printerr ("thermocamd: %s\n", err->message);

@@ -94,6 +94,19 @@ put_string (guint8 * p, gsize size, const gchar * s)
 
 /* ---------------------------------------------------------------- FFF */
 
+/* CameraSerialNumber holds 15 characters: a longer "PREFIX-NUMBER" serial
+ * is written as its NUMBER when that fits (the model names the prefix),
+ * else cut; the Exif SerialNumber has it whole */
+static const gchar *
+camera_info_serial (const gchar * serial)
+{
+  const gchar *dash = strrchr (serial, '-');
+
+  if (strlen (serial) > 15 && dash && dash[1] && strlen (dash + 1) <= 15)
+    return dash + 1;
+  return serial;
+}
+
 static void
 fill_camera_info (guint8 * ci, const TcFlirImage * img, guint16 raw_min,
     guint16 raw_max, guint16 raw_median)
@@ -140,7 +153,7 @@ fill_camera_info (guint8 * ci, const TcFlirImage * img, guint16 raw_min,
 
   put_string (ci + 0xd4, 32, img->model);
   put_string (ci + 0xf4, 16, "");
-  put_string (ci + 0x104, 16, img->serial);
+  put_string (ci + 0x104, 16, camera_info_serial (img->serial));
   put_string (ci + 0x114, 16, CREATOR);
 
   put_u32 (ci + 0x308, (guint32) (gint32) lrint (cal->o));
@@ -244,7 +257,8 @@ build_fff (const TcFlirImage * img, gsize * length)
 }
 
 /* A minimal Exif APP1 payload: IFD0 with Make, Model, Software and the
- * resolution tags a JPEG's IFD0 requires. */
+ * resolution tags a JPEG's IFD0 requires; with a serial number, an Exif IFD
+ * holding it (SerialNumber, 0xa431). */
 typedef struct
 {
   guint16 tag, type;
@@ -289,38 +303,28 @@ exif_rational (ExifEntry * e, guint16 tag, guint32 num, guint32 den)
   e->size = 8;
 }
 
-static guint8 *
-build_exif (const gchar * make, const gchar * model, gsize * length)
+static void
+exif_long (ExifEntry * e, guint16 tag, guint32 value)
 {
-  ExifEntry entries[7];
-  guint n = 0, i;
-  gsize ifd_size, data_size = 0, total, data_off;
-  guint8 *buf, *tiff;
+  memset (e, 0, sizeof (*e));
+  e->tag = tag;
+  e->type = 4;                  /* LONG */
+  e->count = 1;
+  put_u32 (e->data, value);
+  e->size = 4;
+}
 
-  /* in ascending tag order */
-  exif_ascii (&entries[n++], 0x010f, make);
-  if (model && model[0])
-    exif_ascii (&entries[n++], 0x0110, model);
-  exif_rational (&entries[n++], 0x011a, 72, 1);
-  exif_rational (&entries[n++], 0x011b, 72, 1);
-  exif_short (&entries[n++], 0x0128, 2);        /* inches */
-  exif_ascii (&entries[n++], 0x0131, CREATOR);
-  exif_short (&entries[n++], 0x0213, 1);        /* centred */
+/* writes an IFD of @n @entries at @tiff + @ifd_off, its values from
+ * @data_off on; returns the offset after its values */
+static gsize
+exif_put_ifd (guint8 * tiff, gsize ifd_off, const ExifEntry * entries, guint n,
+    gsize data_off)
+{
+  guint i;
 
-  for (i = 0; i < n; i++)
-    if (entries[i].size > 4)
-      data_size += entries[i].size + (entries[i].size & 1);
-  ifd_size = 2 + 12 * n + 4;
-  total = 6 + 8 + ifd_size + data_size;
-  buf = g_malloc0 (total);
-  memcpy (buf, "Exif\0\0", 6);
-  tiff = buf + 6;
-  memcpy (tiff, "II*\0", 4);
-  put_u32 (tiff + 4, 8);
-  put_u16 (tiff + 8, n);
-  data_off = 8 + ifd_size;
+  put_u16 (tiff + ifd_off, n);
   for (i = 0; i < n; i++) {
-    guint8 *e = tiff + 10 + 12 * i;
+    guint8 *e = tiff + ifd_off + 2 + 12 * i;
 
     put_u16 (e, entries[i].tag);
     put_u16 (e + 2, entries[i].type);
@@ -333,7 +337,62 @@ build_exif (const gchar * make, const gchar * model, gsize * length)
       data_off += entries[i].size + (entries[i].size & 1);
     }
   }
-  /* next IFD offset: 0 (already zero) */
+  /* next IFD offset: 0 (the buffer is zeroed) */
+  return data_off;
+}
+
+static gsize
+exif_data_size (const ExifEntry * entries, guint n)
+{
+  gsize size = 0;
+  guint i;
+
+  for (i = 0; i < n; i++)
+    if (entries[i].size > 4)
+      size += entries[i].size + (entries[i].size & 1);
+  return size;
+}
+
+static guint8 *
+build_exif (const gchar * make, const gchar * model, const gchar * serial,
+    gsize * length)
+{
+  ExifEntry entries[8], sub[1];
+  guint n = 0, n_sub = 0;
+  gsize ifd_size, data_size, sub_off = 0, total;
+  guint8 *buf, *tiff;
+
+  /* in ascending tag order */
+  exif_ascii (&entries[n++], 0x010f, make);
+  if (model && model[0])
+    exif_ascii (&entries[n++], 0x0110, model);
+  exif_rational (&entries[n++], 0x011a, 72, 1);
+  exif_rational (&entries[n++], 0x011b, 72, 1);
+  exif_short (&entries[n++], 0x0128, 2);        /* inches */
+  exif_ascii (&entries[n++], 0x0131, CREATOR);
+  exif_short (&entries[n++], 0x0213, 1);        /* centred */
+  if (serial && serial[0]) {
+    exif_ascii (&sub[n_sub++], 0xa431, serial);
+    exif_long (&entries[n++], 0x8769, 0);       /* ExifOffset, set below */
+  }
+
+  ifd_size = 2 + 12 * n + 4;
+  data_size = exif_data_size (entries, n);
+  if (n_sub) {
+    sub_off = 8 + ifd_size + data_size;
+    put_u32 (entries[n - 1].data, (guint32) sub_off);
+  }
+  total = 6 + 8 + ifd_size + data_size;
+  if (n_sub)
+    total += 2 + 12 * n_sub + 4 + exif_data_size (sub, n_sub);
+  buf = g_malloc0 (total);
+  memcpy (buf, "Exif\0\0", 6);
+  tiff = buf + 6;
+  memcpy (tiff, "II*\0", 4);
+  put_u32 (tiff + 4, 8);
+  exif_put_ifd (tiff, 8, entries, n, 8 + ifd_size);
+  if (n_sub)
+    exif_put_ifd (tiff, sub_off, sub, n_sub, sub_off + 2 + 12 * n_sub + 4);
   *length = total;
   return buf;
 }
@@ -498,7 +557,7 @@ tc_flir_write_jpeg (const TcFlirImage * img, const guint8 * rgb, gint rgb_width,
   fff = build_fff (img, &fff_len);
   g_assert (n_segs == (fff_len + FLIR_SEG_CHUNK_MAX - 1) / FLIR_SEG_CHUNK_MAX);
   make = img->make[0] ? img->make : DEFAULT_MAKE;
-  exif = build_exif (make, img->model, &exif_len);
+  exif = build_exif (make, img->model, img->serial, &exif_len);
 
   orig_len = out->len;
   w = g_new0 (TcJpegWriter, 1);

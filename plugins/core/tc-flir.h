@@ -47,7 +47,9 @@ gboolean tc_flir_read_file (const gchar *path, TcFlirImage *img, GError **error)
  * padding) at @quality with the FFF records of @img (CameraInfo with its
  * calibration and parameters, RawData as raw 16-bit) in APP1 segments, so
  * that exiftool reads them.  @img's make must not be a trademark: the
- * writer puts "thermocam" when it is empty. */
+ * writer puts "thermocam" when it is empty.  @img's serial goes whole into
+ * the Exif SerialNumber; CameraInfo's CameraSerialNumber holds 15
+ * characters: a longer "PREFIX-NUMBER" is written there as its NUMBER. */
 gboolean tc_flir_write_jpeg (const TcFlirImage *img, const guint8 *rgb, gint rgb_width,
                              gint rgb_height, gint quality, GByteArray *out,
                              GError **error);

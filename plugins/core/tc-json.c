@@ -7,12 +7,15 @@
 
 G_DEFINE_QUARK (tc-json-error-quark, tc_json_error)
 
-guint
-tc_json_depth (const gchar *data, gsize len, guint max_depth)
+/* the deepest nesting (stops past @max_depth) and how many arrays or
+ * objects stand at the top level (json-glib takes "{} {}" as its first) */
+static guint
+scan (const gchar *data, gsize len, guint max_depth, guint *roots)
 {
   guint depth = 0, deepest = 0;
   gboolean in_string = FALSE;
 
+  *roots = 0;
   for (gsize i = 0; i < len; i++) {
     gchar c = data[i];
 
@@ -29,6 +32,8 @@ tc_json_depth (const gchar *data, gsize len, guint max_depth)
         break;
       case '[':
       case '{':
+        if (depth == 0)
+          (*roots)++;
         if (++depth > deepest) {
           deepest = depth;
           if (deepest > max_depth)
@@ -47,11 +52,87 @@ tc_json_depth (const gchar *data, gsize len, guint max_depth)
   return deepest;
 }
 
+/* Whether an object of @data (whose depth was checked before) names a
+ * member twice: json-glib keeps the last, another
+ * reader the first, so such a document means different things to different
+ * readers and is refused.  Names are compared as written. */
+static gboolean
+duplicate_names (const gchar *data, gsize len)
+{
+  g_autoptr (GPtrArray) stack = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_hash_table_unref);
+  gssize name_start = -1, name_end = -1;
+  gboolean in_string = FALSE;
+  gsize start = 0;
+
+  for (gsize i = 0; i < len; i++) {
+    gchar c = data[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"') {
+        in_string = FALSE;
+        name_start = start;
+        name_end = i;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = TRUE;
+        start = i + 1;
+        break;
+      case '{':
+      case '[':
+        /* an array's table stays empty: no name is followed by ':' in it */
+        g_ptr_array_add (stack, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL));
+        name_start = -1;
+        break;
+      case ']':
+      case '}':
+        if (stack->len)
+          g_ptr_array_remove_index (stack, stack->len - 1);
+        name_start = -1;
+        break;
+      case ':':
+        if (name_start >= 0 && stack->len) {
+          GHashTable *names = stack->pdata[stack->len - 1];
+          gchar *name = g_strndup (data + name_start, name_end - name_start);
+          if (g_hash_table_contains (names, name)) {
+            g_free (name);
+            return TRUE;
+          }
+          g_hash_table_add (names, name);
+        }
+        name_start = -1;
+        break;
+      case ' ':
+      case '\t':
+      case '\n':
+      case '\r':
+        break;
+      default:
+        name_start = -1;
+        break;
+    }
+  }
+  return FALSE;
+}
+
+guint
+tc_json_depth (const gchar *data, gsize len, guint max_depth)
+{
+  guint roots;
+  return scan (data, len, max_depth, &roots);
+}
+
 JsonNode *
 tc_json_parse (const gchar *data, gssize len, guint max_depth, GError **error)
 {
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) err = NULL;
+  guint roots;
   gsize n;
 
   if (!data) {
@@ -65,9 +146,19 @@ tc_json_parse (const gchar *data, gssize len, guint max_depth, GError **error)
     g_set_error_literal (error, TC_JSON_ERROR, TC_JSON_ERROR_ENCODING, "not UTF-8");
     return NULL;
   }
-  if (tc_json_depth (data, n, max_depth) > max_depth) {
+  if (scan (data, n, max_depth, &roots) > max_depth) {
     g_set_error (error, TC_JSON_ERROR, TC_JSON_ERROR_DEPTH,
         "nested deeper than %u levels", max_depth);
+    return NULL;
+  }
+  if (duplicate_names (data, n)) {
+    g_set_error_literal (error, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX,
+        "an object names a member twice");
+    return NULL;
+  }
+  if (roots > 1) {
+    g_set_error_literal (error, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX,
+        "more than one value: one JSON document is expected");
     return NULL;
   }
   parser = json_parser_new_immutable ();

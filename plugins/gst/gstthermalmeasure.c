@@ -19,6 +19,11 @@
  *   area comparisons (`comparisons`: an alarm on reading(a) - reading(b)) and
  *   a scene alarm (`scene-alarm`).
  *
+ * While the source's shutter is closed (the frame's #GstThermalMeta says so:
+ * burning prevention) the frame is the shutter, not the scene: the meta is
+ * marked not valid (`valid` FALSE, every rule and comparison not valid) and
+ * no alarm changes state.
+ *
  * Each alarm transition posts an element message "thermal-alarm" (source,
  * id, name, level pre_alarm/alarm, state start/stop, repeat, value, threshold,
  * x, y, timestamp, time); every `message-interval` ms a "thermal-measurement"
@@ -36,6 +41,7 @@
 
 #include "gstthermalmeasure.h"
 #include "gstthermalmeta.h"
+#include "gstthermalwarn.h"
 
 #include <math.h>
 #include <string.h>
@@ -349,8 +355,22 @@ measurement_message (GstThermalMeasure * self, const GstThermalMeasureMeta * mm,
       "avg", G_TYPE_DOUBLE, mm->avg,
       "max-x", G_TYPE_DOUBLE, mm->max_at[0], "max-y", G_TYPE_DOUBLE, mm->max_at[1],
       "min-x", G_TYPE_DOUBLE, mm->min_at[0], "min-y", G_TYPE_DOUBLE, mm->min_at[1],
-      "state", G_TYPE_STRING, level_names[mm->scene_state], NULL);
+      "state", G_TYPE_STRING, level_names[mm->scene_state],
+      "valid", G_TYPE_BOOLEAN, mm->valid, NULL);
   gst_structure_take_value (s, "rules", &list);
+  g_value_init (&list, GST_TYPE_LIST);
+  for (i = 0; i < mm->n_comparisons; i++) {
+    const GstThermalComparisonResult *c = &mm->comparisons[i];
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, gst_structure_new ("comparison",
+            "id", G_TYPE_INT, c->id, "name", G_TYPE_STRING, c->name,
+            "valid", G_TYPE_BOOLEAN, c->valid, "value", G_TYPE_DOUBLE, c->value,
+            "state", G_TYPE_STRING, level_names[c->state], NULL));
+    gst_value_list_append_and_take_value (&list, &v);
+  }
+  gst_structure_take_value (s, "comparisons", &list);
   return gst_message_new_element (GST_OBJECT (self), s);
 }
 
@@ -370,7 +390,7 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   TcStats st;
   TcAlarmEvent ev[4];
   guint i, k, n;
-  gboolean post_measurement = FALSE;
+  gboolean post_measurement = FALSE, closed;
   guint message_interval;
 
   if (tm && tm->kind == GST_THERMAL_FRAME_RAW) {
@@ -403,6 +423,10 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   /* what follows (rules, comparisons, alarm states) belongs to this thread */
   GST_OBJECT_UNLOCK (self);
 
+  /* a frame of the closed shutter: readings not valid, alarms hold */
+  closed = tm && tm->shutter_closed;
+  mm->valid = !closed;
+
   /* the scene */
   tc_stats_frame (data, stride, self->width, self->height, &st);
   mm->max = to_c (st.max, scale);
@@ -418,7 +442,8 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     const gdouble *at = self->scene_alarm_cfg.on == TC_ON_MIN ? mm->min_at :
         mm->max_at;
 
-    n = tc_alarm_update (&self->scene_alarm_cfg, &self->scene_alarm, v, t, ev);
+    n = closed ? 0 : tc_alarm_update (&self->scene_alarm_cfg, &self->scene_alarm,
+        v, t, ev);
     for (k = 0; k < n; k++)
       g_ptr_array_add (msgs, alarm_message (self, "scene", 0, "scene", &ev[k],
               at, ts));
@@ -433,6 +458,14 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 
     if (!r->def.enabled)
       continue;
+    if (closed) {
+      /* listed with its held state; its readings are not the scene's */
+      if (r->valid && mm->n_rules < GST_THERMAL_MAX_RULES) {
+        rule_result (&mm->rules[mm->n_rules], r);
+        mm->rules[mm->n_rules++].valid = FALSE;
+      }
+      continue;
+    }
     tc_stats_spans (&r->spans, data, stride, &st);
     r->valid = st.count > 0;
     if (!r->valid)
@@ -476,12 +509,25 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       if (self->rules[k].def.id == c->def.rule_b)
         b = &self->rules[k];
     }
-    if (a && b && a->valid && b->valid && a->def.enabled && b->def.enabled)
+    if (!closed && a && b && a->valid && b->valid && a->def.enabled &&
+        b->def.enabled)
       v = reading (a, c->def.alarm.on) - reading (b, c->def.alarm.on);
-    n = tc_alarm_update (&c->def.alarm, &c->alarm, v, t, ev);
+    n = closed ? 0 : tc_alarm_update (&c->def.alarm, &c->alarm, v, t, ev);
     for (k = 0; k < n; k++)
       g_ptr_array_add (msgs, alarm_message (self, "comparison", c->def.id,
               c->def.name, &ev[k], a ? a->max_at : mm->max_at, ts));
+    if (c->def.enabled && mm->n_comparisons < GST_THERMAL_MAX_COMPARISONS) {
+      GstThermalComparisonResult *out = &mm->comparisons[mm->n_comparisons++];
+
+      out->id = c->def.id;
+      g_strlcpy (out->name, c->def.name, sizeof (out->name));
+      out->rule_a = c->def.rule_a;
+      out->rule_b = c->def.rule_b;
+      out->valid = isfinite (v);
+      out->value = v;
+      out->state = (GstThermalAlarmState) tc_alarm_level (&c->alarm);
+      out->has_alarm = c->def.alarm.enabled;
+    }
   }
 
   /* frames without timestamps: their count at 25 per second */
@@ -581,7 +627,7 @@ gst_thermal_measure_set_json (GstThermalMeasure * self, guint prop_id,
     }
   }
 
-  GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+  GST_THERMAL_WARN_SETTING (self, LIBRARY, SETTINGS,
       ("Invalid %s: %s", what, err->message), ("kept the previous %s", what));
   g_error_free (err);
 }

@@ -322,6 +322,8 @@ gst_thermal_measure_meta_init (GstMeta * meta, gpointer params,
   m->max_at[0] = m->max_at[1] = m->min_at[0] = m->min_at[1] = 0.0;
   m->scene_state = GST_THERMAL_STATE_NORMAL;
   m->n_rules = 0;
+  m->valid = TRUE;
+  m->n_comparisons = 0;
   return TRUE;
 }
 
@@ -344,6 +346,10 @@ gst_thermal_measure_meta_transform (GstBuffer * dest, GstMeta * meta,
   dst->scene_state = src->scene_state;
   dst->n_rules = src->n_rules;
   memcpy (dst->rules, src->rules, src->n_rules * sizeof (GstThermalRuleResult));
+  dst->valid = src->valid;
+  dst->n_comparisons = src->n_comparisons;
+  memcpy (dst->comparisons, src->comparisons,
+      src->n_comparisons * sizeof (GstThermalComparisonResult));
   return TRUE;
 }
 

@@ -151,6 +151,28 @@ typedef struct {
   gboolean has_alarm;
 } GstThermalRuleResult;
 
+#define GST_THERMAL_MAX_COMPARISONS 40
+
+/**
+ * GstThermalComparisonResult:
+ * @id: the comparison's id
+ * @name: its name (UTF-8, NUL-terminated)
+ * @rule_a, @rule_b: the ids of the rules it compares
+ * @valid: both rules have readings on this frame
+ * @value: reading(a) - reading(b) of the alarm's quantity (max, min or avg), K
+ * @state: its alarm state
+ * @has_alarm: the comparison has an alarm enabled
+ */
+typedef struct {
+  gint id;
+  gchar name[GST_THERMAL_NAME_LEN];
+  gint rule_a, rule_b;
+  gboolean valid;
+  gdouble value;
+  GstThermalAlarmState state;
+  gboolean has_alarm;
+} GstThermalComparisonResult;
+
 /**
  * GstThermalMeasureMeta:
  * @max, @min, @avg: the whole scene, degrees C
@@ -158,6 +180,11 @@ typedef struct {
  * @scene_state: the scene alarm's state
  * @n_rules: enabled rules in @rules, in the order they were given
  * @rules: per rule geometry and readings
+ * @valid: the frame shows the scene; FALSE while the shutter is closed
+ *   (burning prevention): the readings are the shutter's, every rule and
+ *   comparison is marked not valid and the alarms hold their states
+ * @n_comparisons: enabled comparisons in @comparisons
+ * @comparisons: their values and states
  *
  * Attached by thermalmeasure to every frame; it survives thermalpalette, so an
  * overlay (thermalosd) can draw the rules with their readings.
@@ -170,6 +197,9 @@ typedef struct {
   GstThermalAlarmState scene_state;
   guint n_rules;
   GstThermalRuleResult rules[GST_THERMAL_MAX_RULES];
+  gboolean valid;
+  guint n_comparisons;
+  GstThermalComparisonResult comparisons[GST_THERMAL_MAX_COMPARISONS];
 } GstThermalMeasureMeta;
 
 GType gst_thermal_measure_meta_api_get_type (void);

@@ -421,7 +421,7 @@ gst_thermal_nuc_transform_frame (GstVideoFilter * filter,
   gdouble fpa = meta ? meta->fpa_temperature : NAN;
   gboolean closed = meta && meta->shutter_closed;
   gboolean frozen = FALSE, start_ffc = FALSE, start_bg = FALSE;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, shows_shutter;
   const gchar *done_kind = NULL;
   gdouble done_target = NAN;
   guint new_defects = 0;
@@ -553,6 +553,7 @@ gst_thermal_nuc_transform_frame (GstVideoFilter * filter,
   if (frozen)
     copy_plane (dst, dst_stride, (guint8 *) self->frozen, self->frozen_stride,
         (gsize) w * 2, h);
+  shows_shutter = closed && !frozen;
 
   if (start_ffc && !gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
           gst_thermal_event_new_shutter (TRUE))) {
@@ -586,8 +587,10 @@ gst_thermal_nuc_transform_frame (GstVideoFilter * filter,
 
   if (meta) {
     GstThermalMeta *out = gst_buffer_ensure_thermal_meta (out_frame->buffer);
-    /* downstream sees the scene, not the shutter */
-    out->shutter_closed = FALSE;
+    /* during a correction downstream sees the scene frozen, not the
+     * shutter; a shutter closed for another reason (burning prevention)
+     * is what the frame shows */
+    out->shutter_closed = shows_shutter;
   }
   return GST_FLOW_OK;
 }

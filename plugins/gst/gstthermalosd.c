@@ -64,6 +64,7 @@
 
 #include "gstthermalosd.h"
 #include "gstthermalmeta.h"
+#include "gstthermalwarn.h"
 #include "tc-palette.h"
 #include "tc-blend.h"
 
@@ -297,6 +298,7 @@ struct _GstThermalOsd
   gdouble shown_scene_max, shown_scene_min;
   gdouble shown_scene_max_at[2], shown_scene_min_at[2];
   GstThermalAlarmState shown_scene_state;
+  gboolean shown_scene_valid;     /* FALSE: the shutter is closed, "--" */
 
   /* the date on display */
   gint64 date_second;
@@ -1322,7 +1324,8 @@ osd_refresh_readings (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
       self->shown_has_meta != (mm != NULL) || n != self->n_shown;
 
   if (!need && mm) {
-    need = mm->scene_state != self->shown_scene_state;
+    need = mm->scene_state != self->shown_scene_state ||
+        mm->valid != self->shown_scene_valid;
     for (i = 0; i < n && !need; i++) {
       const GstThermalRuleResult *r = &mm->rules[i];
       const OsdShownRule *s = &self->shown[i];
@@ -1354,8 +1357,9 @@ osd_refresh_readings (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
     s->min = r->min;
     s->avg = r->avg;
   }
-  self->shown_scene_max = mm->max;
-  self->shown_scene_min = mm->min;
+  self->shown_scene_valid = mm->valid;
+  self->shown_scene_max = mm->valid ? mm->max : NAN;
+  self->shown_scene_min = mm->valid ? mm->min : NAN;
   memcpy (self->shown_scene_max_at, mm->max_at, sizeof (mm->max_at));
   memcpy (self->shown_scene_min_at, mm->min_at, sizeof (mm->min_at));
   self->shown_scene_state = mm->scene_state;
@@ -1438,6 +1442,71 @@ osd_place_label (GstThermalOsd * self, const GstThermalRuleResult * r,
       *y = (gint) y1 + gap;
     }
   }
+}
+
+/* a label's rectangle on the frame */
+typedef struct
+{
+  gint x, y, w, h;
+} OsdBox;
+
+static gboolean
+osd_box_hits (const OsdBox * a, const OsdBox * b)
+{
+  return a->x < b->x + b->w && b->x < a->x + a->w &&
+      a->y < b->y + b->h && b->y < a->y + a->h;
+}
+
+static gboolean
+osd_box_free (const OsdBox * placed, guint n, const OsdBox * b)
+{
+  guint i;
+
+  for (i = 0; i < n; i++)
+    if (osd_box_hits (&placed[i], b))
+      return FALSE;
+  return TRUE;
+}
+
+/* Labels of rules close together must not cover each other: @b (where the
+ * label wants to be) moves off the labels @placed before it, to the nearest
+ * free place just below or above one of them (same x), else just beside one
+ * (same y), inside the frame left of @right; where nothing is free it stays.
+ * At most 2 * 42 candidates checked against 42 boxes: no allocation. */
+static void
+osd_unclutter (const OsdBox * placed, guint n, OsdBox * b, gint right,
+    gint height)
+{
+  OsdBox best = *b, c;
+  gint best_d = G_MAXINT, d;
+  guint i, k;
+
+  /* where osd_piece_show would put it */
+  b->x = CLAMP (b->x, 0, MAX (0, right - b->w));
+  b->y = CLAMP (b->y, 0, MAX (0, height - b->h));
+  if (osd_box_free (placed, n, b))
+    return;
+  for (i = 0; i < n; i++)
+    for (k = 0; k < 4; k++) {
+      c = *b;
+      if (k == 0)
+        c.y = placed[i].y + placed[i].h + 1;
+      else if (k == 1)
+        c.y = placed[i].y - b->h - 1;
+      else if (k == 2)
+        c.x = placed[i].x + placed[i].w + 1;
+      else
+        c.x = placed[i].x - b->w - 1;
+      if (c.x < 0 || c.x + c.w > right || c.y < 0 || c.y + c.h > height)
+        continue;
+      /* a move sideways costs more than the same move down or up */
+      d = k < 2 ? ABS (c.y - b->y) : 2 * ABS (c.x - b->x);
+      if (d < best_d && osd_box_free (placed, n, &c)) {
+        best = c;
+        best_d = d;
+      }
+    }
+  *b = best;
 }
 
 static void
@@ -1540,9 +1609,10 @@ osd_layout (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
   gboolean top_left = s->info_position == GST_THERMAL_OSD_INFO_TOP_LEFT;
   gint margin = osd_margin (s->font_size);
   gint w = self->width, h = self->height, right = w;
-  guint i, n_rules = mm ? self->n_shown : 0, n_info = 0;
+  guint i, n_rules = mm ? self->n_shown : 0, n_info = 0, n_placed = 0;
   gint y;
   gchar text[512];
+  OsdBox placed[GST_THERMAL_MAX_RULES + 2];
 
   self->n_next = 0;
 
@@ -1576,8 +1646,8 @@ osd_layout (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
     }
   }
 
-  /* the scene's max and min */
-  if (s->show_scene && mm) {
+  /* the scene's max and min (not while the frame shows the shutter) */
+  if (s->show_scene && mm && self->shown_scene_valid) {
     const gdouble *at[2] = { self->shown_scene_max_at,
       self->shown_scene_min_at
     };
@@ -1605,6 +1675,15 @@ osd_layout (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
         if (lx + t->piece.width > right)
           lx = cx - m->piece.width / 2 - 2 - t->piece.width;
         osd_piece_show (self, &t->piece, lx, cy - t->piece.height / 2);
+        if (t->piece.pixels && n_placed < G_N_ELEMENTS (placed)) {
+          /* the rules' labels keep off it */
+          OsdBox *pb = &placed[n_placed++];
+
+          pb->x = t->piece.x;
+          pb->y = t->piece.y;
+          pb->w = t->piece.width;
+          pb->h = t->piece.height;
+        }
       }
     }
   }
@@ -1621,6 +1700,18 @@ osd_layout (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
       osd_rule_text (self, r, &self->shown[i], FALSE, text, sizeof (text));
       osd_text_update (self, t, text, osd_state_color (self, r->state));
       osd_place_label (self, r, &t->piece, right, &x, &ly);
+      if (t->piece.pixels && n_placed < G_N_ELEMENTS (placed)) {
+        OsdBox *b = &placed[n_placed];
+
+        b->x = x;
+        b->y = ly;
+        b->w = t->piece.width;
+        b->h = t->piece.height;
+        osd_unclutter (placed, n_placed, b, MAX (right, t->piece.width), h);
+        x = b->x;
+        ly = b->y;
+        n_placed++;
+      }
       osd_piece_show (self, &t->piece, x, ly);
     }
   }
@@ -2089,7 +2180,7 @@ gst_thermal_osd_set_picture (GstThermalOsd * self, const gchar * path)
   if (path && *path) {
     surface = osd_load_bmp (path, &err);
     if (!surface) {
-      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+      GST_THERMAL_WARN_SETTING (self, RESOURCE, SETTINGS,
           ("Picture \"%s\" refused: %s", path, err->message),
           ("picture-file keeps its previous value"));
       g_clear_error (&err);
@@ -2118,7 +2209,7 @@ gst_thermal_osd_set_timezone (GstThermalOsd * self, const gchar * id)
   if (id && *id) {
     tz = g_time_zone_new_identifier (id);
     if (!tz) {
-      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+      GST_THERMAL_WARN_SETTING (self, RESOURCE, SETTINGS,
           ("Unknown time zone \"%s\"", id),
           ("timezone keeps its previous value"));
       return;

@@ -30,6 +30,7 @@
 
 #include "gstthermalradiometry.h"
 #include "gstthermalmeta.h"
+#include "gstthermalwarn.h"
 #include "tc-calib-json.h"
 
 #include <math.h>
@@ -310,7 +311,7 @@ gst_thermal_radiometry_set_calibration_file (GstThermalRadiometry * self,
   gdouble old_scale, new_scale;
 
   if (path && *path && !tc_calibration_load_json (path, &cal, NULL, NULL, &err)) {
-    GST_ELEMENT_WARNING (self, RESOURCE, READ,
+    GST_THERMAL_WARN_SETTING (self, RESOURCE, READ,
         ("Could not use calibration file \"%s\"", path), ("%s", err->message));
     g_error_free (err);
     return;

@@ -43,6 +43,7 @@ enum
   PROP_PALETTE,
   PROP_QUALITY,
   PROP_MODEL,
+  PROP_SERIAL,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -146,6 +147,7 @@ gst_thermal_rjpeg_enc_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   tc_colorizer_set_palette (self->colorizer, self->palette);
   quality = self->quality;
   g_strlcpy (img.model, self->model ? self->model : "", sizeof (img.model));
+  g_strlcpy (img.serial, self->serial ? self->serial : "", sizeof (img.serial));
   GST_OBJECT_UNLOCK (self);
   tc_colorizer_process (self->colorizer, GST_VIDEO_FRAME_PLANE_DATA (&frame, 0),
       stride, &planes);
@@ -210,6 +212,10 @@ gst_thermal_rjpeg_enc_set_property (GObject * object, guint prop_id,
       g_free (self->model);
       self->model = g_value_dup_string (value);
       break;
+    case PROP_SERIAL:
+      g_free (self->serial);
+      self->serial = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -234,6 +240,9 @@ gst_thermal_rjpeg_enc_get_property (GObject * object, guint prop_id,
     case PROP_MODEL:
       g_value_set_string (value, self->model);
       break;
+    case PROP_SERIAL:
+      g_value_set_string (value, self->serial);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -248,6 +257,7 @@ gst_thermal_rjpeg_enc_finalize (GObject * object)
 
   tc_colorizer_free (self->colorizer);
   g_free (self->model);
+  g_free (self->serial);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -274,6 +284,11 @@ gst_thermal_rjpeg_enc_class_init (GstThermalRjpegEncClass * klass)
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model", "Camera model written in the file",
           DEFAULT_PROP_MODEL, rw));
+  g_object_class_install_property (gobject_class, PROP_SERIAL,
+      g_param_spec_string ("serial", "Serial number",
+          "Camera serial number written in the file: Exif SerialNumber; "
+          "FLIR CameraSerialNumber holds 15 characters (a longer "
+          "PREFIX-NUMBER gives its NUMBER)", NULL, rw));
 
   gst_element_class_set_static_metadata (element_class,
       "Radiometric JPEG encoder", "Codec/Encoder/Image",

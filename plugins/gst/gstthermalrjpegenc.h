@@ -25,6 +25,7 @@ struct _GstThermalRjpegEnc
   TcPaletteId palette;
   gint quality;
   gchar *model;
+  gchar *serial;
 
   /* streaming */
   TcColorizer *colorizer;

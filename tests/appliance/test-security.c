@@ -1,8 +1,14 @@
 /* thermocamd's IP filter, illegal login lock and audit log (appliance/tcd-security.c)
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "tcd-security.h"
 
@@ -386,6 +392,156 @@ test_audit (void)
   }
 }
 
+/* the lines of the audit log file that parse, as "detail" strings */
+static GPtrArray *
+log_details (const gchar *path)
+{
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return out;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    g_autoptr (JsonParser) p = json_parser_new ();
+    if (!*lines[i])
+      continue;
+    g_assert_true (json_parser_load_from_data (p, lines[i], -1, NULL));
+    g_ptr_array_add (out, g_strdup (json_object_get_string_member (json_node_get_object
+                (json_parser_get_root (p)), "detail")));
+  }
+  return out;
+}
+
+/* fills the file system of @dir to the last byte */
+static gchar *
+fill_disk (const gchar *dir)
+{
+  gchar *path = g_build_filename (dir, "filler", NULL);
+  gint fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  gchar block[4096];
+
+  g_assert_cmpint (fd, >=, 0);
+  memset (block, 'f', sizeof block);
+  for (gsize size = sizeof block; size; ) {
+    if (write (fd, block, size) < 0) {
+      g_assert_cmpint (errno, ==, ENOSPC);
+      size /= 2;
+    }
+  }
+  close (fd);
+  return path;
+}
+
+/* A full disk (a 256 KiB tmpfs in a mount namespace of the test's own):
+ * records go to the reserve, then wait in memory (bounded, the rest
+ * counted as lost) and reach the file in order when space returns */
+static void
+test_audit_full_disk (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("tc-sec-full-XXXXXX", NULL);
+  g_autofree gchar *log = g_build_filename (dir, "audit.log", NULL);
+  g_autofree gchar *filler = NULL;
+  g_autoptr (GPtrArray) details = NULL;
+  g_autofree gchar *pad = g_strnfill (150, 'p');
+  TcdSecurity *s;
+  guint queued, total, kept;
+  guint64 lost;
+  gsize reserve;
+  struct statvfs fs;
+
+  if (geteuid () != 0) {
+    g_test_skip ("mounting a small tmpfs needs root");
+    return;
+  }
+  if (unshare (CLONE_NEWNS) != 0
+      || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0
+      || mount ("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0700") != 0) {
+    g_autofree gchar *why = g_strdup_printf ("cannot mount a tmpfs: %s", g_strerror (errno));
+    g_test_skip (why);
+    return;
+  }
+  s = tcd_security_new (dir);
+  tcd_audit_set_limits (s, 32 * 1024, 100);
+  tcd_audit_status (s, &queued, &lost, &reserve);
+  g_assert_cmpuint (reserve, ==, 32 * 1024);
+  filler = fill_disk (dir);
+
+  /* 80 audited actions (about 20 KiB) on a full disk: all on the disk,
+   * in the reserved space */
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*disk is full, using the reserved*");
+  for (total = 0; total < 80; total++)
+    tcd_audit (s, "system", "admin", "10.0.0.1", "record %u %s", total, pad);
+  tcd_audit_status (s, &queued, &lost, &reserve);
+  g_assert_cmpuint (queued, ==, 0);
+  g_assert_cmpuint (lost, ==, 0);
+  /* given back a slice at a time: the rest of the system gets no more */
+  g_assert_cmpuint (reserve, <, 32 * 1024 - 80 * 150);
+  g_assert_cmpuint (reserve, >, 0);
+  g_assert_cmpint (statvfs (dir, &fs), ==, 0);
+  g_assert_cmpuint (fs.f_bavail * fs.f_bsize, <=, 8192);
+  details = log_details (log);
+  g_assert_cmpuint (details->len, ==, 80);
+  g_clear_pointer (&details, g_ptr_array_unref);
+
+  g_test_assert_expected_messages ();
+
+  /* past the reserve: kept in memory, in order, shown by the query; past
+   * the bound of 100: counted */
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*kept in memory until*");
+  for (; total < 300; total++)
+    tcd_audit (s, "system", "admin", "10.0.0.1", "record %u %s", total, pad);
+  g_test_assert_expected_messages ();
+  tcd_audit_status (s, &queued, &lost, &reserve);
+  g_assert_cmpuint (queued, ==, 100);
+  g_assert_cmpuint (lost, >, 0);
+  g_assert_cmpuint (reserve, ==, 0);
+  details = log_details (log);
+  kept = details->len + queued;
+  g_assert_cmpuint (kept + lost, ==, total);
+  g_clear_pointer (&details, g_ptr_array_unref);
+  {
+    g_autoptr (JsonNode) all = tcd_audit_query (s, "system", 0, 0);
+    JsonArray *a = json_node_get_array (all);
+    g_assert_cmpuint (json_array_get_length (a), ==, kept);
+    for (guint i = 0; i < kept; i++) {
+      g_autofree gchar *want = g_strdup_printf ("record %u ", i);
+      g_assert_true (g_str_has_prefix (json_object_get_string_member
+              (json_array_get_object_element (a, i), "detail"), want));
+    }
+  }
+  /* still full: nothing to write */
+  g_assert_false (tcd_audit_flush (s));
+
+  /* space returns: the next record comes after the waiting ones and the
+   * note of the gap */
+  g_assert_cmpint (g_unlink (filler), ==, 0);
+  tcd_audit (s, "system", "admin", "10.0.0.1", "after");
+  tcd_audit_status (s, &queued, NULL, NULL);
+  g_assert_cmpuint (queued, ==, 0);
+  details = log_details (log);
+  g_assert_cmpuint (details->len, ==, kept + 2);
+  for (guint i = 0; i < kept; i++) {
+    g_autofree gchar *want = g_strdup_printf ("record %u ", i);
+    g_assert_true (g_str_has_prefix (details->pdata[i], want));
+  }
+  {
+    g_autofree gchar *gap = g_strdup_printf ("%" G_GUINT64_FORMAT
+        " audit records were lost while the disk was full", lost);
+    g_assert_cmpstr (details->pdata[kept], ==, gap);
+  }
+  g_assert_cmpstr (details->pdata[kept + 1], ==, "after");
+  g_assert_true (tcd_audit_flush (s));
+  /* the reserve is made again */
+  tcd_audit_set_limits (s, 32 * 1024, 100);
+  tcd_audit_status (s, NULL, NULL, &reserve);
+  g_assert_cmpuint (reserve, ==, 32 * 1024);
+  tcd_security_free (s);
+  g_assert_cmpint (umount (dir), ==, 0);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -397,5 +553,6 @@ main (int argc, char **argv)
   g_test_add_func ("/security/lock-ipv6", test_lock_ipv6);
   g_test_add_func ("/security/lock-table", test_lock_table);
   g_test_add_func ("/security/audit", test_audit);
+  g_test_add_func ("/security/audit-full-disk", test_audit_full_disk);
   return g_test_run ();
 }

@@ -164,6 +164,26 @@ time.sleep(0.3)
 t.ok(r[0] == 200 and not [x for x in d.lines[n:] if "WARNING" in x or "CRITICAL" in x],
      "POST /session: no warning in the log", d.lines[n:])
 
+# ---- 9. over HTTPS: HSTS, and a session made there is good only there ----
+n = d.readies
+d.put("config/security", {"https": {"enabled": True}})
+wait_for(lambda: d.readies > n and d.https, 30)
+jar = os.path.join(tempfile.mkdtemp(prefix="tc-hostile-"), "jar")
+r = d.post(f"https://127.0.0.1:{d.https}/api/v1/session", {"name": VW, "password": VW_PW},
+           auth=False, extra=("-k", "-c", jar))
+setc = [x for x in r[2].splitlines() if x.lower().startswith("set-cookie:")]
+t.ok(r[0] == 200 and setc and "Secure" in setc[0] and "strict-transport-security: max-age="
+     in r[2].lower(), "HTTPS: HSTS, and the session cookie is Secure", r[2])
+cookie = re.search(r"thermocam_session=([0-9a-f]+)", setc[0]).group(1) if setc else ""
+r1 = d.get(f"https://127.0.0.1:{d.https}/api/v1/session", auth=False,
+           extra=("-k", "-H", f"Cookie: thermocam_session={cookie}"))
+r2 = d.get("session", auth=False, headers=[f"Cookie: thermocam_session={cookie}"])
+t.ok(r1[0] == 200 and r2[0] == 401,
+     "the session made over HTTPS works there and not over plain HTTP", (r1[0], r2[0]))
+n = d.readies
+d.put("config/security", {"https": {"enabled": False}})
+wait_for(lambda: d.readies > n, 30)
+
 # ---- 6. Digest on the URLs a monitoring client uses ----
 d.put("config/security", {"illegal_login_lock": {"enabled": True, "attempts": 3,
                                                  "duration_min": 30}})
@@ -236,7 +256,6 @@ t.ok(s == 400 and j["error"]["field"] == "security.ip_filter.addresses[1]",
 d.put("config/security", {"ip_filter": {"enabled": False, "addresses": []}})
 
 # ---- 5. streams: slots shared per account, a stream nobody reads dropped ----
-jar = os.path.join(tempfile.mkdtemp(prefix="tc-hostile-"), "jar")
 procs = []
 for i in range(5):
     procs.append(subprocess.Popen(["curl", "-s", "-N", "-o", "/dev/null", "-w", "%{http_code}",

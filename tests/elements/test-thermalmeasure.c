@@ -419,6 +419,138 @@ test_meta_survives_palette (void)
   gst_harness_teardown (h);
 }
 
+/* frames of the closed shutter (burning prevention): not valid, rules and
+ * comparisons not valid, the scene alarm holds (no stop, no new start) */
+static void
+test_shutter_frames_hold_alarms (void)
+{
+  GstBus *bus;
+  GstHarness *h = measure_harness (150, 30, "is-live=true", &bus);
+  GstElement *m = gst_harness_find_element (h, "thermalmeasure");
+  GstElement *src = gst_harness_find_element (h, "thermalsrc");
+  GstMessage *msg;
+  guint starts = 0, stops = 0, invalid = 0, i;
+  gint f;
+  gboolean alarm = FALSE, closed_seen = FALSE, open_again = FALSE;
+
+  g_object_set (m, "scene-alarm", "{\"on\": \"max\", \"condition\": \"above\", "
+      "\"pre_alarm\": 75, \"alarm\": 80}", "comparisons", "[{\"id\": 7, \"name\": "
+      "\"motor-cold\", \"rules\": [1, 3], \"alarm\": {\"on\": \"max\", \"alarm\": 50}}]",
+      NULL);
+  for (f = 0; f < 40 && !alarm; f++) {
+    GstBuffer *b = gst_harness_pull (h);
+    const GstThermalMeasureMeta *mm = gst_buffer_get_thermal_measure_meta (b);
+
+    alarm = mm->valid && mm->scene_state == GST_THERMAL_STATE_ALARM &&
+        mm->n_comparisons == 1 && mm->comparisons[0].state == GST_THERMAL_STATE_ALARM;
+    if (alarm) {
+      g_assert_true (mm->comparisons[0].valid);
+      g_assert_cmpint (mm->comparisons[0].id, ==, 7);
+      g_assert_cmpint (mm->comparisons[0].rule_a, ==, 1);
+      g_assert_cmpint (mm->comparisons[0].rule_b, ==, 3);
+      g_assert_cmpfloat (mm->comparisons[0].value, >, 50.0);
+    }
+    gst_buffer_unref (b);
+  }
+  g_assert_true (alarm);
+
+  g_object_set (src, "shutter", TRUE, NULL);
+  for (f = 0; f < 40; f++) {
+    GstBuffer *b = gst_harness_pull (h);
+    const GstThermalMeasureMeta *mm = gst_buffer_get_thermal_measure_meta (b);
+
+    if (!mm->valid) {
+      closed_seen = TRUE;
+      invalid++;
+      /* the shutter is not the 85 C motor: only held states say alarm */
+      g_assert_cmpfloat (mm->max, <, 75.0);
+      g_assert_cmpint (mm->scene_state, ==, GST_THERMAL_STATE_ALARM);
+      g_assert_cmpuint (mm->n_rules, ==, 4);
+      for (i = 0; i < mm->n_rules; i++)
+        g_assert_false (mm->rules[i].valid);
+      g_assert_cmpuint (mm->n_comparisons, ==, 1);
+      g_assert_false (mm->comparisons[0].valid);
+      g_assert_cmpint (mm->comparisons[0].state, ==, GST_THERMAL_STATE_ALARM);
+    } else {
+      g_assert_false (closed_seen);     /* valid again only once it opens */
+    }
+    gst_buffer_unref (b);
+  }
+  g_assert_cmpuint (invalid, >=, 20);
+  g_object_set (src, "shutter", FALSE, NULL);
+  for (f = 0; f < 40 && !open_again; f++) {
+    GstBuffer *b = gst_harness_pull (h);
+    const GstThermalMeasureMeta *mm = gst_buffer_get_thermal_measure_meta (b);
+
+    open_again = mm->valid;
+    if (open_again) {
+      g_assert_cmpint (mm->scene_state, ==, GST_THERMAL_STATE_ALARM);
+      g_assert_true (mm->rules[0].valid);
+    }
+    gst_buffer_unref (b);
+  }
+  g_assert_true (open_again);
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+
+    if (gst_structure_has_name (s, "thermal-alarm") &&
+        g_str_equal (gst_structure_get_string (s, "level"), "alarm")) {
+      if (g_str_equal (gst_structure_get_string (s, "state"), "start"))
+        starts++;
+      else
+        stops++;
+    }
+    gst_message_unref (msg);
+  }
+  /* the scene's and the comparison's start, nothing more */
+  g_assert_cmpuint (starts, ==, 2);
+  g_assert_cmpuint (stops, ==, 0);
+  gst_object_unref (src);
+  gst_object_unref (m);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
+/* a bad rules, comparisons or scene-alarm value keeps the old one and is
+ * said: g_warning without a bus (gst-launch sets properties before the
+ * element is in a pipeline), a warning message with one */
+static void
+test_bad_property_said (void)
+{
+  GstElement *m = gst_element_factory_make ("thermalmeasure", NULL);
+  GstBus *bus;
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *rules = NULL;
+
+  g_assert_nonnull (m);
+  g_object_set (m, "rules", "[{\"id\": 1, \"name\": \"a\", \"type\": \"point\", "
+      "\"points\": [[0.5, 0.5]]}]", NULL);
+  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING, "*Invalid rules*");
+  g_object_set (m, "rules", "[{bad", NULL);
+  g_test_assert_expected_messages ();
+  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING, "*Invalid scene-alarm*");
+  g_object_set (m, "scene-alarm", "{\"pre_alarm\": 60, \"alarm\": 50}", NULL);
+  g_test_assert_expected_messages ();
+  g_object_get (m, "rules", &rules, NULL);
+  g_assert_nonnull (strstr (rules, "\"a\""));
+  g_free (rules);
+
+  bus = gst_bus_new ();
+  gst_element_set_bus (m, bus);
+  g_object_set (m, "comparisons", "[{\"id\": 1, \"rules\": [1]}]", NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &err, NULL);
+  g_assert_nonnull (strstr (err->message, "Invalid comparisons"));
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  gst_element_set_bus (m, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -431,5 +563,8 @@ main (int argc, char **argv)
   g_test_add_func ("/thermalmeasure/rules-change-while-playing", test_rules_change_while_playing);
   g_test_add_func ("/thermalmeasure/meta-survives-palette", test_meta_survives_palette);
   g_test_add_func ("/thermalmeasure/alarm-continuity", test_alarm_continuity);
+  g_test_add_func ("/thermalmeasure/bad-property-said", test_bad_property_said);
+  g_test_add_func ("/thermalmeasure/shutter-frames-hold-alarms",
+      test_shutter_frames_hold_alarms);
   return g_test_run ();
 }

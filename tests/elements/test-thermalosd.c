@@ -1217,6 +1217,72 @@ test_property_stress (void)
   }
 }
 
+/* labels of rules close together do not cover each other: two lines 8
+ * pixels apart (their labels would be placed above each, overlapping), three
+ * points side by side (beside each); every label stays in the frame */
+static void
+test_labels_apart (void)
+{
+  static const gdouble line_a[][2] = { {0.20, 0.50}, {0.60, 0.50} };
+  static const gdouble line_b[][2] = { {0.22, 0.533}, {0.62, 0.533} };
+  static const gdouble pt_a[][2] = { {0.30, 0.20} };
+  static const gdouble pt_b[][2] = { {0.30, 0.24} };
+  static const gdouble pt_c[][2] = { {0.31, 0.28} };
+  GstHarness *hr = osd_harness_full ("RGBx", W, H,
+      "memory:SystemMemory, meta:GstVideoOverlayComposition");
+  GstVideoOverlayCompositionMeta *meta;
+  GstBuffer *in, *out;
+  GstThermalMeasureMeta *mm;
+  gint bx[16], by[16];
+  guint bw[16], bh[16], n, i, j, labels = 0;
+
+  gst_harness_add_propose_allocation_meta (hr,
+      GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
+  in = grey_frame ("RGBx", W, H, 0);
+  mm = gst_buffer_add_thermal_measure_meta (in);
+  add_rule (mm, 1, "upper", GST_THERMAL_RULE_LINE, GST_THERMAL_STATE_ALARM, 2,
+      line_a, 80.0, 20.0, 50.0);
+  add_rule (mm, 2, "lower", GST_THERMAL_RULE_LINE, GST_THERMAL_STATE_NORMAL, 2,
+      line_b, 30.0, 20.0, 25.0);
+  add_rule (mm, 3, "p1", GST_THERMAL_RULE_POINT, GST_THERMAL_STATE_NORMAL, 1,
+      pt_a, 25.0, 25.0, 25.0);
+  add_rule (mm, 4, "p2", GST_THERMAL_RULE_POINT, GST_THERMAL_STATE_NORMAL, 1,
+      pt_b, 26.0, 26.0, 26.0);
+  add_rule (mm, 5, "p3", GST_THERMAL_RULE_POINT, GST_THERMAL_STATE_NORMAL, 1,
+      pt_c, 27.0, 27.0, 27.0);
+  out = gst_harness_push_and_pull (hr, in);
+  meta = gst_buffer_get_video_overlay_composition_meta (out);
+  g_assert_nonnull (meta);
+  n = gst_video_overlay_composition_n_rectangles (meta->overlay);
+  g_assert_cmpuint (n, <=, G_N_ELEMENTS (bx));
+  /* the pieces are the 5 shapes then the 5 labels (layout order) */
+  g_assert_cmpuint (n, ==, 10);
+  for (i = 0; i < n; i++) {
+    gst_video_overlay_rectangle_get_render_rectangle
+        (gst_video_overlay_composition_get_rectangle (meta->overlay, i),
+        &bx[i], &by[i], &bw[i], &bh[i]);
+    g_test_message ("rectangle %u: %d,%d %ux%u", i, bx[i], by[i], bw[i], bh[i]);
+    g_assert_cmpint (bx[i], >=, 0);
+    g_assert_cmpint (by[i], >=, 0);
+    g_assert_cmpint (bx[i] + (gint) bw[i], <=, W);
+    g_assert_cmpint (by[i] + (gint) bh[i], <=, H);
+  }
+  for (i = 5; i < n; i++) {
+    labels++;
+    for (j = 5; j < i; j++) {
+      gboolean hit = bx[i] < bx[j] + (gint) bw[j] && bx[j] < bx[i] + (gint) bw[i] &&
+          by[i] < by[j] + (gint) bh[j] && by[j] < by[i] + (gint) bh[i];
+
+      if (hit)
+        g_error ("label %u (%d,%d %ux%u) covers label %u (%d,%d %ux%u)", i, bx[i],
+            by[i], bw[i], bh[i], j, bx[j], by[j], bw[j], bh[j]);
+    }
+  }
+  g_assert_cmpuint (labels, ==, 5);
+  gst_buffer_unref (out);
+  gst_harness_teardown (hr);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1239,5 +1305,6 @@ main (int argc, char **argv)
   g_test_add_func ("/thermalosd/osd-text", test_osd_text);
   g_test_add_func ("/thermalosd/timing", test_timing);
   g_test_add_func ("/thermalosd/property-stress", test_property_stress);
+  g_test_add_func ("/thermalosd/labels-apart", test_labels_apart);
   return g_test_run ();
 }

@@ -184,16 +184,36 @@ test_bad_calibration_file_changes_nothing (void)
   gchar *got = NULL;
   double before, after;
 
+  GstBus *bus;
+  GstMessage *msg;
+  GError *err = NULL;
+
   before = push_and_read_c (h, gray16_buffer (W, H, fill_20000), 1, 1, NULL);
   g_assert_true (g_file_set_contents (file, "{\"PlanckR1\": 1}", -1, NULL));
+  /* no bus (as in gst-launch, where properties are set before the element
+   * is in the pipeline): said with g_warning, not lost */
+  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING,
+      "*Could not use calibration file*PlanckR2*");
   g_object_set (h->element, "calibration-file", file, NULL);
+  g_test_assert_expected_messages ();
   g_object_get (h->element, "calibration-file", &got, NULL);
   g_assert_null (got);
+  /* with a bus: a warning message naming the file */
+  bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
   g_object_set (h->element, "calibration-file", "/nonexistent/cal.json", NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  g_assert_nonnull (msg);
+  gst_message_parse_warning (msg, &err, NULL);
+  g_assert_nonnull (strstr (err->message, "/nonexistent/cal.json"));
+  g_clear_error (&err);
+  gst_message_unref (msg);
   g_object_get (h->element, "calibration-file", &got, NULL);
   g_assert_null (got);
   after = push_and_read_c (h, gray16_buffer (W, H, fill_20000), 1, 1, NULL);
   g_assert_cmpfloat (before, ==, after);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
   gst_harness_teardown (h);
   g_unlink (file);
   g_rmdir (dir);

@@ -405,6 +405,9 @@ check_flir_jpeg (gint raw_w, gint raw_h, gint rgb_w, gint rgb_h, const gchar *ma
   s = json_string (json, "CameraSerialNumber");
   g_assert_cmpstr (s, ==, img.serial);
   g_free (s);
+  s = json_string (json, "SerialNumber");
+  g_assert_cmpstr (s, ==, img.serial);
+  g_free (s);
   s = json_string (json, "Make");
   g_assert_cmpstr (s, ==, make ? make : "thermocam");
   g_free (s);
@@ -501,6 +504,45 @@ test_jpeg_picture_size_and_make (void)
 {
   /* the picture need not have the raw size; a make of our own is kept */
   check_flir_jpeg (320, 240, 401, 301, "Example Works");
+}
+
+/* a serial longer than CameraInfo's 15 characters: its number there, whole
+ * in the Exif SerialNumber */
+static void
+test_jpeg_long_serial (void)
+{
+  TcFlirImage img;
+  GByteArray *out = g_byte_array_new ();
+  GError *error = NULL;
+  guint8 *rgb = make_rgb (32, 24);
+  gchar *path, *json, *v;
+
+  make_image (&img, 32, 24);
+  g_strlcpy (img.serial, "TC640-0A1B2C3D4E5F", sizeof (img.serial));
+  g_assert_true (tc_flir_write_jpeg (&img, rgb, 32, 24, 90, out, &error));
+  g_assert_no_error (error);
+  if (!have_exiftool ()) {
+    g_test_skip ("exiftool not installed");
+  } else {
+    const gchar *argv[] = { "exiftool", "-j", NULL, NULL };
+
+    path = write_temp (out->data, out->len, "tc-flir-XXXXXX.jpg");
+    argv[2] = path;
+    json = run (argv, NULL);
+    g_assert_null (json_value (json, "Warning"));
+    v = json_string (json, "CameraSerialNumber");
+    g_assert_cmpstr (v, ==, "0A1B2C3D4E5F");
+    g_free (v);
+    v = json_string (json, "SerialNumber");
+    g_assert_cmpstr (v, ==, "TC640-0A1B2C3D4E5F");
+    g_free (v);
+    g_unlink (path);
+    g_free (path);
+    g_free (json);
+  }
+  tc_flir_image_clear (&img);
+  g_free (rgb);
+  g_byte_array_unref (out);
 }
 
 static void
@@ -670,6 +712,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flir-write/jpeg-640x512", test_jpeg_640);
   g_test_add_func ("/flir-write/jpeg-picture-size-and-make", test_jpeg_picture_size_and_make);
   g_test_add_func ("/flir-write/jpeg-appends", test_jpeg_appends);
+  g_test_add_func ("/flir-write/jpeg-long-serial", test_jpeg_long_serial);
   g_test_add_func ("/flir-write/jpeg-bad-arguments", test_jpeg_bad_arguments);
   g_test_add_func ("/flir-write/tiff-round-trip", test_tiff_round_trip);
   g_test_add_func ("/flir-write/tiff-errors", test_tiff_errors);

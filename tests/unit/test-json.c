@@ -67,6 +67,24 @@ test_parse_bounds (void)
   g_assert_null (tc_json_parse ("   ", -1, 0, &err));
   g_assert_nonnull (err);
   g_clear_error (&err);
+  /* json-glib takes a stream of containers as its first: not here */
+  g_assert_null (tc_json_parse ("{} {}", -1, 0, &err));
+  g_assert_error (err, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX);
+  g_clear_error (&err);
+  g_assert_null (tc_json_parse ("[1]\n[2]", -1, 0, &err));
+  g_assert_error (err, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX);
+  g_clear_error (&err);
+  n = tc_json_parse (" [\"] [\"] ", -1, 0, &err);
+  g_assert_no_error (err);
+  json_node_unref (n);
+  /* a member named twice means one thing to json-glib, another elsewhere */
+  g_assert_null (tc_json_parse ("{\"a\": 1, \"b\": {\"a\": 2}, \"a\": 3}", -1, 0, &err));
+  g_assert_error (err, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX);
+  g_clear_error (&err);
+  n = tc_json_parse ("{\"a\": 1, \"b\": {\"a\": 2}, \"c\": [{\"a\": 1}, {\"a\": \"a:\"}]}",
+      -1, 0, &err);
+  g_assert_no_error (err);
+  json_node_unref (n);
   /* a length shorter than the string: only that much is read */
   n = tc_json_parse ("[1]garbage", 3, 0, &err);
   g_assert_no_error (err);
