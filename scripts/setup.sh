@@ -13,7 +13,7 @@ packages=(
   libpng-dev libtiff-dev libjpeg-dev
   libimage-exiftool-perl python3-yaml
   libgstrtspserver-1.0-dev libsoup-3.0-dev libssl-dev
-  python3 curl ffmpeg openssl glib-networking
+  python3 curl ffmpeg openssl glib-networking iproute2
   libmodbus-dev mbpoll socat python3-pymodbus python3-serial python3-serial-asyncio
   libcurl4-openssl-dev python3-pyftpdlib python3-aiosmtpd
   "$@"
