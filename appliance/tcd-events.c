@@ -622,6 +622,9 @@ recover (gpointer user_data)
   TcdEvents *e = user_data;
 
   e->recovery_id = 0;
+  /* closed again since it opened: the next opening recovers */
+  if (e->shutter_closed)
+    return G_SOURCE_REMOVE;
   g_message ("burning recovery: flat-field correction");
   tcd_pipeline_ffc (e->app->pipeline);
   return G_SOURCE_REMOVE;

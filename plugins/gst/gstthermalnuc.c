@@ -421,7 +421,7 @@ gst_thermal_nuc_transform_frame (GstVideoFilter * filter,
   gdouble fpa = meta ? meta->fpa_temperature : NAN;
   gboolean closed = meta && meta->shutter_closed;
   gboolean frozen = FALSE, start_ffc = FALSE, start_bg = FALSE;
-  gboolean quiet = FALSE, shows_shutter;
+  gboolean quiet = FALSE, shows_shutter, held;
   const gchar *done_kind = NULL;
   gdouble done_target = NAN;
   guint new_defects = 0;
@@ -544,16 +544,23 @@ gst_thermal_nuc_transform_frame (GstVideoFilter * filter,
     self->waited = 0;
     self->state = start_bg ? GST_THERMAL_NUC_BACKGROUND :
         GST_THERMAL_NUC_WAIT_CLOSED;
+    self->ffc_held = start_ffc && closed;
     /* what viewers see until the correction is done */
     copy_plane ((guint8 *) self->frozen, self->frozen_stride, dst, dst_stride,
         (gsize) w * 2, h);
   }
+  /* a frozen frame is the scene, unless the correction froze the shutter
+   * that another closed (and then it shows the shutter as long as that
+   * one holds it closed) */
+  shows_shutter = closed && (!frozen || self->ffc_held);
+  held = self->ffc_held;
+  if (self->state == GST_THERMAL_NUC_IDLE)
+    self->ffc_held = FALSE;
   GST_OBJECT_UNLOCK (self);
 
   if (frozen)
     copy_plane (dst, dst_stride, (guint8 *) self->frozen, self->frozen_stride,
         (gsize) w * 2, h);
-  shows_shutter = closed && !frozen;
 
   if (start_ffc && !gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
           gst_thermal_event_new_shutter (TRUE))) {
@@ -569,7 +576,9 @@ gst_thermal_nuc_transform_frame (GstVideoFilter * filter,
     GST_OBJECT_UNLOCK (self);
   }
   if (done_kind) {
-    if (g_str_equal (done_kind, "shutter"))
+    /* the shutter is opened only when the correction closed it: one that
+     * another holds closed (burning prevention) stays closed */
+    if (g_str_equal (done_kind, "shutter") && !held)
       gst_pad_push_event (GST_BASE_TRANSFORM_SINK_PAD (self),
           gst_thermal_event_new_shutter (FALSE));
     GST_INFO_OBJECT (self, "%s correction done: target %.1f counts, FPA %.2f C,"

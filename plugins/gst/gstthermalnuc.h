@@ -66,6 +66,9 @@ struct _GstThermalNuc
   guint ffc_count;
   gboolean first_frame;          /* no frame since start */
   gboolean starting;             /* the FFC at start is running: nothing out yet */
+  gboolean ffc_held;             /* the FFC began with the shutter already closed by
+                                  * someone else (burning prevention): its frozen
+                                  * frame is the shutter, and it does not open it */
   guint detected_count;
 };
 

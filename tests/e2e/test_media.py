@@ -196,7 +196,32 @@ t.ok(mb_closed and all(not r[0] & 1 and r[0] & (1 << 2) and r[6] == 0x8000 and r
                        for r in mb_closed),
      f"Modbus while closed: not valid, alarm held ({len(mb_closed)} reads)",
      [(hex(r[0]), r[6], r[9]) for r in mb_closed[:5]])
-d.put("config/burning_prevention", {"threshold": 500})
+# the recovery FFC after each opening (the default) must not open a shutter
+# that closed again, nor show its frozen shutter as the scene; nor may a
+# manual FFC while the shutter is held closed
+t1 = time.time()
+d.put("config/burning_prevention", {"recovery": True})
+time.sleep(9)
+recov = [e for e in ev.events if e[0] == "burning" and e[1]["shutter"] == "closed" and e[2] >= t1]
+scene_events = [e for e in ev.events if e[0] == "alarm" and e[1]["source"] == "scene" and e[2] > start[2]]
+t.ok(len(recov) >= 3 and not scene_events,
+     f"with the recovery FFC: {len(recov)} closures, no scene alarm stop/start "
+     f"({len(scene_events)})", [e[1] for e in scene_events])
+d.put("config/burning_prevention", {"mode": "manual", "shutter": "closed"})
+wait_for(lambda: d.get("temperatures")[1]["valid"] is False, 5)
+t2 = time.time()
+s_ffc, _, _ = d.post("system/ffc")
+states = []
+while time.time() - t2 < 4:
+    states.append(d.get("temperatures")[1]["valid"])
+    time.sleep(0.1)
+scene_events = [e for e in ev.events if e[0] == "alarm" and e[1]["source"] == "scene" and e[2] > start[2]]
+opened = [e for e in ev.events if e[0] == "burning" and e[1]["shutter"] == "open" and e[2] >= t2]
+t.ok(s_ffc == 202 and not any(states) and not scene_events and not opened,
+     "a manual FFC while the shutter is held closed: readings stay not valid, no alarm "
+     "transition, the shutter stays closed", (s_ffc, states.count(True), len(scene_events),
+                                              len(opened)))
+d.put("config/burning_prevention", {"mode": "auto", "threshold": 500, "recovery": False})
 t.ok(wait_for(lambda: d.get("temperatures")[1]["valid"] is True, 5), "the shutter open again: valid")
 d.put("config/scene_alarm", {"enabled": False})
 ev.close()
