@@ -2644,18 +2644,33 @@ handle_session (TcdHttp *h, SoupServerMessage *msg, const gchar *method)
     Session *s = g_new0 (Session, 1);
     gchar *token = random_token ();
 
-    if (g_hash_table_size (h->sessions) >= MAX_SESSIONS) {
-      /* the one nearest its end goes */
+    {
+      /* an account holds at most a quarter of the sessions: past that its
+       * own oldest goes, so that one account logging in again and again
+       * cannot end the others' sessions; a full table loses its oldest */
       GHashTableIter it;
-      gpointer k, v, oldest = NULL;
-      gint64 t = G_MAXINT64;
+      gpointer k, v, oldest = NULL, own_oldest = NULL;
+      gint64 t = G_MAXINT64, own_t = G_MAXINT64;
+      guint own = 0;
       g_hash_table_iter_init (&it, h->sessions);
-      while (g_hash_table_iter_next (&it, &k, &v))
-        if (((Session *) v)->expires < t) {
-          t = ((Session *) v)->expires;
+      while (g_hash_table_iter_next (&it, &k, &v)) {
+        Session *x = v;
+        if (x->expires < t) {
+          t = x->expires;
           oldest = k;
         }
-      g_hash_table_remove (h->sessions, oldest);
+        if (g_str_equal (x->user, name)) {
+          own++;
+          if (x->expires < own_t) {
+            own_t = x->expires;
+            own_oldest = k;
+          }
+        }
+      }
+      if (own >= MAX_SESSIONS / 4)
+        g_hash_table_remove (h->sessions, own_oldest);
+      else if (g_hash_table_size (h->sessions) >= MAX_SESSIONS)
+        g_hash_table_remove (h->sessions, oldest);
     }
     s->user = g_strdup (name);
     s->csrf = random_token ();

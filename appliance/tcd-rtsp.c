@@ -473,11 +473,17 @@ login_timeout (gpointer data)
     return G_SOURCE_REMOVE;
   info = g_object_get_data (G_OBJECT (client), CLIENT_INFO);
   if (info && !g_atomic_int_get (&info->authenticated)) {
-    GstRTSPConnection *conn = gst_rtsp_client_get_connection (client);
-    GST_INFO ("RTSP: %s did not log in within %d s: closed",
-        conn ? gst_rtsp_connection_get_ip (conn) : "?", RTSP_LOGIN_TIMEOUT_S);
+    GSocketConnection *conn = g_object_get_data (G_OBJECT (client), CLIENT_CONN);
+    GST_INFO ("RTSP: a client did not log in within %d s: closed", RTSP_LOGIN_TIMEOUT_S);
     g_atomic_int_inc (&t->r->login_timeouts);
-    gst_rtsp_client_close (client);
+    /* the socket is shut down, and the client's own thread sees the peer
+     * go and closes it there: gst_rtsp_client_close () from here raced
+     * the client's watch reading in its thread (a critical, then a thread
+     * spinning on a freed stream) */
+    if (conn)
+      g_socket_shutdown (g_socket_connection_get_socket (conn), TRUE, TRUE, NULL);
+    else
+      gst_rtsp_client_close (client);
   }
   g_object_unref (client);
   return G_SOURCE_REMOVE;

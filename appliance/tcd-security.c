@@ -39,6 +39,7 @@
 #define MAX_NAMES 8               /* user names counted apart per address */
 #define MAX_NAME_LEN 32           /* no account name is longer: these count as no name */
 #define LOGIN_AUDIT_WINDOW_US (30 * 60 * G_USEC_PER_SEC)
+#define LOGIN_AUDIT_REPEAT_US (60 * G_USEC_PER_SEC)
 
 /* addresses as 16 bytes, network order (IPv4 as ::ffff:a.b.c.d), so that
  * one comparison covers both families */
@@ -648,6 +649,11 @@ tcd_security_login_succeeded (TcdSecurity *s, const gchar *address, const gchar 
   last = g_hash_table_lookup (s->logins, key);
   if (!audit && (!last || now - *last > LOGIN_AUDIT_WINDOW_US))
     audit = TRUE;
+  /* a login asked to be audited (a browser session) is written at most once
+   * a minute per account and address: an account logging in again and
+   * again cannot rotate the older records out of the log */
+  else if (audit && last && now - *last < LOGIN_AUDIT_REPEAT_US)
+    audit = FALSE;
   if (audit) {
     if (g_hash_table_size (s->logins) > MAX_TRACKED)
       g_hash_table_remove_all (s->logins);

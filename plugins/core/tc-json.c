@@ -8,14 +8,17 @@
 G_DEFINE_QUARK (tc-json-error-quark, tc_json_error)
 
 /* the deepest nesting (stops past @max_depth) and how many arrays or
- * objects stand at the top level (json-glib takes "{} {}" as its first) */
+ * objects stand at the top level (json-glib takes "{} {}" as its first);
+ * *too_long is set for an integer of more than 18 digits (json-glib reads
+ * one beyond 64 bits as -1, which a range check then lets through) */
 static guint
-scan (const gchar *data, gsize len, guint max_depth, guint *roots)
+scan (const gchar *data, gsize len, guint max_depth, guint *roots, gboolean *too_long)
 {
-  guint depth = 0, deepest = 0;
-  gboolean in_string = FALSE;
+  guint depth = 0, deepest = 0, digits = 0;
+  gboolean in_string = FALSE, in_number = FALSE, fraction = FALSE;
 
   *roots = 0;
+  *too_long = FALSE;
   for (gsize i = 0; i < len; i++) {
     gchar c = data[i];
 
@@ -26,6 +29,21 @@ scan (const gchar *data, gsize len, guint max_depth, guint *roots)
         in_string = FALSE;
       continue;
     }
+    if (g_ascii_isdigit (c)) {
+      if (!in_number) {
+        in_number = TRUE;
+        fraction = FALSE;
+        digits = 0;
+      }
+      if (!fraction && ++digits > 18)
+        *too_long = TRUE;
+      continue;
+    }
+    if (in_number && (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')) {
+      fraction = TRUE;          /* a double: json-glib reads it as one */
+      continue;
+    }
+    in_number = FALSE;
     switch (c) {
       case '"':
         in_string = TRUE;
@@ -124,7 +142,8 @@ guint
 tc_json_depth (const gchar *data, gsize len, guint max_depth)
 {
   guint roots;
-  return scan (data, len, max_depth, &roots);
+  gboolean too_long;
+  return scan (data, len, max_depth, &roots, &too_long);
 }
 
 JsonNode *
@@ -133,6 +152,7 @@ tc_json_parse (const gchar *data, gssize len, guint max_depth, GError **error)
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) err = NULL;
   guint roots;
+  gboolean too_long;
   gsize n;
 
   if (!data) {
@@ -146,7 +166,7 @@ tc_json_parse (const gchar *data, gssize len, guint max_depth, GError **error)
     g_set_error_literal (error, TC_JSON_ERROR, TC_JSON_ERROR_ENCODING, "not UTF-8");
     return NULL;
   }
-  if (scan (data, n, max_depth, &roots) > max_depth) {
+  if (scan (data, n, max_depth, &roots, &too_long) > max_depth) {
     g_set_error (error, TC_JSON_ERROR, TC_JSON_ERROR_DEPTH,
         "nested deeper than %u levels", max_depth);
     return NULL;
@@ -154,6 +174,11 @@ tc_json_parse (const gchar *data, gssize len, guint max_depth, GError **error)
   if (duplicate_names (data, n)) {
     g_set_error_literal (error, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX,
         "an object names a member twice");
+    return NULL;
+  }
+  if (too_long) {
+    g_set_error_literal (error, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX,
+        "an integer of more than 18 digits: out of range");
     return NULL;
   }
   if (roots > 1) {

@@ -342,6 +342,31 @@ slow.close()
 st = diag(d).get("connections", {})
 t.ok(st.get("over_limit", 0) >= 8 and st.get("timed_out", 0) >= 32,
      "diagnostics count them", st)
+
+# ---- RTSP: a request whose header lines never end, past the login time ----
+# (closing the client from the main thread while its own thread read it was
+# a critical, then a thread spinning on a freed stream)
+flood = socket.socket()
+flood.bind(("127.0.0.9", 0))
+flood.connect(("127.0.0.1", d.rtsp))
+flood.settimeout(1)
+flood.sendall(b"OPTIONS rtsp://127.0.0.1/main RTSP/1.0\r\nCSeq: 1\r\n")
+line = b"X-aaaaaaaa: bbbbbbbbbbbbbbbbbbbbbbbb\r\n" * 2000
+t0 = time.time()
+cut = None
+while time.time() - t0 < 40:
+    try:
+        flood.sendall(line)
+    except socket.timeout:
+        continue
+    except OSError:
+        cut = time.time() - t0
+        break
+flood.close()
+time.sleep(1)
+t.ok(d.alive() and not [x for x in d.lines if "CRITICAL" in x],
+     f"an endless RTSP header from a client that never logs in: closed at the login time "
+     f"({cut and round(cut, 1)} s), no critical, the daemon lives", d.lines[-5:])
 d.stop()
 
 # ---- 3. the descriptor limit ----

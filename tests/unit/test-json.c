@@ -77,6 +77,17 @@ test_parse_bounds (void)
   n = tc_json_parse (" [\"] [\"] ", -1, 0, &err);
   g_assert_no_error (err);
   json_node_unref (n);
+  /* an integer beyond 64 bits: json-glib reads -1 */
+  g_assert_null (tc_json_parse ("{\"t\": 99999999999999999999}", -1, 0, &err));
+  g_assert_error (err, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX);
+  g_clear_error (&err);
+  g_assert_null (tc_json_parse ("[-9223372036854775809]", -1, 0, &err));
+  g_assert_error (err, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX);
+  g_clear_error (&err);
+  n = tc_json_parse ("[123456789012345678, 1.2345678901234567890123, 1e300, -0.5E-7, "
+      "\"12345678901234567890\"]", -1, 0, &err);
+  g_assert_no_error (err);
+  json_node_unref (n);
   /* a member named twice means one thing to json-glib, another elsewhere */
   g_assert_null (tc_json_parse ("{\"a\": 1, \"b\": {\"a\": 2}, \"a\": 3}", -1, 0, &err));
   g_assert_error (err, TC_JSON_ERROR, TC_JSON_ERROR_SYNTAX);
