@@ -40,6 +40,8 @@
 #define MAX_NAME_LEN 32           /* no account name is longer: these count as no name */
 #define LOGIN_AUDIT_WINDOW_US (30 * 60 * G_USEC_PER_SEC)
 #define LOGIN_AUDIT_REPEAT_US (60 * G_USEC_PER_SEC)
+#define MAX_GOOD 1024             /* addresses with a good login remembered */
+#define GOOD_FOR_US (G_GINT64_CONSTANT (24 * 3600) * G_USEC_PER_SEC)
 
 /* addresses as 16 bytes, network order (IPv4 as ::ffff:a.b.c.d), so that
  * one comparison covers both families */
@@ -81,6 +83,8 @@ struct _TcdSecurity {
   gboolean basic_web, basic_rtsp;
 
   GHashTable *tracked;          /* tracking_key () -> Tracked */
+  GHashTable *good;             /* tracking key -> monotonic us of its last good login
+                                 * (GINT64 pointer), at most MAX_GOOD */
   Tracked overflow;             /* shared by the addresses not tracked while the
                                  * table is full of running locks */
   guint64 failures;             /* failed logins so far: orders them */
@@ -253,6 +257,7 @@ tcd_security_new (const gchar *state_dir)
   s->tracked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) tracked_free);
   s->overflow.names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->good = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s->logins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   if (g_stat (s->audit_path, &st) == 0)
     s->audit_size = st.st_size;
@@ -280,6 +285,7 @@ tcd_security_free (TcdSecurity *s)
   g_array_unref (s->ranges);
   g_hash_table_unref (s->tracked);
   g_hash_table_unref (s->overflow.names);
+  g_hash_table_unref (s->good);
   g_hash_table_unref (s->logins);
   g_mutex_clear (&s->lock);
   g_free (s);
@@ -475,9 +481,21 @@ tracked_get (TcdSecurity *s, const gchar *key, gint64 now)
   return t;
 }
 
+/* whether @key logged in well in the last GOOD_FOR_US */
+static gboolean
+recently_good (TcdSecurity *s, const gchar *key, gint64 now)
+{
+  gint64 *when = g_hash_table_lookup (s->good, key);
+  return when && now - *when < GOOD_FOR_US;
+}
+
 /* an address without an entry while the table is full (of running locks):
  * it shares one entry with every other such address, so that a flood of
- * new addresses still locks (all of them) instead of guessing freely */
+ * new addresses still locks (all of them) instead of guessing freely.  An
+ * address that logged in well in the last day is not shut out by that
+ * shared lock (a flood of locks from 4096 addresses would otherwise lock
+ * the administrator out of the usual workstation): its own failures still
+ * lock it. */
 static Tracked *
 overflow_get (TcdSecurity *s, gint64 now)
 {
@@ -503,7 +521,7 @@ tcd_security_is_locked (TcdSecurity *s, const gchar *address, gint64 *remaining_
   key = tracking_key (address);
   g_mutex_lock (&s->lock);
   t = s->lock_on ? tracked_get (s, key, now) : NULL;
-  if (s->lock_on && !t)
+  if (s->lock_on && !t && !recently_good (s, key, now))
     t = overflow_get (s, now);
   if (t && t->locked_until) {
     locked = TRUE;
@@ -645,6 +663,24 @@ tcd_security_login_succeeded (TcdSecurity *s, const gchar *address, const gchar 
     g_hash_table_remove (t->names, name_key (user));
     if (g_hash_table_size (t->names) == 0)
       g_hash_table_remove (s->tracked, tkey);
+  }
+  if (!g_hash_table_contains (s->good, tkey) && g_hash_table_size (s->good) >= MAX_GOOD) {
+    /* the oldest good address goes */
+    GHashTableIter it;
+    gpointer k, v, oldest = NULL;
+    gint64 t0 = G_MAXINT64;
+    g_hash_table_iter_init (&it, s->good);
+    while (g_hash_table_iter_next (&it, &k, &v))
+      if (*(gint64 *) v < t0) {
+        t0 = *(gint64 *) v;
+        oldest = k;
+      }
+    g_hash_table_remove (s->good, oldest);
+  }
+  {
+    gint64 *when = g_new (gint64, 1);
+    *when = now;
+    g_hash_table_replace (s->good, g_strdup (tkey), when);
   }
   last = g_hash_table_lookup (s->logins, key);
   if (!audit && (!last || now - *last > LOGIN_AUDIT_WINDOW_US))

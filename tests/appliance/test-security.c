@@ -318,6 +318,11 @@ test_lock_table (void)
   g_assert_true (tcd_security_is_locked (s, "10.3.0.1", NULL));
   run_lock_calls ();
   g_assert_cmpuint (locks_seen, ==, 4097);
+  /* an address that logged in well before is not shut out by the shared
+   * lock of the untracked addresses; its own failures still lock it */
+  tcd_security_login_succeeded (s, "10.9.0.1", "http", "admin", FALSE);
+  g_assert_false (tcd_security_is_locked (s, "10.9.0.1", NULL));
+  g_assert_true (tcd_security_is_locked (s, "10.9.0.2", NULL));
   /* the short locks run out: room again, and the untracked are free */
   g_usleep (1100 * 1000);
   g_assert_false (tcd_security_is_locked (s, "10.2.0.2", NULL));
