@@ -622,9 +622,8 @@ recover (gpointer user_data)
   TcdEvents *e = user_data;
 
   e->recovery_id = 0;
-  /* closed again since it opened: the next opening recovers */
-  if (e->shutter_closed)
-    return G_SOURCE_REMOVE;
+  /* if the shutter closed again since it opened, the correction takes
+   * that shutter as its reference and leaves it closed (thermalnuc) */
   g_message ("burning recovery: flat-field correction");
   tcd_pipeline_ffc (e->app->pipeline);
   return G_SOURCE_REMOVE;
