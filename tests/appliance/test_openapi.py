@@ -517,7 +517,7 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
     yaml_path = os.path.join(root, "schemas", "openapi.yaml")
     schema_path = os.path.join(root, "schemas", "config.schema.json")
-    c_path = os.path.join(root, "appliance", "tcd-http.c")
+    c_path = os.path.join(root, "appliance", "services", "http", "tcd-http.c")
 
     tests = []                          # (description, function)
     state = {}
