@@ -22,6 +22,13 @@ typedef enum {
   TCD_CONFIG_ERROR_IO           /* could not persist */
 } TcdConfigError;
 
+/* An error of TCD_CONFIG_ERROR carries the field it names ("ftp.port",
+ * "rules[2].name"; NULL: the whole document): every protocol shows it where
+ * the request gave it, without reading the message.  Errors of other domains
+ * carry none (set is ignored, get gives NULL). */
+void         tcd_error_set_field (GError *error, const gchar *field);
+const gchar *tcd_error_get_field (const GError *error);
+
 typedef struct _TcdConfig TcdConfig;
 
 /* Loads <state_dir>/config.json (first removing what a crash in the middle

@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* The realm of every account's Digest credentials (HTTP, RTSP) */
+#define TCD_REALM "thermocam"
+
 #define TCD_USERS_ERROR (tcd_users_error_quark ())
 GQuark tcd_users_error_quark (void);
 

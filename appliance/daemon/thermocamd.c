@@ -27,28 +27,64 @@
 #include <unistd.h>
 
 #include "tcd-app.h"
+#include "tcd-bus.h"
+#include "tcd-change.h"
+#include "tcd-commands.h"
+#include "tcd-events.h"
 #include "tcd-http.h"
 #include "tcd-modbus.h"
-#include "tcd-events.h"
+#include "tcd-rtsp.h"
+#include "tcd-service.h"
 #include "tcd-snapshot.h"
+#include "tc-json.h"
 
 #ifndef TCD_DATA_DIR
 #define TCD_DATA_DIR "/usr/share/thermocam"
 #endif
 
-/* ---- the one path of a change ---- */
+/* ---- the table of services: a new protocol is a line here ---- */
 
-void
-tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data)
+static const TcdServiceClass *const service_table[] = {
+  &tcd_rtsp_service,
+  &tcd_http_service,
+  &tcd_modbus_service,
+};
+
+/* The ready line's ports come in this order (then any other) */
+static const gchar *const ready_order[] = { "http", "rtsp", "https", "modbus", NULL };
+
+#define MAX_PORTS (G_N_ELEMENTS (service_table) * TCD_SERVICE_MAX_PORTS)
+
+typedef struct {
+  /* flags */
+  gchar *listen;                /* --listen ADDRESS; NULL: ports.listen_address */
+  const gchar *port_names[MAX_PORTS + 1];
+  gint port_flags[MAX_PORTS];   /* --NAME-port; -1: from the configuration */
+
+  TcdContext ctx;
+  TcdServices *services;
+  GMainLoop *loop;
+  guint reboot_id;
+} Daemon;
+
+static Daemon *the_daemon;      /* for the tcd_app_* functions (tcd-app.h) */
+
+static gint
+port_index (Daemon *d, const gchar *name)
 {
-  tcd_http_broadcast (app->http, type, data);
+  for (guint i = 0; d->port_names[i]; i++)
+    if (g_str_equal (d->port_names[i], name))
+      return i;
+  return -1;
 }
 
-const gchar *
-tcd_app_listen_address (TcdApp *app)
+/* The address every server listens on (--listen, else
+ * ports.listen_address); NULL: all addresses */
+static const gchar *
+listen_address (Daemon *d)
 {
-  const gchar *a = app->listen ? app->listen
-      : tcd_config_string (app->config, "ports.listen_address");
+  const gchar *a = d->listen ? d->listen
+      : tcd_config_string (d->ctx.config, "ports.listen_address");
   return a && *a ? a : NULL;
 }
 
@@ -75,19 +111,17 @@ port_free (const gchar *address, guint port, GError **error)
   return g_socket_bind (sock, addr, TRUE, error);
 }
 
+/* ---- what the daemon adds to the change path ---- */
+
 /* A port the change moves a server to must be free (else the servers'
  * restart would fail after the change was saved): the ports this device
  * listens on now count as free, as it lets them go first.  A new listen
  * address must be one of this machine's. */
 static gboolean
-check_ports (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
+check_ports (JsonNode *doc, JsonNode *current, const TcdOrigin *origin, gpointer user_data,
+    GError **error)
 {
-  static const gchar *names[] = { "http", "rtsp", "https", "modbus" };
-  const gint flags[] = { app->http_port, app->rtsp_port, app->https_port, app->modbus_port };
-  guint ours[] = {
-    app->http ? tcd_http_get_port (app->http) : 0, tcd_rtsp_get_port (app->rtsp),
-    app->http ? tcd_http_get_https_port (app->http) : 0, tcd_modbus_get_port (app->modbus)
-  };
+  Daemon *d = user_data;
   const gchar *address = json_node_get_string (tcd_config_node (doc, "ports.listen_address"));
 
   if (address && !*address)
@@ -95,87 +129,99 @@ check_ports (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
   /* checked even while --listen overrides it: it is the address of a start
    * without the flag */
   if (g_strcmp0 (address ? address : "",
-          tcd_config_string (app->config, "ports.listen_address")) != 0) {
+          tcd_config_string (d->ctx.config, "ports.listen_address")) != 0) {
     g_autoptr (GError) err = NULL;
     if (!port_free (address, 0, &err)) {
-      if (field)
-        *field = g_strdup ("ports.listen_address");
-      g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+      tcd_change_refuse (error, "ports.listen_address",
           "ports.listen_address: cannot listen on %s: %s", address, err->message);
       return FALSE;
     }
   }
-  if (app->listen)
-    address = app->listen;
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    g_autofree gchar *path = g_strconcat ("ports.", names[i], NULL);
+  if (d->listen)
+    address = d->listen;
+  for (guint i = 0; d->port_names[i]; i++) {
+    g_autofree gchar *path = g_strconcat ("ports.", d->port_names[i], NULL);
     guint port = json_node_get_int (tcd_config_node (doc, path));
     gboolean mine = FALSE;
 
-    if (flags[i] >= 0 || port == (guint) tcd_config_int (app->config, path))
+    if (d->port_flags[i] >= 0 || port == (guint) tcd_config_int (d->ctx.config, path))
       continue;                 /* given as a flag, or not changed */
-    for (guint j = 0; j < G_N_ELEMENTS (ours); j++)
-      mine |= ours[j] == port;
+    for (guint j = 0; d->port_names[j]; j++)
+      mine |= tcd_services_port (d->services, d->port_names[j]) == port;
     if (!mine && !port_free (address, port, NULL)) {
-      if (field)
-        *field = g_strdup (path);
-      g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
-          "%s: port %u is in use by another program", path, port);
+      tcd_change_refuse (error, path, "%s: port %u is in use by another program", path, port);
       return FALSE;
     }
   }
   return TRUE;
 }
 
-/* Does the change from @old to @doc move a server (a port or the address
- * the command line does not fix)? */
+/* The sub stream is the smaller one: a new resolution above the sensor's is
+ * refused (it would only blow up the sensor's pixels at more bits) */
 static gboolean
-servers_move (TcdApp *app, JsonNode *old, JsonNode *doc)
+check_streams (JsonNode *doc, JsonNode *current, const TcdOrigin *origin, gpointer user_data,
+    GError **error)
 {
-  static const gchar *names[] = { "http", "rtsp", "https", "modbus" };
-  const gint flags[] = { app->http_port, app->rtsp_port, app->https_port, app->modbus_port };
+  Daemon *d = user_data;
+  const gchar *path = "video.sub.resolution";
+  JsonNode *n = tcd_config_node (doc, path);
+  const gchar *res = json_node_get_string (n);
+  gint w, h, fps;
+  guint rw = 0, rh = 0;
 
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    g_autofree gchar *path = g_strconcat ("ports.", names[i], NULL);
-    if (flags[i] < 0 && !tc_json_equal (tcd_config_node (old, path), tcd_config_node (doc, path)))
-      return TRUE;
+  if (tc_json_equal (n, tcd_config_node (current, path)))
+    return TRUE;                /* not changed */
+  tcd_pipeline_get_format (d->ctx.pipeline, &w, &h, &fps);
+  if (sscanf (res, "%ux%u", &rw, &rh) == 2 && (rw > (guint) w || rh > (guint) h)) {
+    tcd_change_refuse (error, path, "%s: %s is above the sensor's %dx%d", path, res, w, h);
+    return FALSE;
   }
-  return !app->listen && !tc_json_equal (tcd_config_node (old, "ports.listen_address"),
-      tcd_config_node (doc, "ports.listen_address"));
+  return TRUE;
 }
 
-void
-tcd_app_describe_ports (TcdApp *app, JsonNode *ports)
+/* GET /config/ports: the read-only members "in_use" (the address and ports
+ * the servers listen on now, 0: off) and "from_flags" (the fields the
+ * command line overrides) */
+static void
+ports_view (JsonNode *ports, gboolean whole, gpointer user_data)
 {
-  static const gchar *names[] = { "http", "rtsp", "https", "modbus" };
-  const gint flags[] = { app->http_port, app->rtsp_port, app->https_port, app->modbus_port };
-  const guint in_use[] = {
-    app->http ? tcd_http_get_port (app->http) : 0, tcd_rtsp_get_port (app->rtsp),
-    app->http ? tcd_http_get_https_port (app->http) : 0, tcd_modbus_get_port (app->modbus)
-  };
-  const gchar *address = tcd_app_listen_address (app);
+  Daemon *d = user_data;
+  const gchar *address = listen_address (d);
   JsonObject *o, *use;
   JsonArray *from;
 
-  if (!ports || !JSON_NODE_HOLDS_OBJECT (ports))
+  if (whole || !ports || !JSON_NODE_HOLDS_OBJECT (ports))
     return;
   o = json_node_get_object (ports);
   use = json_object_new ();
   from = json_array_new ();
   json_object_set_string_member (use, "listen_address", address ? address : "");
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    json_object_set_int_member (use, names[i], in_use[i]);
-    if (flags[i] >= 0)
-      json_array_add_string_element (from, names[i]);
+  for (guint i = 0; ready_order[i]; i++) {
+    gint k = port_index (d, ready_order[i]);
+    if (k < 0)
+      continue;
+    json_object_set_int_member (use, ready_order[i],
+        tcd_services_port (d->services, ready_order[i]));
+    if (d->port_flags[k] >= 0)
+      json_array_add_string_element (from, ready_order[i]);
   }
-  if (app->listen)
+  for (guint i = 0; d->port_names[i]; i++)
+    if (!g_strv_contains (ready_order, d->port_names[i])) {
+      json_object_set_int_member (use, d->port_names[i],
+          tcd_services_port (d->services, d->port_names[i]));
+      if (d->port_flags[i] >= 0)
+        json_array_add_string_element (from, d->port_names[i]);
+    }
+  if (d->listen)
     json_array_add_string_element (from, "listen_address");
   json_object_set_object_member (o, "in_use", use);
   json_object_set_array_member (o, "from_flags", from);
 }
 
-void
-tcd_app_ports_patch (JsonNode *patch)
+/* PUT /config/ports: a patch may carry back those read-only members: they
+ * are dropped */
+static void
+ports_incoming (TcdConfig *config, JsonNode *patch, gpointer user_data)
 {
   if (patch && JSON_NODE_HOLDS_OBJECT (patch)) {
     json_object_remove_member (json_node_get_object (patch), "in_use");
@@ -183,282 +229,228 @@ tcd_app_ports_patch (JsonNode *patch)
   }
 }
 
-/* An IP filter that would shut out the address making the change is
- * refused (the administrator would lock themselves out for good) */
+static void schedule_reboot (Daemon *d);
+
+/* Does the change from @old to @doc move a server (a port or the address
+ * the command line does not fix)? */
 static gboolean
-check_filter (JsonNode *doc, const gchar *address, gchar **field, GError **error)
+servers_move (Daemon *d, JsonNode *old, JsonNode *doc)
 {
-  if (!address || tcd_ip_filter_allows (tcd_config_node (doc, "security.ip_filter"), address))
+  for (guint i = 0; d->port_names[i]; i++) {
+    g_autofree gchar *path = g_strconcat ("ports.", d->port_names[i], NULL);
+    if (d->port_flags[i] < 0
+        && !tc_json_equal (tcd_config_node (old, path), tcd_config_node (doc, path)))
+      return TRUE;
+  }
+  return !d->listen && !tc_json_equal (tcd_config_node (old, "ports.listen_address"),
+      tcd_config_node (doc, "ports.listen_address"));
+}
+
+static void
+pipeline_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  tcd_pipeline_apply (user_data, doc);
+}
+
+static void
+events_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  tcd_events_apply (user_data, doc);
+}
+
+static void
+services_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  tcd_services_security_changed (d->services, TCD_SECURITY_FILTER);
+  tcd_services_apply (d->services, doc);
+}
+
+static void
+services_users (gpointer user_data)
+{
+  Daemon *d = user_data;
+  tcd_services_security_changed (d->services, TCD_SECURITY_USERS);
+}
+
+/* new ports or address, or HTTPS switched on or off: the servers restart
+ * in place (what the flags give stays as it is; redirect_http is read live) */
+static void
+daemon_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  if (servers_move (d, old, doc)
+      || !tc_json_equal (tcd_config_node (old, "security.https.enabled"),
+          tcd_config_node (doc, "security.https.enabled")))
+    schedule_reboot (d);
+}
+
+/* ---- the tcd_app_* functions (tcd-app.h) ---- */
+
+gboolean
+tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what, const gchar *user,
+    const gchar *address, gchar **field, GError **error)
+{
+  TcdOrigin o = { what, user, address, NULL };
+  g_autoptr (GError) err = NULL;
+
+  if (tcd_change_commit (app->change, doc, &o, TCD_CHANGE_NONE, NULL, &err))
     return TRUE;
-  *field = g_strdup ("security.ip_filter");
-  g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
-      "security.ip_filter: this filter would shut out %s, the address making the change; "
-      "add it to the list first", address);
+  if (field)
+    *field = g_strdup (tcd_error_get_field (err));
+  g_propagate_error (error, g_steal_pointer (&err));
   return FALSE;
 }
 
-/* The sub stream is the smaller one: a new resolution above the sensor's is
- * refused (it would only blow up the sensor's pixels at more bits) */
-static gboolean
-check_streams (TcdApp *app, JsonNode *doc, gchar **field, GError **error)
+void
+tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data)
 {
-  const gchar *path = "video.sub.resolution";
-  JsonNode *n = tcd_config_node (doc, path);
-  const gchar *res = json_node_get_string (n);
-  gint w, h, fps;
-  guint rw = 0, rh = 0;
-
-  if (tc_json_equal (n, tcd_config_node (tcd_config_get (app->config), path)))
-    return TRUE;                /* not changed */
-  tcd_pipeline_get_format (app->pipeline, &w, &h, &fps);
-  if (sscanf (res, "%ux%u", &rw, &rh) == 2 && (rw > (guint) w || rh > (guint) h)) {
-    if (field)
-      *field = g_strdup (path);
-    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
-        "%s: %s is above the sensor's %dx%d", path, res, w, h);
-    return FALSE;
-  }
-  return TRUE;
+  tcd_bus_emit (app->bus, tcd_event_type_from_name (type), data);
 }
 
-gboolean
-tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
-    const gchar *user, const gchar *address, gchar **field, GError **error)
+void
+tcd_app_schedule_reboot (TcdApp *app)
 {
-  g_autoptr (JsonNode) old = NULL;
-  JsonNode *ev;
-
-  /* a new video standard takes the streams' frame rates along (PAL: at most
-   * 25); a stream asking for more than the standard's rate is refused */
-  if (!tc_json_equal (tcd_config_node (doc, "image.video_standard"),
-          tcd_config_node (tcd_config_get (app->config), "image.video_standard")))
-    tcd_config_fit_frame_rates (doc);
-  if (!tcd_config_check (app->config, doc, field, error)
-      || !check_ports (app, doc, field, error)
-      || !check_filter (doc, address, field, error)
-      || !check_streams (app, doc, field, error)) {
-    json_node_unref (doc);
-    return FALSE;
-  }
-  old = tcd_json_deep_copy (tcd_config_get (app->config));
-  if (!tcd_config_commit (app->config, json_node_ref (doc), error)) {
-    json_node_unref (doc);
-    return FALSE;
-  }
-  tcd_security_configure (app->security, tcd_config_node (doc, "security"));
-  if (app->http)
-    tcd_http_security_changed (app->http);
-  tcd_pipeline_apply (app->pipeline, doc);
-  tcd_rtsp_apply (app->rtsp, doc);
-  tcd_modbus_apply (app->modbus, doc);
-  tcd_events_apply (app->events, doc);
-  /* new ports or address, or HTTPS switched on or off: the servers restart
-   * in place (what the flags give stays as it is; redirect_http is read live) */
-  if (servers_move (app, old, doc)
-      || !tc_json_equal (tcd_config_node (old, "security.https.enabled"),
-          tcd_config_node (doc, "security.https.enabled")))
-    tcd_app_schedule_reboot (app);
-  json_node_unref (doc);
-  g_message ("configuration changed: %s", what);
-  tcd_audit (app->security, "config", user, address, "changed %s", what);
-  ev = tcd_event_new ("config");
-  json_object_set_string_member (json_node_get_object (ev), "change", what);
-  tcd_app_emit (app, "config", ev);
-  return TRUE;
+  schedule_reboot (the_daemon);
 }
 
 void
 tcd_app_users_changed (TcdApp *app)
 {
-  tcd_rtsp_set_users (app->rtsp, app->users);
+  tcd_change_users_changed (app->change, NULL);
 }
 
-/* ---- pipeline callbacks ---- */
-
-static void
-on_message (const GstStructure *s, gpointer user_data)
+const gchar *
+tcd_app_listen_address (TcdApp *app)
 {
-  TcdApp *app = user_data;
-  const gchar *source = gst_structure_get_string (s, "source");
-  JsonNode *ev;
-  JsonObject *o;
-  gint id = 0;
-  gdouble v = 0, th = 0, x = 0, y = 0;
-  gboolean repeat = FALSE;
-  JsonArray *at;
-
-  if (!gst_structure_has_name (s, "thermal-alarm"))
-    return;
-  ev = tcd_event_new (source ? source : "rule");
-  o = json_node_get_object (ev);
-  gst_structure_get_int (s, "id", &id);
-  if (g_strcmp0 (source, "rule") == 0)
-    json_object_set_int_member (o, "rule", id);
-  else if (g_strcmp0 (source, "comparison") == 0)
-    json_object_set_int_member (o, "comparison", id);
-  json_object_set_string_member (o, "name", gst_structure_get_string (s, "name"));
-  json_object_set_string_member (o, "level", gst_structure_get_string (s, "level"));
-  json_object_set_string_member (o, "state", gst_structure_get_string (s, "state"));
-  gst_structure_get_boolean (s, "repeat", &repeat);
-  json_object_set_boolean_member (o, "repeat", repeat);
-  gst_structure_get_double (s, "value", &v);
-  gst_structure_get_double (s, "threshold", &th);
-  gst_structure_get_double (s, "x", &x);
-  gst_structure_get_double (s, "y", &y);
-  json_object_set_double_member (o, "value", round (v * 100) / 100);
-  json_object_set_double_member (o, "threshold", th);
-  at = json_array_new ();
-  json_array_add_double_element (at, round (x * 10000) / 10000);
-  json_array_add_double_element (at, round (y * 10000) / 10000);
-  json_object_set_array_member (o, "at", at);
-  {
-    /* how long from the frame leaving the sensor to this event */
-    guint64 ts = GST_CLOCK_TIME_NONE;
-    gint64 t0;
-    if (gst_structure_get_uint64 (s, "timestamp", &ts)
-        && (t0 = tcd_pipeline_capture_time (app->pipeline, ts)))
-      json_object_set_double_member (o, "delay_ms",
-          round ((g_get_monotonic_time () - t0) / 100.0) / 10.0);
-  }
-  g_message ("alarm: %s %d %s %s %s %.2f", source, id, gst_structure_get_string (s, "name"),
-      gst_structure_get_string (s, "level"), gst_structure_get_string (s, "state"), v);
-  tcd_app_emit (app, "alarm", json_node_ref (ev));
-  tcd_events_measurement (app->events, ev);
-  json_node_unref (ev);
+  return listen_address (the_daemon);
 }
 
-static void
-on_exception (const gchar *kind, const gchar *message, gpointer user_data)
+void
+tcd_app_describe_ports (TcdApp *app, JsonNode *ports)
 {
-  TcdApp *app = user_data;
-  JsonNode *ev = tcd_event_new ("exception");
-
-  json_object_set_string_member (json_node_get_object (ev), "type", kind);
-  json_object_set_string_member (json_node_get_object (ev), "message", message);
-  tcd_events_exception (app->events, kind, ev);
-  json_node_unref (ev);
+  ports_view (ports, FALSE, the_daemon);
 }
+
+void
+tcd_app_ports_patch (JsonNode *patch)
+{
+  ports_incoming (NULL, patch, NULL);
+}
+
+/* ---- hooks ---- */
 
 static void
 on_lock (const gchar *address, const gchar *service, const gchar *user, guint minutes,
     gpointer user_data)
 {
-  TcdApp *app = user_data;
-  JsonNode *ev = tcd_event_new ("exception");
-  JsonObject *o = json_node_get_object (ev);
-  g_autofree gchar *m = g_strdup_printf ("%s locked for %u min after failed logins on %s",
-      address, minutes, service);
+  Daemon *d = user_data;
 
-  json_object_set_string_member (o, "type", "illegal_login");
-  json_object_set_string_member (o, "message", m);
-  json_object_set_string_member (o, "address", address);
-  json_object_set_string_member (o, "service", service);
-  if (user)
-    json_object_set_string_member (o, "user", user);
-  g_message ("illegal login: %s", m);
-  tcd_events_exception (app->events, "illegal_login", ev);
-  json_node_unref (ev);
-  /* an open Modbus connection from there goes now, not at its next request */
-  tcd_modbus_security_changed (app->modbus);
+  tcd_events_illegal_login (d->ctx.events, address, service, user, minutes);
+  /* an open connection from there goes now, not at its next request */
+  tcd_services_security_changed (d->services, TCD_SECURITY_FILTER);
 }
 
 static void
-on_jpeg (GstSample *jpeg, gpointer user_data)
+on_factory_reset (gpointer user_data)
 {
-  TcdApp *app = user_data;
-  if (app->http)
-    tcd_http_push_jpeg (app->http, jpeg);
+  Daemon *d = user_data;
+  tcd_services_security_changed (d->services, TCD_SECURITY_FACTORY);
+}
+
+static void
+on_reboot (gpointer user_data)
+{
+  schedule_reboot (user_data);
 }
 
 /* ---- start, reboot, stop ---- */
 
 static gboolean
-start_servers (TcdApp *app, GError **error)
+start_servers (Daemon *d, GError **error)
 {
-  JsonNode *doc = tcd_config_get (app->config);
-  guint http = app->http_port >= 0 ? (guint) app->http_port
-      : (guint) tcd_config_int (app->config, "ports.http");
-  guint rtsp = app->rtsp_port >= 0 ? (guint) app->rtsp_port
-      : (guint) tcd_config_int (app->config, "ports.rtsp");
-  guint https = app->https_port >= 0 ? (guint) app->https_port
-      : (guint) tcd_config_int (app->config, "ports.https");
-  guint modbus = app->modbus_port >= 0 ? (guint) app->modbus_port
-      : (guint) tcd_config_int (app->config, "ports.modbus");
-  const gchar *address = tcd_app_listen_address (app);
+  const gchar *address = listen_address (d);
 
-  if (!tcd_pipeline_start (app->pipeline, doc, error))
+  if (!tcd_pipeline_start (d->ctx.pipeline, tcd_config_get (d->ctx.config), error))
     return FALSE;
-  if (!tcd_rtsp_start (app->rtsp, address, rtsp, doc, error))
-    return FALSE;
-  tcd_app_users_changed (app);
-  if (!app->http)
-    app->http = tcd_http_new (app);
-  if (!tcd_http_listen (app->http, address, http, https, error))
-    return FALSE;
-  if (!tcd_modbus_start (app->modbus, address, modbus, doc, error))
-    return FALSE;
+  for (guint i = 0; i < tcd_services_count (d->services); i++) {
+    const TcdServiceClass *k = tcd_services_class (d->services, i);
+    guint ports[TCD_SERVICE_MAX_PORTS] = { 0 };
+
+    for (guint p = 0; k->ports[p]; p++) {
+      gint idx = port_index (d, k->ports[p]);
+      g_autofree gchar *path = g_strconcat ("ports.", k->ports[p], NULL);
+      ports[p] = d->port_flags[idx] >= 0 ? (guint) d->port_flags[idx]
+          : (guint) tcd_config_int (d->ctx.config, path);
+    }
+    if (!k->start (tcd_services_instance (d->services, i), address, ports, error))
+      return FALSE;
+  }
   return TRUE;
 }
 
 static void
-print_ready (TcdApp *app)
+print_ready (Daemon *d)
 {
-  g_print ("thermocamd ready http=%u rtsp=%u https=%u modbus=%u state=%s\n",
-      tcd_http_get_port (app->http), tcd_rtsp_get_port (app->rtsp),
-      tcd_http_get_https_port (app->http), tcd_modbus_get_port (app->modbus),
-      app->state_dir);
+  g_autoptr (GString) line = g_string_new ("thermocamd ready");
+
+  for (guint i = 0; ready_order[i]; i++)
+    if (port_index (d, ready_order[i]) >= 0)
+      g_string_append_printf (line, " %s=%u", ready_order[i],
+          tcd_services_port (d->services, ready_order[i]));
+  for (guint i = 0; d->port_names[i]; i++)
+    if (!g_strv_contains (ready_order, d->port_names[i]))
+      g_string_append_printf (line, " %s=%u", d->port_names[i],
+          tcd_services_port (d->services, d->port_names[i]));
+  g_print ("%s state=%s\n", line->str, d->ctx.state_dir);
   fflush (stdout);
 }
 
 static gboolean
 reboot_cb (gpointer user_data)
 {
-  TcdApp *app = user_data;
+  Daemon *d = user_data;
   g_autoptr (GError) err = NULL;
-  guint old_http = tcd_http_get_port (app->http), old_rtsp = tcd_rtsp_get_port (app->rtsp);
-  guint old_https = tcd_http_get_https_port (app->http);
-  guint old_modbus = tcd_modbus_get_port (app->modbus);
+  guint old[MAX_PORTS] = { 0 };
 
-  app->reboot_id = 0;
-  app->reboots++;
+  d->reboot_id = 0;
+  tcd_services_count_restart (d->services);
   g_message ("rebooting in place");
-  tcd_audit (app->security, "reboot", NULL, NULL, "the servers restart in place");
-  tcd_http_disconnect (app->http);
-  tcd_modbus_stop (app->modbus);
-  tcd_rtsp_stop (app->rtsp);
-  tcd_pipeline_stop (app->pipeline);
+  tcd_audit (d->ctx.security, "reboot", NULL, NULL, "the servers restart in place");
+  for (guint i = 0; d->port_names[i]; i++)
+    old[i] = tcd_services_port (d->services, d->port_names[i]);
+  for (guint i = tcd_services_count (d->services); i-- > 0;)
+    tcd_services_class (d->services, i)->stop (tcd_services_instance (d->services, i));
+  tcd_pipeline_stop (d->ctx.pipeline);
   /* a port given as 0 keeps the port it got */
-  if (app->http_port == 0)
-    app->http_port = old_http;
-  if (app->rtsp_port == 0)
-    app->rtsp_port = old_rtsp;
-  if (app->https_port == 0 && old_https)
-    app->https_port = old_https;
-  if (app->modbus_port == 0 && old_modbus)
-    app->modbus_port = old_modbus;
-  if (!start_servers (app, &err)) {
+  for (guint i = 0; d->port_names[i]; i++)
+    if (d->port_flags[i] == 0 && old[i])
+      d->port_flags[i] = old[i];
+  if (!start_servers (d, &err)) {
     g_printerr ("thermocamd: reboot failed: %s\n", err->message);
-    g_main_loop_quit (app->loop);
+    g_main_loop_quit (d->loop);
     return G_SOURCE_REMOVE;
   }
-  print_ready (app);
+  print_ready (d);
   return G_SOURCE_REMOVE;
 }
 
-void
-tcd_app_schedule_reboot (TcdApp *app)
+static void
+schedule_reboot (Daemon *d)
 {
   /* after the answer has left */
-  if (!app->reboot_id)
-    app->reboot_id = g_timeout_add (200, reboot_cb, app);
+  if (!d->reboot_id)
+    d->reboot_id = g_timeout_add (200, reboot_cb, d);
 }
 
 static gboolean
 on_signal (gpointer user_data)
 {
-  TcdApp *app = user_data;
+  Daemon *d = user_data;
   g_message ("stopping");
-  g_main_loop_quit (app->loop);
+  g_main_loop_quit (d->loop);
   return G_SOURCE_CONTINUE;
 }
 
@@ -498,15 +490,27 @@ load_serial (const gchar *state_dir)
   return serial;
 }
 
+/* The daemon's port flags, by port name */
+static gint *
+port_flag (Daemon *d, const gchar *name)
+{
+  gint i = port_index (d, name);
+  return i >= 0 ? &d->port_flags[i] : NULL;
+}
+
 int
 main (int argc, char **argv)
 {
-  TcdApp app = { 0 };
+  Daemon d = { 0 };
+  TcdContext *ctx = &d.ctx;
   g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL, *listen = NULL;
   gint http_port = -1, rtsp_port = -1, https_port = -1, modbus_port = -1, lock_minute = 60;
   g_autoptr (GError) err = NULL;
-  g_autoptr (GOptionContext) ctx = NULL;
+  g_autoptr (GOptionContext) octx = NULL;
   g_autofree gchar *schema = NULL, *pipelines = NULL, *picture = NULL;
+  TcdCommandsHooks hooks = { on_reboot, on_factory_reset, &d };
+  guint n_ports = 0;
+  gint ret = 0;
   GOptionEntry entries[] = {
     {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
         "Where the configuration, users and files live (default: "
@@ -535,10 +539,10 @@ main (int argc, char **argv)
   };
 
   setlocale (LC_ALL, "");
-  ctx = g_option_context_new ("- the thermocam camera daemon");
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_add_group (ctx, gst_init_get_option_group ());
-  if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
+  octx = g_option_context_new ("- the thermocam camera daemon");
+  g_option_context_add_main_entries (octx, entries, NULL);
+  g_option_context_add_group (octx, gst_init_get_option_group ());
+  if (!g_option_context_parse (octx, &argc, &argv, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 2;
   }
@@ -553,83 +557,121 @@ main (int argc, char **argv)
       g_printerr ("thermocamd: --listen: %s is not an IP address\n", listen);
       return 2;
     }
-    app.listen = g_inet_address_to_string (ia);
+    d.listen = g_inet_address_to_string (ia);
   }
-  app.state_dir = state_dir ? g_strdup (state_dir) : default_state_dir ();
-  app.data_dir = g_strdup (data_dir ? data_dir
+  /* the ports of the services of the table */
+  for (guint i = 0; i < G_N_ELEMENTS (service_table); i++)
+    for (guint p = 0; service_table[i]->ports[p]; p++) {
+      d.port_flags[n_ports] = -1;
+      d.port_names[n_ports++] = service_table[i]->ports[p];
+    }
+  *port_flag (&d, "http") = http_port;
+  *port_flag (&d, "rtsp") = rtsp_port;
+  *port_flag (&d, "https") = https_port;
+  *port_flag (&d, "modbus") = modbus_port;
+
+  ctx->state_dir = state_dir ? g_strdup (state_dir) : default_state_dir ();
+  ctx->data_dir = g_strdup (data_dir ? data_dir
       : in_build_tree () ? TCD_SOURCE_DATA_DIR : TCD_DATA_DIR);
   gst_registry_scan_path (gst_registry_get (),
       in_build_tree () ? TCD_BUILD_PLUGIN_DIR : TCD_PLUGIN_DIR);
-  app.source = g_strdup (source ? source : "sim");
-  app.http_port = http_port;
-  app.rtsp_port = rtsp_port;
-  app.https_port = https_port;
-  app.modbus_port = modbus_port;
-  app.started_us = g_get_monotonic_time ();
-  if (g_mkdir_with_parents (app.state_dir, 0700) != 0) {
-    g_printerr ("thermocamd: cannot create %s: %s\n", app.state_dir, g_strerror (errno));
+  ctx->source = g_strdup (source ? source : "sim");
+  ctx->started_us = g_get_monotonic_time ();
+  if (g_mkdir_with_parents (ctx->state_dir, 0700) != 0) {
+    g_printerr ("thermocamd: cannot create %s: %s\n", ctx->state_dir, g_strerror (errno));
     return 1;
   }
-  schema = g_build_filename (app.data_dir, "schemas", "config.schema.json", NULL);
-  pipelines = g_build_filename (app.data_dir, "pipelines", NULL);
-  app.config = tcd_config_new (app.state_dir, schema, &err);
-  if (!app.config) {
+  schema = g_build_filename (ctx->data_dir, "schemas", "config.schema.json", NULL);
+  pipelines = g_build_filename (ctx->data_dir, "pipelines", NULL);
+
+  /* core */
+  ctx->config = tcd_config_new (ctx->state_dir, schema, &err);
+  if (!ctx->config) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 1;
   }
-  app.users = tcd_users_new (app.state_dir, TCD_REALM);
-  app.security = tcd_security_new (app.state_dir);
-  tcd_security_set_minute (app.security, MAX (1, lock_minute));
-  tcd_security_set_lock_callback (app.security, on_lock, &app);
-  tcd_security_configure (app.security, tcd_config_get_section (app.config, "security"));
-  app.serial = load_serial (app.state_dir);
+  ctx->users = tcd_users_new (ctx->state_dir, TCD_REALM);
+  ctx->security = tcd_security_new (ctx->state_dir);
+  tcd_security_set_minute (ctx->security, MAX (1, lock_minute));
+  tcd_security_set_lock_callback (ctx->security, on_lock, &d);
+  tcd_security_configure (ctx->security, tcd_config_get_section (ctx->config, "security"));
+  ctx->serial = load_serial (ctx->state_dir);
+  ctx->bus = tcd_bus_new ();
+  ctx->change = tcd_change_new (ctx->config, ctx->security, ctx->bus);
   /* the model of GET /device, without the note on a simulated sensor */
-  tcd_snapshot_set_identity ("thermocam TC-640", app.serial);
-  app.pipeline = tcd_pipeline_new (pipelines, app.source, &err);
-  if (!app.pipeline) {
+  tcd_snapshot_set_identity ("thermocam TC-640", ctx->serial);
+
+  /* media */
+  ctx->pipeline = tcd_pipeline_new (pipelines, ctx->source, &err);
+  if (!ctx->pipeline) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 2;
   }
-  picture = g_build_filename (app.state_dir, "overlay.bmp", NULL);
-  tcd_pipeline_set_picture_path (app.pipeline, picture);
-  tcd_pipeline_set_callbacks (app.pipeline, on_message, on_exception, on_jpeg, &app);
-  app.rtsp = tcd_rtsp_new (app.pipeline, pipelines, app.security);
-  app.modbus = tcd_modbus_new (&app);
-  app.events = tcd_events_new (&app, &err);
-  if (!app.events) {
+  picture = g_build_filename (ctx->state_dir, "overlay.bmp", NULL);
+  tcd_pipeline_set_picture_path (ctx->pipeline, picture);
+
+  /* linkage */
+  ctx->events = tcd_events_new (ctx->config, ctx->security, ctx->bus, ctx->pipeline,
+      ctx->state_dir, ctx->serial, &err);
+  if (!ctx->events) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 1;
   }
-  app.loop = g_main_loop_new (NULL, FALSE);
-  if (!start_servers (&app, &err)) {
+  tcd_pipeline_set_callbacks (ctx->pipeline, tcd_events_pipeline_message,
+      tcd_events_pipeline_exception, ctx->events);
+  ctx->commands = tcd_commands_new (ctx->change, ctx->security, ctx->users, ctx->pipeline,
+      ctx->events, ctx->state_dir);
+  tcd_commands_set_hooks (ctx->commands, &hooks);
+
+  /* services */
+  d.services = ctx->services = tcd_services_new ();
+  the_daemon = &d;
+  for (guint i = 0; i < G_N_ELEMENTS (service_table); i++)
+    tcd_services_add (d.services, service_table[i], service_table[i]->create (ctx));
+
+  /* the change path: checks, views, and who is told, in order */
+  tcd_change_add_check (ctx->change, "ports", check_ports, &d);
+  tcd_change_add_check (ctx->change, "streams", check_streams, &d);
+  tcd_change_add_policy (ctx->change, "ports", ports_incoming, ports_view, &d);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "pipeline", pipeline_apply, NULL,
+      ctx->pipeline);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "events", events_apply, NULL,
+      ctx->events);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SERVICES, "services", services_apply,
+      services_users, &d);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);
+
+  d.loop = g_main_loop_new (NULL, FALSE);
+  if (!start_servers (&d, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 1;
   }
-  g_unix_signal_add (SIGINT, on_signal, &app);
-  g_unix_signal_add (SIGTERM, on_signal, &app);
-  print_ready (&app);
-  if (!tcd_users_is_activated (app.users))
+  g_unix_signal_add (SIGINT, on_signal, &d);
+  g_unix_signal_add (SIGTERM, on_signal, &d);
+  print_ready (&d);
+  if (!tcd_users_is_activated (ctx->users))
     g_print ("thermocamd: the device is not activated: POST /api/v1/activate "
         "{\"password\": \"...\"}\n");
   fflush (stdout);
-  g_main_loop_run (app.loop);
+  g_main_loop_run (d.loop);
 
-  if (app.reboot_id)
-    g_source_remove (app.reboot_id);
-  tcd_http_free (app.http);
-  tcd_modbus_free (app.modbus);
-  tcd_events_free (app.events);
-  tcd_rtsp_free (app.rtsp);
-  tcd_pipeline_free (app.pipeline);
-  tcd_users_free (app.users);
-  tcd_security_free (app.security);
-  tcd_config_free (app.config);
-  g_main_loop_unref (app.loop);
-  g_free (app.state_dir);
-  g_free (app.data_dir);
-  g_free (app.source);
-  g_free (app.serial);
-  g_free (app.listen);
+  if (d.reboot_id)
+    g_source_remove (d.reboot_id);
+  tcd_services_free (d.services);
+  tcd_commands_free (ctx->commands);
+  tcd_events_free (ctx->events);
+  tcd_pipeline_free (ctx->pipeline);
+  tcd_change_free (ctx->change);
+  tcd_bus_free (ctx->bus);
+  tcd_users_free (ctx->users);
+  tcd_security_free (ctx->security);
+  tcd_config_free (ctx->config);
+  g_main_loop_unref (d.loop);
+  g_free ((gchar *) ctx->state_dir);
+  g_free ((gchar *) ctx->data_dir);
+  g_free ((gchar *) ctx->source);
+  g_free ((gchar *) ctx->serial);
+  g_free (d.listen);
   gst_deinit ();
-  return 0;
+  return ret;
 }

@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "gstthermalmeta.h"
-#include "tcd-app.h"
 #include "tcd-schedule.h"
 #include "tcd-transfer.h"
 #include "tc-json.h"
@@ -26,7 +25,11 @@
 #define MiB (1024 * 1024)
 
 struct _TcdEvents {
-  TcdApp *app;
+  TcdConfig *config;
+  TcdSecurity *security;
+  TcdBus *bus;
+  TcdPipeline *pipeline;
+  gchar *serial;
   TcdAlarmIo *io;
   TcdStore *captures, *recordings;
   TcdCapture *capture;
@@ -67,24 +70,10 @@ typedef struct {
 
 /* ---- helpers ---- */
 
-JsonNode *
-tcd_event_new (const gchar *source)
-{
-  JsonNode *n = json_node_new (JSON_NODE_OBJECT);
-  JsonObject *o = json_object_new ();
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree gchar *t = g_date_time_format_iso8601 (now);
-
-  json_object_set_string_member (o, "time", t);
-  json_object_set_string_member (o, "source", source);
-  json_node_take_object (n, o);
-  return n;
-}
-
 static JsonNode *
 cfg (TcdEvents *e, const gchar *path)
 {
-  return tcd_config_node (tcd_config_get (e->app->config), path);
+  return tcd_config_node (tcd_config_get (e->config), path);
 }
 
 static GDateTime *
@@ -184,7 +173,7 @@ on_event_pictures (GPtrArray *pictures, gpointer user_data)
           ((TcdPicture *) g_ptr_array_index (pictures, i))->name);
     json_object_set_string_member (json_node_get_object (ev), "tag", j->tag);
     json_object_set_array_member (json_node_get_object (ev), "files", names);
-    tcd_app_emit (e->app, "capture", ev);
+    tcd_bus_emit (e->bus, TCD_EVENT_CAPTURE, ev);
   }
   if (j->ftp && pictures->len) {
     JsonNode *job = job_new ("ftp", j->ev);
@@ -204,7 +193,7 @@ static gchar *
 ftp_dir_now (TcdEvents *e, const gchar *tag)
 {
   g_autoptr (GDateTime) now = local_now (e);
-  return tcd_transfer_ftp_dir (cfg (e, "ftp"), cfg (e, "device"), e->app->serial, tag, now);
+  return tcd_transfer_ftp_dir (cfg (e, "ftp"), cfg (e, "device"), e->serial, tag, now);
 }
 
 /* Whether FTP and email can send at all: no job is queued for a destination
@@ -213,7 +202,7 @@ ftp_dir_now (TcdEvents *e, const gchar *tag)
 static gboolean
 ftp_ready (TcdEvents *e, const gchar *tag)
 {
-  if (*tcd_config_string (e->app->config, "ftp.server"))
+  if (*tcd_config_string (e->config, "ftp.server"))
     return TRUE;
   g_message ("%s: linked to FTP, but ftp.server is not set: no upload", tag);
   return FALSE;
@@ -222,8 +211,8 @@ ftp_ready (TcdEvents *e, const gchar *tag)
 static gboolean
 email_ready (TcdEvents *e, const gchar *tag)
 {
-  if (*tcd_config_string (e->app->config, "email.server")
-      && *tcd_config_string (e->app->config, "email.sender_address")
+  if (*tcd_config_string (e->config, "email.server")
+      && *tcd_config_string (e->config, "email.sender_address")
       && json_array_get_length (json_node_get_array (cfg (e, "email.receivers"))) > 0)
     return TRUE;
   g_message ("%s: linked to email, but the server, the sender or the receivers are not set: "
@@ -305,11 +294,11 @@ link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *tag,
     j->ev = tcd_json_deep_copy (ev);
     j->tag = g_strdup (tag);
     j->email = TRUE;
-    if (tcd_config_bool (e->app->config, "email.attach_pictures")) {
+    if (tcd_config_bool (e->config, "email.attach_pictures")) {
       g_autoptr (JsonNode) pic = tc_json_parse ("{\"format\": \"jpeg\", "
           "\"resolution\": \"native\", \"quality\": 90}", -1, 0, NULL);
       tcd_capture_take (e->capture, pic, 3,
-          tcd_config_int (e->app->config, "email.picture_interval_s") * 1000, tag, FALSE,
+          tcd_config_int (e->config, "email.picture_interval_s") * 1000, tag, FALSE,
           on_event_pictures, j);
     } else {
       g_autoptr (GPtrArray) none = g_ptr_array_new ();
@@ -369,7 +358,7 @@ tcd_events_exception (TcdEvents *e, const gchar *type, JsonNode *ev)
   const gchar *state = tc_json_get_string (json_node_get_object (ev),
       "state", NULL);
 
-  tcd_app_emit (e->app, "exception", json_node_ref (ev));
+  tcd_bus_emit (e->bus, TCD_EVENT_EXCEPTION, json_node_ref (ev));
   if (g_strcmp0 (state, "stop") == 0)
     release_outputs (e, type);
   if (!conf || !member_true (conf, "enabled"))
@@ -408,7 +397,7 @@ on_input (guint id, const gchar *name, gboolean alarm, gpointer user_data)
   json_object_set_string_member (o, "name", name);
   json_object_set_string_member (o, "level", "alarm");
   json_object_set_string_member (o, "state", alarm ? "start" : "stop");
-  tcd_app_emit (e->app, "alarm", json_node_ref (ev));
+  tcd_bus_emit (e->bus, TCD_EVENT_ALARM, json_node_ref (ev));
   for (guint k = 0; k < json_array_get_length (list); k++)
     if ((guint) tc_json_get_int (tc_json_array_get_object (list, k), "id", 0) == id)
       conf = tc_json_array_get_object (list, k);
@@ -433,7 +422,7 @@ on_output (guint id, const gchar *name, gboolean on, const gchar *why, gpointer 
   json_object_set_string_member (o, "name", name);
   json_object_set_boolean_member (o, "on", on);
   json_object_set_string_member (o, "why", why);
-  tcd_app_emit (e->app, "output", ev);
+  tcd_bus_emit (e->bus, TCD_EVENT_OUTPUT, ev);
 }
 
 /* ---- deliveries (worker threads) ---- */
@@ -513,7 +502,7 @@ send_job (const gchar *channel, JsonNode *job, const gchar *job_dir, GCancellabl
       att[i].data = data;
     }
     subject = g_strdup_printf ("%s: %s", devname, summary);
-    g_string_append_printf (body, "%s (%s) reports: %s\n\n", devname, e->app->serial, summary);
+    g_string_append_printf (body, "%s (%s) reports: %s\n\n", devname, e->serial, summary);
     json_object_iter_init (&it, json_node_get_object (ev));
     while (json_object_iter_next (&it, &key, &val)) {
       g_autofree gchar *v = JSON_NODE_HOLDS_VALUE (val) && json_node_get_value_type (val)
@@ -537,7 +526,7 @@ send_job (const gchar *channel, JsonNode *job, const gchar *job_dir, GCancellabl
     }
     json_object_set_string_member (json_node_get_object (body), "device",
         json_node_get_string (tcd_config_node (doc, "device.name")));
-    json_object_set_string_member (json_node_get_object (body), "serial", e->app->serial);
+    json_object_set_string_member (json_node_get_object (body), "serial", e->serial);
     json = tcd_json_to_string (body, FALSE);
     return tcd_transfer_http_post (json_array_get_element (rs, i), json, timeout, cancel,
         error);
@@ -564,12 +553,12 @@ on_delivery (const gchar *id, const gchar *channel, JsonNode *job, const gchar *
   if (j && json_object_has_member (j, "event"))
     json_object_set_member (o, "event", tcd_json_deep_copy (json_object_get_member (j,
                 "event")));
-  tcd_app_emit (e->app, "delivery", ev);
+  tcd_bus_emit (e->bus, TCD_EVENT_DELIVERY, ev);
   if (g_str_equal (state, "dropped")) {
     g_autofree gchar *m = g_strdup_printf ("a delivery on %s was dropped: %s", channel,
         reason ? reason : "");
     g_warning ("%s", m);
-    tcd_audit (e->app->security, "system", NULL, NULL, "%s", m);
+    tcd_audit (e->security, "system", NULL, NULL, "%s", m);
     raise_exception (e, "delivery_dropped", NULL, m);
   } else if (g_str_equal (state, "retry")) {
     g_message ("delivery %s on %s failed (attempt %u): %s", id, channel, attempts,
@@ -584,8 +573,8 @@ on_timed (GPtrArray *pictures, gpointer user_data)
 {
   TcdEvents *e = user_data;
 
-  if (!pictures->len || !tcd_config_bool (e->app->config, "ftp.upload_pictures")
-      || !*tcd_config_string (e->app->config, "ftp.server"))
+  if (!pictures->len || !tcd_config_bool (e->config, "ftp.upload_pictures")
+      || !*tcd_config_string (e->config, "ftp.server"))
     return;
   {
     g_autoptr (JsonNode) ev = tcd_event_new ("timed");
@@ -610,10 +599,10 @@ burning_event (TcdEvents *e, gboolean closed, const gchar *reason)
   if (closed && g_str_equal (reason, "auto")) {
     json_object_set_double_member (o, "value", round (e->burn_value * 10) / 10);
     json_object_set_double_member (o, "threshold",
-        tcd_config_double (e->app->config, "burning_prevention.threshold"));
+        tcd_config_double (e->config, "burning_prevention.threshold"));
   }
   g_message ("burning prevention: shutter %s (%s)", closed ? "closed" : "open", reason);
-  tcd_app_emit (e->app, "burning", ev);
+  tcd_bus_emit (e->bus, TCD_EVENT_BURNING, ev);
 }
 
 static gboolean
@@ -625,7 +614,7 @@ recover (gpointer user_data)
   /* if the shutter closed again since it opened, the correction takes
    * that shutter as its reference and leaves it closed (thermalnuc) */
   g_message ("burning recovery: flat-field correction");
-  tcd_pipeline_ffc (e->app->pipeline);
+  tcd_pipeline_ffc (e->pipeline);
   return G_SOURCE_REMOVE;
 }
 
@@ -663,10 +652,10 @@ watch_burning (TcdEvents *e, GstThermalMeasureMeta *mm)
   }
   if (want == e->shutter_closed) {
     if (want)
-      tcd_pipeline_set_shutter (e->app->pipeline, TRUE);  /* an FFC may have opened it */
+      tcd_pipeline_set_shutter (e->pipeline, TRUE);  /* an FFC may have opened it */
     return;
   }
-  if (!tcd_pipeline_set_shutter (e->app->pipeline, want)) {
+  if (!tcd_pipeline_set_shutter (e->pipeline, want)) {
     if (want && !e->no_shutter)
       g_warning ("burning prevention: the source has no shutter");
     e->no_shutter = TRUE;
@@ -699,7 +688,7 @@ environment_event (TcdEvents *e, const gchar *state, gboolean repeat, gdouble va
   json_object_set_double_member (o, "threshold", threshold);
   g_message ("environment temperature alarm %s%s: %.2f C (threshold %.1f)", state,
       repeat ? " (repeat)" : "", value, threshold);
-  tcd_app_emit (e->app, "alarm", json_node_ref (ev));
+  tcd_bus_emit (e->bus, TCD_EVENT_ALARM, json_node_ref (ev));
   if (g_str_equal (state, "stop"))
     link_event (e, ev, json_object_get_member (json_node_get_object (conf), "linkage"),
         "environment", "environment", FALSE, TRUE, FALSE);
@@ -766,7 +755,7 @@ static gboolean
 tick (gpointer user_data)
 {
   TcdEvents *e = user_data;
-  g_autoptr (GstSample) s = tcd_pipeline_get_temperature (e->app->pipeline);
+  g_autoptr (GstSample) s = tcd_pipeline_get_temperature (e->pipeline);
   GstBuffer *buf = s ? gst_sample_get_buffer (s) : NULL;
   GstThermalMeta *tm = buf ? gst_buffer_get_thermal_meta (buf) : NULL;
   GstThermalMeasureMeta *mm = buf ? gst_buffer_get_thermal_measure_meta (buf) : NULL;
@@ -819,37 +808,117 @@ tcd_events_simulate_network (TcdEvents *e, gint link_up, gint ip_conflict)
   update_network (e);
 }
 
+/* ---- from the pipeline and the lock ---- */
+
+void
+tcd_events_pipeline_message (const GstStructure *s, gpointer user_data)
+{
+  TcdEvents *e = user_data;
+  const gchar *source = gst_structure_get_string (s, "source");
+  JsonNode *ev;
+  JsonObject *o;
+  gint id = 0;
+  gdouble v = 0, th = 0, x = 0, y = 0;
+  gboolean repeat = FALSE;
+  JsonArray *at;
+  guint64 ts = GST_CLOCK_TIME_NONE;
+  gint64 t0;
+
+  if (!gst_structure_has_name (s, "thermal-alarm"))
+    return;
+  ev = tcd_event_new (source ? source : "rule");
+  o = json_node_get_object (ev);
+  gst_structure_get_int (s, "id", &id);
+  if (g_strcmp0 (source, "rule") == 0)
+    json_object_set_int_member (o, "rule", id);
+  else if (g_strcmp0 (source, "comparison") == 0)
+    json_object_set_int_member (o, "comparison", id);
+  json_object_set_string_member (o, "name", gst_structure_get_string (s, "name"));
+  json_object_set_string_member (o, "level", gst_structure_get_string (s, "level"));
+  json_object_set_string_member (o, "state", gst_structure_get_string (s, "state"));
+  gst_structure_get_boolean (s, "repeat", &repeat);
+  json_object_set_boolean_member (o, "repeat", repeat);
+  gst_structure_get_double (s, "value", &v);
+  gst_structure_get_double (s, "threshold", &th);
+  gst_structure_get_double (s, "x", &x);
+  gst_structure_get_double (s, "y", &y);
+  json_object_set_double_member (o, "value", round (v * 100) / 100);
+  json_object_set_double_member (o, "threshold", th);
+  at = json_array_new ();
+  json_array_add_double_element (at, round (x * 10000) / 10000);
+  json_array_add_double_element (at, round (y * 10000) / 10000);
+  json_object_set_array_member (o, "at", at);
+  /* how long from the frame leaving the sensor to this event */
+  if (gst_structure_get_uint64 (s, "timestamp", &ts)
+      && (t0 = tcd_pipeline_capture_time (e->pipeline, ts)))
+    json_object_set_double_member (o, "delay_ms",
+        round ((g_get_monotonic_time () - t0) / 100.0) / 10.0);
+  g_message ("alarm: %s %d %s %s %s %.2f", source, id, gst_structure_get_string (s, "name"),
+      gst_structure_get_string (s, "level"), gst_structure_get_string (s, "state"), v);
+  tcd_bus_emit (e->bus, TCD_EVENT_ALARM, json_node_ref (ev));
+  tcd_events_measurement (e, ev);
+  json_node_unref (ev);
+}
+
+void
+tcd_events_pipeline_exception (const gchar *kind, const gchar *message, gpointer user_data)
+{
+  g_autoptr (JsonNode) ev = tcd_event_exception_new (kind, message);
+  tcd_events_exception (user_data, kind, ev);
+}
+
+void
+tcd_events_illegal_login (TcdEvents *e, const gchar *address, const gchar *service,
+    const gchar *user, guint minutes)
+{
+  g_autofree gchar *m = g_strdup_printf ("%s locked for %u min after failed logins on %s",
+      address, minutes, service);
+  g_autoptr (JsonNode) ev = tcd_event_exception_new ("illegal_login", m);
+  JsonObject *o = json_node_get_object (ev);
+
+  json_object_set_string_member (o, "address", address);
+  json_object_set_string_member (o, "service", service);
+  if (user)
+    json_object_set_string_member (o, "user", user);
+  g_message ("illegal login: %s", m);
+  tcd_events_exception (e, "illegal_login", ev);
+}
+
 /* ---- life ---- */
 
 TcdEvents *
-tcd_events_new (gpointer app_ptr, GError **error)
+tcd_events_new (TcdConfig *config, TcdSecurity *security, TcdBus *bus, TcdPipeline *pipeline,
+    const gchar *state_dir, const gchar *serial, GError **error)
 {
-  TcdApp *app = app_ptr;
   TcdEvents *e = g_new0 (TcdEvents, 1);
-  g_autofree gchar *spool = g_build_filename (app->state_dir, "spool", NULL);
-  g_autofree gchar *caps = g_build_filename (app->state_dir, "captures", NULL);
-  g_autofree gchar *recs = g_build_filename (app->state_dir, "recordings", NULL);
-  JsonNode *doc = tcd_config_get (app->config);
+  g_autofree gchar *spool = g_build_filename (state_dir, "spool", NULL);
+  g_autofree gchar *caps = g_build_filename (state_dir, "captures", NULL);
+  g_autofree gchar *recs = g_build_filename (state_dir, "recordings", NULL);
+  JsonNode *doc = tcd_config_get (config);
 
-  e->app = app;
+  e->config = config;
+  e->security = security;
+  e->bus = bus;
+  e->pipeline = pipeline;
+  e->serial = g_strdup (serial);
   g_mutex_init (&e->lock);
   e->doc = tcd_json_deep_copy (doc);
   e->cancel = g_cancellable_new ();
   e->sim_link = e->sim_conflict = -1;
-  e->cal_path = g_build_filename (app->state_dir, "calibration.sha256", NULL);
+  e->cal_path = g_build_filename (state_dir, "calibration.sha256", NULL);
   e->io = tcd_alarmio_new ();
   tcd_alarmio_set_funcs (e->io, on_input, on_output, e);
   if (!(e->captures = tcd_store_new (caps,
-              (guint64) tcd_config_int (app->config, "capture.storage_mb") * MiB, error))
+              (guint64) tcd_config_int (config, "capture.storage_mb") * MiB, error))
       || !(e->recordings = tcd_store_new (recs,
-              (guint64) tcd_config_int (app->config, "recording.storage_mb") * MiB, error))
+              (guint64) tcd_config_int (config, "recording.storage_mb") * MiB, error))
       || !(e->spool = tcd_spool_new (spool, send_job, on_delivery, e, error))) {
     tcd_events_free (e);
     return NULL;
   }
-  e->capture = tcd_capture_new (app->pipeline, e->captures);
+  e->capture = tcd_capture_new (pipeline, e->captures);
   tcd_capture_set_timed_func (e->capture, on_timed, e);
-  e->record = tcd_record_new (app->pipeline, e->recordings);
+  e->record = tcd_record_new (pipeline, e->recordings);
   e->monitor = g_network_monitor_get_default ();
   e->net_down = !g_network_monitor_get_network_available (e->monitor);
   if (e->net_down)
@@ -876,7 +945,7 @@ tcd_events_free (TcdEvents *e)
   if (e->spool)
     tcd_spool_free (e->spool);
   if (e->shutter_closed)
-    tcd_pipeline_set_shutter (e->app->pipeline, FALSE);
+    tcd_pipeline_set_shutter (e->pipeline, FALSE);
   tcd_alarmio_free (e->io);
   if (e->captures)
     tcd_store_free (e->captures);
@@ -887,6 +956,7 @@ tcd_events_free (TcdEvents *e)
   g_mutex_clear (&e->lock);
   g_free (e->cal_path);
   g_free (e->cal_hash);
+  g_free (e->serial);
   g_free (e);
 }
 
@@ -1135,8 +1205,8 @@ tcd_events_test (TcdEvents *e, const gchar *what, JsonNode *section, TcdEventsTe
   t->what = g_strdup (what);
   t->section = tcd_json_deep_copy (section ? section : cfg (e, what));
   t->device = tcd_json_deep_copy (cfg (e, "device"));
-  t->serial = g_strdup (e->app->serial);
-  t->timeout = tcd_config_int (e->app->config, "delivery.timeout_s");
+  t->serial = g_strdup (e->serial);
+  t->timeout = tcd_config_int (e->config, "delivery.timeout_s");
   d->done = done;
   d->user_data = user_data;
   task = g_task_new (NULL, e->cancel, test_done, d);

@@ -12,6 +12,9 @@
 #pragma once
 
 #include "tcd-alarmio.h"
+#include "tcd-bus.h"
+#include "tcd-config.h"
+#include "tcd-security.h"
 #include "tcd-capture.h"
 #include "tcd-record.h"
 #include "tcd-spool.h"
@@ -21,17 +24,25 @@ G_BEGIN_DECLS
 
 typedef struct _TcdEvents TcdEvents;
 
-/* A new event {"time": now (ISO 8601 UTC), "source": @source} */
-JsonNode  *tcd_event_new (const gchar *source);
-
-/* @app: the TcdApp (tcd-app.h) */
-TcdEvents *tcd_events_new (gpointer app, GError **error);
+/* Events are emitted on @bus; the pipeline's alarms and exceptions come in
+ * through tcd_events_pipeline_message / tcd_events_pipeline_exception */
+TcdEvents *tcd_events_new (TcdConfig *config, TcdSecurity *security, TcdBus *bus,
+                           TcdPipeline *pipeline, const gchar *state_dir,
+                           const gchar *serial, GError **error);
 void       tcd_events_free (TcdEvents *e);
 /* The configuration changed (or at start) */
 void       tcd_events_apply (TcdEvents *e, JsonNode *doc);
 
-/* A thermal-alarm message of thermalmeasure, as the "alarm" event @ev
- * (borrowed) built from it */
+/* A thermal-alarm message of thermalmeasure (a TcdPipelineMessageFunc):
+ * streamed as an "alarm" event and linked */
+void       tcd_events_pipeline_message (const GstStructure *s, gpointer events);
+/* A pipeline exception (a TcdPipelineExceptionFunc) */
+void       tcd_events_pipeline_exception (const gchar *kind, const gchar *message,
+                                          gpointer events);
+/* The illegal login lock shut @address out (a TcdSecurityLockFunc) */
+void       tcd_events_illegal_login (TcdEvents *e, const gchar *address, const gchar *service,
+                                     const gchar *user, guint minutes);
+/* The "alarm" event @ev (borrowed) of a measurement alarm: linked */
 void       tcd_events_measurement (TcdEvents *e, JsonNode *ev);
 /* An exception (@type: network_disconnected, ip_conflict, illegal_login,
  * calibration_changed, or a pipeline exception) as the "exception" event

@@ -64,8 +64,9 @@ struct _TcdPipeline {
 
   TcdPipelineMessageFunc on_message;
   TcdPipelineExceptionFunc on_exception;
-  TcdPipelineJpegFunc on_jpeg;
   gpointer user_data;
+  TcdPipelineJpegFunc on_jpeg;
+  gpointer jpeg_data;
 
   GMutex lock;                  /* everything below */
   GstSample *temperature, *video;
@@ -159,13 +160,18 @@ tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source, GError **erro
 
 void
 tcd_pipeline_set_callbacks (TcdPipeline *p, TcdPipelineMessageFunc on_message,
-    TcdPipelineExceptionFunc on_exception, TcdPipelineJpegFunc on_jpeg,
-    gpointer user_data)
+    TcdPipelineExceptionFunc on_exception, gpointer user_data)
 {
   p->on_message = on_message;
   p->on_exception = on_exception;
-  p->on_jpeg = on_jpeg;
   p->user_data = user_data;
+}
+
+void
+tcd_pipeline_set_jpeg_callback (TcdPipeline *p, TcdPipelineJpegFunc on_jpeg, gpointer user_data)
+{
+  p->on_jpeg = on_jpeg;
+  p->jpeg_data = user_data;
 }
 
 /* ---- streaming threads ---- */
@@ -340,7 +346,7 @@ on_mjpeg (GstAppSink *sink, gpointer user_data)
   p->jpegs++;
   g_mutex_unlock (&p->lock);
   if (p->on_jpeg)
-    p->on_jpeg (s, p->user_data);
+    p->on_jpeg (s, p->jpeg_data);
   gst_sample_unref (s);
   return GST_FLOW_OK;
 }

@@ -27,9 +27,12 @@ TcdPipeline *tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source,
                                GError **error);
 void         tcd_pipeline_free (TcdPipeline *p);
 
+/* The alarms and exceptions (the linkage) */
 void tcd_pipeline_set_callbacks (TcdPipeline *p, TcdPipelineMessageFunc on_message,
-                                 TcdPipelineExceptionFunc on_exception,
-                                 TcdPipelineJpegFunc on_jpeg, gpointer user_data);
+                                 TcdPipelineExceptionFunc on_exception, gpointer user_data);
+/* The live view's JPEGs (the HTTP service) */
+void tcd_pipeline_set_jpeg_callback (TcdPipeline *p, TcdPipelineJpegFunc on_jpeg,
+                                     gpointer user_data);
 
 /* Builds (or rebuilds) and starts the pipeline with the configuration @doc */
 gboolean tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error);

@@ -41,7 +41,6 @@
 #include "tcd-events.h"
 #include "tcd-json.h"
 #include "tcd-schedule.h"
-#include "tcd-modbus.h"
 #include "tcd-snapshot.h"
 
 #define MAX_BODY (256 * 1024)      /* a 128x128 BMP is 48 KiB */
@@ -1283,15 +1282,19 @@ handle_system (TcdHttp *h, SoupServerMessage *msg, const gchar *method, const gc
     json_builder_set_member_name (b, "uptime_seconds");
     json_builder_add_int_value (b, (g_get_monotonic_time () - app->started_us) / G_USEC_PER_SEC);
     json_builder_set_member_name (b, "reboots");
-    json_builder_add_int_value (b, app->reboots);
+    json_builder_add_int_value (b, tcd_services_get_restarts (app->services));
     json_builder_set_member_name (b, "pipeline");
     json_builder_add_value (b, tcd_pipeline_stats (app->pipeline));
-    json_builder_set_member_name (b, "rtsp");
-    json_builder_add_value (b, tcd_rtsp_stats (app->rtsp));
-    json_builder_set_member_name (b, "modbus");
-    json_builder_add_value (b, tcd_modbus_stats (app->modbus));
-    json_builder_set_member_name (b, "http");
-    json_builder_add_value (b, tcd_http_stats (h));
+    {
+      /* every service of the table: "rtsp", "http", "modbus", ... */
+      g_autoptr (JsonNode) services = tcd_services_stats (app->services);
+      JsonObject *so = json_node_get_object (services);
+      g_autoptr (GList) names = json_object_get_members (so);
+      for (GList *l = names; l; l = l->next) {
+        json_builder_set_member_name (b, l->data);
+        json_builder_add_value (b, json_node_ref (json_object_get_member (so, l->data)));
+      }
+    }
     json_builder_set_member_name (b, "events");
     json_builder_add_value (b, tcd_events_state (app->events));
     {
@@ -1510,6 +1513,13 @@ drop_sessions (TcdHttp *h, const gchar *user)
     if (!user || g_str_equal (s->user, user))
       g_hash_table_iter_remove (&it);
   end_streams (h, user, user == NULL, FALSE);
+}
+
+void
+tcd_http_reset (TcdHttp *h)
+{
+  drop_sessions (h, NULL);
+  certificate_changed (h);
 }
 
 static Session *

@@ -23,11 +23,16 @@ void     tcd_http_push_jpeg (TcdHttp *h, GstSample *jpeg);
 /* The security settings changed: streams of addresses the IP filter now
  * refuses are ended */
 void     tcd_http_security_changed (TcdHttp *h);
+/* The factory state: every session ends, the certificate is read again */
+void     tcd_http_reset (TcdHttp *h);
 JsonNode *tcd_http_stats (TcdHttp *h);
 
 /* The reading of a temperature frame (GET /api/v1/temperatures and the
  * measurement event), or NULL when it has no measurement; readings outside
  * the measurement range @range_lo..@range_hi (degrees C) are flagged */
 JsonNode *tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi);
+
+/* The service of the table (tcd-http-service.c) */
+extern const TcdServiceClass tcd_http_service;
 
 G_END_DECLS

@@ -32,4 +32,7 @@ void       tcd_modbus_security_changed (TcdModbus *m);
 /* Statistics for diagnostics (JSON object) */
 JsonNode  *tcd_modbus_stats (TcdModbus *m);
 
+/* The service of the table (tcd-modbus-service.c) */
+extern const TcdServiceClass tcd_modbus_service;
+
 G_END_DECLS

@@ -7,10 +7,10 @@
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
 #include "tcd-users.h"
+#include "tcd-service.h"
 
 G_BEGIN_DECLS
 
-#define TCD_REALM "thermocam"
 
 typedef struct _TcdRtsp TcdRtsp;
 
@@ -30,5 +30,8 @@ void      tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc);
 /* Who may watch: every account (NULL or none: nobody) */
 void      tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users);
 JsonNode *tcd_rtsp_stats (TcdRtsp *r);
+
+/* The service of the table (tcd-rtsp-service.c) */
+extern const TcdServiceClass tcd_rtsp_service;
 
 G_END_DECLS

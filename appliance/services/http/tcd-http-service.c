@@ -1,0 +1,96 @@
+/* thermocamd: HTTP (the API, the event stream, the live view) as a service
+ * of the table (services/tcd-service.h)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "tcd-http.h"
+
+typedef struct {
+  TcdContext *ctx;
+  TcdHttp *http;
+  guint bus_id;
+} Service;
+
+/* every event of the bus goes to the listeners of GET /events */
+static void
+on_event (TcdEventType type, JsonNode *event, gpointer user_data)
+{
+  Service *s = user_data;
+  tcd_http_broadcast (s->http, tcd_event_type_name (type), json_node_ref (event));
+}
+
+static void
+on_jpeg (GstSample *jpeg, gpointer user_data)
+{
+  tcd_http_push_jpeg (user_data, jpeg);
+}
+
+static gpointer
+create (TcdContext *ctx)
+{
+  Service *s = g_new0 (Service, 1);
+
+  s->ctx = ctx;
+  s->http = tcd_http_new (ctx);
+  s->bus_id = tcd_bus_subscribe (ctx->bus, TCD_EVENT_ALL, on_event, s);
+  tcd_pipeline_set_jpeg_callback (ctx->pipeline, on_jpeg, s->http);
+  return s;
+}
+
+static gboolean
+start (gpointer self, const gchar *address, const guint *ports, GError **error)
+{
+  return tcd_http_listen (((Service *) self)->http, address, ports[0], ports[1], error);
+}
+
+static void
+security_changed (gpointer self, TcdSecurityChange what)
+{
+  Service *s = self;
+
+  if (what & TCD_SECURITY_FACTORY)
+    tcd_http_reset (s->http);
+  if (what & TCD_SECURITY_FILTER)
+    tcd_http_security_changed (s->http);
+}
+
+static guint
+get_port (gpointer self, guint i)
+{
+  Service *s = self;
+  return i == 0 ? tcd_http_get_port (s->http) : tcd_http_get_https_port (s->http);
+}
+
+static JsonNode *
+stats (gpointer self)
+{
+  return tcd_http_stats (((Service *) self)->http);
+}
+
+static void
+stop (gpointer self)
+{
+  tcd_http_disconnect (((Service *) self)->http);
+}
+
+static void
+destroy (gpointer self)
+{
+  Service *s = self;
+
+  tcd_pipeline_set_jpeg_callback (s->ctx->pipeline, NULL, NULL);
+  tcd_bus_unsubscribe (s->ctx->bus, s->bus_id);
+  tcd_http_free (s->http);
+  g_free (s);
+}
+
+const TcdServiceClass tcd_http_service = {
+  .name = "http",
+  .ports = { "http", "https", NULL },
+  .create = create,
+  .start = start,
+  .security_changed = security_changed,
+  .get_port = get_port,
+  .stats = stats,
+  .stop = stop,
+  .destroy = destroy,
+};

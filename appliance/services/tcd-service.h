@@ -1,0 +1,96 @@
+/* thermocamd: what a service is given, what it offers, and the table of them
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A service is a protocol the camera speaks to the outside (HTTP, RTSP,
+ * Modbus; next ONVIF, MQTT, SNMP, ...).  It is made from a TcdContext (the
+ * layers below: core, media, linkage) and offers the TcdServiceClass
+ * functions; the daemon keeps a table of them (daemon/thermocamd.c) and
+ * starts, restarts, checks the ports of and asks the diagnostics of each by
+ * walking it.  A service calls the layers below it, never another service;
+ * what one must tell the others goes through the change path or the bus.
+ */
+#pragma once
+
+#include "tcd-bus.h"
+#include "tcd-change.h"
+#include "tcd-commands.h"
+#include "tcd-config.h"
+#include "tcd-events.h"
+#include "tcd-pipeline.h"
+#include "tcd-security.h"
+#include "tcd-users.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TcdServices TcdServices;
+
+/* What every service is given (borrowed; lives as long as the daemon) */
+typedef struct {
+  /* the device */
+  const gchar *state_dir, *data_dir, *source, *serial;
+  gint64 started_us;            /* monotonic */
+  /* core */
+  TcdConfig *config;
+  TcdUsers *users;
+  TcdSecurity *security;
+  TcdChange *change;
+  TcdBus *bus;
+  /* media */
+  TcdPipeline *pipeline;
+  /* linkage */
+  TcdEvents *events;
+  TcdCommands *commands;
+  /* the table of services, for the diagnostics of all of them */
+  TcdServices *services;
+} TcdContext;
+
+/* What changed in security (for security_changed) */
+typedef enum {
+  TCD_SECURITY_FILTER = 1 << 0,       /* the IP filter, a lock, the authentication */
+  TCD_SECURITY_USERS = 1 << 1,        /* accounts created, removed, passwords */
+  TCD_SECURITY_FACTORY = 1 << 2,      /* the factory state: every session ends */
+} TcdSecurityChange;
+
+#define TCD_SERVICE_MAX_PORTS 2
+
+typedef struct {
+  const gchar *name;                    /* "http" */
+  /* the ports it listens on: their names are ports.NAME in the configuration,
+   * --NAME-port on the command line and NAME= in the ready line */
+  const gchar *ports[TCD_SERVICE_MAX_PORTS + 1];
+  gpointer (*create) (TcdContext *ctx);
+  /* listen on @address (NULL: all) and @ports (as ports[]; 0: any free one,
+   * or off where the service is off by configuration) */
+  gboolean (*start) (gpointer self, const gchar *address, const guint *ports,
+                     GError **error);
+  /* the configuration changed (@doc current) */
+  void     (*apply) (gpointer self, JsonNode *doc);
+  void     (*security_changed) (gpointer self, TcdSecurityChange what);
+  /* the port it listens on now for ports[@i] (0: off) */
+  guint    (*get_port) (gpointer self, guint i);
+  JsonNode *(*stats) (gpointer self);
+  void     (*stop) (gpointer self);
+  void     (*destroy) (gpointer self);
+} TcdServiceClass;
+
+/* The table: the daemon fills it, anyone above the linkage may walk it */
+TcdServices *tcd_services_new (void);
+void         tcd_services_free (TcdServices *s);   /* destroys every service */
+void         tcd_services_add (TcdServices *s, const TcdServiceClass *klass, gpointer self);
+guint        tcd_services_count (TcdServices *s);
+const TcdServiceClass *tcd_services_class (TcdServices *s, guint i);
+gpointer     tcd_services_instance (TcdServices *s, guint i);
+/* The instance of the service @name, or NULL */
+gpointer     tcd_services_lookup (TcdServices *s, const gchar *name);
+/* The port named @port ("https") that its service listens on now; 0: off */
+guint        tcd_services_port (TcdServices *s, const gchar *port);
+/* Every service told, in the table's order */
+void         tcd_services_apply (TcdServices *s, JsonNode *doc);
+void         tcd_services_security_changed (TcdServices *s, TcdSecurityChange what);
+/* {"http": {...}, "rtsp": {...}, ...} */
+JsonNode    *tcd_services_stats (TcdServices *s);
+/* How often the servers restarted in place */
+guint        tcd_services_get_restarts (TcdServices *s);
+void         tcd_services_count_restart (TcdServices *s);
+
+G_END_DECLS
