@@ -12,7 +12,6 @@ G_BEGIN_DECLS
 
 typedef TcdContext TcdApp;
 typedef struct _TcdHttp TcdHttp;
-typedef struct _TcdModbus TcdModbus;
 
 gboolean tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what,
                                 const gchar *user, const gchar *address,

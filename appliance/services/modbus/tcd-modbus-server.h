@@ -121,7 +121,7 @@ typedef struct {
 } Job;
 
 struct _TcdModbus {
-  TcdApp *app;
+  TcdContext *ctx;
   gboolean started;
   guint port_wanted, port, last_port;
   gchar *address;               /* to listen on; NULL: all IPv4 addresses */
@@ -130,7 +130,6 @@ struct _TcdModbus {
   Serial serial;                /* what the RTU server was started with */
   guint tcp_retry_id;           /* the TCP port could not be bound: retrying */
   guint tcp_retry_port;
-  gint64 last_ffc;              /* main loop: monotonic us */
 
   GMutex lock;                  /* snap, rtu_open, rtu_error, tcp_error */
   Snapshot snap;

@@ -48,7 +48,7 @@ client_close (Server *s, Client *c)
 static gboolean
 address_allowed (Server *s, GInetAddress *addr, const gchar *ip)
 {
-  TcdSecurity *sec = s->m->app->security;
+  TcdSecurity *sec = s->m->ctx->security;
 
   return tcd_security_address_allowed (sec, addr) && !tcd_security_is_locked (sec, ip, NULL);
 }

@@ -60,7 +60,7 @@
  *   an I/O error: 04).  Meanwhile that client is not read from, the others
  *   are served.  A write that would change nothing (the value configured, an
  *   alarm output already in that state) is answered but not carried out nor
- *   audited; a flat-field correction runs at most every FFC_MIN_US.
+ *   audited; a flat-field correction runs at most every TCD_FFC_MIN_US (tcd-commands.h).
  * - The server threads never read the configuration document (main-loop
  *   owned): tcd_modbus_apply() fills a snapshot under our lock.
  *
@@ -83,7 +83,6 @@
 #include "gstthermalmeta.h"
 #include "tc-json.h"
 
-#define FFC_MIN_US (5 * G_USEC_PER_SEC)         /* flat-field corrections from Modbus at most this often */
 
 G_STATIC_ASSERT (N_RULES == GST_THERMAL_MAX_RULES);
 G_STATIC_ASSERT ((gint) TCD_MODBUS_STATE_NORMAL == (gint) GST_THERMAL_STATE_NORMAL);
@@ -242,7 +241,7 @@ take_sample (TcdModbus *m, guint32 *counter)
   guint64 n;
 
   g_mutex_lock (&m->frames_lock);
-  sample = tcd_pipeline_get_temperature (m->app->pipeline);
+  sample = tcd_pipeline_get_temperature (m->ctx->pipeline);
   buf = sample ? gst_sample_get_buffer (sample) : NULL;
   if (!buf) {
     g_mutex_unlock (&m->frames_lock);
@@ -277,11 +276,11 @@ fill_measurements (Server *s, gint64 now)
   GstBuffer *buf = sample ? gst_sample_get_buffer (sample) : NULL;
   GstThermalMeasureMeta *mm = buf ? gst_buffer_get_thermal_measure_meta (buf) : NULL;
   GstThermalMeta *tm = buf ? gst_buffer_get_thermal_meta (buf) : NULL;
-  TcdAlarmIo *io = tcd_events_get_io (m->app->events);
+  TcdAlarmIo *io = tcd_events_get_io (m->ctx->events);
 
   if (buf) {
     GstClockTime pts = GST_BUFFER_PTS (buf);
-    gint64 captured = tcd_pipeline_capture_time (m->app->pipeline, pts);
+    gint64 captured = tcd_pipeline_capture_time (m->ctx->pipeline, pts);
     if (!captured) {
       /* unknown to the pipeline's ring: age from when we first saw it */
       if (pts != s->seen_pts || !s->seen_at) {
@@ -464,27 +463,45 @@ what_add (GString *what, const gchar *field)
   g_string_append (what, field);
 }
 
+/* A refused change as a Modbus exception: the one table of this protocol
+ * (the field is in the log, a PLC has nowhere to show it) */
+static const struct {
+  GQuark (*domain) (void);
+  gint code;                    /* -1: any code of the domain */
+  gint exception;
+} error_exceptions[] = {
+  { tcd_config_error_quark, TCD_CONFIG_ERROR_IO, MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE },
+  { tcd_config_error_quark, -1, MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE },
+};
+
+static gint
+exception_of (const GError *err)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (error_exceptions); i++)
+    if (err->domain == error_exceptions[i].domain ()
+        && (error_exceptions[i].code < 0 || err->code == error_exceptions[i].code))
+      return error_exceptions[i].exception;
+  return MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE;
+}
+
 /* A decoded write carried out: the configuration through the change path,
- * the alarm outputs, the flat-field correction.  0 or the exception code */
+ * the alarm outputs and the flat-field correction through the commands.
+ * 0 or the exception code */
 static gint
 execute (TcdModbus *m, Job *j)
 {
-  TcdApp *app = m->app;
+  TcdContext *ctx = m->ctx;
   const gchar *address = j->address[0] ? j->address : NULL;
   g_autoptr (GString) what = g_string_new (!j->server->rtu ? "modbus: "
       : j->server->serial.ascii ? "modbus-ascii: " : "modbus-rtu: ");
+  TcdOrigin origin = { NULL, "modbus", address, "modbus" };
   g_autoptr (GError) err = NULL;
-  g_autofree gchar *field = NULL;
-  TcdAlarmIo *io = tcd_events_get_io (app->events);
   JsonNode *doc, *rules;
   JsonArray *a;
-  gboolean change = FALSE;
-  guint out;
-  gint64 now;
 
   /* an inactive device (no administrator yet) takes no change from anyone,
    * as on its other ports */
-  if (!tcd_users_is_activated (app->users)) {
+  if (!tcd_users_is_activated (ctx->users)) {
     g_message ("%swrite refused: the device is not activated", what->str);
     return MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
   }
@@ -504,9 +521,9 @@ execute (TcdModbus *m, Job *j)
       what_add (what, "thermometry.reflected_temperature");
     }
     json_node_take_object (patch, p);
-    doc = tcd_config_patched (app->config, "thermometry", patch);
+    doc = tcd_change_patched (ctx->change, "thermometry", patch);
   } else {
-    doc = tcd_json_deep_copy (tcd_config_get (app->config));
+    doc = tcd_json_deep_copy (tcd_config_get (ctx->config));
   }
 
   rules = node_at (doc, "rules");
@@ -532,39 +549,21 @@ execute (TcdModbus *m, Job *j)
 
   /* a PLC writing the same value every cycle changes nothing (no fsync, no
    * audit record, no event) */
-  change = !tc_json_equal (doc, tcd_config_get (app->config));
-  if (change && !tcd_app_change_config (app, doc, what->str, "modbus", address, &field,
-          &err)) {
-    g_message ("%s refused (%s): %s", what->str, field ? field : "-", err->message);
-    return g_error_matches (err, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_IO)
-        ? MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE : MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
+  origin.what = what->str;
+  if (!tcd_change_commit (ctx->change, doc, &origin, TCD_CHANGE_SKIP_UNCHANGED, NULL, &err)) {
+    g_message ("%s refused (%s): %s", what->str,
+        tcd_error_get_field (err) ? tcd_error_get_field (err) : "-", err->message);
+    return exception_of (err);
   }
-  if (!change)
-    json_node_unref (doc);
   /* a write that changes nothing does nothing (a PLC writing its output
    * image every cycle neither floods the audit log nor clears what the
-   * alarm linkage holds): 1 to an output already triggered by hand, 0 to
-   * one that is off.  1 to one an alarm holds on does trigger it, so that
-   * it stays on when the alarm ends. */
-  out = tcd_alarmio_output_bits (io);
-  for (guint i = 0; i < N_ALARM_OUTPUTS; i++) {
-    if (j->w.output[i] < 0 || (j->w.output[i] ? tcd_alarmio_is_manual (io, i + 1)
-            : !((out >> i) & 1)))
-      continue;
-    if (j->w.output[i])
-      tcd_alarmio_trigger (io, i + 1, NULL);
-    else
-      tcd_alarmio_clear (io, i + 1, NULL);
-    tcd_audit (app->security, "system", "modbus", address, "alarm output %u %s", i + 1,
-        j->w.output[i] ? "triggered" : "cleared");
-  }
+   * alarm linkage holds) */
+  for (guint i = 0; i < N_ALARM_OUTPUTS; i++)
+    if (j->w.output[i] >= 0)
+      tcd_commands_output (ctx->commands, i + 1, j->w.output[i], TRUE, &origin, NULL);
   /* one that follows the last too soon is answered but not repeated */
-  now = g_get_monotonic_time ();
-  if (j->w.ffc && (!m->last_ffc || now - m->last_ffc >= FFC_MIN_US)) {
-    m->last_ffc = now;
-    tcd_pipeline_ffc (app->pipeline);
-    tcd_audit (app->security, "system", "modbus", address, "flat-field correction");
-  }
+  if (j->w.ffc)
+    tcd_commands_ffc (ctx->commands, &origin);
   return 0;
 }
 
@@ -646,11 +645,11 @@ mb_server_stop (Server *s)
 /* ---- the API ---- */
 
 TcdModbus *
-tcd_modbus_new (TcdApp *app)
+tcd_modbus_new (TcdContext *ctx)
 {
   TcdModbus *m = g_new0 (TcdModbus, 1);
 
-  m->app = app;
+  m->ctx = ctx;
   m->listen_fd = -1;
   m->last_pts = GST_CLOCK_TIME_NONE;
   g_mutex_init (&m->lock);

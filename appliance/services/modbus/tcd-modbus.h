@@ -6,11 +6,13 @@
  */
 #pragma once
 
-#include "tcd-app.h"
+#include "tcd-service.h"
 
 G_BEGIN_DECLS
 
-TcdModbus *tcd_modbus_new (TcdApp *app);
+typedef struct _TcdModbus TcdModbus;
+
+TcdModbus *tcd_modbus_new (TcdContext *ctx);
 void       tcd_modbus_free (TcdModbus *m);
 /* Starts the TCP server on @address (an IP address; NULL or "": all IPv4
  * addresses) and @port (0: a free one) when modbus.enabled, and
