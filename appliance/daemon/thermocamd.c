@@ -507,6 +507,7 @@ main (int argc, char **argv)
   g_autoptr (GError) err = NULL;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autofree gchar *schema = NULL, *pipelines = NULL, *picture = NULL;
+  gboolean print_routes = FALSE;
   GOptionEntry entries[] = {
     {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
         "Where the configuration, users and files live (default: "
@@ -531,6 +532,9 @@ main (int argc, char **argv)
         "The sensor: sim (default), v4l2:DEVICE or file:PATH", "SOURCE"},
     {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
         "Where pipelines/ and schemas/ are (default: " TCD_DATA_DIR ")", "DIR"},
+    {"print-routes", 0, 0, G_OPTION_ARG_NONE, &print_routes,
+        "Print the HTTP API's routes as JSON ([{\"method\", \"path\", \"level\"}]) and exit",
+        NULL},
     {NULL}
   };
 
@@ -541,6 +545,12 @@ main (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 2;
+  }
+  if (print_routes) {
+    g_autoptr (JsonNode) routes = tcd_http_routes ();
+    g_autofree gchar *text = tcd_json_to_string (routes, TRUE);
+    g_print ("%s\n", text);
+    return 0;
   }
   if (http_port < -1 || http_port > 65535 || rtsp_port < -1 || rtsp_port > 65535
       || https_port < -1 || https_port > 65535 || modbus_port < -1 || modbus_port > 65535) {

@@ -25,9 +25,9 @@ void     tcd_http_push_jpeg (TcdHttp *h, GstSample *jpeg);
 void     tcd_http_security_changed (TcdHttp *h);
 JsonNode *tcd_http_stats (TcdHttp *h);
 
-/* The reading of a temperature frame (GET /api/v1/temperatures and the
- * measurement event), or NULL when it has no measurement; readings outside
- * the measurement range @range_lo..@range_hi (degrees C) are flagged */
-JsonNode *tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi);
+/* Every route of the API: [{"method", "path" ("/api/v1/rules/{id}"),
+ * "level" ("none", "user", "operator", "administrator")}] (thermocamd
+ * --print-routes; the OpenAPI test checks the document against it) */
+JsonNode *tcd_http_routes (void);
 
 G_END_DECLS
