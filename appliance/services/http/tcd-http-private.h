@@ -145,7 +145,7 @@ Who         *who_of (SoupServerMessage *msg);
 const gchar *who_user (SoupServerMessage *msg);
 const gchar *address_of (SoupServerMessage *msg);
 gboolean     is_tls (TcdHttp *h, SoupServerMessage *msg);
-/* steps 2-5 of the gate (tcd-http.c's header); FALSE when answered */
+/* steps 2-5 of the gate (tcd-http-auth.c's header); FALSE when answered */
 gboolean     gate (TcdHttp *h, SoupServerMessage *msg);
 void         send_locked (SoupServerMessage *msg, gint64 remaining);
 void         send_not_activated (SoupServerMessage *msg);
