@@ -55,8 +55,8 @@ guint      tcd_router_get_size (TcdRouter *r);
 /* the @i-th row, in the order added */
 const TcdRoute *tcd_router_get (TcdRouter *r, guint i);
 
-/* Matches @method and @path ("/rules/3": the path below the API's prefix,
- * with its leading slash).  The path is split at each "/"; one trailing
+/* Matches @method and @path ("/rules/3": the path below the API's prefix;
+ * one leading slash is optional).  The path is split at each "/"; one trailing
  * slash is dropped ("/device/" is "/device"), nothing else is cleaned: an
  * empty segment ("//device") is a segment like any other.  Where two
  * patterns match, the one with a literal segment further left wins
