@@ -218,7 +218,7 @@ mjpeg_finished (SoupServerMessage *msg, gpointer user_data)
   mjpeg_update_viewers (h);
 }
 
-gboolean
+static gboolean
 mjpeg_send (gpointer user_data)
 {
   TcdHttp *h = user_data;

@@ -90,7 +90,7 @@ end_stream (SoupServerMessage *msg)
 /* Ends the streams opened by @user (all when @everyone) and, with
  * @filtered, those of addresses the IP filter now refuses: a stream is
  * not let go on once its account or its address may no longer see it. */
-void
+static void
 end_streams (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered)
 {
   gboolean viewers = FALSE;

@@ -9,6 +9,13 @@
  *   tcd-router.c         the route table's matching (GLib only)
  *   tcd-http-reply.c     answers: JSON, errors, bodies; GError -> status
  *   api-*.c              the routes of one group each, and their table
+ *
+ * A new group of routes: an api-NAME.c whose table (HTTP_ROUTE rows ending
+ * with HTTP_ROUTES_END) is declared below and listed in http_router_new ()
+ * (tcd-http.c), the file in appliance/meson.build, and its routes in
+ * schemas/openapi.yaml (tests/appliance/test_openapi.py checks them against
+ * thermocamd --print-routes).  A handler is called only for its method and
+ * path, after the gate checked the row's level.
  */
 #pragma once
 
@@ -107,9 +114,6 @@ extern const TcdRoute tcd_http_certificate_routes[];
 TcdRouter *http_router_new (void);
 /* the route of @msg (matched once, kept on the message) */
 const TcdRouteMatch *http_route_of (TcdHttp *h, SoupServerMessage *msg);
-/* the path a route's pattern is below the API prefix ("/config/{section}"),
- * or NULL for a path outside it */
-const gchar *http_api_path (const gchar *path);
 
 /* ---- answers (tcd-http-reply.c) ---- */
 
@@ -155,10 +159,6 @@ void         set_session_cookie (TcdHttp *h, SoupServerMessage *msg, const gchar
                                  gint max_age);
 /* the sessions (and streams) of @user, or everyone's */
 void         drop_sessions (TcdHttp *h, const gchar *user);
-/* the streams of @user (all with @everyone), and with @filtered those of
- * addresses the IP filter now refuses */
-void         end_streams (TcdHttp *h, const gchar *user, gboolean everyone,
-                          gboolean filtered);
 
 /* ---- shared by the groups ---- */
 
@@ -176,6 +176,5 @@ void      mjpeg_finished (SoupServerMessage *msg, gpointer user_data);
 void      mjpeg_update_viewers (TcdHttp *h);
 gboolean  sse_keepalive (gpointer user_data);
 gboolean  sse_measurement (gpointer user_data);
-gboolean  mjpeg_send (gpointer user_data);
 
 G_END_DECLS

@@ -51,7 +51,9 @@ http_router_new (void)
   return r;
 }
 
-const gchar *
+/* the path below the API prefix, with its slash ("/config/image"), or NULL
+ * for a path outside it */
+static const gchar *
 http_api_path (const gchar *path)
 {
   return path && g_str_has_prefix (path, API) ? path + strlen (API) - 1 : NULL;
