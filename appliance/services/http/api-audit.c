@@ -10,6 +10,8 @@
 #include "tcd-crypt.h"
 #include "tcd-json.h"
 
+/* ---- the audit log (manual 10.12.2) ---- */
+
 static gboolean
 parse_time (const gchar *s, gint64 *out)
 {

@@ -9,6 +9,7 @@
 #include "tc-json.h"
 #include "tcd-json.h"
 
+/* ---- secrets ---- */
 
 /* Secrets are write-only: a configuration as the API shows it */
 JsonNode *
@@ -95,7 +96,6 @@ keep_receiver_passwords (TcdConfig *cfg, JsonNode *patch)
     }
   }
 }
-
 
 /* ---- sections ---- */
 
@@ -383,8 +383,6 @@ handle_rule_update (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 
 /* ---- the overlay picture (manual 7.4) ---- */
 
-/* ---- the overlay picture (manual 7.4) ---- */
-
 /* a 24-bit uncompressed BMP of at most 128x128 (the manual's limits) */
 gboolean
 picture_ok (const guint8 *d, gsize len, GError **error)
@@ -411,7 +409,6 @@ picture_ok (const guint8 *d, gsize len, GError **error)
   }
   return TRUE;
 }
-
 
 static gchar *
 picture_path (TcdHttp *h)

@@ -405,7 +405,7 @@ handle_snapshot (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   g_object_unref (task);
 }
 
-/* ---- configuration and rules ---- */
+/* ---- temperatures ---- */
 
 static void
 handle_temperatures (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)

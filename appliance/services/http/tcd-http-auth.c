@@ -177,7 +177,6 @@ find_session (TcdHttp *h, SoupServerMessage *msg)
   return s;
 }
 
-
 static gboolean
 changes_state (const gchar *method)
 {

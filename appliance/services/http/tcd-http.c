@@ -201,7 +201,6 @@ tcd_http_stats (TcdHttp *h)
   return json_builder_get_root (b);
 }
 
-
 static void
 root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer user_data)
