@@ -122,9 +122,13 @@ handle_export (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 
   if (!(body = read_body (msg)) || !(o = body_object (msg, body, fields)))
     return;
-  if (!member (o, "password") || !tcd_password_is_strong (member (o, "password"), &err)) {
+  if (!member (o, "password")) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "weak_password", "password",
-        "password: %s", err ? err->message : "required");
+        "password: required");
+    return;
+  }
+  if (!tcd_password_is_strong (member (o, "password"), &err)) {
+    send_gerror (msg, err, "password", "password: ");
     return;
   }
   users = tcd_users_export (app->users);
