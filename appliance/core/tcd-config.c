@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-config.h"
+#include "tcd-error.h"
 #include "tcd-json.h"
 #include "tcd-schedule.h"
 #include "tcd-security.h"
@@ -16,48 +17,7 @@
 /* the configuration file is some 20 KiB; more is not ours */
 #define TCD_CONFIG_MAX_FILE (4 * 1024 * 1024)
 
-/* an extended error domain: its errors carry the field they name */
-typedef struct {
-  gchar *field;
-} TcdConfigErrorPrivate;
 
-static void
-tcd_config_error_private_init (TcdConfigErrorPrivate *priv)
-{
-  priv->field = NULL;
-}
-
-static void
-tcd_config_error_private_copy (const TcdConfigErrorPrivate *src, TcdConfigErrorPrivate *dest)
-{
-  dest->field = g_strdup (src->field);
-}
-
-static void
-tcd_config_error_private_clear (TcdConfigErrorPrivate *priv)
-{
-  g_clear_pointer (&priv->field, g_free);
-}
-
-G_DEFINE_EXTENDED_ERROR (TcdConfigError, tcd_config_error)
-
-void
-tcd_error_set_field (GError *error, const gchar *field)
-{
-  TcdConfigErrorPrivate *priv = error ? tcd_config_error_get_private (error) : NULL;
-
-  if (priv) {
-    g_free (priv->field);
-    priv->field = g_strdup (field);
-  }
-}
-
-const gchar *
-tcd_error_get_field (const GError *error)
-{
-  TcdConfigErrorPrivate *priv = error ? tcd_config_error_get_private (error) : NULL;
-  return priv ? priv->field : NULL;
-}
 
 struct _TcdConfig {
   gchar *path;

@@ -10,6 +10,7 @@
 
 #include <json-glib/json-glib.h>
 #include "tc-schema.h"
+#include "tcd-error.h"
 
 G_BEGIN_DECLS
 
@@ -22,12 +23,6 @@ typedef enum {
   TCD_CONFIG_ERROR_IO           /* could not persist */
 } TcdConfigError;
 
-/* An error of TCD_CONFIG_ERROR carries the field it names ("ftp.port",
- * "rules[2].name"; NULL: the whole document): every protocol shows it where
- * the request gave it, without reading the message.  Errors of other domains
- * carry none (set is ignored, get gives NULL). */
-void         tcd_error_set_field (GError *error, const gchar *field);
-const gchar *tcd_error_get_field (const GError *error);
 
 typedef struct _TcdConfig TcdConfig;
 

@@ -156,13 +156,13 @@ tcd_schedule_copy_day (JsonNode *schedule, const gchar *from, const gchar *const
   JsonNode *src;
 
   if (!g_strv_contains (tcd_weekdays, from)) {
-    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+    tcd_set_error_field (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, "from",
         "from: \"%s\" is not a weekday (monday .. sunday)", from);
     return NULL;
   }
   for (guint i = 0; to && to[i]; i++)
     if (!g_strv_contains (tcd_weekdays, to[i])) {
-      g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+      tcd_set_error_field (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, "to",
           "to: \"%s\" is not a weekday (monday .. sunday)", to[i]);
       return NULL;
     }

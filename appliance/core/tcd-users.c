@@ -7,6 +7,7 @@
  * password is ever written anywhere.
  */
 #include "tcd-users.h"
+#include "tcd-error.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -19,7 +20,7 @@
 
 #include "tc-json.h"
 
-G_DEFINE_QUARK (tcd-users-error-quark, tcd_users_error)
+/* the domain is defined with its field in tcd-error.c */
 
 #define PBKDF2_ITERATIONS 200000
 #define SALT_LEN 16
@@ -228,7 +229,7 @@ tcd_password_is_strong (const gchar *password, GError **error)
 
   if (!g_utf8_validate (password, -1, NULL) || g_utf8_strlen (password, -1) < 8
       || strlen (password) > 64) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK, "password",
         "the password must be 8 to 64 characters long");
     return FALSE;
   }
@@ -244,7 +245,7 @@ tcd_password_is_strong (const gchar *password, GError **error)
   }
   kinds = upper + lower + digit + special;
   if (kinds < 3) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK, "password",
         "the password must mix at least three of: upper case letters, lower case "
         "letters, digits, special characters");
     return FALSE;
@@ -259,14 +260,15 @@ tcd_users_activate (TcdUsers *u, const gchar *password, GError **error)
   User *x;
 
   if (tcd_users_is_activated (u)) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_ACTIVATED,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_ACTIVATED, NULL,
         "the device is already activated");
     return FALSE;
   }
   if (!tcd_password_is_strong (password, error))
     return FALSE;
   if (RAND_bytes (salt, sizeof salt) != 1) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_IO, "no random bytes");
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_IO, NULL,
+        "no random bytes");
     return FALSE;
   }
   x = g_new0 (User, 1);
@@ -389,13 +391,13 @@ name_ok (const gchar *name, GError **error)
   gsize len = name ? strlen (name) : 0;
 
   if (len < 1 || len > 32) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "name",
         "name: 1 to 32 characters");
     return FALSE;
   }
   for (const gchar *c = name; *c; c++)
     if (!g_ascii_isalnum (*c) && *c != '.' && *c != '_' && *c != '-') {
-      g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "name",
           "name: only letters, digits, '.', '_' and '-'");
       return FALSE;
     }
@@ -409,8 +411,8 @@ level_ok (const gchar *level, GError **error)
 
   if (l == TCD_LEVEL_USER || l == TCD_LEVEL_OPERATOR)
     return TRUE;
-  g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
-      l == TCD_LEVEL_ADMINISTRATOR
+  tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, NULL,
+        l == TCD_LEVEL_ADMINISTRATOR
       ? "level: admin is the only administrator; accounts are operator or user"
       : "level: one of operator, user");
   return FALSE;
@@ -422,13 +424,17 @@ password_ok (const gchar *name, const gchar *password, GError **error)
 {
   g_autofree gchar *lp = NULL, *ln = NULL;
 
-  if (!password || !tcd_password_is_strong (password, error))
-    return password ? FALSE : (g_set_error_literal (error, TCD_USERS_ERROR,
-            TCD_USERS_ERROR_WEAK, "a password is needed"), FALSE);
+  if (!password) {
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK, "password",
+        "a password is needed");
+    return FALSE;
+  }
+  if (!tcd_password_is_strong (password, error))
+    return FALSE;
   lp = g_ascii_strdown (password, -1);
   ln = g_ascii_strdown (name, -1);
   if (strstr (lp, ln)) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK, "password",
         "the password must not contain the user name");
     return FALSE;
   }
@@ -472,11 +478,12 @@ tcd_users_add (TcdUsers *u, const gchar *name, const gchar *password, const gcha
   if (!name_ok (name, error) || !level_ok (level, error))
     return FALSE;
   if (find (u, name)) {
-    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_EXISTS, "name: '%s' exists", name);
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_EXISTS, "name",
+        "name: '%s' exists", name);
     return FALSE;
   }
   if (u->users->len >= TCD_USERS_MAX) {
-    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_FULL,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_FULL, NULL,
         "admin and %d accounts exist already", TCD_USERS_MAX - 1);
     return FALSE;
   }
@@ -503,14 +510,15 @@ tcd_users_modify (TcdUsers *u, const gchar *name, const gchar *password, const g
   guint i;
 
   if (!x) {
-    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_NOT_FOUND, "no user '%s'", name);
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_NOT_FOUND, "name",
+        "no user '%s'", name);
     return FALSE;
   }
   if (level && g_str_equal (name, "admin")) {
     if (g_str_equal (level, "administrator"))
       level = NULL;
     else {
-      g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED,
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED, "level",
           "level: admin stays the administrator");
       return FALSE;
     }
@@ -543,11 +551,12 @@ tcd_users_delete (TcdUsers *u, const gchar *name, GError **error)
   guint i;
 
   if (!x) {
-    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_NOT_FOUND, "no user '%s'", name);
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_NOT_FOUND, "name",
+        "no user '%s'", name);
     return FALSE;
   }
   if (tcd_users_get_level (u, name) == TCD_LEVEL_ADMINISTRATOR) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED, NULL,
         "the administrator cannot be deleted");
     return FALSE;
   }
@@ -589,7 +598,7 @@ tcd_users_import_check (TcdUsers *u, JsonNode *node, GError **error)
   gboolean admin = FALSE;
 
   if (!a || json_array_get_length (a) > TCD_USERS_MAX) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "users",
         "users: a list of at most 32 accounts");
     return FALSE;
   }
@@ -607,16 +616,18 @@ tcd_users_import_check (TcdUsers *u, JsonNode *node, GError **error)
             2 * HASH_LEN)
         || !is_hex (tc_json_get_string (o, "digest_ha1", NULL), 32)
         || it < 10000 || it > 10000000) {
+      g_autofree gchar *field = g_strdup_printf ("users[%u]", i);
       g_clear_error (error);
-      g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
-          "users[%u]: not a valid account record", i);
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, field,
+          "%s: not a valid account record", field);
       return FALSE;
     }
     /* admin is the administrator, and the only one */
     if (g_str_equal (name, "admin")
         != (tcd_level_from_string (level) == TCD_LEVEL_ADMINISTRATOR)) {
-      g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
-          g_str_equal (name, "admin")
+      g_autofree gchar *field = g_strdup_printf ("users[%u]", i);
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, field,
+        g_str_equal (name, "admin")
           ? "users[%u]: the account '%s' must be the administrator"
           : "users[%u]: the account '%s' cannot be an administrator (only admin is); "
           "accounts are operator or user", i, name);
@@ -626,7 +637,7 @@ tcd_users_import_check (TcdUsers *u, JsonNode *node, GError **error)
     admin |= g_str_equal (name, "admin");
   }
   if (!admin) {
-    g_set_error_literal (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID,
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "users",
         "users: the account admin is missing");
     return FALSE;
   }
@@ -676,7 +687,8 @@ tcd_users_reset (TcdUsers *u, GError **error)
   g_ptr_array_set_size (u->users, 0);
   u->generation++;
   if ((g_unlink (u->path) != 0 && errno != ENOENT)) {
-    g_set_error (error, TCD_USERS_ERROR, TCD_USERS_ERROR_IO, "cannot remove %s", u->path);
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_IO, NULL,
+        "cannot remove %s", u->path);
     return FALSE;
   }
   g_unlink (u->htdigest);

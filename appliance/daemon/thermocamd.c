@@ -26,7 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tcd-app.h"
 #include "tcd-bus.h"
 #include "tcd-change.h"
 #include "tcd-commands.h"
@@ -66,8 +65,6 @@ typedef struct {
   GMainLoop *loop;
   guint reboot_id;
 } Daemon;
-
-static Daemon *the_daemon;      /* for the tcd_app_* functions (tcd-app.h) */
 
 static gint
 port_index (Daemon *d, const gchar *name)
@@ -287,59 +284,6 @@ daemon_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
     schedule_reboot (d);
 }
 
-/* ---- the tcd_app_* functions (tcd-app.h) ---- */
-
-gboolean
-tcd_app_change_config (TcdApp *app, JsonNode *doc, const gchar *what, const gchar *user,
-    const gchar *address, gchar **field, GError **error)
-{
-  TcdOrigin o = { what, user, address, NULL };
-  g_autoptr (GError) err = NULL;
-
-  if (tcd_change_commit (app->change, doc, &o, TCD_CHANGE_NONE, NULL, &err))
-    return TRUE;
-  if (field)
-    *field = g_strdup (tcd_error_get_field (err));
-  g_propagate_error (error, g_steal_pointer (&err));
-  return FALSE;
-}
-
-void
-tcd_app_emit (TcdApp *app, const gchar *type, JsonNode *data)
-{
-  tcd_bus_emit (app->bus, tcd_event_type_from_name (type), data);
-}
-
-void
-tcd_app_schedule_reboot (TcdApp *app)
-{
-  schedule_reboot (the_daemon);
-}
-
-void
-tcd_app_users_changed (TcdApp *app)
-{
-  tcd_change_users_changed (app->change, NULL);
-}
-
-const gchar *
-tcd_app_listen_address (TcdApp *app)
-{
-  return listen_address (the_daemon);
-}
-
-void
-tcd_app_describe_ports (TcdApp *app, JsonNode *ports)
-{
-  ports_view (ports, FALSE, the_daemon);
-}
-
-void
-tcd_app_ports_patch (JsonNode *patch)
-{
-  ports_incoming (NULL, patch, NULL);
-}
-
 /* ---- hooks ---- */
 
 static void
@@ -511,6 +455,7 @@ main (int argc, char **argv)
   TcdCommandsHooks hooks = { on_reboot, on_factory_reset, &d };
   guint n_ports = 0;
   gint ret = 0;
+  gboolean print_routes = FALSE;
   GOptionEntry entries[] = {
     {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
         "Where the configuration, users and files live (default: "
@@ -535,6 +480,9 @@ main (int argc, char **argv)
         "The sensor: sim (default), v4l2:DEVICE or file:PATH", "SOURCE"},
     {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
         "Where pipelines/ and schemas/ are (default: " TCD_DATA_DIR ")", "DIR"},
+    {"print-routes", 0, 0, G_OPTION_ARG_NONE, &print_routes,
+        "Print the HTTP API's routes as JSON ([{\"method\", \"path\", \"level\"}]) and exit",
+        NULL},
     {NULL}
   };
 
@@ -545,6 +493,12 @@ main (int argc, char **argv)
   if (!g_option_context_parse (octx, &argc, &argv, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 2;
+  }
+  if (print_routes) {
+    g_autoptr (JsonNode) routes = tcd_http_routes ();
+    g_autofree gchar *text = tcd_json_to_string (routes, TRUE);
+    g_print ("%s\n", text);
+    return 0;
   }
   if (http_port < -1 || http_port > 65535 || rtsp_port < -1 || rtsp_port > 65535
       || https_port < -1 || https_port > 65535 || modbus_port < -1 || modbus_port > 65535) {
@@ -625,7 +579,6 @@ main (int argc, char **argv)
 
   /* services */
   d.services = ctx->services = tcd_services_new ();
-  the_daemon = &d;
   for (guint i = 0; i < G_N_ELEMENTS (service_table); i++)
     tcd_services_add (d.services, service_table[i], service_table[i]->create (ctx));
 

@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
-"""schemas/openapi.yaml against the code it documents (TAP output).
+"""schemas/openapi.yaml against the daemon it documents (TAP output).
 
-    test_openapi.py SOURCE_ROOT
+    test_openapi.py SOURCE_ROOT THERMOCAMD
 
 Checks that the document parses as OpenAPI 3.1, that every $ref resolves
 (inside it, and into config.schema.json, and the refs of the files it reaches),
-that every route appliance/tcd-http.c matches is documented and nothing else
-is, that every operation has an operationId, a summary and responses, that
-every operation but /activate documents 401 and every one 403, that the error
-codes and statuses the C code sends appear in the document, and that the
-x-permission of every operation is the level route_level() in tcd-http.c
-gives it (the e2e tests build their permission matrix from x-permission).
+that every route of the daemon's route table (`THERMOCAMD --print-routes`) is
+documented and nothing else is, that the x-permission of every operation is
+the level of its route in that table (the e2e tests build their permission
+matrix from x-permission), that every operation has an operationId, a summary
+and responses, that every operation but /activate documents 401 and every one
+403, and that the error codes and statuses the C code of
+appliance/services/http/ sends appear in the document.
 
 Python 3 standard library + python3-yaml only.
 """
+import glob
 import json
 import os
 import re
+import subprocess
 import sys
 import urllib.parse
 
@@ -24,7 +27,7 @@ import yaml
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-# libsoup's status names -> numbers, for those tcd-http.c uses
+# libsoup's status names -> numbers, for those the HTTP service uses
 SOUP_STATUS = {
     "OK": 200, "CREATED": 201, "ACCEPTED": 202, "NO_CONTENT": 204,
     "BAD_REQUEST": 400, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404,
@@ -32,7 +35,8 @@ SOUP_STATUS = {
     "INTERNAL_SERVER_ERROR": 500, "SERVICE_UNAVAILABLE": 503, "PERMANENT_REDIRECT": 308,
 }
 
-# the values of x-permission, in the order of TcdLevel (tcd-users.h)
+# the values of x-permission and of the route table's levels, in the order of
+# TcdLevel (tcd-users.h)
 LEVELS = ("none", "user", "operator", "administrator")
 
 
@@ -45,64 +49,51 @@ def check(cond, why):
         raise Fail(why)
 
 
-# ---- the C side ----
+# ---- the daemon's routes ----
 
-def c_function(src, name):
-    """The text of a top-level C function definition (GNU style: name at the
-    start of a line, body up to the first '}' at the start of a line)."""
-    m = re.search(r"^%s\s*\(.*?^\{(.*?)^\}" % re.escape(name), src, re.M | re.S)
-    if not m:
-        raise Fail("no function %s in tcd-http.c" % name)
-    return m.group(1)
+def daemon_routes(exe):
+    """[(METHOD, path, level)] of `thermocamd --print-routes`."""
+    out = subprocess.run([exe, "--print-routes"], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise Fail("%s --print-routes: exit %d: %s" % (exe, out.returncode, out.stderr.strip()))
+    routes = json.loads(out.stdout)
+    check(isinstance(routes, list), "--print-routes does not print a list")
+    for r in routes:
+        check(isinstance(r, dict) and set(r) == {"method", "path", "level"},
+              "a route is not {method, path, level}: %r" % (r,))
+    return [(r["method"], r["path"], r["level"]) for r in routes]
 
+
+def is_param(seg):
+    return len(seg) >= 2 and seg[0] == "{" and seg[-1] == "}"
+
+
+def pattern_fits(pattern, path):
+    """Whether the route pattern's segments take the documented path's: a
+    literal the same literal, a {named} segment any one (a documented literal
+    such as /config/device, or a {parameter})."""
+    return len(pattern) == len(path) and all(
+        is_param(p) or p == s for p, s in zip(pattern, path))
+
+
+def specificity(pattern):
+    """As the router picks between patterns: a literal further left wins."""
+    return tuple(0 if is_param(p) else 1 for p in pattern)
+
+
+# ---- the C side: what the handlers send ----
 
 def strip_comments(src):
     src = re.sub(r"/\*.*?\*/", " ", src, flags=re.S)
     return re.sub(r"//[^\n]*", " ", src)
 
 
-def if_conditions(body):
-    """The condition of every `if (...)`, balancing parentheses."""
-    out = []
-    for m in re.finditer(r"\bif\s*\(", body):
-        depth, i = 1, m.end()
-        while i < len(body) and depth:
-            if body[i] == "(":
-                depth += 1
-            elif body[i] == ")":
-                depth -= 1
-            i += 1
-        out.append(body[m.end():i - 1])
-    return out
-
-
-def c_routes(src):
-    """[(segments, op, count)]: each `if` of api_handler that tests seg[0]:
-    the literal segments it requires ({0: "rules"}, {0: "schema", 1: "config"}),
-    and its constraint on the number of segments n ("==" or "<=", count), or
-    (None, None) when it has none."""
-    body = c_function(src, "api_handler")
-    routes = []
-    for cond in if_conditions(body):
-        segs = {int(i): s for i, s in re.findall(
-            r'g_str_equal\s*\(\s*seg\[(\d+)\]\s*,\s*"([^"]+)"\s*\)', cond)}
-        if 0 not in segs:
-            continue
-        m = re.search(r"\bn\s*(==|<=)\s*(\d+)", cond) or re.search(r"(\d+)\s*(==|>=)\s*n\b", cond)
-        if m and m.group(1).isdigit():   # "2 >= n" form
-            op, count = ("<=" if m.group(2) == ">=" else "=="), int(m.group(1))
-        elif m:
-            op, count = m.group(1), int(m.group(2))
-        else:
-            op, count = None, None
-        routes.append((segs, op, count))
-    return routes
-
-
-def c_system_actions(src):
-    """The literal actions handle_system compares `what` with."""
-    body = c_function(src, "handle_system")
-    return sorted(set(re.findall(r'g_str(?:cmp0|_equal)\s*\(\s*what\s*,\s*"([^"]+)"\s*\)', body)))
+def c_table_codes(src):
+    """The error codes of the GError table of tcd-http-reply.c."""
+    m = re.search(r"\berror_table\s*\[\s*\]\s*=\s*\{(.*?)\n\};", src, re.S)
+    if not m:
+        raise Fail("no error_table in the sources of appliance/services/http")
+    return set(re.findall(r'"([a-z_]+)"', m.group(1)))
 
 
 def c_error_codes(src):
@@ -162,249 +153,9 @@ def c_statuses(src):
     return {SOUP_STATUS[s] for s in re.findall(r"SOUP_STATUS_([A-Z_]+)", src) if s in SOUP_STATUS}
 
 
-# ---- route_level(): the C function itself, evaluated ----
-#
-# x-permission must say exactly what route_level() in tcd-http.c answers.  A
-# Python copy of route_level() kept in this file would drift from the C
-# silently (a changed condition with the same literals passes any "same
-# strings" guard), so instead the test reads route_level() and evaluates it:
-# a tokenizer and a recursive-descent parser for the small C subset the
-# function is written in (local `gboolean x = EXPR;`, `if (EXPR) return EXPR;`,
-# blocks, `return EXPR;`; expressions with ?:, ||, &&, ==, !=, <, <=, >, >=, !,
-# calls of g_str_equal/g_strcmp0/strcmp, seg[i], integer and string literals,
-# TCD_LEVEL_*, TRUE, FALSE).  Anything else (another function, a switch, a
-# loop, a global) is not guessed at: the test fails and names it, so that
-# whoever changes route_level() either keeps to the subset or teaches it here.
-# Evaluation short-circuits as C does and refuses to read seg[i] for i >= n
-# (a NULL in C).
-
-C_LEVELS = {"TCD_LEVEL_" + name.upper(): i for i, name in enumerate(LEVELS)}
-C_CONSTS = dict(C_LEVELS, TRUE=1, FALSE=0)
-C_TYPES = {"gboolean", "gint", "guint", "int", "const", "gchar", "TcdLevel"}
-
-C_TOKEN = re.compile(r"""\s*(?:
-    (?P<str>"(?:[^"\\]|\\.)*")
-  | (?P<num>\d+)
-  | (?P<id>[A-Za-z_]\w*)
-  | (?P<op>&&|\|\||==|!=|<=|>=|[<>!?:()\[\],;={}*])
-)""", re.X)
-
-
-def c_tokens(text):
-    out, i = [], 0
-    text = text.rstrip()
-    while i < len(text):
-        m = C_TOKEN.match(text, i)
-        if not m or m.end() == i:
-            raise Fail("route_level: cannot read %r" % text[i:i + 30])
-        i = m.end()
-        kind = m.lastgroup
-        val = m.group(kind)
-        if kind == "str":
-            val = bytes(val[1:-1], "utf-8").decode("unicode_escape")
-        elif kind == "num":
-            val = int(val)
-        out.append((kind, val))
-    return out
-
-
-class RouteLevel:
-    """route_level() of tcd-http.c, parsed once, callable as
-    f(method, segments) -> one of LEVELS."""
-
-    def __init__(self, src):
-        m = re.search(r"^route_level\s*\(([^)]*)\)\s*^\{(.*?)^\}", src, re.M | re.S)
-        if not m:
-            raise Fail("no function route_level in tcd-http.c")
-        self.params = [re.findall(r"\w+", p)[-1] for p in m.group(1).split(",")]
-        if len(self.params) != 3:
-            raise Fail("route_level has parameters %s; the test knows (method, seg, n)"
-                       % self.params)
-        self.toks, self.pos = c_tokens(m.group(2)), 0
-        self.body = []
-        while self.pos < len(self.toks):
-            self.body.append(self.statement())
-        self.literals = {v for k, v in self.toks if k == "str"}
-
-    # -- parsing --
-    def peek(self, val=None):
-        if self.pos >= len(self.toks):
-            return None if val is not None else (None, None)
-        t = self.toks[self.pos]
-        return (t[1] == val and t[0] in ("op", "id")) if val is not None else t
-
-    def take(self, val=None):
-        if self.pos >= len(self.toks):
-            raise Fail("route_level: unexpected end (expected %r)" % val)
-        t = self.toks[self.pos]
-        if val is not None and not (t[1] == val and t[0] in ("op", "id")):
-            raise Fail("route_level: expected %r, found %r" % (val, t[1]))
-        self.pos += 1
-        return t
-
-    def statement(self):
-        kind, val = self.peek()
-        if self.peek("{"):
-            self.take("{")
-            stmts = []
-            while not self.peek("}"):
-                stmts.append(self.statement())
-            self.take("}")
-            return ("block", stmts)
-        if self.peek("if"):
-            self.take("if")
-            self.take("(")
-            cond = self.expr()
-            self.take(")")
-            then = self.statement()
-            other = None
-            if self.peek("else"):
-                self.take("else")
-                other = self.statement()
-            return ("if", cond, then, other)
-        if self.peek("return"):
-            self.take("return")
-            e = self.expr()
-            self.take(";")
-            return ("return", e)
-        if kind == "id" and val in C_TYPES:
-            while self.peek()[0] == "id" and self.peek()[1] in C_TYPES or self.peek("*"):
-                self.take()
-            name = self.take()
-            if name[0] != "id":
-                raise Fail("route_level: a declaration of %r" % (name[1],))
-            self.take("=")
-            e = self.expr()
-            self.take(";")
-            return ("let", name[1], e)
-        raise Fail("route_level: a statement the test does not know, at %r" % (val,))
-
-    def expr(self):
-        cond = self.binary(0)
-        if self.peek("?"):
-            self.take("?")
-            a = self.expr()
-            self.take(":")
-            b = self.expr()
-            return ("?", cond, a, b)
-        return cond
-
-    BINARY = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="))
-
-    def binary(self, level):
-        if level == len(self.BINARY):
-            return self.unary()
-        left = self.binary(level + 1)
-        while self.peek()[0] == "op" and self.peek()[1] in self.BINARY[level]:
-            op = self.take()[1]
-            left = (op, left, self.binary(level + 1))
-        return left
-
-    def unary(self):
-        if self.peek("!"):
-            self.take("!")
-            return ("!", self.unary())
-        return self.postfix()
-
-    def postfix(self):
-        kind, val = self.take()
-        if kind == "op" and val == "(":
-            node = self.expr()
-            self.take(")")
-        elif kind in ("str", "num"):
-            node = ("lit", val)
-        elif kind == "id":
-            node = ("name", val)
-        else:
-            raise Fail("route_level: unexpected %r" % (val,))
-        while self.peek("(") or self.peek("["):
-            if self.peek("("):
-                self.take("(")
-                args = []
-                while not self.peek(")"):
-                    args.append(self.expr())
-                    if not self.peek(")"):
-                        self.take(",")
-                self.take(")")
-                if node[0] != "name":
-                    raise Fail("route_level: a call of something not a function")
-                node = ("call", node[1], args)
-            else:
-                self.take("[")
-                idx = self.expr()
-                self.take("]")
-                node = ("index", node, idx)
-        return node
-
-    # -- evaluation --
-    def __call__(self, method, segs):
-        env = {self.params[0]: method, self.params[1]: list(segs), self.params[2]: len(segs)}
-        for st in self.body:
-            r = self.run(st, env)
-            if r is not None:
-                return r
-        raise Fail("route_level returns nothing for %s /%s" % (method, "/".join(segs)))
-
-    def run(self, st, env):
-        if st[0] == "block":
-            for s in st[1]:
-                r = self.run(s, env)
-                if r is not None:
-                    return r
-            return None
-        if st[0] == "let":
-            env[st[1]] = self.ev(st[2], env)
-            return None
-        if st[0] == "if":
-            if self.ev(st[1], env):
-                return self.run(st[2], env)
-            return self.run(st[3], env) if st[3] else None
-        v = self.ev(st[1], env)
-        if v not in range(len(LEVELS)):
-            raise Fail("route_level returns %r, not a TcdLevel" % (v,))
-        return LEVELS[v]
-
-    def ev(self, e, env):
-        op = e[0]
-        if op == "lit":
-            return e[1]
-        if op == "name":
-            if e[1] in env:
-                return env[e[1]]
-            if e[1] in C_CONSTS:
-                return C_CONSTS[e[1]]
-            raise Fail("route_level uses %s, which the test does not know" % e[1])
-        if op == "index":
-            seq, i = self.ev(e[1], env), self.ev(e[2], env)
-            n = env[self.params[2]]
-            if not isinstance(seq, list) or not isinstance(i, int):
-                raise Fail("route_level indexes something not seg")
-            if i >= n:
-                raise Fail("route_level reads seg[%d] of a path of %d segment(s) (NULL in C)"
-                           % (i, n))
-            return seq[i]
-        if op == "call":
-            args = [self.ev(a, env) for a in e[2]]
-            if e[1] == "g_str_equal" and len(args) == 2:
-                return int(args[0] == args[1])
-            if e[1] in ("g_strcmp0", "strcmp") and len(args) == 2:
-                a, b = args
-                return 0 if a == b else (-1 if (a or "") < (b or "") else 1)
-            raise Fail("route_level calls %s, which the test does not know" % e[1])
-        if op == "!":
-            return int(not self.ev(e[1], env))
-        if op == "?":
-            return self.ev(e[2], env) if self.ev(e[1], env) else self.ev(e[3], env)
-        if op == "&&":
-            return int(bool(self.ev(e[1], env)) and bool(self.ev(e[2], env)))
-        if op == "||":
-            return int(bool(self.ev(e[1], env)) or bool(self.ev(e[2], env)))
-        a, b = self.ev(e[1], env), self.ev(e[2], env)
-        return int({"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,
-                    ">": a > b, ">=": a >= b}[op])
-
 
 # ---- the YAML side ----
+
 
 def load_doc(path):
     with open(path, encoding="utf-8") as f:
@@ -513,11 +264,13 @@ def operations(doc):
                 yield path, method, item[method]
 
 
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
+    exe = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "build", "appliance", "thermocamd")
     yaml_path = os.path.join(root, "schemas", "openapi.yaml")
     schema_path = os.path.join(root, "schemas", "config.schema.json")
-    c_path = os.path.join(root, "appliance", "services", "http", "tcd-http.c")
+    c_dir = os.path.join(root, "appliance", "services", "http")
 
     tests = []                          # (description, function)
     state = {}
@@ -534,18 +287,17 @@ def main():
     except Exception as e:          # reported by the first test
         doc, state["yaml_error"] = None, e
     try:
-        with open(c_path, encoding="utf-8") as f:
-            csrc = strip_comments(f.read())
-        routes = c_routes(csrc)
-        actions = c_system_actions(csrc)
+        routes = daemon_routes(exe)
     except Exception as e:
-        csrc, routes, actions, state["c_error"] = None, [], [], e
-    route_level = None
-    if csrc is not None:
-        try:
-            route_level = RouteLevel(csrc)
-        except Fail as e:
-            state["route_level_error"] = e
+        routes, state["routes_error"] = [], e
+    try:
+        csrc = ""
+        for f in sorted(glob.glob(os.path.join(c_dir, "*.[ch]"))):
+            with open(f, encoding="utf-8") as fh:
+                csrc += strip_comments(fh.read())
+        check(csrc, "no sources in %s" % c_dir)
+    except Exception as e:
+        csrc, state["c_error"] = None, e
     try:
         config_schema = load_doc(schema_path)
     except Exception as e:
@@ -554,8 +306,11 @@ def main():
     def need_doc():
         check(doc is not None, "openapi.yaml did not parse: %s" % state.get("yaml_error"))
 
+    def need_routes():
+        check(routes, "thermocamd --print-routes: %s" % state.get("routes_error", "no routes"))
+
     def need_c():
-        check(csrc is not None, "tcd-http.c: %s" % state.get("c_error"))
+        check(csrc is not None, "appliance/services/http: %s" % state.get("c_error"))
 
     @add("openapi.yaml parses as an OpenAPI 3.1 document")
     def _():
@@ -588,95 +343,97 @@ def main():
         check(os.path.realpath(schema_path) in refs.docs, "config.schema.json is never referenced")
         check(not refs.external_bad, "unresolved: " + "; ".join(refs.external_bad))
 
-    @add("the API prefix of tcd-http.c is the server URL's path")
+    @add("thermocamd --print-routes prints the route table")
+    def _():
+        need_routes()
+        check(len(routes) >= 5, "only %d routes: %s" % (len(routes), routes))
+        check(("POST", "/api/v1/activate", "none") in routes,
+              "no POST /api/v1/activate of level none: %s" % routes)
+        bad = [r for r in routes if r[0] != r[0].upper() or r[0].lower() not in METHODS
+               or r[2] not in LEVELS or not r[1].startswith("/")]
+        check(not bad, "odd rows: %s" % bad)
+        dup = sorted({r[:2] for r in routes if [x[:2] for x in routes].count(r[:2]) > 1})
+        check(not dup, "a method and path twice: %s" % dup)
+        check({r[2] for r in routes} == set(LEVELS), "only levels %s occur"
+              % sorted({r[2] for r in routes}))
+
+    # the server URL's path is the routes' prefix; the table's paths below it
+    prefix = ""
+    if isinstance(doc, dict) and doc.get("servers"):
+        prefix = urllib.parse.urlparse(
+            doc["servers"][0]["url"].replace("{", "").replace("}", "")).path.rstrip("/")
+
+    @add("every route is under the server URL's path")
     def _():
         need_doc()
-        need_c()
-        m = re.search(r'#define\s+API\s+"([^"]+)"', csrc)
-        check(m, "no #define API in tcd-http.c")
-        prefix = m.group(1).rstrip("/")
+        need_routes()
         servers = doc.get("servers") or []
         check(servers, "no servers")
         for s in servers:
             path = urllib.parse.urlparse(s["url"].replace("{", "").replace("}", "")).path
-            check(path.rstrip("/") == prefix, "server %s: path %s, the code serves %s" % (
-                s["url"], path, prefix))
+            check(path.rstrip("/") == prefix, "servers differ: %s" % [x["url"] for x in servers])
+        outside = [r[1] for r in routes if not r[1].startswith(prefix + "/")]
+        check(prefix and not outside, "not under %r: %s" % (prefix, outside))
 
-    @add("api_handler's routes are found in tcd-http.c")
-    def _():
-        need_c()
-        names = [r[0][0] for r in routes]
-        check(len(routes) >= 5, "only %d routes found: %s" % (len(routes), names))
-        check("activate" in names, "no activate route found: %s" % names)
+    ops = list(operations(doc)) if isinstance(doc, dict) else []
+    table = [(m, segments(p[len(prefix):] if p.startswith(prefix + "/") else p), lvl)
+             for m, p, lvl in routes]
 
-    paths = yaml_paths(doc) if isinstance(doc, dict) else []
-    path_segs = [segments(p) for p in paths]
+    for method, path, level in routes:
+        pat = segments(path[len(prefix):]) if path.startswith(prefix + "/") else segments(path)
 
-    def documented(segs, op, count):
-        def ok(ps):
-            if any(ps[i:i + 1] != [s] for i, s in segs.items()):
-                return False
-            return True
-        matching = [ps for ps in path_segs if ok(ps)]
-        if op == "==":
-            need = [count]
-        elif op == "<=":
-            need = list(range(max(segs) + 1, count + 1))
-        else:
-            need = []
-        check(matching, "no path starts with /%s" % "/".join(segs[i] for i in sorted(segs)))
-        for k in need:
-            check(any(len(ps) == k for ps in matching),
-                  "the code matches %d segment(s) here; no such path documented" % k)
-
-    for segs, op, count in routes:
-        route = "/" + "/".join(segs[i] for i in sorted(segs))
-        extra = "" if op is None else " (n %s %d)" % (op, count)
-
-        def fn(segs=segs, op=op, count=count):
+        def fn(method=method, path=path, level=level, pat=pat):
             need_doc()
-            documented(segs, op, count)
-        tests.append(("route %s%s is documented" % (route, extra), fn))
+            docs = [(p, op) for p, m, op in ops
+                    if m.upper() == method and pattern_fits(pat, segments(p))]
+            check(docs, "not documented: no %s operation of a path %s fits" % (method, path))
+        tests.append(("%s %s (%s) is documented" % (method, path, level), fn))
 
-    @add("every system action handle_system knows is documented")
+    def route_of(method, path):
+        """The route the daemon takes for a documented path: the most
+        specific pattern that fits it, and its row for the method."""
+        ps = segments(path)
+        fits = [t for t in table if pattern_fits(t[1], ps)]
+        if not fits:
+            return None, "no route's path fits"
+        best = max(specificity(t[1]) for t in fits)
+        rows = [t for t in fits if specificity(t[1]) == best]
+        pattern = rows[0][1]
+        rows = [t for t in rows if t[1] == pattern and t[0] == method.upper()]
+        if not rows:
+            return None, "/%s has no %s" % ("/".join(pattern), method.upper())
+        return rows[0], None
+
+    @add("every documented operation is a route of the daemon")
     def _():
         need_doc()
-        need_c()
-        check(actions, "no actions found in handle_system")
-        missing = [a for a in actions if "/system/" + a not in paths]
-        check(not missing, "undocumented: %s" % missing)
-
-    @add("every documented path is a route the code matches")
-    def _():
-        need_doc()
-        need_c()
-        firsts = {r[0][0] for r in routes}
+        need_routes()
+        check(ops, "no operations")
         stray = []
-        for p, ps in zip(paths, path_segs):
-            if not ps or ps[0] not in firsts:
-                stray.append(p)
-                continue
-            fits = False
-            for segs, op, count in routes:
-                if any(ps[i:i + 1] != [s] for i, s in segs.items()):
-                    continue
-                if op == "==" and len(ps) != count or op == "<=" and len(ps) > count:
-                    continue
-                # /system/{what} goes to handle_system, which knows its actions
-                # (/system/audit-log and the like have routes of their own)
-                if segs == {0: "system"} and len(ps) == 2 and ps[1] not in actions:
-                    continue
-                fits = True
-            if not fits:
-                stray.append(p)
-        check(not stray, "not routes of tcd-http.c: %s" % stray)
+        for path, method, op in ops:
+            row, why = route_of(method, path)
+            if not row:
+                stray.append("%s %s (%s)" % (method.upper(), path, why))
+        check(not stray, "not routes of thermocamd: %s" % "; ".join(stray))
+
+    @add("the x-permission of every operation is its route's level")
+    def _():
+        need_doc()
+        need_routes()
+        bad = []
+        for path, method, op in ops:
+            row, _ = route_of(method, path)
+            if row and op.get("x-permission") != row[2]:
+                bad.append("%s %s: x-permission %s, the route table says %s" % (
+                    method.upper(), path, op.get("x-permission"), row[2]))
+        check(not bad, "; ".join(bad))
 
     @add("the /config/{section} paths are exactly the sections of config.schema.json")
     def _():
         need_doc()
         check(config_schema is not None, "config.schema.json: %s" % state.get("schema_error"))
         sections = set(config_schema["properties"])
-        documented_ = {ps[1] for ps in path_segs if len(ps) == 2 and ps[0] == "config"}
+        documented_ = {ps[1] for ps in map(segments, yaml_paths(doc)) if len(ps) == 2 and ps[0] == "config"}
         check(documented_ == sections, "missing %s, extra %s" % (
             sorted(sections - documented_), sorted(documented_ - sections)))
         for s in sections:
@@ -758,29 +515,6 @@ def main():
                     method.upper(), path, op.get("x-permission"), op.get("security", "(global)")))
         check(not bad, "; ".join(bad))
 
-    @add("route_level() of tcd-http.c is read (the subset of C the test evaluates)")
-    def _():
-        need_c()
-        check(route_level is not None, str(state.get("route_level_error")))
-        check(route_level.literals, "route_level compares with no literal: is it read right?")
-
-    @add("the x-permission of every operation is what route_level() answers for it")
-    def _():
-        need_doc()
-        need_c()
-        check(route_level is not None, str(state.get("route_level_error")))
-        bad, seen = [], set()
-        for path, method, op in operations(doc):
-            # a path parameter stays "{name}": no literal route_level compares with
-            got = route_level(method.upper(), segments(path))
-            seen.add(got)
-            if op.get("x-permission") != got:
-                bad.append("%s %s: x-permission %s, route_level() says %s" % (
-                    method.upper(), path, op.get("x-permission"), got))
-        check(not bad, "; ".join(bad))
-        check(seen == set(LEVELS), "only levels %s occur: is route_level read right?"
-              % sorted(seen))
-
     @add("Digest authentication is the global security scheme")
     def _():
         need_doc()
@@ -796,18 +530,18 @@ def main():
         need_doc()
         check("not_activated" in yaml.safe_dump(doc), "not_activated is never mentioned")
 
-    @add("every error code tcd-http.c sends is in the Error schema")
+    @add("every error code appliance/services/http sends is in the Error schema")
     def _():
         need_doc()
         need_c()
-        codes = c_error_codes(csrc)
+        codes = c_error_codes(csrc) | c_table_codes(csrc)
         check(len(codes) >= 5, "only found %s" % sorted(codes))
         enum = set(doc["components"]["schemas"]["Error"]["properties"]["error"]
                    ["properties"]["code"]["enum"])
         check(codes <= enum, "missing from the enum: %s" % sorted(codes - enum))
         check(enum <= codes, "in the enum but never sent: %s" % sorted(enum - codes))
 
-    @add("every status tcd-http.c answers with is documented")
+    @add("every status appliance/services/http answers with is documented")
     def _():
         need_doc()
         need_c()
@@ -844,3 +578,4 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -3,11 +3,13 @@
  */
 #pragma once
 
-#include "tcd-app.h"
+#include "tcd-service.h"
 
 G_BEGIN_DECLS
 
-TcdHttp *tcd_http_new (TcdApp *app);
+typedef struct _TcdHttp TcdHttp;
+
+TcdHttp *tcd_http_new (TcdContext *ctx);
 void     tcd_http_free (TcdHttp *h);
 /* HTTP on @port, and HTTPS on @https_port when security.https.enabled
  * (0: a free port), on @address (an IP address; NULL or "": all of them) */
@@ -27,10 +29,10 @@ void     tcd_http_security_changed (TcdHttp *h);
 void     tcd_http_reset (TcdHttp *h);
 JsonNode *tcd_http_stats (TcdHttp *h);
 
-/* The reading of a temperature frame (GET /api/v1/temperatures and the
- * measurement event), or NULL when it has no measurement; readings outside
- * the measurement range @range_lo..@range_hi (degrees C) are flagged */
-JsonNode *tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi);
+/* Every route of the API: [{"method", "path" ("/api/v1/rules/{id}"),
+ * "level" ("none", "user", "operator", "administrator")}] (thermocamd
+ * --print-routes; the OpenAPI test checks the document against it) */
+JsonNode *tcd_http_routes (void);
 
 /* The service of the table (tcd-http-service.c) */
 extern const TcdServiceClass tcd_http_service;

@@ -54,7 +54,7 @@
  *   change at most every N ms).  The sample is a reference: the pipeline is
  *   never locked beyond taking it, and nothing is allocated in that path.
  * - Writes are checked in the server thread (addresses, value shapes), then
- *   carried out on the main loop through tcd_app_change_config, the one path
+ *   carried out on the main loop through tcd_change_commit, the one path
  *   of every change (validation, persistence, audit, event); the client's
  *   answer leaves when the change was committed (or refused: exception 03;
  *   an I/O error: 04).  Meanwhile that client is not read from, the others

@@ -1,0 +1,184 @@
+/* thermocamd: the HTTP service's parts, shared between its files
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ *   tcd-http.c           server and transport: listeners, TLS, keep-alive,
+ *                        body limits, security headers, request life cycle,
+ *                        the dispatcher
+ *   tcd-http-auth.c      who may ask: Digest and its nonces, sessions and
+ *                        cookies, cross-site requests, the gate
+ *   tcd-router.c         the route table's matching (GLib only)
+ *   tcd-http-reply.c     answers: JSON, errors, bodies; GError -> status
+ *   api-*.c              the routes of one group each, and their table
+ *
+ * A new group of routes: an api-NAME.c whose table (HTTP_ROUTE rows ending
+ * with HTTP_ROUTES_END) is declared below and listed in http_router_new ()
+ * (tcd-http.c), the file in appliance/meson.build, and its routes in
+ * schemas/openapi.yaml (tests/appliance/test_openapi.py checks them against
+ * thermocamd --print-routes).  A handler is called only for its method and
+ * path, after the gate checked the row's level.
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "tcd-http.h"
+#include "tcd-conns.h"
+#include "tcd-router.h"
+
+G_BEGIN_DECLS
+
+#define MAX_BODY (256 * 1024)      /* a 128x128 BMP is 48 KiB */
+#define API "/api/v1/"
+#define SESSION_COOKIE "thermocam_session"
+#define HTTP_ACTIVATE "/activate"     /* the one route before activation */
+
+/* who is asking (set on the message before its body is read) */
+typedef struct {
+  gchar *user, *address;
+  TcdLevel level;
+  gboolean session;             /* by the session cookie */
+} Who;
+
+typedef struct {
+  gchar *user, *csrf;
+  gint64 expires;               /* monotonic us */
+  gboolean tls;                 /* made over HTTPS: good only there */
+} Session;
+
+/* a client of a long answer (events, live view) */
+typedef struct {
+  SoupServerMessage *msg;
+  gsize backlog;                /* queued, not yet written to the socket */
+  gint64 stalled_since;         /* monotonic us the live view began skipping; 0 */
+  gboolean dropped;             /* too slow: its connection is being shut */
+} StreamClient;
+
+struct _TcdHttp {
+  TcdContext *ctx;
+  TcdRouter *router;            /* every group's routes */
+  SoupServer *server, *tls_server;
+  TcdConns *conns;              /* HTTP and HTTPS connections: bounds, deadlines */
+  TcdListener *service, *tls_service;
+  GSocket *keepalive[2];        /* see keep_alive () */
+  gboolean keep_alive;          /* connections stay open after an answer */
+  guint port, tls_port;
+  GTlsCertificate *tls_cert;
+  SoupAuthDomain *basic;
+  GHashTable *sessions;         /* token -> Session */
+  guint8 nonce_key[32];         /* HMAC key of our Digest nonces (new at each start) */
+  GHashTable *nonces;           /* nonce -> the highest nc seen (GUINT_TO_POINTER) */
+  gint64 nonce_floor;           /* nonces issued until then are stale (the table overflowed) */
+  GList *sse;                   /* StreamClient */
+  GList *mjpeg;                 /* StreamClient */
+  guint keepalive_id, measurement_id;
+  guint64 event_id;
+  GMutex jpeg_lock;
+  GstSample *jpeg;
+  guint jpeg_idle;
+  guint64 requests, errors, refused, streams_dropped;
+  guint64 challenges;           /* 401 answers that ask for credentials (not errors) */
+};
+
+/* ---- routes ---- */
+
+/* a request as its handler sees it */
+typedef struct {
+  const gchar *method;
+  const gchar *path;            /* as asked, "/api/v1/rules/3" */
+  GHashTable *query;            /* may be NULL */
+  const TcdRouteMatch *match;
+} TcdHttpRequest;
+
+typedef void (*TcdHttpHandler) (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req);
+
+/* a row of a group's table: the level is a TcdLevel */
+#define HTTP_ROUTE(method, pattern, level, handler) \
+  { (method), (pattern), (level), (TcdRouteHandler) (handler) }
+#define HTTP_ROUTES_END { NULL, NULL, 0, NULL }
+
+/* the value of the named segment {@name} of the route */
+#define http_param(req, name) tcd_route_match_param ((req)->match, (name))
+
+/* the groups' tables (each ends with HTTP_ROUTES_END) */
+extern const TcdRoute tcd_http_session_routes[];
+extern const TcdRoute tcd_http_users_routes[];
+extern const TcdRoute tcd_http_system_routes[];
+extern const TcdRoute tcd_http_config_routes[];
+extern const TcdRoute tcd_http_live_routes[];
+extern const TcdRoute tcd_http_io_routes[];
+extern const TcdRoute tcd_http_files_routes[];
+extern const TcdRoute tcd_http_audit_routes[];
+extern const TcdRoute tcd_http_certificate_routes[];
+
+/* a router of every group's routes */
+TcdRouter *http_router_new (void);
+/* the route of @msg (matched once, kept on the message) */
+const TcdRouteMatch *http_route_of (TcdHttp *h, SoupServerMessage *msg);
+
+/* ---- answers (tcd-http-reply.c) ---- */
+
+void      send_json (SoupServerMessage *msg, guint status, JsonNode *node);
+void      send_error (SoupServerMessage *msg, guint status, const gchar *code,
+                      const gchar *field, const gchar *fmt, ...) G_GNUC_PRINTF (5, 6);
+JsonNode *error_node (const gchar *code, const gchar *field, const gchar *message);
+void      method_not_allowed (SoupServerMessage *msg, const gchar *allow);
+/* the request's JSON body, or NULL with the error sent */
+JsonNode *read_body (SoupServerMessage *msg);
+/* the members of a JSON object body, refusing any but @allowed (strings) */
+JsonObject *body_object (SoupServerMessage *msg, JsonNode *body,
+                         const gchar * const *allowed);
+const gchar *member (JsonObject *o, const gchar *name);
+void      send_file (SoupServerMessage *msg, const gchar *path, const gchar *type);
+/* an attachment (@data taken) */
+void      send_pem (SoupServerMessage *msg, gchar *data, const gchar *type,
+                    const gchar *filename, guint status);
+/* The status and error code of @err, from the one table of tcd-http-reply.c
+ * (an error it does not know is 500 "io") */
+void      http_error_status (const GError *err, guint *status, const gchar **code);
+/* Answers @err by that table: @field (may be NULL) names the culprit, the
+ * message is @prefix (may be NULL) and @err's */
+void      send_gerror (SoupServerMessage *msg, const GError *err, const gchar *field,
+                       const gchar *prefix);
+/* the same with a message of one's own */
+void      send_gerror_message (SoupServerMessage *msg, const GError *err,
+                               const gchar *field, const gchar *message);
+
+/* ---- who asks (tcd-http-auth.c) ---- */
+
+Who         *who_of (SoupServerMessage *msg);
+const gchar *who_user (SoupServerMessage *msg);
+const gchar *address_of (SoupServerMessage *msg);
+/* who asks, as the change path and the commands see it (borrowed strings:
+ * valid while @msg is) */
+TcdOrigin    origin_of (SoupServerMessage *msg, const gchar *what);
+gboolean     is_tls (TcdHttp *h, SoupServerMessage *msg);
+/* steps 2-5 of the gate (tcd-http-auth.c's header); FALSE when answered */
+gboolean     gate (TcdHttp *h, SoupServerMessage *msg);
+void         send_locked (SoupServerMessage *msg, gint64 remaining);
+void         send_not_activated (SoupServerMessage *msg);
+void         session_free (Session *s);
+gchar       *random_token (void);
+void         set_session_cookie (TcdHttp *h, SoupServerMessage *msg, const gchar *value,
+                                 gint max_age);
+/* the sessions (and streams) of @user, or everyone's */
+void         drop_sessions (TcdHttp *h, const gchar *user);
+
+/* ---- shared by the groups ---- */
+
+/* the served certificate follows the installed one (tcd-http.c) */
+void      certificate_changed (TcdHttp *h);
+/* a change through the change path, answered: @doc taken; @answer (taken,
+ * may be NULL: 204) is sent with @ok_status on success; on a rule's route the
+ * field and message lose their "rules[N]." (api-config.c) */
+void      http_change (TcdHttp *h, SoupServerMessage *msg, JsonNode *doc, const gchar *what,
+                       gboolean rule_route, guint ok_status, JsonNode *answer);
+/* a 24-bit uncompressed BMP of at most 128x128 (api-config.c) */
+gboolean  picture_ok (const guint8 *d, gsize len, GError **error);
+/* live streams (api-live.c) */
+void      sse_finished (SoupServerMessage *msg, gpointer user_data);
+void      mjpeg_finished (SoupServerMessage *msg, gpointer user_data);
+void      mjpeg_update_viewers (TcdHttp *h);
+gboolean  sse_keepalive (gpointer user_data);
+gboolean  sse_measurement (gpointer user_data);
+
+G_END_DECLS
