@@ -411,8 +411,8 @@ level_ok (const gchar *level, GError **error)
 
   if (l == TCD_LEVEL_USER || l == TCD_LEVEL_OPERATOR)
     return TRUE;
-  tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, NULL,
-        l == TCD_LEVEL_ADMINISTRATOR
+  tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "level",
+      l == TCD_LEVEL_ADMINISTRATOR
       ? "level: admin is the only administrator; accounts are operator or user"
       : "level: one of operator, user");
   return FALSE;

@@ -455,7 +455,7 @@ main (int argc, char **argv)
   TcdCommandsHooks hooks = { on_reboot, on_factory_reset, &d };
   guint n_ports = 0;
   gint ret = 0;
-  gboolean print_routes = FALSE;
+  gboolean print_routes = FALSE, print_events = FALSE;
   GOptionEntry entries[] = {
     {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
         "Where the configuration, users and files live (default: "
@@ -483,6 +483,9 @@ main (int argc, char **argv)
     {"print-routes", 0, 0, G_OPTION_ARG_NONE, &print_routes,
         "Print the HTTP API's routes as JSON ([{\"method\", \"path\", \"level\"}]) and exit",
         NULL},
+    {"print-events", 0, 0, G_OPTION_ARG_NONE, &print_events,
+        "Print the event types of GET /api/v1/events as JSON ([{\"type\", \"doc\"}]) and exit",
+        NULL},
     {NULL}
   };
 
@@ -493,6 +496,22 @@ main (int argc, char **argv)
   if (!g_option_context_parse (octx, &argc, &argv, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 2;
+  }
+  if (print_events) {
+    g_autoptr (JsonArray) types = json_array_new ();
+    g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+    g_autofree gchar *text = NULL;
+
+    for (guint i = 0; i < TCD_EVENT_N_TYPES; i++) {
+      JsonObject *o = json_object_new ();
+      json_object_set_string_member (o, "type", tcd_event_type_name (i));
+      json_object_set_string_member (o, "doc", tcd_event_type_doc (i));
+      json_array_add_object_element (types, o);
+    }
+    json_node_set_array (node, types);
+    text = tcd_json_to_string (node, TRUE);
+    g_print ("%s\n", text);
+    return 0;
   }
   if (print_routes) {
     g_autoptr (JsonNode) routes = tcd_http_routes ();

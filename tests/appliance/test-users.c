@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "tcd-users.h"
+#include "tcd-error.h"
 
 #define ADMIN_PW "Secret-Pass1"
 
@@ -78,8 +79,25 @@ test_one_administrator (Fixture *f, gconstpointer data)
   g_autoptr (GError) err = NULL;
 
   g_assert_false (tcd_users_add (f->u, "boss", "Boss-Pass77", "administrator", &err));
+  /* each refusal names its field in the error itself (tcd-error.h) */
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "level");
   g_clear_error (&err);
   g_assert_false (tcd_users_modify (f->u, "op", NULL, "administrator", &err));
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "level");
+  g_clear_error (&err);
+  g_assert_false (tcd_users_add (f->u, "op", "Other-Pass3", "user", &err));
+  g_assert_error (err, TCD_USERS_ERROR, TCD_USERS_ERROR_EXISTS);
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "name");
+  g_clear_error (&err);
+  g_assert_false (tcd_users_add (f->u, "x y", "Other-Pass3", "user", &err));
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "name");
+  g_clear_error (&err);
+  g_assert_false (tcd_users_add (f->u, "weak", "short", "user", &err));
+  g_assert_error (err, TCD_USERS_ERROR, TCD_USERS_ERROR_WEAK);
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "password");
+  g_clear_error (&err);
+  g_assert_false (tcd_users_delete (f->u, "admin", &err));
+  g_assert_null (tcd_error_get_field (err));
   g_clear_error (&err);
   g_assert_true (tcd_users_modify (f->u, "admin", NULL, "administrator", NULL));
   g_assert_cmpint (tcd_users_get_level (f->u, "op"), ==, TCD_LEVEL_OPERATOR);
@@ -100,6 +118,7 @@ test_import (Fixture *f, gconstpointer data)
           (json_node_get_object (second), "users"), 1), "level", "administrator");
   g_assert_false (tcd_users_import_check (f->u, second, &err));
   g_assert_nonnull (strstr (err->message, "'op'"));
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "users[1]");
   g_clear_error (&err);
   g_assert_false (tcd_users_import (f->u, second, &err));
   g_clear_error (&err);

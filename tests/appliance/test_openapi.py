@@ -64,6 +64,19 @@ def daemon_routes(exe):
     return [(r["method"], r["path"], r["level"]) for r in routes]
 
 
+def daemon_events(exe):
+    """[type] of `thermocamd --print-events`, the one list of event types."""
+    out = subprocess.run([exe, "--print-events"], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise Fail("%s --print-events: exit %d: %s" % (exe, out.returncode, out.stderr.strip()))
+    types = json.loads(out.stdout)
+    check(isinstance(types, list) and types, "--print-events does not print a list")
+    for t in types:
+        check(isinstance(t, dict) and set(t) == {"type", "doc"} and t["doc"],
+              "an event type is not {type, doc}: %r" % (t,))
+    return [t["type"] for t in types]
+
+
 def is_param(seg):
     return len(seg) >= 2 and seg[0] == "{" and seg[-1] == "}"
 
@@ -556,6 +569,18 @@ def main():
         if "RedirectToHttps" in (doc["components"].get("responses") or {}):
             documented_.add(308)
         check(used <= documented_, "undocumented statuses: %s" % sorted(used - documented_))
+
+    @add("GET /events documents every event type of thermocamd --print-events, and no other")
+    def _():
+        need_doc()
+        types = daemon_events(exe)
+        op = doc["paths"]["/events"]["get"]
+        text = op.get("description", "")
+        listed = set(re.findall(r"^- `([a-z_]+)` \(schema", text, re.M))
+        check(set(types) == listed, "the daemon's %s, the document's %s" % (types, sorted(listed)))
+        hello = ": thermocamd events: " + ", ".join(types)
+        check(hello in text, "the stream's first comment is not documented as %r" % hello)
+        check(all(t in op.get("summary", "") for t in types), "the summary lacks a type")
 
     # ---- run ----
     print("1..%d" % len(tests))

@@ -644,6 +644,16 @@ n0 = len(audit_records("system", "flat-field"))
 ok, _, out = tcp(d, "0", addr("coil", "ffc"), values=[1])
 t.ok(ok and len(audit_records("system", "flat-field")) == n0,
      "a second ffc=1 within 5 s is answered but not repeated (no audit record)", out)
+# one rate limit whoever asks (the commands are shared): the web's request
+# right after is answered but not repeated either; after 5 s it runs
+s, j, _ = d.post("system/ffc")
+t.ok(s == 202 and len(audit_records("system", "flat-field")) == n0,
+     "POST /system/ffc within 5 s of Modbus's: answered 202, not repeated", (s, j))
+time.sleep(5.2)
+s, j, _ = d.post("system/ffc")
+recs = audit_records("system", "flat-field")
+t.ok(s == 202 and len(recs) == n0 + 1 and recs[-1].get("user") == "admin",
+     "5 s later it runs, audited with the same text as the web's user", (s, recs[-2:]))
 
 # ---- writes disabled ----
 d.put("config/modbus", {"write_enabled": False})
