@@ -150,7 +150,17 @@ d.put("config/ftp", {"port": ftp.port, "password": "Ftp#secret1"})
 d.put("config/capture", {"event": {"count": 2, "interval_s": 1, "picture": {"format": "jpeg"}}})
 link_input(ftp=True)
 trigger()
-pics = wait_for(lambda: sorted(glob.glob(os.path.join(root, "Kiln 7", "input-1", "*.jpg"))), 15)
+
+
+def whole_jpegs(d):
+    """the JPEGs in @d, once at least two are there and written whole (the
+    first upload may be seen while the second is still on its way)"""
+    p = sorted(glob.glob(os.path.join(d, "*.jpg")))
+    return p if len(p) >= 2 and all(open(x, "rb").read()[-2:] == b"\xff\xd9" for x in p) else None
+
+
+pics = wait_for(lambda: whole_jpegs(os.path.join(root, "Kiln 7", "input-1")), 15) or \
+    sorted(glob.glob(os.path.join(root, "Kiln 7", "input-1", "*.jpg")))
 data = [open(p, "rb").read() for p in pics or []]
 t.ok(len(pics) == 2 and all(x[:2] == b"\xff\xd8" and x[-2:] == b"\xff\xd9" for x in data)
      and data[0] != data[1], "the alarm's 2 pictures (1 s apart) arrive as JPEGs in Kiln 7/input-1/",
