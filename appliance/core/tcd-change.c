@@ -130,13 +130,13 @@ keep_receiver_passwords (TcdConfig *cfg, JsonNode *patch, gpointer user_data)
   }
 }
 
-/* ---- the built-in checks ---- */
+/* ---- checks the owner registers ---- */
 
 /* An IP filter that would shut out the address making the change is
  * refused (the administrator would lock themselves out for good) */
-static gboolean
-check_filter (JsonNode *doc, JsonNode *current, const TcdOrigin *origin, gpointer user_data,
-    GError **error)
+gboolean
+tcd_change_check_ip_filter (JsonNode *doc, JsonNode *current, const TcdOrigin *origin,
+    gpointer user_data, GError **error)
 {
   if (!origin || !origin->address
       || tcd_ip_filter_allows (tcd_config_node (doc, "security.ip_filter"), origin->address))
@@ -190,7 +190,6 @@ tcd_change_new (TcdConfig *config, TcdSecurity *security, TcdBus *bus)
   tcd_change_add_policy (c, "ftp", bind_password, drop_password, (gpointer) "ftp");
   tcd_change_add_policy (c, "email", bind_password, drop_password, (gpointer) "email");
   tcd_change_add_policy (c, "center", keep_receiver_passwords, drop_receiver_passwords, NULL);
-  tcd_change_add_check (c, "ip_filter", check_filter, NULL);
   tcd_change_subscribe (c, TCD_CHANGE_ORDER_SECURITY, "security", security_apply, NULL,
       security);
   return c;
@@ -274,6 +273,10 @@ tcd_change_commit (TcdChange *c, JsonNode *doc, const TcdOrigin *origin, TcdChan
 
   if (changed)
     *changed = FALSE;
+  /* the same document again (a PLC writing every cycle): the current one
+   * passed every check already */
+  if ((flags & TCD_CHANGE_SKIP_UNCHANGED) && tc_json_equal (new_doc, current))
+    return TRUE;
   /* a new video standard takes the streams' frame rates along (PAL: at most
    * 25); a stream asking for more than the standard's rate is refused */
   if (!tc_json_equal (tcd_config_node (new_doc, "image.video_standard"),
@@ -289,8 +292,6 @@ tcd_change_commit (TcdChange *c, JsonNode *doc, const TcdOrigin *origin, TcdChan
     if (!k->check (new_doc, current, origin, k->data, error))
       return FALSE;
   }
-  if ((flags & TCD_CHANGE_SKIP_UNCHANGED) && tc_json_equal (new_doc, current))
-    return TRUE;
   old = tcd_json_deep_copy (current);
   if (!tcd_config_commit (c->config, json_node_ref (new_doc), error))
     return FALSE;
@@ -301,7 +302,9 @@ tcd_change_commit (TcdChange *c, JsonNode *doc, const TcdOrigin *origin, TcdChan
     if (s->apply)
       s->apply (new_doc, old, s->data);
   }
-  g_message ("configuration changed: %s", what);
+  g_message ("configuration changed: %s (%s%s%s)", what,
+      origin && origin->protocol ? origin->protocol : "device",
+      origin && origin->user ? ", " : "", origin && origin->user ? origin->user : "");
   tcd_audit (c->security, "config", origin ? origin->user : NULL,
       origin ? origin->address : NULL, "changed %s", what);
   if (c->bus)

@@ -93,6 +93,12 @@ JsonNode *tcd_change_view (TcdChange *change, const gchar *section);
 /* The accounts changed: every users subscriber is told */
 void tcd_change_users_changed (TcdChange *change, const TcdOrigin *origin);
 
+/* A check (TcdChangeCheck) to register: an IP filter that would shut out
+ * the address making the change (the origin's) is refused, or the
+ * administrator would lock themselves out for good */
+gboolean tcd_change_check_ip_filter (JsonNode *doc, JsonNode *current, const TcdOrigin *origin,
+                                     gpointer user_data, GError **error);
+
 /* Sets @error to a refusal (TCD_CONFIG_ERROR_INVALID) naming @field */
 void tcd_change_refuse (GError **error, const gchar *field, const gchar *format, ...)
     G_GNUC_PRINTF (3, 4);

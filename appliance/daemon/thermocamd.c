@@ -305,6 +305,13 @@ on_factory_reset (gpointer user_data)
 }
 
 static void
+on_certificate_changed (gpointer user_data)
+{
+  Daemon *d = user_data;
+  tcd_services_security_changed (d->services, TCD_SECURITY_CERTIFICATE);
+}
+
+static void
 on_reboot (gpointer user_data)
 {
   schedule_reboot (user_data);
@@ -452,7 +459,7 @@ main (int argc, char **argv)
   g_autoptr (GError) err = NULL;
   g_autoptr (GOptionContext) octx = NULL;
   g_autofree gchar *schema = NULL, *pipelines = NULL, *picture = NULL;
-  TcdCommandsHooks hooks = { on_reboot, on_factory_reset, &d };
+  TcdCommandsHooks hooks = { on_reboot, on_factory_reset, on_certificate_changed, &d };
   guint n_ports = 0;
   gint ret = 0;
   gboolean print_routes = FALSE, print_events = FALSE;
@@ -603,6 +610,7 @@ main (int argc, char **argv)
 
   /* the change path: checks, views, and who is told, in order */
   tcd_change_add_check (ctx->change, "ports", check_ports, &d);
+  tcd_change_add_check (ctx->change, "ip_filter", tcd_change_check_ip_filter, NULL);
   tcd_change_add_check (ctx->change, "streams", check_streams, &d);
   tcd_change_add_policy (ctx->change, "ports", ports_incoming, ports_view, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "pipeline", pipeline_apply, NULL,
@@ -629,6 +637,8 @@ main (int argc, char **argv)
 
   if (d.reboot_id)
     g_source_remove (d.reboot_id);
+  /* no streaming thread calls a service while it goes */
+  tcd_pipeline_stop (ctx->pipeline);
   tcd_services_free (d.services);
   tcd_commands_free (ctx->commands);
   tcd_events_free (ctx->events);

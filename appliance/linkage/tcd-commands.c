@@ -117,6 +117,11 @@ tcd_commands_restore (TcdCommands *c, gboolean factory, const TcdOrigin *origin,
   }
   if (!tcd_users_reset (c->users, error))
     return FALSE;
+  /* the old accounts are gone: their sessions and credentials go now,
+   * whatever fails below */
+  if (c->hooks.factory_reset)
+    c->hooks.factory_reset (c->hooks.user_data);
+  tcd_change_users_changed (c->change, &o);
   /* factory state (manual 10.5): what the device was given or made goes
    * too; the audit log, the serial number and the calibration stay */
   if (tcd_record_is_recording (tcd_events_get_record (c->events)))
@@ -125,12 +130,11 @@ tcd_commands_restore (TcdCommands *c, gboolean factory, const TcdOrigin *origin,
   recordings = tcd_store_clear (tcd_events_get_recordings (c->events));
   if (!tcd_certs_delete (c->state_dir, error))
     return FALSE;
+  if (c->hooks.certificate_changed)
+    c->hooks.certificate_changed (c->hooks.user_data);
   picture = g_build_filename (c->state_dir, "overlay.bmp", NULL);
   if (g_unlink (picture) == 0)
     tcd_pipeline_reload_picture (c->pipeline);
-  if (c->hooks.factory_reset)
-    c->hooks.factory_reset (c->hooks.user_data);
-  tcd_change_users_changed (c->change, &o);
   tcd_audit (c->security, "system", o.user, o.address,
       "factory default: everything reset, users, certificate, overlay picture, %u"
       " captures and %u recordings removed", captures, recordings);

@@ -24,9 +24,10 @@ typedef struct _TcdCommands TcdCommands;
 typedef struct {
   /* restart the pipelines and servers in place, soon (from the main loop) */
   void (*reboot) (gpointer user_data);
-  /* everything was reset to the factory state: every session ends, the
-   * certificate is gone, the accounts are new */
+  /* the accounts were reset to the factory state: every session ends */
   void (*factory_reset) (gpointer user_data);
+  /* the HTTPS certificate was removed (or replaced) */
+  void (*certificate_changed) (gpointer user_data);
   gpointer user_data;
 } TcdCommandsHooks;
 

@@ -170,8 +170,11 @@ tcd_pipeline_set_callbacks (TcdPipeline *p, TcdPipelineMessageFunc on_message,
 void
 tcd_pipeline_set_jpeg_callback (TcdPipeline *p, TcdPipelineJpegFunc on_jpeg, gpointer user_data)
 {
+  /* the streaming thread reads both under the lock */
+  g_mutex_lock (&p->lock);
   p->on_jpeg = on_jpeg;
   p->jpeg_data = user_data;
+  g_mutex_unlock (&p->lock);
 }
 
 /* ---- streaming threads ---- */
@@ -339,14 +342,18 @@ on_mjpeg (GstAppSink *sink, gpointer user_data)
 {
   TcdPipeline *p = user_data;
   GstSample *s = gst_app_sink_pull_sample (sink);
+  TcdPipelineJpegFunc on_jpeg;
+  gpointer data;
 
   if (!s)
     return GST_FLOW_EOS;
   g_mutex_lock (&p->lock);
   p->jpegs++;
+  on_jpeg = p->on_jpeg;
+  data = p->jpeg_data;
   g_mutex_unlock (&p->lock);
-  if (p->on_jpeg)
-    p->on_jpeg (s, p->jpeg_data);
+  if (on_jpeg)
+    on_jpeg (s, data);
   gst_sample_unref (s);
   return GST_FLOW_OK;
 }

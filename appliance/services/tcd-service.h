@@ -46,9 +46,10 @@ typedef struct {
 
 /* What changed in security (for security_changed) */
 typedef enum {
-  TCD_SECURITY_FILTER = 1 << 0,       /* the IP filter, a lock, the authentication */
+  TCD_SECURITY_FILTER = 1 << 0,       /* the IP filter, the authentication settings, a lock */
   TCD_SECURITY_USERS = 1 << 1,        /* accounts created, removed, passwords */
   TCD_SECURITY_FACTORY = 1 << 2,      /* the factory state: every session ends */
+  TCD_SECURITY_CERTIFICATE = 1 << 3,  /* the HTTPS certificate was removed or replaced */
 } TcdSecurityChange;
 
 #define TCD_SERVICE_MAX_PORTS 2

@@ -190,6 +190,7 @@ test_refused (Fixture *f, gconstpointer data)
   guint runs = 0;
 
   tcd_change_add_check (f->change, "distance", refuse_distance, &runs);
+  tcd_change_add_check (f->change, "ip_filter", tcd_change_check_ip_filter, NULL);
   tcd_change_subscribe (f->change, TCD_CHANGE_ORDER_MEDIA, "s", sub_apply, NULL, &s);
   g_file_get_contents (path, &file_before, NULL, NULL);
   {

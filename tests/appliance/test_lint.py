@@ -74,6 +74,10 @@ for d, _, files in os.walk(app):
         text = open(os.path.join(d, f), encoding="utf-8").read()
         graph[f] = []
         for h in include.findall(text):
+            if "/" in h:
+                # a path would reach round the include directories of the layers
+                bad.append(f"appliance/{folder}/{f} includes \"{h}\" by a path")
+                continue
             if h not in where:
                 continue                # plugins/core, plugins/gst: below everything
             to = where[h]

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import Daemon, PASSWORD, Tap, wait_for  # noqa: E402
+from daemon import Daemon, Events, PASSWORD, Tap, ffprobe, wait_for  # noqa: E402
 
 t = Tap()
 
@@ -240,6 +240,26 @@ s, j, _ = d.get("device")
 t.ok(s == 401 and j["error"]["code"] == "not_activated", "the device is inactive", (s, j))
 t.ok(d.stop() == 0, "clean exit")
 shutil.rmtree(state, ignore_errors=True)
+
+# ---- a factory default that fails half way: the old accounts are gone for good ----
+d = Daemon().start()
+d.activate()
+d.wait_frames()
+ev = Events(d)
+time.sleep(1)
+# a directory where the certificate request's key would be: removing it fails
+os.makedirs(os.path.join(d.state_dir, "tls", "request-key.pem", "x"), exist_ok=True)
+s, j, _ = d.post("system/default")
+t.ok(s == 500, "POST /system/default with a certificate file that cannot go: 500", (s, j))
+s, j, _ = d.get("device")
+t.ok(s == 401 and j["error"]["code"] == "not_activated",
+     "the accounts were reset all the same: the device is inactive", (s, j))
+r, err = ffprobe(d.rtsp_url("Streaming/Channels/101"), "tcp", timeout=10)
+t.ok(r is None, "RTSP with the old administrator's password is refused", (r, err[-200:]))
+t.ok(wait_for(lambda: ev.proc.poll() is not None, 5),
+     "the open event stream of the old session was closed")
+ev.close()
+t.ok(d.stop() == 0, "clean exit")
 
 # ---- a full disk ----
 if os.geteuid() != 0 or not shutil.which("mount"):

@@ -217,8 +217,12 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   }
   password = g_strndup (g_bytes_get_data (pw, NULL), g_bytes_get_size (pw));
   if (!*password) {
-    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "password",
-        "password: the file's password is required");
+    /* as a file that does not open (tcd_crypt_open's own words; its error
+     * code is the one of a failure to encrypt, 500 in the table) */
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "file",
+        "a password is needed to decrypt the file");
+    tcd_audit (ctx->security, "import", who->user, who->address,
+        "refused a configuration file: a password is needed to decrypt the file");
     return;
   }
   if (!(plain = tcd_crypt_open (file, password, &err))) {

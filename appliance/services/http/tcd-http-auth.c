@@ -138,6 +138,11 @@ void
 tcd_http_reset (TcdHttp *h)
 {
   drop_sessions (h, NULL);
+}
+
+void
+tcd_http_certificate_changed (TcdHttp *h)
+{
   certificate_changed (h);
 }
 

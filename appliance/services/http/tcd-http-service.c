@@ -49,6 +49,8 @@ security_changed (gpointer self, TcdSecurityChange what)
 
   if (what & TCD_SECURITY_FACTORY)
     tcd_http_reset (s->http);
+  if (what & TCD_SECURITY_CERTIFICATE)
+    tcd_http_certificate_changed (s->http);
   if (what & TCD_SECURITY_FILTER)
     tcd_http_security_changed (s->http);
 }

@@ -25,8 +25,10 @@ void     tcd_http_push_jpeg (TcdHttp *h, GstSample *jpeg);
 /* The security settings changed: streams of addresses the IP filter now
  * refuses are ended */
 void     tcd_http_security_changed (TcdHttp *h);
-/* The factory state: every session ends, the certificate is read again */
+/* The factory state: every session ends */
 void     tcd_http_reset (TcdHttp *h);
+/* The installed certificate changed (removed): HTTPS serves what is there */
+void     tcd_http_certificate_changed (TcdHttp *h);
 JsonNode *tcd_http_stats (TcdHttp *h);
 
 /* Every route of the API: [{"method", "path" ("/api/v1/rules/{id}"),
