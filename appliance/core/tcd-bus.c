@@ -10,7 +10,8 @@ static const struct {
   const gchar *doc;
 } types[TCD_EVENT_N_TYPES] = {
   [TCD_EVENT_MEASUREMENT] = {"measurement",
-      "the readings of every rule and the scene (as GET /temperatures), once a second"},
+      "the readings of every rule and the scene (as GET /temperatures), once a second while "
+      "thermometry is on and someone listens"},
   [TCD_EVENT_ALARM] = {"alarm",
       "source rule, comparison, input, scene or environment: state start|stop, level "
       "alarm|pre_alarm, value, threshold, at [x, y], delay_ms"},
@@ -143,6 +144,15 @@ tcd_bus_unsubscribe (TcdBus *bus, guint id)
       g_array_remove_index (bus->subs, i);
       return;
     }
+}
+
+gboolean
+tcd_bus_wanted (TcdBus *bus, TcdEventType type)
+{
+  for (guint i = 0; bus && i < bus->subs->len; i++)
+    if (g_array_index (bus->subs, Sub, i).types & TCD_EVENT_MASK (type))
+      return TRUE;
+  return FALSE;
 }
 
 void

@@ -58,6 +58,9 @@ void    tcd_bus_free (TcdBus *bus);
 /* @types: a mask of TCD_EVENT_MASK(); returns an id for unsubscribe */
 guint   tcd_bus_subscribe (TcdBus *bus, guint types, TcdBusFunc func, gpointer user_data);
 void    tcd_bus_unsubscribe (TcdBus *bus, guint id);
+/* Whether anyone listens to @type now (an event that costs to make is made
+ * only then) */
+gboolean tcd_bus_wanted (TcdBus *bus, TcdEventType type);
 /* @event taken */
 void    tcd_bus_emit (TcdBus *bus, TcdEventType type, JsonNode *event);
 /* How many events of each type went through (diagnostics) */

@@ -164,19 +164,6 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
     g_time_zone_unref (tz);
   }
   {
-    static const gchar *ports[] = { "http", "rtsp", "https", "modbus" };
-    for (guint i = 1; i < G_N_ELEMENTS (ports); i++)
-      for (guint j = 0; j < i; j++) {
-        g_autofree gchar *a = g_strconcat ("ports.", ports[i], NULL);
-        g_autofree gchar *b = g_strconcat ("ports.", ports[j], NULL);
-        if (json_node_get_int (tcd_config_node (doc, a))
-            == json_node_get_int (tcd_config_node (doc, b))) {
-          g_autofree gchar *m = g_strdup_printf ("must differ from %s", b);
-          return fail_field (error, field, a, m);
-        }
-      }
-  }
-  {
     const gchar *a = json_node_get_string (tcd_config_node (doc, "ports.listen_address"));
     g_autoptr (GInetAddress) ia = a && *a ? g_inet_address_new_from_string (a) : NULL;
     if (a && *a && !ia)

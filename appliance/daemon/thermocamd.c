@@ -33,7 +33,7 @@
 #include "tcd-http.h"
 #include "tcd-modbus.h"
 #include "tcd-rtsp.h"
-#include "tcd-service.h"
+#include "tcd-service-table.h"
 #include "tcd-snapshot.h"
 #include "tc-json.h"
 
@@ -49,15 +49,18 @@ static const TcdServiceClass *const service_table[] = {
   &tcd_modbus_service,
 };
 
-/* The ready line's ports come in this order (then any other) */
-static const gchar *const ready_order[] = { "http", "rtsp", "https", "modbus", NULL };
+/* The ports are listed in this order (then the others in the table's):
+ * the ready line, --help and GET /config/ports.in_use (scripts read the
+ * ready line by position) */
+static const gchar *const port_order[] = { "http", "rtsp", "https", "modbus", NULL };
 
 #define MAX_PORTS (G_N_ELEMENTS (service_table) * TCD_SERVICE_MAX_PORTS)
 
 typedef struct {
   /* flags */
   gchar *listen;                /* --listen ADDRESS; NULL: ports.listen_address */
-  const gchar *port_names[MAX_PORTS + 1];
+  const gchar *port_names[MAX_PORTS + 1];   /* every service's, in port_order */
+  const gchar *port_help[MAX_PORTS];
   gint port_flags[MAX_PORTS];   /* --NAME-port; -1: from the configuration */
 
   TcdContext ctx;
@@ -134,6 +137,17 @@ check_ports (JsonNode *doc, JsonNode *current, const TcdOrigin *origin, gpointer
       return FALSE;
     }
   }
+  /* two servers cannot share a port */
+  for (guint i = 1; d->port_names[i]; i++)
+    for (guint j = 0; j < i; j++) {
+      g_autofree gchar *a = g_strconcat ("ports.", d->port_names[i], NULL);
+      g_autofree gchar *b = g_strconcat ("ports.", d->port_names[j], NULL);
+      if (json_node_get_int (tcd_config_node (doc, a))
+          == json_node_get_int (tcd_config_node (doc, b))) {
+        tcd_change_refuse (error, a, "%s: must differ from %s", a, b);
+        return FALSE;
+      }
+    }
   if (d->listen)
     address = d->listen;
   for (guint i = 0; d->port_names[i]; i++) {
@@ -193,22 +207,12 @@ ports_view (JsonNode *ports, gboolean whole, gpointer user_data)
   use = json_object_new ();
   from = json_array_new ();
   json_object_set_string_member (use, "listen_address", address ? address : "");
-  for (guint i = 0; ready_order[i]; i++) {
-    gint k = port_index (d, ready_order[i]);
-    if (k < 0)
-      continue;
-    json_object_set_int_member (use, ready_order[i],
-        tcd_services_port (d->services, ready_order[i]));
-    if (d->port_flags[k] >= 0)
-      json_array_add_string_element (from, ready_order[i]);
+  for (guint i = 0; d->port_names[i]; i++) {
+    json_object_set_int_member (use, d->port_names[i],
+        tcd_services_port (d->services, d->port_names[i]));
+    if (d->port_flags[i] >= 0)
+      json_array_add_string_element (from, d->port_names[i]);
   }
-  for (guint i = 0; d->port_names[i]; i++)
-    if (!g_strv_contains (ready_order, d->port_names[i])) {
-      json_object_set_int_member (use, d->port_names[i],
-          tcd_services_port (d->services, d->port_names[i]));
-      if (d->port_flags[i] >= 0)
-        json_array_add_string_element (from, d->port_names[i]);
-    }
   if (d->listen)
     json_array_add_string_element (from, "listen_address");
   json_object_set_object_member (o, "in_use", use);
@@ -347,14 +351,9 @@ print_ready (Daemon *d)
 {
   g_autoptr (GString) line = g_string_new ("thermocamd ready");
 
-  for (guint i = 0; ready_order[i]; i++)
-    if (port_index (d, ready_order[i]) >= 0)
-      g_string_append_printf (line, " %s=%u", ready_order[i],
-          tcd_services_port (d->services, ready_order[i]));
   for (guint i = 0; d->port_names[i]; i++)
-    if (!g_strv_contains (ready_order, d->port_names[i]))
-      g_string_append_printf (line, " %s=%u", d->port_names[i],
-          tcd_services_port (d->services, d->port_names[i]));
+    g_string_append_printf (line, " %s=%u", d->port_names[i],
+        tcd_services_port (d->services, d->port_names[i]));
   g_print ("%s state=%s\n", line->str, d->ctx.state_dir);
   fflush (stdout);
 }
@@ -441,12 +440,45 @@ load_serial (const gchar *state_dir)
   return serial;
 }
 
-/* The daemon's port flags, by port name */
-static gint *
-port_flag (Daemon *d, const gchar *name)
+static void
+add_port (Daemon *d, guint *n, const TcdServiceClass *k, guint p)
 {
-  gint i = port_index (d, name);
-  return i >= 0 ? &d->port_flags[i] : NULL;
+  d->port_names[*n] = k->ports[p];
+  d->port_help[*n] = k->port_help[p];
+  d->port_flags[(*n)++] = -1;
+}
+
+/* Every service's ports: those of port_order in its order, then the others
+ * in the table's */
+static void
+collect_ports (Daemon *d)
+{
+  guint n = 0;
+
+  for (guint o = 0; port_order[o]; o++)
+    for (guint i = 0; i < G_N_ELEMENTS (service_table); i++)
+      for (guint p = 0; service_table[i]->ports[p]; p++)
+        if (g_str_equal (service_table[i]->ports[p], port_order[o]))
+          add_port (d, &n, service_table[i], p);
+  for (guint i = 0; i < G_N_ELEMENTS (service_table); i++)
+    for (guint p = 0; service_table[i]->ports[p]; p++)
+      if (!g_strv_contains (port_order, service_table[i]->ports[p]))
+        add_port (d, &n, service_table[i], p);
+}
+
+/* --NAME-port for every port of the table (@names: the long names, to free) */
+static GOptionEntry *
+port_options (Daemon *d, GPtrArray *names)
+{
+  GOptionEntry *e = g_new0 (GOptionEntry, MAX_PORTS + 1);
+
+  for (guint i = 0; d->port_names[i]; i++) {
+    gchar *long_name = g_strdup_printf ("%s-port", d->port_names[i]);
+    g_ptr_array_add (names, long_name);
+    e[i] = (GOptionEntry) { long_name, 0, 0, G_OPTION_ARG_INT, &d->port_flags[i],
+        d->port_help[i], "PORT" };
+  }
+  return e;
 }
 
 int
@@ -455,28 +487,19 @@ main (int argc, char **argv)
   Daemon d = { 0 };
   TcdContext *ctx = &d.ctx;
   g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL, *listen = NULL;
-  gint http_port = -1, rtsp_port = -1, https_port = -1, modbus_port = -1, lock_minute = 60;
+  gint lock_minute = 60;
+  g_autoptr (GPtrArray) option_names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree GOptionEntry *ports_entries = NULL;
   g_autoptr (GError) err = NULL;
   g_autoptr (GOptionContext) octx = NULL;
   g_autofree gchar *schema = NULL, *pipelines = NULL, *picture = NULL;
   TcdCommandsHooks hooks = { on_reboot, on_factory_reset, on_certificate_changed, &d };
-  guint n_ports = 0;
   gint ret = 0;
   gboolean print_routes = FALSE, print_events = FALSE;
   GOptionEntry entries[] = {
     {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
         "Where the configuration, users and files live (default: "
         "$THERMOCAM_STATE_DIR or ~/.local/share/thermocam)", "DIR"},
-    {"http-port", 0, 0, G_OPTION_ARG_INT, &http_port,
-        "HTTP port (0: a free one; default: the configuration's, 8080)", "PORT"},
-    {"rtsp-port", 0, 0, G_OPTION_ARG_INT, &rtsp_port,
-        "RTSP port (0: a free one; default: the configuration's, 8554)", "PORT"},
-    {"https-port", 0, 0, G_OPTION_ARG_INT, &https_port,
-        "HTTPS port when security.https is enabled (0: a free one; default: the "
-        "configuration's, 8443)", "PORT"},
-    {"modbus-port", 0, 0, G_OPTION_ARG_INT, &modbus_port,
-        "Modbus TCP port when modbus is enabled (0: a free one; default: the "
-        "configuration's, 502)", "PORT"},
     {"listen", 0, 0, G_OPTION_ARG_STRING, &listen,
         "Listen only on this IP address, every server (HTTP, HTTPS, RTSP, Modbus TCP) "
         "(default: the configuration's ports.listen_address; empty: all addresses)",
@@ -497,7 +520,11 @@ main (int argc, char **argv)
   };
 
   setlocale (LC_ALL, "");
+  /* the ports of the services of the table: --http-port and the others */
+  collect_ports (&d);
+  ports_entries = port_options (&d, option_names);
   octx = g_option_context_new ("- the thermocam camera daemon");
+  g_option_context_add_main_entries (octx, ports_entries, NULL);
   g_option_context_add_main_entries (octx, entries, NULL);
   g_option_context_add_group (octx, gst_init_get_option_group ());
   if (!g_option_context_parse (octx, &argc, &argv, &err)) {
@@ -526,11 +553,11 @@ main (int argc, char **argv)
     g_print ("%s\n", text);
     return 0;
   }
-  if (http_port < -1 || http_port > 65535 || rtsp_port < -1 || rtsp_port > 65535
-      || https_port < -1 || https_port > 65535 || modbus_port < -1 || modbus_port > 65535) {
-    g_printerr ("thermocamd: ports are 0..65535\n");
-    return 2;
-  }
+  for (guint i = 0; d.port_names[i]; i++)
+    if (d.port_flags[i] < -1 || d.port_flags[i] > 65535) {
+      g_printerr ("thermocamd: ports are 0..65535\n");
+      return 2;
+    }
   if (listen && *listen) {
     g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (listen);
     if (!ia) {
@@ -539,16 +566,6 @@ main (int argc, char **argv)
     }
     d.listen = g_inet_address_to_string (ia);
   }
-  /* the ports of the services of the table */
-  for (guint i = 0; i < G_N_ELEMENTS (service_table); i++)
-    for (guint p = 0; service_table[i]->ports[p]; p++) {
-      d.port_flags[n_ports] = -1;
-      d.port_names[n_ports++] = service_table[i]->ports[p];
-    }
-  *port_flag (&d, "http") = http_port;
-  *port_flag (&d, "rtsp") = rtsp_port;
-  *port_flag (&d, "https") = https_port;
-  *port_flag (&d, "modbus") = modbus_port;
 
   ctx->state_dir = state_dir ? g_strdup (state_dir) : default_state_dir ();
   ctx->data_dir = g_strdup (data_dir ? data_dir

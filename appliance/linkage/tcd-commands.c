@@ -62,15 +62,18 @@ tcd_commands_set_hooks (TcdCommands *c, const TcdCommandsHooks *hooks)
 }
 
 gboolean
-tcd_commands_ffc (TcdCommands *c, const TcdOrigin *origin)
+tcd_commands_ffc (TcdCommands *c, const TcdOrigin *origin, gint64 *wait_us)
 {
   gint64 now = g_get_monotonic_time ();
 
   /* one that follows the last too soon is answered but not repeated: a
    * correction freezes the picture, and a master writing its coils every
    * cycle must not freeze it for good */
-  if (c->last_ffc && now - c->last_ffc < TCD_FFC_MIN_US)
+  if (c->last_ffc && now - c->last_ffc < TCD_FFC_MIN_US) {
+    if (wait_us)
+      *wait_us = c->last_ffc + TCD_FFC_MIN_US - now;
     return FALSE;
+  }
   c->last_ffc = now;
   tcd_pipeline_ffc (c->pipeline);
   tcd_audit (c->security, "system", user_of (origin), address_of (origin),

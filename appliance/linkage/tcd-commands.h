@@ -38,8 +38,9 @@ void         tcd_commands_free (TcdCommands *c);
 void         tcd_commands_set_hooks (TcdCommands *c, const TcdCommandsHooks *hooks);
 
 /* A flat-field correction; FALSE: the last one ran less than TCD_FFC_MIN_US
- * ago, this one is not repeated (nor audited) */
-gboolean tcd_commands_ffc (TcdCommands *c, const TcdOrigin *origin);
+ * ago, this one is not repeated (nor audited), and *@wait_us (may be NULL)
+ * says how long until one may run */
+gboolean tcd_commands_ffc (TcdCommands *c, const TcdOrigin *origin, gint64 *wait_us);
 /* Alarm output @id (1..) on (triggered by hand) or off (cleared).  With
  * @if_changes, a request that changes nothing does nothing (a PLC writing
  * its output image every cycle): FALSE then, nothing audited. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-readings.h"
 #include "tcd-schedule.h"
 #include "tcd-transfer.h"
 #include "tc-json.h"
@@ -191,6 +192,15 @@ tcd_ev_tick (gpointer user_data)
   if (++e->ticks % (1000 / TICK_MS) == 0) {
     tcd_ev_watch_environment (e, tm);
     watch_calibration (e, tm);
+    /* the readings, once a second, for whoever listens */
+    if (s && tcd_bus_wanted (e->bus, TCD_EVENT_MEASUREMENT)
+        && tcd_config_bool (e->config, "thermometry.enabled")) {
+      gdouble lo, hi;
+      JsonNode *r;
+      tcd_reading_range (e->config, &lo, &hi);
+      if ((r = tcd_reading_from_sample (s, lo, hi)))
+        tcd_bus_emit (e->bus, TCD_EVENT_MEASUREMENT, r);
+    }
   }
   return G_SOURCE_CONTINUE;
 }

@@ -1,7 +1,7 @@
 /* thermocamd: the table of services
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "tcd-service.h"
+#include "tcd-service-table.h"
 
 typedef struct {
   const TcdServiceClass *klass;
@@ -59,17 +59,6 @@ gpointer
 tcd_services_instance (TcdServices *s, guint i)
 {
   return g_array_index (s->entries, Entry, i).self;
-}
-
-gpointer
-tcd_services_lookup (TcdServices *s, const gchar *name)
-{
-  for (guint i = 0; s && i < s->entries->len; i++) {
-    Entry *e = &g_array_index (s->entries, Entry, i);
-    if (g_str_equal (e->klass->name, name))
-      return e->self;
-  }
-  return NULL;
 }
 
 guint

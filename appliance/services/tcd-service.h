@@ -59,6 +59,7 @@ typedef struct {
   /* the ports it listens on: their names are ports.NAME in the configuration,
    * --NAME-port on the command line and NAME= in the ready line */
   const gchar *ports[TCD_SERVICE_MAX_PORTS + 1];
+  const gchar *port_help[TCD_SERVICE_MAX_PORTS];   /* --NAME-port's help */
   gpointer (*create) (TcdContext *ctx);
   /* listen on @address (NULL: all) and @ports (as ports[]; 0: any free one,
    * or off where the service is off by configuration) */
@@ -74,15 +75,8 @@ typedef struct {
   void     (*destroy) (gpointer self);
 } TcdServiceClass;
 
-/* The table: the daemon fills it, anyone above the linkage may walk it */
-TcdServices *tcd_services_new (void);
-void         tcd_services_free (TcdServices *s);   /* destroys every service */
-void         tcd_services_add (TcdServices *s, const TcdServiceClass *klass, gpointer self);
-guint        tcd_services_count (TcdServices *s);
-const TcdServiceClass *tcd_services_class (TcdServices *s, guint i);
-gpointer     tcd_services_instance (TcdServices *s, guint i);
-/* The instance of the service @name, or NULL */
-gpointer     tcd_services_lookup (TcdServices *s, const gchar *name);
+/* What a service may ask of the table (the daemon fills and walks it with
+ * tcd-service-table.h, which no service includes) */
 /* The port named @port ("https") that its service listens on now; 0: off */
 guint        tcd_services_port (TcdServices *s, const gchar *port);
 /* Every service told, in the table's order */

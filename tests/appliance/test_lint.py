@@ -78,6 +78,8 @@ for d, _, files in os.walk(app):
                 # a path would reach round the include directories of the layers
                 bad.append(f"appliance/{folder}/{f} includes \"{h}\" by a path")
                 continue
+            if h == "tcd-service-table.h" and layer(folder) == "services" and folder != "services":
+                bad.append(f"appliance/{folder}/{f} includes the daemon's {h}")
             if h not in where:
                 continue                # plugins/core, plugins/gst: below everything
             to = where[h]

@@ -647,12 +647,15 @@ t.ok(ok and len(audit_records("system", "flat-field")) == n0,
 # one rate limit whoever asks (the commands are shared): the web's request
 # right after is answered but not repeated either; after 5 s it runs
 s, j, _ = d.post("system/ffc")
-t.ok(s == 202 and len(audit_records("system", "flat-field")) == n0,
-     "POST /system/ffc within 5 s of Modbus's: answered 202, not repeated", (s, j))
+t.ok(s == 202 and j.get("correcting") is False and 0 < j.get("retry_after_s", 0) <= 5
+     and len(audit_records("system", "flat-field")) == n0,
+     "POST /system/ffc within 5 s of Modbus's: 202, correcting false with retry_after_s, "
+     "not repeated", (s, j))
 time.sleep(5.2)
 s, j, _ = d.post("system/ffc")
 recs = audit_records("system", "flat-field")
-t.ok(s == 202 and len(recs) == n0 + 1 and recs[-1].get("user") == "admin",
+t.ok(s == 202 and j.get("correcting") is True and len(recs) == n0 + 1
+     and recs[-1].get("user") == "admin",
      "5 s later it runs, audited with the same text as the web's user", (s, recs[-2:]))
 
 # ---- writes disabled ----

@@ -146,27 +146,19 @@ sse_keepalive (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-gboolean
-sse_measurement (gpointer user_data)
+/* the readings of the bus (TCD_EVENT_MEASUREMENT), subscribed while the
+ * event stream has listeners: the last one gone, the next reading ends it */
+static void
+sse_measurement (TcdEventType type, JsonNode *event, gpointer user_data)
 {
   TcdHttp *h = user_data;
-  GstSample *s;
-  JsonNode *r;
 
-  if (!h->sse || !tcd_config_bool (h->ctx->config, "thermometry.enabled"))
-    return G_SOURCE_CONTINUE;
-  s = tcd_pipeline_get_temperature (h->ctx->pipeline);
-  if (!s)
-    return G_SOURCE_CONTINUE;
-  {
-    gdouble lo, hi;
-    tcd_reading_range (h->ctx->config, &lo, &hi);
-    r = tcd_reading_from_sample (s, lo, hi);
+  if (!h->sse) {
+    tcd_bus_unsubscribe (h->ctx->bus, h->measurement_id);
+    h->measurement_id = 0;
+    return;
   }
-  gst_sample_unref (s);
-  if (r)
-    tcd_http_broadcast (h, tcd_event_type_name (TCD_EVENT_MEASUREMENT), r);
-  return G_SOURCE_CONTINUE;
+  tcd_http_broadcast (h, tcd_event_type_name (type), json_node_ref (event));
 }
 
 static void
@@ -185,6 +177,9 @@ handle_events (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   c = g_new0 (StreamClient, 1);
   c->msg = g_object_ref (msg);
   h->sse = g_list_prepend (h->sse, c);
+  if (!h->measurement_id)
+    h->measurement_id = tcd_bus_subscribe (h->ctx->bus, TCD_EVENT_MASK (TCD_EVENT_MEASUREMENT),
+        sse_measurement, h);
   g_signal_connect (msg, "finished", G_CALLBACK (sse_finished), h);
   g_signal_connect (msg, "wrote-body-data", G_CALLBACK (stream_wrote), c);
   /* a stream has no deadline: a slow reader is dropped by its backlog */

@@ -5,6 +5,7 @@
  */
 #include "tcd-http-private.h"
 
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -198,11 +199,18 @@ static void
 handle_ffc (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 {
   TcdOrigin o = origin_of (msg, "ffc");
+  gint64 wait_us = 0;
+  g_autoptr (JsonNode) answer = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *a = json_object_new ();
 
-  tcd_commands_ffc (h->ctx->commands, &o);
-  soup_server_message_set_status (msg, SOUP_STATUS_ACCEPTED, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
-      "{\"correcting\": true}", 20);
+  json_node_take_object (answer, a);
+  if (tcd_commands_ffc (h->ctx->commands, &o, &wait_us)) {
+    json_object_set_boolean_member (a, "correcting", TRUE);
+  } else {
+    json_object_set_boolean_member (a, "correcting", FALSE);
+    json_object_set_double_member (a, "retry_after_s", ceil (wait_us / 100000.0) / 10);
+  }
+  send_json (msg, SOUP_STATUS_ACCEPTED, answer);
 }
 
 /* POST /system/restore (ports, security and users kept) and

@@ -70,7 +70,8 @@ struct _TcdHttp {
   gint64 nonce_floor;           /* nonces issued until then are stale (the table overflowed) */
   GList *sse;                   /* StreamClient */
   GList *mjpeg;                 /* StreamClient */
-  guint keepalive_id, measurement_id;
+  guint keepalive_id;
+  guint measurement_id;         /* the bus's readings, while the stream has listeners */
   guint64 event_id;
   GMutex jpeg_lock;
   GstSample *jpeg;
@@ -179,6 +180,5 @@ void      sse_finished (SoupServerMessage *msg, gpointer user_data);
 void      mjpeg_finished (SoupServerMessage *msg, gpointer user_data);
 void      mjpeg_update_viewers (TcdHttp *h);
 gboolean  sse_keepalive (gpointer user_data);
-gboolean  sse_measurement (gpointer user_data);
 
 G_END_DECLS

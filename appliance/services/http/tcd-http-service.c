@@ -31,7 +31,9 @@ create (TcdContext *ctx)
 
   s->ctx = ctx;
   s->http = tcd_http_new (ctx);
-  s->bus_id = tcd_bus_subscribe (ctx->bus, TCD_EVENT_ALL, on_event, s);
+  /* the readings only while someone listens (api-live.c) */
+  s->bus_id = tcd_bus_subscribe (ctx->bus, TCD_EVENT_ALL & ~TCD_EVENT_MASK (TCD_EVENT_MEASUREMENT),
+      on_event, s);
   tcd_pipeline_set_jpeg_callback (ctx->pipeline, on_jpeg, s->http);
   return s;
 }
@@ -88,6 +90,11 @@ destroy (gpointer self)
 const TcdServiceClass tcd_http_service = {
   .name = "http",
   .ports = { "http", "https", NULL },
+  .port_help = {
+    "HTTP port (0: a free one; default: the configuration's, 8080)",
+    "HTTPS port when security.https is enabled (0: a free one; default: the "
+        "configuration's, 8443)",
+  },
   .create = create,
   .start = start,
   .security_changed = security_changed,

@@ -560,7 +560,6 @@ tcd_http_new (TcdContext *ctx)
   }
   keep_alive (h);
   h->keepalive_id = g_timeout_add_seconds (15, sse_keepalive, h);
-  h->measurement_id = g_timeout_add_seconds (1, sse_measurement, h);
   return h;
 }
 
@@ -612,7 +611,8 @@ tcd_http_free (TcdHttp *h)
   if (!h)
     return;
   g_source_remove (h->keepalive_id);
-  g_source_remove (h->measurement_id);
+  if (h->measurement_id)
+    tcd_bus_unsubscribe (h->ctx->bus, h->measurement_id);
   if (h->jpeg_idle)
     g_source_remove (h->jpeg_idle);
   tcd_http_disconnect (h);

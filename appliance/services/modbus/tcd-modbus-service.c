@@ -71,6 +71,8 @@ destroy (gpointer self)
 const TcdServiceClass tcd_modbus_service = {
   .name = "modbus",
   .ports = { "modbus", NULL },
+  .port_help = { "Modbus TCP port when modbus is enabled (0: a free one; default: the "
+        "configuration's, 502)" },
   .create = create,
   .start = start,
   .apply = apply,

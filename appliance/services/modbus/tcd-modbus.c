@@ -563,7 +563,7 @@ execute (TcdModbus *m, Job *j)
       tcd_commands_output (ctx->commands, i + 1, j->w.output[i], TRUE, &origin, NULL);
   /* one that follows the last too soon is answered but not repeated */
   if (j->w.ffc)
-    tcd_commands_ffc (ctx->commands, &origin);
+    tcd_commands_ffc (ctx->commands, &origin, NULL);
   return 0;
 }
 

@@ -75,6 +75,7 @@ destroy (gpointer self)
 const TcdServiceClass tcd_rtsp_service = {
   .name = "rtsp",
   .ports = { "rtsp", NULL },
+  .port_help = { "RTSP port (0: a free one; default: the configuration's, 8554)" },
   .create = create,
   .start = start,
   .apply = apply,
