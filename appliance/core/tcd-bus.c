@@ -111,6 +111,72 @@ tcd_event_exception_new (const gchar *kind, const gchar *message)
   return ev;
 }
 
+JsonNode *
+tcd_event_alarm_new (const gchar *source, const gchar *id_member, gint64 id, const gchar *name,
+    const gchar *level, const gchar *state)
+{
+  JsonNode *ev = tcd_event_new (source);
+  JsonObject *o = json_node_get_object (ev);
+
+  if (id_member)
+    json_object_set_int_member (o, id_member, id);
+  json_object_set_string_member (o, "name", name);
+  json_object_set_string_member (o, "level", level);
+  json_object_set_string_member (o, "state", state);
+  return ev;
+}
+
+JsonNode *
+tcd_event_output_new (guint id, const gchar *name, gboolean on, const gchar *why)
+{
+  JsonNode *ev = tcd_event_new ("output");
+  JsonObject *o = json_node_get_object (ev);
+
+  json_object_set_int_member (o, "output", id);
+  json_object_set_string_member (o, "name", name);
+  json_object_set_boolean_member (o, "on", on);
+  json_object_set_string_member (o, "why", why);
+  return ev;
+}
+
+JsonNode *
+tcd_event_burning_new (gboolean closed, const gchar *reason)
+{
+  JsonNode *ev = tcd_event_new ("burning_prevention");
+  JsonObject *o = json_node_get_object (ev);
+
+  json_object_set_string_member (o, "shutter", closed ? "closed" : "open");
+  json_object_set_string_member (o, "reason", reason);
+  return ev;
+}
+
+JsonNode *
+tcd_event_capture_new (const gchar *tag, JsonArray *files)
+{
+  JsonNode *ev = tcd_event_new ("capture");
+  JsonObject *o = json_node_get_object (ev);
+
+  json_object_set_string_member (o, "tag", tag);
+  json_object_set_array_member (o, "files", files);
+  return ev;
+}
+
+JsonNode *
+tcd_event_delivery_new (const gchar *id, const gchar *channel, const gchar *state,
+    const gchar *reason, guint attempts)
+{
+  JsonNode *ev = tcd_event_new ("delivery");
+  JsonObject *o = json_node_get_object (ev);
+
+  json_object_set_string_member (o, "id", id);
+  json_object_set_string_member (o, "channel", channel);
+  json_object_set_string_member (o, "state", state);
+  if (reason)
+    json_object_set_string_member (o, "reason", reason);
+  json_object_set_int_member (o, "attempts", attempts);
+  return ev;
+}
+
 TcdBus *
 tcd_bus_new (void)
 {

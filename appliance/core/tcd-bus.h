@@ -48,6 +48,20 @@ JsonNode *tcd_event_new (const gchar *source);
 JsonNode *tcd_event_config_new (const gchar *what);
 /* {"source": "exception", "type": @kind, "message": @message} */
 JsonNode *tcd_event_exception_new (const gchar *kind, const gchar *message);
+/* An alarm (TCD_EVENT_ALARM): {"source": @source, [@id_member: @id,] "name",
+ * "level" (alarm, pre_alarm), "state" (start, stop)}; the caller adds what
+ * its source has (value, threshold, repeat, at, delay_ms) */
+JsonNode *tcd_event_alarm_new (const gchar *source, const gchar *id_member, gint64 id,
+                               const gchar *name, const gchar *level, const gchar *state);
+/* {"source": "output", "output": @id, "name", "on", "why"} */
+JsonNode *tcd_event_output_new (guint id, const gchar *name, gboolean on, const gchar *why);
+/* {"source": "burning_prevention", "shutter": closed|open, "reason"} */
+JsonNode *tcd_event_burning_new (gboolean closed, const gchar *reason);
+/* {"source": "capture", "tag": @tag, "files": @files (taken)} */
+JsonNode *tcd_event_capture_new (const gchar *tag, JsonArray *files);
+/* {"source": "delivery", "id", "channel", "state", ["reason",] "attempts"} */
+JsonNode *tcd_event_delivery_new (const gchar *id, const gchar *channel, const gchar *state,
+                                  const gchar *reason, guint attempts);
 
 typedef struct _TcdBus TcdBus;
 /* @event is borrowed: take a reference to keep it */

@@ -128,16 +128,10 @@ tcd_ev_on_delivery (const gchar *id, const gchar *channel, JsonNode *job, const 
     const gchar *reason, guint attempts, gpointer user_data)
 {
   TcdEvents *e = user_data;
-  JsonNode *ev = tcd_event_new ("delivery");
+  JsonNode *ev = tcd_event_delivery_new (id, channel, state, reason, attempts);
   JsonObject *o = json_node_get_object (ev);
   JsonObject *j = job && JSON_NODE_HOLDS_OBJECT (job) ? json_node_get_object (job) : NULL;
 
-  json_object_set_string_member (o, "id", id);
-  json_object_set_string_member (o, "channel", channel);
-  json_object_set_string_member (o, "state", state);
-  if (reason)
-    json_object_set_string_member (o, "reason", reason);
-  json_object_set_int_member (o, "attempts", attempts);
   if (j && json_object_has_member (j, "event"))
     json_object_set_member (o, "event", tcd_json_deep_copy (json_object_get_member (j,
                 "event")));

@@ -19,11 +19,9 @@
 static void
 burning_event (TcdEvents *e, gboolean closed, const gchar *reason)
 {
-  JsonNode *ev = tcd_event_new ("burning_prevention");
+  JsonNode *ev = tcd_event_burning_new (closed, reason);
   JsonObject *o = json_node_get_object (ev);
 
-  json_object_set_string_member (o, "shutter", closed ? "closed" : "open");
-  json_object_set_string_member (o, "reason", reason);
   if (closed && g_str_equal (reason, "auto")) {
     json_object_set_double_member (o, "value", round (e->burn_value * 10) / 10);
     json_object_set_double_member (o, "threshold",
@@ -104,13 +102,11 @@ static void
 environment_event (TcdEvents *e, const gchar *state, gboolean repeat, gdouble value,
     gdouble threshold)
 {
-  g_autoptr (JsonNode) ev = tcd_event_new ("environment");
+  g_autoptr (JsonNode) ev = tcd_event_alarm_new ("environment", NULL, 0,
+      "device temperature", "alarm", state);
   JsonObject *o = json_node_get_object (ev);
   JsonNode *conf = tcd_ev_cfg (e, "environment_alarm");
 
-  json_object_set_string_member (o, "name", "device temperature");
-  json_object_set_string_member (o, "level", "alarm");
-  json_object_set_string_member (o, "state", state);
   json_object_set_boolean_member (o, "repeat", repeat);
   json_object_set_double_member (o, "value", round (value * 100) / 100);
   json_object_set_double_member (o, "threshold", threshold);

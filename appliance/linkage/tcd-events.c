@@ -120,14 +120,11 @@ on_event_pictures (GPtrArray *pictures, gpointer user_data)
   TcdEvents *e = j->e;
 
   if (pictures->len && ((TcdPicture *) g_ptr_array_index (pictures, 0))->stored) {
-    JsonNode *ev = tcd_event_new ("capture");
     JsonArray *names = json_array_new ();
     for (guint i = 0; i < pictures->len; i++)
       json_array_add_string_element (names,
           ((TcdPicture *) g_ptr_array_index (pictures, i))->name);
-    json_object_set_string_member (json_node_get_object (ev), "tag", j->tag);
-    json_object_set_array_member (json_node_get_object (ev), "files", names);
-    tcd_bus_emit (e->bus, TCD_EVENT_CAPTURE, ev);
+    tcd_bus_emit (e->bus, TCD_EVENT_CAPTURE, tcd_event_capture_new (j->tag, names));
   }
   if (j->ftp && pictures->len) {
     JsonNode *job = tcd_ev_job_new ("ftp", j->ev);
@@ -341,16 +338,12 @@ static void
 on_input (guint id, const gchar *name, gboolean alarm, gpointer user_data)
 {
   TcdEvents *e = user_data;
-  JsonNode *ev = tcd_event_new ("input");
-  JsonObject *o = json_node_get_object (ev);
+  JsonNode *ev = tcd_event_alarm_new ("input", "input", id, name, "alarm",
+      alarm ? "start" : "stop");
   JsonArray *list = json_node_get_array (tcd_ev_cfg (e, "alarm_inputs.inputs"));
   JsonObject *conf = NULL;
   g_autofree gchar *tag = g_strdup_printf ("input-%u", id);
 
-  json_object_set_int_member (o, "input", id);
-  json_object_set_string_member (o, "name", name);
-  json_object_set_string_member (o, "level", "alarm");
-  json_object_set_string_member (o, "state", alarm ? "start" : "stop");
   tcd_bus_emit (e->bus, TCD_EVENT_ALARM, json_node_ref (ev));
   for (guint k = 0; k < json_array_get_length (list); k++)
     if ((guint) tc_json_get_int (tc_json_array_get_object (list, k), "id", 0) == id)
@@ -369,14 +362,8 @@ static void
 on_output (guint id, const gchar *name, gboolean on, const gchar *why, gpointer user_data)
 {
   TcdEvents *e = user_data;
-  JsonNode *ev = tcd_event_new ("output");
-  JsonObject *o = json_node_get_object (ev);
 
-  json_object_set_int_member (o, "output", id);
-  json_object_set_string_member (o, "name", name);
-  json_object_set_boolean_member (o, "on", on);
-  json_object_set_string_member (o, "why", why);
-  tcd_bus_emit (e->bus, TCD_EVENT_OUTPUT, ev);
+  tcd_bus_emit (e->bus, TCD_EVENT_OUTPUT, tcd_event_output_new (id, name, on, why));
 }
 
 /* ---- from the pipeline and the lock ---- */
@@ -397,16 +384,13 @@ tcd_events_pipeline_message (const GstStructure *s, gpointer user_data)
 
   if (!gst_structure_has_name (s, "thermal-alarm"))
     return;
-  ev = tcd_event_new (source ? source : "rule");
-  o = json_node_get_object (ev);
   gst_structure_get_int (s, "id", &id);
-  if (g_strcmp0 (source, "rule") == 0)
-    json_object_set_int_member (o, "rule", id);
-  else if (g_strcmp0 (source, "comparison") == 0)
-    json_object_set_int_member (o, "comparison", id);
-  json_object_set_string_member (o, "name", gst_structure_get_string (s, "name"));
-  json_object_set_string_member (o, "level", gst_structure_get_string (s, "level"));
-  json_object_set_string_member (o, "state", gst_structure_get_string (s, "state"));
+  ev = tcd_event_alarm_new (source ? source : "rule",
+      g_strcmp0 (source, "rule") == 0 ? "rule"
+      : g_strcmp0 (source, "comparison") == 0 ? "comparison" : NULL, id,
+      gst_structure_get_string (s, "name"), gst_structure_get_string (s, "level"),
+      gst_structure_get_string (s, "state"));
+  o = json_node_get_object (ev);
   gst_structure_get_boolean (s, "repeat", &repeat);
   json_object_set_boolean_member (o, "repeat", repeat);
   gst_structure_get_double (s, "value", &v);

@@ -424,6 +424,33 @@ test_event_types (void)
   }
   g_assert_cmpint (tcd_event_type_from_name ("nope"), ==, -1);
   {
+    /* the typed constructors: the members of their type, in the order the
+     * stream has always sent them */
+    g_autoptr (JsonNode) a = tcd_event_alarm_new ("input", "input", 2, "door", "alarm", "start");
+    g_autoptr (JsonNode) o = tcd_event_output_new (3, "horn", TRUE, "rule-1:alarm");
+    g_autoptr (JsonNode) b = tcd_event_burning_new (TRUE, "auto");
+    g_autoptr (JsonNode) d = tcd_event_delivery_new ("j1", "ftp", "sent", NULL, 1);
+    g_autoptr (JsonArray) files = json_array_new ();
+    g_autoptr (JsonNode) c = NULL;
+    g_autoptr (GList) names = json_object_get_members (json_node_get_object (a));
+    const gchar *order[] = { "time", "source", "input", "name", "level", "state" };
+    guint k = 0;
+
+    for (GList *l = names; l; l = l->next, k++)
+      g_assert_cmpstr (l->data, ==, order[k]);
+    g_assert_cmpuint (k, ==, G_N_ELEMENTS (order));
+    g_assert_cmpint (tc_json_get_int (json_node_get_object (a), "input", 0), ==, 2);
+    g_assert_true (tc_json_get_bool (json_node_get_object (o), "on", FALSE));
+    g_assert_cmpstr (tc_json_get_string (json_node_get_object (b), "shutter", ""), ==, "closed");
+    g_assert_cmpstr (tc_json_get_string (json_node_get_object (b), "source", ""), ==,
+        "burning_prevention");
+    g_assert_false (json_object_has_member (json_node_get_object (d), "reason"));
+    json_array_add_string_element (files, "a.jpg");
+    c = tcd_event_capture_new ("input-1", json_array_ref (files));
+    g_assert_cmpuint (json_array_get_length (tc_json_get_array (json_node_get_object (c),
+                "files")), ==, 1);
+  }
+  {
     g_autoptr (JsonNode) ev = tcd_event_exception_new ("ip_conflict", "two of us");
     JsonObject *o = json_node_get_object (ev);
     g_assert_cmpstr (tc_json_get_string (o, "source", ""), ==, "exception");
