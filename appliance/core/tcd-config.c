@@ -164,6 +164,25 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
     g_time_zone_unref (tz);
   }
   {
+    /* two servers cannot share a port: every number of the ports section
+     * (the schema lists one per service) differs from the others */
+    JsonNode *ports = tcd_config_node (doc, "ports");
+    JsonObject *po = ports && JSON_NODE_HOLDS_OBJECT (ports) ? json_node_get_object (ports)
+        : NULL;
+    g_autoptr (GList) names = po ? json_object_get_members (po) : NULL;
+
+    for (GList *a = names; a; a = a->next)
+      for (GList *b = names; b != a; b = b->next)
+        if (g_strcmp0 (tc_json_member_kind (po, a->data), "integer") == 0
+            && g_strcmp0 (tc_json_member_kind (po, b->data), "integer") == 0
+            && tc_json_get_int (po, a->data, -1) == tc_json_get_int (po, b->data, -2)) {
+          g_autofree gchar *fa = g_strconcat ("ports.", (gchar *) a->data, NULL);
+          g_autofree gchar *m = g_strdup_printf ("must differ from ports.%s",
+              (gchar *) b->data);
+          return fail_field (error, field, fa, m);
+        }
+  }
+  {
     const gchar *a = json_node_get_string (tcd_config_node (doc, "ports.listen_address"));
     g_autoptr (GInetAddress) ia = a && *a ? g_inet_address_new_from_string (a) : NULL;
     if (a && *a && !ia)

@@ -137,17 +137,6 @@ check_ports (JsonNode *doc, JsonNode *current, const TcdOrigin *origin, gpointer
       return FALSE;
     }
   }
-  /* two servers cannot share a port */
-  for (guint i = 1; d->port_names[i]; i++)
-    for (guint j = 0; j < i; j++) {
-      g_autofree gchar *a = g_strconcat ("ports.", d->port_names[i], NULL);
-      g_autofree gchar *b = g_strconcat ("ports.", d->port_names[j], NULL);
-      if (json_node_get_int (tcd_config_node (doc, a))
-          == json_node_get_int (tcd_config_node (doc, b))) {
-        tcd_change_refuse (error, a, "%s: must differ from %s", a, b);
-        return FALSE;
-      }
-    }
   if (d->listen)
     address = d->listen;
   for (guint i = 0; d->port_names[i]; i++) {
