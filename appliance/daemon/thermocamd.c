@@ -5,7 +5,10 @@
  *   thermocamd [--state-dir DIR] [--http-port N] [--rtsp-port N]
  *              [--https-port N] [--modbus-port N] [--listen ADDRESS]
  *              [--source sim|v4l2:DEVICE|file:PATH] [--data-dir DIR]
+ *   thermocamd --print-routes | --print-events
  *
+ * The --NAME-port options are those of the services in service_table[]
+ * (appliance/README.md: adding a service).
  * A port given as a flag overrides the configuration's (ports.*), 0 picks a
  * free port; --listen keeps every server (HTTP, HTTPS, RTSP, Modbus TCP) on
  * one address (else ports.listen_address; empty: all).  When everything
