@@ -16,8 +16,12 @@ packages=(
   python3 curl ffmpeg openssl glib-networking iproute2
   libmodbus-dev mbpoll socat python3-pymodbus python3-serial python3-serial-asyncio
   libcurl4-openssl-dev python3-pyftpdlib python3-aiosmtpd
+  # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog
+  nodejs chromium fonts-noto-cjk
   "$@"
 )
+# Debian's npm comes apart from its nodejs; another nodejs may bring its own
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,6 +33,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# the browser tests' npm packages, as package-lock.json pins them; again when the
+# lockfile changed since the last install
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
 fi
 
 if [ ! -f build/build.ninja ]; then
