@@ -1,0 +1,306 @@
+// The live view (manual 6.1): the picture and its toolbar, temperatures under
+// the cursor, the rules on the image, quick settings, alarms as they happen.
+import { api } from './api.js';
+import { t, applyI18n } from './i18n.js';
+import { fromTemplate, flash } from './ui.js';
+import { LivePlayer } from './player.js';
+import { decodeRadiometry, celsiusAt, formatTemp } from './thermal.js';
+import { RuleLayer } from './rules.js';
+import { RulePanel } from './rulepanel.js';
+import { QuickSettings } from './quick.js';
+import { EventStream, AlarmPanel } from './events.js';
+import { Zoom } from './zoom.js';
+import { levelAllows, pruneByLevel } from './level.js';
+
+const RADIOMETRY_RATE = 4;
+const PROPORTIONS = { '4:3': 4 / 3, '16:9': 16 / 9 };
+const PREFS = 'thermocam.livePrefs';
+
+export function renderLive(view, { device }) {
+  view.append(fromTemplate('live'));
+  pruneByLevel(view);
+  applyI18n(view);
+  const $ = (id) => view.querySelector('#' + id);
+  const frameEl = $('frame'), zoomer = $('zoomer'), video = $('video'), img = $('mjpeg');
+  const cursor = $('cursor-temp'), status = $('live-status');
+  const operator = levelAllows('operator');
+  const sensor = device?.sensor || { width: 640, height: 512 };
+  let prefs = {};
+  try {
+    prefs = JSON.parse(localStorage.getItem(PREFS) || '{}');
+  } catch { /* none */ }
+  const savePrefs = () => localStorage.setItem(PREFS, JSON.stringify(prefs));
+  const st = {
+    unit: 'celsius', radio: null, decoding: false, pointer: null, image: null,
+    aspect: sensor.width / sensor.height, proportion: prefs.proportion || 'original',
+  };
+  const cleanups = [];
+  const error = (e) => flash(e.code === 'csrf' ? t('error.csrf') : e.message || String(e), 'error');
+  const info = (text) => flash(text, 'info', 2500);
+
+  // ---- layout: the proportion (6.1.1) of the picture inside the stage
+  function layout() {
+    const W = frameEl.clientWidth, H = frameEl.clientHeight;
+    let w = W, hgt = H;
+    const a = st.proportion === 'original' ? st.aspect : PROPORTIONS[st.proportion];
+    if (a) {
+      if (W / H > a)
+        w = H * a;
+      else
+        hgt = W / a;
+    }
+    Object.assign(zoomer.style, { width: w + 'px', height: hgt + 'px', left: (W - w) / 2 + 'px', top: (H - hgt) / 2 + 'px' });
+    zoom.reset();
+  }
+  const zoom = new Zoom(frameEl, zoomer, $('zoom-box'), () => layer?.render());
+  const ro = new ResizeObserver(layout);
+  ro.observe(frameEl);
+  cleanups.push(() => ro.disconnect(), () => zoom.destroy());
+  $('proportion').value = st.proportion;
+  $('proportion').addEventListener('change', (ev) => { st.proportion = prefs.proportion = ev.target.value; savePrefs(); layout(); });
+  video.addEventListener('loadedmetadata', () => {
+    if (video.videoWidth && video.videoHeight) {
+      st.aspect = video.videoWidth / video.videoHeight;
+      layout();
+    }
+  });
+  $('zoom').addEventListener('click', (ev) => {
+    const on = zoom.toggleMode();
+    ev.target.setAttribute('aria-pressed', on);
+    if (on && layer && layer.tool)
+      setTool('');
+  });
+  $('fullscreen').addEventListener('click', () => {
+    if (document.fullscreenElement)
+      document.exitFullscreen();
+    else
+      $('stage').requestFullscreen().catch(error);
+  });
+
+  // ---- the player
+  const player = new LivePlayer(video, img, {
+    hello: (msg) => {
+      if (msg.radiometry?.width)
+        st.aspect = msg.radiometry.width / msg.radiometry.height;
+    },
+    radiometry: (payload) => {
+      if (st.decoding)
+        return;                     // one at a time: a slow page skips frames
+      st.decoding = true;
+      decodeRadiometry(payload).then((f) => { if (f) onRadiometry(f); })
+        .catch(() => {}).finally(() => { st.decoding = false; });
+    },
+    state: (name, detail) => {
+      status.dataset.mode = name;
+      status.textContent = t('live.mode.' + name);
+      status.title = detail ? String(detail) : '';
+    },
+    frame: () => {},
+  });
+  cleanups.push(() => player.close());
+  const streamSel = $('stream');
+  streamSel.value = prefs.stream === 'sub' ? 'sub' : 'main';
+  const playBtn = $('play');
+  function setPlaying(on) {
+    playBtn.dataset.i18n = on ? 'live.stop' : 'live.start';
+    playBtn.textContent = t(playBtn.dataset.i18n);
+    playBtn.setAttribute('aria-pressed', on);
+    if (on)
+      player.start(streamSel.value);
+    else
+      player.stop();
+  }
+  playBtn.addEventListener('click', () => setPlaying(!player.playing));
+  streamSel.addEventListener('change', () => {
+    prefs.stream = streamSel.value;
+    savePrefs();
+    if (player.playing)
+      player.start(streamSel.value);
+  });
+
+  // ---- temperatures on the picture
+  const markMax = $('mark-max'), markMin = $('mark-min');
+  function place(el, at, text) {
+    el.hidden = false;
+    el.style.left = at[0] * 100 + '%';
+    el.style.top = at[1] * 100 + '%';
+    el.textContent = text;
+  }
+  function onRadiometry(f) {
+    st.radio = f;
+    place(markMax, f.maxAt, '▲ ' + formatTemp(f.max, st.unit));
+    place(markMin, f.minAt, '▼ ' + formatTemp(f.min, st.unit));
+    markMax.dataset.celsius = f.max.toFixed(2);
+    markMin.dataset.celsius = f.min.toFixed(2);
+    if (!st.image || st.image.range?.mode !== 'manual')
+      ruler(f.min, f.max);
+    showCursor();
+  }
+  function ruler(min, max) {
+    $('ruler-max').textContent = formatTemp(max, st.unit);
+    $('ruler-min').textContent = formatTemp(min, st.unit);
+  }
+  function showCursor() {
+    const p = st.pointer;
+    if (!p)
+      return;
+    const c = celsiusAt(st.radio, p.u, p.v);
+    cursor.hidden = false;
+    cursor.textContent = c === null ? t('live.noTemp') : formatTemp(c, st.unit);
+    cursor.dataset.celsius = c === null ? '' : c.toFixed(2);
+    cursor.dataset.u = p.u.toFixed(5);
+    cursor.dataset.v = p.v.toFixed(5);
+    cursor.style.left = p.x + 14 + 'px';
+    cursor.style.top = p.y + 14 + 'px';
+  }
+  frameEl.addEventListener('pointermove', (ev) => {
+    const r = zoomer.getBoundingClientRect(), fr = frameEl.getBoundingClientRect();
+    const u = (ev.clientX - r.left) / r.width, v = (ev.clientY - r.top) / r.height;
+    if (u < 0 || v < 0 || u >= 1 || v >= 1) {
+      st.pointer = null;
+      cursor.hidden = true;
+      return;
+    }
+    st.pointer = { u, v, x: ev.clientX - fr.left, y: ev.clientY - fr.top };
+    showCursor();
+  });
+  frameEl.addEventListener('pointerleave', () => { st.pointer = null; cursor.hidden = true; });
+
+  // ---- capture, record, flat-field correction
+  $('snapshot').addEventListener('click', async () => {
+    try {
+      const blob = await api('GET', 'snapshot?format=jpeg');
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}.jpg`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      info(t('live.snapshotDone'));
+    } catch (e) {
+      error(e);
+    }
+  });
+  if (operator) {
+    $('capture').addEventListener('click', async () => {
+      try {
+        const r = await api('POST', 'captures', { format: 'rjpeg' });
+        info(t('live.captureDone', { name: r.name }));
+      } catch (e) {
+        error(e);
+      }
+    });
+    const rec = $('record');
+    const showRec = (s) => {
+      rec.setAttribute('aria-pressed', !!s.recording);
+      rec.dataset.i18n = s.recording ? 'live.recordStop' : 'live.record';
+      rec.textContent = t(rec.dataset.i18n);
+      rec.classList.toggle('recording', !!s.recording);
+    };
+    api('GET', 'recording').then(showRec).catch(() => {});
+    rec.addEventListener('click', async () => {
+      try {
+        const on = rec.getAttribute('aria-pressed') === 'true';
+        showRec(await api('POST', on ? 'recording/stop' : 'recording/start'));
+      } catch (e) {
+        error(e);
+      }
+    });
+    $('ffc').addEventListener('click', async () => {
+      try {
+        const r = await api('POST', 'system/ffc');
+        info(r && r.correcting === false ? t('live.ffcLater', { s: r.retry_after_s ?? '' }) : t('live.ffcDone'));
+      } catch (e) {
+        error(e);
+      }
+    });
+  }
+
+  // ---- rules, quick settings (operators and administrators)
+  let layer = null, panel = null, quick = null;
+  function setTool(tool) {
+    const now = layer.setTool(tool === layer.tool ? '' : tool);
+    for (const b of view.querySelectorAll('#tools [data-tool]'))
+      b.setAttribute('aria-pressed', b.dataset.tool === now);
+    $('tool-hint').textContent = now ? t('rules.hint.' + now) : '';
+    if (now && zoom.mode) {
+      zoom.toggleMode();
+      $('zoom').setAttribute('aria-pressed', false);
+    }
+  }
+  if (operator) {
+    layer = new RuleLayer(zoomer, $('overlay'), {
+      select: (rule) => panel.edit(rule),
+      changed: () => { panel.renderList(); panel.renderComparisons(); },
+      error, unit: () => st.unit,
+    });
+    panel = new RulePanel(view, layer, { error, info, unit: () => st.unit });
+    cleanups.push(() => layer.destroy());
+    for (const b of view.querySelectorAll('#tools [data-tool]'))
+      b.addEventListener('click', () => setTool(b.dataset.tool));
+    layer.load().catch(error);
+    panel.loadComparisons().catch(error);
+    quick = new QuickSettings($('quick'), {
+      error,
+      changed: (image) => {
+        st.image = image;
+        $('ruler-bar').className = 'ruler-bar pal-' + image.palette;
+        if (image.range?.mode === 'manual')
+          ruler(image.range.min, image.range.max);
+      },
+    });
+    quick.load().catch(error);
+    api('GET', 'config/thermometry').then((th) => { st.unit = th.unit || 'celsius'; }).catch(() => {});
+  } else {
+    $('overlay').remove();
+  }
+
+  // ---- events: readings, alarms, exceptions, changes by others
+  const alarms = new AlarmPanel(view, () => st.unit);
+  const events = new EventStream();
+  events.on('measurement', (r) => {
+    if (layer) {
+      layer.setReading(r);
+      panel.setReading(r);
+    }
+    if (!st.radio && r.scene)
+      ruler(r.scene.min, r.scene.max);
+  });
+  events.on('alarm', (e) => {
+    alarms.alarm(e);
+    if (layer && e.source === 'rule')
+      layer.setState(e.rule, e.state === 'start' ? e.level : (e.level === 'alarm' ? 'pre_alarm' : 'normal'));
+  });
+  events.on('exception', (e) => alarms.exception(e));
+  events.on('config', (e) => {
+    if (!layer)
+      return;
+    if (e.change.startsWith('rules.'))
+      layer.load().catch(() => {});
+    else if (e.change === 'config.image' && !quick.pending.palette)
+      quick.load().catch(() => {});
+    else if (e.change === 'config.comparisons')
+      panel.loadComparisons().catch(() => {});
+    else if (e.change === 'config.thermometry')
+      api('GET', 'config/thermometry').then((th) => { st.unit = th.unit; }).catch(() => {});
+  });
+  events.open();
+  cleanups.push(() => events.close());
+  if (layer)
+    api('GET', 'temperatures').then((r) => { layer.setReading(r); panel.setReading(r); }).catch(() => {});
+
+  const relabel = () => {
+    if (layer) {
+      layer.render();
+      panel.renderList();
+      panel.renderComparisons();
+      quick.image && quick.render();
+    }
+  };
+  window.addEventListener('langchange', relabel);
+  cleanups.push(() => window.removeEventListener('langchange', relabel));
+
+  layout();
+  setPlaying(prefs.playing !== false);
+  player.setRadiometry(RADIOMETRY_RATE);
+  return () => cleanups.forEach((f) => f());
+}

@@ -1,0 +1,294 @@
+// The live picture: H.264 in fragmented MP4 over the page's WebSocket
+// (/api/v1/live/ws) into Media Source Extensions, kept at the live edge; the
+// MJPEG stream in an <img> where MSE or the codec is missing. The same socket
+// carries the radiometric frames (kind 3), decoded by thermal.js.
+const KIND_INIT = 1, KIND_MEDIA = 2, KIND_RADIOMETRY = 3;
+const MAX_BEHIND_S = 0.5;       // jump to the live edge past this
+const KEEP_S = 4;               // buffer kept behind the play position
+const MAX_QUEUE = 60;           // segments waiting for the SourceBuffer
+
+export function mseAvailable() {
+  return typeof window.MediaSource === 'function' && typeof MediaSource.isTypeSupported === 'function';
+}
+
+export class LivePlayer {
+  // cb: {hello(msg), radiometry(payload ArrayBuffer, captureUs), state(name, detail), frame(captureUs)}
+  constructor(video, img, cb) {
+    this.video = video;
+    this.img = img;
+    this.cb = cb;
+    this.ws = null;
+    this.stream = 'main';
+    this.playing = false;
+    this.mode = '';              // 'mse' | 'mjpeg' | ''
+    this.rate = 0;
+    this.ms = null;
+    this.sb = null;
+    this.queue = [];
+    this.mime = '';
+    this.needKey = true;
+    this.closed = false;
+    this.retry = 0;
+    this.video.addEventListener('error', () => this._fallback('video error'));
+  }
+
+  start(stream = this.stream) {
+    this.stream = stream;
+    this.playing = true;
+    if (!mseAvailable())
+      return this._mjpeg();
+    this._open();
+    this._send({ type: 'play', stream });
+  }
+
+  stop() {
+    this.playing = false;
+    this._send({ type: 'stop' });
+    this._teardownMse();
+    this._stopMjpeg();
+    this.mode = '';
+    this.cb.state('stopped');
+  }
+
+  setRadiometry(rate) {
+    this.rate = rate;
+    if (rate)
+      this._open();
+    this._send({ type: 'radiometry', rate });
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this._teardownMse();
+    this._stopMjpeg();
+    if (this.ws)
+      this.ws.close(1000);
+    this.ws = null;
+  }
+
+  _open() {
+    if (this.ws || this.closed)
+      return;
+    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/v1/live/ws';
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.hello = false;
+    ws.onopen = () => {
+      if (this.playing && this.mode !== 'mjpeg')
+        this._send({ type: 'play', stream: this.stream });
+      if (this.rate)
+        this._send({ type: 'radiometry', rate: this.rate });
+    };
+    ws.onmessage = (ev) => (typeof ev.data === 'string' ? this._text(ev.data) : this._binary(ev.data));
+    ws.onclose = (ev) => {
+      if (this.ws !== ws)
+        return;
+      this.ws = null;
+      if (this.closed)
+        return;
+      // no socket at all (an older device, a proxy): the MJPEG picture
+      if (!this.hello && this.playing)
+        return this._fallback('no socket');
+      this.cb.state('reconnecting', ev.code);
+      this.retry = setTimeout(() => {
+        if (this.playing || this.rate) {
+          this._teardownMse();
+          this._open();
+        }
+      }, 2000);
+    };
+  }
+
+  _send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN)
+      this.ws.send(JSON.stringify(msg));
+  }
+
+  _text(data) {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (msg.type === 'hello') {
+      this.hello = true;
+      this.cb.hello(msg);
+    } else if (msg.type === 'video') {
+      this._video(msg.mime);
+    } else if (msg.type === 'error') {
+      this.cb.state('error', msg.message || msg.code);
+    }
+  }
+
+  _binary(buf) {
+    if (buf.byteLength < 16)
+      return;
+    const dv = new DataView(buf);
+    const kind = dv.getUint8(0);
+    const capture = Number(dv.getBigInt64(8, true));
+    const payload = buf.slice(16);
+    if (kind === KIND_RADIOMETRY)
+      this.cb.radiometry(payload, capture);
+    else if ((kind === KIND_INIT || kind === KIND_MEDIA) && this.mode === 'mse' && this.playing)
+      this._append(kind, payload, capture);
+  }
+
+  // a new init segment follows: a new MediaSource (the stream, or its size, changed)
+  _video(mime) {
+    if (!this.playing)
+      return;
+    if (!MediaSource.isTypeSupported(mime))
+      return this._fallback('codec ' + mime);
+    this._stopMjpeg();
+    this._teardownMse();
+    this.mode = 'mse';
+    this.mime = mime;
+    this.ms = new MediaSource();
+    this.queue = [];
+    this.needKey = false;
+    this.video.hidden = false;
+    this.video.src = URL.createObjectURL(this.ms);
+    this.ms.addEventListener('sourceopen', () => {
+      if (!this.ms)
+        return;
+      URL.revokeObjectURL(this.video.src);
+      try {
+        this.sb = this.ms.addSourceBuffer(mime);
+      } catch (e) {
+        return this._fallback('addSourceBuffer: ' + e.message);
+      }
+      this.sb.addEventListener('updateend', () => this._pump());
+      this._pump();
+    }, { once: true });
+    this.cb.state('mse', mime);
+  }
+
+  _append(kind, payload, capture) {
+    if (this.queue.length >= MAX_QUEUE) {
+      // too far behind: drop what waits and start again at the next key frame
+      this.queue = this.queue.filter((q) => q.kind === KIND_INIT);
+      this.needKey = true;
+    }
+    if (kind === KIND_MEDIA && this.needKey) {
+      if (!isKeyFrame(payload))
+        return;
+      this.needKey = false;
+    }
+    this.queue.push({ kind, payload, capture });
+    this._pump();
+  }
+
+  _pump() {
+    const sb = this.sb;
+    if (!sb || sb.updating || !this.ms || this.ms.readyState !== 'open')
+      return;
+    const v = this.video;
+    const b = sb.buffered;
+    if (b.length) {
+      const end = b.end(b.length - 1);
+      if (v.currentTime < b.start(0) || end - v.currentTime > MAX_BEHIND_S)
+        v.currentTime = Math.max(b.start(b.length - 1), end - 0.05);
+      if (v.currentTime - b.start(0) > KEEP_S * 2) {
+        sb.remove(0, v.currentTime - KEEP_S);
+        return;
+      }
+      if (v.paused)
+        v.play().catch(() => {});
+    }
+    const next = this.queue.shift();
+    if (!next)
+      return;
+    try {
+      sb.appendBuffer(next.payload);
+      if (next.kind === KIND_MEDIA)
+        this.cb.frame(next.capture);
+    } catch (e) {
+      if (e.name === 'QuotaExceededError' && b.length) {
+        this.queue.unshift(next);
+        sb.remove(0, Math.max(b.start(0) + 0.1, v.currentTime - 1));
+      } else {
+        this._fallback('append: ' + e.message);
+      }
+    }
+  }
+
+  _teardownMse() {
+    if (this.ms && this.ms.readyState === 'open') {
+      try {
+        this.ms.endOfStream();
+      } catch { /* already ended */ }
+    }
+    this.ms = null;
+    this.sb = null;
+    this.queue = [];
+    if (this.video.getAttribute('src')) {
+      this.video.removeAttribute('src');
+      this.video.load();
+    }
+  }
+
+  _fallback(why) {
+    if (this.mode === 'mjpeg' || !this.playing)
+      return;
+    this._send({ type: 'stop' });
+    this._teardownMse();
+    this._mjpeg(why);
+  }
+
+  _mjpeg(why = 'no MSE') {
+    this.mode = 'mjpeg';
+    this.video.hidden = true;
+    this.img.hidden = false;
+    // the MJPEG stream is the main stream's picture only
+    this.img.src = '/api/v1/live.mjpeg?t=' + Date.now();
+    this.cb.state('mjpeg', why);
+  }
+
+  _stopMjpeg() {
+    if (this.img.getAttribute('src')) {
+      this.img.removeAttribute('src');
+      this.img.hidden = true;
+    }
+  }
+}
+
+// a moof+mdat whose first sample's flags say "depends on no other" (a key frame)
+function isKeyFrame(buf) {
+  const dv = new DataView(buf);
+  // walk moof > traf > (tfhd, trun) looking for the sample flags
+  const find = (start, end, type) => {
+    for (let p = start; p + 8 <= end;) {
+      const size = dv.getUint32(p);
+      if (size < 8 || p + size > end)
+        return null;
+      if (dv.getUint32(p + 4) === type)
+        return [p + 8, p + size];
+      p += size;
+    }
+    return null;
+  };
+  const T = (s) => (s.charCodeAt(0) << 24 | s.charCodeAt(1) << 16 | s.charCodeAt(2) << 8 | s.charCodeAt(3)) >>> 0;
+  const moof = find(0, buf.byteLength, T('moof'));
+  const traf = moof && find(moof[0], moof[1], T('traf'));
+  const trun = traf && find(traf[0], traf[1], T('trun'));
+  if (!trun)
+    return true;                   // not what we expected: let the decoder judge
+  const flags = dv.getUint32(trun[0]) & 0xffffff;
+  let p = trun[0] + 8;             // version+flags, sample_count
+  if (flags & 0x1) p += 4;         // data offset
+  let sampleFlags;
+  if (flags & 0x4) {
+    sampleFlags = dv.getUint32(p);
+  } else {
+    p += 0;
+    if (flags & 0x100) p += 4;
+    if (flags & 0x200) p += 4;
+    if (flags & 0x400) sampleFlags = dv.getUint32(p);
+  }
+  if (sampleFlags === undefined)
+    return true;
+  return ((sampleFlags >>> 16) & 0x1) === 0;   // sample_is_non_sync_sample
+}

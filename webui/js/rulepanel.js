@@ -1,0 +1,171 @@
+// The side panel of the rules: the list (enable, select, delete, the live
+// readings), the editor of one rule (name, emissivity, distance, reflected
+// temperature, the alarm of manual 3.3.1) and the area comparisons (3.3).
+import { api } from './api.js';
+import { t } from './i18n.js';
+import { h } from './ui.js';
+import { formatTemp, formatDelta } from './thermal.js';
+
+const num = (v) => (v === '' || v === null || v === undefined ? null : Number(v));
+
+function field(label, input) {
+  return h('label', { class: 'field' }, h('span', {}, label), input);
+}
+
+function select(name, value, options) {
+  return h('select', { name }, ...options.map(([v, label]) => h('option', { value: v, selected: v === value }, label)));
+}
+
+function number(name, value, attrs = {}) {
+  return h('input', { name, type: 'number', value: value ?? '', step: 'any', ...attrs });
+}
+
+// the alarm fields of a rule or a comparison (config.schema.json $defs/alarm)
+function alarmFields(a = {}) {
+  return [
+    field(t('alarm.enabled'), h('input', { name: 'alarm.enabled', type: 'checkbox', checked: !!a.enabled })),
+    field(t('alarm.on'), select('alarm.on', a.on || 'max', [['max', t('rules.max')], ['min', t('rules.min')], ['avg', t('rules.avg')]])),
+    field(t('alarm.condition'), select('alarm.condition', a.condition || 'above', [['above', t('alarm.above')], ['below', t('alarm.below')]])),
+    field(t('alarm.preAlarm'), number('alarm.pre_alarm', a.pre_alarm ?? 50, { min: -273, max: 6000 })),
+    field(t('alarm.alarm'), number('alarm.alarm', a.alarm ?? 55, { min: -273, max: 6000 })),
+    field(t('alarm.tolerance'), number('alarm.tolerance', a.tolerance ?? 3, { min: 0, max: 200 })),
+    field(t('alarm.filterTime'), number('alarm.filter_time', a.filter_time ?? 0, { min: 0, max: 3600, step: 1 })),
+  ];
+}
+
+function readAlarm(form) {
+  const v = (n) => form.elements[n];
+  return {
+    enabled: v('alarm.enabled').checked,
+    on: v('alarm.on').value,
+    condition: v('alarm.condition').value,
+    pre_alarm: num(v('alarm.pre_alarm').value),
+    alarm: num(v('alarm.alarm').value),
+    tolerance: num(v('alarm.tolerance').value),
+    filter_time: Math.round(num(v('alarm.filter_time').value) || 0),
+  };
+}
+
+export class RulePanel {
+  constructor(root, layer, cb) {
+    this.list = root.querySelector('#rule-list');
+    this.editor = root.querySelector('#rule-editor');
+    this.comp = root.querySelector('#comparisons');
+    this.layer = layer;
+    this.cb = cb;                     // {error(e), info(text), unit()}
+    this.comparisons = [];
+    this.compReadings = new Map();
+  }
+
+  async loadComparisons() {
+    this.comparisons = await api('GET', 'config/comparisons');
+    this.renderComparisons();
+  }
+
+  renderList() {
+    const unit = this.cb.unit();
+    this.list.replaceChildren(...this.layer.rules.map((r) => {
+      const reading = this.layer.readings.get(r.id);
+      const state = r.enabled === false ? 'disabled' : this.layer.states.get(r.id) || 'normal';
+      const vals = reading && reading.valid
+        ? (r.type === 'point' ? formatTemp(reading.max, unit)
+          : `${formatTemp(reading.max, unit)} / ${formatTemp(reading.min, unit)} / ${formatTemp(reading.avg, unit)}`) : '--';
+      return h('li', { class: `${state}${r.id === this.layer.selected ? ' selected' : ''}`, dataset: { rule: r.id, state } },
+        h('input', { type: 'checkbox', checked: r.enabled !== false, title: t('rules.enabled'),
+          onchange: (ev) => this.layer.update(r.id, { enabled: ev.target.checked }) }),
+        h('button', { type: 'button', class: 'link', onclick: () => this.layer.select(r.id) }, `${r.id}. ${r.name}`),
+        h('span', { class: 'vals' }, vals),
+        h('button', { type: 'button', class: 'del', title: t('rules.delete'), 'aria-label': t('rules.delete'),
+          onclick: () => this.layer.remove(r.id) }, '×'));
+    }));
+  }
+
+  edit(rule) {
+    this.renderList();
+    if (!rule) {
+      this.editor.hidden = true;
+      this.editor.replaceChildren();
+      return;
+    }
+    const form = h('form', { class: 'rule-form', dataset: { rule: rule.id } },
+      h('h3', {}, t('rules.edit', { id: rule.id })),
+      field(t('rules.name'), h('input', { name: 'name', value: rule.name, maxlength: 32, required: true })),
+      field(t('rules.enabled'), h('input', { name: 'enabled', type: 'checkbox', checked: rule.enabled !== false })),
+      field(t('rules.emissivity'), number('emissivity', rule.emissivity, { min: 0.01, max: 1, placeholder: t('rules.global') })),
+      field(t('rules.distance'), number('distance', rule.distance, { min: 0, max: 10000, placeholder: t('rules.global') })),
+      field(t('rules.reflected'), number('reflected_temperature', rule.reflected_temperature, { min: -100, max: 2000, placeholder: t('rules.global') })),
+      h('h4', {}, t('alarm.title')),
+      ...alarmFields(rule.alarm),
+      h('div', { class: 'buttons' },
+        h('button', { type: 'submit' }, t('common.save')),
+        h('button', { type: 'button', onclick: () => this.layer.select(null) }, t('common.close'))));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const f = form.elements;
+      const patch = {
+        name: f.name.value.trim(),
+        enabled: f.enabled.checked,
+        emissivity: num(f.emissivity.value),
+        distance: num(f.distance.value),
+        reflected_temperature: num(f.reflected_temperature.value),
+        alarm: readAlarm(form),
+      };
+      if (await this.layer.update(rule.id, patch))
+        this.cb.info(t('common.saved'));
+    });
+    this.editor.replaceChildren(form);
+    this.editor.hidden = false;
+  }
+
+  setReading(reading) {
+    for (const c of reading.comparisons || [])
+      this.compReadings.set(c.id, c);
+    this.renderList();
+    this.renderComparisons(false);
+  }
+
+  // the list, and (withForm) the form of a new comparison
+  renderComparisons(withForm = true) {
+    const rules = this.layer.rules;
+    const unit = this.cb.unit();
+    const ruleName = (id) => rules.find((r) => r.id === id)?.name ?? '#' + id;
+    this.compList ||= h('ul', { class: 'comp-list' });
+    this.compList.replaceChildren(...this.comparisons.map((c) => {
+      const r = this.compReadings.get(c.id);
+      return h('li', { dataset: { comparison: c.id, state: r?.state || 'normal' }, class: r?.state || 'normal' },
+        `${c.name}: ${ruleName(c.rules[0])} − ${ruleName(c.rules[1])} = `,
+        h('span', { class: 'vals' }, r && r.valid ? formatDelta(r.value, unit) : '--'),
+        h('button', { type: 'button', class: 'del', title: t('rules.delete'), 'aria-label': t('rules.delete'),
+          onclick: () => this.saveComparisons(this.comparisons.filter((x) => x.id !== c.id)) }, '×'));
+    }));
+    if (!withForm && this.comp.firstChild)
+      return;
+    const opts = rules.map((r) => [String(r.id), `${r.id}. ${r.name}`]);
+    const form = h('form', { class: 'comp-form' },
+      field(t('comp.name'), h('input', { name: 'name', maxlength: 32, value: t('comp.defaultName') })),
+      field(t('comp.a'), select('a', opts[0]?.[0], opts)),
+      field(t('comp.b'), select('b', opts[1]?.[0], opts)),
+      ...alarmFields({ enabled: true, on: 'max', pre_alarm: 10, alarm: 15, tolerance: 1 }),
+      h('button', { type: 'submit', disabled: rules.length < 2 }, t('comp.add')));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const a = Number(form.elements.a.value), b = Number(form.elements.b.value);
+      if (a === b)
+        return this.cb.error(new Error(t('comp.same')));
+      const id = this.comparisons.length ? Math.max(...this.comparisons.map((c) => c.id)) + 1 : 1;
+      this.saveComparisons([...this.comparisons,
+        { id, name: form.elements.name.value.trim() || t('comp.defaultName'), enabled: true, rules: [a, b], alarm: readAlarm(form) }]);
+    });
+    this.comp.replaceChildren(h('h3', {}, t('comp.title')), this.compList,
+      h('details', {}, h('summary', {}, t('comp.new')), form));
+  }
+
+  async saveComparisons(list) {
+    try {
+      await api('PUT', 'config/comparisons', list);
+      await this.loadComparisons();
+    } catch (e) {
+      this.cb.error(e);
+    }
+  }
+}
