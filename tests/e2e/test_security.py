@@ -242,6 +242,12 @@ t.ok(status(r) == 200, "a same-origin change is accepted", r)
 r = d.post("session", {"name": OP, "password": "Wrong#pass1"}, auth=False)
 t.ok(status(r) == 401 and "WWW-Authenticate" not in r[2],
      "a wrong login: 401 without a browser dialog", r)
+r = d.get("device", auth=False, headers=("Sec-Fetch-Mode: cors",))
+t.ok(status(r) == 401 and code(r) == "unauthorized" and "WWW-Authenticate" not in r[2],
+     "the page's script request without a session: 401 without a browser dialog", r)
+r = d.get("device", auth=False, headers=("Sec-Fetch-Mode: navigate",))
+t.ok(status(r) == 401 and "WWW-Authenticate: Digest" in r[2],
+     "a person opening an API address gets the Digest challenge", r)
 r = d.curl("DELETE", "session", auth=False, extra=("-b", jar),
            headers=(f"X-CSRF-Token: {csrf}",))
 t.ok(status(r) == 204 and status(d.get("session", auth=False, extra=("-b", jar))) == 401,

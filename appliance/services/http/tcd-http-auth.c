@@ -432,16 +432,33 @@ digest_verify (TcdHttp *h, SoupServerMessage *msg, GHashTable *params, gchar **u
   return DIGEST_OK;
 }
 
+/* a browser's script request (fetch, EventSource, WebSocket, a picture of
+ * the page): Sec-Fetch-Mode other than navigate. It gets no challenge, so
+ * that a session that ended shows the page's login form, not the browser's
+ * password dialog; a person opening an API address still gets the dialog */
+static gboolean
+from_page_script (SoupServerMessage *msg)
+{
+  const gchar *mode = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), "Sec-Fetch-Mode");
+
+  return mode && g_ascii_strcasecmp (mode, "navigate") != 0;
+}
+
 static void
 challenge_full (TcdHttp *h, SoupServerMessage *msg, const gchar *code, const gchar *message,
     gboolean stale)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_response_headers (msg);
-  g_autofree gchar *nonce = nonce_new (h);
-  g_autofree gchar *digest = g_strdup_printf ("Digest realm=\"" TCD_REALM "\", "
-      "nonce=\"%s\", qop=\"auth\", algorithm=MD5%s", nonce, stale ? ", stale=true" : "");
+  g_autofree gchar *nonce = NULL;
+  g_autofree gchar *digest = NULL;
 
   send_error (msg, SOUP_STATUS_UNAUTHORIZED, code, NULL, "%s", message);
+  if (from_page_script (msg))
+    return;
+  nonce = nonce_new (h);
+  digest = g_strdup_printf ("Digest realm=\"" TCD_REALM "\", "
+      "nonce=\"%s\", qop=\"auth\", algorithm=MD5%s", nonce, stale ? ", stale=true" : "");
   soup_message_headers_append (hdrs, "WWW-Authenticate", digest);
   if (tcd_security_basic_allowed (h->ctx->security, "web"))
     soup_auth_domain_challenge (h->basic, msg);
