@@ -56,6 +56,7 @@ export async function api(method, path, body, opts = {}) {
       e = (await r.json()).error || {};
     } catch { /* not JSON */ }
     const err = new ApiError(r.status, e.code, e.message, e.field, r.headers);
+    err.detail = e;
     if (r.status === 401 && !opts.quiet)
       authLost(err);
     throw err;

@@ -92,7 +92,11 @@ export function renderLogin(view, { notice, loggedIn }) {
   const note = view.querySelector('#login-notice');
   let timer = 0, errKey = '', errVars = null, errText = '';
 
-  function showNotice() { note.textContent = notice ? t(notice) : ''; note.hidden = !notice; }
+  function showNotice() {
+    note.textContent = notice ? t(notice) : '';
+    note.hidden = !notice;
+    note.classList.toggle('warn', notice === 'login.expired');
+  }
   function showError() {
     err.textContent = errKey ? t(errKey, errVars) + (errText ? ' (' + errText + ')' : '') : errText;
   }
@@ -151,7 +155,7 @@ export function renderLogin(view, { notice, loggedIn }) {
       }
       errVars = null;
       if (e.code === 'unauthorized') {
-        const left = e.attempts_left ?? null;
+        const left = e.detail?.attempts_left ?? null;
         errKey = left !== null ? 'login.wrongLeft' : 'login.wrong';
         errVars = { n: left };
       } else if (e.code === 'not_activated') {

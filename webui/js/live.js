@@ -35,7 +35,8 @@ export function renderLive(view, { device }) {
     aspect: sensor.width / sensor.height, proportion: prefs.proportion || 'original',
   };
   const cleanups = [];
-  const error = (e) => flash(e.code === 'csrf' ? t('error.csrf') : e.message || String(e), 'error');
+  // a 401 has taken the frame to the login page already
+  const error = (e) => e.status !== 401 && flash(e.code === 'csrf' ? t('error.csrf') : e.message || String(e), 'error');
   const info = (text) => flash(text, 'info', 2500);
 
   // ---- layout: the proportion (6.1.1) of the picture inside the stage

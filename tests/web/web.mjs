@@ -1,0 +1,321 @@
+// thermocam browser tests (run by run.py with a fresh daemon): the page in
+// headless Chromium, checked as a person would use it. Prints TAP.
+import puppeteer from 'puppeteer-core';
+import path from 'node:path';
+
+const BASE = process.env.WEB_BASE;
+const SCREENS = process.env.WEB_SCREENS;
+const PASSWORD = 'Therm0cam#2026';
+const USER_PW = 'Watch#2026pw';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let n = 0, failed = 0;
+function ok(cond, desc, detail) {
+  n++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${desc}`);
+  if (!cond) {
+    failed++;
+    console.error(`FAILED ${n} - ${desc}`);
+    if (detail !== undefined)
+      for (const line of String(typeof detail === 'string' ? detail : JSON.stringify(detail)).split('\n').slice(0, 30)) {
+        console.log('# ' + line);
+        console.error('# ' + line);
+      }
+  }
+  return cond;
+}
+
+async function waitFor(page, fn, arg, timeout = 10000) {
+  try {
+    await page.waitForFunction(fn, { timeout, polling: 100 }, arg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SCREENS, name + '.png') });
+}
+
+// the API from the page (its cookie and CSRF token)
+function apiIn(page, method, p, body) {
+  return page.evaluate(async (method, p, body) => {
+    const headers = { 'X-CSRF-Token': sessionStorage.getItem('thermocam.csrf') || '' };
+    if (body !== undefined)
+      headers['Content-Type'] = 'application/json';
+    const r = await fetch('/api/v1/' + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, json };
+  }, method, p, body);
+}
+
+// console errors: every one is a failure but the answers the checks ask for:
+// the page's "who is logged in?" (GET /session answers 401 to nobody), the
+// refusals of the wrong-password, lock and ended-session checks, and the
+// missing socket of a daemon without one
+const consoleErrors = [];
+let expectRefusals = false, socket = null;
+function watch(page, label) {
+  page.on('console', (m) => {
+    if (m.type() !== 'error')
+      return;
+    const url = m.location()?.url || '', text = m.text();
+    const refused = /Failed to load resource: the server responded with a status of (\d+)/.exec(text)?.[1];
+    if (refused === '401' && /\/api\/v1\/session$/.test(url))
+      return;
+    if ((refused === '401' || refused === '403') && expectRefusals && /\/api\/v1\//.test(url))
+      return;
+    consoleErrors.push({ ws: /WebSocket connection to .*\/api\/v1\/live\/ws/.test(text), text: `${label}: ${text} ${url}` });
+  });
+  page.on('pageerror', (e) => consoleErrors.push({ text: `${label}: ${e.message}` }));
+}
+
+async function login(page, name, password) {
+  await page.waitForSelector('#login-name', { timeout: 10000 });
+  await page.$eval('#login-name', (e) => { e.value = ''; });
+  await page.type('#login-name', name);
+  await page.type('#login-password', password);
+  await page.click('#login-submit');
+}
+
+// a point of the picture (fractions) on the screen
+async function screenAt(page, u, v) {
+  return page.$eval('#zoomer', (z, u, v) => {
+    const r = z.getBoundingClientRect();
+    return { x: r.left + u * r.width, y: r.top + v * r.height };
+  }, u, v);
+}
+
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--lang=en-US'],
+});
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 860 });
+  watch(page, 'admin');
+
+  // ---- activation (manual 2.2)
+  expectRefusals = true;
+  await page.goto(BASE, { waitUntil: 'load' });
+  ok(await waitFor(page, () => location.hash === '#/activate' && document.querySelector('#act-password')),
+    'a fresh device shows the activation page');
+  expectRefusals = false;
+  await page.type('#act-password', 'abc');
+  const weak = await page.$eval('#act-strength', (e) => [e.dataset.level, e.textContent]);
+  await page.type('#act-password', 'DEF12');
+  const fair = await page.$eval('#act-strength', (e) => e.dataset.level);
+  await page.$eval('#act-password', (e) => { e.value = ''; });
+  await page.type('#act-password', PASSWORD);
+  const strong = await page.$eval('#act-strength', (e) => e.dataset.level);
+  ok(weak[0] === '1' && /Weak/.test(weak[1]) && fair === '2' && strong === '3',
+    'the strength meter follows the typing (weak, medium, strong)', { weak, fair, strong });
+  await page.type('#act-confirm', PASSWORD);
+  await shot(page, '01-activate');
+  await page.click('#act-submit');
+  ok(await waitFor(page, () => location.hash === '#/login'), 'activated: the login page follows');
+  await shot(page, '02-login');
+
+  // ---- login (2.3), the live view (6.1)
+  await login(page, 'admin', PASSWORD);
+  ok(await waitFor(page, () => location.hash === '#/live' && document.querySelector('#video')),
+    'logged in: the live view');
+  ok(await waitFor(page, () => document.getElementById('device-name').textContent === 'Thermal Camera'),
+    'the header shows the device name');
+  socket = await page.evaluate(() => new Promise((resolve) => {
+    const ws = new WebSocket(`ws://${location.host}/api/v1/live/ws`);
+    ws.onmessage = (ev) => { resolve(typeof ev.data === 'string' && ev.data.includes('hello')); ws.close(); };
+    ws.onerror = () => resolve(false);
+    setTimeout(() => resolve(false), 5000);
+  }));
+  console.log(`# the live socket: ${socket ? 'yes' : 'no (MJPEG only)'}`);
+  if (socket) {
+    ok(await waitFor(page, () => document.getElementById('live-status').dataset.mode === 'mse', null, 15000),
+      'the video comes over MSE', await page.$eval('#live-status', (e) => [e.dataset.mode, e.title]));
+    const a = await page.$eval('#video', (v) => [v.currentTime, v.getVideoPlaybackQuality().totalVideoFrames]);
+    await sleep(2000);
+    const b = await page.$eval('#video', (v) => [v.currentTime, v.getVideoPlaybackQuality().totalVideoFrames,
+      v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : -1]);
+    ok(b[0] > a[0] + 1 && b[1] > a[1] + 10, 'the video plays: its time advances and frames are decoded', { a, b });
+    ok(b[2] >= 0 && b[2] < 0.6, 'the player keeps to the live edge (buffered ahead < 0.6 s)', b);
+  } else {
+    ok(await waitFor(page, () => document.getElementById('live-status').dataset.mode === 'mjpeg'
+      && document.getElementById('mjpeg').naturalWidth > 0, null, 15000), 'the MJPEG picture shows');
+  }
+  await sleep(1000);
+  await shot(page, '03-live');
+
+  // ---- a point rule on the motor (the simulated scene: 0.40..0.62 x 0.58..0.86, 85 C)
+  const dev = (await apiIn(page, 'GET', 'device')).json;
+  const W = dev.sensor.width, H = dev.sensor.height;
+  const motor = [0.51, 0.72];
+  await page.click('#tools [data-tool="point"]');
+  let p = await screenAt(page, ...motor);
+  await page.mouse.click(p.x, p.y);
+  ok(await waitFor(page, () => document.querySelectorAll('#overlay g.rule').length === 1),
+    'the point tool makes a rule, drawn on the picture');
+  await page.click('#tools [data-tool="point"]');       // tool off
+  let rules = (await apiIn(page, 'GET', 'rules')).json;
+  const point = rules[0];
+  ok(point && point.type === 'point' && Math.abs(point.points[0][0] - motor[0]) * W <= 1
+    && Math.abs(point.points[0][1] - motor[1]) * H <= 1, 'the point rule is where it was clicked', point);
+
+  if (socket) {
+    // the temperature under the cursor against the rule's reading
+    p = await screenAt(page, ...motor);
+    await page.mouse.move(p.x, p.y);
+    ok(await waitFor(page, () => document.getElementById('cursor-temp').dataset.celsius), 'a temperature shows under the cursor');
+    let best = null;
+    for (let i = 0; i < 5 && !(best && best.diff <= 0.3); i++) {
+      const reading = (await apiIn(page, 'GET', 'temperatures')).json;
+      const shown = parseFloat(await page.$eval('#cursor-temp', (e) => e.dataset.celsius));
+      const rule = reading.rules.find((r) => r.id === point.id);
+      const diff = Math.abs(shown - rule.max);
+      if (!best || diff < best.diff)
+        best = { shown, rule: rule.max, diff, text: await page.$eval('#cursor-temp', (e) => e.textContent) };
+      await sleep(300);
+    }
+    ok(best.diff <= 0.3, 'the temperature under the cursor agrees with the point rule within 0.3 °C', best);
+    ok(/°C/.test(best.text), 'shown in the display unit (°C)', best.text);
+    ok(await waitFor(page, () => !document.getElementById('mark-max').hidden
+      && Math.abs(parseFloat(document.getElementById('mark-max').dataset.celsius) - 85) < 2),
+    "the scene's max is marked (the motor, 85 °C)");
+    await shot(page, '04-cursor');
+  }
+
+  // ---- a polygon drawn with the mouse around the cold pack (0.74..0.90 x 0.70..0.90)
+  await page.click('#tools [data-tool="polygon"]');
+  const drawn = [[0.72, 0.68], [0.92, 0.68], [0.93, 0.80], [0.92, 0.92], [0.72, 0.92]];
+  const expected = [];
+  for (const [u, v] of drawn) {
+    const q = await screenAt(page, u, v);
+    const x = Math.round(q.x), y = Math.round(q.y);
+    expected.push(await page.$eval('#zoomer', (z, x, y) => {
+      const r = z.getBoundingClientRect();
+      return [(x - r.left) / r.width, (y - r.top) / r.height];
+    }, x, y));
+    await page.mouse.click(x, y);
+    await sleep(120);
+  }
+  await page.keyboard.press('Enter');
+  ok(await waitFor(page, () => document.querySelectorAll('#overlay g.rule').length === 2), 'the polygon becomes a rule on the picture');
+  rules = (await apiIn(page, 'GET', 'rules')).json;
+  const poly = rules.find((r) => r.type === 'polygon');
+  const off = poly ? poly.points.map((q, i) => Math.max(Math.abs(q[0] - expected[i][0]) * W, Math.abs(q[1] - expected[i][1]) * H)) : [];
+  ok(poly && poly.points.length === drawn.length && off.every((d) => d <= 1),
+    'its points are within one sensor pixel of where they were drawn', { poly, expected, off });
+  await page.click('#tools [data-tool="polygon"]');
+  await shot(page, '05-polygon');
+
+  // ---- drag the polygon's first vertex
+  await page.evaluate((id) => document.querySelector(`#rule-list li[data-rule="${id}"] button.link`).click(), poly.id);
+  await page.waitForSelector(`#overlay rect.handle[data-rule="${poly.id}"]`, { timeout: 5000 });
+  const from = await screenAt(page, ...poly.points[0]);
+  const to = await screenAt(page, 0.70, 0.66);
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 3 });
+  await page.mouse.move(to.x, to.y, { steps: 3 });
+  await page.mouse.up();
+  let moved = null;
+  for (let i = 0; i < 20; i++) {
+    await sleep(150);
+    moved = (await apiIn(page, 'GET', 'rules/' + poly.id)).json;
+    if (Math.abs(moved.points[0][0] - 0.70) * W <= 1.5)
+      break;
+  }
+  ok(Math.abs(moved.points[0][0] - 0.70) * W <= 1.5 && Math.abs(moved.points[0][1] - 0.66) * H <= 1.5,
+    'a vertex dragged on the picture moves in the rule', moved.points[0]);
+
+  // ---- the alarm colour: the point rule's alarm set in the side panel, crossed by the motor
+  await page.evaluate((id) => document.querySelector(`#rule-list li[data-rule="${id}"] button.link`).click(), point.id);
+  await page.waitForSelector(`#rule-editor form[data-rule="${point.id}"]`, { timeout: 5000 });
+  await page.evaluate(() => {
+    const f = document.querySelector('#rule-editor form');
+    f.elements['alarm.enabled'].checked = true;
+    f.elements['alarm.pre_alarm'].value = '60';
+    f.elements['alarm.alarm'].value = '70';
+    f.elements.name.value = 'motor';
+  });
+  await page.click('#rule-editor button[type="submit"]');
+  const red = await waitFor(page, (id) => document.querySelector(`#overlay g.rule[data-rule="${id}"]`)?.dataset.state === 'alarm', point.id, 15000);
+  const stroke = await page.$eval(`#overlay g.rule[data-rule="${point.id}"] .shape`, (e) => getComputedStyle(e).stroke).catch(() => '');
+  ok(red && stroke === 'rgb(255, 48, 48)', 'a rule whose threshold is crossed turns the alarm colour', { red, stroke });
+  ok((await apiIn(page, 'GET', 'rules/' + point.id)).json.alarm.alarm === 70, 'the side panel saved the alarm through the rules API');
+  ok(await waitFor(page, () => [...document.querySelectorAll('#alarm-list li')].some((li) => li.dataset.level === 'alarm' && li.textContent.includes('motor')), null, 10000),
+    'the alarm arrives in the alarms panel');
+  await sleep(1500);
+  await shot(page, '06-alarm');
+
+  // ---- Chinese, remembered
+  await page.select('#lang', 'zh');
+  ok(await waitFor(page, () => document.documentElement.lang === 'zh-CN' && /[\u4e00-\u9fff]/.test(document.querySelector('#nav a').textContent)
+    && /[\u4e00-\u9fff]/.test(document.querySelector('#ffc').textContent)), 'the zh language shows Chinese');
+  await page.reload({ waitUntil: 'load' });
+  ok(await waitFor(page, () => location.hash === '#/live' && document.querySelector('#play')?.textContent === '停止预览'),
+    'the language and the session outlive a reload');
+  await sleep(1500);
+  await shot(page, '07-zh');
+  await page.select('#lang', 'en');
+
+  // ---- a user-level account sees the live view only
+  const made = await apiIn(page, 'POST', 'users', { name: 'viewer', password: USER_PW, level: 'user' });
+  ok(made.status === 201 || made.status === 200, 'a user-level account is made', made);
+  await page.click('#user-button');
+  await page.click('#logout');
+  ok(await waitFor(page, () => location.hash === '#/login'), 'log out: the login page');
+  await login(page, 'viewer', USER_PW);
+  ok(await waitFor(page, () => location.hash === '#/live' && document.querySelector('#video')), 'the user logs in to the live view');
+  await sleep(1500);
+  const hidden = await page.evaluate(() => ['#rules-panel', '#quick-panel', '#ffc', '#record', '#capture', '#overlay']
+    .filter((s) => document.querySelector(s)));
+  ok(hidden.length === 0 && await page.$('#alarm-panel') !== null, 'a user-level account sees no settings', hidden);
+  await shot(page, '08-user');
+
+  // ---- the session ends behind the page's back: back to the login with a message
+  expectRefusals = true;
+  await apiIn(page, 'DELETE', 'session');
+  await page.click('#snapshot');
+  ok(await waitFor(page, () => location.hash === '#/login' && document.getElementById('login-notice').textContent.length > 0),
+    'an ended session returns to the login page with a message');
+  await shot(page, '09-ended');
+
+  // ---- the illegal login lock (2.3.2): the last check, it locks this address
+  const admin = await browser.newPage();
+  watch(admin, 'lock');
+  await admin.setViewport({ width: 1400, height: 860 });
+  await admin.goto(BASE, { waitUntil: 'load' });
+  await login(admin, 'admin', PASSWORD);
+  await waitFor(admin, () => location.hash === '#/live');
+  const sec = await apiIn(admin, 'PUT', 'config/security', { illegal_login_lock: { enabled: true, attempts: 3, duration_min: 1 } });
+  ok(sec.status === 200, 'the lock is set to 3 attempts', sec);
+  await admin.close();
+  expectRefusals = true;
+  for (let i = 0; i < 3; i++) {
+    await login(page, 'admin', 'wrong-Password1');
+    await waitFor(page, () => document.getElementById('login-error').textContent.length > 0);
+    await sleep(300);
+  }
+  ok(await waitFor(page, () => document.getElementById('login-error').classList.contains('locked')
+    && /locked/.test(document.getElementById('login-error').textContent)), 'a wrong password shows the lock message after the attempts run out',
+  await page.$eval('#login-error', (e) => e.textContent));
+  const t1 = await page.$eval('#login-error', (e) => e.textContent);
+  await sleep(1300);
+  const t2 = await page.$eval('#login-error', (e) => e.textContent);
+  ok(t1 !== t2 && /\d+:\d\d/.test(t2) && await page.$eval('#login-submit', (b) => b.disabled),
+    'the time left counts down and the login waits', { t1, t2 });
+  await shot(page, '10-locked');
+
+  const errors = consoleErrors.filter((e) => !(e.ws && socket === false)).map((e) => e.text);
+  ok(errors.length === 0, 'no page logged a console error', errors.join('\n'));
+} catch (e) {
+  ok(false, 'the browser tests ran to the end', e.stack);
+} finally {
+  await browser.close();
+}
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);
