@@ -123,6 +123,9 @@ export function renderLive(view, { device }) {
   const markMax = $('mark-max'), markMin = $('mark-min');
   function place(el, at, text) {
     el.hidden = false;
+    el.classList.toggle('at-left', at[0] < 0.08);
+    el.classList.toggle('at-right', at[0] > 0.92);
+    el.classList.toggle('at-top', at[1] < 0.06);
     el.style.left = at[0] * 100 + '%';
     el.style.top = at[1] * 100 + '%';
     el.textContent = text;

@@ -56,7 +56,7 @@ export class Zoom {
   _wheel(ev) {
     ev.preventDefault();
     const [px, py] = this._local(ev);
-    const s = Math.min(MAX, Math.max(1, this.s * Math.exp(-ev.deltaY * 0.002)));
+    const s = Math.min(MAX, Math.max(1, this.s * Math.exp(-ev.deltaY * 0.001)));
     const k = s / this.s;
     this._set(s, px - (px - this.tx) * k, py - (py - this.ty) * k);
   }
