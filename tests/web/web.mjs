@@ -142,6 +142,12 @@ try {
       v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : -1]);
     ok(b[0] > a[0] + 1 && b[1] > a[1] + 10, 'the video plays: its time advances and frames are decoded', { a, b });
     ok(b[2] >= 0 && b[2] < 0.6, 'the player keeps to the live edge (buffered ahead < 0.6 s)', b);
+    // glass to glass (capture on the sensor to presentation here): printed, not judged
+    const lat = (await page.evaluate(() => window.thermocamLive.latency())).sort((x, y) => x - y);
+    const pct = (q) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(1);
+    ok(lat.length > 10, 'presented frames are matched to their capture times', lat.length);
+    if (lat.length)
+      console.log(`# glass to glass over MSE: median ${pct(0.5)} ms, 95th percentile ${pct(0.95)} ms (${lat.length} frames)`);
   } else {
     ok(await waitFor(page, () => document.getElementById('live-status').dataset.mode === 'mjpeg'
       && document.getElementById('mjpeg').naturalWidth > 0, null, 15000), 'the MJPEG picture shows');

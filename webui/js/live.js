@@ -99,6 +99,9 @@ export function renderLive(view, { device }) {
     frame: () => {},
   });
   cleanups.push(() => player.close());
+  // for measurements (tests/web): the player's mode and glass-to-glass latencies (ms)
+  window.thermocamLive = { mode: () => player.mode, latency: () => player.latency.slice() };
+  cleanups.push(() => { delete window.thermocamLive; });
   const streamSel = $('stream');
   streamSel.value = prefs.stream === 'sub' ? 'sub' : 'main';
   const playBtn = $('play');

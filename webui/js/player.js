@@ -2,7 +2,10 @@
 // (/api/v1/live/ws) into Media Source Extensions, kept at the live edge; the
 // MJPEG stream in an <img> where MSE or the codec is missing. The same socket
 // carries the radiometric frames (kind 3), decoded by thermal.js.
+import { initTimescale, segmentInfo } from './mp4.js';
+
 const KIND_INIT = 1, KIND_MEDIA = 2, KIND_RADIOMETRY = 3;
+const LATENCY_KEEP = 600;       // glass-to-glass samples kept
 const MAX_BEHIND_S = 0.5;       // jump to the live edge past this
 const KEEP_S = 4;               // buffer kept behind the play position
 const MAX_QUEUE = 60;           // segments waiting for the SourceBuffer
@@ -30,6 +33,38 @@ export class LivePlayer {
     this.closed = false;
     this.retry = 0;
     this.video.addEventListener('error', () => this._fallback('video error'));
+    // capture time (us since the epoch) of the frames on their way, by media
+    // time (ms); the latency of each presented frame (ms, the page's clock)
+    this.timescale = 90000;
+    this.captures = new Map();
+    this.latency = [];
+    this._watchFrames();
+  }
+
+  // glass to glass: from the sensor's capture of a frame (the daemon's clock,
+  // in the segment's header) to its presentation here (requestVideoFrameCallback)
+  _watchFrames() {
+    const v = this.video;
+    if (!v.requestVideoFrameCallback)
+      return;
+    const onFrame = (now, meta) => {
+      // media times in ms, give or take the rounding of either side
+      let key = Math.round(meta.mediaTime * 1000), capture;
+      for (const k of [key, key - 1, key + 1])
+        if ((capture = this.captures.get(k))) {
+          key = k;
+          break;
+        }
+      if (capture) {
+        this.captures.delete(key);
+        this.latency.push(performance.timeOrigin + meta.expectedDisplayTime - capture / 1000);
+        if (this.latency.length > LATENCY_KEEP)
+          this.latency.shift();
+      }
+      if (!this.closed)
+        v.requestVideoFrameCallback(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
   }
 
   start(stream = this.stream) {
@@ -172,10 +207,21 @@ export class LivePlayer {
       this.queue = this.queue.filter((q) => q.kind === KIND_INIT);
       this.needKey = true;
     }
-    if (kind === KIND_MEDIA && this.needKey) {
-      if (!isKeyFrame(payload))
-        return;
-      this.needKey = false;
+    if (kind === KIND_INIT)
+      this.timescale = initTimescale(payload) || 90000;
+    let info = null;
+    if (kind === KIND_MEDIA) {
+      info = segmentInfo(payload);
+      if (this.needKey) {
+        if (info.key === false)
+          return;
+        this.needKey = false;
+      }
+      if (capture && info.time !== null) {
+        this.captures.set(Math.round(info.time / this.timescale * 1000), capture);
+        if (this.captures.size > LATENCY_KEEP)
+          this.captures.delete(this.captures.keys().next().value);
+      }
     }
     this.queue.push({ kind, payload, capture });
     this._pump();
@@ -253,42 +299,4 @@ export class LivePlayer {
       this.img.hidden = true;
     }
   }
-}
-
-// a moof+mdat whose first sample's flags say "depends on no other" (a key frame)
-function isKeyFrame(buf) {
-  const dv = new DataView(buf);
-  // walk moof > traf > (tfhd, trun) looking for the sample flags
-  const find = (start, end, type) => {
-    for (let p = start; p + 8 <= end;) {
-      const size = dv.getUint32(p);
-      if (size < 8 || p + size > end)
-        return null;
-      if (dv.getUint32(p + 4) === type)
-        return [p + 8, p + size];
-      p += size;
-    }
-    return null;
-  };
-  const T = (s) => (s.charCodeAt(0) << 24 | s.charCodeAt(1) << 16 | s.charCodeAt(2) << 8 | s.charCodeAt(3)) >>> 0;
-  const moof = find(0, buf.byteLength, T('moof'));
-  const traf = moof && find(moof[0], moof[1], T('traf'));
-  const trun = traf && find(traf[0], traf[1], T('trun'));
-  if (!trun)
-    return true;                   // not what we expected: let the decoder judge
-  const flags = dv.getUint32(trun[0]) & 0xffffff;
-  let p = trun[0] + 8;             // version+flags, sample_count
-  if (flags & 0x1) p += 4;         // data offset
-  let sampleFlags;
-  if (flags & 0x4) {
-    sampleFlags = dv.getUint32(p);
-  } else {
-    p += 0;
-    if (flags & 0x100) p += 4;
-    if (flags & 0x200) p += 4;
-    if (flags & 0x400) sampleFlags = dv.getUint32(p);
-  }
-  if (sampleFlags === undefined)
-    return true;
-  return ((sampleFlags >>> 16) & 0x1) === 0;   // sample_is_non_sync_sample
 }
