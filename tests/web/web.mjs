@@ -102,8 +102,12 @@ try {
   // ---- activation (manual 2.2)
   expectRefusals = true;
   await page.goto(BASE, { waitUntil: 'load' });
-  ok(await waitFor(page, () => location.hash === '#/activate' && document.querySelector('#act-password')),
-    'a fresh device shows the activation page');
+  if (!ok(await waitFor(page, () => location.hash === '#/activate' && document.querySelector('#act-password')),
+    'a fresh device shows the activation page', await page.content())) {
+    console.log('Bail out! the page is not there: nothing else can be checked');
+    await browser.close();
+    process.exit(1);
+  }
   expectRefusals = false;
   await page.type('#act-password', 'abc');
   const weak = await page.$eval('#act-strength', (e) => [e.dataset.level, e.textContent]);
