@@ -195,6 +195,33 @@ try {
       && Math.abs(parseFloat(document.getElementById('mark-max').dataset.celsius) - 85) < 2),
     "the scene's max is marked (the motor, 85 °C)");
     await shot(page, '04-cursor');
+
+    // the sub stream (a smaller video than the radiometric frame), 16:9 and a
+    // digital zoom: the cursor still reads each object of the scene
+    await page.select('#stream', 'sub');
+    ok(await waitFor(page, () => document.getElementById('video').videoWidth === 320
+      && document.getElementById('video').currentTime > 0.5, null, 15000), 'the sub stream plays',
+    await page.$eval('#video', (v) => [v.videoWidth, v.currentTime]));
+    await page.select('#proportion', '16:9');
+    const fc = await page.$eval('#frame', (f) => { const b = f.getBoundingClientRect(); return [b.left + b.width / 2, b.top + b.height / 2]; });
+    await page.mouse.move(...fc);
+    await page.mouse.wheel({ deltaY: -150 });
+    await sleep(300);
+    const zoomed = await page.$eval('#zoomer', (z) => [z.style.transform, z.offsetWidth / z.offsetHeight]);
+    ok(/scale\(1\.[1-9]/.test(zoomed[0]) && Math.abs(zoomed[1] - 16 / 9) < 0.02, 'the wheel zooms; the picture is 16:9', zoomed);
+    const objects = [['person', 0.22, 0.58, 34], ['head', 0.22, 0.24, 35], ['motor', 0.51, 0.72, 85], ['cold pack', 0.82, 0.80, -10]];
+    const read = [];
+    for (const [name, u, v, want] of objects) {
+      p = await screenAt(page, u, v);
+      await page.mouse.move(p.x, p.y);
+      await sleep(600);
+      const got = parseFloat(await page.$eval('#cursor-temp', (e) => e.dataset.celsius));
+      read.push({ name, want, got });
+    }
+    ok(read.every((r) => Math.abs(r.got - r.want) < 1.5), 'zoomed, 16:9, sub stream: the cursor reads each object at its temperature', read);
+    await shot(page, '04b-sub-zoom');
+    await page.select('#stream', 'main');
+    await page.select('#proportion', 'original');
   }
 
   // ---- a polygon drawn with the mouse around the cold pack (0.74..0.90 x 0.70..0.90)
@@ -260,6 +287,34 @@ try {
     'the alarm arrives in the alarms panel');
   await sleep(1500);
   await shot(page, '06-alarm');
+
+  // ---- an area comparison picks two rules
+  await page.evaluate(() => { document.querySelector('#comparisons details').open = true; });
+  await page.select('#comparisons select[name="a"]', String(point.id));
+  await page.select('#comparisons select[name="b"]', String(poly.id));
+  await page.click('#comparisons button[type="submit"]');
+  ok(await waitFor(page, () => document.querySelectorAll('#comparisons li[data-comparison]').length === 1),
+    'an area comparison of two rules is listed');
+  const comps = (await apiIn(page, 'GET', 'config/comparisons')).json;
+  ok(comps.length === 1 && comps[0].rules[0] === point.id && comps[0].rules[1] === poly.id,
+    'and saved in the configuration', comps);
+
+  // ---- quick settings applied at once
+  await page.evaluate(() => { document.querySelector('#quick-panel').open = true; });
+  await page.select('#quick select[name="palette"]', 'ironbow');
+  let image = null;
+  for (let i = 0; i < 20 && image?.palette !== 'ironbow'; i++) {
+    await sleep(150);
+    image = (await apiIn(page, 'GET', 'config/image')).json;
+  }
+  ok(image.palette === 'ironbow' && await page.$eval('#ruler-bar', (e) => e.classList.contains('pal-ironbow')),
+    'a palette picked in the quick settings is applied, and the ruler follows', image.palette);
+  await sleep(1000);
+  await shot(page, '06b-ironbow');
+
+  if (socket)
+    ok(await page.evaluate(() => window.thermocamLive.opens()) === 1,
+      'the live socket stayed open all along (one connection)', await page.$eval('#live-status', (e) => e.title));
 
   // ---- Chinese, remembered
   await page.select('#lang', 'zh');

@@ -100,7 +100,7 @@ export function renderLive(view, { device }) {
   });
   cleanups.push(() => player.close());
   // for measurements (tests/web): the player's mode and glass-to-glass latencies (ms)
-  window.thermocamLive = { mode: () => player.mode, latency: () => player.latency.slice() };
+  window.thermocamLive = { mode: () => player.mode, latency: () => player.latency.slice(), opens: () => player.opens || 0 };
   cleanups.push(() => { delete window.thermocamLive; });
   const streamSel = $('stream');
   streamSel.value = prefs.stream === 'sub' ? 'sub' : 'main';

@@ -107,6 +107,7 @@ export class LivePlayer {
       return;
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/v1/live/ws';
     const ws = new WebSocket(url);
+    this.opens = (this.opens || 0) + 1;
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.hello = false;
@@ -126,13 +127,14 @@ export class LivePlayer {
       // no socket at all (an older device, a proxy): the MJPEG picture
       if (!this.hello && this.playing)
         return this._fallback('no socket');
-      this.cb.state('reconnecting', ev.code);
+      this.cb.state('reconnecting', `${ev.code} ${ev.reason}`);
+      this.retryMs = Math.min(30000, (this.retryMs || 1000) * 2);
       this.retry = setTimeout(() => {
         if (this.playing || this.rate) {
           this._teardownMse();
           this._open();
         }
-      }, 2000);
+      }, this.retryMs);
     };
   }
 
@@ -150,6 +152,7 @@ export class LivePlayer {
     }
     if (msg.type === 'hello') {
       this.hello = true;
+      this.retryMs = 0;
       this.cb.hello(msg);
     } else if (msg.type === 'video') {
       this._video(msg.mime);
