@@ -280,7 +280,11 @@ try {
   });
   await page.click('#rule-editor button[type="submit"]');
   const red = await waitFor(page, (id) => document.querySelector(`#overlay g.rule[data-rule="${id}"]`)?.dataset.state === 'alarm', point.id, 15000);
-  const stroke = await page.$eval(`#overlay g.rule[data-rule="${point.id}"] .shape`, (e) => getComputedStyle(e).stroke).catch(() => '');
+  // in one call: the overlay is drawn anew with each reading
+  const stroke = await page.evaluate((id) => {
+    const e = document.querySelector(`#overlay g.rule[data-rule="${id}"] .shape`);
+    return e ? getComputedStyle(e).stroke : '';
+  }, point.id);
   ok(red && stroke === 'rgb(255, 48, 48)', 'a rule whose threshold is crossed turns the alarm colour', { red, stroke });
   ok((await apiIn(page, 'GET', 'rules/' + point.id)).json.alarm.alarm === 70, 'the side panel saved the alarm through the rules API');
   ok(await waitFor(page, () => [...document.querySelectorAll('#alarm-list li')].some((li) => li.dataset.level === 'alarm' && li.textContent.includes('motor')), null, 10000),

@@ -143,7 +143,10 @@ export function renderLive(view, { device }) {
       ruler(f.min, f.max);
     showCursor();
   }
+  // the colour ruler (operators: the palette is in the configuration)
   function ruler(min, max) {
+    if (!operator)
+      return;
     $('ruler-max').textContent = formatTemp(max, st.unit);
     $('ruler-min').textContent = formatTemp(min, st.unit);
   }
