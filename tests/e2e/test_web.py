@@ -191,7 +191,21 @@ t.ok(s in (400, 404) and SECRET not in body, "a path from the API out: refused",
 s, h, body = request(d.http, "GET", "/onvif/device_service")
 t.ok(s == 404 and h.get("content-type") == "application/json", "/onvif/ is not the page's", s)
 
-# ---- 6. over HTTPS ----
+# ---- 6. GET /session tells a session's CSRF token again (a page that was reloaded) ----
+s, j, head = d.post("session", {"name": "admin", "password": PASSWORD}, auth=False)
+cookie = re.search(r"thermocam_session=([0-9a-f]+)", head).group(1) if s == 200 else ""
+csrf = j.get("csrf_token") if s == 200 else None
+s, j, _ = d.get("session", auth=False, headers=[f"Cookie: thermocam_session={cookie}"])
+t.ok(s == 200 and j.get("session") is True and j.get("csrf_token") == csrf and csrf,
+     "GET /session with the cookie: the session's csrf_token", (s, j, csrf))
+s, j, _ = d.get("session")
+t.ok(s == 200 and j.get("session") is False and "csrf_token" not in j,
+     "GET /session with Digest: no csrf_token", j)
+s, _, _ = d.put("config/device", {"name": "web-test"}, auth=False,
+                headers=[f"Cookie: thermocam_session={cookie}", f"X-CSRF-Token: {csrf}"])
+t.ok(s == 200, "the token told again works for a change", s)
+
+# ---- 7. over HTTPS ----
 n = d.readies
 d.put("config/security", {"https": {"enabled": True}})
 wait_for(lambda: d.readies > n and d.https, 30)
@@ -207,7 +221,7 @@ wait_for(lambda: d.readies > n, 30)
 d.stop()
 shutil.rmtree(data_dir, ignore_errors=True)
 
-# ---- 7. the tree's own webui/ (a daemon run from the build tree) ----
+# ---- 8. the tree's own webui/ (a daemon run from the build tree) ----
 d = Daemon().start()
 s, h, body = request(d.http, "GET", "/")
 with open(os.path.join(ROOT, "webui", "index.html"), "rb") as fh:

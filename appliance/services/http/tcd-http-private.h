@@ -38,6 +38,7 @@ typedef struct {
   gchar *user, *address;
   TcdLevel level;
   gboolean session;             /* by the session cookie */
+  gchar *csrf;                  /* then its CSRF token (GET /session tells it again) */
 } Who;
 
 typedef struct {
