@@ -270,8 +270,20 @@ def segments(path):
     return [s for s in path.strip("/").split("/") if s]
 
 
-def operations(doc):
+def is_page(item):
+    """A path item of the web page: its own servers, at the daemon's root
+    (outside the API's prefix)"""
+    servers = item.get("servers") if isinstance(item, dict) else None
+    return bool(servers) and all(
+        urllib.parse.urlparse(s.get("url", "").replace("{", "").replace("}", "")).path.rstrip("/")
+        == "" for s in servers)
+
+
+def operations(doc, page=False):
+    """The API's operations (or, with @page, the web page's)"""
     for path, item in (doc.get("paths") or {}).items():
+        if is_page(item) != page:
+            continue
         for method in METHODS:
             if isinstance(item, dict) and method in item:
                 yield path, method, item[method]
@@ -569,6 +581,22 @@ def main():
         if "RedirectToHttps" in (doc["components"].get("responses") or {}):
             documented_.add(308)
         check(used <= documented_, "undocumented statuses: %s" % sorted(used - documented_))
+
+    @add("the web page (/, its own servers at the root): GET and HEAD with no credentials, "
+         "no route of the API")
+    def _():
+        need_doc()
+        need_routes()
+        page = list(operations(doc, page=True))
+        check([p for p, _, _ in page] == ["/", "/"], "the page's paths: %s" % [p for p, _, _ in page])
+        check(sorted(m for _, m, _ in page) == ["get", "head"], "methods %s" % [m for _, m, _ in page])
+        for path, method, op in page:
+            check(op.get("x-permission") == "none" and op.get("security") == [],
+                  "%s %s: x-permission none and security [] (no login)" % (method.upper(), path))
+            check(op.get("operationId") and op.get("summary") and "200" in op.get("responses", {}),
+                  "%s %s: operationId, summary, 200" % (method.upper(), path))
+        check(not [r for r in routes if not r[1].startswith(prefix + "/")],
+              "a route of the API outside %s" % prefix)
 
     @add("GET /events documents every event type of thermocamd --print-events, and no other")
     def _():

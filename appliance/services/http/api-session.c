@@ -20,6 +20,13 @@ handle_session_get (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_add_string_value (b, tcd_level_to_string (who->level));
   json_builder_set_member_name (b, "session");
   json_builder_add_boolean_value (b, who->session);
+  /* a page that was reloaded has lost the token of its login: the cookie
+   * (HttpOnly, SameSite=Strict; no CORS ever) gets it again, and only the
+   * page of this origin can read the answer */
+  if (who->session && who->csrf) {
+    json_builder_set_member_name (b, "csrf_token");
+    json_builder_add_string_value (b, who->csrf);
+  }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   send_json (msg, SOUP_STATUS_OK, root);

@@ -40,6 +40,7 @@ who_free (Who *w)
 {
   g_free (w->user);
   g_free (w->address);
+  g_free (w->csrf);
   g_free (w);
 }
 
@@ -564,6 +565,7 @@ gate (TcdHttp *h, SoupServerMessage *msg)
     }
     who->user = g_strdup (session->user);
     who->session = TRUE;
+    who->csrf = g_strdup (session->csrf);
   } else if (authorization) {
     gboolean basic = g_ascii_strncasecmp (authorization, "Basic ", 6) == 0;
 

@@ -9,6 +9,7 @@
  *   tcd-router.c         the route table's matching (GLib only)
  *   tcd-http-reply.c     answers: JSON, errors, bodies; GError -> status
  *   api-*.c              the routes of one group each, and their table
+ *   web-static.c         the web page's files (webui/) at /, and their headers
  *
  * A new group of routes: an api-NAME.c whose table (HTTP_ROUTE rows ending
  * with HTTP_ROUTES_END) is declared below and listed in http_router_new ()
@@ -37,6 +38,7 @@ typedef struct {
   gchar *user, *address;
   TcdLevel level;
   gboolean session;             /* by the session cookie */
+  gchar *csrf;                  /* then its CSRF token (GET /session tells it again) */
 } Who;
 
 typedef struct {
@@ -53,8 +55,11 @@ typedef struct {
   gboolean dropped;             /* too slow: its connection is being shut */
 } StreamClient;
 
+typedef struct _WebFiles WebFiles;
+
 struct _TcdHttp {
   TcdContext *ctx;
+  WebFiles *web;                /* the page's files (web-static.c) */
   TcdRouter *router;            /* every group's routes */
   SoupServer *server, *tls_server;
   TcdConns *conns;              /* HTTP and HTTPS connections: bounds, deadlines */
@@ -111,6 +116,9 @@ extern const TcdRoute tcd_http_files_routes[];
 extern const TcdRoute tcd_http_audit_routes[];
 extern const TcdRoute tcd_http_certificate_routes[];
 
+/* the request's path decoded, or NULL for one with an encoded slash or
+ * NUL, a bad escape or a ".." segment (kept on the message) */
+const gchar *http_path_of (SoupServerMessage *msg);
 /* a router of every group's routes */
 TcdRouter *http_router_new (void);
 /* the route of @msg (matched once, kept on the message) */
@@ -180,5 +188,12 @@ void      sse_finished (SoupServerMessage *msg, gpointer user_data);
 void      mjpeg_finished (SoupServerMessage *msg, gpointer user_data);
 void      mjpeg_update_viewers (TcdHttp *h);
 gboolean  sse_keepalive (gpointer user_data);
+
+/* the web page's files (web-static.c): read from @dir at start; a GET or
+ * HEAD of a path outside the API answered from them */
+WebFiles *web_files_load (const gchar *dir);
+void      web_files_free (WebFiles *w);
+guint     web_files_count (WebFiles *w);
+void      web_files_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path);
 
 G_END_DECLS

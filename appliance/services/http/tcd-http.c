@@ -59,6 +59,26 @@ http_api_path (const gchar *path)
   return path && g_str_has_prefix (path, API) ? path + strlen (API) - 1 : NULL;
 }
 
+/* The servers keep the path as sent (raw-paths), so that an encoded slash
+ * ("%2F") is told from a slash: it is refused, as are an encoded NUL, a bad
+ * escape and a ".." segment (what libsoup would have refused with 400 after
+ * decoding); the rest is decoded here, once per request. */
+const gchar *
+http_path_of (SoupServerMessage *msg)
+{
+  gchar *p = g_object_get_data (G_OBJECT (msg), "tcd-path");
+  const gchar *raw;
+
+  if (p)
+    return *p ? p : NULL;
+  raw = g_uri_get_path (soup_server_message_get_uri (msg));
+  p = raw ? g_uri_unescape_string (raw, "/") : NULL;
+  if (p && (strstr (p, "/../") || g_str_has_suffix (p, "/..") || !g_utf8_validate (p, -1, NULL)))
+    g_clear_pointer (&p, g_free);
+  g_object_set_data_full (G_OBJECT (msg), "tcd-path", p ? p : g_strdup (""), g_free);
+  return p;
+}
+
 const TcdRouteMatch *
 http_route_of (TcdHttp *h, SoupServerMessage *msg)
 {
@@ -67,7 +87,7 @@ http_route_of (TcdHttp *h, SoupServerMessage *msg)
 
   if (m)
     return m;
-  if (!(path = http_api_path (g_uri_get_path (soup_server_message_get_uri (msg)))))
+  if (!(path = http_api_path (http_path_of (msg))))
     return NULL;
   m = tcd_router_match (h->router, soup_server_message_get_method (msg), path);
   /* the API's root: a hint to the routes for anyone logged in */
@@ -120,6 +140,7 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no route %s", path);
     return;
   }
+  path = http_path_of (msg);
   /* before activation only activation (the gate answered the rest) */
   if (g_strcmp0 (route->pattern, HTTP_ACTIVATE) != 0
       && !tcd_users_is_activated (h->ctx->users)) {
@@ -201,12 +222,25 @@ tcd_http_stats (TcdHttp *h)
   return json_builder_get_root (b);
 }
 
+/* Outside the API: the web page's files; /onvif/ is kept for ONVIF */
 static void
 root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer user_data)
 {
-  send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
-      "no route %s: the API is under " API " (" API "openapi.yaml)", path);
+  TcdHttp *h = user_data;
+
+  h->requests++;
+  if (!(path = http_path_of (msg))) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
+        "no such file: an encoded slash, NUL or \"..\" is never one");
+    return;
+  }
+  if (g_str_equal (path, "/onvif") || g_str_has_prefix (path, "/onvif/")) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
+        "no route %s: the API is under " API " (" API "openapi.yaml)", path);
+    return;
+  }
+  web_files_serve (h, msg, path);
 }
 
 /* A body longer than MAX_BODY (chunked, or a Content-Length refused while
@@ -537,6 +571,10 @@ tcd_http_new (TcdContext *ctx)
 
   h->ctx = ctx;
   h->router = http_router_new ();
+  {
+    g_autofree gchar *webui = g_build_filename (ctx->data_dir, "webui", NULL);
+    h->web = web_files_load (webui);
+  }
   g_mutex_init (&h->jpeg_lock);
   h->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) session_free);
@@ -548,8 +586,8 @@ tcd_http_new (TcdContext *ctx)
   /* the checks are ours (gate()); this one only speaks Basic */
   h->basic = soup_auth_domain_basic_new ("realm", TCD_REALM, NULL);
   soup_auth_domain_basic_set_auth_callback (h->basic, basic_check, h, NULL);
-  h->server = soup_server_new ("server-header", "thermocamd", NULL);
-  h->tls_server = soup_server_new ("server-header", "thermocamd", NULL);
+  h->server = soup_server_new ("server-header", "thermocamd", "raw-paths", TRUE, NULL);
+  h->tls_server = soup_server_new ("server-header", "thermocamd", "raw-paths", TRUE, NULL);
   servers[0] = h->server;
   servers[1] = h->tls_server;
   for (guint i = 0; i < 2; i++) {
@@ -628,6 +666,7 @@ tcd_http_free (TcdHttp *h)
   g_hash_table_unref (h->sessions);
   g_hash_table_unref (h->nonces);
   tcd_router_free (h->router);
+  web_files_free (h->web);
   g_clear_pointer (&h->jpeg, gst_sample_unref);
   g_mutex_clear (&h->jpeg_lock);
   g_free (h);
