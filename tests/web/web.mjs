@@ -70,7 +70,7 @@ function watch(page, label) {
       return;
     consoleErrors.push({ ws: /WebSocket connection to .*\/api\/v1\/live\/ws/.test(text), text: `${label}: ${text} ${url}` });
   });
-  page.on('pageerror', (e) => consoleErrors.push({ text: `${label}: ${e.message}` }));
+  page.on('pageerror', (e) => consoleErrors.push({ text: `${label}: ${e.stack || e.message}` }));
 }
 
 async function login(page, name, password) {
@@ -291,6 +291,24 @@ try {
     'the alarm arrives in the alarms panel');
   await sleep(1500);
   await shot(page, '06-alarm');
+
+  // ---- digital zoom (6.1.6): a box dragged in zoom mode is zoomed into, a click goes back
+  await page.click('#zoom');
+  const a = await screenAt(page, 0.40, 0.55), b = await screenAt(page, 0.65, 0.90);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(b.x, b.y, { steps: 5 });
+  await page.mouse.up();
+  const boxed = await page.$eval('#zoomer', (z) => z.style.transform);
+  const corner = await page.$eval('#zoomer', (z, x, y) => {
+    const r = z.getBoundingClientRect(), f = z.parentElement.getBoundingClientRect();
+    return [(f.left - r.left) / r.width, (f.top - r.top) / r.height, x];
+  }, 0, 0);
+  ok(/scale\(/.test(boxed) && Math.abs(corner[0] - 0.40) < 0.03, 'a box dragged in zoom mode is zoomed into', { boxed, corner });
+  await shot(page, '05b-zoom');
+  await page.mouse.click(a.x, a.y);
+  ok(await page.$eval('#zoomer', (z) => z.style.transform) === '', 'a click goes back to the whole picture');
+  await page.click('#zoom');
 
   // ---- an area comparison picks two rules
   await page.evaluate(() => { document.querySelector('#comparisons details').open = true; });

@@ -22,7 +22,8 @@ export function renderLive(view, { device }) {
   applyI18n(view);
   const $ = (id) => view.querySelector('#' + id);
   const frameEl = $('frame'), zoomer = $('zoomer'), video = $('video'), img = $('mjpeg');
-  const cursor = $('cursor-temp'), status = $('live-status');
+  const cursor = $('cursor-temp'), status = $('live-status'), zoomBtn = $('zoom');
+  const rulerMax = $('ruler-max'), rulerMin = $('ruler-min'), rulerBar = $('ruler-bar'), toolHint = $('tool-hint');
   const operator = levelAllows('operator');
   const sensor = device?.sensor || { width: 640, height: 512 };
   let prefs = {};
@@ -34,7 +35,9 @@ export function renderLive(view, { device }) {
     unit: 'celsius', radio: null, decoding: false, pointer: null, image: null,
     aspect: sensor.width / sensor.height, proportion: prefs.proportion || 'original',
   };
-  const cleanups = [];
+  // the page is left: what is still on its way finds nothing to do
+  let alive = true;
+  const cleanups = [() => { alive = false; }];
   // a 401 has taken the frame to the login page already
   const error = (e) => e.status !== 401 && flash(e.code === 'csrf' ? t('error.csrf') : e.message || String(e), 'error');
   const info = (text) => flash(text, 'info', 2500);
@@ -65,7 +68,7 @@ export function renderLive(view, { device }) {
       layout();
     }
   });
-  $('zoom').addEventListener('click', (ev) => {
+  zoomBtn.addEventListener('click', (ev) => {
     const on = zoom.toggleMode();
     ev.target.setAttribute('aria-pressed', on);
     if (on && layer && layer.tool)
@@ -85,14 +88,16 @@ export function renderLive(view, { device }) {
         st.aspect = msg.radiometry.width / msg.radiometry.height;
     },
     radiometry: (payload) => {
-      if (st.decoding)
+      if (st.decoding || !alive)
         return;                     // one at a time: a slow page skips frames
       st.decoding = true;
-      decodeRadiometry(payload).then((f) => { if (f) onRadiometry(f); })
+      decodeRadiometry(payload).then((f) => { if (f && alive) onRadiometry(f); })
         .catch(() => {}).finally(() => { st.decoding = false; });
     },
     state: (name, detail) => {
       status.dataset.mode = name;
+      // the MJPEG picture is the main stream's only
+      streamSel.disabled = name === 'mjpeg';
       status.textContent = t('live.mode.' + name);
       status.title = detail ? String(detail) : '';
     },
@@ -147,16 +152,16 @@ export function renderLive(view, { device }) {
   function ruler(min, max) {
     if (!operator)
       return;
-    $('ruler-max').textContent = formatTemp(max, st.unit);
-    $('ruler-min').textContent = formatTemp(min, st.unit);
+    rulerMax.textContent = formatTemp(max, st.unit);
+    rulerMin.textContent = formatTemp(min, st.unit);
   }
   function showCursor() {
     const p = st.pointer;
-    if (!p)
-      return;
+    if (!p || !st.radio)
+      return;                       // no radiometric frame (yet): nothing to say
     const c = celsiusAt(st.radio, p.u, p.v);
     cursor.hidden = false;
-    cursor.textContent = c === null ? t('live.noTemp') : formatTemp(c, st.unit);
+    cursor.textContent = formatTemp(c, st.unit);
     cursor.dataset.celsius = c === null ? '' : c.toFixed(2);
     cursor.dataset.u = p.u.toFixed(5);
     cursor.dataset.v = p.v.toFixed(5);
@@ -231,10 +236,10 @@ export function renderLive(view, { device }) {
     const now = layer.setTool(tool === layer.tool ? '' : tool);
     for (const b of view.querySelectorAll('#tools [data-tool]'))
       b.setAttribute('aria-pressed', b.dataset.tool === now);
-    $('tool-hint').textContent = now ? t('rules.hint.' + now) : '';
+    toolHint.textContent = now ? t('rules.hint.' + now) : '';
     if (now && zoom.mode) {
       zoom.toggleMode();
-      $('zoom').setAttribute('aria-pressed', false);
+      zoomBtn.setAttribute('aria-pressed', false);
     }
   }
   if (operator) {
@@ -252,8 +257,10 @@ export function renderLive(view, { device }) {
     quick = new QuickSettings($('quick'), {
       error,
       changed: (image) => {
+        if (!alive)
+          return;
         st.image = image;
-        $('ruler-bar').className = 'ruler-bar pal-' + image.palette;
+        rulerBar.className = 'ruler-bar pal-' + image.palette;
         if (image.range?.mode === 'manual')
           ruler(image.range.min, image.range.max);
       },
@@ -268,6 +275,8 @@ export function renderLive(view, { device }) {
   const alarms = new AlarmPanel(view, () => st.unit);
   const events = new EventStream();
   events.on('measurement', (r) => {
+    if (!alive)
+      return;
     if (layer) {
       layer.setReading(r);
       panel.setReading(r);
@@ -276,13 +285,15 @@ export function renderLive(view, { device }) {
       ruler(r.scene.min, r.scene.max);
   });
   events.on('alarm', (e) => {
+    if (!alive)
+      return;
     alarms.alarm(e);
     if (layer && e.source === 'rule')
       layer.setState(e.rule, e.state === 'start' ? e.level : (e.level === 'alarm' ? 'pre_alarm' : 'normal'));
   });
   events.on('exception', (e) => alarms.exception(e));
   events.on('config', (e) => {
-    if (!layer)
+    if (!layer || !alive)
       return;
     if (e.change.startsWith('rules.'))
       layer.load().catch(() => {});
@@ -312,5 +323,11 @@ export function renderLive(view, { device }) {
   layout();
   setPlaying(prefs.playing !== false);
   player.setRadiometry(RADIOMETRY_RATE);
-  return () => cleanups.forEach((f) => f());
+  return () => cleanups.forEach((f) => {
+    try {
+      f();
+    } catch (e) {
+      console.warn('leaving the live view:', e);
+    }
+  });
 }

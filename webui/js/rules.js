@@ -134,10 +134,14 @@ export class RuleLayer {
       }
     };
     window.addEventListener('keydown', this.keys);
-    new ResizeObserver(() => this.render()).observe(this.host);
+    this.ro = new ResizeObserver(() => this.render());
+    this.ro.observe(this.host);
   }
 
-  destroy() { window.removeEventListener('keydown', this.keys); }
+  destroy() {
+    window.removeEventListener('keydown', this.keys);
+    this.ro.disconnect();
+  }
 
   _down(ev) {
     if (ev.button !== 0 || !this.editable)

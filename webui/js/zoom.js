@@ -65,6 +65,7 @@ export class Zoom {
     if (!this.mode || ev.button !== 0)
       return;
     ev.stopPropagation();
+    ev.preventDefault();            // no native drag of the picture
     this.drag = { a: this._local(ev), b: this._local(ev) };
     this.frame.setPointerCapture(ev.pointerId);
     this._box();
