@@ -2,6 +2,8 @@
 // headless Chromium, checked as a person would use it. Prints TAP.
 import puppeteer from 'puppeteer-core';
 import path from 'node:path';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const BASE = process.env.WEB_BASE;
 const SCREENS = process.env.WEB_SCREENS;
@@ -87,6 +89,25 @@ async function screenAt(page, u, v) {
     const r = z.getBoundingClientRect();
     return { x: r.left + u * r.width, y: r.top + v * r.height };
   }, u, v);
+}
+
+// ---- the catalog: English and Chinese have the same keys, and every key
+// the page names (data-i18n* in index.html, t('...') in js/) is there
+{
+  const web = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'webui');
+  const cat = JSON.parse(fs.readFileSync(path.join(web, 'i18n', 'messages.json'), 'utf8'));
+  const en = Object.keys(cat.en).sort(), zh = Object.keys(cat.zh).sort();
+  ok(JSON.stringify(en) === JSON.stringify(zh) && Object.values(cat.zh).every((v) => v.length),
+    'the catalog has every English string in Chinese', en.filter((k) => !cat.zh[k]).concat(zh.filter((k) => !cat.en[k])));
+  const named = new Set();
+  for (const m of fs.readFileSync(path.join(web, 'index.html'), 'utf8').matchAll(/data-i18n(?:-[a-z]+)?="([^"]+)"/g))
+    named.add(m[1]);
+  for (const f of fs.readdirSync(path.join(web, 'js')))
+    for (const m of fs.readFileSync(path.join(web, 'js', f), 'utf8').matchAll(/\bt\('([a-zA-Z]+\.[a-zA-Z.]+)'/g))
+      if (!m[1].endsWith('.'))
+        named.add(m[1]);
+  const missing = [...named].filter((k) => !(k in cat.en));
+  ok(named.size > 50 && missing.length === 0, `the ${named.size} keys the page names are in the catalog`, missing);
 }
 
 const browser = await puppeteer.launch({
@@ -195,6 +216,12 @@ try {
       && Math.abs(parseFloat(document.getElementById('mark-max').dataset.celsius) - 85) < 2),
     "the scene's max is marked (the motor, 85 °C)");
     await shot(page, '04-cursor');
+    // the display unit of the configuration
+    await apiIn(page, 'PUT', 'config/thermometry', { unit: 'fahrenheit' });
+    ok(await waitFor(page, () => /°F$/.test(document.getElementById('cursor-temp').textContent)
+      && Math.abs(parseFloat(document.getElementById('cursor-temp').textContent) - 185) < 1, null, 8000),
+    'in Fahrenheit once the configuration says so', await page.$eval('#cursor-temp', (e) => e.textContent));
+    await apiIn(page, 'PUT', 'config/thermometry', { unit: 'celsius' });
 
     // the sub stream (a smaller video than the radiometric frame), 16:9 and a
     // digital zoom: the cursor still reads each object of the scene
