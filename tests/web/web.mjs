@@ -295,6 +295,33 @@ try {
   ok(Math.abs(moved.points[0][0] - 0.70) * W <= 1.5 && Math.abs(moved.points[0][1] - 0.66) * H <= 1.5,
     'a vertex dragged on the picture moves in the rule', moved.points[0]);
 
+  // ---- a rectangle dragged out, then deleted from the list
+  await page.click('#tools [data-tool="rect"]');
+  const r0 = await screenAt(page, 0.73, 0.35), r1 = await screenAt(page, 0.91, 0.61);
+  await page.mouse.move(r0.x, r0.y);
+  await page.mouse.down();
+  await page.mouse.move(r1.x, r1.y, { steps: 5 });
+  await page.mouse.up();
+  await page.click('#tools [data-tool="rect"]');
+  let rect = null;
+  for (let i = 0; i < 20 && !rect; i++) {
+    await sleep(150);
+    rect = (await apiIn(page, 'GET', 'rules')).json.find((r) => r.id !== point.id && r.id !== poly.id);
+  }
+  const us = rect ? rect.points.map((q) => q[0]) : [], vs = rect ? rect.points.map((q) => q[1]) : [];
+  ok(rect && rect.type === 'polygon' && rect.points.length === 4 && Math.abs(Math.min(...us) - 0.73) * W <= 1
+    && Math.abs(Math.max(...vs) - 0.61) * H <= 1, 'the rectangle tool makes a four-cornered area', rect);
+  if (rect) {
+    await page.click(`#rule-list li[data-rule="${rect.id}"] button.del`);
+    let gone = false;
+    for (let i = 0; i < 20 && !gone; i++) {
+      await sleep(150);
+      gone = !(await apiIn(page, 'GET', 'rules')).json.some((r) => r.id === rect.id);
+    }
+    ok(gone && await waitFor(page, (id) => !document.querySelector(`#overlay g.rule[data-rule="${id}"]`), rect.id),
+      'a rule deleted in the list is gone from the device and the picture');
+  }
+
   // ---- the alarm colour: the point rule's alarm set in the side panel, crossed by the motor
   await page.evaluate((id) => document.querySelector(`#rule-list li[data-rule="${id}"] button.link`).click(), point.id);
   await page.waitForSelector(`#rule-editor form[data-rule="${point.id}"]`, { timeout: 5000 });

@@ -3,7 +3,7 @@
 // temperature, the alarm of manual 3.3.1) and the area comparisons (3.3).
 import { api } from './api.js';
 import { t } from './i18n.js';
-import { h } from './ui.js';
+import { h, keyedList } from './ui.js';
 import { formatTemp, formatDelta } from './thermal.js';
 
 const num = (v) => (v === '' || v === null || v === undefined ? null : Number(v));
@@ -64,20 +64,28 @@ export class RulePanel {
 
   renderList() {
     const unit = this.cb.unit();
-    this.list.replaceChildren(...this.layer.rules.map((r) => {
+    keyedList(this.list, this.layer.rules, (r) => r.id, (r) => h('li', {},
+      h('input', { type: 'checkbox', title: t('rules.enabled'),
+        onchange: (ev) => this.layer.update(r.id, { enabled: ev.target.checked }) }),
+      h('button', { type: 'button', class: 'link', onclick: () => this.layer.select(r.id) }),
+      h('span', { class: 'vals' }),
+      h('button', { type: 'button', class: 'del', onclick: () => this.layer.remove(r.id) }, '×')),
+    (li, r) => {
       const reading = this.layer.readings.get(r.id);
       const state = r.enabled === false ? 'disabled' : this.layer.states.get(r.id) || 'normal';
-      const vals = reading && reading.valid
+      li.className = `${state}${r.id === this.layer.selected ? ' selected' : ''}`;
+      li.dataset.rule = r.id;
+      li.dataset.state = state;
+      const [box, link, vals, del] = li.children;
+      box.checked = r.enabled !== false;
+      box.title = t('rules.enabled');
+      link.textContent = `${r.id}. ${r.name}`;
+      vals.textContent = reading && reading.valid
         ? (r.type === 'point' ? formatTemp(reading.max, unit)
           : `${formatTemp(reading.max, unit)} / ${formatTemp(reading.min, unit)} / ${formatTemp(reading.avg, unit)}`) : '--';
-      return h('li', { class: `${state}${r.id === this.layer.selected ? ' selected' : ''}`, dataset: { rule: r.id, state } },
-        h('input', { type: 'checkbox', checked: r.enabled !== false, title: t('rules.enabled'),
-          onchange: (ev) => this.layer.update(r.id, { enabled: ev.target.checked }) }),
-        h('button', { type: 'button', class: 'link', onclick: () => this.layer.select(r.id) }, `${r.id}. ${r.name}`),
-        h('span', { class: 'vals' }, vals),
-        h('button', { type: 'button', class: 'del', title: t('rules.delete'), 'aria-label': t('rules.delete'),
-          onclick: () => this.layer.remove(r.id) }, '×'));
-    }));
+      del.title = t('rules.delete');
+      del.setAttribute('aria-label', del.title);
+    });
   }
 
   edit(rule) {
@@ -130,14 +138,22 @@ export class RulePanel {
     const unit = this.cb.unit();
     const ruleName = (id) => rules.find((r) => r.id === id)?.name ?? '#' + id;
     this.compList ||= h('ul', { class: 'comp-list' });
-    this.compList.replaceChildren(...this.comparisons.map((c) => {
+    keyedList(this.compList, this.comparisons, (c) => c.id, (c) => h('li', {},
+      h('span', { class: 'what' }),
+      h('span', { class: 'vals' }),
+      h('button', { type: 'button', class: 'del',
+        onclick: () => this.saveComparisons(this.comparisons.filter((x) => x.id !== c.id)) }, '×')),
+    (li, c) => {
       const r = this.compReadings.get(c.id);
-      return h('li', { dataset: { comparison: c.id, state: r?.state || 'normal' }, class: r?.state || 'normal' },
-        `${c.name}: ${ruleName(c.rules[0])} − ${ruleName(c.rules[1])} = `,
-        h('span', { class: 'vals' }, r && r.valid ? formatDelta(r.value, unit) : '--'),
-        h('button', { type: 'button', class: 'del', title: t('rules.delete'), 'aria-label': t('rules.delete'),
-          onclick: () => this.saveComparisons(this.comparisons.filter((x) => x.id !== c.id)) }, '×'));
-    }));
+      li.className = r?.state || 'normal';
+      li.dataset.comparison = c.id;
+      li.dataset.state = r?.state || 'normal';
+      const [what, vals, del] = li.children;
+      what.textContent = `${c.name}: ${ruleName(c.rules[0])} − ${ruleName(c.rules[1])} =`;
+      vals.textContent = r && r.valid ? formatDelta(r.value, unit) : '--';
+      del.title = t('rules.delete');
+      del.setAttribute('aria-label', del.title);
+    });
     if (!withForm && this.comp.firstChild)
       return;
     const opts = rules.map((r) => [String(r.id), `${r.id}. ${r.name}`]);

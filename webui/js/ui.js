@@ -51,3 +51,28 @@ export function mmss(seconds) {
   const s = Math.max(0, Math.ceil(seconds));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
+
+// keeps a list's children one per item, by key, so that a list redrawn with
+// each reading keeps its elements (a click is never lost to a redraw):
+// make(item) builds an element once, update(el, item) refreshes it
+export function keyedList(list, items, key, make, update) {
+  const old = new Map([...list.children].map((el) => [el.dataset.key, el]));
+  const want = items.map((item) => {
+    const k = String(key(item));
+    let el = old.get(k);
+    if (el)
+      old.delete(k);
+    else {
+      el = make(item);
+      el.dataset.key = k;
+    }
+    update(el, item);
+    return el;
+  });
+  for (const el of old.values())
+    el.remove();
+  want.forEach((el, i) => {
+    if (list.children[i] !== el)
+      list.insertBefore(el, list.children[i] || null);
+  });
+}
