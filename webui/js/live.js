@@ -310,6 +310,8 @@ export function renderLive(view, { device }) {
     api('GET', 'temperatures').then((r) => { layer.setReading(r); panel.setReading(r); }).catch(() => {});
 
   const relabel = () => {
+    if (status.dataset.mode)
+      status.textContent = t('live.mode.' + status.dataset.mode);
     if (layer) {
       layer.render();
       panel.renderList();
