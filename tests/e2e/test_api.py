@@ -4,6 +4,7 @@ against the simulator's truth, alarms on the event stream, snapshots, live
 view, bad input, persistence across a restart, restore/default, reboot."""
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -156,6 +157,11 @@ r = subprocess.run(["curl", "-s", "-m", "2", "--digest", "-u", f"admin:{PASSWORD
                    capture_output=True)
 parts = r.stdout.count(b"--thermocamframe")
 t.ok(parts >= 10 and r.stdout.count(b"\xff\xd8") >= 10, f"MJPEG live view: {parts} pictures in 2 s")
+now_us = time.time() * 1e6
+caps = [int(x) for x in re.findall(rb"X-Capture-Time: (\d+)\r\n", r.stdout)]
+t.ok(len(caps) == parts and all(0 < now_us - c < 4e6 for c in caps) and caps == sorted(caps),
+     "each part says when its frame was captured (X-Capture-Time, us since the epoch, rising)",
+     [round((now_us - c) / 1000) for c in caps[:5]])
 
 # ---- bad input: 4xx JSON naming the problem, nothing changed ----
 s, before, _ = d.get("config")

@@ -235,9 +235,13 @@ mjpeg_send (gpointer user_data)
     return G_SOURCE_REMOVE;
   buf = gst_sample_get_buffer (s);
   if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
-    head = g_strdup_printf ("--" BOUNDARY "\r\nContent-Type: image/jpeg\r\n"
-        "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", map.size);
     gint64 now = g_get_monotonic_time ();
+    gint64 captured = tcd_pipeline_capture_time (h->ctx->pipeline, GST_BUFFER_PTS (buf));
+    /* each part says when the sensor captured its frame (us since the
+     * epoch, this machine's clock): a viewer can tell how late it is */
+    head = g_strdup_printf ("--" BOUNDARY "\r\nContent-Type: image/jpeg\r\n"
+        "Content-Length: %" G_GSIZE_FORMAT "\r\nX-Capture-Time: %" G_GINT64_FORMAT "\r\n\r\n",
+        map.size, captured > 0 ? g_get_real_time () - (now - captured) : (gint64) 0);
     for (GList *l = h->mjpeg; l; l = l->next) {
       StreamClient *c = l->data;
       SoupMessageBody *body = soup_server_message_get_response_body (c->msg);
