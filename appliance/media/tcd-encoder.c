@@ -248,6 +248,8 @@ on_au (GstAppSink *sink, gpointer user_data)
             GST_FORMAT_TIME, GST_BUFFER_PTS (buf)));
   capture_us = g_get_real_time () - (captured ? now - captured : 0);
   st->frames++;
+  GST_LOG ("encoder %s: AU %" GST_TIME_FORMAT " key %d", st->name,
+      GST_TIME_ARGS (GST_BUFFER_PTS (buf)), key);
   st->bytes += gst_buffer_get_size (buf);
   if (key) {
     st->key_frames++;

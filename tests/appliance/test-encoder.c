@@ -233,7 +233,8 @@ test_share (Fixture *f, gconstpointer data)
   g_assert_true (b.first_is_key);
   g_test_message ("late tap: its first AU (a key frame) %.1f ms after the tap",
       (b.first_us - b.joined_us) / 1000.0);
-  g_assert_cmpint (b.first_us - b.joined_us, <, 300 * 1000);
+  /* (well within the 3 s GOP, even on a loaded machine; ~35 ms idle) */
+  g_assert_cmpint (b.first_us - b.joined_us, <, 1000 * 1000);
   g_assert_cmpint (stat_int (f->enc, "main", "starts"), ==, 1);
   g_assert_cmpint (stat_int (f->enc, "main", "taps"), ==, 2);
   g_assert_cmpint (stat_int (f->enc, "main", "forced_key_frames"), ==, forced + 1);
@@ -253,7 +254,7 @@ test_share (Fixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (crowd); i++) {
     g_assert_cmpuint (rx_count (&crowd[i]), >=, 3);
     g_assert_true (crowd[i].first_is_key);
-    g_assert_cmpint (crowd[i].first_us - crowd[i].joined_us, <, 300 * 1000);
+    g_assert_cmpint (crowd[i].first_us - crowd[i].joined_us, <, 1000 * 1000);
   }
   /* the one that untapped itself: notified, nothing after */
   g_assert_cmpint (g_atomic_int_get (&crowd[2].notified), ==, 1);

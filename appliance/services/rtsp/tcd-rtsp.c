@@ -197,8 +197,11 @@ tcd_stream_factory_init (TcdStreamFactory *self)
  * (tcd-encoder), the media takes its access units from a tap */
 #define MEDIA_LAUNCH "( appsrc name=src is-live=true format=time " \
   "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
-#define FEED_MAX_QUEUED 8       /* AUs in the media's appsrc: more, it is stuck */
-#define FEED_RING 16            /* AUs pushed whose capture time is kept */
+/* AUs waiting in the media's appsrc: more, it is stuck (or starved of CPU)
+ * and the next ones are dropped up to a key frame, so that the delay stays
+ * within a few frames (as the raw frames' leaky queue kept it) */
+#define FEED_MAX_QUEUED 4
+#define FEED_RING 32            /* AUs pushed whose capture time is kept */
 
 struct _TcdRtspStream {
   TcdRtsp *r;
@@ -231,12 +234,16 @@ struct _TcdRtsp {
 typedef struct {
   TcdRtspStream *st;
   GstAppSrc *src;
-  TcdEncoderTap *tap;
+  GMutex tap_lock;
+  TcdEncoderTap *tap;           /* from the media's first need-data to unprepared */
+  gboolean closed;
   /* the encoder's streaming thread only */
   GstCaps *caps;
   gboolean need_key;            /* an AU was dropped: wait for a key frame */
   gboolean stamped;
+  GstClockTime frame;           /* the stream's frame interval (its caps) */
   GstClockTimeDiff offset;      /* media running time - encoder running time */
+  GstClockTime last_rt;         /* the encoder's running time of the last AU */
   GstClockTime last_pts;
   /* the capture times of the AUs pushed (their first RTP packet counts) */
   GMutex lock;
@@ -255,53 +262,22 @@ feed_free (gpointer data)
   gst_object_unref (f->src);
   gst_clear_caps (&f->caps);
   g_mutex_clear (&f->lock);
+  g_mutex_clear (&f->tap_lock);
   g_free (f);
 }
 
-/* an AU of the stream's encoder (its streaming thread): the first one a tap
- * gets is a key frame; one dropped (the media not playing yet, or stuck)
- * means waiting for the next key frame, asked for at once */
+/* into the media's appsrc with its timestamp in the media */
 static void
-feed_au (GstSample *au, gint64 capture_us, gpointer user_data)
+feed_push (Feed *f, GstSample *au, gint64 capture_us, GstClockTime pts)
 {
-  Feed *f = user_data;
   GstBuffer *buf = gst_sample_get_buffer (au), *copy;
-  GstElement *e = GST_ELEMENT (f->src);
-  const GstSegment *seg = gst_sample_get_segment (au);
-  gboolean key = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
-  GstClock *clock;
-  GstClockTime now, rt, pts;
 
-  if (!GST_BUFFER_PTS_IS_VALID (buf) || !(clock = gst_element_get_clock (e))) {
-    f->need_key = TRUE;         /* not playing yet */
-    return;
-  }
-  now = gst_clock_get_time (clock) - gst_element_get_base_time (e);
-  gst_object_unref (clock);
-  if (gst_app_src_get_current_level_buffers (f->src) >= FEED_MAX_QUEUED) {
-    f->need_key = TRUE;
-    return;
-  }
-  if (f->need_key && !key) {
-    tcd_encoders_request_key_frame (f->st->r->encoders, f->st->name);
-    return;
-  }
-  f->need_key = FALSE;
   if (!f->caps || !gst_caps_is_equal (f->caps, gst_sample_get_caps (au))) {
+    gint n = 0, d = 1;
     gst_caps_replace (&f->caps, gst_sample_get_caps (au));
     gst_app_src_set_caps (f->src, f->caps);
-  }
-  /* the encoder's timestamps (the sensor's, regular) shifted once into the
-   * media's running time; again when the encoder restarted (they went
-   * back) or drifted away */
-  rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
-  pts = rt + f->offset;
-  if (!f->stamped || !GST_CLOCK_TIME_IS_VALID (rt)
-      || (GstClockTimeDiff) rt + f->offset <= (GstClockTimeDiff) f->last_pts
-      || GST_CLOCK_DIFF (now, pts) > GST_SECOND || GST_CLOCK_DIFF (pts, now) > GST_SECOND) {
-    f->offset = GST_CLOCK_TIME_IS_VALID (rt) ? GST_CLOCK_DIFF (rt, now) : 0;
-    pts = now;
-    f->stamped = TRUE;
+    f->frame = gst_structure_get_fraction (gst_caps_get_structure (f->caps, 0), "framerate",
+        &n, &d) && n > 0 && d > 0 ? gst_util_uint64_scale_int (GST_SECOND, d, n) : 0;
   }
   f->last_pts = pts;
   /* the AU's memory is shared: only the header is new */
@@ -315,6 +291,98 @@ feed_au (GstSample *au, gint64 capture_us, gpointer user_data)
   f->pos = (f->pos + 1) % FEED_RING;
   g_mutex_unlock (&f->lock);
   gst_app_src_push_buffer (f->src, copy);
+}
+
+/* an AU of the stream's encoder (its streaming thread): the first one a tap
+ * gets is a key frame; one dropped (the media stuck) means waiting for the
+ * next key frame, asked for at once */
+static void
+feed_au (GstSample *au, gint64 capture_us, gpointer user_data)
+{
+  Feed *f = user_data;
+  GstBuffer *buf = gst_sample_get_buffer (au);
+  GstElement *e = GST_ELEMENT (f->src);
+  gboolean key = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  GstClock *clock;
+  GstClockTime now, rt, pts;
+
+  rt = gst_segment_to_running_time (gst_sample_get_segment (au), GST_FORMAT_TIME,
+      GST_BUFFER_PTS (buf));
+  if (!GST_CLOCK_TIME_IS_VALID (rt))
+    return;
+  if (!(clock = gst_element_get_clock (e))) {
+    f->need_key = TRUE;         /* stopping */
+    return;
+  }
+  now = gst_clock_get_time (clock) - gst_element_get_base_time (e);
+  gst_object_unref (clock);
+  if (gst_app_src_get_current_level_buffers (f->src) >= FEED_MAX_QUEUED) {
+    f->need_key = TRUE;
+    return;
+  }
+  if (f->need_key && !key) {
+    tcd_encoders_request_key_frame (f->st->r->encoders, f->st->name);
+    return;
+  }
+  f->need_key = FALSE;
+  /* the encoder's timestamps (the sensor's, regular) shifted once into the
+   * media's running time; again when the encoder restarted (they went
+   * back) or drifted away */
+  pts = rt + f->offset;
+  if (!f->stamped || rt <= f->last_rt
+      || GST_CLOCK_DIFF (now, pts) > GST_SECOND || GST_CLOCK_DIFF (pts, now) > GST_SECOND) {
+    /* never back in the media, whatever the encoder did */
+    pts = f->stamped && now <= f->last_pts ? f->last_pts + MAX (f->frame, 1) : now;
+    f->offset = GST_CLOCK_DIFF (rt, pts);
+    f->stamped = TRUE;
+  } else if (f->frame) {
+    /* on the stream's frame grid: the encoder keeps the sensor's times of the
+     * frames it takes, and after frames lost upstream (a CPU starved) it
+     * takes two a sensor interval apart; RTP shows whole frame intervals
+     * (a player, or ffprobe's guess of the rate, sees the stream's rate),
+     * never more than an interval from the frame's own time */
+    GstClockTime next = f->last_pts + f->frame;
+    pts = pts <= next ? next : next + (pts - next + f->frame / 2) / f->frame * f->frame;
+  }
+  f->last_rt = rt;
+  feed_push (f, au, capture_us, pts);
+}
+
+/* the media's appsrc wants data, so it plays (it has its clock): the tap,
+ * once (a tap made before would give its first key frame to a media that
+ * cannot take it yet).  The appsrc's streaming thread. */
+static void
+feed_need_data (GstAppSrc *src, guint length, gpointer user_data)
+{
+  Feed *f = user_data;
+
+  if (g_atomic_pointer_get (&f->tap))
+    return;
+  g_mutex_lock (&f->tap_lock);
+  if (!f->tap && !f->closed) {
+    /* the encoder starts with the first tap; its AUs flow from now on */
+    g_atomic_pointer_set (&f->tap, tcd_encoders_tap (f->st->r->encoders, f->st->name, feed_au,
+            f, NULL));
+    if (!f->tap) {
+      g_warning ("stream %s: no encoder", f->st->name);
+      f->closed = TRUE;
+    }
+  }
+  g_mutex_unlock (&f->tap_lock);
+}
+
+static void
+feed_close (Feed *f)
+{
+  TcdEncoderTap *tap;
+
+  g_mutex_lock (&f->tap_lock);
+  f->closed = TRUE;
+  tap = f->tap;
+  g_atomic_pointer_set (&f->tap, NULL);
+  g_mutex_unlock (&f->tap_lock);
+  if (tap)
+    tcd_encoders_untap (f->st->r->encoders, tap);
 }
 
 /* RTP leaves: the capture-to-RTP delay of its AU (the first packet of each) */
@@ -361,10 +429,8 @@ media_unprepared (GstRTSPMedia *media, gpointer user_data)
   TcdRtspStream *st = user_data;
   Feed *f = g_object_get_data (G_OBJECT (media), "tcd-feed");
 
-  if (f && f->tap) {
-    tcd_encoders_untap (st->r->encoders, f->tap);
-    f->tap = NULL;
-  }
+  if (f)
+    feed_close (f);
   g_mutex_lock (&st->lock);
   if (st->media == media)
     st->media = NULL;
@@ -380,11 +446,15 @@ media_configure (GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer use
   GstElement *src = gst_bin_get_by_name_recurse_up (GST_BIN (bin), "src");
   GstElement *pay = gst_bin_get_by_name_recurse_up (GST_BIN (bin), "pay0");
   Feed *f = g_new0 (Feed, 1);
+  GstAppSrcCallbacks cb = { 0 };
   GstPad *pad;
 
   f->st = st;
   f->src = GST_APP_SRC (src);   /* takes the reference */
   g_mutex_init (&f->lock);
+  g_mutex_init (&f->tap_lock);
+  cb.need_data = feed_need_data;
+  gst_app_src_set_callbacks (f->src, &cb, f, NULL);
   g_object_set_data_full (G_OBJECT (media), "tcd-feed", f, feed_free);
   g_object_set_data (G_OBJECT (media), "tcd-stream", (gpointer) st->name);
   pad = gst_element_get_static_pad (pay, "src");
@@ -392,10 +462,6 @@ media_configure (GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer use
       rtp_probe, f, NULL);
   gst_object_unref (pad);
   g_signal_connect (media, "unprepared", G_CALLBACK (media_unprepared), st);
-  /* the encoder starts with the first tap; its AUs flow from now on */
-  f->tap = tcd_encoders_tap (st->r->encoders, st->name, feed_au, f, NULL);
-  if (!f->tap)
-    g_warning ("stream %s: no encoder", st->name);
   g_mutex_lock (&st->lock);
   st->media = media;
   st->media_count++;
