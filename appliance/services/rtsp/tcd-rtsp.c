@@ -340,9 +340,12 @@ feed_au (GstSample *au, gint64 capture_us, gpointer user_data)
      * frames it takes, and after frames lost upstream (a CPU starved) it
      * takes two a sensor interval apart; RTP shows whole frame intervals
      * (a player, or ffprobe's guess of the rate, sees the stream's rate),
-     * never more than an interval from the frame's own time */
-    GstClockTime next = f->last_pts + f->frame;
+     * within about an interval of the frame's own time (a guard keeps it so
+     * whatever comes in) */
+    GstClockTime next = f->last_pts + f->frame, own = pts;
     pts = pts <= next ? next : next + (pts - next + f->frame / 2) / f->frame * f->frame;
+    if (pts > own + 2 * f->frame)
+      pts = MAX (own, f->last_pts + 1);
   }
   f->last_rt = rt;
   feed_push (f, au, capture_us, pts);
