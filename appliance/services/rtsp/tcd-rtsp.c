@@ -198,9 +198,10 @@ tcd_stream_factory_init (TcdStreamFactory *self)
 #define MEDIA_LAUNCH "( appsrc name=src is-live=true format=time " \
   "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
 /* AUs waiting in the media's appsrc: more, it is stuck (or starved of CPU)
- * and the next ones are dropped up to a key frame, so that the delay stays
- * within a few frames (as the raw frames' leaky queue kept it) */
-#define FEED_MAX_QUEUED 4
+ * and the next ones are dropped up to a key frame (asked for), so that the
+ * delay stays bounded; a drop costs every AU up to that key frame, so the
+ * bound leaves room for a busy moment */
+#define FEED_MAX_QUEUED 8
 #define FEED_RING 32            /* AUs pushed whose capture time is kept */
 
 struct _TcdRtspStream {
