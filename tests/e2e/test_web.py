@@ -405,7 +405,30 @@ while ws.recv(0.3) is not None:
     pass
 t.ok(ws.recv(1.2) is None, "radiometry rate 0: no more frames")
 
-# ---- 12. refusals close with their codes; the daemon is fine ----
+# ---- 12. a reader that stops reading skips, then goes on from a key frame ----
+w = WebSocket(d.http, headers=[cookie], rcvbuf=32768)
+w.recv()
+w.send_text('{"type":"play","stream":"main"}')
+w.send_text('{"type":"radiometry","rate":8}')
+time.sleep(12)
+got, end = [], time.time() + 5
+while time.time() < end:
+    m = w.recv(2)
+    if m is None or m[0] == CLOSE:
+        break
+    if m[0] == BINARY and m[1][0] == 2:
+        got.append((struct.unpack("<q", m[1][8:16])[0], trun_flags(m[1][16:])))
+w.close()
+gaps = [(got[i][0] - got[i - 1][0], got[i][1]) for i in range(1, len(got))]
+big = [g for g in gaps if g[0] > 2e6]
+t.ok(got and got[0][1] == 0x02000000 and big and all(f == 0x02000000 for _, f in big)
+     and got[-1][0] / 1e6 > time.time() - 2,
+     "12 s without reading: the video skipped (a gap of %.1f s) and went on from a key frame, "
+     "live again" % (max(g for g, _ in big) / 1e6 if big else 0), (len(got), big[:3]))
+t.ok(d.alive() and (d.get("system/diagnostics")[1].get("http", {}).get("streams_dropped") == 0),
+     "and it was not dropped (behind for less than 30 s)")
+
+# ---- 13. refusals close with their codes; the daemon is fine ----
 cases = [
     ("an unknown type", lambda w: w.send_text('{"type":"zoom"}'), 1008),
     ("a member play does not have", lambda w: w.send_text('{"type":"play","stream":"main","x":1}'),
@@ -440,7 +463,7 @@ m = ws.recv(3)
 t.ok(m and m[0] == BINARY and m[1][0] == 3, "and the first socket still works", m and m[0])
 ws.close()
 
-# ---- 13. a socket ends with its session ----
+# ---- 14. a socket ends with its session ----
 s, j, head = d.post("session", {"name": "admin", "password": PASSWORD}, auth=False)
 cookie2 = "Cookie: thermocam_session=" + re.search(r"thermocam_session=([0-9a-f]+)", head).group(1)
 w = WebSocket(d.http, headers=[cookie2])
@@ -451,7 +474,7 @@ got, code = w.until_closed(12)
 w.close()
 t.ok(s == 204 and code == 1008, "logging out closes the session's socket (1008)", (s, code))
 
-# ---- 14. bounds: an account's share of the sockets ----
+# ---- 15. bounds: an account's share of the sockets ----
 socks = []
 try:
     for _ in range(4):
@@ -461,8 +484,10 @@ try:
 finally:
     for w in socks:
         w.close()
-s, diag, _ = d.get("system/diagnostics")
-t.ok(d.alive(), "the daemon is fine after all of them")
+n_open = wait_for(lambda: d.get("system/diagnostics")[1].get("http", {}).get("live_sockets") == 0,
+                  10)
+t.ok(d.alive() and n_open, "the daemon is fine after all of them, and none is left open "
+     "(diagnostics: http.live_sockets 0)", d.get("system/diagnostics")[1].get("http"))
 d.stop()
 
 t.done()

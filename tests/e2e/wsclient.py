@@ -21,8 +21,13 @@ class HandshakeRefused(Exception):
 
 class WebSocket:
     def __init__(self, port, path="/api/v1/live/ws", headers=(), origin=True, tls=False,
-                 host="127.0.0.1", timeout=10):
-        raw = socket.create_connection((host, port), timeout=timeout)
+                 host="127.0.0.1", timeout=10, rcvbuf=None):
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            # a small window: a reader that stops reading is soon seen behind
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        raw.settimeout(timeout)
+        raw.connect((host, port))
         if tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False

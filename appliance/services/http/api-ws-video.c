@@ -21,7 +21,7 @@
 #include "tcd-fmp4.h"
 
 #define VIDEO_QUEUE 32                        /* AUs waiting for the main context */
-#define VIDEO_BACKLOG (2 * 1024 * 1024)       /* not taken by the peer: skip to a key frame */
+#define VIDEO_BACKLOG (1024 * 1024)           /* not taken by the peer: skip to a key frame */
 
 typedef struct {
   GstSample *au;

@@ -44,7 +44,7 @@
 #define WS_MAX_TEXT 1024
 #define WS_MAX_RATE 20                        /* messages a second */
 #define WS_MAX_RADIOMETRY_RATE 8
-#define WS_RADIO_BACKLOG (1024 * 1024)        /* above it a radiometric frame is skipped */
+#define WS_RADIO_BACKLOG (512 * 1024)         /* above it a radiometric frame is skipped (before video) */
 #define WS_KEEPALIVE_S 10                     /* a ping when idle that long */
 #define WS_IDLE_US (35 * G_USEC_PER_SEC)      /* no message or pong that long: dropped */
 #define WS_STALL_US (30 * G_USEC_PER_SEC)     /* behind that long: dropped */
@@ -469,25 +469,6 @@ send_hello (WsClient *c)
   ws_send_text_node (c, node);
 }
 
-/* the socket under the connection's stream (through TLS) */
-static GSocket *
-socket_of (GIOStream *io)
-{
-  GIOStream *base = NULL;
-
-  if (G_IS_TLS_CONNECTION (io))
-    g_object_get (io, "base-io-stream", &base, NULL);
-  else
-    base = g_object_ref (io);
-  if (G_IS_SOCKET_CONNECTION (base)) {
-    GSocket *s = g_object_ref (g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)));
-    g_object_unref (base);
-    return s;
-  }
-  g_clear_object (&base);
-  return NULL;
-}
-
 static void
 ws_upgraded (SoupServer *server, SoupServerMessage *msg, const char *path,
     SoupWebsocketConnection *conn, gpointer user_data)
@@ -495,6 +476,7 @@ ws_upgraded (SoupServer *server, SoupServerMessage *msg, const char *path,
   TcdHttp *h = user_data;
   Who *who = who_of (msg);
   WsClient *c;
+  gpointer sock;
 
   if (!who) {                   /* the gate set it: never */
     soup_websocket_connection_close (conn, WS_CLOSE_POLICY, "unauthorized");
@@ -504,7 +486,10 @@ ws_upgraded (SoupServer *server, SoupServerMessage *msg, const char *path,
   c->h = h;
   c->conn = g_object_ref (conn);
   c->remote = g_object_ref (soup_server_message_get_remote_address (msg));
-  c->socket = socket_of (soup_websocket_connection_get_io_stream (conn));
+  /* the TCP socket under the stolen stream (set by incoming (), tcd-http.c),
+   * for what its peer acknowledged (ws_backlog ()) */
+  sock = g_object_get_data (G_OBJECT (c->remote), "tcd-socket");
+  c->socket = G_IS_SOCKET (sock) ? g_object_ref (sock) : NULL;
   c->user = g_strdup (who->user);
   c->address = g_strdup (who->address);
   c->token = g_strdup (who->token);

@@ -461,6 +461,9 @@ incoming (TcdListener *listener, GSocketConnection *conn, GSocketAddress *remote
   } else {
     stream = g_object_ref (G_IO_STREAM (conn));
   }
+  /* its socket, for a live socket's backlog (api-ws.c): alive while its
+   * connection is served */
+  g_object_set_data (G_OBJECT (remote), "tcd-socket", g_socket_connection_get_socket (conn));
   /* the handshake and the first request line are due within the request
    * timeout (request_started () sets it again for each request) */
   tcd_conns_set_deadline (h->conns, remote, REQUEST_TIMEOUT_MS);
