@@ -302,6 +302,15 @@ t.ok("sec-websocket-extensions" not in w.head.lower() and w.recv()[0] == TEXT,
      "a browser's offer of permessage-deflate: accepted, the extension declined", w.head)
 w.close()
 
+# a user-level account's socket that never reads (so never answers a ping):
+# dropped after 35 s (checked in 15)
+VW, VW_PW = "viewer1", "Vi3wer#2026"
+d.post("users", {"name": VW, "password": VW_PW, "level": "user"})
+s, j, head = d.post("session", {"name": VW, "password": VW_PW}, auth=False)
+silent = WebSocket(d.http, headers=["Cookie: thermocam_session=" + re.search(
+    r"thermocam_session=([0-9a-f]+)", head).group(1)])
+silent_at = time.time()
+
 # ---- 10. hello, video ----
 ws = WebSocket(d.http, headers=[cookie])
 m = ws.recv()
@@ -475,6 +484,22 @@ w.close()
 t.ok(s == 204 and code == 1008, "logging out closes the session's socket (1008)", (s, code))
 
 # ---- 15. bounds: an account's share of the sockets ----
+
+
+def live_sockets():
+    return d.get("system/diagnostics")[1].get("http", {}).get("live_sockets")
+
+
+dropped = wait_for(lambda: any("no answer to pings" in x and VW in x for x in d.lines),
+                   max(50 - (time.time() - silent_at), 1))
+got, code = silent.until_closed(5)
+silent.close()
+t.ok(dropped and 34 < time.time() - silent_at and code in (None, 1006)
+     and any(m[0] == TEXT and '"hello"' in m[1] for m in got),
+     "a socket that answers no ping is dropped after 35 s (%.0f s)" % (time.time() - silent_at),
+     (dropped, code, got[:2]))
+t.ok(wait_for(lambda: live_sockets() == 0, 15), "every socket closed is gone (http.live_sockets 0)",
+     live_sockets())
 socks = []
 try:
     for _ in range(4):
@@ -484,8 +509,7 @@ try:
 finally:
     for w in socks:
         w.close()
-n_open = wait_for(lambda: d.get("system/diagnostics")[1].get("http", {}).get("live_sockets") == 0,
-                  10)
+n_open = wait_for(lambda: live_sockets() == 0, 15)
 t.ok(d.alive() and n_open, "the daemon is fine after all of them, and none is left open "
      "(diagnostics: http.live_sockets 0)", d.get("system/diagnostics")[1].get("http"))
 d.stop()
