@@ -640,8 +640,10 @@ ws_watch (gpointer user_data)
 {
   TcdHttp *h = user_data;
   gint64 now = g_get_monotonic_time ();
+  /* a copy: a socket closing leaves the list (its client is freed later) */
+  g_autoptr (GList) all = g_list_copy (h->ws);
 
-  for (GList *l = h->ws; l; l = l->next) {
+  for (GList *l = all; l; l = l->next) {
     WsClient *c = l->data;
     if (c->closing)
       continue;
@@ -687,7 +689,9 @@ ws_shutdown (TcdHttp *h)
 void
 ws_end (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered)
 {
-  for (GList *l = h->ws; l; l = l->next) {
+  g_autoptr (GList) all = g_list_copy (h->ws);
+
+  for (GList *l = all; l; l = l->next) {
     WsClient *c = l->data;
     if (everyone || (user && g_strcmp0 (c->user, user) == 0))
       ws_close (c, WS_CLOSE_POLICY, "the session ended");
