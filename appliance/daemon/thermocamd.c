@@ -32,6 +32,7 @@
 #include "tcd-bus.h"
 #include "tcd-change.h"
 #include "tcd-commands.h"
+#include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-http.h"
 #include "tcd-modbus.h"
@@ -243,6 +244,12 @@ static void
 pipeline_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
 {
   tcd_pipeline_apply (user_data, doc);
+}
+
+static void
+encoders_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  tcd_encoders_apply (user_data, doc);
 }
 
 static void
@@ -598,6 +605,8 @@ main (int argc, char **argv)
   }
   picture = g_build_filename (ctx->state_dir, "overlay.bmp", NULL);
   tcd_pipeline_set_picture_path (ctx->pipeline, picture);
+  /* the streams' encoders: they run while someone takes their H.264 */
+  ctx->encoders = tcd_encoders_new (ctx->pipeline, pipelines, tcd_config_get (ctx->config));
 
   /* linkage */
   ctx->events = tcd_events_new (ctx->config, ctx->security, ctx->bus, ctx->pipeline,
@@ -624,6 +633,8 @@ main (int argc, char **argv)
   tcd_change_add_policy (ctx->change, "ports", ports_incoming, ports_view, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "pipeline", pipeline_apply, NULL,
       ctx->pipeline);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "encoders", encoders_apply, NULL,
+      ctx->encoders);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "events", events_apply, NULL,
       ctx->events);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SERVICES, "services", services_apply,
@@ -649,6 +660,7 @@ main (int argc, char **argv)
   /* no streaming thread calls a service while it goes */
   tcd_pipeline_stop (ctx->pipeline);
   tcd_services_free (d.services);
+  tcd_encoders_free (ctx->encoders);
   tcd_commands_free (ctx->commands);
   tcd_events_free (ctx->events);
   tcd_pipeline_free (ctx->pipeline);

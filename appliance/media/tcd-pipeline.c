@@ -6,7 +6,7 @@
  * caps (frame rate of the video standard, temperature scale) rebuilds it.  An
  * error or a stall restarts it with a growing backoff and raises an
  * exception.  The branches end in appsinks that keep only the newest frame;
- * the video frames are also pushed into the RTSP streams' appsrcs.
+ * the video frames are also pushed into the encoders' appsrcs (outlets).
  */
 #include "tcd-pipeline.h"
 
@@ -274,12 +274,11 @@ outlet_push (TcdVideoOutlet *o, GstBuffer *buf, gint64 captured)
   gst_app_src_push_buffer (o->src, copy);
 }
 
-void
-tcd_outlet_rtp_sent (TcdVideoOutlet *o, GstClockTime pts)
+gint64
+tcd_outlet_capture_time (TcdVideoOutlet *o, GstClockTime pts)
 {
-  gint64 now = g_get_monotonic_time (), t = 0;
   GstClockTimeDiff best = 10 * GST_MSECOND;
-  gint k = -1;
+  gint64 t = 0;
 
   /* videorate re-stamps the frames it keeps on its own grid: the nearest
    * frame pushed, within 10 ms */
@@ -288,20 +287,21 @@ tcd_outlet_rtp_sent (TcdVideoOutlet *o, GstClockTime pts)
     GstClockTimeDiff d = ABS (GST_CLOCK_DIFF (o->ring[i].pts, pts));
     if (o->ring[i].t && d <= best) {
       best = d;
-      k = i;
+      t = o->ring[i].t;
     }
   }
-  if (k >= 0) {
-    gdouble ms;
-    t = o->ring[k].t;
-    ms = (now - t) / 1000.0;
-    /* a frame leaves in several packets: count the first */
-    o->ring[k].t = 0;
-    o->latency.n++;
-    o->latency.last_ms = ms;
-    o->latency.sum_ms += ms;
-    o->latency.max_ms = MAX (o->latency.max_ms, ms);
-  }
+  g_mutex_unlock (&o->lock);
+  return t;
+}
+
+void
+tcd_outlet_note_delay (TcdVideoOutlet *o, gdouble ms)
+{
+  g_mutex_lock (&o->lock);
+  o->latency.n++;
+  o->latency.last_ms = ms;
+  o->latency.sum_ms += ms;
+  o->latency.max_ms = MAX (o->latency.max_ms, ms);
   g_mutex_unlock (&o->lock);
 }
 

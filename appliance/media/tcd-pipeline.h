@@ -20,7 +20,7 @@ typedef void (*TcdPipelineExceptionFunc) (const gchar *kind, const gchar *messag
  * least one viewer is registered with tcd_pipeline_set_mjpeg_viewers) */
 typedef void (*TcdPipelineJpegFunc) (GstSample *jpeg, gpointer user_data);
 
-/* A consumer of the core's video frames (an RTSP stream's appsrc) */
+/* A consumer of the core's video frames (an encoder's or the recorder's appsrc) */
 typedef struct _TcdVideoOutlet TcdVideoOutlet;
 
 TcdPipeline *tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source,
@@ -64,9 +64,12 @@ gboolean tcd_pipeline_set_shutter (TcdPipeline *p, gboolean closed);
  * registered appsrc (newest wins: the appsrc leaks).  Thread-safe. */
 TcdVideoOutlet *tcd_pipeline_add_outlet (TcdPipeline *p, GstAppSrc *src, const gchar *name);
 void            tcd_pipeline_remove_outlet (TcdPipeline *p, TcdVideoOutlet *o);
-/* Called from the payloader's src pad: the capture-to-RTP delay of the
- * buffer with running time @pts in the outlet's pipeline */
-void            tcd_outlet_rtp_sent (TcdVideoOutlet *o, GstClockTime pts);
+/* The monotonic capture time (us) of the frame pushed with running time
+ * @pts (within 10 ms: videorate re-stamps), 0 if unknown */
+gint64          tcd_outlet_capture_time (TcdVideoOutlet *o, GstClockTime pts);
+/* Counts a capture-to-delivery delay in the outlet's latency_ms statistics
+ * (for the "main" outlet: capture to the first RTP packet) */
+void            tcd_outlet_note_delay (TcdVideoOutlet *o, gdouble ms);
 
 /* Statistics for diagnostics and benchmarks (JSON object) */
 JsonNode *tcd_pipeline_stats (TcdPipeline *p);

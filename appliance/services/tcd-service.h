@@ -15,6 +15,7 @@
 #include "tcd-change.h"
 #include "tcd-commands.h"
 #include "tcd-config.h"
+#include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
@@ -37,6 +38,7 @@ typedef struct {
   TcdBus *bus;
   /* media */
   TcdPipeline *pipeline;
+  TcdEncoders *encoders;        /* the H.264 of the streams main and sub (taps) */
   /* linkage */
   TcdEvents *events;
   TcdCommands *commands;

@@ -491,8 +491,9 @@ def main():
                 if not op.get(key):
                     bad.append("%s %s: no %s" % (method.upper(), path, key))
             codes = [str(c) for c in (op.get("responses") or {})]
-            if not any(c.startswith("2") for c in codes):
-                bad.append("%s %s: no 2xx response" % (method.upper(), path))
+            # a WebSocket's success is 101 Switching Protocols
+            if not any(c.startswith("2") or c == "101" for c in codes):
+                bad.append("%s %s: no 2xx (or 101) response" % (method.upper(), path))
         check(not bad, "; ".join(bad))
 
     @add("operationIds are unique")

@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """thermocamd end to end: the web page's files at / (HTTP and HTTPS) and the
-page's live WebSocket (GET /api/v1/live/ws).
+page's live WebSocket (GET /api/v1/live/ws, with the small RFC 6455 client of
+wsclient.py): admission (session, Origin), hello, the video's fMP4 (ffprobe
+decodes it), radiometric frames against a point rule, refusals and their
+close codes, an account's share.
 
 The files: a data directory of the test's own (pipelines/ and schemas/ of the
 source tree, and a webui/ of every served type, a dot file, a symbolic link
@@ -16,12 +19,16 @@ import os
 import re
 import shutil
 import ssl
+import struct
+import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from daemon import PASSWORD, Daemon, Tap, wait_for  # noqa: E402
+from wsclient import BINARY, CLOSE, TEXT, HandshakeRefused, WebSocket  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -215,6 +222,28 @@ s, h, body = request(d.https, "GET", "/js/app.js", {"If-None-Match": tag}, tls=T
 t.ok(s == 304 and h.get("etag") == tag, "HTTPS: the same ETag, 304", (s, h))
 s, h, body = request(d.https, "GET", "/%2e%2e/secret.html", tls=True)
 t.ok(s in (400, 404) and SECRET not in body, "HTTPS: out of webui/ refused", s)
+r = d.post(f"https://127.0.0.1:{d.https}/api/v1/session", {"name": "admin", "password": PASSWORD},
+           auth=False, extra=("-k",))
+m = re.search(r"thermocam_session=([0-9a-f]+)", r[2])
+try:
+    w = WebSocket(d.https, tls=True, headers=["Cookie: thermocam_session=" + (m.group(1) if m
+                                                                              else "")])
+    hello = w.recv()
+    w.send_text('{"type":"radiometry","rate":4}')
+    frame = w.recv()
+    w.close()
+except (HandshakeRefused, OSError) as e:
+    hello = frame = repr(e)
+t.ok(hello and hello[0] == TEXT and frame and frame[0] == BINARY and frame[1][0] == 3,
+     "HTTPS: the live socket (wss) with the session made there: hello, a radiometric frame",
+     (hello, frame and frame[0]))
+try:
+    WebSocket(d.https, tls=True, origin=f"http://127.0.0.1:{d.https}",
+              headers=["Cookie: thermocam_session=" + (m.group(1) if m else "")]).close()
+    st = 101
+except HandshakeRefused as e:
+    st = e.status
+t.ok(st == 403, "HTTPS: an http:// Origin is another origin: 403", st)
 n = d.readies
 d.put("config/security", {"https": {"enabled": False}})
 wait_for(lambda: d.readies > n, 30)
@@ -228,6 +257,261 @@ with open(os.path.join(ROOT, "webui", "index.html"), "rb") as fh:
     mine = fh.read()
 t.ok(s == 200 and body == mine and h.get("content-type") == "text/html; charset=utf-8"
      and page_headers_ok(h), "the build tree's daemon serves webui/index.html at /", (s, h))
+
+# ---- 9. the live socket: admission ----
+d.activate()
+s, j, head = d.post("session", {"name": "admin", "password": PASSWORD}, auth=False)
+cookie = "Cookie: thermocam_session=" + (
+    re.search(r"thermocam_session=([0-9a-f]+)", head).group(1) if s == 200 else "")
+reading = d.wait_frames()
+
+
+def refused(**kw):
+    try:
+        WebSocket(d.http, **kw).close()
+        return 101, None
+    except HandshakeRefused as e:
+        try:
+            code = json.loads(e.body)["error"]["code"]
+        except ValueError:
+            code = None
+        return e.status, code
+
+
+t.ok(refused()[0] == 401, "no session: 401", refused())
+t.ok(refused(headers=["Cookie: thermocam_session=00ff"])[0] == 401, "a made-up session: 401")
+n = len(d.lines)
+r = refused(headers=[cookie], origin="http://evil.example")
+time.sleep(0.2)
+t.ok(r == (403, "cross_site") and any("evil.example" in x and "refused" in x for x in d.lines[n:]),
+     "another Origin: 403 cross_site, and a log line", (r, d.lines[n:]))
+for origin in (False, f"https://127.0.0.1:{d.http}", f"http://127.0.0.1:{d.http + 1}",
+               "http://127.0.0.1", "null", f"http://127.0.0.1:{d.http}/x"):
+    r = refused(headers=[cookie], origin=origin)
+    t.ok(r == (403, "cross_site"), f"Origin {origin or '(none)'}: 403", r)
+s, h, body = request(d.http, "GET", "/api/v1/live/ws", {"Cookie": cookie.split(": ", 1)[1],
+                                                      "Origin": f"http://127.0.0.1:{d.http}"})
+t.ok(s == 400 and json.loads(body)["error"]["code"] == "invalid",
+     "a GET that is no WebSocket handshake: 400", (s, body))
+s, h, body = request(d.http, "POST", "/api/v1/live/ws", {"Cookie": cookie.split(": ", 1)[1]})
+t.ok(s in (403, 405), "POST: refused", s)
+
+w = WebSocket(d.http, headers=[cookie, "Sec-WebSocket-Extensions: permessage-deflate; "
+                                      "client_max_window_bits"])
+t.ok("sec-websocket-extensions" not in w.head.lower() and w.recv()[0] == TEXT,
+     "a browser's offer of permessage-deflate: accepted, the extension declined", w.head)
+w.close()
+
+# a user-level account's socket that never reads (so never answers a ping):
+# dropped after 35 s (checked in 15)
+VW, VW_PW = "viewer1", "Vi3wer#2026"
+d.post("users", {"name": VW, "password": VW_PW, "level": "user"})
+s, j, head = d.post("session", {"name": VW, "password": VW_PW}, auth=False)
+silent = WebSocket(d.http, headers=["Cookie: thermocam_session=" + re.search(
+    r"thermocam_session=([0-9a-f]+)", head).group(1)])
+silent_at = time.time()
+
+# ---- 10. hello, video ----
+ws = WebSocket(d.http, headers=[cookie])
+m = ws.recv()
+hello = json.loads(m[1]) if m and m[0] == TEXT else {}
+t.ok(hello.get("type") == "hello" and hello.get("user") == "admin"
+     and hello.get("level") == "administrator"
+     and hello.get("streams", {}).get("main", {}).get("width") == 640
+     and hello["streams"]["main"].get("height") == 512 and hello["streams"]["main"].get("fps")
+     and "sub" in hello["streams"] and hello.get("radiometry") == {"width": 640, "height": 512},
+     "hello: the user, the level, the streams and the radiometric frame's size", m)
+ws.send_text(json.dumps({"type": "play", "stream": "main"}))
+msgs, end = [], time.time() + 4
+while time.time() < end:
+    m = ws.recv(5)
+    if m is None or m[0] == CLOSE:
+        break
+    msgs.append((time.time(), m))
+texts = [json.loads(m[1]) for _, m in msgs if m[0] == TEXT]
+bins = [(at, m[1]) for at, m in msgs if m[0] == BINARY]
+t.ok(texts and texts[0].get("type") == "video" and texts[0].get("stream") == "main"
+     and re.fullmatch(r'video/mp4; codecs="avc1\.[0-9a-f]{6}"', texts[0].get("mime", "")),
+     "play main: a video message with the MIME type and codecs", texts)
+kinds = [b[0] for _, b in bins]
+t.ok(kinds and kinds[0] == 1 and all(k == 2 for k in kinds[1:]) and len(kinds) > 30,
+     f"the init segment (kind 1), then media segments (kind 2): {len(kinds)} in 4 s", kinds[:10])
+t.ok(all(b[1:8] == bytes(7) for _, b in bins), "bytes 1..7 of the header are zero")
+t.ok(bins and struct.unpack("<q", bins[0][1][8:16])[0] == 0, "an init segment's capture time is 0")
+ages = [at - struct.unpack("<q", b[8:16])[0] / 1e6 for at, b in bins[1:]]
+t.ok(ages and all(-0.05 < a < 2 for a in ages),
+     "the capture times are within 2 s of now (%.0f ms median)" % (
+         1000 * sorted(ages)[len(ages) // 2] if ages else 0), ages[:5])
+
+
+def trun_flags(seg):
+    i = seg.find(b"trun")
+    return struct.unpack(">I", seg[i + 24:i + 28])[0] if i > 0 else None
+
+
+t.ok(len(bins) > 1 and trun_flags(bins[1][1][16:]) == 0x02000000,
+     "the first media segment is a key frame", trun_flags(bins[1][1][16:]) if len(bins) > 1 else 0)
+seqs = []
+for _, b in bins[1:]:
+    i = b.find(b"mfhd")
+    seqs.append(struct.unpack(">I", b[i + 8:i + 12])[0])
+t.ok(seqs == list(range(1, len(seqs) + 1)), "their sequence numbers count from 1", seqs[:5])
+tmp = tempfile.mkdtemp(prefix="tc-web-ws-")
+mp4 = os.path.join(tmp, "live.mp4")
+with open(mp4, "wb") as fh:
+    for _, b in bins:
+        fh.write(b[16:])
+probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                        "-show_entries", "stream=codec_name,width,height,nb_read_frames",
+                        "-of", "json", mp4], capture_output=True, text=True, timeout=60)
+try:
+    st = json.loads(probe.stdout)["streams"][0]
+except (ValueError, KeyError, IndexError):
+    st = {}
+t.ok(st.get("codec_name") == "h264" and st.get("width") == 640 and st.get("height") == 512
+     and int(st.get("nb_read_frames", 0)) == len(bins) - 1 and not probe.stderr.strip(),
+     f"ffprobe decodes every frame of what came ({len(bins) - 1})", (st, probe.stderr[-500:]))
+
+# ---- 11. radiometric frames ----
+point = {"name": "spot", "type": "point", "points": [[0.51, 0.72]]}
+s, rule, _ = d.post("rules", point)
+ws.send_text(json.dumps({"type": "stop"}))
+time.sleep(0.3)
+while ws.recv(0.3) is not None:
+    pass
+ws.send_text(json.dumps({"type": "radiometry", "rate": 2}))
+frames, end = [], time.time() + 3.2
+while time.time() < end:
+    m = ws.recv(3)
+    if m is None or m[0] == CLOSE:
+        break
+    if m[0] == BINARY:
+        frames.append((time.time(), m[1]))
+kinds = [b[0] for _, b in frames]
+t.ok(kinds and all(k == 3 for k in kinds) and 4 <= len(kinds) <= 8,
+     f"stop ends the video; radiometry at 2/s: {len(kinds)} kind-3 frames in 3.2 s", kinds)
+ok_frames, temps = 0, []
+s, reading, _ = d.get("temperatures")
+spot = [x for x in reading.get("rules", []) if x["id"] == rule.get("id")] if s == 200 else []
+for at, b in frames:
+    w, hh, scale = struct.unpack("<HHf", b[16:24])
+    counts = zlib.decompress(b[24:])
+    if w == 640 and hh == 512 and len(counts) == w * hh * 2 and 0.001 <= scale <= 1:
+        ok_frames += 1
+    x, y = int(0.51 * w), int(0.72 * hh)
+    c = struct.unpack_from("<H", counts, 2 * (y * w + x))[0]
+    temps.append(c * scale - 273.15)
+t.ok(frames and ok_frames == len(frames), "each frame: 640x512, a scale, zlib (RFC 1950) of "
+     "640*512 uint16", ok_frames)
+ages = [at - struct.unpack("<q", b[8:16])[0] / 1e6 for at, b in frames]
+t.ok(ages and all(-0.05 < a < 2 for a in ages), "their capture times are within 2 s of now", ages)
+t.ok(spot and temps and abs(temps[-1] - spot[0]["max"]) <= 0.3,
+     "the temperature at the point rule's pixel agrees with GET /temperatures within 0.3 C",
+     (temps, spot))
+ws.send_text(json.dumps({"type": "radiometry", "rate": 0}))
+time.sleep(0.3)
+while ws.recv(0.3) is not None:
+    pass
+t.ok(ws.recv(1.2) is None, "radiometry rate 0: no more frames")
+
+# ---- 12. a reader that stops reading skips, then goes on from a key frame ----
+w = WebSocket(d.http, headers=[cookie], rcvbuf=32768)
+w.recv()
+w.send_text('{"type":"play","stream":"main"}')
+w.send_text('{"type":"radiometry","rate":8}')
+time.sleep(12)
+got, end = [], time.time() + 5
+while time.time() < end:
+    m = w.recv(2)
+    if m is None or m[0] == CLOSE:
+        break
+    if m[0] == BINARY and m[1][0] == 2:
+        got.append((struct.unpack("<q", m[1][8:16])[0], trun_flags(m[1][16:])))
+w.close()
+gaps = [(got[i][0] - got[i - 1][0], got[i][1]) for i in range(1, len(got))]
+big = [g for g in gaps if g[0] > 2e6]
+t.ok(got and got[0][1] == 0x02000000 and big and all(f == 0x02000000 for _, f in big)
+     and got[-1][0] / 1e6 > time.time() - 2,
+     "12 s without reading: the video skipped (a gap of %.1f s) and went on from a key frame, "
+     "live again" % (max(g for g, _ in big) / 1e6 if big else 0), (len(got), big[:3]))
+t.ok(d.alive() and (d.get("system/diagnostics")[1].get("http", {}).get("streams_dropped") == 0),
+     "and it was not dropped (behind for less than 30 s)")
+
+# ---- 13. refusals close with their codes; the daemon is fine ----
+cases = [
+    ("an unknown type", lambda w: w.send_text('{"type":"zoom"}'), 1008),
+    ("a member play does not have", lambda w: w.send_text('{"type":"play","stream":"main","x":1}'),
+     1008),
+    ("an unknown stream", lambda w: w.send_text('{"type":"play","stream":"third"}'), 1008),
+    ("a rate of 9", lambda w: w.send_text('{"type":"radiometry","rate":9}'), 1008),
+    ("a rate as a string", lambda w: w.send_text('{"type":"radiometry","rate":"2"}'), 1008),
+    ("a rate of 2.5", lambda w: w.send_text('{"type":"radiometry","rate":2.5}'), 1008),
+    ("not JSON", lambda w: w.send_text("{type: play"), 1008),
+    ("an array", lambda w: w.send_text('[{"type":"stop"}]'), 1008),
+    ("no type", lambda w: w.send_text('{"stream":"main"}'), 1008),
+    ("a binary message", lambda w: w.send_binary(b'{"type":"stop"}'), 1003),
+    ("a 2 KB text", lambda w: w.send_text('{"type":"stop","x":"' + "a" * 2048 + '"}'), 1009),
+    ("a flood of 50 messages", lambda w: [w.send_text('{"type":"stop"}') for _ in range(50)],
+     1008),
+]
+for name, send, want in cases:
+    n = len(d.lines)
+    w = WebSocket(d.http, headers=[cookie])
+    w.recv()
+    send(w)
+    got, code = w.until_closed(5)
+    w.close()
+    errs = [json.loads(m[1]) for m in got if m[0] == TEXT]
+    time.sleep(0.1)
+    t.ok(code == want and errs and errs[-1].get("type") == "error" and errs[-1].get("code")
+         and any("refused" in x for x in d.lines[n:]),
+         f"{name}: an error message, closed with {want}, logged", (code, got, d.lines[n:]))
+t.ok(d.alive() and d.get("device")[0] == 200, "the daemon is fine")
+ws.send_text(json.dumps({"type": "radiometry", "rate": 1}))
+m = ws.recv(3)
+t.ok(m and m[0] == BINARY and m[1][0] == 3, "and the first socket still works", m and m[0])
+ws.close()
+
+# ---- 14. a socket ends with its session ----
+s, j, head = d.post("session", {"name": "admin", "password": PASSWORD}, auth=False)
+cookie2 = "Cookie: thermocam_session=" + re.search(r"thermocam_session=([0-9a-f]+)", head).group(1)
+w = WebSocket(d.http, headers=[cookie2])
+w.recv()
+s, _, _ = d.curl("DELETE", "session", auth=False, headers=[cookie2, "X-CSRF-Token: "
+                                                          + j["csrf_token"]])
+got, code = w.until_closed(12)
+w.close()
+t.ok(s == 204 and code == 1008, "logging out closes the session's socket (1008)", (s, code))
+
+# ---- 15. bounds: an account's share of the sockets ----
+
+
+def live_sockets():
+    return d.get("system/diagnostics")[1].get("http", {}).get("live_sockets")
+
+
+dropped = wait_for(lambda: any("no answer to pings" in x and VW in x for x in d.lines),
+                   max(50 - (time.time() - silent_at), 1))
+got, code = silent.until_closed(5)
+silent.close()
+t.ok(dropped and 34 < time.time() - silent_at and code in (None, 1006)
+     and any(m[0] == TEXT and '"hello"' in m[1] for m in got),
+     "a socket that answers no ping is dropped after 35 s (%.0f s)" % (time.time() - silent_at),
+     (dropped, code, got[:2]))
+t.ok(wait_for(lambda: live_sockets() == 0, 15), "every socket closed is gone (http.live_sockets 0)",
+     live_sockets())
+socks = []
+try:
+    for _ in range(4):
+        socks.append(WebSocket(d.http, headers=[cookie]))
+    r = refused(headers=[cookie])
+    t.ok(r == (429, "too_many_clients"), "an account holds at most 4 of the 16 sockets: 429", r)
+finally:
+    for w in socks:
+        w.close()
+n_open = wait_for(lambda: live_sockets() == 0, 15)
+t.ok(d.alive() and n_open, "the daemon is fine after all of them, and none is left open "
+     "(diagnostics: http.live_sockets 0)", d.get("system/diagnostics")[1].get("http"))
 d.stop()
 
 t.done()

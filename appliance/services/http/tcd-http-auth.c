@@ -41,6 +41,7 @@ who_free (Who *w)
   g_free (w->user);
   g_free (w->address);
   g_free (w->csrf);
+  g_free (w->token);
   g_free (w);
 }
 
@@ -133,6 +134,7 @@ end_streams (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered
   }
   if (viewers)
     mjpeg_update_viewers (h);
+  ws_end (h, user, everyone, filtered);
 }
 
 void
@@ -168,21 +170,24 @@ drop_sessions (TcdHttp *h, const gchar *user)
   end_streams (h, user, user == NULL, FALSE);
 }
 
+/* the session of the request's cookie; *@token its key in h->sessions */
 static Session *
-find_session (TcdHttp *h, SoupServerMessage *msg)
+find_session (TcdHttp *h, SoupServerMessage *msg, const gchar **token)
 {
   const gchar *cookie = soup_message_headers_get_list (
       soup_server_message_get_request_headers (msg), "Cookie");
   g_autoptr (GHashTable) params = NULL;
   const gchar *v;
+  gpointer key = NULL, value = NULL;
   Session *s;
 
   if (!cookie)
     return NULL;
   params = soup_header_parse_semi_param_list (cookie);
   v = g_hash_table_lookup (params, SESSION_COOKIE);
-  if (!v || !(s = g_hash_table_lookup (h->sessions, v)))
+  if (!v || !g_hash_table_lookup_extended (h->sessions, v, &key, &value))
     return NULL;
+  s = value;
   /* a session made over HTTPS is not good over plain HTTP, where anyone on
    * the way could have read its cookie (and one made over HTTP not over
    * HTTPS: the page logs in again) */
@@ -193,6 +198,7 @@ find_session (TcdHttp *h, SoupServerMessage *msg)
     g_hash_table_remove (h->sessions, v);
     return NULL;
   }
+  *token = key;                 /* the table's own copy (@params goes now) */
   return s;
 }
 
@@ -513,6 +519,7 @@ gate (TcdHttp *h, SoupServerMessage *msg)
   TcdLevel need;
   Who *who;
   Session *session;
+  const gchar *token_of_session = NULL;
   gint64 remaining = 0;
   g_autofree gchar *user = NULL;
 
@@ -551,7 +558,7 @@ gate (TcdHttp *h, SoupServerMessage *msg)
 
   who = g_new0 (Who, 1);
   who->address = g_strdup (address);
-  if ((session = find_session (h, msg))) {
+  if ((session = find_session (h, msg, &token_of_session))) {
     if (changes_state (method)) {
       const gchar *token = soup_message_headers_get_one (hdrs, "X-CSRF-Token");
       if (!token || strlen (token) != strlen (session->csrf)
@@ -566,6 +573,7 @@ gate (TcdHttp *h, SoupServerMessage *msg)
     who->user = g_strdup (session->user);
     who->session = TRUE;
     who->csrf = g_strdup (session->csrf);
+    who->token = g_strdup (token_of_session);
   } else if (authorization) {
     gboolean basic = g_ascii_strncasecmp (authorization, "Basic ", 6) == 0;
 

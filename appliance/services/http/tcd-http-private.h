@@ -10,6 +10,7 @@
  *   tcd-http-reply.c     answers: JSON, errors, bodies; GError -> status
  *   api-*.c              the routes of one group each, and their table
  *   web-static.c         the web page's files (webui/) at /, and their headers
+ *   api-ws.c             the page's live WebSocket (api-ws-video.c: its video)
  *
  * A new group of routes: an api-NAME.c whose table (HTTP_ROUTE rows ending
  * with HTTP_ROUTES_END) is declared below and listed in http_router_new ()
@@ -39,6 +40,7 @@ typedef struct {
   TcdLevel level;
   gboolean session;             /* by the session cookie */
   gchar *csrf;                  /* then its CSRF token (GET /session tells it again) */
+  gchar *token;                 /* and the session's cookie (a live socket ends with it) */
 } Who;
 
 typedef struct {
@@ -83,6 +85,13 @@ struct _TcdHttp {
   guint jpeg_idle;
   guint64 requests, errors, refused, streams_dropped;
   guint64 challenges;           /* 401 answers that ask for credentials (not errors) */
+  /* the page's live sockets (api-ws.c) */
+  GList *ws;                    /* WsClient */
+  guint ws_watch_id;
+  GByteArray *radio_frame;      /* the newest radiometric frame's message, made once */
+  GstClockTime radio_pts;       /* of that frame */
+  gint64 radio_capture_us;
+  GConverter *radio_zlib;
 };
 
 /* ---- routes ---- */
@@ -115,6 +124,7 @@ extern const TcdRoute tcd_http_io_routes[];
 extern const TcdRoute tcd_http_files_routes[];
 extern const TcdRoute tcd_http_audit_routes[];
 extern const TcdRoute tcd_http_certificate_routes[];
+extern const TcdRoute tcd_http_ws_routes[];
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */
@@ -188,6 +198,13 @@ void      sse_finished (SoupServerMessage *msg, gpointer user_data);
 void      mjpeg_finished (SoupServerMessage *msg, gpointer user_data);
 void      mjpeg_update_viewers (TcdHttp *h);
 gboolean  sse_keepalive (gpointer user_data);
+/* the page's live sockets (api-ws.c): the handler and admission on @server;
+ * all closed; those of @user (or everyone's, or those the IP filter now
+ * refuses) closed; how many */
+void      ws_setup (TcdHttp *h, SoupServer *server);
+void      ws_shutdown (TcdHttp *h);
+void      ws_end (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered);
+guint     ws_count (TcdHttp *h);
 
 /* the web page's files (web-static.c): read from @dir at start; a GET or
  * HEAD of a path outside the API answered from them */

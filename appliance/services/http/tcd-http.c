@@ -40,6 +40,7 @@ http_router_new (void)
     tcd_http_system_routes, tcd_http_session_routes, tcd_http_users_routes,
     tcd_http_config_routes, tcd_http_live_routes, tcd_http_io_routes,
     tcd_http_files_routes, tcd_http_audit_routes, tcd_http_certificate_routes,
+    tcd_http_ws_routes,
   };
   /* A path no route has is answered (404) to who may see the
    * configuration, as before the table: an operator; the others get 401
@@ -199,6 +200,8 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, g_list_length (h->sse));
   json_builder_set_member_name (b, "live_views");
   json_builder_add_int_value (b, g_list_length (h->mjpeg));
+  json_builder_set_member_name (b, "live_sockets");
+  json_builder_add_int_value (b, ws_count (h));
   json_builder_set_member_name (b, "streams_dropped");
   json_builder_add_int_value (b, h->streams_dropped);
   {
@@ -458,6 +461,9 @@ incoming (TcdListener *listener, GSocketConnection *conn, GSocketAddress *remote
   } else {
     stream = g_object_ref (G_IO_STREAM (conn));
   }
+  /* its socket, for a live socket's backlog (api-ws.c): alive while its
+   * connection is served */
+  g_object_set_data (G_OBJECT (remote), "tcd-socket", g_socket_connection_get_socket (conn));
   /* the handshake and the first request line are due within the request
    * timeout (request_started () sets it again for each request) */
   tcd_conns_set_deadline (h->conns, remote, REQUEST_TIMEOUT_MS);
@@ -571,6 +577,7 @@ tcd_http_new (TcdContext *ctx)
 
   h->ctx = ctx;
   h->router = http_router_new ();
+  h->radio_pts = GST_CLOCK_TIME_NONE;
   {
     g_autofree gchar *webui = g_build_filename (ctx->data_dir, "webui", NULL);
     h->web = web_files_load (webui);
@@ -595,6 +602,7 @@ tcd_http_new (TcdContext *ctx)
     soup_server_add_handler (servers[i], NULL, root_handler, h, NULL);
     g_signal_connect (servers[i], "request-started", G_CALLBACK (request_started), h);
     g_signal_connect (servers[i], "request-finished", G_CALLBACK (request_finished), h);
+    ws_setup (h, servers[i]);
   }
   keep_alive (h);
   h->keepalive_id = g_timeout_add_seconds (15, sse_keepalive, h);
@@ -654,6 +662,7 @@ tcd_http_free (TcdHttp *h)
   if (h->jpeg_idle)
     g_source_remove (h->jpeg_idle);
   tcd_http_disconnect (h);
+  ws_shutdown (h);
   soup_server_disconnect (h->server);
   soup_server_disconnect (h->tls_server);
   tcd_conns_free (h->conns);

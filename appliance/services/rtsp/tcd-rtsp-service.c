@@ -12,10 +12,9 @@ static gpointer
 create (TcdContext *ctx)
 {
   Service *s = g_new0 (Service, 1);
-  g_autofree gchar *pipelines = g_build_filename (ctx->data_dir, "pipelines", NULL);
 
   s->ctx = ctx;
-  s->rtsp = tcd_rtsp_new (ctx->pipeline, pipelines, ctx->security);
+  s->rtsp = tcd_rtsp_new (ctx->encoders, ctx->security);
   return s;
 }
 

@@ -1,11 +1,14 @@
 /* thermocamd: the RTSP server
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Two streams, each one shared GstRTSPMedia built from pipelines/stream.pipeline
- * (appsrc -> scale/rate -> x264enc -> rtph264pay) whatever the number of
- * clients, mounted twice: /Streaming/Channels/101 and /main, /102 and /sub.
- * The appsrc is fed from the core pipeline's video branch; it leaks, so a
- * slow stream never holds the core back.  Transports: UDP, TCP (interleaved),
+ * Two streams, each one shared GstRTSPMedia (appsrc -> rtph264pay) whatever
+ * the number of clients, mounted twice: /Streaming/Channels/101 and /main,
+ * /102 and /sub.  The appsrc is fed by a tap of the stream's encoder (media
+ * layer, tcd-encoder: shared with the web page), re-stamped into the media's
+ * running time; a media stuck drops AUs up to the next key frame, so a slow
+ * stream never holds the encoder back.  A client that starts playing asks
+ * the encoder for a key frame (rate-limited there): no waiting for the GOP's
+ * end.  Transports: UDP, TCP (interleaved),
  * UDP multicast (from an address pool) and RTSP over HTTP (the tunnel
  * gst-rtsp-server answers on the same port).
  *
@@ -190,6 +193,17 @@ tcd_stream_factory_init (TcdStreamFactory *self)
 
 /* ---- streams ---- */
 
+/* the shared media's pipeline: the stream's encoder is in the media layer
+ * (tcd-encoder), the media takes its access units from a tap */
+#define MEDIA_LAUNCH "( appsrc name=src is-live=true format=time " \
+  "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+/* AUs waiting in the media's appsrc: more, it is stuck (or starved of CPU)
+ * and the next ones are dropped up to a key frame (asked for), so that the
+ * delay stays bounded; a drop costs every AU up to that key frame, so the
+ * bound leaves room for a busy moment */
+#define FEED_MAX_QUEUED 8
+#define FEED_RING 32            /* AUs pushed whose capture time is kept */
+
 struct _TcdRtspStream {
   TcdRtsp *r;
   const gchar *name;            /* "main", "sub" */
@@ -197,103 +211,193 @@ struct _TcdRtspStream {
   TcdStreamFactory *factory;
   GMutex lock;
   GstRTSPMedia *media;          /* the prepared shared media, if any */
-  GstElement *enc;
   guint media_count;            /* media prepared since start */
-  guint live;                   /* media alive now (encoders running) */
-  gchar *launch;
   JsonNode *settings;
 };
 
 struct _TcdRtsp {
-  TcdPipeline *pipeline;
+  TcdEncoders *encoders;
   TcdSecurity *security;
   TcdUsers *users;
   gint refused;                 /* by the IP filter (atomic, as the rest) */
   gint login_timeouts;          /* closed after RTSP_LOGIN_TIMEOUT_S */
-  gchar *dir;
   GstRTSPServer *server;
   TcdConns *conns;              /* the bounds, for the life of TcdRtsp */
   TcdListener *listener;
   guint port;
   GSocketConnection *handing;   /* being handed to the server (main context) */
-  gint sensor_fps;              /* the frame rate the streams' appsrcs were given */
+  gint sensor_fps;              /* the frame rate the streams were made for */
   TcdRtspStream streams[2];
 };
 
-static gchar *
-stream_launch (TcdRtspStream *st, JsonNode *s, GError **error)
-{
-  g_autofree gchar *path = g_build_filename (st->r->dir, "stream.pipeline", NULL);
-  g_autofree gchar *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  g_auto (GStrv) wh = NULL;
-  GString *out = g_string_new (NULL);
-  JsonObject *o = json_node_get_object (s);
-  const gchar *res = tc_json_get_string (o, "resolution", NULL);
-  gboolean cbr = g_str_equal (tc_json_get_string (o, "bitrate_type", NULL), "cbr");
-  const gchar *quality = tc_json_get_string (o, "quality", NULL);
-  static const gchar *qualities[] = { "lowest", "lower", "low", "medium", "higher", "highest" };
-  /* constant-quality factors of x264 for the manual's six levels */
-  static const gint crf[] = { 36, 32, 28, 25, 22, 19 };
-  gint q = 3, smoothing = tc_json_get_int (o, "smoothing", 0);
-  g_autofree gchar *rc = NULL;
-  gchar *d;
+/* One media's feed: the encoder's AUs into its appsrc, re-stamped into the
+ * media's running time; freed with the media (the pay probe uses it) */
+typedef struct {
+  TcdRtspStream *st;
+  GstAppSrc *src;
+  GMutex tap_lock;
+  TcdEncoderTap *tap;           /* from the media's first need-data to unprepared */
+  gboolean closed;
+  /* the encoder's streaming thread only */
+  GstCaps *caps;
+  gboolean need_key;            /* an AU was dropped: wait for a key frame */
+  gboolean stamped;
+  GstClockTime frame;           /* the stream's frame interval (its caps) */
+  GstClockTimeDiff offset;      /* media running time - encoder running time */
+  GstClockTime last_rt;         /* the encoder's running time of the last AU */
+  GstClockTime last_pts;
+  /* the capture times of the AUs pushed (their first RTP packet counts) */
+  GMutex lock;
+  struct {
+    GstClockTime pts;
+    gint64 capture_us;
+  } ring[FEED_RING];
+  guint pos;
+} Feed;
 
-  if (!g_file_get_contents (path, &text, NULL, error)) {
-    g_string_free (out, TRUE);
-    return NULL;
-  }
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++) {
-    const gchar *l = lines[i] + strspn (lines[i], " \t");
-    if (*l == '#' || !*l)
-      continue;
-    g_string_append (out, lines[i]);
-    g_string_append_c (out, ' ');
-  }
-  for (guint i = 0; i < G_N_ELEMENTS (qualities); i++)
-    if (g_strcmp0 (quality, qualities[i]) == 0)
-      q = i;
-  /* smoothing: the rate control's buffer, 100 ms (sharp, jumpy) to 3 s */
-  rc = cbr ? g_strdup_printf ("pass=cbr vbv-buf-capacity=%d", 100 + smoothing * 29)
-      : g_strdup_printf ("pass=qual quantizer=%d vbv-buf-capacity=%d", crf[q],
-          100 + smoothing * 29);
-  wh = g_strsplit (res, "x", 2);
-  d = g_string_free (out, FALSE);
-#define SUB(key, val) do { g_auto (GStrv) parts = g_strsplit (d, key, -1); \
-    g_free (d); d = g_strjoinv (val, parts); } while (0)
-  SUB ("@WIDTH@", wh[0]);
-  SUB ("@HEIGHT@", wh[1]);
-  {
-    g_autofree gchar *fps = g_strdup_printf ("%" G_GINT64_FORMAT,
-        tc_json_get_int (o, "frame_rate", 0));
-    g_autofree gchar *gop = g_strdup_printf ("%" G_GINT64_FORMAT,
-        tc_json_get_int (o, "iframe_interval", 0));
-    g_autofree gchar *br = g_strdup_printf ("%" G_GINT64_FORMAT,
-        tc_json_get_int (o, "max_bitrate", 0));
-    SUB ("@FPS@", fps);
-    SUB ("@GOP@", gop);
-    SUB ("@BITRATE@", br);
-  }
-  SUB ("@RC@", rc);
-  {
-    const gchar *profile = tc_json_get_string (o, "profile", "main");
-    SUB ("@PROFILE@", profile);
-    SUB ("@TOOLS@", g_str_equal (profile, "high") ? "cabac=true dct8x8=true"
-        : g_str_equal (profile, "main") ? "cabac=true" : "cabac=false dct8x8=false");
-  }
-#undef SUB
-  return d;
+static void
+feed_free (gpointer data)
+{
+  Feed *f = data;
+
+  gst_object_unref (f->src);
+  gst_clear_caps (&f->caps);
+  g_mutex_clear (&f->lock);
+  g_mutex_clear (&f->tap_lock);
+  g_free (f);
 }
 
-/* RTP leaves: tell the outlet the running time of the frame (the encoder
- * shifts timestamps by its own offset, the segment undoes it) */
+/* into the media's appsrc with its timestamp in the media */
+static void
+feed_push (Feed *f, GstSample *au, gint64 capture_us, GstClockTime pts)
+{
+  GstBuffer *buf = gst_sample_get_buffer (au), *copy;
+
+  if (!f->caps || !gst_caps_is_equal (f->caps, gst_sample_get_caps (au))) {
+    gint n = 0, d = 1;
+    gst_caps_replace (&f->caps, gst_sample_get_caps (au));
+    gst_app_src_set_caps (f->src, f->caps);
+    f->frame = gst_structure_get_fraction (gst_caps_get_structure (f->caps, 0), "framerate",
+        &n, &d) && n > 0 && d > 0 ? gst_util_uint64_scale_int (GST_SECOND, d, n) : 0;
+  }
+  f->last_pts = pts;
+  /* the AU's memory is shared: only the header is new */
+  copy = gst_buffer_new ();
+  gst_buffer_copy_into (copy, buf, GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_MEMORY, 0, -1);
+  GST_BUFFER_PTS (copy) = GST_BUFFER_DTS (copy) = pts;
+  GST_BUFFER_DURATION (copy) = GST_BUFFER_DURATION (buf);
+  g_mutex_lock (&f->lock);
+  f->ring[f->pos].pts = pts;
+  f->ring[f->pos].capture_us = capture_us;
+  f->pos = (f->pos + 1) % FEED_RING;
+  g_mutex_unlock (&f->lock);
+  gst_app_src_push_buffer (f->src, copy);
+}
+
+/* an AU of the stream's encoder (its streaming thread): the first one a tap
+ * gets is a key frame; one dropped (the media stuck) means waiting for the
+ * next key frame, asked for at once */
+static void
+feed_au (GstSample *au, gint64 capture_us, gpointer user_data)
+{
+  Feed *f = user_data;
+  GstBuffer *buf = gst_sample_get_buffer (au);
+  GstElement *e = GST_ELEMENT (f->src);
+  gboolean key = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  GstClock *clock;
+  GstClockTime now, rt, pts;
+
+  rt = gst_segment_to_running_time (gst_sample_get_segment (au), GST_FORMAT_TIME,
+      GST_BUFFER_PTS (buf));
+  if (!GST_CLOCK_TIME_IS_VALID (rt))
+    return;
+  if (!(clock = gst_element_get_clock (e))) {
+    f->need_key = TRUE;         /* stopping */
+    return;
+  }
+  now = gst_clock_get_time (clock) - gst_element_get_base_time (e);
+  gst_object_unref (clock);
+  if (gst_app_src_get_current_level_buffers (f->src) >= FEED_MAX_QUEUED) {
+    f->need_key = TRUE;
+    return;
+  }
+  if (f->need_key && !key) {
+    tcd_encoders_request_key_frame (f->st->r->encoders, f->st->name);
+    return;
+  }
+  f->need_key = FALSE;
+  /* the encoder's timestamps (the sensor's, regular) shifted once into the
+   * media's running time; again when the encoder restarted (they went
+   * back) or drifted away */
+  pts = rt + f->offset;
+  if (!f->stamped || rt <= f->last_rt
+      || GST_CLOCK_DIFF (now, pts) > GST_SECOND || GST_CLOCK_DIFF (pts, now) > GST_SECOND) {
+    /* never back in the media, whatever the encoder did */
+    pts = f->stamped && now <= f->last_pts ? f->last_pts + MAX (f->frame, 1) : now;
+    f->offset = GST_CLOCK_DIFF (rt, pts);
+    f->stamped = TRUE;
+  } else if (f->frame) {
+    /* on the stream's frame grid: the encoder keeps the sensor's times of the
+     * frames it takes, and after frames lost upstream (a CPU starved) it
+     * takes two a sensor interval apart; RTP shows whole frame intervals
+     * (a player, or ffprobe's guess of the rate, sees the stream's rate),
+     * within about an interval of the frame's own time (a guard keeps it so
+     * whatever comes in) */
+    GstClockTime next = f->last_pts + f->frame, own = pts;
+    pts = pts <= next ? next : next + (pts - next + f->frame / 2) / f->frame * f->frame;
+    if (pts > own + 2 * f->frame)
+      pts = MAX (own, f->last_pts + 1);
+  }
+  f->last_rt = rt;
+  feed_push (f, au, capture_us, pts);
+}
+
+/* the media's appsrc wants data, so it plays (it has its clock): the tap,
+ * once (a tap made before would give its first key frame to a media that
+ * cannot take it yet).  The appsrc's streaming thread. */
+static void
+feed_need_data (GstAppSrc *src, guint length, gpointer user_data)
+{
+  Feed *f = user_data;
+
+  if (g_atomic_pointer_get (&f->tap))
+    return;
+  g_mutex_lock (&f->tap_lock);
+  if (!f->tap && !f->closed) {
+    /* the encoder starts with the first tap; its AUs flow from now on */
+    g_atomic_pointer_set (&f->tap, tcd_encoders_tap (f->st->r->encoders, f->st->name, feed_au,
+            f, NULL));
+    if (!f->tap) {
+      g_warning ("stream %s: no encoder", f->st->name);
+      f->closed = TRUE;
+    }
+  }
+  g_mutex_unlock (&f->tap_lock);
+}
+
+static void
+feed_close (Feed *f)
+{
+  TcdEncoderTap *tap;
+
+  g_mutex_lock (&f->tap_lock);
+  f->closed = TRUE;
+  tap = f->tap;
+  g_atomic_pointer_set (&f->tap, NULL);
+  g_mutex_unlock (&f->tap_lock);
+  if (tap)
+    tcd_encoders_untap (f->st->r->encoders, tap);
+}
+
+/* RTP leaves: the capture-to-RTP delay of its AU (the first packet of each) */
 static GstPadProbeReturn
 rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  TcdVideoOutlet *o = user_data;
+  Feed *f = user_data;
   GstBuffer *buf = NULL;
   GstEvent *ev;
+  GstClockTime rt;
+  gint64 capture_us = 0;
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
     buf = GST_PAD_PROBE_INFO_BUFFER (info);
@@ -307,10 +411,19 @@ rtp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   {
     const GstSegment *seg;
     gst_event_parse_segment (ev, &seg);
-    tcd_outlet_rtp_sent (o, gst_segment_to_running_time (seg, GST_FORMAT_TIME,
-            GST_BUFFER_PTS (buf)));
+    rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
   }
   gst_event_unref (ev);
+  g_mutex_lock (&f->lock);
+  for (guint i = 0; i < FEED_RING; i++)
+    if (f->ring[i].capture_us && f->ring[i].pts == rt) {
+      capture_us = f->ring[i].capture_us;
+      f->ring[i].capture_us = 0;
+      break;
+    }
+  g_mutex_unlock (&f->lock);
+  if (capture_us)
+    tcd_encoders_note_sent (f->st->r->encoders, f->st->name, capture_us);
   return GST_PAD_PROBE_OK;
 }
 
@@ -318,16 +431,13 @@ static void
 media_unprepared (GstRTSPMedia *media, gpointer user_data)
 {
   TcdRtspStream *st = user_data;
-  TcdVideoOutlet *o = g_object_steal_data (G_OBJECT (media), "tcd-outlet");
+  Feed *f = g_object_get_data (G_OBJECT (media), "tcd-feed");
 
-  if (o)
-    tcd_pipeline_remove_outlet (st->r->pipeline, o);
+  if (f)
+    feed_close (f);
   g_mutex_lock (&st->lock);
-  if (st->media == media) {
+  if (st->media == media)
     st->media = NULL;
-    gst_clear_object (&st->enc);
-  }
-  st->live--;
   g_mutex_unlock (&st->lock);
   GST_INFO ("stream %s: media unprepared", st->name);
 }
@@ -338,51 +448,56 @@ media_configure (GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer use
   TcdRtspStream *st = user_data;
   GstElement *bin = gst_rtsp_media_get_element (media);
   GstElement *src = gst_bin_get_by_name_recurse_up (GST_BIN (bin), "src");
-  GstElement *enc = gst_bin_get_by_name_recurse_up (GST_BIN (bin), "enc");
   GstElement *pay = gst_bin_get_by_name_recurse_up (GST_BIN (bin), "pay0");
-  GstCaps *caps = tcd_pipeline_get_video_caps (st->r->pipeline);
-  TcdVideoOutlet *o;
+  Feed *f = g_new0 (Feed, 1);
+  GstAppSrcCallbacks cb = { 0 };
   GstPad *pad;
 
-  if (!caps) {
-    gint w, h, fps;
-    tcd_pipeline_get_format (st->r->pipeline, &w, &h, &fps);
-    caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
-        "width", G_TYPE_INT, w, "height", G_TYPE_INT, h,
-        "framerate", GST_TYPE_FRACTION, fps, 1, NULL);
-  }
-  g_object_set (src, "caps", caps, NULL);
-  gst_caps_unref (caps);
-  o = tcd_pipeline_add_outlet (st->r->pipeline, GST_APP_SRC (src), st->name);
-  g_object_set_data (G_OBJECT (media), "tcd-outlet", o);
+  f->st = st;
+  f->src = GST_APP_SRC (src);   /* takes the reference */
+  g_mutex_init (&f->lock);
+  g_mutex_init (&f->tap_lock);
+  cb.need_data = feed_need_data;
+  gst_app_src_set_callbacks (f->src, &cb, f, NULL);
+  g_object_set_data_full (G_OBJECT (media), "tcd-feed", f, feed_free);
+  g_object_set_data (G_OBJECT (media), "tcd-stream", (gpointer) st->name);
   pad = gst_element_get_static_pad (pay, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-      rtp_probe, o, NULL);
+      rtp_probe, f, NULL);
   gst_object_unref (pad);
   g_signal_connect (media, "unprepared", G_CALLBACK (media_unprepared), st);
   g_mutex_lock (&st->lock);
   st->media = media;
-  gst_object_replace ((GstObject **) & st->enc, GST_OBJECT (enc));
   st->media_count++;
-  st->live++;
   g_mutex_unlock (&st->lock);
   GST_INFO ("stream %s: new shared media", st->name);
-  gst_object_unref (src);
-  gst_object_unref (enc);
   gst_object_unref (pay);
   gst_object_unref (bin);
 }
 
+/* a client starts playing a shared media (perhaps running for others): a
+ * key frame at once, not at the end of the encoder's GOP (rate-limited by
+ * the encoder, so that a crowd of joins costs one) */
+static void
+client_play (GstRTSPClient *client, GstRTSPContext *ctx, gpointer user_data)
+{
+  TcdRtsp *r = user_data;
+  const gchar *name = ctx->media ? g_object_get_data (G_OBJECT (ctx->media), "tcd-stream")
+      : NULL;
+
+  if (name)
+    tcd_encoders_request_key_frame (r->encoders, name);
+}
+
 TcdRtsp *
-tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir, TcdSecurity *security)
+tcd_rtsp_new (TcdEncoders *encoders, TcdSecurity *security)
 {
   TcdRtsp *r = g_new0 (TcdRtsp, 1);
   static const gchar *names[] = { "main", "sub" }, *channels[] = { "101", "102" };
 
   GST_DEBUG_CATEGORY_INIT (tcd_rtsp_debug, "thermocamd-rtsp", 0, "thermocamd RTSP");
-  r->pipeline = pipeline;
+  r->encoders = encoders;
   r->security = security;
-  r->dir = g_strdup (pipelines_dir);
   r->conns = tcd_conns_new (RTSP_MAX_CLIENTS, RTSP_MAX_PER_ADDRESS, tcd_address_key);
   for (guint i = 0; i < 2; i++) {
     r->streams[i].r = r;
@@ -502,6 +617,7 @@ client_connected (GstRTSPServer *server, GstRTSPClient *client, gpointer user_da
     g_object_set_data_full (G_OBJECT (client), CLIENT_CONN, g_object_ref (r->handing),
         release_conn);
   g_object_set_data_full (G_OBJECT (client), CLIENT_INFO, g_new0 (ClientInfo, 1), g_free);
+  g_signal_connect (client, "play-request", G_CALLBACK (client_play), r);
   t->r = r;
   g_weak_ref_init (&t->client, client);
   g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, RTSP_LOGIN_TIMEOUT_S, login_timeout, t,
@@ -533,15 +649,8 @@ tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
     st->factory = g_object_new (TCD_TYPE_STREAM_FACTORY, NULL);
     st->factory->key = g_strdup (st->name);
     f = GST_RTSP_MEDIA_FACTORY (st->factory);
-    g_free (st->launch);
-    st->launch = stream_launch (st, s, error);
-    if (!st->launch) {
-      g_object_unref (mounts);
-      g_object_unref (pool);
-      return FALSE;
-    }
     st->settings = tcd_json_deep_copy (s);
-    gst_rtsp_media_factory_set_launch (f, st->launch);
+    gst_rtsp_media_factory_set_launch (f, MEDIA_LAUNCH);
     gst_rtsp_media_factory_set_shared (f, TRUE);
     gst_rtsp_media_factory_set_latency (f, 0);
     gst_rtsp_media_factory_set_address_pool (f, pool);
@@ -594,7 +703,6 @@ tcd_rtsp_stop (TcdRtsp *r)
   for (guint i = 0; i < 2; i++) {
     TcdRtspStream *st = &r->streams[i];
     GstRTSPMedia *media = NULL;
-    TcdVideoOutlet *o;
 
     g_mutex_lock (&st->lock);
     if (st->media)
@@ -604,14 +712,7 @@ tcd_rtsp_stop (TcdRtsp *r)
       continue;
     g_signal_handlers_disconnect_by_func (media, media_unprepared, st);
     gst_rtsp_media_unprepare (media);
-    o = g_object_steal_data (G_OBJECT (media), "tcd-outlet");
-    if (o)
-      tcd_pipeline_remove_outlet (r->pipeline, o);
-    g_mutex_lock (&st->lock);
-    st->media = NULL;
-    gst_clear_object (&st->enc);
-    st->live = 0;
-    g_mutex_unlock (&st->lock);
+    media_unprepared (media, st);
     g_object_unref (media);
   }
   gst_rtsp_server_client_filter (r->server, close_client, NULL);
@@ -630,11 +731,8 @@ tcd_rtsp_free (TcdRtsp *r)
     return;
   tcd_rtsp_stop (r);
   tcd_conns_free (r->conns);
-  for (guint i = 0; i < 2; i++) {
-    g_free (r->streams[i].launch);
+  for (guint i = 0; i < 2; i++)
     g_mutex_clear (&r->streams[i].lock);
-  }
-  g_free (r->dir);
   g_free (r);
 }
 
@@ -705,26 +803,15 @@ tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
   for (guint i = 0; i < 2; i++) {
     TcdRtspStream *st = &r->streams[i];
     JsonNode *s = tcd_config_node (doc, i == 0 ? "video.main" : "video.sub");
-    g_autoptr (GError) err = NULL;
-    g_autofree gchar *launch = NULL;
     GstRTSPMedia *media = NULL;
 
     if (!new_rate && tc_json_equal (s, st->settings))
       continue;
-    launch = stream_launch (st, s, &err);
-    if (!launch) {
-      g_warning ("stream %s: %s", st->name, err->message);
-      continue;
-    }
-    gst_rtsp_media_factory_set_launch (GST_RTSP_MEDIA_FACTORY (st->factory), launch);
+    /* a new bitrate reaches the encoder live (tcd_encoders_apply): the
+     * viewers stay */
     g_mutex_lock (&st->lock);
-    if (st->media && !new_rate && only_bitrate_differs (s, st->settings) && st->enc) {
-      /* x264enc takes a new bitrate while playing: the viewers stay */
-      g_object_set (st->enc, "bitrate",
-          (guint) tc_json_get_int (json_node_get_object (s), "max_bitrate", 0), NULL);
-    } else if (st->media) {
+    if (st->media && (new_rate || !only_bitrate_differs (s, st->settings)))
       media = g_object_ref (st->media);
-    }
     g_mutex_unlock (&st->lock);
     if (media) {
       /* new caps: the stream restarts and its clients reconnect */
@@ -732,8 +819,6 @@ tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
       gst_rtsp_media_unprepare (media);
       g_object_unref (media);
     }
-    g_free (st->launch);
-    st->launch = g_steal_pointer (&launch);
     json_node_unref (st->settings);
     st->settings = tcd_json_deep_copy (s);
   }
@@ -807,15 +892,18 @@ tcd_rtsp_stats (TcdRtsp *r)
     json_builder_set_member_name (b, "name");
     json_builder_add_string_value (b, st->name);
     json_builder_set_member_name (b, "encoders");
-    json_builder_add_int_value (b, st->live);
+    json_builder_add_int_value (b, tcd_encoders_running (r->encoders, st->name));
     json_builder_set_member_name (b, "media_prepared_total");
     json_builder_add_int_value (b, st->media_count);
     json_builder_set_member_name (b, "pipeline");
-    json_builder_add_string_value (b, st->launch ? st->launch : "");
+    json_builder_add_string_value (b, MEDIA_LAUNCH);
     json_builder_end_object (b);
     g_mutex_unlock (&st->lock);
   }
   json_builder_end_array (b);
+  /* the encoders' own figures (media layer): taps, frames, key frames */
+  json_builder_set_member_name (b, "encoders");
+  json_builder_add_value (b, tcd_encoders_stats (r->encoders));
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
-#include "tcd-pipeline.h"
+#include "tcd-encoder.h"
 #include "tcd-security.h"
 #include "tcd-users.h"
 #include "tcd-service.h"
@@ -14,8 +14,8 @@ G_BEGIN_DECLS
 
 typedef struct _TcdRtsp TcdRtsp;
 
-TcdRtsp  *tcd_rtsp_new (TcdPipeline *pipeline, const gchar *pipelines_dir,
-                        TcdSecurity *security);
+/* @encoders: the streams' H.264 (borrowed; outlives the server) */
+TcdRtsp  *tcd_rtsp_new (TcdEncoders *encoders, TcdSecurity *security);
 void      tcd_rtsp_free (TcdRtsp *r);
 /* Listens on @address (an IP address; NULL or "": all of them) and @port (0:
  * a free one) on the default main context */
@@ -23,9 +23,10 @@ gboolean  tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode
                           GError **error);
 void      tcd_rtsp_stop (TcdRtsp *r);
 guint     tcd_rtsp_get_port (TcdRtsp *r);
-/* New video settings: bitrate changes reach the encoders live; anything that
- * changes the caps (resolution, frame rate, profile, I-frame interval)
- * restarts the stream, whose clients then reconnect */
+/* New video settings (the encoders took them first, tcd_encoders_apply): a
+ * new bitrate keeps the viewers; anything that changes the caps (resolution,
+ * frame rate, profile, I-frame interval, the sensor's rate) restarts the
+ * stream, whose clients then reconnect */
 void      tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc);
 /* Who may watch: every account (NULL or none: nobody) */
 void      tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users);

@@ -1,0 +1,712 @@
+/* thermocamd: the web page's live WebSocket, GET /api/v1/live/ws
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Admission, before the handshake (the server's request-read, after the
+ * gate has settled who asks, at level user, with any credential the API
+ * takes): a WebSocket upgrade (RFC 6455), else 400; the Origin must be
+ * the Host's own origin (scheme://host[:port]), else 403 and a log line; at
+ * most WS_MAX sockets, an account WS_MAX / 4 of them (503, 429).  libsoup
+ * then answers 101 and hands the connection over (ws_upgraded ()).
+ *
+ * Client -> server: text, JSON, at most WS_MAX_TEXT bytes, one object with
+ * a string "type": play {stream}, stop, radiometry {rate 0..8}; at most
+ * WS_MAX_RATE a second.  Anything else is refused: an "error" message, then
+ * the close (1003 binary, 1009 too big, 1008 the rest), a log line, and
+ * nothing changed.
+ *
+ * Server -> client: "hello" at once; binary messages of a 16-byte header
+ * (kind, 7 zero bytes, the capture time: int64 LE, us since the epoch) and
+ * a payload: the video's fMP4 (api-ws-video.c), and radiometric frames
+ * (kind 3: uint16 LE width, height, float32 LE kelvin per count, then the
+ * counts, uint16 LE row-major, zlib-compressed), sent at the rate asked
+ * from the core's newest temperature frame, never one frame twice; the
+ * compressed frame is made once for every socket that wants it.
+ *
+ * A reader that does not keep up skips (bytes given to the connection and
+ * not yet acknowledged by the peer, from TCP_INFO); one that stays behind
+ * WS_STALL_US, or answers no ping for WS_IDLE_US, is dropped.
+ */
+#include "api-ws.h"
+
+#include <gst/video/video.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "gstthermalmeta.h"
+#include "tc-json.h"
+#include "tcd-json.h"
+
+#define WS_PATH API "live/ws"
+#define WS_MAX 16
+#define WS_SHARE_DIV 4                        /* an account: a quarter of them */
+#define WS_MAX_TEXT 1024
+#define WS_MAX_RATE 20                        /* messages a second */
+#define WS_MAX_RADIOMETRY_RATE 8
+#define WS_RADIO_BACKLOG (512 * 1024)         /* above it a radiometric frame is skipped (before video) */
+#define WS_KEEPALIVE_S 10                     /* a ping when idle that long */
+#define WS_IDLE_US (35 * G_USEC_PER_SEC)      /* no message or pong that long: dropped */
+#define WS_STALL_US (30 * G_USEC_PER_SEC)     /* behind that long: dropped */
+#define WS_ZLIB_LEVEL 1                       /* fast: 16-bit counts shrink little more */
+
+/* ---- sending ---- */
+
+/* the bytes the peer acknowledged (TCP_INFO), or @fallback */
+static guint64
+acked (WsClient *c, guint64 fallback)
+{
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+
+  if (!c->socket || getsockopt (g_socket_get_fd (c->socket), IPPROTO_TCP, TCP_INFO, &ti,
+          &len) != 0 || len < offsetof (struct tcp_info, tcpi_bytes_acked) + 8)
+    return fallback;
+  return ti.tcpi_bytes_acked;
+}
+
+guint64
+ws_backlog (WsClient *c)
+{
+  guint64 a = acked (c, c->acked0 + c->handed) - c->acked0;
+  return c->handed > a ? c->handed - a : 0;
+}
+
+static gboolean
+ws_open (WsClient *c)
+{
+  return !c->closing
+      && soup_websocket_connection_get_state (c->conn) == SOUP_WEBSOCKET_STATE_OPEN;
+}
+
+void
+ws_send_binary (WsClient *c, guint8 kind, gint64 capture_us, GByteArray *buf)
+{
+  guint64 t = (guint64) capture_us;
+
+  if (!ws_open (c))
+    return;
+  memset (buf->data, 0, WS_HEADER);
+  buf->data[0] = kind;
+  for (guint i = 0; i < 8; i++)
+    buf->data[8 + i] = t >> (8 * i);
+  soup_websocket_connection_send_binary (c->conn, buf->data, buf->len);
+  c->handed += buf->len + 10;   /* and the frame's header */
+}
+
+void
+ws_send_text_node (WsClient *c, JsonNode *node)
+{
+  g_autofree gchar *text = NULL;
+
+  if (!ws_open (c))
+    return;
+  text = tcd_json_to_string (node, FALSE);
+  soup_websocket_connection_send_text (c->conn, text);
+  c->handed += strlen (text) + 4;
+}
+
+static void
+ws_close (WsClient *c, gushort code, const gchar *reason)
+{
+  if (!ws_open (c))
+    return;
+  c->closing = TRUE;
+  soup_websocket_connection_close (c->conn, code, reason);
+}
+
+void
+ws_send_error (WsClient *c, const gchar *code, const gchar *message)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "error");
+  json_builder_set_member_name (b, "code");
+  json_builder_add_string_value (b, code);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  ws_send_text_node (c, node);
+}
+
+void
+ws_refuse (WsClient *c, gushort close_code, const gchar *code, const gchar *fmt, ...)
+{
+  g_autofree gchar *message = NULL;
+  va_list ap;
+
+  if (!ws_open (c))
+    return;
+  va_start (ap, fmt);
+  message = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_message ("HTTP: the live socket of %s (%s) refused a message and closes (%u): %s",
+      c->user, c->address, close_code, message);
+  ws_send_error (c, code, message);
+  ws_close (c, close_code, code);
+}
+
+void
+ws_drop (WsClient *c, const gchar *why)
+{
+  if (c->closing)
+    return;
+  c->closing = TRUE;
+  c->h->streams_dropped++;
+  g_message ("HTTP: dropped the live socket of %s (%s): %s (%" G_GUINT64_FORMAT
+      " bytes not taken)", c->user, c->address, why, ws_backlog (c));
+  tcd_conns_close (c->h->conns, c->remote);
+}
+
+/* ---- radiometric frames ---- */
+
+/* the newest temperature frame as a kind-3 message, made once per frame
+ * for every socket; NULL before the first (or for a frame without a scale) */
+static GByteArray *
+radio_frame (TcdHttp *h, GstClockTime *pts)
+{
+  g_autoptr (GstSample) s = tcd_pipeline_get_temperature (h->ctx->pipeline);
+  GstBuffer *buf;
+  GstVideoInfo info;
+  GstVideoFrame vf;
+  GstThermalMeta *meta;
+  gdouble scale = 0;
+  gint64 mono;
+  guint w, hgt, stride;
+  GByteArray *o;
+  gfloat fscale;
+  guint32 bits;
+  gsize at;
+
+  if (!s || !(buf = gst_sample_get_buffer (s)))
+    return NULL;
+  *pts = GST_BUFFER_PTS (buf);
+  if (h->radio_frame && h->radio_pts == *pts)
+    return h->radio_frame;
+  if (!gst_video_info_from_caps (&info, gst_sample_get_caps (s))
+      || GST_VIDEO_INFO_FORMAT (&info) != GST_VIDEO_FORMAT_GRAY16_LE)
+    return NULL;
+  if ((meta = gst_buffer_get_thermal_meta (buf)) && meta->scale > 0)
+    scale = meta->scale;
+  else
+    gst_structure_get_double (gst_caps_get_structure (gst_sample_get_caps (s), 0),
+        GST_THERMAL_CAPS_SCALE, &scale);
+  if (!(scale > 0) || !gst_video_frame_map (&vf, &info, buf, GST_MAP_READ))
+    return NULL;
+  w = GST_VIDEO_FRAME_WIDTH (&vf);
+  hgt = GST_VIDEO_FRAME_HEIGHT (&vf);
+  stride = GST_VIDEO_FRAME_PLANE_STRIDE (&vf, 0);
+  if (!h->radio_frame)
+    h->radio_frame = g_byte_array_new ();
+  if (!h->radio_zlib)
+    h->radio_zlib = G_CONVERTER (g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB,
+            WS_ZLIB_LEVEL));
+  g_converter_reset (h->radio_zlib);
+  o = h->radio_frame;
+  /* header (filled by ws_send_binary's caller below), size, scale */
+  g_byte_array_set_size (o, WS_HEADER + 8);
+  o->data[WS_HEADER] = w;
+  o->data[WS_HEADER + 1] = w >> 8;
+  o->data[WS_HEADER + 2] = hgt;
+  o->data[WS_HEADER + 3] = hgt >> 8;
+  fscale = scale;
+  memcpy (&bits, &fscale, 4);
+  for (guint i = 0; i < 4; i++)
+    o->data[WS_HEADER + 4 + i] = bits >> (8 * i);
+  at = o->len;
+  /* the counts row by row (a row's stride may be wider than its pixels);
+   * GRAY16_LE is already little-endian */
+  for (guint y = 0; y < hgt; y++) {
+    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&vf, 0) + (gsize) y * stride;
+    gsize left = (gsize) w * 2;
+    gboolean last = y + 1 == hgt;
+    GConverterResult r;
+
+    do {
+      gsize read = 0, written = 0, room;
+      g_autoptr (GError) err = NULL;
+      if (o->len - at < 64 * 1024 + left + 1024)
+        g_byte_array_set_size (o, o->len + 256 * 1024);
+      room = o->len - at;
+      r = g_converter_convert (h->radio_zlib, row, left, o->data + at, room,
+          last ? G_CONVERTER_INPUT_AT_END : G_CONVERTER_NO_FLAGS, &read, &written, &err);
+      if (r == G_CONVERTER_ERROR) {
+        if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_NO_SPACE)) {
+          g_byte_array_set_size (o, o->len + 256 * 1024);
+          continue;
+        }
+        g_warning ("HTTP: radiometric frame: %s", err->message);
+        gst_video_frame_unmap (&vf);
+        g_byte_array_set_size (o, 0);
+        h->radio_pts = GST_CLOCK_TIME_NONE;
+        return NULL;
+      }
+      row += read;
+      left -= read;
+      at += written;
+    } while (left > 0 || (last && r != G_CONVERTER_FINISHED));
+  }
+  gst_video_frame_unmap (&vf);
+  g_byte_array_set_size (o, at);
+  /* the capture time, in the clock of the epoch */
+  mono = tcd_pipeline_capture_time (h->ctx->pipeline, *pts);
+  h->radio_capture_us = mono > 0 ? g_get_real_time () - (g_get_monotonic_time () - mono)
+      : g_get_real_time ();
+  h->radio_pts = *pts;
+  return o;
+}
+
+static gboolean
+radio_tick (gpointer data)
+{
+  WsClient *c = data;
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  GByteArray *f;
+
+  if (!ws_open (c))
+    return G_SOURCE_CONTINUE;
+  if (ws_backlog (c) > WS_RADIO_BACKLOG) {
+    if (!c->behind_since)
+      c->behind_since = g_get_monotonic_time ();
+    return G_SOURCE_CONTINUE;
+  }
+  /* never faster than the sensor: a frame is sent once */
+  if (!(f = radio_frame (c->h, &pts)) || pts == c->radio_pts)
+    return G_SOURCE_CONTINUE;
+  c->radio_pts = pts;
+  ws_send_binary (c, WS_KIND_RADIOMETRY, c->h->radio_capture_us, f);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+radio_set_rate (WsClient *c, guint rate)
+{
+  if (c->radio_id)
+    g_source_remove (c->radio_id);
+  c->radio_id = 0;
+  c->rate = rate;
+  if (rate)
+    c->radio_id = g_timeout_add (1000 / rate, radio_tick, c);
+}
+
+/* ---- messages from the page ---- */
+
+/* FALSE (refused) when @o has a member not in @allowed */
+static gboolean
+only_members (WsClient *c, JsonObject *o, const gchar *type, const gchar * const *allowed)
+{
+  g_autoptr (GList) names = json_object_get_members (o);
+
+  for (GList *l = names; l; l = l->next)
+    if (!g_strv_contains (allowed, l->data)) {
+      ws_refuse (c, WS_CLOSE_POLICY, "invalid", "%s: unknown member \"%.64s\"", type,
+          (const gchar *) l->data);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+on_text (WsClient *c, const gchar *data, gsize len)
+{
+  static const gchar *play[] = { "type", "stream", NULL };
+  static const gchar *stop[] = { "type", NULL };
+  static const gchar *radio[] = { "type", "rate", NULL };
+  g_autoptr (GError) err = NULL;
+  g_autoptr (JsonNode) root = tc_json_parse (data, len, 4, &err);
+  JsonObject *o;
+  const gchar *type;
+
+  if (!root) {
+    ws_refuse (c, WS_CLOSE_POLICY, "invalid", "not JSON: %s", err->message);
+    return;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT (root)
+      || !(type = tc_json_get_string ((o = json_node_get_object (root)), "type", NULL))) {
+    ws_refuse (c, WS_CLOSE_POLICY, "invalid", "a message is an object with a string \"type\"");
+    return;
+  }
+  if (g_str_equal (type, "play")) {
+    const gchar *stream = tc_json_get_string (o, "stream", NULL);
+    if (!only_members (c, o, type, play))
+      return;
+    if (!stream || !ws_video_has (c->h, stream)) {
+      ws_refuse (c, WS_CLOSE_POLICY, "invalid", "play: \"stream\" is \"main\" or \"sub\"");
+      return;
+    }
+    ws_video_play (c, stream);
+  } else if (g_str_equal (type, "stop")) {
+    if (!only_members (c, o, type, stop))
+      return;
+    ws_video_stop (c);
+  } else if (g_str_equal (type, "radiometry")) {
+    gint64 rate = tc_json_get_int (o, "rate", -1);
+    if (!only_members (c, o, type, radio))
+      return;
+    if (rate < 0 || rate > WS_MAX_RADIOMETRY_RATE) {
+      ws_refuse (c, WS_CLOSE_POLICY, "invalid",
+          "radiometry: \"rate\" is an integer of 0 to %d (frames a second)",
+          WS_MAX_RADIOMETRY_RATE);
+      return;
+    }
+    radio_set_rate (c, rate);
+  } else {
+    ws_refuse (c, WS_CLOSE_POLICY, "invalid", "unknown type \"%.32s\"", type);
+  }
+}
+
+static void
+on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer data)
+{
+  WsClient *c = data;
+  gint64 now = g_get_monotonic_time ();
+  gsize len;
+  const gchar *text = g_bytes_get_data (message, &len);
+
+  c->last_seen = now;
+  if (!ws_open (c))
+    return;
+  if (now - c->window_start >= G_USEC_PER_SEC) {
+    c->window_start = now;
+    c->window_count = 0;
+  }
+  if (++c->window_count > WS_MAX_RATE) {
+    ws_refuse (c, WS_CLOSE_POLICY, "too_fast", "more than %d messages a second", WS_MAX_RATE);
+    return;
+  }
+  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+    ws_refuse (c, WS_CLOSE_UNSUPPORTED, "binary", "only text messages (JSON) are taken");
+    return;
+  }
+  if (len > WS_MAX_TEXT) {
+    ws_refuse (c, WS_CLOSE_TOO_BIG, "too_large", "a message is at most %d bytes (%"
+        G_GSIZE_FORMAT ")", WS_MAX_TEXT, len);
+    return;
+  }
+  on_text (c, text, len);
+}
+
+static void
+on_pong (SoupWebsocketConnection *conn, GBytes *message, gpointer data)
+{
+  ((WsClient *) data)->last_seen = g_get_monotonic_time ();
+}
+
+/* ---- life ---- */
+
+static void
+ws_free (WsClient *c)
+{
+  ws_video_stop (c);
+  if (c->radio_id)
+    g_source_remove (c->radio_id);
+  g_signal_handlers_disconnect_by_data (c->conn, c);
+  g_object_unref (c->conn);
+  g_clear_object (&c->remote);
+  g_clear_object (&c->socket);
+  g_free (c->user);
+  g_free (c->address);
+  g_free (c->token);
+  g_free (c);
+}
+
+static gboolean
+ws_free_idle (gpointer data)
+{
+  ws_free (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* off the list at once; freed out of the connection's own signal */
+static void
+on_closed (SoupWebsocketConnection *conn, gpointer data)
+{
+  WsClient *c = data;
+  TcdHttp *h = c->h;
+
+  h->ws = g_list_remove (h->ws, c);
+  c->closing = TRUE;
+  ws_video_stop (c);
+  if (c->radio_id)
+    g_source_remove (c->radio_id);
+  c->radio_id = 0;
+  g_signal_handlers_disconnect_by_data (conn, c);
+  g_idle_add (ws_free_idle, c);
+}
+
+static void
+send_hello (WsClient *c)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+  gint w = 0, hgt = 0, fps = 0;
+
+  tcd_pipeline_get_format (c->h->ctx->pipeline, &w, &hgt, &fps);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "hello");
+  json_builder_set_member_name (b, "user");
+  json_builder_add_string_value (b, c->user);
+  json_builder_set_member_name (b, "level");
+  json_builder_add_string_value (b, tcd_level_to_string (c->level));
+  json_builder_set_member_name (b, "streams");
+  json_builder_begin_object (b);
+  ws_video_hello_streams (c->h, b);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "radiometry");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "width");
+  json_builder_add_int_value (b, w);
+  json_builder_set_member_name (b, "height");
+  json_builder_add_int_value (b, hgt);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  ws_send_text_node (c, node);
+}
+
+static void
+ws_upgraded (SoupServer *server, SoupServerMessage *msg, const char *path,
+    SoupWebsocketConnection *conn, gpointer user_data)
+{
+  TcdHttp *h = user_data;
+  Who *who = who_of (msg);
+  WsClient *c;
+  gpointer sock;
+
+  if (!who) {                   /* the gate set it: never */
+    soup_websocket_connection_close (conn, WS_CLOSE_POLICY, "unauthorized");
+    return;
+  }
+  c = g_new0 (WsClient, 1);
+  c->h = h;
+  c->conn = g_object_ref (conn);
+  c->remote = g_object_ref (soup_server_message_get_remote_address (msg));
+  /* the TCP socket under the stolen stream (set by incoming (), tcd-http.c),
+   * for what its peer acknowledged (ws_backlog ()) */
+  sock = g_object_get_data (G_OBJECT (c->remote), "tcd-socket");
+  c->socket = G_IS_SOCKET (sock) ? g_object_ref (sock) : NULL;
+  c->user = g_strdup (who->user);
+  c->address = g_strdup (who->address);
+  c->token = g_strdup (who->token);
+  c->level = who->level;
+  c->last_seen = g_get_monotonic_time ();
+  c->radio_pts = GST_CLOCK_TIME_NONE;
+  c->acked0 = acked (c, 0);
+  h->ws = g_list_prepend (h->ws, c);
+  /* a socket has no deadline: a slow or silent one is dropped (ws_watch) */
+  tcd_conns_set_deadline (h->conns, c->remote, 0);
+  /* the messages' bound is ours (WS_MAX_TEXT, answered); libsoup's, above
+   * it, only keeps a huge frame from being read into memory */
+  soup_websocket_connection_set_max_incoming_payload_size (conn, 64 * 1024);
+  soup_websocket_connection_set_keepalive_interval (conn, WS_KEEPALIVE_S);
+  g_signal_connect (conn, "message", G_CALLBACK (on_message), c);
+  g_signal_connect (conn, "pong", G_CALLBACK (on_pong), c);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_closed), c);
+  send_hello (c);
+}
+
+/* the page's own origin: Origin is scheme://Host (the default port the
+ * same written or not) */
+static gboolean
+same_origin (TcdHttp *h, SoupServerMessage *msg, const gchar *origin)
+{
+  const gchar *host = soup_message_headers_get_one (soup_server_message_get_request_headers
+      (msg), "Host");
+  const gchar *scheme = is_tls (h, msg) ? "https" : "http";
+  g_autofree gchar *want = NULL;
+  g_autoptr (GUri) o = NULL, w = NULL;
+  gint op, wp, def = is_tls (h, msg) ? 443 : 80;
+
+  if (!origin || !host || strlen (origin) > 512 || strlen (host) > 512)
+    return FALSE;
+  want = g_strdup_printf ("%s://%s", scheme, host);
+  o = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  w = g_uri_parse (want, G_URI_FLAGS_NONE, NULL);
+  if (!o || !w || !g_uri_get_host (o) || !g_uri_get_host (w) || g_uri_get_userinfo (o)
+      || (g_uri_get_path (o)[0] && !g_str_equal (g_uri_get_path (o), "/"))
+      || g_uri_get_query (o) || g_uri_get_fragment (o))
+    return FALSE;
+  op = g_uri_get_port (o) > 0 ? g_uri_get_port (o) : def;
+  wp = g_uri_get_port (w) > 0 ? g_uri_get_port (w) : def;
+  return g_ascii_strcasecmp (g_uri_get_scheme (o), scheme) == 0
+      && g_ascii_strcasecmp (g_uri_get_host (o), g_uri_get_host (w)) == 0 && op == wp;
+}
+
+/* before the handshake: FALSE when answered */
+static gboolean
+ws_admit (TcdHttp *h, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+  const gchar *origin = soup_message_headers_get_one (hdrs, "Origin");
+  const gchar *user = who_user (msg);
+  g_autoptr (GError) err = NULL;
+  guint mine = 0, share = MAX (WS_MAX / WS_SHARE_DIV, 1);
+
+  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &err)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", NULL,
+        "a WebSocket handshake (RFC 6455) is needed here: %s", err->message);
+    return FALSE;
+  }
+  if (!same_origin (h, msg, origin)) {
+    g_message ("HTTP: %s (%s): a live socket from the origin %s refused (the page's is %s://%s)",
+        address_of (msg), user ? user : "?", origin ? origin : "(none)",
+        is_tls (h, msg) ? "https" : "http",
+        soup_message_headers_get_one (hdrs, "Host") ? soup_message_headers_get_one (hdrs,
+            "Host") : "?");
+    send_error (msg, SOUP_STATUS_FORBIDDEN, "cross_site", "Origin",
+        "a live socket is opened by this device's own page only (Origin)");
+    return FALSE;
+  }
+  for (GList *l = h->ws; l; l = l->next)
+    if (g_strcmp0 (((WsClient *) l->data)->user, user) == 0)
+      mine++;
+  if (g_list_length (h->ws) >= WS_MAX) {
+    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
+        "at most %u live sockets at once", WS_MAX);
+    return FALSE;
+  }
+  if (mine >= share) {
+    send_error (msg, 429, "too_many_clients", NULL,
+        "%s holds %u live sockets already, its share of %u", user, share, WS_MAX);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* the server's request-read: a request of the socket's path, whole, that
+ * the gate let through */
+static void
+ws_request_read (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  TcdHttp *h = user_data;
+  const gchar *path = http_path_of (msg);
+  const TcdRouteMatch *route;
+
+  if (!path || !g_str_has_prefix (path, WS_PATH)
+      || soup_server_message_get_status (msg) != 0)
+    return;
+  h->requests++;
+  /* the websocket handler takes the paths below it too: as the router says */
+  route = http_route_of (h, msg);
+  if (!route || route->result == TCD_ROUTE_NO_PATH) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no route %s", path);
+    return;
+  }
+  if (route->result == TCD_ROUTE_NO_METHOD) {
+    method_not_allowed (msg, route->allow);
+    return;
+  }
+  if (!tcd_users_is_activated (h->ctx->users)) {
+    send_not_activated (msg);
+    return;
+  }
+  if (!who_of (msg)) {
+    send_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", NULL, "log in first");
+    return;
+  }
+  ws_admit (h, msg);
+}
+
+/* the route's handler: reached only by a request the websocket handler
+ * did not take (none: it is registered for this very path) */
+static void
+handle_live_ws (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+{
+  send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", NULL,
+      "a WebSocket handshake (RFC 6455) is needed here");
+}
+
+/* the session a socket was opened with is over (logged out, timed out) */
+static gboolean
+session_over (TcdHttp *h, WsClient *c)
+{
+  Session *s;
+
+  if (!c->token)
+    return FALSE;
+  s = g_hash_table_lookup (h->sessions, c->token);
+  return !s || g_get_monotonic_time () > s->expires;
+}
+
+/* every few seconds: the silent and the stalled go, and the sockets of a
+ * session that is over */
+static gboolean
+ws_watch (gpointer user_data)
+{
+  TcdHttp *h = user_data;
+  gint64 now = g_get_monotonic_time ();
+  /* a copy: a socket closing leaves the list (its client is freed later) */
+  g_autoptr (GList) all = g_list_copy (h->ws);
+
+  for (GList *l = all; l; l = l->next) {
+    WsClient *c = l->data;
+    if (c->closing)
+      continue;
+    if (session_over (h, c))
+      ws_close (c, WS_CLOSE_POLICY, "the session ended");
+    else if (now - c->last_seen > WS_IDLE_US)
+      ws_drop (c, "no answer to pings");
+    else if (c->behind_since && ws_backlog (c) < WS_RADIO_BACKLOG / 4 && !c->video)
+      c->behind_since = 0;
+    else if (c->behind_since && now - c->behind_since > WS_STALL_US)
+      ws_drop (c, "behind for 30 s");
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+ws_setup (TcdHttp *h, SoupServer *server)
+{
+  /* the payloads are H.264 and zlib already: no permessage-deflate */
+  soup_server_remove_websocket_extension (server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  soup_server_add_websocket_handler (server, WS_PATH, NULL, NULL, ws_upgraded, h, NULL);
+  g_signal_connect (server, "request-read", G_CALLBACK (ws_request_read), h);
+  if (!h->ws_watch_id)
+    h->ws_watch_id = g_timeout_add_seconds (5, ws_watch, h);
+}
+
+void
+ws_shutdown (TcdHttp *h)
+{
+  if (h->ws_watch_id)
+    g_source_remove (h->ws_watch_id);
+  h->ws_watch_id = 0;
+  while (h->ws) {
+    WsClient *c = h->ws->data;
+    h->ws = g_list_delete_link (h->ws, h->ws);
+    ws_close (c, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "stopping");
+    ws_free (c);
+  }
+  g_clear_pointer (&h->radio_frame, g_byte_array_unref);
+  g_clear_object (&h->radio_zlib);
+}
+
+void
+ws_end (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered)
+{
+  g_autoptr (GList) all = g_list_copy (h->ws);
+
+  for (GList *l = all; l; l = l->next) {
+    WsClient *c = l->data;
+    if (everyone || (user && g_strcmp0 (c->user, user) == 0))
+      ws_close (c, WS_CLOSE_POLICY, "the session ended");
+    else if (filtered && !tcd_security_address_allowed_str (h->ctx->security, c->address))
+      ws_drop (c, "the IP filter refuses its address");
+  }
+}
+
+guint
+ws_count (TcdHttp *h)
+{
+  return g_list_length (h->ws);
+}
+
+const TcdRoute tcd_http_ws_routes[] = {
+  HTTP_ROUTE ("GET", "/live/ws", TCD_LEVEL_USER, handle_live_ws),
+  HTTP_ROUTES_END
+};
