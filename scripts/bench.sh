@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Prints the per-element cost figures (JSON), with OpenCV and numpy doing the
 # same work for comparison, then the daemon's (CPU with one RTSP client,
-# capture-to-RTP and capture-to-alarm delays): {"elements": ..., "daemon": ...}
+# capture-to-RTP and capture-to-alarm delays) and the web page's (glass to
+# glass, CPU with page viewers, radiometric frames):
+# {"elements": ..., "daemon": ..., "web": ...}
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh python3-opencv python3-numpy >&2   # stdout is the JSON
 elements=$(GST_PLUGIN_PATH="$PWD/build/plugins/gst" build/tests/bench/bench-elements "$@")
 daemon=$(THERMOCAM_BUILD="$PWD/build" /usr/bin/python3 tests/bench/bench-daemon.py 20)
-printf '{"elements": %s,\n "daemon": %s}\n' "$elements" "$daemon"
+web=$(THERMOCAM_BUILD="$PWD/build" /usr/bin/python3 tests/bench/bench-web.py 15)
+printf '{"elements": %s,\n "daemon": %s,\n "web": %s}\n' "$elements" "$daemon" "$web"
