@@ -13,7 +13,8 @@
  *     once), of at most 125 bytes, never fragmented.
  * Past a bound the owner is told (WS_GUARD_REFUSED, with a close code)
  * and everything the peer sends after it is read and thrown away: libsoup
- * sees no more of it.  The owner is told of each ping too (WS_GUARD_PING),
+ * sees no more of it (and closes the connection GUARD_DISCARD_MAX bytes
+ * later, or 5 s after its close frame).  The owner is told of each ping too (WS_GUARD_PING),
  * whose pong libsoup will send.
  */
 #include "api-ws.h"
@@ -26,6 +27,7 @@
 #define GUARD_CONTROL_RATE 2                  /* pings and pongs a second */
 #define GUARD_CONTROL_BURST 6
 #define GUARD_DISCARD 16384                   /* read and dropped at once, once refused */
+#define GUARD_DISCARD_MAX (256 * 1024)        /* then the connection is cut */
 
 /* ---- the input ---- */
 
@@ -44,6 +46,7 @@ struct _WsGuardInput {
   guint64 left;                 /* payload bytes of the frame not read yet */
   guint64 message;              /* payload bytes of the message so far */
   guint64 read;                 /* in all */
+  guint64 dropped;              /* read after it was refused */
 };
 
 static void ws_guard_input_pollable_init (GPollableInputStreamInterface *iface);
@@ -103,13 +106,11 @@ frame_start (WsGuardInput *g, guint64 len)
     }
     return TRUE;
   }
-  g->message += len;
-  if (g->message > GUARD_MESSAGE) {
+  if (len > GUARD_MESSAGE - g->message) {   /* (no overflow: message <= GUARD_MESSAGE) */
     refuse (g, WS_CLOSE_TOO_BIG, "a message of more than 64 KiB (in its fragments)");
     return FALSE;
   }
-  if (fin)
-    g->message = 0;
+  g->message = fin ? 0 : g->message + len;
   return TRUE;
 }
 
@@ -183,6 +184,13 @@ discard (WsGuardInput *g, gboolean blocking, GCancellable *cancellable, GError *
         scratch, sizeof scratch, cancellable, error);
   if (n <= 0)
     return n;
+  /* a peer that goes on sending after its close: cut (libsoup closes the
+   * connection on a read error) */
+  if ((g->dropped += n) > GUARD_DISCARD_MAX) {
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+        "it went on sending after it was refused: cut");
+    return -1;
+  }
   g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "dropped");
   return -1;
 }
