@@ -560,6 +560,7 @@ ws_upgrade (SoupServerMessage *msg, gpointer user_data)
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
   WsClient *c;
   gpointer sock;
+  guint all = g_list_length (h->ws), mine = 0;
 
   g_signal_handlers_disconnect_by_func (msg, ws_upgrade, user_data);
   if (!who || !remote || !(base = soup_server_message_steal_connection (msg)))
@@ -594,7 +595,15 @@ ws_upgrade (SoupServerMessage *msg, gpointer user_data)
   g_signal_connect (conn, "pong", G_CALLBACK (on_pong), c);
   g_signal_connect (conn, "error", G_CALLBACK (on_error), c);
   g_signal_connect (conn, "closed", G_CALLBACK (on_closed), c);
-  send_hello (c);
+  /* handshakes admitted together may pass the bounds: the late ones go */
+  for (GList *l = h->ws; l; l = l->next)
+    if (g_strcmp0 (((WsClient *) l->data)->user, c->user) == 0)
+      mine++;
+  if (all >= WS_MAX || mine > MAX (WS_MAX / WS_SHARE_DIV, 1))
+    ws_refuse (c, WS_CLOSE_TRY_LATER, "too_many_clients", "at most %u live sockets at once, "
+        "%u an account", WS_MAX, MAX (WS_MAX / WS_SHARE_DIV, 1));
+  else
+    send_hello (c);
 }
 
 /* the page's own origin: Origin is scheme://Host (the default port the

@@ -22,6 +22,7 @@ enum {
 #define WS_CLOSE_POLICY 1008
 #define WS_CLOSE_UNSUPPORTED 1003
 #define WS_CLOSE_TOO_BIG 1009
+#define WS_CLOSE_TRY_LATER 1013
 
 typedef struct _WsVideo WsVideo;
 
