@@ -3,7 +3,8 @@
 page's live WebSocket (GET /api/v1/live/ws, with the small RFC 6455 client of
 wsclient.py): admission (session, Origin), hello, the video's fMP4 (ffprobe
 decodes it), radiometric frames against a point rule, refusals and their
-close codes, an account's share.
+close codes, what a peer may send (a message's fragments, pings, unasked
+pongs), the backlog of a reader that keeps up, an account's share.
 
 The files: a data directory of the test's own (pipelines/ and schemas/ of the
 source tree, and a webui/ of every served type, a dot file, a symbolic link
