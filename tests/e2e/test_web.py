@@ -3,7 +3,8 @@
 page's live WebSocket (GET /api/v1/live/ws, with the small RFC 6455 client of
 wsclient.py): admission (session, Origin), hello, the video's fMP4 (ffprobe
 decodes it), radiometric frames against a point rule, refusals and their
-close codes, an account's share.
+close codes, what a peer may send (a message's fragments, pings, unasked
+pongs), the backlog of a reader that keeps up, an account's share.
 
 The files: a data directory of the test's own (pipelines/ and schemas/ of the
 source tree, and a webui/ of every served type, a dot file, a symbolic link
@@ -18,11 +19,13 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 
@@ -102,6 +105,35 @@ def page_headers_ok(h):
     return (h.get("content-security-policy") == CSP and h.get("x-content-type-options") == "nosniff"
             and h.get("x-frame-options") == "DENY" and h.get("referrer-policy") == "no-referrer"
             and h.get("cache-control") == "no-cache")
+
+
+def backlog_drained(d, w):
+    """the live sockets' largest backlog (diagnostics) once @w stopped and
+    read everything (its reader kept up)"""
+    w.send_text('{"type":"stop"}')
+    w.send_text('{"type":"radiometry","rate":0}')
+    while w.recv(0.7) is not None:
+        pass
+    time.sleep(0.3)
+    return d.get("system/diagnostics")[1].get("http", {}).get("live_socket_backlog")
+
+
+def rss_kb(d):
+    with open(f"/proc/{d.proc.pid}/status") as fh:
+        return int([x for x in fh if x.startswith("VmRSS:")][0].split()[1])
+
+
+def raw_frame(opcode, payload, fin=True):
+    """a client's frame (masked with a zero key: the payload as it is)"""
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    return head + bytes(4) + payload
 
 
 t = Tap()
@@ -231,12 +263,22 @@ try:
     hello = w.recv()
     w.send_text('{"type":"radiometry","rate":4}')
     frame = w.recv()
+    # a reader that keeps up: nothing is left behind once it read all
+    w.send_text('{"type":"play","stream":"main"}')
+    n_msgs, end = 0, time.time() + 2.5
+    while time.time() < end and w.recv(2) is not None:
+        n_msgs += 1
+    tls_backlog = backlog_drained(d, w)
     w.close()
 except (HandshakeRefused, OSError) as e:
-    hello = frame = repr(e)
+    hello = frame = tls_backlog = repr(e)
+    n_msgs = 0
 t.ok(hello and hello[0] == TEXT and frame and frame[0] == BINARY and frame[1][0] == 3,
      "HTTPS: the live socket (wss) with the session made there: hello, a radiometric frame",
      (hello, frame and frame[0]))
+t.ok(n_msgs > 20 and isinstance(tls_backlog, int) and 0 <= tls_backlog <= 300,
+     f"HTTPS: after {n_msgs} messages read as they came, the socket's backlog is ~0 "
+     f"(http.live_socket_backlog {tls_backlog})", tls_backlog)
 try:
     WebSocket(d.https, tls=True, origin=f"http://127.0.0.1:{d.https}",
               headers=["Cookie: thermocam_session=" + (m.group(1) if m else "")]).close()
@@ -289,6 +331,18 @@ for origin in (False, f"https://127.0.0.1:{d.http}", f"http://127.0.0.1:{d.http 
                "http://127.0.0.1", "null", f"http://127.0.0.1:{d.http}/x"):
     r = refused(headers=[cookie], origin=origin)
     t.ok(r == (403, "cross_site"), f"Origin {origin or '(none)'}: 403", r)
+r = refused(headers=[cookie, "Origin: http://evil.example"])
+t.ok(r == (403, "cross_site"), "two Origin headers (the page's and another): 403", r)
+r = refused(headers=[cookie, f"Origin: http://127.0.0.1:{d.http}"])
+t.ok(r == (403, "cross_site"), "the page's Origin twice: 403 as well", r)
+n = len(d.lines)
+r = refused(headers=[cookie], origin='http://evil.example/"\\' + "x" * 3000)
+time.sleep(0.2)
+logged = [x for x in d.lines[n:] if "refused" in x and "evil.example" in x]
+t.ok(r == (403, "cross_site") and logged and all(len(x) < 700 for x in logged)
+     and '/\\"\\\\x' in logged[0],
+     "a 3 KB Origin with a quote and a backslash: logged cut to 200 bytes, escaped",
+     (r, logged))
 s, h, body = request(d.http, "GET", "/api/v1/live/ws", {"Cookie": cookie.split(": ", 1)[1],
                                                       "Origin": f"http://127.0.0.1:{d.http}"})
 t.ok(s == 400 and json.loads(body)["error"]["code"] == "invalid",
@@ -307,9 +361,25 @@ w.close()
 VW, VW_PW = "viewer1", "Vi3wer#2026"
 d.post("users", {"name": VW, "password": VW_PW, "level": "user"})
 s, j, head = d.post("session", {"name": VW, "password": VW_PW}, auth=False)
-silent = WebSocket(d.http, headers=["Cookie: thermocam_session=" + re.search(
-    r"thermocam_session=([0-9a-f]+)", head).group(1)])
+vw_cookie = "Cookie: thermocam_session=" + re.search(r"thermocam_session=([0-9a-f]+)",
+                                                    head).group(1)
+silent = WebSocket(d.http, headers=[vw_cookie])
 silent_at = time.time()
+# and one that never reads but sends a pong every 3 s, unasked: no answer
+# to a ping either
+ponger = WebSocket(d.http, headers=[vw_cookie])
+ponger_stop = threading.Event()
+
+
+def unsolicited_pongs():
+    while not ponger_stop.wait(3):
+        try:
+            ponger.sock.sendall(raw_frame(10, b"pong"))
+        except OSError:
+            return
+
+
+threading.Thread(target=unsolicited_pongs, daemon=True).start()
 
 # ---- 10. hello, video ----
 ws = WebSocket(d.http, headers=[cookie])
@@ -413,6 +483,10 @@ time.sleep(0.3)
 while ws.recv(0.3) is not None:
     pass
 t.ok(ws.recv(1.2) is None, "radiometry rate 0: no more frames")
+b = backlog_drained(d, ws)
+t.ok(isinstance(b, int) and 0 <= b <= 300,
+     f"after {len(bins) + len(frames)} binary messages read as they came, the socket's backlog "
+     f"is ~0 (http.live_socket_backlog {b})", b)
 
 # ---- 12. a reader that stops reading skips, then goes on from a key frame ----
 w = WebSocket(d.http, headers=[cookie], rcvbuf=32768)
@@ -449,6 +523,9 @@ cases = [
     ("not JSON", lambda w: w.send_text("{type: play"), 1008),
     ("an array", lambda w: w.send_text('[{"type":"stop"}]'), 1008),
     ("no type", lambda w: w.send_text('{"stream":"main"}'), 1008),
+    ("a type with a NUL", lambda w: w.send_text('{"type":"stop\\u0000junk"}'), 1008),
+    ("a stream with a NUL",
+     lambda w: w.send_text('{"type":"play","stream":"main\\u0000x"}'), 1008),
     ("a binary message", lambda w: w.send_binary(b'{"type":"stop"}'), 1003),
     ("a 2 KB text", lambda w: w.send_text('{"type":"stop","x":"' + "a" * 2048 + '"}'), 1009),
     ("a flood of 50 messages", lambda w: [w.send_text('{"type":"stop"}') for _ in range(50)],
@@ -467,6 +544,72 @@ for name, send, want in cases:
          and any("refused" in x for x in d.lines[n:]),
          f"{name}: an error message, closed with {want}, logged", (code, got, d.lines[n:]))
 t.ok(d.alive() and d.get("device")[0] == 200, "the daemon is fine")
+
+# ---- 13b. what a peer sends is bounded before libsoup reads it ----
+# a message in fragments that never ends: cut at 64 KiB, the rest not kept
+rss0 = rss_kb(d)
+n = len(d.lines)
+w = WebSocket(d.http, headers=[cookie])
+w.recv()
+w.sock.sendall(raw_frame(1, b"a" * 60000, fin=False) + raw_frame(0, b"a" * 60000, fin=False))
+got, code = w.until_closed(5)
+sent = 120000
+try:
+    w.sock.settimeout(5)
+    chunk = raw_frame(0, b"a" * 60000, fin=False)
+    for _ in range(100):        # 6 MB more
+        w.sock.sendall(chunk)
+        sent += len(chunk)
+except OSError:
+    pass
+w.close()
+time.sleep(0.5)
+grew = (rss_kb(d) - rss0) // 1024
+t.ok(code == 1009 and any(m[0] == TEXT and "too_large" in m[1] for m in got)
+     and any("refused" in x and "64 KiB" in x for x in d.lines[n:]) and grew < 20,
+     f"a fragmented message: closed 1009 after 120 KB, {sent // 1000} KB sent in all, the "
+     f"daemon grew {grew} MB", (code, got, d.lines[n:], grew))
+
+# a flood of pings from a peer that never reads: closed within seconds, the
+# daemon answers meanwhile
+rss0 = rss_kb(d)
+n = len(d.lines)
+flood = WebSocket(d.http, headers=[cookie], rcvbuf=4096)
+flood_end = {}
+
+
+def ping_flood():
+    blob = raw_frame(9, b"x" * 125) * 200
+    start = time.time()
+    flood.sock.settimeout(1)
+    while time.time() - start < 8:
+        try:
+            flood.sock.sendall(blob)
+        except socket.timeout:
+            continue
+        except OSError:
+            flood_end["closed"] = time.time() - start
+            return
+    flood_end["closed"] = None
+
+
+th = threading.Thread(target=ping_flood)
+th.start()
+slowest, end = 0, time.time() + 5
+while time.time() < end:
+    t0 = time.time()
+    s = request(d.http, "GET", "/api/v1/system/diagnostics", {"Cookie": cookie.split(": ", 1)[1]})[0]
+    slowest = max(slowest, time.time() - t0 if s == 200 else 99)
+    time.sleep(0.1)
+th.join()
+flood.sock.close()
+t.ok(flood_end.get("closed") is not None and flood_end["closed"] < 3
+     and any("refused" in x and "pings a second" in x for x in d.lines[n:]),
+     "a ping flood: refused (1008) and the connection closed after %.1f s"
+     % (flood_end.get("closed") or 0), (flood_end, d.lines[n:]))
+t.ok(slowest < 0.5 and (rss_kb(d) - rss0) < 20 * 1024,
+     f"meanwhile GET /system/diagnostics answers within {slowest * 1000:.0f} ms, the daemon "
+     f"grew {(rss_kb(d) - rss0) // 1024} MB", slowest)
 ws.send_text(json.dumps({"type": "radiometry", "rate": 1}))
 m = ws.recv(3)
 t.ok(m and m[0] == BINARY and m[1][0] == 3, "and the first socket still works", m and m[0])
@@ -490,13 +633,16 @@ def live_sockets():
     return d.get("system/diagnostics")[1].get("http", {}).get("live_sockets")
 
 
-dropped = wait_for(lambda: any("no answer to pings" in x and VW in x for x in d.lines),
-                   max(50 - (time.time() - silent_at), 1))
+dropped = wait_for(lambda: len([x for x in d.lines if "no answer to pings" in x and VW in x])
+                   >= 2, max(50 - (time.time() - silent_at), 1))
+ponger_stop.set()
+ponger.sock.close()
 got, code = silent.until_closed(5)
 silent.close()
 t.ok(dropped and 34 < time.time() - silent_at and code in (None, 1006)
      and any(m[0] == TEXT and '"hello"' in m[1] for m in got),
-     "a socket that answers no ping is dropped after 35 s (%.0f s)" % (time.time() - silent_at),
+     "a socket that answers no ping (and one that sends pongs unasked) is dropped after 35 s "
+     "(%.0f s)" % (time.time() - silent_at),
      (dropped, code, got[:2]))
 t.ok(wait_for(lambda: live_sockets() == 0, 15), "every socket closed is gone (http.live_sockets 0)",
      live_sockets())
@@ -505,7 +651,13 @@ try:
     for _ in range(4):
         socks.append(WebSocket(d.http, headers=[cookie]))
     r = refused(headers=[cookie])
-    t.ok(r == (429, "too_many_clients"), "an account holds at most 4 of the 16 sockets: 429", r)
+    try:
+        WebSocket(d.http, headers=[cookie]).close()
+        line = "101"
+    except HandshakeRefused as e:
+        line = e.head.split("\r\n")[0]
+    t.ok(r == (429, "too_many_clients") and line == "HTTP/1.1 429 Too Many Requests",
+         "an account holds at most 4 of the 16 sockets: 429 Too Many Requests", (r, line))
 finally:
     for w in socks:
         w.close()

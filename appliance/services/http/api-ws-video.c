@@ -3,9 +3,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The tap's callback runs in the encoder's streaming thread: it only queues
- * the access unit (a reference, at most VIDEO_QUEUE of them; past that the
- * queue is emptied and the socket waits for a key frame) and wakes the main
- * context, where the AUs are written: before the first, and whenever the
+ * the access unit (a reference in a ring of VIDEO_QUEUE slots; when it is
+ * full the ring is emptied and the socket waits for a key frame) and wakes
+ * the main context (the sink's one source, made ready), where the AUs are
+ * written: before the first, and whenever the
  * caps change, a "video" text message and the init segment; then one media
  * segment per AU, the first a key frame.  A socket whose peer has not taken
  * VIDEO_BACKLOG bytes skips until the next key frame (ws_watch () drops it
@@ -33,9 +34,9 @@ typedef struct {
   gint ref;
   GMutex lock;
   WsClient *c;                  /* NULL once stopped */
-  GMainContext *context;
-  GQueue queue;                 /* Au */
-  gboolean scheduled;           /* a drain is on its way */
+  GSource *wake;                /* drain (), made ready by on_au () */
+  Au ring[VIDEO_QUEUE];         /* from ring[first], n of them */
+  guint first, n;
   gboolean overflow;            /* AUs were thrown away: wait for a key frame */
 } Sink;
 
@@ -52,11 +53,13 @@ struct _WsVideo {
   GByteArray *buf;              /* reused for every segment */
 };
 
+/* under the sink's lock */
 static void
-au_free (Au *a)
+ring_clear (Sink *s)
 {
-  gst_sample_unref (a->au);
-  g_free (a);
+  for (guint i = 0; i < s->n; i++)
+    gst_sample_unref (s->ring[(s->first + i) % VIDEO_QUEUE].au);
+  s->first = s->n = 0;
 }
 
 static Sink *
@@ -73,8 +76,8 @@ sink_unref (gpointer data)
 
   if (!g_atomic_int_dec_and_test (&s->ref))
     return;
-  g_queue_clear_full (&s->queue, (GDestroyNotify) au_free);
-  g_main_context_unref (s->context);
+  ring_clear (s);
+  g_source_unref (s->wake);
   g_mutex_clear (&s->lock);
   g_free (s);
 }
@@ -224,15 +227,17 @@ static gboolean
 drain (gpointer data)
 {
   Sink *s = data;
-  GQueue q = G_QUEUE_INIT;
+  Au got[VIDEO_QUEUE];
+  guint n;
   gboolean overflow;
   WsClient *c;
-  Au *a;
 
   g_mutex_lock (&s->lock);
-  q = s->queue;
-  g_queue_init (&s->queue);
-  s->scheduled = FALSE;
+  g_source_set_ready_time (s->wake, -1);
+  n = s->n;
+  for (guint i = 0; i < n; i++)
+    got[i] = s->ring[(s->first + i) % VIDEO_QUEUE];
+  s->first = s->n = 0;
   overflow = s->overflow;
   s->overflow = FALSE;
   c = s->c;
@@ -241,13 +246,21 @@ drain (gpointer data)
    * context by ws_video_stop ()) */
   if (c && c->video && overflow)
     c->video->want_key = TRUE;
-  while ((a = g_queue_pop_head (&q))) {
+  for (guint i = 0; i < n; i++) {
     if (c && c->video && c->video->sink == s)
-      video_au (c, c->video, a->au, a->capture_us);
-    au_free (a);
+      video_au (c, c->video, got[i].au, got[i].capture_us);
+    gst_sample_unref (got[i].au);
   }
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
+
+static gboolean
+wake_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs wake_funcs = { NULL, NULL, wake_dispatch, NULL, NULL, NULL };
 
 /* the encoder's streaming thread */
 static void
@@ -261,23 +274,14 @@ on_au (GstSample *au, gint64 capture_us, gpointer data)
     g_mutex_unlock (&s->lock);
     return;
   }
-  if (g_queue_get_length (&s->queue) >= VIDEO_QUEUE) {
-    g_queue_clear_full (&s->queue, (GDestroyNotify) au_free);
-    g_queue_init (&s->queue);
+  if (s->n == VIDEO_QUEUE) {
+    ring_clear (s);
     s->overflow = TRUE;
   }
-  a = g_new (Au, 1);
+  a = &s->ring[(s->first + s->n++) % VIDEO_QUEUE];
   a->au = gst_sample_ref (au);
   a->capture_us = capture_us;
-  g_queue_push_tail (&s->queue, a);
-  if (!s->scheduled) {
-    GSource *idle = g_idle_source_new ();
-    s->scheduled = TRUE;
-    g_source_set_priority (idle, G_PRIORITY_HIGH_IDLE);
-    g_source_set_callback (idle, drain, sink_ref (s), sink_unref);
-    g_source_attach (idle, s->context);
-    g_source_unref (idle);
-  }
+  g_source_set_ready_time (s->wake, 0);
   g_mutex_unlock (&s->lock);
 }
 
@@ -293,9 +297,10 @@ ws_video_stop (WsClient *c)
   c->video = NULL;
   g_mutex_lock (&v->sink->lock);
   v->sink->c = NULL;
-  g_queue_clear_full (&v->sink->queue, (GDestroyNotify) au_free);
-  g_queue_init (&v->sink->queue);
+  ring_clear (v->sink);
   g_mutex_unlock (&v->sink->lock);
+  /* its reference of the sink goes with it */
+  g_source_destroy (v->sink->wake);
   /* outside the sink's lock: untap waits for a callback under way */
   if (v->tap)
     tcd_encoders_untap (c->h->ctx->encoders, v->tap);
@@ -321,13 +326,17 @@ ws_video_play (WsClient *c, const gchar *stream)
   v->sink = g_new0 (Sink, 1);
   v->sink->ref = 1;
   g_mutex_init (&v->sink->lock);
-  g_queue_init (&v->sink->queue);
-  v->sink->context = g_main_context_ref_thread_default ();
   v->sink->c = c;
+  v->sink->wake = g_source_new (&wake_funcs, sizeof (GSource));
+  g_source_set_priority (v->sink->wake, G_PRIORITY_HIGH_IDLE);
+  g_source_set_callback (v->sink->wake, drain, sink_ref (v->sink), sink_unref);
+  g_source_attach (v->sink->wake, g_main_context_get_thread_default ());
   c->video = v;
   v->tap = tcd_encoders_tap (c->h->ctx->encoders, stream, on_au, sink_ref (v->sink),
       sink_unref);
   if (!v->tap) {
+    /* refused: it did not take its reference (no notify) */
+    sink_unref (v->sink);
     ws_video_stop (c);
     ws_send_error (c, "unavailable", "the encoder of this stream cannot run now");
   }

@@ -1,12 +1,14 @@
 /* thermocamd: the web page's live WebSocket, GET /api/v1/live/ws
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Admission, before the handshake (the server's request-read, after the
- * gate has settled who asks, at level user, with any credential the API
- * takes): a WebSocket upgrade (RFC 6455), else 400; the Origin must be
- * the Host's own origin (scheme://host[:port]), else 403 and a log line; at
- * most WS_MAX sockets, an account WS_MAX / 4 of them (503, 429).  libsoup
- * then answers 101 and hands the connection over (ws_upgraded ()).
+ * Admission, before the handshake (the route's handler: the gate has
+ * settled who asks, at level user, with any credential the API takes): a
+ * WebSocket upgrade (RFC 6455), else 400; one Origin, the Host's own
+ * (scheme://host[:port]), else 403 and a log line; at most WS_MAX sockets,
+ * an account WS_MAX / 4 of them (503, 429).  Then the 101, and the
+ * connection, stolen from libsoup's server, is read through a guard
+ * (api-ws-guard.c: the bytes, a message's fragments, pings bounded) by a
+ * SoupWebsocketConnection (ws_upgrade ()).
  *
  * Client -> server: text, JSON, at most WS_MAX_TEXT bytes, one object with
  * a string "type": play {stream}, stop, radiometry {rate 0..8}; at most
@@ -24,7 +26,9 @@
  *
  * A reader that does not keep up skips (bytes given to the connection and
  * not yet acknowledged by the peer, from TCP_INFO); one that stays behind
- * WS_STALL_US, or answers no ping for WS_IDLE_US, is dropped.
+ * WS_STALL_US, or acknowledges nothing that long while something waits,
+ * or answers no ping for WS_IDLE_US (an unsolicited pong is no answer), is
+ * dropped.
  */
 #include "api-ws.h"
 
@@ -38,7 +42,6 @@
 #include "tc-json.h"
 #include "tcd-json.h"
 
-#define WS_PATH API "live/ws"
 #define WS_MAX 16
 #define WS_SHARE_DIV 4                        /* an account: a quarter of them */
 #define WS_MAX_TEXT 1024
@@ -65,11 +68,26 @@ acked (WsClient *c, guint64 fallback)
   return ti.tcpi_bytes_acked;
 }
 
+/* Acknowledged bytes beyond those handed over are what was not counted
+ * (the 101 answer's tail, TLS records, pings and pongs): the base moves on
+ * so that they never stand for data taken */
 guint64
 ws_backlog (WsClient *c)
 {
   guint64 a = acked (c, c->acked0 + c->handed) - c->acked0;
-  return c->handed > a ? c->handed - a : 0;
+
+  if (a > c->handed) {
+    c->acked0 += a - c->handed;
+    return 0;
+  }
+  return c->handed - a;
+}
+
+/* a server frame of @len bytes: its header (RFC 6455 5.2, no mask) too */
+static guint64
+framed (gsize len)
+{
+  return 2 + (len > 125 ? (len > 65535 ? 8 : 2) : 0) + (guint64) len;
 }
 
 static gboolean
@@ -91,7 +109,7 @@ ws_send_binary (WsClient *c, guint8 kind, gint64 capture_us, GByteArray *buf)
   for (guint i = 0; i < 8; i++)
     buf->data[8 + i] = t >> (8 * i);
   soup_websocket_connection_send_binary (c->conn, buf->data, buf->len);
-  c->handed += buf->len + 10;   /* and the frame's header */
+  c->handed += framed (buf->len);
 }
 
 void
@@ -103,7 +121,7 @@ ws_send_text_node (WsClient *c, JsonNode *node)
     return;
   text = tcd_json_to_string (node, FALSE);
   soup_websocket_connection_send_text (c->conn, text);
-  c->handed += strlen (text) + 4;
+  c->handed += framed (strlen (text));
 }
 
 static void
@@ -310,6 +328,25 @@ only_members (WsClient *c, JsonObject *o, const gchar *type, const gchar * const
   return TRUE;
 }
 
+/* TRUE when a string of the JSON text @data holds "\u0000": json-glib
+ * would keep its prefix only */
+static gboolean
+has_nul (const gchar *data, gsize len)
+{
+  gboolean in = FALSE;
+
+  for (gsize i = 0; i < len; i++) {
+    if (data[i] == '"')
+      in = !in;
+    else if (in && data[i] == '\\' && i + 1 < len) {
+      if (data[i + 1] == 'u' && i + 5 < len && memcmp (data + i + 2, "0000", 4) == 0)
+        return TRUE;
+      i++;                      /* the escaped character */
+    }
+  }
+  return FALSE;
+}
+
 static void
 on_text (WsClient *c, const gchar *data, gsize len)
 {
@@ -323,6 +360,10 @@ on_text (WsClient *c, const gchar *data, gsize len)
 
   if (!root) {
     ws_refuse (c, WS_CLOSE_POLICY, "invalid", "not JSON: %s", err->message);
+    return;
+  }
+  if (has_nul (data, len)) {
+    ws_refuse (c, WS_CLOSE_POLICY, "invalid", "a string holds a NUL (\\u0000)");
     return;
   }
   if (!JSON_NODE_HOLDS_OBJECT (root)
@@ -390,10 +431,44 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
   on_text (c, text, len);
 }
 
+/* libsoup pings every WS_KEEPALIVE_S from the upgrade ("libsoup"): a pong
+ * is an answer when there is a ping it answers, else (unsolicited) it
+ * keeps nothing alive */
 static void
 on_pong (SoupWebsocketConnection *conn, GBytes *message, gpointer data)
 {
-  ((WsClient *) data)->last_seen = g_get_monotonic_time ();
+  WsClient *c = data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 pings = (now - c->upgraded_at) / (WS_KEEPALIVE_S * G_USEC_PER_SEC);
+  gsize len;
+  const gchar *p = g_bytes_get_data (message, &len);
+
+  if (len == 7 && memcmp (p, "libsoup", 7) == 0 && c->pongs < pings) {
+    c->pongs++;
+    c->last_seen = now;
+  }
+}
+
+static void
+on_error (SoupWebsocketConnection *conn, GError *error, gpointer data)
+{
+  WsClient *c = data;
+
+  g_message ("HTTP: the live socket of %s (%s): %s", c->user, c->address, error->message);
+}
+
+/* the guard's word (api-ws-guard.c), from within libsoup's read */
+static void
+on_guard (WsGuardEvent event, gushort value, const gchar *why, gpointer data)
+{
+  WsClient *c = data;
+
+  if (event == WS_GUARD_PING) {
+    c->handed += framed (value);        /* its pong */
+    return;
+  }
+  ws_refuse (c, value, value == WS_CLOSE_TOO_BIG ? "too_large"
+      : value == WS_CLOSE_POLICY ? "too_fast" : "invalid", "%s", why);
 }
 
 /* ---- life ---- */
@@ -405,6 +480,7 @@ ws_free (WsClient *c)
   if (c->radio_id)
     g_source_remove (c->radio_id);
   g_signal_handlers_disconnect_by_data (c->conn, c);
+  ws_guard_detach (soup_websocket_connection_get_io_stream (c->conn));
   g_object_unref (c->conn);
   g_clear_object (&c->remote);
   g_clear_object (&c->socket);
@@ -435,6 +511,7 @@ on_closed (SoupWebsocketConnection *conn, gpointer data)
     g_source_remove (c->radio_id);
   c->radio_id = 0;
   g_signal_handlers_disconnect_by_data (conn, c);
+  ws_guard_detach (soup_websocket_connection_get_io_stream (conn));
   g_idle_add (ws_free_idle, c);
 }
 
@@ -469,23 +546,33 @@ send_hello (WsClient *c)
   ws_send_text_node (c, node);
 }
 
+/* the 101 was written: the connection is the socket's, read through the
+ * guard (api-ws-guard.c) */
 static void
-ws_upgraded (SoupServer *server, SoupServerMessage *msg, const char *path,
-    SoupWebsocketConnection *conn, gpointer user_data)
+ws_upgrade (SoupServerMessage *msg, gpointer user_data)
 {
   TcdHttp *h = user_data;
+  g_autoptr (SoupServerMessage) keep = g_object_ref (msg);
   Who *who = who_of (msg);
+  g_autoptr (GIOStream) base = NULL;
+  g_autoptr (GIOStream) guard = NULL;
+  SoupWebsocketConnection *conn;
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
   WsClient *c;
   gpointer sock;
+  guint all = g_list_length (h->ws), mine = 0;
 
-  if (!who) {                   /* the gate set it: never */
-    soup_websocket_connection_close (conn, WS_CLOSE_POLICY, "unauthorized");
+  g_signal_handlers_disconnect_by_func (msg, ws_upgrade, user_data);
+  if (!who || !remote || !(base = soup_server_message_steal_connection (msg)))
     return;
-  }
   c = g_new0 (WsClient, 1);
   c->h = h;
-  c->conn = g_object_ref (conn);
-  c->remote = g_object_ref (soup_server_message_get_remote_address (msg));
+  c->remote = g_object_ref (remote);
+  guard = ws_guard_new (base, on_guard, c);
+  conn = soup_websocket_connection_new (guard, soup_server_message_get_uri (msg),
+      SOUP_WEBSOCKET_CONNECTION_SERVER, soup_message_headers_get_one
+      (soup_server_message_get_request_headers (msg), "Origin"), NULL, NULL);
+  c->conn = conn;
   /* the TCP socket under the stolen stream (set by incoming (), tcd-http.c),
    * for what its peer acknowledged (ws_backlog ()) */
   sock = g_object_get_data (G_OBJECT (c->remote), "tcd-socket");
@@ -494,20 +581,29 @@ ws_upgraded (SoupServer *server, SoupServerMessage *msg, const char *path,
   c->address = g_strdup (who->address);
   c->token = g_strdup (who->token);
   c->level = who->level;
-  c->last_seen = g_get_monotonic_time ();
+  c->upgraded_at = c->last_seen = c->progress_at = g_get_monotonic_time ();
   c->radio_pts = GST_CLOCK_TIME_NONE;
-  c->acked0 = acked (c, 0);
+  c->acked0 = c->last_acked = acked (c, 0);
   h->ws = g_list_prepend (h->ws, c);
   /* a socket has no deadline: a slow or silent one is dropped (ws_watch) */
   tcd_conns_set_deadline (h->conns, c->remote, 0);
-  /* the messages' bound is ours (WS_MAX_TEXT, answered); libsoup's, above
-   * it, only keeps a huge frame from being read into memory */
+  /* the messages' bound is ours (WS_MAX_TEXT, answered); the guard's and
+   * libsoup's, above it, keep a huge message from being read into memory */
   soup_websocket_connection_set_max_incoming_payload_size (conn, 64 * 1024);
   soup_websocket_connection_set_keepalive_interval (conn, WS_KEEPALIVE_S);
   g_signal_connect (conn, "message", G_CALLBACK (on_message), c);
   g_signal_connect (conn, "pong", G_CALLBACK (on_pong), c);
+  g_signal_connect (conn, "error", G_CALLBACK (on_error), c);
   g_signal_connect (conn, "closed", G_CALLBACK (on_closed), c);
-  send_hello (c);
+  /* handshakes admitted together may pass the bounds: the late ones go */
+  for (GList *l = h->ws; l; l = l->next)
+    if (g_strcmp0 (((WsClient *) l->data)->user, c->user) == 0)
+      mine++;
+  if (all >= WS_MAX || mine > MAX (WS_MAX / WS_SHARE_DIV, 1))
+    ws_refuse (c, WS_CLOSE_TRY_LATER, "too_many_clients", "at most %u live sockets at once, "
+        "%u an account", WS_MAX, MAX (WS_MAX / WS_SHARE_DIV, 1));
+  else
+    send_hello (c);
 }
 
 /* the page's own origin: Origin is scheme://Host (the default port the
@@ -542,7 +638,8 @@ static gboolean
 ws_admit (TcdHttp *h, SoupServerMessage *msg)
 {
   SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
-  const gchar *origin = soup_message_headers_get_one (hdrs, "Origin");
+  /* every Origin sent, joined: more than one is refused */
+  const gchar *origin = soup_message_headers_get_list (hdrs, "Origin");
   const gchar *user = who_user (msg);
   g_autoptr (GError) err = NULL;
   guint mine = 0, share = MAX (WS_MAX / WS_SHARE_DIV, 1);
@@ -552,12 +649,13 @@ ws_admit (TcdHttp *h, SoupServerMessage *msg)
         "a WebSocket handshake (RFC 6455) is needed here: %s", err->message);
     return FALSE;
   }
-  if (!same_origin (h, msg, origin)) {
-    g_message ("HTTP: %s (%s): a live socket from the origin %s refused (the page's is %s://%s)",
-        address_of (msg), user ? user : "?", origin ? origin : "(none)",
-        is_tls (h, msg) ? "https" : "http",
-        soup_message_headers_get_one (hdrs, "Host") ? soup_message_headers_get_one (hdrs,
-            "Host") : "?");
+  if ((origin && strchr (origin, ',')) || !same_origin (h, msg, origin)) {
+    const gchar *host = soup_message_headers_get_one (hdrs, "Host");
+    g_autofree gchar *o = g_strescape (origin ? origin : "(none)", NULL);
+    g_autofree gchar *hs = g_strescape (host ? host : "?", NULL);
+    g_message ("HTTP: %s (%s): a live socket from the origin %.200s refused (the page's is "
+        "%s://%.200s)", address_of (msg), user ? user : "?", o, is_tls (h, msg) ? "https"
+        : "http", hs);
     send_error (msg, SOUP_STATUS_FORBIDDEN, "cross_site", "Origin",
         "a live socket is opened by this device's own page only (Origin)");
     return FALSE;
@@ -578,47 +676,17 @@ ws_admit (TcdHttp *h, SoupServerMessage *msg)
   return TRUE;
 }
 
-/* the server's request-read: a request of the socket's path, whole, that
- * the gate let through */
-static void
-ws_request_read (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
-{
-  TcdHttp *h = user_data;
-  const gchar *path = http_path_of (msg);
-  const TcdRouteMatch *route;
-
-  if (!path || !g_str_has_prefix (path, WS_PATH)
-      || soup_server_message_get_status (msg) != 0)
-    return;
-  h->requests++;
-  /* the websocket handler takes the paths below it too: as the router says */
-  route = http_route_of (h, msg);
-  if (!route || route->result == TCD_ROUTE_NO_PATH) {
-    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no route %s", path);
-    return;
-  }
-  if (route->result == TCD_ROUTE_NO_METHOD) {
-    method_not_allowed (msg, route->allow);
-    return;
-  }
-  if (!tcd_users_is_activated (h->ctx->users)) {
-    send_not_activated (msg);
-    return;
-  }
-  if (!who_of (msg)) {
-    send_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", NULL, "log in first");
-    return;
-  }
-  ws_admit (h, msg);
-}
-
-/* the route's handler: reached only by a request the websocket handler
- * did not take (none: it is registered for this very path) */
+/* the route's handler (the gate and the dispatcher let the request
+ * through: someone of level user at least): admission, then the handshake
+ * (no extension: the payloads are H.264 and zlib already; no subprotocol;
+ * the Origin is checked here) */
 static void
 handle_live_ws (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 {
-  send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", NULL,
-      "a WebSocket handshake (RFC 6455) is needed here");
+  if (!ws_admit (h, msg)
+      || !soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL))
+    return;
+  g_signal_connect (msg, "wrote-informational", G_CALLBACK (ws_upgrade), h);
 }
 
 /* the session a socket was opened with is over (logged out, timed out) */
@@ -645,12 +713,20 @@ ws_watch (gpointer user_data)
 
   for (GList *l = all; l; l = l->next) {
     WsClient *c = l->data;
+    guint64 a;
     if (c->closing)
       continue;
+    /* progress: the peer acknowledged more */
+    if ((a = acked (c, c->last_acked)) != c->last_acked) {
+      c->last_acked = a;
+      c->progress_at = now;
+    }
     if (session_over (h, c))
       ws_close (c, WS_CLOSE_POLICY, "the session ended");
     else if (now - c->last_seen > WS_IDLE_US)
       ws_drop (c, "no answer to pings");
+    else if (ws_backlog (c) > 0 && now - c->progress_at > WS_STALL_US)
+      ws_drop (c, "took nothing for 30 s");
     else if (c->behind_since && ws_backlog (c) < WS_RADIO_BACKLOG / 4 && !c->video)
       c->behind_since = 0;
     else if (c->behind_since && now - c->behind_since > WS_STALL_US)
@@ -662,10 +738,6 @@ ws_watch (gpointer user_data)
 void
 ws_setup (TcdHttp *h, SoupServer *server)
 {
-  /* the payloads are H.264 and zlib already: no permessage-deflate */
-  soup_server_remove_websocket_extension (server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_websocket_handler (server, WS_PATH, NULL, NULL, ws_upgraded, h, NULL);
-  g_signal_connect (server, "request-read", G_CALLBACK (ws_request_read), h);
   if (!h->ws_watch_id)
     h->ws_watch_id = g_timeout_add_seconds (5, ws_watch, h);
 }
@@ -704,6 +776,16 @@ guint
 ws_count (TcdHttp *h)
 {
   return g_list_length (h->ws);
+}
+
+guint64
+ws_max_backlog (TcdHttp *h)
+{
+  guint64 most = 0;
+
+  for (GList *l = h->ws; l; l = l->next)
+    most = MAX (most, ws_backlog (l->data));
+  return most;
 }
 
 const TcdRoute tcd_http_ws_routes[] = {

@@ -22,8 +22,25 @@ enum {
 #define WS_CLOSE_POLICY 1008
 #define WS_CLOSE_UNSUPPORTED 1003
 #define WS_CLOSE_TOO_BIG 1009
+#define WS_CLOSE_TRY_LATER 1013
 
 typedef struct _WsVideo WsVideo;
+
+/* ---- the guard of what the peer sends (api-ws-guard.c) ---- */
+
+typedef enum {
+  WS_GUARD_PING,                /* a ping came (@value: its length): a pong will go */
+  WS_GUARD_REFUSED,             /* past a bound (@value: the close code, @why) */
+} WsGuardEvent;
+typedef void (*WsGuardFunc) (WsGuardEvent event, gushort value, const gchar *why,
+    gpointer data);
+/* a stream over @base whose input is bounded (rate, a message's size,
+ * pings); @func is told in the main context, from libsoup's read */
+GIOStream *ws_guard_new (GIOStream *base, WsGuardFunc func, gpointer data);
+/* @func is not called any more */
+void       ws_guard_detach (GIOStream *guard);
+/* the bytes read from the peer */
+guint64    ws_guard_get_read (GIOStream *guard);
 
 typedef struct {
   TcdHttp *h;
@@ -37,7 +54,11 @@ typedef struct {
   guint64 acked0;               /* the peer's acknowledged bytes at the upgrade */
   gint64 window_start;          /* monotonic us: the second the messages are counted in */
   guint window_count;
-  gint64 last_seen;             /* monotonic us of the last message or pong */
+  gint64 last_seen;             /* monotonic us of the last message or pong to our ping */
+  gint64 upgraded_at;           /* monotonic us */
+  guint pongs;                  /* pongs counted (at most one per ping sent) */
+  guint64 last_acked;           /* what the peer had acknowledged at the last watch */
+  gint64 progress_at;           /* monotonic us it last grew */
   guint rate;                   /* radiometric frames a second (0: off) */
   guint radio_id;               /* their timer */
   GstClockTime radio_pts;       /* of the last one sent */

@@ -205,6 +205,8 @@ void      ws_setup (TcdHttp *h, SoupServer *server);
 void      ws_shutdown (TcdHttp *h);
 void      ws_end (TcdHttp *h, const gchar *user, gboolean everyone, gboolean filtered);
 guint     ws_count (TcdHttp *h);
+/* the largest backlog of the live sockets, bytes (diagnostics) */
+guint64   ws_max_backlog (TcdHttp *h);
 
 /* the web page's files (web-static.c): read from @dir at start; a GET or
  * HEAD of a path outside the API answered from them */

@@ -21,7 +21,8 @@ send_json (SoupServerMessage *msg, guint status, JsonNode *node)
 {
   g_autofree gchar *text = tcd_json_to_string (node, TRUE);
 
-  soup_server_message_set_status (msg, status, NULL);
+  /* libsoup 3.2 knows no phrase for 429 */
+  soup_server_message_set_status (msg, status, status == 429 ? "Too Many Requests" : NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
       text, strlen (text));
 }

@@ -202,6 +202,8 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, g_list_length (h->mjpeg));
   json_builder_set_member_name (b, "live_sockets");
   json_builder_add_int_value (b, ws_count (h));
+  json_builder_set_member_name (b, "live_socket_backlog");
+  json_builder_add_int_value (b, ws_max_backlog (h));
   json_builder_set_member_name (b, "streams_dropped");
   json_builder_add_int_value (b, h->streams_dropped);
   {
