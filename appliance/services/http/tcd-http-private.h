@@ -92,6 +92,9 @@ struct _TcdHttp {
   GstClockTime radio_pts;       /* of that frame */
   gint64 radio_capture_us;
   GConverter *radio_zlib;
+  guint radio_tick_id;          /* the sockets' radiometric frames */
+  guint8 *radio_row;            /* a row of counts rounded to the step */
+  gsize radio_row_len;
 };
 
 /* ---- routes ---- */
