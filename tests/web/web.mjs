@@ -388,6 +388,18 @@ try {
   await sleep(1000);
   await shot(page, '06b-ironbow');
 
+  if (socket) {
+    // radiometric frames: 4 a second while pointing at the picture, 1 a
+    // while after the pointer left
+    const box = await page.$eval('#zoomer', (z) => { const r = z.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; });
+    await page.mouse.move(box[0] + box[2] / 2, box[1] + box[3] / 2);
+    const pointing = await waitFor(page, () => window.thermocamLive.radiometryRate() === 4, undefined, 3000);
+    await page.mouse.move(2, 2);
+    const early = await page.evaluate(() => window.thermocamLive.radiometryRate());
+    const idle = await waitFor(page, () => window.thermocamLive.radiometryRate() === 1, undefined, 5000);
+    ok(pointing && early === 4 && idle, 'radiometric frames: 4 a second while pointing, 1 a while after the pointer left',
+      { pointing, early, idle });
+  }
   if (socket)
     ok(await page.evaluate(() => window.thermocamLive.opens()) === 1,
       'the live socket stayed open all along (one connection)', await page.$eval('#live-status', (e) => e.title));

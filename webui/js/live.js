@@ -12,7 +12,12 @@ import { EventStream, AlarmPanel } from './events.js';
 import { Zoom } from './zoom.js';
 import { levelAllows, pruneByLevel } from './level.js';
 
+// radiometric frames a second: while the pointer is over the picture (the
+// temperature under it at once), and otherwise (the max and min marks, the
+// ruler); the daemon compresses each one sent
 const RADIOMETRY_RATE = 4;
+const RADIOMETRY_IDLE_RATE = 1;
+const RADIOMETRY_IDLE_AFTER_MS = 2000;
 const PROPORTIONS = { '4:3': 4 / 3, '16:9': 16 / 9 };
 const PREFS = 'thermocam.livePrefs';
 
@@ -105,7 +110,10 @@ export function renderLive(view, { device }) {
   });
   cleanups.push(() => player.close());
   // for measurements (tests/web): the player's mode and glass-to-glass latencies (ms)
-  window.thermocamLive = { mode: () => player.mode, latency: () => player.latency.slice(), opens: () => player.opens || 0 };
+  window.thermocamLive = {
+    mode: () => player.mode, latency: () => player.latency.slice(), opens: () => player.opens || 0,
+    radiometryRate: () => player.rate,
+  };
   cleanups.push(() => { delete window.thermocamLive; });
   const streamSel = $('stream');
   streamSel.value = prefs.stream === 'sub' ? 'sub' : 'main';
@@ -180,6 +188,19 @@ export function renderLive(view, { device }) {
     showCursor();
   });
   frameEl.addEventListener('pointerleave', () => { st.pointer = null; cursor.hidden = true; });
+  // the faster rate while someone points (slowed down a while after, so that
+  // a pointer going in and out sends no message each time)
+  let idleTimer = 0;
+  frameEl.addEventListener('pointerenter', () => {
+    clearTimeout(idleTimer);
+    if (player.rate !== RADIOMETRY_RATE)
+      player.setRadiometry(RADIOMETRY_RATE);
+  });
+  frameEl.addEventListener('pointerleave', () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => player.setRadiometry(RADIOMETRY_IDLE_RATE), RADIOMETRY_IDLE_AFTER_MS);
+  });
+  cleanups.push(() => clearTimeout(idleTimer));
 
   // ---- capture, record, flat-field correction
   $('snapshot').addEventListener('click', async () => {
@@ -324,7 +345,7 @@ export function renderLive(view, { device }) {
 
   layout();
   setPlaying(prefs.playing !== false);
-  player.setRadiometry(RADIOMETRY_RATE);
+  player.setRadiometry(frameEl.matches(':hover') ? RADIOMETRY_RATE : RADIOMETRY_IDLE_RATE);
   return () => cleanups.forEach((f) => {
     try {
       f();
