@@ -577,8 +577,8 @@ tcd_encoders_new (TcdPipeline *core, const gchar *pipelines_dir, JsonNode *doc)
   return e;
 }
 
-static gboolean
-only_bitrate_differs (JsonNode *a, JsonNode *b)
+gboolean
+tcd_encoders_only_bitrate_differs (JsonNode *a, JsonNode *b)
 {
   JsonObject *oa = json_node_get_object (a), *ob = json_node_get_object (b);
   g_autoptr (GList) members = json_object_get_members (oa);
@@ -619,7 +619,7 @@ tcd_encoders_apply (TcdEncoders *e, JsonNode *doc)
     }
     g_mutex_lock (&st->state_lock);
     g_rec_mutex_lock (&st->lock);
-    live_bitrate = same_rate && st->settings && st->enc && only_bitrate_differs (s, st->settings);
+    live_bitrate = same_rate && st->settings && st->enc && tcd_encoders_only_bitrate_differs (s, st->settings);
     if (live_bitrate)
       /* x264enc takes a new bitrate while playing: the taps see nothing */
       g_object_set (st->enc, "bitrate",

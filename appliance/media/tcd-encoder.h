@@ -64,6 +64,9 @@ void           tcd_encoders_note_sent (TcdEncoders *e, const gchar *stream, gint
 guint          tcd_encoders_running (TcdEncoders *e, const gchar *stream);
 /* Per stream: running, taps, frames, key frames (and those forced), starts,
  * the pipeline's description */
+/* two stream settings (stream.main or stream.sub) differ in their bitrate
+ * at most: what an encoder takes while playing */
+gboolean       tcd_encoders_only_bitrate_differs (JsonNode *a, JsonNode *b);
 JsonNode      *tcd_encoders_stats (TcdEncoders *e);
 
 G_END_DECLS

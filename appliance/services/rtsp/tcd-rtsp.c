@@ -765,23 +765,6 @@ drop_clients (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
   return GST_RTSP_FILTER_KEEP;
 }
 
-static gboolean
-only_bitrate_differs (JsonNode *a, JsonNode *b)
-{
-  JsonObject *oa = json_node_get_object (a), *ob = json_node_get_object (b);
-  g_autoptr (GList) members = json_object_get_members (oa);
-
-  for (GList *l = members; l; l = l->next) {
-    const gchar *k = l->data;
-    if (g_str_equal (k, "max_bitrate"))
-      continue;
-    if (!json_object_has_member (ob, k)
-        || !tc_json_equal (json_object_get_member (oa, k), json_object_get_member (ob, k)))
-      return FALSE;
-  }
-  return TRUE;
-}
-
 void
 tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
 {
@@ -810,7 +793,7 @@ tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc)
     /* a new bitrate reaches the encoder live (tcd_encoders_apply): the
      * viewers stay */
     g_mutex_lock (&st->lock);
-    if (st->media && (new_rate || !only_bitrate_differs (s, st->settings)))
+    if (st->media && (new_rate || !tcd_encoders_only_bitrate_differs (s, st->settings)))
       media = g_object_ref (st->media);
     g_mutex_unlock (&st->lock);
     if (media) {
