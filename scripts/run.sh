@@ -8,6 +8,8 @@ scripts/setup.sh >&2
 
 cat >&2 <<'TXT'
 thermocam: starting the camera (simulated sensor); Ctrl-C stops it.
+  web page   http://127.0.0.1:8080/  (activation the first time, then login and the live view)
+  or, without a browser:
   1. activate it once (creates the user admin):
        curl -X POST -d '{"password": "Your#Passw0rd"}' http://127.0.0.1:8080/api/v1/activate
   2. then, with Digest authentication as admin:
