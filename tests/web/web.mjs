@@ -433,7 +433,7 @@ try {
   expectRefusals = true;
   await apiIn(page, 'DELETE', 'session');
   await page.click('#snapshot');
-  ok(await waitFor(page, () => location.hash === '#/login' && document.getElementById('login-notice').textContent.length > 0),
+  ok(await waitFor(page, () => location.hash === '#/login' && document.getElementById('login-notice')?.textContent?.length > 0),
     'an ended session returns to the login page with a message');
   await shot(page, '09-ended');
 
