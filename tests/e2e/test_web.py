@@ -31,7 +31,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from daemon import PASSWORD, Daemon, Tap, wait_for  # noqa: E402
-from wsclient import BINARY, CLOSE, TEXT, HandshakeRefused, WebSocket  # noqa: E402
+from wsclient import BINARY, CLOSE, TEXT, HandshakeRefused, WebSocket, client_frame  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -125,15 +125,7 @@ def rss_kb(d):
 
 def raw_frame(opcode, payload, fin=True):
     """a client's frame (masked with a zero key: the payload as it is)"""
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack(">H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
-    return head + bytes(4) + payload
+    return client_frame(opcode, payload, fin)
 
 
 t = Tap()

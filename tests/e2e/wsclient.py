@@ -13,6 +13,22 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TEXT, BINARY, CLOSE, PING, PONG, CONT = 1, 2, 8, 9, 10, 0
 
 
+def client_frame(opcode, payload, fin=True, mask=bytes(4)):
+    """a client's frame, masked with @mask (the zero key leaves the payload as
+    it is: what a test writes by hand)"""
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    if any(mask):
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + mask + payload
+
+
 class HandshakeRefused(Exception):
     def __init__(self, status, head, body):
         super().__init__(f"handshake answered {status}")
@@ -78,17 +94,7 @@ class WebSocket:
         return out
 
     def send_frame(self, opcode, payload, fin=True):
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([(0x80 if fin else 0) | opcode])
-        if n < 126:
-            head += bytes([0x80 | n])
-        elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack(">H", n)
-        else:
-            head += bytes([0x80 | 127]) + struct.pack(">Q", n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(head + mask + masked)
+        self.sock.sendall(client_frame(opcode, payload, fin, os.urandom(4)))
 
     def send_text(self, text):
         self.send_frame(TEXT, text.encode() if isinstance(text, str) else text)
