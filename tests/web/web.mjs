@@ -415,6 +415,21 @@ try {
   await shot(page, '07-zh');
   await page.select('#lang', 'en');
 
+  // ---- a phone's width: the picture above the panel, the page no wider than the screen
+  await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
+  await sleep(1500);
+  const phone = await page.evaluate(() => {
+    const z = document.getElementById('zoomer').getBoundingClientRect();
+    const side = document.querySelector('.side').getBoundingClientRect();
+    return { picture: Math.round(z.width), pictureBottom: Math.round(z.bottom), sideTop: Math.round(side.top),
+      page: document.documentElement.scrollWidth };
+  });
+  ok(phone.picture >= 280 && phone.page <= 391 && phone.sideTop >= phone.pictureBottom - 1,
+    'at a phone width the picture fills the width above the panel, nothing wider than the screen', phone);
+  await shot(page, '07b-phone');
+  await page.setViewport({ width: 1400, height: 860 });
+  await sleep(500);
+
   // ---- a user-level account sees the live view only
   const made = await apiIn(page, 'POST', 'users', { name: 'viewer', password: USER_PW, level: 'user' });
   ok(made.status === 201 || made.status === 200, 'a user-level account is made', made);
