@@ -10,7 +10,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
-  libpng-dev libtiff-dev libjpeg-dev
+  libpng-dev libtiff-dev libjpeg-dev libdeflate-dev
   libimage-exiftool-perl python3-yaml
   libgstrtspserver-1.0-dev libsoup-3.0-dev libssl-dev
   python3 curl ffmpeg openssl glib-networking iproute2

@@ -149,6 +149,13 @@ for await (const line of rl) {
       while (pages.length > 1)
         await pages.pop().close();
       out.pages = pages.length;
+    } else if (c.cmd === 'closeall') {
+      // every page and its context (the next open logs in again)
+      while (pages.length)
+        await pages.pop().close();
+      while (contexts.length)
+        await contexts.pop().close();
+      out.pages = 0;
     } else if (c.cmd === 'quit') {
       break;
     }

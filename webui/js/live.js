@@ -188,18 +188,19 @@ export function renderLive(view, { device }) {
     showCursor();
   });
   frameEl.addEventListener('pointerleave', () => { st.pointer = null; cursor.hidden = true; });
-  // the faster rate while someone points (slowed down a while after, so that
-  // a pointer going in and out sends no message each time)
+  // the faster rate while someone points: while the pointer moves over the
+  // picture, and a while after it stopped or left (a pointer resting on the
+  // picture, or going in and out, sends no message each time; a page left
+  // open with the pointer on it costs the camera one frame a second)
   let idleTimer = 0;
-  frameEl.addEventListener('pointerenter', () => {
+  const pointing = () => {
     clearTimeout(idleTimer);
     if (player.rate !== RADIOMETRY_RATE)
       player.setRadiometry(RADIOMETRY_RATE);
-  });
-  frameEl.addEventListener('pointerleave', () => {
-    clearTimeout(idleTimer);
     idleTimer = setTimeout(() => player.setRadiometry(RADIOMETRY_IDLE_RATE), RADIOMETRY_IDLE_AFTER_MS);
-  });
+  };
+  frameEl.addEventListener('pointerenter', pointing);
+  frameEl.addEventListener('pointermove', pointing);
   cleanups.push(() => clearTimeout(idleTimer));
 
   // ---- capture, record, flat-field correction
@@ -345,7 +346,7 @@ export function renderLive(view, { device }) {
 
   layout();
   setPlaying(prefs.playing !== false);
-  player.setRadiometry(frameEl.matches(':hover') ? RADIOMETRY_RATE : RADIOMETRY_IDLE_RATE);
+  player.setRadiometry(RADIOMETRY_IDLE_RATE);
   return () => cleanups.forEach((f) => {
     try {
       f();

@@ -60,7 +60,7 @@ typedef struct {
   guint64 last_acked;           /* what the peer had acknowledged at the last watch */
   gint64 progress_at;           /* monotonic us it last grew */
   guint rate;                   /* radiometric frames a second (0: off) */
-  guint radio_acc;              /* sent on the tick this reaches the top rate */
+  gboolean radio_first;         /* the next tick sends, whatever its phase */
   GstClockTime radio_pts;       /* of the last one sent */
   WsVideo *video;               /* api-ws-video.c; NULL while stopped */
   gint64 behind_since;          /* monotonic us it began skipping; 0 */

@@ -91,10 +91,13 @@ struct _TcdHttp {
   GByteArray *radio_frame;      /* the newest radiometric frame's message, made once */
   GstClockTime radio_pts;       /* of that frame */
   gint64 radio_capture_us;
-  GConverter *radio_zlib;
+  struct libdeflate_compressor *radio_deflate;
   guint radio_tick_id;          /* the sockets' radiometric frames */
-  guint8 *radio_row;            /* a row of counts rounded to the step */
-  gsize radio_row_len;
+  guint64 radio_ticks;          /* counted while the timer runs */
+  guint8 *radio_counts;         /* the frame's counts rounded to the step */
+  gsize radio_counts_len;
+  guint16 *radio_round;         /* count -> count rounded to the step */
+  guint radio_round_step;       /* the step radio_round is for; 0: none */
 };
 
 /* ---- routes ---- */
