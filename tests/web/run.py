@@ -1,7 +1,10 @@
 """thermocam browser tests: a fresh thermocamd on loopback and headless Chromium
 (Debian's chromium, driven by puppeteer-core from npm: scripts/setup.sh installs
-both) running tests/web/web.mjs against it. TAP comes from node; the screenshots
-of each screen go to BUILD/web-screens/."""
+both) running a script of tests/web against it (web.mjs unless named; with
+--activated the daemon is activated first, with lib.mjs's password). TAP comes
+from node; the screenshots of each screen go to BUILD/web-screens/.
+
+  run.py [--activated] [SCRIPT.mjs]"""
 import os
 import shutil
 import subprocess
@@ -27,11 +30,16 @@ def main():
         return 1
     screens = os.path.join(BUILD or ROOT, "web-screens")
     os.makedirs(screens, exist_ok=True)
+    args = sys.argv[1:]
+    activated = "--activated" in args
+    scripts = [a for a in args if a.endswith(".mjs")] or ["web.mjs"]
     d = Daemon().start()
     try:
+        if activated:
+            d.activate()
         env = dict(os.environ, WEB_BASE=f"http://127.0.0.1:{d.http}/", WEB_SCREENS=screens,
                    CHROMIUM=chromium, NODE_PATH=os.path.join(ROOT, "node_modules"))
-        r = subprocess.run([node, os.path.join(HERE, "web.mjs")], env=env, timeout=280)
+        r = subprocess.run([node, os.path.join(HERE, scripts[0])], env=env, timeout=280)
         if not d.alive():
             print("not ok 999 - the daemon is still running after the browser tests")
             print("# " + "\n# ".join(d.lines[-30:]))

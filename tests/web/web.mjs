@@ -1,87 +1,15 @@
 // thermocam browser tests (run by run.py with a fresh daemon): the page in
 // headless Chromium, checked as a person would use it. Prints TAP.
-import puppeteer from 'puppeteer-core';
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import {
+  BASE, PASSWORD, sleep, ok, finish, waitFor, shot, apiIn, consoleErrors, console_, watch, login, launch,
+} from './lib.mjs';
 
-const BASE = process.env.WEB_BASE;
-const SCREENS = process.env.WEB_SCREENS;
-const PASSWORD = 'Therm0cam#2026';
 const USER_PW = 'Watch#2026pw';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let n = 0, failed = 0;
-function ok(cond, desc, detail) {
-  n++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${desc}`);
-  if (!cond) {
-    failed++;
-    console.error(`FAILED ${n} - ${desc}`);
-    if (detail !== undefined)
-      for (const line of String(typeof detail === 'string' ? detail : JSON.stringify(detail)).split('\n').slice(0, 30)) {
-        console.log('# ' + line);
-        console.error('# ' + line);
-      }
-  }
-  return cond;
-}
-
-async function waitFor(page, fn, arg, timeout = 10000) {
-  try {
-    await page.waitForFunction(fn, { timeout, polling: 100 }, arg);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SCREENS, name + '.png') });
-}
-
-// the API from the page (its cookie and CSRF token)
-function apiIn(page, method, p, body) {
-  return page.evaluate(async (method, p, body) => {
-    const headers = { 'X-CSRF-Token': sessionStorage.getItem('thermocam.csrf') || '' };
-    if (body !== undefined)
-      headers['Content-Type'] = 'application/json';
-    const r = await fetch('/api/v1/' + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await r.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: r.status, json };
-  }, method, p, body);
-}
-
-// console errors: every one is a failure but the answers the checks ask for:
-// the page's "who is logged in?" (GET /session answers 401 to nobody), the
-// refusals of the wrong-password, lock and ended-session checks, and the
-// missing socket of a daemon without one
-const consoleErrors = [];
-let expectRefusals = false, socket = null;
-function watch(page, label) {
-  page.on('console', (m) => {
-    if (m.type() !== 'error')
-      return;
-    const url = m.location()?.url || '', text = m.text();
-    const refused = /Failed to load resource: the server responded with a status of (\d+)/.exec(text)?.[1];
-    if (refused === '401' && /\/api\/v1\/session$/.test(url))
-      return;
-    if ((refused === '401' || refused === '403') && expectRefusals && /\/api\/v1\//.test(url))
-      return;
-    consoleErrors.push({ ws: /WebSocket connection to .*\/api\/v1\/live\/ws/.test(text), text: `${label}: ${text} ${url}` });
-  });
-  page.on('pageerror', (e) => consoleErrors.push({ text: `${label}: ${e.stack || e.message}` }));
-}
-
-async function login(page, name, password) {
-  await page.waitForSelector('#login-name', { timeout: 10000 });
-  await page.$eval('#login-name', (e) => { e.value = ''; });
-  await page.type('#login-name', name);
-  await page.type('#login-password', password);
-  await page.click('#login-submit');
-}
+// the missing socket of a daemon without one is no console error
+let socket = null;
 
 // a point of the picture (fractions) on the screen
 async function screenAt(page, u, v) {
@@ -110,18 +38,14 @@ async function screenAt(page, u, v) {
   ok(named.size > 50 && missing.length === 0, `the ${named.size} keys the page names are in the catalog`, missing);
 }
 
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--lang=en-US'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1400, height: 860 });
   watch(page, 'admin');
 
   // ---- activation (manual 2.2)
-  expectRefusals = true;
+  console_.expectRefusals = true;
   await page.goto(BASE, { waitUntil: 'load' });
   if (!ok(await waitFor(page, () => location.hash === '#/activate' && document.querySelector('#act-password')),
     'a fresh device shows the activation page', await page.content())) {
@@ -129,7 +53,7 @@ try {
     await browser.close();
     process.exit(1);
   }
-  expectRefusals = false;
+  console_.expectRefusals = false;
   await page.type('#act-password', 'abc');
   const weak = await page.$eval('#act-strength', (e) => [e.dataset.level, e.textContent]);
   await page.type('#act-password', 'DEF12');
@@ -397,8 +321,13 @@ try {
     await page.mouse.move(2, 2);
     const early = await page.evaluate(() => window.thermocamLive.radiometryRate());
     const idle = await waitFor(page, () => window.thermocamLive.radiometryRate() === 1, undefined, 5000);
-    ok(pointing && early === 4 && idle, 'radiometric frames: 4 a second while pointing, 1 a while after the pointer left',
-      { pointing, early, idle });
+    // a pointer resting on the picture: 1 a second a while after it stopped
+    await page.mouse.move(box[0] + box[2] / 3, box[1] + box[3] / 3);
+    const again = await waitFor(page, () => window.thermocamLive.radiometryRate() === 4, undefined, 3000);
+    const resting = await waitFor(page, () => window.thermocamLive.radiometryRate() === 1, undefined, 5000);
+    ok(pointing && early === 4 && idle && again && resting,
+      'radiometric frames: 4 a second while the pointer moves on the picture, 1 a while after it left or stopped',
+      { pointing, early, idle, again, resting });
   }
   if (socket)
     ok(await page.evaluate(() => window.thermocamLive.opens()) === 1,
@@ -445,7 +374,7 @@ try {
   await shot(page, '08-user');
 
   // ---- the session ends behind the page's back: back to the login with a message
-  expectRefusals = true;
+  console_.expectRefusals = true;
   await apiIn(page, 'DELETE', 'session');
   await page.click('#snapshot');
   ok(await waitFor(page, () => location.hash === '#/login' && document.getElementById('login-notice')?.textContent?.length > 0),
@@ -462,7 +391,7 @@ try {
   const sec = await apiIn(admin, 'PUT', 'config/security', { illegal_login_lock: { enabled: true, attempts: 3, duration_min: 1 } });
   ok(sec.status === 200, 'the lock is set to 3 attempts', sec);
   await admin.close();
-  expectRefusals = true;
+  console_.expectRefusals = true;
   for (let i = 0; i < 3; i++) {
     await login(page, 'admin', 'wrong-Password1');
     await waitFor(page, () => document.getElementById('login-error').textContent.length > 0);
@@ -485,5 +414,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+finish();
