@@ -16,6 +16,7 @@ packages=(
   python3 curl ffmpeg openssl glib-networking iproute2
   libmodbus-dev mbpoll socat python3-pymodbus python3-serial python3-serial-asyncio
   libcurl4-openssl-dev python3-pyftpdlib python3-aiosmtpd
+  libmosquitto-dev mosquitto mosquitto-clients
   # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog
   nodejs chromium fonts-noto-cjk
   "$@"

@@ -58,6 +58,18 @@ drop_password (JsonNode *section, gboolean whole, gpointer user_data)
     json_object_remove_member (json_node_get_object (section), "password");
 }
 
+/* MQTT's password, and its TLS client key */
+static void
+drop_password_and_key (JsonNode *section, gboolean whole, gpointer user_data)
+{
+  JsonObject *tls;
+
+  drop_password (section, whole, user_data);
+  if (section && JSON_NODE_HOLDS_OBJECT (section)
+      && (tls = tc_json_get_object (json_node_get_object (section), "tls")))
+    json_object_remove_member (tls, "key");
+}
+
 /* An FTP or SMTP password belongs to its server and user: a change of
  * those without a new password empties it, so that a stored password is
  * never sent to another server (a test route or a PUT could otherwise send
@@ -189,6 +201,7 @@ tcd_change_new (TcdConfig *config, TcdSecurity *security, TcdBus *bus)
   c->policies = g_ptr_array_new_with_free_func ((GDestroyNotify) policy_free);
   tcd_change_add_policy (c, "ftp", bind_password, drop_password, (gpointer) "ftp");
   tcd_change_add_policy (c, "email", bind_password, drop_password, (gpointer) "email");
+  tcd_change_add_policy (c, "mqtt", bind_password, drop_password_and_key, (gpointer) "mqtt");
   tcd_change_add_policy (c, "center", keep_receiver_passwords, drop_receiver_passwords, NULL);
   tcd_change_subscribe (c, TCD_CHANGE_ORDER_SECURITY, "security", security_apply, NULL,
       security);

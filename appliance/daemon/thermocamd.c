@@ -36,6 +36,7 @@
 #include "tcd-events.h"
 #include "tcd-http.h"
 #include "tcd-modbus.h"
+#include "tcd-mqtt.h"
 #include "tcd-rtsp.h"
 #include "tcd-service-table.h"
 #include "tcd-snapshot.h"
@@ -51,6 +52,7 @@ static const TcdServiceClass *const service_table[] = {
   &tcd_rtsp_service,
   &tcd_http_service,
   &tcd_modbus_service,
+  &tcd_mqtt_service,
 };
 
 /* The ports are listed in this order (then the others in the table's):

@@ -1,0 +1,81 @@
+/* thermocamd: MQTT, what its files share (tcd-mqtt.c: the connection, the
+ * queue, the readings; tcd-mqtt-commands.c: states, discovery, commands)
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <mosquitto.h>
+
+#include "tcd-mqtt.h"
+
+G_BEGIN_DECLS
+
+typedef enum { ST_OFF, ST_CONNECTING, ST_CONNECTED, ST_WAITING } State;
+
+typedef struct {
+  guint64 seq;
+  gchar *topic;
+  gchar *payload;
+  gint mid;                     /* in flight: its message id; 0: waiting */
+} QItem;
+
+/* what a connect worker shares with the main loop (the task's data) */
+typedef struct {
+  TcdMqtt *m;                   /* NULL once the connection is not wanted */
+  struct mosquitto *mosq;
+  gchar *host;
+  gint port, keepalive;
+  gboolean again;               /* mosquitto_reconnect_async */
+} Attempt;
+
+typedef struct {
+  GSource source;
+  TcdMqtt *m;
+  gpointer tag;
+} IoSource;
+
+struct _TcdMqtt {
+  TcdContext *ctx;
+  JsonNode *cfg;                /* the mqtt section in use (a copy); NULL: off */
+  JsonNode *described;          /* what discovery describes, as last published */
+  gchar *base, *dir, *queue_dir;
+  struct mosquitto *mosq;
+  gboolean mosq_used;           /* connected once: reconnect */
+  State state;
+  Attempt *attempt;             /* a connect worker runs */
+  IoSource *io;
+  guint retry_id, backoff_s, readings_id, bus_id;
+  GstClockTime last_pts;
+  GQueue queue;                 /* QItem, oldest first */
+  guint inflight;
+  guint64 next_seq;
+  GHashTable *alarms;           /* "rule/3" -> "ON" / "OFF" (the latest, published or not) */
+  GHashTable *discovered;       /* discovery topics published (kept on disk) */
+  gboolean exception_on;        /* an mqtt_broker exception started */
+  gint64 command_window;
+  guint command_count;
+  /* diagnostics */
+  guint64 connects, disconnects, published, events_sent, dropped, refused_commands;
+  gchar *last_error;
+};
+
+const gchar *mq_cfg_string (TcdMqtt *m, const gchar *name);
+JsonObject  *mq_cfg_object (TcdMqtt *m, const gchar *name);
+gint         mq_qos_of (TcdMqtt *m, const gchar *kind);
+void         mq_set_error (TcdMqtt *m, const gchar *text);
+/* FALSE when not connected or libmosquitto refused */
+gboolean     mq_publish (TcdMqtt *m, const gchar *topic, const gchar *payload, gint qos,
+                         gboolean retain, gint *mid);
+void         mq_publish_node (TcdMqtt *m, const gchar *t, JsonNode *node, gint qos,
+                              gboolean retain);
+/* BASE/... */
+gchar       *mq_topic (TcdMqtt *m, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* tcd-mqtt-commands.c */
+void mq_publish_alarm (TcdMqtt *m, const gchar *key, const gchar *value);
+void mq_publish_settings_state (TcdMqtt *m);
+void mq_discovered_load (TcdMqtt *m);
+void mq_publish_discovery (TcdMqtt *m);
+void mq_on_message (struct mosquitto *mosq, void *data, const struct mosquitto_message *msg);
+
+G_END_DECLS
