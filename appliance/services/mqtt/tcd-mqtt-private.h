@@ -32,6 +32,7 @@ typedef struct {
   GSource source;
   TcdMqtt *m;
   gpointer tag;
+  GIOCondition events;          /* asked of the socket now */
 } IoSource;
 
 struct _TcdMqtt {
@@ -49,6 +50,9 @@ struct _TcdMqtt {
   GQueue queue;                 /* QItem, oldest first */
   guint inflight;
   guint64 next_seq;
+  GHashTable *rule_texts;       /* rule id -> its escaped name and topic (tcd-mqtt-readings.c) */
+  gchar *scene_topic;
+  GString *text;                /* the readings' texts, reused */
   GHashTable *alarms;           /* "rule/3" -> "ON" / "OFF" (the latest, published or not) */
   GHashTable *discovered;       /* discovery topics published (kept on disk) */
   gboolean exception_on;        /* an mqtt_broker exception started */
@@ -70,6 +74,12 @@ void         mq_publish_node (TcdMqtt *m, const gchar *t, JsonNode *node, gint q
                               gboolean retain);
 /* BASE/... */
 gchar       *mq_topic (TcdMqtt *m, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* tcd-mqtt-readings.c: the scene's and the rules' readings of the frame in
+ * @buf published; reset when the topics change */
+void mq_readings_publish (TcdMqtt *m, GstBuffer *buf, gdouble lo, gdouble hi);
+void mq_readings_reset (TcdMqtt *m);
+void mq_readings_free (TcdMqtt *m);
 
 /* tcd-mqtt-commands.c */
 void mq_publish_alarm (TcdMqtt *m, const gchar *key, const gchar *value);

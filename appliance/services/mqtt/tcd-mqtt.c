@@ -282,9 +282,15 @@ static gboolean
 io_prepare (GSource *s, gint *timeout)
 {
   IoSource *io = (IoSource *) s;
+  GIOCondition want = G_IO_IN | G_IO_HUP | G_IO_ERR
+      | (mosquitto_want_write (io->m->mosq) ? G_IO_OUT : 0);
 
-  g_source_modify_unix_fd (s, io->tag, G_IO_IN | G_IO_HUP | G_IO_ERR
-      | (mosquitto_want_write (io->m->mosq) ? G_IO_OUT : 0));
+  /* only on a change: a modification wakes the context up (done each
+   * time, it kept the loop spinning) */
+  if (want != io->events) {
+    g_source_modify_unix_fd (s, io->tag, want);
+    io->events = want;
+  }
   *timeout = -1;
   return FALSE;
 }
@@ -334,7 +340,8 @@ io_add (TcdMqtt *m)
     return;
   m->io = (IoSource *) g_source_new (&io_funcs, sizeof (IoSource));
   m->io->m = m;
-  m->io->tag = g_source_add_unix_fd ((GSource *) m->io, fd, G_IO_IN);
+  m->io->events = G_IO_IN;
+  m->io->tag = g_source_add_unix_fd ((GSource *) m->io, fd, m->io->events);
   g_source_set_ready_time ((GSource *) m->io, g_get_monotonic_time () + G_USEC_PER_SEC);
   g_source_attach ((GSource *) m->io, g_main_context_get_thread_default ());
 }
@@ -596,13 +603,8 @@ readings_tick (gpointer data)
 {
   TcdMqtt *m = data;
   g_autoptr (GstSample) s = NULL;
-  g_autoptr (JsonNode) r = NULL;
   GstBuffer *buf;
-  JsonObject *o, *scene;
-  JsonArray *rules;
-  const gchar *time;
   gdouble lo, hi;
-  gint qos;
 
   if (m->state != ST_CONNECTED || !tcd_config_bool (m->ctx->config, "thermometry.enabled"))
     return G_SOURCE_CONTINUE;
@@ -611,28 +613,7 @@ readings_tick (gpointer data)
     return G_SOURCE_CONTINUE;
   m->last_pts = GST_BUFFER_PTS (buf);
   tcd_reading_range (m->ctx->config, &lo, &hi);
-  if (!(r = tcd_reading_from_sample (s, lo, hi)) || !JSON_NODE_HOLDS_OBJECT (r))
-    return G_SOURCE_CONTINUE;
-  qos = mq_qos_of (m, "readings");
-  o = json_node_get_object (r);
-  time = tc_json_get_string (o, "time", "");
-  if ((scene = tc_json_get_object (o, "scene"))) {
-    g_autofree gchar *t = mq_topic (m, "scene");
-    JsonNode *n = json_object_get_member (o, "scene");
-    json_object_set_string_member (scene, "time", time);
-    json_object_set_boolean_member (scene, "valid", tc_json_get_bool (o, "valid", TRUE));
-    mq_publish_node (m, t, n, qos, FALSE);
-  }
-  rules = tc_json_get_array (o, "rules");
-  for (guint i = 0; rules && i < json_array_get_length (rules); i++) {
-    JsonObject *ro = tc_json_array_get_object (rules, i);
-    g_autofree gchar *t = NULL;
-    if (!ro)
-      continue;
-    t = mq_topic (m, "rule/%" G_GINT64_FORMAT, tc_json_get_int (ro, "id", 0));
-    json_object_set_string_member (ro, "time", time);
-    mq_publish_node (m, t, json_array_get_element (rules, i), qos, FALSE);
-  }
+  mq_readings_publish (m, buf, lo, hi);
   return G_SOURCE_CONTINUE;
 }
 
@@ -649,9 +630,10 @@ readings_schedule (TcdMqtt *m)
     return;
   every = tc_json_get_int (json_node_get_object (m->cfg), "readings_interval_ms", 1000);
   if (every == 0) {
-    /* every frame: a tick a frame, a frame published once */
+    /* every frame: two ticks a frame (a timer a frame long drifts past
+     * frames), each frame published once */
     tcd_pipeline_get_format (m->ctx->pipeline, &w, &h, &fps);
-    every = 1000 / MAX (fps, 1);
+    every = 1000 / (2 * MAX (fps, 1));
   }
   m->readings_id = g_timeout_add (MAX (every, 5), readings_tick, m);
 }
@@ -757,6 +739,7 @@ tcd_mqtt_apply (TcdMqtt *m, JsonNode *doc)
   }
   m->cfg = tcd_json_deep_copy (sec);
   m->base = g_strdup_printf ("%s/%s", mq_cfg_string (m, "topic_prefix"), m->ctx->serial);
+  mq_readings_reset (m);
   if (!client_new (m, &err)) {
     g_warning ("MQTT: %s", err->message);
     mq_set_error (m, err->message);
@@ -786,6 +769,7 @@ tcd_mqtt_free (TcdMqtt *m)
   g_queue_clear_full (&m->queue, (GDestroyNotify) qitem_free);
   g_hash_table_unref (m->alarms);
   g_hash_table_unref (m->discovered);
+  mq_readings_free (m);
   g_clear_pointer (&m->described, json_node_unref);
   g_free (m->base);
   g_free (m->dir);
