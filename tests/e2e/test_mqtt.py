@@ -10,7 +10,8 @@ a refused one answered on the result topic with nothing changed; a deleted
 rule's entities removed; discovery again when Home Assistant comes online;
 the will after kill -9; the broker stopped while alarms happen: each arrives
 once, in order, when it is back; a wrong password: an exception event and
-retries with backoff; TLS; the secrets write-only."""
+retries with backoff; TLS, and TLS with a client certificate; the secrets
+write-only."""
 import json
 import os
 import pwd
@@ -43,14 +44,29 @@ def free_port():
     return port
 
 
+def client_certificate(tmp):
+    """a CA of the test's own and a client certificate it signed (openssl CLI)"""
+    ca_key, ca_crt = os.path.join(tmp, "ca.key"), os.path.join(tmp, "ca.crt")
+    key, csr, crt = (os.path.join(tmp, f"client.{x}") for x in ("key", "csr", "crt"))
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", ca_key, "-out", ca_crt, "-days", "2", "-subj", "/CN=test client CA")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", "/CN=camera")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+        "-CAcreateserial", "-out", crt, "-days", "2")
+    return crt, key, ca_crt
+
+
 class Broker:
     """mosquitto on loopback: a plain listener and a TLS one, accounts by
     password, persistence (a subscriber's session outlives a restart)"""
 
     def __init__(self, tmp):
         self.dir = tmp
-        self.port, self.tls_port = free_port(), free_port()
+        self.port, self.tls_port, self.mtls_port = free_port(), free_port(), free_port()
         self.crt, self.key = self_signed(tmp)
+        self.client_crt, self.client_key, client_ca = client_certificate(tmp)
         pwfile = os.path.join(tmp, "passwd")
         subprocess.run(["mosquitto_passwd", "-b", "-c", pwfile, USER, PW], check=True)
         subprocess.run(["mosquitto_passwd", "-b", pwfile, WATCHER, WPW], check=True)
@@ -62,7 +78,10 @@ class Broker:
                     f"persistence true\npersistence_location {tmp}/\nautosave_interval 1\n"
                     f"log_dest stderr\nlog_type error\nlog_type warning\n"
                     f"listener {self.port} 127.0.0.1\n"
-                    f"listener {self.tls_port} 127.0.0.1\ncertfile {self.crt}\nkeyfile {self.key}\n")
+                    f"listener {self.tls_port} 127.0.0.1\ncertfile {self.crt}\nkeyfile {self.key}\n"
+                    # this one wants a client certificate of the test's CA
+                    f"listener {self.mtls_port} 127.0.0.1\ncertfile {self.crt}\nkeyfile {self.key}\n"
+                    f"cafile {client_ca}\nrequire_certificate true\n")
         self.proc = None
 
     def start(self):
@@ -369,9 +388,23 @@ try:
     mq = mqtt_diag(d)
     t.ok(status(r) == 200 and on is not None and mq.get("state") == "connected",
          "over TLS with the CA given: connected", (r, mq))
+
+    # ---- TLS with a client certificate, where the broker asks for one
+    with open(broker.client_crt) as f:
+        ccrt = f.read()
+    with open(broker.client_key) as f:
+        ckey = f.read()
+    n0 = len(sub.msgs)
+    r = d.put("config/mqtt", {"port": broker.mtls_port, "password": PW,
+                              "tls": {"enabled": True, "ca": ca, "certificate": ccrt, "key": ckey}})
+    on = sub.wait(lambda m: m[0] == f"{base}/status" and m[2] == "online", 15, since=n0)
+    mq = mqtt_diag(d)
+    t.ok(status(r) == 200 and on is not None and mq.get("state") == "connected",
+         "a broker that asks for a client certificate: connected with the one given", (r, mq))
     s, view, _ = d.get("config/mqtt")
-    t.ok("password" not in view and view["tls"]["ca"] == ca and "key" not in view["tls"],
-         "GET shows the CA, not the password or the key", view)
+    t.ok("password" not in view and view["tls"]["ca"] == ca and "key" not in view["tls"]
+         and view["tls"]["certificate"] == ccrt,
+         "GET shows the CA and the certificate, not the password or the key", view)
     ev.close()
     n0 = len(sub.msgs)
     rc = d.stop()
