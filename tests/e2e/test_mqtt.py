@@ -406,6 +406,22 @@ try:
          and view["tls"]["certificate"] == ccrt,
          "GET shows the CA and the certificate, not the password or the key", view)
     ev.close()
+    # ---- export and import carry the section, secrets included
+    expf = os.path.join(tmp, "config.bin")
+    r = d.post("system/config-export", {"password": "Exp0rt#secret"}, out_file=expf)
+    d.put("config/mqtt", {"topic_prefix": "elsewhere", "password": "wrong",
+                          "tls": {"key": ""}})
+    imp = d.curl("POST", "system/config-import",
+                 extra=("-F", f"file=@{expf};type=application/octet-stream",
+                        "-F", "password=Exp0rt#secret"))
+    n0 = len(sub.msgs)
+    on = sub.wait(lambda m: m[0] == f"{base}/status" and m[2] == "online", 15, since=n0)
+    s, view, _ = d.get("config/mqtt")
+    t.ok(status(r) == 200 and status(imp) == 200 and view.get("topic_prefix") == "thermocam"
+         and on is not None and mqtt_diag(d).get("state") == "connected",
+         "export, then import: the MQTT settings back (its password and key too: connected)",
+         (status(r), imp, view.get("topic_prefix"), mqtt_diag(d)))
+
     n0 = len(sub.msgs)
     rc = d.stop()
     off = sub.wait(lambda m: m[0] == f"{base}/status" and m[2] == "offline", 5, since=n0)
