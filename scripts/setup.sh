@@ -17,6 +17,8 @@ packages=(
   libmodbus-dev mbpoll socat python3-pymodbus python3-serial python3-serial-asyncio
   libcurl4-openssl-dev python3-pyftpdlib python3-aiosmtpd
   libmosquitto-dev mosquitto mosquitto-clients
+  # the metas from Python (GObject introspection) and the examples
+  gobject-introspection libgirepository1.0-dev gir1.2-gstreamer-1.0 python3-gi python3-numpy
   # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog
   nodejs chromium fonts-noto-cjk
   "$@"

@@ -79,6 +79,11 @@ gst_thermal_meta_get_info (void)
   return info;
 }
 
+/**
+ * gst_buffer_add_thermal_meta: (skip)
+ *
+ * For the elements (C only).
+ */
 GstThermalMeta *
 gst_buffer_add_thermal_meta (GstBuffer * buffer)
 {
@@ -86,6 +91,11 @@ gst_buffer_add_thermal_meta (GstBuffer * buffer)
       NULL);
 }
 
+/**
+ * gst_buffer_ensure_thermal_meta: (skip)
+ *
+ * For the elements (C only).
+ */
 GstThermalMeta *
 gst_buffer_ensure_thermal_meta (GstBuffer * buffer)
 {
@@ -172,6 +182,11 @@ static const struct {
   {"CameraTemperatureRangeMax", G_STRUCT_OFFSET (TcCalibration, range_max)},
 };
 
+/**
+ * gst_thermal_calibration_structure_new: (skip)
+ *
+ * For the elements (C only).
+ */
 GstStructure *
 gst_thermal_calibration_structure_new (const TcCalibration * cal, gint width,
     gint height, const float *gain, const float *offset, const guint32 * bad,
@@ -203,6 +218,11 @@ gst_thermal_calibration_structure_new (const TcCalibration * cal, gint width,
   return s;
 }
 
+/**
+ * gst_thermal_calibration_structure_get: (skip)
+ *
+ * For the elements (C only).
+ */
 gboolean
 gst_thermal_calibration_structure_get (const GstStructure * s,
     TcCalibration * cal)
@@ -283,6 +303,11 @@ gst_thermal_palette_meta_get_info (void)
   return info;
 }
 
+/**
+ * gst_buffer_add_thermal_palette_meta: (skip)
+ *
+ * For the elements (C only).
+ */
 GstThermalPaletteMeta *
 gst_buffer_add_thermal_palette_meta (GstBuffer * buffer, gint palette,
     gdouble range_min, gdouble range_max, gboolean equalized)
@@ -369,9 +394,301 @@ gst_thermal_measure_meta_get_info (void)
   return info;
 }
 
+/**
+ * gst_buffer_add_thermal_measure_meta: (skip)
+ *
+ * For the elements (C only).
+ */
 GstThermalMeasureMeta *
 gst_buffer_add_thermal_measure_meta (GstBuffer * buffer)
 {
   return (GstThermalMeasureMeta *) gst_buffer_add_meta (buffer,
       gst_thermal_measure_meta_get_info (), NULL);
+}
+
+/* ---- for applications (and GObject introspection: GstThermal-1.0) ---- */
+
+/**
+ * gst_buffer_get_thermal_meta:
+ * @buffer: a #GstBuffer
+ *
+ * Returns: (transfer none) (nullable): the radiometric parameters of the
+ *   frame in @buffer, or %NULL
+ */
+GstThermalMeta *
+gst_buffer_get_thermal_meta (GstBuffer * buffer)
+{
+  return (GstThermalMeta *) gst_buffer_get_meta (buffer, GST_THERMAL_META_API_TYPE);
+}
+
+/**
+ * gst_buffer_get_thermal_palette_meta:
+ * @buffer: a #GstBuffer
+ *
+ * Returns: (transfer none) (nullable): how the picture in @buffer was
+ *   coloured, or %NULL
+ */
+GstThermalPaletteMeta *
+gst_buffer_get_thermal_palette_meta (GstBuffer * buffer)
+{
+  return (GstThermalPaletteMeta *) gst_buffer_get_meta (buffer,
+      GST_THERMAL_PALETTE_META_API_TYPE);
+}
+
+/**
+ * gst_buffer_get_thermal_measure_meta:
+ * @buffer: a #GstBuffer
+ *
+ * Returns: (transfer none) (nullable): the readings thermalmeasure attached
+ *   to the frame in @buffer, or %NULL
+ */
+GstThermalMeasureMeta *
+gst_buffer_get_thermal_measure_meta (GstBuffer * buffer)
+{
+  return (GstThermalMeasureMeta *) gst_buffer_get_meta (buffer,
+      GST_THERMAL_MEASURE_META_API_TYPE);
+}
+
+/**
+ * gst_thermal_meta_to_celsius:
+ * @meta: the #GstThermalMeta of a frame
+ * @count: a pixel's count in that frame
+ *
+ * The temperature a count stands for: on a temperature frame (what
+ * thermalradiometry makes) @count times the meta's scale, in kelvin; on a raw
+ * frame, through the frame's calibration and object parameters when the meta
+ * has them.
+ *
+ * Returns: degrees Celsius, or NAN when the meta cannot say
+ */
+gdouble
+gst_thermal_meta_to_celsius (const GstThermalMeta * meta, guint count)
+{
+  TcChain chain;
+  gdouble k;
+
+  g_return_val_if_fail (meta != NULL, NAN);
+  if (meta->kind == GST_THERMAL_FRAME_TEMPERATURE)
+    return meta->scale > 0 ? count * meta->scale - 273.15 : NAN;
+  if (!meta->has_calibration || !meta->has_params)
+    return NAN;
+  tc_chain_init (&chain, &meta->calibration, &meta->params);
+  k = tc_chain_raw_to_kelvin (&chain, count);
+  return isnan (k) ? NAN : k - 273.15;
+}
+
+/**
+ * gst_thermal_meta_get_kind:
+ * @meta: the #GstThermalMeta of a frame
+ *
+ * Returns: whether the frame holds raw counts or temperatures
+ */
+GstThermalFrameKind
+gst_thermal_meta_get_kind (const GstThermalMeta * meta)
+{
+  g_return_val_if_fail (meta != NULL, GST_THERMAL_FRAME_RAW);
+  return meta->kind;
+}
+
+/**
+ * gst_thermal_meta_get_scale:
+ * @meta: the #GstThermalMeta of a frame
+ *
+ * Returns: kelvin per count of a temperature frame (0.01 or 0.1); 0 for raw
+ *   counts
+ */
+gdouble
+gst_thermal_meta_get_scale (const GstThermalMeta * meta)
+{
+  g_return_val_if_fail (meta != NULL, 0);
+  return meta->kind == GST_THERMAL_FRAME_TEMPERATURE ? meta->scale : 0;
+}
+
+/**
+ * gst_thermal_meta_get_parameters:
+ * @meta: the #GstThermalMeta of a frame
+ *
+ * The meta as a structure "thermal-parameters": kind ("raw" or
+ * "temperature"), scale (kelvin per count), fpa-temperature (°C),
+ * shutter-closed, clamped; with the object parameters (emissivity, distance,
+ * reflected-temperature, atmospheric-temperature, relative-humidity,
+ * window-temperature, window-transmission) when it has them, and the
+ * calibration's constants (the names exiftool gives them) when it has one.
+ *
+ * Returns: (transfer full): a new #GstStructure
+ */
+GstStructure *
+gst_thermal_meta_get_parameters (const GstThermalMeta * meta)
+{
+  GstStructure *s;
+
+  g_return_val_if_fail (meta != NULL, NULL);
+  s = gst_structure_new ("thermal-parameters",
+      "kind", G_TYPE_STRING, meta->kind == GST_THERMAL_FRAME_TEMPERATURE ? "temperature" : "raw",
+      "scale", G_TYPE_DOUBLE, meta->scale,
+      "fpa-temperature", G_TYPE_DOUBLE, meta->fpa_temperature,
+      "shutter-closed", G_TYPE_BOOLEAN, meta->shutter_closed,
+      "clamped", G_TYPE_UINT64, meta->clamped, NULL);
+  if (meta->has_params)
+    gst_structure_set (s,
+        "emissivity", G_TYPE_DOUBLE, meta->params.emissivity,
+        "distance", G_TYPE_DOUBLE, meta->params.distance,
+        "reflected-temperature", G_TYPE_DOUBLE, meta->params.reflected_temp,
+        "atmospheric-temperature", G_TYPE_DOUBLE, meta->params.atmospheric_temp,
+        "relative-humidity", G_TYPE_DOUBLE, meta->params.relative_humidity,
+        "window-temperature", G_TYPE_DOUBLE, meta->params.window_temp,
+        "window-transmission", G_TYPE_DOUBLE, meta->params.window_transmission, NULL);
+  if (meta->has_calibration) {
+    GstStructure *cal = gst_thermal_calibration_structure_new (&meta->calibration, 0, 0,
+        NULL, NULL, NULL, 0);
+    gint n = cal ? gst_structure_n_fields (cal) : 0;
+    for (gint i = 0; i < n; i++) {
+      const gchar *name = gst_structure_nth_field_name (cal, i);
+      if (!g_str_equal (name, "width") && !g_str_equal (name, "height"))
+        gst_structure_set_value (s, name, gst_structure_get_value (cal, name));
+    }
+    if (cal)
+      gst_structure_free (cal);
+  }
+  return s;
+}
+
+/**
+ * gst_thermal_measure_meta_get_n_rules:
+ * @meta: a #GstThermalMeasureMeta
+ *
+ * Returns: how many rules have readings in @meta
+ */
+guint
+gst_thermal_measure_meta_get_n_rules (const GstThermalMeasureMeta * meta)
+{
+  g_return_val_if_fail (meta != NULL, 0);
+  return MIN (meta->n_rules, GST_THERMAL_MAX_RULES);
+}
+
+/**
+ * gst_thermal_measure_meta_get_rule:
+ * @meta: a #GstThermalMeasureMeta
+ * @index: 0 to gst_thermal_measure_meta_get_n_rules() - 1
+ *
+ * Returns: (transfer none) (nullable): the @index-th rule's readings, or
+ *   %NULL when there is no such rule
+ */
+GstThermalRuleResult *
+gst_thermal_measure_meta_get_rule (GstThermalMeasureMeta * meta, guint index)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  return index < gst_thermal_measure_meta_get_n_rules (meta) ? &meta->rules[index] : NULL;
+}
+
+/**
+ * gst_thermal_measure_meta_find_rule:
+ * @meta: a #GstThermalMeasureMeta
+ * @id: a rule's id
+ *
+ * Returns: (transfer none) (nullable): the readings of the rule @id, or
+ *   %NULL when it has none on this frame
+ */
+GstThermalRuleResult *
+gst_thermal_measure_meta_find_rule (GstThermalMeasureMeta * meta, gint id)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  for (guint i = 0; i < gst_thermal_measure_meta_get_n_rules (meta); i++)
+    if (meta->rules[i].id == id)
+      return &meta->rules[i];
+  return NULL;
+}
+
+/**
+ * gst_thermal_measure_meta_get_max_position:
+ * @meta: a #GstThermalMeasureMeta
+ * @x: (out): where the scene's max is, 0..1 from the left
+ * @y: (out): 0..1 from the top
+ */
+void
+gst_thermal_measure_meta_get_max_position (const GstThermalMeasureMeta * meta,
+    gdouble * x, gdouble * y)
+{
+  g_return_if_fail (meta != NULL);
+  *x = meta->max_at[0];
+  *y = meta->max_at[1];
+}
+
+/**
+ * gst_thermal_measure_meta_get_min_position:
+ * @meta: a #GstThermalMeasureMeta
+ * @x: (out): where the scene's min is, 0..1 from the left
+ * @y: (out): 0..1 from the top
+ */
+void
+gst_thermal_measure_meta_get_min_position (const GstThermalMeasureMeta * meta,
+    gdouble * x, gdouble * y)
+{
+  g_return_if_fail (meta != NULL);
+  *x = meta->min_at[0];
+  *y = meta->min_at[1];
+}
+
+/**
+ * gst_thermal_rule_result_get_name:
+ * @result: a #GstThermalRuleResult
+ *
+ * Returns: (transfer none): the rule's name (UTF-8)
+ */
+const gchar *
+gst_thermal_rule_result_get_name (const GstThermalRuleResult * result)
+{
+  g_return_val_if_fail (result != NULL, NULL);
+  return result->name;
+}
+
+/**
+ * gst_thermal_rule_result_get_max_position:
+ * @result: a #GstThermalRuleResult
+ * @x: (out): where the rule's max is, 0..1 from the left
+ * @y: (out): 0..1 from the top
+ */
+void
+gst_thermal_rule_result_get_max_position (const GstThermalRuleResult * result,
+    gdouble * x, gdouble * y)
+{
+  g_return_if_fail (result != NULL);
+  *x = result->max_at[0];
+  *y = result->max_at[1];
+}
+
+/**
+ * gst_thermal_rule_result_get_min_position:
+ * @result: a #GstThermalRuleResult
+ * @x: (out): where the rule's min is, 0..1 from the left
+ * @y: (out): 0..1 from the top
+ */
+void
+gst_thermal_rule_result_get_min_position (const GstThermalRuleResult * result,
+    gdouble * x, gdouble * y)
+{
+  g_return_if_fail (result != NULL);
+  *x = result->min_at[0];
+  *y = result->min_at[1];
+}
+
+/**
+ * gst_thermal_rule_result_get_point:
+ * @result: a #GstThermalRuleResult
+ * @index: 0 to n_points - 1
+ * @x: (out): the point, 0..1 from the left
+ * @y: (out): 0..1 from the top
+ *
+ * Returns: %FALSE when the rule has no such point
+ */
+gboolean
+gst_thermal_rule_result_get_point (const GstThermalRuleResult * result, guint index,
+    gdouble * x, gdouble * y)
+{
+  g_return_val_if_fail (result != NULL, FALSE);
+  if (index >= MIN (result->n_points, GST_THERMAL_MAX_POINTS))
+    return FALSE;
+  *x = result->points[index][0];
+  *y = result->points[index][1];
+  return TRUE;
 }

@@ -30,7 +30,12 @@ typedef enum {
  * The radiometric parameters of one frame, set by the source and carried and
  * completed by each element of the chain.
  */
-typedef struct {
+/* opaque to introspection (its calibration and parameters are plain C
+ * types it cannot lay out): read it there with the functions below */
+#ifdef __GI_SCANNER__
+typedef struct _GstThermalMeta GstThermalMeta;
+#else
+typedef struct _GstThermalMeta {
   GstMeta meta;
 
   GstThermalFrameKind kind;
@@ -43,6 +48,7 @@ typedef struct {
   gboolean shutter_closed;
   guint64 clamped;
 } GstThermalMeta;
+#endif
 
 GType gst_thermal_meta_api_get_type (void);
 #define GST_THERMAL_META_API_TYPE (gst_thermal_meta_api_get_type ())
@@ -50,8 +56,7 @@ const GstMetaInfo *gst_thermal_meta_get_info (void);
 #define GST_THERMAL_META_INFO (gst_thermal_meta_get_info ())
 
 GstThermalMeta *gst_buffer_add_thermal_meta (GstBuffer *buffer);
-#define gst_buffer_get_thermal_meta(b) \
-  ((GstThermalMeta *) gst_buffer_get_meta ((b), GST_THERMAL_META_API_TYPE))
+GstThermalMeta *gst_buffer_get_thermal_meta (GstBuffer *buffer);
 /* The buffer's meta, added (with no calibration, no parameters) if it has none. */
 GstThermalMeta *gst_buffer_ensure_thermal_meta (GstBuffer *buffer);
 
@@ -104,8 +109,7 @@ typedef struct {
 GType gst_thermal_palette_meta_api_get_type (void);
 #define GST_THERMAL_PALETTE_META_API_TYPE (gst_thermal_palette_meta_api_get_type ())
 const GstMetaInfo *gst_thermal_palette_meta_get_info (void);
-#define gst_buffer_get_thermal_palette_meta(b) \
-  ((GstThermalPaletteMeta *) gst_buffer_get_meta ((b), GST_THERMAL_PALETTE_META_API_TYPE))
+GstThermalPaletteMeta *gst_buffer_get_thermal_palette_meta (GstBuffer *buffer);
 GstThermalPaletteMeta *gst_buffer_add_thermal_palette_meta (GstBuffer *buffer,
     gint palette, gdouble range_min, gdouble range_max, gboolean equalized);
 
@@ -205,9 +209,31 @@ typedef struct {
 GType gst_thermal_measure_meta_api_get_type (void);
 #define GST_THERMAL_MEASURE_META_API_TYPE (gst_thermal_measure_meta_api_get_type ())
 const GstMetaInfo *gst_thermal_measure_meta_get_info (void);
-#define gst_buffer_get_thermal_measure_meta(b) \
-  ((GstThermalMeasureMeta *) gst_buffer_get_meta ((b), GST_THERMAL_MEASURE_META_API_TYPE))
+GstThermalMeasureMeta *gst_buffer_get_thermal_measure_meta (GstBuffer *buffer);
 /* Adds an empty one (n_rules 0) */
 GstThermalMeasureMeta *gst_buffer_add_thermal_measure_meta (GstBuffer *buffer);
+
+/* ---- for applications (and GObject introspection: GstThermal-1.0) ---- */
+
+gdouble        gst_thermal_meta_to_celsius (const GstThermalMeta *meta, guint count);
+GstThermalFrameKind gst_thermal_meta_get_kind (const GstThermalMeta *meta);
+gdouble        gst_thermal_meta_get_scale (const GstThermalMeta *meta);
+GstStructure  *gst_thermal_meta_get_parameters (const GstThermalMeta *meta);
+
+guint                 gst_thermal_measure_meta_get_n_rules (const GstThermalMeasureMeta *meta);
+GstThermalRuleResult *gst_thermal_measure_meta_get_rule (GstThermalMeasureMeta *meta, guint index);
+GstThermalRuleResult *gst_thermal_measure_meta_find_rule (GstThermalMeasureMeta *meta, gint id);
+void                  gst_thermal_measure_meta_get_max_position (const GstThermalMeasureMeta *meta,
+                                                                 gdouble *x, gdouble *y);
+void                  gst_thermal_measure_meta_get_min_position (const GstThermalMeasureMeta *meta,
+                                                                 gdouble *x, gdouble *y);
+
+const gchar *gst_thermal_rule_result_get_name (const GstThermalRuleResult *result);
+void         gst_thermal_rule_result_get_max_position (const GstThermalRuleResult *result,
+                                                       gdouble *x, gdouble *y);
+void         gst_thermal_rule_result_get_min_position (const GstThermalRuleResult *result,
+                                                       gdouble *x, gdouble *y);
+gboolean     gst_thermal_rule_result_get_point (const GstThermalRuleResult *result, guint index,
+                                                gdouble *x, gdouble *y);
 
 G_END_DECLS
