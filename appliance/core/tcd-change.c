@@ -77,7 +77,8 @@ drop_password_and_key (JsonNode *section, gboolean whole, gpointer user_data)
 static void
 bind_password (TcdConfig *cfg, JsonNode *patch, gpointer user_data)
 {
-  static const gchar *const keys[] = { "server", "port", "user", NULL };
+  /* MQTT's also to its TLS settings (no TLS, another CA: another peer) */
+  static const gchar *const keys[] = { "server", "port", "user", "tls", NULL };
   JsonNode *cur = tcd_config_get_section (cfg, user_data);
   JsonObject *p, *c;
 
@@ -87,13 +88,28 @@ bind_password (TcdConfig *cfg, JsonNode *patch, gpointer user_data)
   c = json_node_get_object (cur);
   if (json_object_has_member (p, "password"))
     return;
-  for (guint i = 0; keys[i]; i++)
-    if (json_object_has_member (p, keys[i])
-        && !tc_json_equal (json_object_get_member (p, keys[i]),
-            json_object_get_member (c, keys[i]))) {
+  for (guint i = 0; keys[i]; i++) {
+    JsonObject *pt, *ct;
+    if (!json_object_has_member (p, keys[i]))
+      continue;
+    if (g_str_equal (keys[i], "tls") && (pt = tc_json_get_object (p, "tls"))
+        && (ct = tc_json_get_object (c, "tls"))) {
+      /* a patch of the TLS settings: what says who the peer is */
+      static const gchar *const peer[] = { "enabled", "ca", "verify_hostname", NULL };
+      for (guint k = 0; peer[k]; k++)
+        if (json_object_has_member (pt, peer[k])
+            && !tc_json_equal (json_object_get_member (pt, peer[k]),
+                json_object_get_member (ct, peer[k]))) {
+          json_object_set_string_member (p, "password", "");
+          return;
+        }
+      continue;
+    }
+    if (!tc_json_equal (json_object_get_member (p, keys[i]), json_object_get_member (c, keys[i]))) {
       json_object_set_string_member (p, "password", "");
       return;
     }
+  }
 }
 
 static void

@@ -216,7 +216,8 @@ try:
     t.ok(m is not None and c.get("state_topic") == f"{base}/scene"
          and c.get("device_class") == "temperature" and c.get("unit_of_measurement") == "°C"
          and c.get("unique_id") and c.get("availability_topic") == f"{base}/status"
-         and c.get("value_template") == "{{ value_json.max }}"
+         and c.get("value_template") == "{{ value_json.max if value_json.valid else None }}"
+         and c.get("default_entity_id") == f"sensor.{c.get('unique_id')}"
          and dv.get("identifiers") == [node] and dv.get("manufacturer") and dv.get("model")
          and dv.get("sw_version") and dv.get("serial_number") == serial
          and dv.get("configuration_url") == f"http://127.0.0.1:{d.http}/",
@@ -315,8 +316,11 @@ try:
     n0 = len(sub.msgs)
     d.curl("DELETE", f"rules/{rid}")
     gone = sub.wait(lambda m: m[0] == rule_topics[0] and m[2] == "", 5, since=n0)
-    t.ok(gone is not None, "a deleted rule's entities are removed (an empty retained config)",
-         gone)
+    states = [sub.wait(lambda m, x=x: m[0] == f"{base}/{x}" and m[2] == "", 5, since=n0)
+              for x in (f"rule/{rid}/enabled", f"alarm/rule/{rid}")]
+    t.ok(gone is not None and all(states),
+         "a deleted rule's entities and retained states are removed (empty retained messages)",
+         (gone, states))
 
     # ---- the broker away while alarms happen: every one arrives once, in order
     late = Sub(broker, client_id="late-watcher")

@@ -15,6 +15,7 @@
 
 #define COMMAND_MAX_BYTES 64            /* a command's payload */
 #define COMMANDS_PER_S 10               /* more are refused */
+#define HA_SETTLE_S 2                   /* Home Assistant's "online"s in this time: one answer */
 
 /* ---- states (retained) ---- */
 
@@ -30,8 +31,11 @@ mq_publish_settings_state (TcdMqtt *m)
 {
   JsonNode *rules = tcd_config_get_section (m->ctx->config, "rules");
   g_autofree gchar *et = mq_topic (m, "emissivity");
+  g_autoptr (GHashTable) now = g_hash_table_new (NULL, NULL);
   gchar num[G_ASCII_DTOSTR_BUF_SIZE];
   gint qos = mq_qos_of (m, "state");
+  GHashTableIter it;
+  gpointer k;
 
   g_ascii_formatd (num, sizeof num, "%.2f", tcd_config_double (m->ctx->config,
           "thermometry.emissivity"));
@@ -41,11 +45,30 @@ mq_publish_settings_state (TcdMqtt *m)
     JsonObject *r = tc_json_array_get_object (json_node_get_array (rules), i);
     gint64 id = tc_json_get_int (r, "id", -1);
     g_autofree gchar *t = NULL;
-    if (id < 0)
+    if (id < 0 || id > G_MAXINT)
       continue;
+    g_hash_table_add (now, GINT_TO_POINTER ((gint) id));
     t = mq_topic (m, "rule/%" G_GINT64_FORMAT "/enabled", id);
     mq_publish (m, t, tc_json_get_bool (r, "enabled", TRUE) ? "ON" : "OFF", qos, TRUE, NULL);
   }
+  /* a rule deleted: its retained states go (an empty retained message) */
+  g_hash_table_iter_init (&it, m->state_rules);
+  while (g_hash_table_iter_next (&it, &k, NULL)) {
+    gint id = GPOINTER_TO_INT (k);
+    g_autofree gchar *en = NULL, *al = NULL, *key = NULL;
+    if (g_hash_table_contains (now, k))
+      continue;
+    en = mq_topic (m, "rule/%d/enabled", id);
+    al = mq_topic (m, "alarm/rule/%d", id);
+    key = g_strdup_printf ("rule/%d", id);
+    mq_publish (m, en, NULL, qos, TRUE, NULL);
+    mq_publish (m, al, NULL, qos, TRUE, NULL);
+    g_hash_table_remove (m->alarms, key);
+  }
+  g_hash_table_remove_all (m->state_rules);
+  g_hash_table_iter_init (&it, now);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_hash_table_add (m->state_rules, k);
 }
 
 /* ---- discovery ---- */
@@ -115,7 +138,7 @@ mq_publish_discovery (TcdMqtt *m)
   GHashTableIter it;
   gpointer k, v;
   gint qos = mq_qos_of (m, "state");
-  gboolean on = tc_json_get_bool (d, "enabled", TRUE);
+  gboolean on = tc_json_get_bool (d, "enabled", TRUE), changed = FALSE;
 
   if (m->state != ST_CONNECTED)
     return;
@@ -137,9 +160,13 @@ mq_publish_discovery (TcdMqtt *m)
   }
   g_hash_table_iter_init (&it, msgs);
   while (g_hash_table_iter_next (&it, &k, &v))
-    if (mq_publish (m, k, v, qos, TRUE, NULL))
+    if (mq_publish (m, k, v, qos, TRUE, NULL) && !g_hash_table_contains (m->discovered, k)) {
       g_hash_table_add (m->discovered, g_strdup (k));
-  discovered_save (m);
+      changed = TRUE;
+    }
+  /* written only when the set changed (not at each republication) */
+  if (changed || gone)
+    discovered_save (m);
 }
 
 /* ---- commands ---- */
@@ -265,7 +292,7 @@ command (TcdMqtt *m, const gchar *what, const gchar *text)
       set_emissivity (m, text, &err);
     else if (g_str_equal (what, "ffc"))
       ffc (m, text, &err);
-    else if (g_str_has_prefix (what, "rule/")
+    else if (g_str_has_prefix (what, "rule/") && g_ascii_isdigit (what[5])
         && (id = g_ascii_strtoll (what + 5, &end, 10)) >= 0 && g_str_equal (end, "/enabled"))
       set_rule_enabled (m, id, text, &err);
     else
@@ -276,6 +303,19 @@ command (TcdMqtt *m, const gchar *what, const gchar *text)
     g_message ("MQTT: command %s refused: %s", what, err->message);
   }
   answer (m, what, err);
+}
+
+/* Home Assistant (re)started, and forgot what was not retained: one
+ * republication for however many "online"s came in HA_SETTLE_S */
+static gboolean
+ha_online (gpointer data)
+{
+  TcdMqtt *m = data;
+
+  m->ha_id = 0;
+  mq_publish_discovery (m);
+  mq_publish_settings_state (m);
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -299,10 +339,8 @@ mq_on_message (struct mosquitto *mosq, void *data, const struct mosquitto_messag
   g_strstrip (text);
   if (g_str_equal (msg->topic, ha_status)) {
     /* Home Assistant (re)started: it forgets what it was not kept */
-    if (g_str_equal (text, "online")) {
-      mq_publish_discovery (m);
-      mq_publish_settings_state (m);
-    }
+    if (g_str_equal (text, "online") && !m->ha_id)
+      m->ha_id = g_timeout_add_seconds (HA_SETTLE_S, ha_online, m);
     return;
   }
   if (strncmp (msg->topic, m->base, blen) != 0 || msg->topic[blen] != '/'

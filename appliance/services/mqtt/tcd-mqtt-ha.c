@@ -29,13 +29,17 @@ entity (Ha *ha, const gchar *component, const gchar *object, const gchar *name, 
   g_autoptr (JsonNode) n = NULL;
   g_autofree gchar *uid = g_strdup_printf ("%s_%s", ha->node, object);
   g_autofree gchar *avail = g_strdup_printf ("%s/status", ha->base);
+  g_autofree gchar *entity_id = g_strdup_printf ("%s.%s", component, uid);
 
   json_builder_set_member_name (b, "name");
   json_builder_add_string_value (b, name);
   json_builder_set_member_name (b, "unique_id");
   json_builder_add_string_value (b, uid);
+  /* object_id for Home Assistant before 2025.10, default_entity_id after */
   json_builder_set_member_name (b, "object_id");
   json_builder_add_string_value (b, uid);
+  json_builder_set_member_name (b, "default_entity_id");
+  json_builder_add_string_value (b, entity_id);
   json_builder_set_member_name (b, "availability_topic");
   json_builder_add_string_value (b, avail);
   json_builder_set_member_name (b, "device");
@@ -65,7 +69,10 @@ static void
 temperature (Ha *ha, const gchar *object, const gchar *name, const gchar *state, const gchar *key)
 {
   g_autoptr (JsonBuilder) b = begin ();
-  g_autofree gchar *tmpl = g_strdup_printf ("{{ value_json.%s }}", key);
+  /* a reading that is not valid (a rule off the picture, the shutter
+   * closed) has no value: unknown, not the last one */
+  g_autofree gchar *tmpl = g_strdup_printf ("{{ value_json.%s if value_json.valid else None }}",
+      key);
 
   member (b, "state_topic", state);
   member (b, "value_template", tmpl);

@@ -17,6 +17,7 @@ typedef struct {
   gchar *topic;
   gchar *payload;
   gint mid;                     /* in flight: its message id; 0: waiting */
+  gint64 sent_at;               /* monotonic us, while in flight */
 } QItem;
 
 /* what a connect worker shares with the main loop (the task's data) */
@@ -25,7 +26,7 @@ typedef struct {
   struct mosquitto *mosq;
   gchar *host;
   gint port, keepalive;
-  gboolean again;               /* mosquitto_reconnect_async */
+  gint error;                   /* the worker's errno */
 } Attempt;
 
 typedef struct {
@@ -41,7 +42,8 @@ struct _TcdMqtt {
   JsonNode *described;          /* what discovery describes, as last published */
   gchar *base, *dir, *queue_dir;
   struct mosquitto *mosq;
-  gboolean mosq_used;           /* connected once: reconnect */
+  gboolean mosq_used;           /* asked to connect once: a new client for the next */
+  gint64 connected_at;          /* monotonic us */
   State state;
   Attempt *attempt;             /* a connect worker runs */
   IoSource *io;
@@ -53,13 +55,16 @@ struct _TcdMqtt {
   GHashTable *rule_texts;       /* rule id -> its escaped name and topic (tcd-mqtt-readings.c) */
   gchar *scene_topic;
   GString *text;                /* the readings' texts, reused */
-  GHashTable *alarms;           /* "rule/3" -> "ON" / "OFF" (the latest, published or not) */
+  GHashTable *alarms;
+  GHashTable *state_rules;      /* the rule ids whose states were published last */
+  guint ha_id;                  /* a republication for Home Assistant, soon */           /* "rule/3" -> "ON" / "OFF" (the latest, published or not) */
   GHashTable *discovered;       /* discovery topics published (kept on disk) */
   gboolean exception_on;        /* an mqtt_broker exception started */
   gint64 command_window;
   guint command_count;
   /* diagnostics */
   guint64 connects, disconnects, published, events_sent, dropped, refused_commands;
+  guint64 readings_skipped;
   gchar *last_error;
 };
 

@@ -100,7 +100,9 @@ rule_text (TcdMqtt *m, const GstThermalRuleResult *r)
   }
   if (!t->json || strncmp (t->raw, r->name, sizeof t->raw) != 0) {
     g_autoptr (JsonNode) n = json_node_new (JSON_NODE_VALUE);
-    json_node_set_string (n, r->name);
+    /* the meta's copy may cut a long name inside a character */
+    g_autofree gchar *name = g_utf8_make_valid (r->name, strnlen (r->name, sizeof r->name));
+    json_node_set_string (n, name);
     g_free (t->json);
     t->json = json_to_string (n, FALSE);
     g_strlcpy (t->raw, r->name, sizeof t->raw);

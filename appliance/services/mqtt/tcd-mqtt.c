@@ -22,6 +22,8 @@
 #include "tcd-readings.h"
 
 #define BACKOFF_MAX_S 60
+#define STABLE_US (30 * G_USEC_PER_SEC)  /* a connection this old was a good one */
+#define EVENT_PATIENCE_US (5 * G_USEC_PER_SEC)  /* an event unacknowledged that long holds the readings */
 #define INFLIGHT_MAX 20                 /* queued events sent and not yet taken */
 
 
@@ -246,6 +248,7 @@ flush_queue (TcdMqtt *m)
       continue;
     }
     q->mid = mid;
+    q->sent_at = g_get_monotonic_time ();
     m->inflight++;
   }
 }
@@ -379,8 +382,14 @@ wait_and_retry (TcdMqtt *m, const gchar *why)
 static void
 lost (TcdMqtt *m, gint rc)
 {
-  if (m->state == ST_CONNECTED)
+  if (m->state == ST_CONNECTED) {
     m->disconnects++;
+    /* the wait starts again from 1 s only after a connection that lasted:
+     * a broker that takes the client and drops it at once (another camera
+     * with its client id) is not asked every second */
+    if (g_get_monotonic_time () - m->connected_at > STABLE_US)
+      m->backoff_s = 0;
+  }
   wait_and_retry (m, mosquitto_strerror (rc));
 }
 
@@ -405,7 +414,7 @@ on_connect (struct mosquitto *mosq, void *data, int rc)
   }
   m->state = ST_CONNECTED;
   m->connects++;
-  m->backoff_s = 0;
+  m->connected_at = g_get_monotonic_time ();
   g_message ("MQTT: connected to %s:%" G_GINT64_FORMAT " as %s", mq_cfg_string (m, "server"),
       tc_json_get_int (json_node_get_object (m->cfg), "port", 1883), m->base);
   exception (m, FALSE, "the broker is reachable again");
@@ -446,9 +455,10 @@ static void
 attempt_run (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   Attempt *a = data;
-  gint rc = a->again ? mosquitto_reconnect_async (a->mosq)
-      : mosquitto_connect_async (a->mosq, a->host, a->port, a->keepalive);
+  gint rc = mosquitto_connect_async (a->mosq, a->host, a->port, a->keepalive);
 
+  /* errno is this thread's */
+  a->error = rc == MOSQ_ERR_ERRNO ? errno : 0;
   g_task_return_int (task, rc);
 }
 
@@ -465,7 +475,7 @@ attempt_done (GObject *source, GAsyncResult *res, gpointer data)
   a->m = NULL;
   a->mosq = NULL;               /* m's */
   if (rc != MOSQ_ERR_SUCCESS) {
-    wait_and_retry (m, rc == MOSQ_ERR_ERRNO ? g_strerror (errno) : mosquitto_strerror (rc));
+    wait_and_retry (m, rc == MOSQ_ERR_ERRNO ? g_strerror (a->error) : mosquitto_strerror (rc));
     return;
   }
   io_add (m);
@@ -487,8 +497,12 @@ configure_tls (TcdMqtt *m, GError **error)
    * the daemon reads them */
   for (guint i = 0; i < 3 && ok; i++) {
     const gchar *pem = tc_json_get_string (t, members[i], "");
-    if (!*pem)
+    if (!*pem) {
+      /* not one left over from settings before */
+      g_autofree gchar *old = g_build_filename (m->dir, names[i], NULL);
+      g_unlink (old);
       continue;
+    }
     paths[i] = g_build_filename (m->dir, names[i], NULL);
     ok = g_file_set_contents_full (paths[i], pem, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
         error);
@@ -545,6 +559,18 @@ connect_now (TcdMqtt *m)
 
   if (!m->cfg || m->attempt || m->state == ST_CONNECTED || m->state == ST_CONNECTING)
     return;
+  /* a new client for each connection: the one before keeps the messages it
+   * had not seen taken, and would send them again beside the queue's */
+  if (m->mosq_used) {
+    g_autoptr (GError) err = NULL;
+    mosquitto_destroy (m->mosq);
+    m->mosq = NULL;
+    if (!client_new (m, &err)) {
+      m->state = ST_WAITING;
+      wait_and_retry (m, err->message);
+      return;
+    }
+  }
   c = json_node_get_object (m->cfg);
   a = g_new0 (Attempt, 1);
   a->m = m;
@@ -552,7 +578,6 @@ connect_now (TcdMqtt *m)
   a->host = g_strdup (mq_cfg_string (m, "server"));
   a->port = tc_json_get_int (c, "port", 1883);
   a->keepalive = tc_json_get_int (c, "keepalive_s", 60);
-  a->again = m->mosq_used;
   m->mosq_used = TRUE;
   m->attempt = a;
   m->state = ST_CONNECTING;
@@ -571,6 +596,9 @@ disconnect (TcdMqtt *m)
   if (m->retry_id)
     g_source_remove (m->retry_id);
   m->retry_id = 0;
+  if (m->ha_id)
+    g_source_remove (m->ha_id);
+  m->ha_id = 0;
   if (m->state == ST_CONNECTED) {
     mq_publish (m, status, "offline", 1, TRUE, NULL);
     m->state = ST_OFF;
@@ -599,6 +627,19 @@ disconnect (TcdMqtt *m)
 /* ---- readings ---- */
 
 static gboolean
+events_stalled (TcdMqtt *m)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  for (GList *l = m->queue.head; l; l = l->next) {
+    QItem *q = l->data;
+    if (q->mid && now - q->sent_at > EVENT_PATIENCE_US)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
 readings_tick (gpointer data)
 {
   TcdMqtt *m = data;
@@ -608,6 +649,14 @@ readings_tick (gpointer data)
 
   if (m->state != ST_CONNECTED || !tcd_config_bool (m->ctx->config, "thermometry.enabled"))
     return G_SOURCE_CONTINUE;
+  /* readings are not queued: none while the socket has not taken the last
+   * ones (a stalled link would pile them up in memory until the keepalive
+   * ends it), nor while an event waits long for the broker (a reading's
+   * message id, counted on the same 16 bits, could come to match its own) */
+  if (mosquitto_want_write (m->mosq) || events_stalled (m)) {
+    m->readings_skipped++;
+    return G_SOURCE_CONTINUE;
+  }
   s = tcd_pipeline_get_temperature (m->ctx->pipeline);
   if (!s || !(buf = gst_sample_get_buffer (s)) || GST_BUFFER_PTS (buf) == m->last_pts)
     return G_SOURCE_CONTINUE;
@@ -659,7 +708,10 @@ on_event (TcdEventType type, JsonNode *ev, gpointer data)
     const gchar *member = tc_json_member_kind (o, source) ? source : NULL;
     g_autofree gchar *key = member ? g_strdup_printf ("%s/%" G_GINT64_FORMAT, source,
         tc_json_get_int (o, member, 0)) : g_strdup (source);
-    if (g_strcmp0 (state, "start") == 0 || g_strcmp0 (state, "stop") == 0) {
+    /* the alarm level only: a pre-alarm is its own event, and its stop
+     * says nothing of the alarm */
+    if (g_strcmp0 (tc_json_get_string (o, "level", "alarm"), "alarm") == 0
+        && (g_strcmp0 (state, "start") == 0 || g_strcmp0 (state, "stop") == 0)) {
       const gchar *v = g_str_equal (state, "start") ? "ON" : "OFF";
       g_hash_table_insert (m->alarms, g_strdup (key), g_strdup (v));
       mq_publish_alarm (m, key, v);
@@ -682,6 +734,7 @@ tcd_mqtt_new (TcdContext *ctx)
   g_mkdir_with_parents (m->queue_dir, 0700);
   g_queue_init (&m->queue);
   m->alarms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->state_rules = g_hash_table_new (NULL, NULL);
   m->discovered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   queue_load (m);
   mq_discovered_load (m);
@@ -768,6 +821,7 @@ tcd_mqtt_free (TcdMqtt *m)
   tcd_bus_unsubscribe (m->ctx->bus, m->bus_id);
   g_queue_clear_full (&m->queue, (GDestroyNotify) qitem_free);
   g_hash_table_unref (m->alarms);
+  g_hash_table_unref (m->state_rules);
   g_hash_table_unref (m->discovered);
   mq_readings_free (m);
   g_clear_pointer (&m->described, json_node_unref);
@@ -799,6 +853,8 @@ tcd_mqtt_stats (TcdMqtt *m)
   json_builder_add_int_value (b, m->queue.length);
   json_builder_set_member_name (b, "events_dropped");
   json_builder_add_int_value (b, m->dropped);
+  json_builder_set_member_name (b, "readings_skipped");
+  json_builder_add_int_value (b, m->readings_skipped);
   json_builder_set_member_name (b, "commands_refused");
   json_builder_add_int_value (b, m->refused_commands);
   json_builder_set_member_name (b, "retry_in_s");
