@@ -211,6 +211,7 @@ try {
   const dev = (await apiIn(page, 'GET', 'device')).json;
   ok(await page.$eval('#dev-info dd[data-key="maint.serial"]', (e) => e.textContent) === dev.serial_number,
     'its serial number is the one of GET /device');
+  await page.$eval('#view', (v) => v.scrollTo(0, 0));
   await shot(page, 'maint-system');
   await page.click('#diag-download');
   const diag = await downloaded(/^thermocam-diagnostics.*\.json$/);

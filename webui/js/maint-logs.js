@@ -5,6 +5,7 @@ import { t } from './i18n.js';
 import { h, flash } from './ui.js';
 import { api } from './api.js';
 import { EventStream } from './events.js';
+import { formatTemp, formatDelta } from './thermal.js';
 import { pageFrom, showError, formatTime, download, saveBlob } from './maint-common.js';
 
 const PAGE = 25;
@@ -41,11 +42,13 @@ function startCollecting() {
   stream.on('alarm', (e) => {
     if (e.repeat)
       return;
+    // the event's temperatures are in °C (a comparison's: a difference)
+    const fmt = (v) => (e.source === 'comparison' ? formatDelta : formatTemp)(v, 'celsius');
     const what = e.source === 'input' ? t('alarms.input', { n: e.input })
       : e.source === 'environment' ? t('alarms.environment') : e.name || e.source;
     keep({ time: e.time, t: Date.parse(e.time) / 1000, type: 'alarm', level: e.level,
       what, state: e.state,
-      detail: e.value !== undefined ? `${t('state.' + e.level)}: ${e.value} (${e.threshold})` : t('state.' + e.level) });
+      detail: e.value !== undefined ? t('alarms.valueThreshold', { value: fmt(e.value), threshold: fmt(e.threshold) }) : '' });
   });
   stream.on('exception', (e) => {
     const name = t('exception.' + e.type);
