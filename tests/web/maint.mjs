@@ -5,6 +5,7 @@
 // logs; a self-signed certificate; the configuration exported and imported;
 // reboot and restore confirmed first; a user-level account kept out.
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -205,6 +206,18 @@ try {
   await page.click('#cert-upload');
   await sleep(200);
   ok(/PEM/.test(await page.$eval('#install-error', (e) => e.textContent)), 'a file with no certificate is not sent');
+  // a signed certificate with its key (made here by openssl) installed by upload
+  const signed = path.join(DOWNLOADS, 'signed.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-subj', '/C=FR/O=Upload Test/CN=installed.plant.example', '-days', '30',
+    '-keyout', path.join(DOWNLOADS, 'k.pem'), '-out', path.join(DOWNLOADS, 'c.pem')], { stdio: 'ignore' });
+  fs.writeFileSync(signed, fs.readFileSync(path.join(DOWNLOADS, 'c.pem'), 'utf8') + fs.readFileSync(path.join(DOWNLOADS, 'k.pem'), 'utf8'));
+  await (await page.$('#cert-file')).uploadFile(signed);
+  await page.click('#cert-upload');
+  await waitFor(page, () => document.querySelector('#cert-info dd[data-key="cert.subject"]')?.textContent.includes('installed.plant.example'));
+  const up = await apiIn(page, 'GET', 'security/certificate');
+  ok(/CN ?= ?installed\.plant\.example/.test(up.json?.subject) && await page.$eval('#cert-info dd[data-key="cert.subject"]', (e) => e.textContent) === up.json.subject,
+    'a signed certificate uploaded on the page is installed: GET and the page show its subject', up.json?.subject);
 
   // ---- maintenance (manual 10)
   ok(await go(page, '#/maintenance', '#dev-info dd[data-key="maint.serial"]'), 'the maintenance page shows the device');
