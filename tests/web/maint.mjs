@@ -53,6 +53,13 @@ async function typeInto(page, sel, text) {
   await page.type(sel, text);
 }
 
+// every input of the page has a label, every button is a real button (keyboard)
+async function unlabelled(page) {
+  return page.$$eval('#view input, #view select, #view textarea', (els) => els
+    .filter((e) => !(e.labels?.length || e.getAttribute('aria-label')))
+    .map((e) => e.outerHTML.slice(0, 80)));
+}
+
 async function users(page) {
   return (await apiIn(page, 'GET', 'users')).json || [];
 }
@@ -72,6 +79,9 @@ try {
   ok(['#/logs', '#/certificate', '#/users', '#/maintenance'].every((h) => navLinks.includes(h)),
     'the administrator sees the four pages in the menu', navLinks);
   await shot(page, 'maint-users');
+  await page.click('#user-add');
+  ok((await unlabelled(page)).length === 0, 'the users page: every input has a label', await unlabelled(page));
+  await page.click('#uf-cancel');
 
   await page.click('#user-add');
   await typeInto(page, '#uf-name', 'op1');
@@ -130,6 +140,7 @@ try {
     && all.some((r) => r.type === 'user' && r.text.includes('deleted op1')),
   'the audit log shows the login and the user changes just made', all.slice(0, 8));
   await shot(page, 'maint-logs');
+  ok((await unlabelled(page)).length === 0, 'the logs page: every input has a label', await unlabelled(page));
   await page.select('#log-type', 'user');
   await page.click('#log-go');
   await waitFor(page, () => [...document.querySelectorAll('#log-rows tr[data-type]')].every((tr) => tr.dataset.type === 'user'));
@@ -177,6 +188,7 @@ try {
   ok(await go(page, '#/certificate', '#cert-form'), 'the certificate page opens');
   await sleep(300);
   await shot(page, 'maint-cert-none');
+  ok((await unlabelled(page)).length === 0, 'the certificate page: every input has a label', await unlabelled(page));
   await typeInto(page, '#cert-form input[name="country"]', 'X1');
   await page.click('#cert-self');
   await sleep(200);
@@ -226,6 +238,14 @@ try {
     'its serial number is the one of GET /device');
   await page.$eval('#view', (v) => v.scrollTo(0, 0));
   await shot(page, 'maint-system');
+  ok((await unlabelled(page)).length === 0, 'the maintenance page: every input has a label', await unlabelled(page));
+  // in Chinese: every string of the page has its translation
+  await page.select('#lang', 'zh');
+  await sleep(300);
+  const zh = await page.$eval('#view', (v) => v.innerText);
+  ok(/维护/.test(zh) && /序列号/.test(zh) && !/Device name|Serial number|\b(maint|users|cert|logs)\.[a-zA-Z]/.test(zh), 'the maintenance page in Chinese', zh.slice(0, 200));
+  await shot(page, 'maint-system-zh');
+  await page.select('#lang', 'en');
   await page.click('#diag-download');
   const diag = await downloaded(/^thermocam-diagnostics.*\.json$/);
   ok(diag && 'pipeline' in JSON.parse(fs.readFileSync(diag, 'utf8')).diagnostics, 'the diagnostics download');
@@ -286,6 +306,13 @@ try {
   ok(restored.name !== 'before-restore' && (await users(page)).some((u) => u.name === 'viewer'),
     'a restore confirmed puts the settings back and keeps the users',
     { restored, users: await users(page), audit: ((await apiIn(page, 'GET', 'system/audit-log?type=user')).json?.records || []).map((r) => r.detail) });
+
+  // reboot confirmed: the device restarts in place and the page finds it back
+  const rebootsBefore = await auditCount('reboot');
+  await page.click('#reboot');
+  await answerDialog(page, true);
+  ok(await waitFor(page, () => /back/.test(document.getElementById('flash').textContent), null, 20000)
+    && await auditCount('reboot') > rebootsBefore, 'a reboot confirmed: the device restarts and the page says it is back');
 
   // ---- the phone's width
   // contexts of their own: another cookie jar, another session

@@ -59,6 +59,10 @@ export function renderCert(view) {
       if (e.status !== 404)
         flash(e.message, 'error');
     }
+    show();
+  }
+
+  function show() {
     const has = !!info?.subject;
     page.querySelector('#cert-none').hidden = has;
     page.querySelector('#cert-download').hidden = !info?.pem;
@@ -158,6 +162,7 @@ export function renderCert(view) {
       showError(install, installErr, e, { certificate: 'file' });
     }
   });
+  window.addEventListener('langchange', show);
   load();
-  return null;
+  return () => window.removeEventListener('langchange', show);
 }

@@ -175,5 +175,9 @@ export function renderMaintenance(view, { done }) {
   load();
   if (!levelAllows('administrator'))
     page.querySelector('#factory')?.remove();
-  return () => clearInterval(timer);
+  window.addEventListener('langchange', showInfo);
+  return () => {
+    clearInterval(timer);
+    window.removeEventListener('langchange', showInfo);
+  };
 }
