@@ -13,6 +13,7 @@ import {
 } from './lib.mjs';
 
 const USER_PW = 'Watch#2026xy';
+const USER_PW2 = 'Look@2027yz';
 const OP_PW = 'Op3rator#2026';
 const FILE_PW = 'Export#Pass1';
 const DOWNLOADS = fs.mkdtempSync(path.join(os.tmpdir(), 'maint-dl-'));
@@ -130,6 +131,23 @@ try {
   await page.click('#uf-submit');
   await page.waitForSelector('#user-list tr[data-user="viewer"]', { timeout: 5000 }).catch(() => {});
   ok((await users(page)).find((u) => u.name === 'viewer')?.level === 'user', 'a user-level account is made on the page');
+  // its password changed on the page (the level left as it is)
+  await page.click('#user-list tr[data-user="viewer"] button.edit');
+  await page.waitForSelector('#user-form:not([hidden])');
+  ok(await page.$eval('#uf-name', (e) => e.readOnly) && await page.$eval('#uf-old-row', (e) => e.hidden),
+    'editing another account: its name fixed, no current password asked');
+  await typeInto(page, '#uf-password', USER_PW2);
+  await typeInto(page, '#uf-confirm', USER_PW2);
+  await page.click('#uf-submit');
+  await waitFor(page, () => document.querySelector('#user-form').hidden);
+  const pwAudit = ((await apiIn(page, 'GET', 'system/audit-log?type=user')).json.records || []).map((r) => r.detail);
+  ok(pwAudit.includes('changed viewer: password'), 'a password changed on the page reaches the device', pwAudit);
+  // admin's own: no level offered, the current password asked
+  await page.click('#user-list tr[data-user="admin"] button.edit');
+  await page.waitForSelector('#user-form:not([hidden])');
+  ok(await page.$eval('#uf-level', (e) => e.closest('label').hidden) && !await page.$eval('#uf-old-row', (e) => e.hidden),
+    'editing admin itself: its level not offered, its current password asked');
+  await page.click('#uf-cancel');
 
   // ---- the audit log (manual 10.12.2)
   ok(await go(page, '#/logs', '#log-rows tr[data-type]'), 'the logs page opens with the audit log');
@@ -328,10 +346,21 @@ try {
   }
   await phoneCtx.close();
 
+  // ---- an operator: logs, certificate and maintenance, not the users nor what touches them
+  await apiIn(page, 'POST', 'users', { name: 'oper', password: OP_PW, level: 'operator' });
+  const operCtx = await browser.createBrowserContext();
+  const oper = await openAs(operCtx, 'oper', OP_PW, '#/maintenance');
+  const operLinks = await oper.$$eval('#nav a', (as) => as.filter((a) => !a.hidden).map((a) => a.getAttribute('href')));
+  await oper.waitForSelector('#dev-info dd', { timeout: 10000 }).catch(() => {});
+  ok(operLinks.join() === '#/live,#/logs,#/certificate,#/maintenance' && await oper.$('#reboot') !== null
+    && await oper.$('#factory, #export-form, #import-form') === null,
+  'an operator sees logs, certificate and maintenance (reboot, restore), not the users, default, export, import', operLinks);
+  await operCtx.close();
+
   // ---- a user-level account: no menu entry, no page, and the API refuses too
   console_.expectRefusals = true;
   const viewerCtx = await browser.createBrowserContext();
-  const viewer = await openAs(viewerCtx, 'viewer', USER_PW);
+  const viewer = await openAs(viewerCtx, 'viewer', USER_PW2);
   const links = await viewer.$$eval('#nav a', (as) => as.filter((a) => !a.hidden).map((a) => a.getAttribute('href')));
   ok(links.length === 1 && links[0] === '#/live', 'a user-level account sees only the live view in the menu', links);
   for (const hash of ['#/users', '#/logs', '#/certificate', '#/maintenance']) {

@@ -11,7 +11,8 @@ export function guarded(level, render) {
   return (view, ctx) => {
     if (!levelAllows(level)) {
       view.append(h('section', { class: 'mt-page' },
-        h('p', { class: 'error mt-refused', role: 'alert' }, t('maint.refused'))));
+        h('p', { class: 'error mt-refused', role: 'alert', 'data-i18n': 'maint.refused' }, t('maint.refused')),
+        h('p', { class: 'mt-refused-back' }, h('a', { href: '#/live', 'data-i18n': 'maint.toLive' }, t('maint.toLive')))));
       return null;
     }
     return render(view, ctx);
