@@ -344,6 +344,15 @@ try {
     ok(wide <= 390, `the ${name} page fits a phone's width`, wide);
     await shot(phone, `maint-${name}-phone`);
   }
+  await go(phone, '#/users', '#user-list tr');
+  await phone.click('#user-add');
+  await phone.type('#uf-password', 'abc');
+  await shot(phone, 'maint-users-add-phone');
+  await go(phone, '#/maintenance', '#restore');
+  await phone.click('#restore');
+  await phone.waitForSelector('dialog.mt-dialog[open]');
+  await shot(phone, 'maint-restore-dialog-phone');
+  await answerDialog(phone, false);
   await phoneCtx.close();
 
   // ---- an operator: logs, certificate and maintenance, not the users nor what touches them

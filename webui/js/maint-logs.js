@@ -77,7 +77,7 @@ async function auditHistory({ type, from, to, limit, offset }) {
   if (type) q.set('type', type);
   if (from) q.set('from', from);
   if (to) q.set('to', to);
-  const all = (await api('GET', 'system/audit-log' + (q.size ? '?' + q : ''))).records || [];
+  const all = (await api('GET', 'system/audit-log' + (String(q) ? '?' + q : ''))).records || [];
   all.reverse();                    // newest first
   return { records: all.slice(offset, offset + limit), total: all.length };
 }
