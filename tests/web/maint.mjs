@@ -314,6 +314,24 @@ try {
   const after = (await apiIn(page, 'GET', 'config/device')).json;
   ok(after.name === before.name, 'the import restored the setting changed since the export', { before: before.name, after: after.name });
 
+  // the audit log a page at a time (25): 30 changes more make two pages at least
+  for (let i = 0; i < 30; i++)
+    await apiIn(page, 'PUT', 'config/device', { number: 100 + i });
+  await go(page, '#/logs', '#log-rows tr[data-type]');
+  await page.waitForSelector('#log-rows tr[data-type]');
+  const page1 = await page.$$eval('#log-rows tr[data-type]', (trs) => trs.map((tr) => tr.textContent));
+  const pager1 = await page.$eval('#log-page', (e) => e.textContent);
+  await page.click('#log-next');
+  await waitFor(page, (p) => document.querySelector('#log-page').textContent !== p, pager1);
+  const page2 = await page.$$eval('#log-rows tr[data-type]', (trs) => trs.map((tr) => tr.textContent));
+  const total = (await apiIn(page, 'GET', 'system/audit-log')).json.records.length;
+  const timeOf = (row) => row.slice(0, 19);
+  ok(page1.length === 25 && page2.length === Math.min(25, total - 25) && timeOf(page2[0]) <= timeOf(page1[24])
+    && /Page 1 of/.test(pager1) && page1[0].includes('changed config.device'),
+  'the audit log is paged: newest first, 25 a page, the next page older', { pager1, n1: page1.length, n2: page2.length, total });
+  await page.click('#log-prev');
+  await waitFor(page, () => /Page 1 of/.test(document.querySelector('#log-page').textContent));
+
   // restore confirmed: a setting back to its default, the users kept
   await apiIn(page, 'PUT', 'config/device', { name: 'before-restore' });
   await go(page, '#/maintenance', '#restore');
@@ -385,6 +403,21 @@ try {
   ok(refusals.every((s) => s === 403), 'and the API refuses it the same', refusals);
   console_.expectRefusals = false;
   await viewerCtx.close();
+
+  // ---- last: the factory default (it ends every session and the accounts)
+  await go(page, '#/maintenance', '#factory');
+  await page.click('#factory');
+  const defText = await answerDialog(page, false);
+  ok(/Every user is removed/.test(defText) && /activated again/.test(defText) && (await users(page)).length > 1,
+    'the factory default asks first, says the users go, and cancelled keeps them', defText);
+  console_.expectRefusals = true;
+  await page.click('#factory');
+  await answerDialog(page, true);
+  ok(await page.waitForSelector('#act-password', { timeout: 10000 }).then(() => true, () => false)
+    && (await apiIn(page, 'GET', 'session')).json?.error?.code === 'not_activated',
+  'the factory default confirmed: the device is new, the page asks for its activation');
+  await shot(page, 'maint-after-default');
+  console_.expectRefusals = false;
 
   // expected: GET /security/certificate answers 404 while none is installed
   // (the page asks), the import with the wrong password is refused (400)
