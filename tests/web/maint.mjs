@@ -195,6 +195,9 @@ try {
     .some((tr) => tr.textContent.includes('hotspot')), null, 15000);
   ok(alarmed, 'an alarm of the event stream shows in the alarm and exception history');
   await shot(page, 'maint-logs-events');
+  await page.click('#log-export');
+  const evCsv = await downloaded(/^event-history.*\.csv$/);
+  ok(evCsv && /hotspot/.test(fs.readFileSync(evCsv, 'utf8')), 'the alarm and exception history exports as CSV');
   await page.select('#log-type', 'exception');
   await page.click('#log-go');
   await waitFor(page, () => !document.querySelector('#log-rows tr[data-type="alarm"]'));

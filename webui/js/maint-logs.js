@@ -82,6 +82,12 @@ async function auditHistory({ type, from, to, limit, offset }) {
   return { records: all.slice(offset, offset + limit), total: all.length };
 }
 
+// a type's name, the type itself when the catalog does not know it
+function typeName(type) {
+  const s = t('logs.t.' + type);
+  return s === 'logs.t.' + type ? type : s;
+}
+
 function unix(input) {
   if (!input.value)
     return 0;
@@ -101,7 +107,7 @@ export function renderLogs(view) {
     const types = tab === 'audit' ? AUDIT_TYPES : EVENT_TYPES;
     const keepValue = typeSel.value;
     typeSel.replaceChildren(h('option', { value: '' }, t('logs.all')),
-      ...types.map((ty) => h('option', { value: ty }, t('logs.t.' + ty))));
+      ...types.map((ty) => h('option', { value: ty }, typeName(ty))));
     typeSel.value = types.includes(keepValue) ? keepValue : '';
   }
 
@@ -125,7 +131,7 @@ export function renderLogs(view) {
     total = res.total;
     rows.replaceChildren(...res.records.map((r) => tab === 'audit'
       ? h('tr', { dataset: { type: r.type } },
-        h('td', { class: 'time' }, formatTime(r.time)), h('td', {}, t('logs.t.' + r.type)),
+        h('td', { class: 'time' }, formatTime(r.time)), h('td', {}, typeName(r.type)),
         h('td', {}, r.user ?? ''), h('td', {}, r.address ?? ''), h('td', { class: 'detail' }, r.detail))
       : h('tr', { dataset: { type: r.type, level: r.level } },
         h('td', { class: 'time' }, formatTime(r.time)),
