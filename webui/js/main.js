@@ -5,7 +5,12 @@ import { api, setCsrf, onAuthLost, ApiError } from './api.js';
 import { renderActivate, renderLogin, setLock } from './auth.js';
 import { renderLive } from './live.js';
 import { flash } from './ui.js';
-import { setLevel } from './level.js';
+import { setLevel, levelAllows } from './level.js';
+import { guarded } from './maint-common.js';
+import { renderUsers } from './maint-users.js';
+import { renderCert } from './maint-cert.js';
+import { renderLogs, stopCollecting } from './maint-logs.js';
+import { renderMaintenance } from './maint-system.js';
 
 const state = { activated: true, session: null, device: null, notice: '' };
 let cleanup = null;
@@ -52,6 +57,19 @@ function showFrame() {
   }
   document.body.dataset.level = s ? s.level : '';
   setLevel(s?.level);
+  for (const a of document.querySelectorAll('#nav a[data-level]'))
+    a.hidden = !levelAllows(a.dataset.level);
+}
+
+// the maintenance page ended the session (import) or the device's state (default)
+function sessionEnded(to, notice) {
+  stopCollecting();
+  setCsrf(null);
+  state.session = null;
+  state.notice = notice || '';
+  if (to === 'activate')
+    state.activated = false;
+  go(to === 'activate' ? '#/activate' : '#/login');
 }
 
 const pages = {
@@ -68,6 +86,10 @@ const pages = {
     },
   }),
   '/live': (view) => renderLive(view, { session: state.session, device: state.device }),
+  '/users': guarded('administrator', (view) => renderUsers(view, { session: state.session })),
+  '/certificate': guarded('operator', renderCert),
+  '/logs': guarded('operator', renderLogs),
+  '/maintenance': guarded('operator', (view) => renderMaintenance(view, { done: sessionEnded })),
 };
 
 function route() {
@@ -109,6 +131,7 @@ function wireFrame() {
         flash(e.message, 'error');
     }
     setCsrf(null);
+    stopCollecting();
     state.session = null;
     state.notice = 'login.loggedOut';
     go('#/login');
@@ -121,6 +144,7 @@ function wireFrame() {
     }
     state.session = null;
     setCsrf(null);
+    stopCollecting();
     go(state.activated ? '#/login' : '#/activate');
   });
   window.addEventListener('hashchange', route);
