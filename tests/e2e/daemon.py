@@ -186,12 +186,41 @@ def ffprobe(url, transport, timeout=25):
         return None, r.stderr
 
 
-class Events:
+class Collector:
+    """what a reader thread collects (self.events), waited on with a predicate"""
+
+    def __init__(self):
+        self.events = []
+        self.cond = threading.Condition()
+
+    def add(self, item):
+        with self.cond:
+            self.events.append(item)
+            self.cond.notify_all()
+
+    def wait(self, pred, timeout, since=0):
+        """the first item from @since on that @pred accepts, or None after @timeout s"""
+        end = time.time() + timeout
+        with self.cond:
+            while True:
+                for e in self.events[since:]:
+                    if pred(e):
+                        return e
+                left = end - time.time()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def all(self, pred):
+        with self.cond:
+            return [e for e in self.events if pred(e)]
+
+
+class Events(Collector):
     """GET /api/v1/events through curl -N, parsed as they arrive"""
 
     def __init__(self, d):
-        self.events = []
-        self.cond = threading.Condition()
+        super().__init__()
         self.proc = subprocess.Popen(
             ["curl", "-s", "-N", "--digest", "-u", f"admin:{PASSWORD}", d.url("events")],
             stdout=subprocess.PIPE, text=True)
@@ -204,22 +233,8 @@ class Events:
             if line.startswith("event: "):
                 kind = line[7:]
             elif line.startswith("data: ") and kind:
-                with self.cond:
-                    self.events.append((kind, json.loads(line[6:]), time.time()))
-                    self.cond.notify_all()
+                self.add((kind, json.loads(line[6:]), time.time()))
                 kind = None
-
-    def wait(self, pred, timeout):
-        end = time.time() + timeout
-        with self.cond:
-            while True:
-                for e in self.events:
-                    if pred(e):
-                        return e
-                left = end - time.time()
-                if left <= 0:
-                    return None
-                self.cond.wait(left)
 
     def close(self):
         self.proc.terminate()

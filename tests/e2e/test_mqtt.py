@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon import Daemon, Events, Tap, self_signed, wait_for  # noqa: E402
+from daemon import Collector, Daemon, Events, Tap, self_signed, wait_for  # noqa: E402
 
 t = Tap()
 if not shutil.which("mosquitto") or not shutil.which("mosquitto_sub"):
@@ -105,43 +105,31 @@ class Broker:
             self.proc.wait(10)
 
 
-class Sub:
-    """mosquitto_sub on '#' (and $SYS left out): (topic, retained, payload)"""
+class Sub(Collector):
+    """mosquitto_sub on '#': (topic, retained, payload, time) as they arrive"""
 
     def __init__(self, broker, client_id=None):
+        super().__init__()
         args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-u", WATCHER,
                 "-P", WPW, "-t", "#", "-q", "1", "-F", "%t\t%r\t%p"]
         if client_id:
             args += ["-c", "-i", client_id]      # a session the broker keeps
-        self.msgs = []
-        self.cond = threading.Condition()
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True)
         threading.Thread(target=self._read, daemon=True).start()
+
+    @property
+    def msgs(self):
+        return self.events
 
     def _read(self):
         for line in self.proc.stdout:
             parts = line.rstrip("\n").split("\t", 2)
             if len(parts) == 3:
-                with self.cond:
-                    self.msgs.append((parts[0], parts[1] == "1", parts[2], time.time()))
-                    self.cond.notify_all()
+                self.add((parts[0], parts[1] == "1", parts[2], time.time()))
 
     def wait(self, pred, timeout=10, since=0):
-        end = time.time() + timeout
-        with self.cond:
-            while True:
-                for m in self.msgs[since:]:
-                    if pred(m):
-                        return m
-                left = end - time.time()
-                if left <= 0:
-                    return None
-                self.cond.wait(left)
-
-    def all(self, pred):
-        with self.cond:
-            return [m for m in self.msgs if pred(m)]
+        return super().wait(pred, timeout, since)
 
     def close(self):
         self.proc.terminate()
