@@ -286,6 +286,14 @@ gst_thermal_palette_transform_frame (GstVideoFilter * filter,
   gdouble scale, brightness, contrast;
   GstThermalPaletteMeta *pm;
 
+  if (meta && meta->kind == GST_THERMAL_FRAME_RAW && !self->warned_raw) {
+    /* a picture can be made of raw counts, but no temperature holds in it */
+    self->warned_raw = TRUE;
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("thermalpalette got raw sensor counts, not temperatures: the picture spans the "
+            "counts, and a manual range (range-min, range-max, degrees C) cannot apply"),
+        ("put thermalnuc ! thermalradiometry before it"));
+  }
   GST_OBJECT_LOCK (self);
   if (meta && meta->kind == GST_THERMAL_FRAME_TEMPERATURE &&
       meta->scale > 0.0 && meta->scale != self->scale) {

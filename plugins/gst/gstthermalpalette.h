@@ -36,6 +36,7 @@ struct _GstThermalPalette
   /* streaming */
   TcColorizer *colorizer;
   gdouble scale;                  /* kelvin per input count */
+  gboolean warned_raw;            /* raw counts came in: said once */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (thermalpalette);

@@ -214,6 +214,39 @@ test_property_stress (void)
   gst_harness_teardown (h);
 }
 
+/* raw sensor counts (no thermalradiometry before it): a picture, and one
+ * warning on the bus that says so */
+static void
+test_raw_counts_warn (void)
+{
+  GstHarness *h = pal_harness ("RGB");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  guint warnings = 0;
+
+  gst_element_set_bus (h->element, bus);
+  for (int i = 0; i < 3; i++) {
+    GstBuffer *in = gray16_buffer (W, H, fill_ramp);
+    GstBuffer *out;
+    gst_buffer_add_thermal_meta (in)->kind = GST_THERMAL_FRAME_RAW;
+    out = gst_harness_push_and_pull (h, in);
+    g_assert_nonnull (out);
+    gst_buffer_unref (out);
+  }
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *err = NULL;
+    gst_message_parse_warning (msg, &err, NULL);
+    g_assert_nonnull (strstr (err->message, "raw sensor counts"));
+    g_error_free (err);
+    gst_message_unref (msg);
+    warnings++;
+  }
+  g_assert_cmpuint (warnings, ==, 1);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -225,5 +258,6 @@ main (int argc, char **argv)
   g_test_add_func ("/thermalpalette/channel-order-and-odd-sizes",
       test_channel_order_and_odd_sizes);
   g_test_add_func ("/thermalpalette/property-stress", test_property_stress);
+  g_test_add_func ("/thermalpalette/raw-counts-warn", test_raw_counts_warn);
   return g_test_run ();
 }
