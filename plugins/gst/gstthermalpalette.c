@@ -517,10 +517,14 @@ gst_thermal_palette_class_init (GstThermalPaletteClass * klass)
           "Digital detail enhancement (0 = off, 1-100)", 0, 100,
           DEFAULT_PROP_DDE, rw));
   g_object_class_install_property (gobject_class, PROP_BRIGHTNESS,
-      g_param_spec_double ("brightness", "Brightness", "Brightness", -1.0, 1.0,
+      g_param_spec_double ("brightness", "Brightness",
+          "Shifts every colour along the palette: -1 (half the palette darker) to 1 "
+          "(half the palette brighter), 0 = as the range maps it", -1.0, 1.0,
           DEFAULT_PROP_BRIGHTNESS, rw));
   g_object_class_install_property (gobject_class, PROP_CONTRAST,
-      g_param_spec_double ("contrast", "Contrast", "Contrast", 0.0, 2.0,
+      g_param_spec_double ("contrast", "Contrast",
+          "Stretches the palette around its middle colour: 0 (one colour) to 2 (twice "
+          "as steep), 1 = as the range maps it", 0.0, 2.0,
           DEFAULT_PROP_CONTRAST, rw));
 
   gst_element_class_set_static_metadata (element_class,
