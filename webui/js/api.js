@@ -29,12 +29,14 @@ export function authLost(err) {
     fn(err);
 }
 
-// api('GET', 'rules') -> parsed JSON (a Blob for other content, null for 204);
-// opts.quiet: a 401 is only thrown, not told to the frame
-export async function api(method, path, body, opts = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined)
-    headers['Content-Type'] = 'application/json';
+// the Response of a request to the API (any body: JSON text, a file, a
+// FormData), or an ApiError thrown: the CSRF token sent with every change;
+// opts.contentType, opts.accept, opts.signal; opts.quiet: a 401 is only
+// thrown, not told to the frame
+export async function request(method, path, body, opts = {}) {
+  const headers = { Accept: opts.accept || 'application/json' };
+  if (opts.contentType)
+    headers['Content-Type'] = opts.contentType;
   if (method !== 'GET' && method !== 'HEAD') {
     const token = sessionStorage.getItem(CSRF_KEY);
     if (token)
@@ -43,9 +45,7 @@ export async function api(method, path, body, opts = {}) {
   let r;
   try {
     r = await fetch(BASE + path, {
-      method, headers, credentials: 'same-origin', cache: 'no-store',
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-      signal: opts.signal,
+      method, headers, body, credentials: 'same-origin', cache: 'no-store', signal: opts.signal,
     });
   } catch (e) {
     throw new ApiError(0, 'network', e.message);
@@ -61,6 +61,13 @@ export async function api(method, path, body, opts = {}) {
       authLost(err);
     throw err;
   }
+  return r;
+}
+
+// api('GET', 'rules') -> parsed JSON (a Blob for other content, null for 204)
+export async function api(method, path, body, opts = {}) {
+  const r = await request(method, path, body !== undefined ? JSON.stringify(body) : undefined,
+    { ...opts, contentType: body !== undefined ? 'application/json' : undefined });
   if (r.status === 204)
     return null;
   if ((r.headers.get('Content-Type') || '').includes('application/json'))

@@ -1,7 +1,7 @@
 // What the maintenance pages share (users, certificate, logs, maintenance):
 // the level a page needs, a confirmation dialog, file downloads and uploads
 // with the session's CSRF token, a field's error, a date.
-import { ApiError, authLost } from './api.js';
+import { request } from './api.js';
 import { t, applyI18n } from './i18n.js';
 import { h } from './ui.js';
 import { levelAllows, pruneByLevel } from './level.js';
@@ -51,33 +51,9 @@ export function confirmDialog(title, text, okLabel, danger = false) {
   });
 }
 
-function csrfHeaders(extra = {}) {
-  const token = sessionStorage.getItem('thermocam.csrf');
-  return token ? { ...extra, 'X-CSRF-Token': token } : extra;
-}
-
 // a request whose answer may be a file: the Response, or an ApiError thrown
-export async function send(method, path, body, contentType) {
-  const headers = csrfHeaders({ Accept: 'application/json, */*' });
-  if (contentType)
-    headers['Content-Type'] = contentType;
-  let r;
-  try {
-    r = await fetch('/api/v1/' + path, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
-  } catch (e) {
-    throw new ApiError(0, 'network', e.message);
-  }
-  if (!r.ok) {
-    let e = {};
-    try {
-      e = (await r.json()).error || {};
-    } catch { /* not JSON */ }
-    const err = new ApiError(r.status, e.code, e.message, e.field, r.headers);
-    if (r.status === 401)
-      authLost(err);
-    throw err;
-  }
-  return r;
+export function send(method, path, body, contentType) {
+  return request(method, path, body, { contentType, accept: 'application/json, */*' });
 }
 
 // saves a Blob as a file named @name
