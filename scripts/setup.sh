@@ -16,6 +16,8 @@ packages=(
   python3 curl ffmpeg openssl glib-networking iproute2
   libmodbus-dev mbpoll socat python3-pymodbus python3-serial python3-serial-asyncio
   libcurl4-openssl-dev python3-pyftpdlib python3-aiosmtpd
+  # the history (SQLite) and the check of /metrics (promtool)
+  libsqlite3-dev sqlite3 prometheus
   # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog
   nodejs chromium fonts-noto-cjk
   "$@"
