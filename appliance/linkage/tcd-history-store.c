@@ -513,6 +513,12 @@ tcd_history_store_add_event (TcdHistoryStore *s, gint64 t_ms, const gchar *type,
   return TRUE;
 }
 
+guint
+tcd_history_store_queued (TcdHistoryStore *s)
+{
+  return MAX (g_async_queue_length (s->queue), 0);
+}
+
 void
 tcd_history_store_set_limits (TcdHistoryStore *s, const TcdHistoryLimits *limits)
 {

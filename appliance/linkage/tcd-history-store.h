@@ -62,6 +62,8 @@ gboolean tcd_history_store_add (TcdHistoryStore *s, gint64 t, const TcdHistorySa
                                 guint n);
 gboolean tcd_history_store_add_event (TcdHistoryStore *s, gint64 t_ms, const gchar *type,
                                       const gchar *json);
+/* How many items wait for the worker */
+guint    tcd_history_store_queued (TcdHistoryStore *s);
 void     tcd_history_store_set_limits (TcdHistoryStore *s, const TcdHistoryLimits *limits);
 /* Waits until everything queued so far is committed (tests, benchmarks,
  * export); the maintenance (retention, size) runs first when @maintain */
