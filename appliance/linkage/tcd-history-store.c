@@ -556,7 +556,7 @@ tcd_history_store_stats (TcdHistoryStore *s)
   json_builder_begin_object (b);
 #define MEMBER(name, value) \
   json_builder_set_member_name (b, name); json_builder_add_int_value (b, value)
-  MEMBER ("queued", g_async_queue_length (s->queue));
+  MEMBER ("queued", tcd_history_store_queued (s));
   MEMBER ("written_samples", (guint) g_atomic_int_get (&s->written_samples));
   MEMBER ("written_events", (guint) g_atomic_int_get (&s->written_events));
   MEMBER ("dropped", (guint) g_atomic_int_get (&s->dropped));

@@ -240,6 +240,10 @@ root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
         "no such file: an encoded slash, NUL or \"..\" is never one");
     return;
   }
+  if (http_is_metrics (msg)) {
+    http_metrics (h, msg);
+    return;
+  }
   if (g_str_equal (path, "/onvif") || g_str_has_prefix (path, "/onvif/")) {
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
         "no route %s: the API is under " API " (" API "openapi.yaml)", path);
@@ -675,6 +679,8 @@ tcd_http_free (TcdHttp *h)
   g_clear_object (&h->tls_server);
   g_clear_object (&h->tls_cert);
   g_hash_table_unref (h->sessions);
+  g_clear_pointer (&h->alarm_counts, g_hash_table_unref);
+  g_clear_pointer (&h->exception_counts, g_hash_table_unref);
   g_hash_table_unref (h->nonces);
   tcd_router_free (h->router);
   web_files_free (h->web);
