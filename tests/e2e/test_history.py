@@ -147,6 +147,22 @@ time.sleep(4.5)
 n2 = len(d.get("history?rule=scene&step=raw")[1]["points"])
 t.ok(s == 200 and n2 > n1, f"on again: stored again ({n1} -> {n2})", j)
 
+# ---- in the configuration's export and import ----
+EXPORT_PW = "Exp0rt#secret"
+exported = d.get("config/history")[1]
+expf = os.path.join(d.state_dir, "export.bin")
+r = d.post("system/config-export", {"password": EXPORT_PW}, out_file=expf)
+d.put("config/history", {"enabled": False, "raw_retention_h": 5, "size_limit_mb": 64})
+r = d.curl("POST", "system/config-import",
+           extra=("-F", f"file=@{expf};type=application/octet-stream", "-F", f"password={EXPORT_PW}"))
+s, j, _ = d.get("config/history")
+t.ok(r[0] == 200 and j == exported and j["raw_retention_h"] == 48,
+     "the history settings go out with the export and come back with the import", (r[:2], j, exported))
+n3 = len(d.get("history?rule=scene&step=raw")[1]["points"])
+time.sleep(4.5)
+n4 = len(d.get("history?rule=scene&step=raw")[1]["points"])
+t.ok(n4 > n3, f"and apply at once (stored again: {n3} -> {n4})")
+
 # ---- kill -9 while writing ----
 time.sleep(2.5)
 s, j, _ = d.get("history?rule=scene&step=raw")

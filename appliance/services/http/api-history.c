@@ -9,12 +9,14 @@
  * MAX_SPAN_S and answers at most MAX_POINTS points (then "truncated": the
  * next query starts after the last point), at most MAX_EVENTS events.  The
  * queries run in a worker thread on their own read-only connection: the main
- * loop never waits on SQLite.
+ * loop never waits on SQLite, nor on the answer's text: the thread makes it
+ * (compact JSON, or CSV), the main loop only hands it to libsoup.
  */
 #include "tcd-http-private.h"
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "tc-json.h"
 #include "tcd-json.h"
@@ -44,6 +46,8 @@ typedef struct {
   GPtrArray *events;
   guint64 total;
   GError *error;
+  gchar *body;                  /* the answer's text, made in the thread */
+  gchar *filename;              /* CSV: the attachment's name */
 } Job;
 
 static void
@@ -55,6 +59,8 @@ job_free (Job *j)
   g_clear_pointer (&j->points, g_array_unref);
   g_clear_pointer (&j->events, g_ptr_array_unref);
   g_clear_error (&j->error);
+  g_free (j->body);
+  g_free (j->filename);
   g_free (j);
 }
 
@@ -156,47 +162,51 @@ time_span (SoupServerMessage *msg, GHashTable *query, gboolean ms, gint64 *from,
   return TRUE;
 }
 
+/* "2026-11-24T08:00:00Z" into @buf (a point's time: made thousands of times) */
+static const gchar *
+iso_time_buf (gint64 t, gchar buf[32])
+{
+  time_t tt = (time_t) t;
+  struct tm tm;
+
+  if (!gmtime_r (&tt, &tm) || strftime (buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    buf[0] = '\0';
+  return buf;
+}
+
 static gchar *
 iso_time (gint64 t)
 {
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
-  return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("");
+  gchar buf[32];
+  return g_strdup (iso_time_buf (t, buf));
 }
 
 /* ---- GET /history ---- */
 
-static void
-points_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+static gchar *
+points_csv (Job *j)
 {
-  Job *j = data;
-  j->points = tcd_history_query (j->path, j->rule, j->from, j->to, j->step, MAX_POINTS,
-      &j->truncated, &j->error);
-}
+  GString *csv = g_string_sized_new (64 + 40 * j->points->len);
 
-static void
-send_points_csv (Job *j)
-{
-  GString *csv = g_string_new ("time,max,min,avg\r\n");
-  g_autofree gchar *disp = NULL;
-
+  g_string_append (csv, "time,max,min,avg\r\n");
   for (guint i = 0; i < j->points->len; i++) {
     const TcdHistoryPoint *p = &g_array_index (j->points, TcdHistoryPoint, i);
-    g_autofree gchar *t = iso_time (p->t);
+    gchar t[32];
     gchar mx[G_ASCII_DTOSTR_BUF_SIZE], mn[G_ASCII_DTOSTR_BUF_SIZE], av[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append_printf (csv, "%s,%s,%s,%s\r\n", t,
+    g_string_append_printf (csv, "%s,%s,%s,%s\r\n", iso_time_buf (p->t, t),
         g_ascii_formatd (mx, sizeof mx, "%.2f", p->max),
         g_ascii_formatd (mn, sizeof mn, "%.2f", p->min),
         g_ascii_formatd (av, sizeof av, "%.2f", p->avg));
   }
   if (j->rule == TCD_HISTORY_SCENE)
-    disp = g_strdup ("history-scene.csv");
+    j->filename = g_strdup ("history-scene.csv");
   else
-    disp = g_strdup_printf ("history-rule-%d.csv", j->rule);
-  send_pem (j->msg, g_string_free (csv, FALSE), "text/csv", disp, SOUP_STATUS_OK);
+    j->filename = g_strdup_printf ("history-rule-%d.csv", j->rule);
+  return g_string_free (csv, FALSE);
 }
 
-static void
-send_points_json (Job *j)
+static gchar *
+points_json (Job *j)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
@@ -220,10 +230,10 @@ send_points_json (Job *j)
   json_builder_begin_array (b);
   for (guint i = 0; i < j->points->len; i++) {
     const TcdHistoryPoint *p = &g_array_index (j->points, TcdHistoryPoint, i);
-    g_autofree gchar *t = iso_time (p->t);
+    gchar t[32];
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "t");
-    json_builder_add_string_value (b, t);
+    json_builder_add_string_value (b, iso_time_buf (p->t, t));
     json_builder_set_member_name (b, "max");
     json_builder_add_double_value (b, tcd_json_round ("max", p->max));
     json_builder_set_member_name (b, "min");
@@ -235,21 +245,36 @@ send_points_json (Job *j)
   json_builder_end_array (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  send_json (j->msg, SOUP_STATUS_OK, root);
+  return tcd_json_to_string (root, FALSE);
 }
 
 static void
-points_done (GObject *source, GAsyncResult *res, gpointer data)
+points_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+  Job *j = data;
+  j->points = tcd_history_query (j->path, j->rule, j->from, j->to, j->step, MAX_POINTS,
+      &j->truncated, &j->error);
+  if (j->points)
+    j->body = j->csv ? points_csv (j) : points_json (j);
+}
+
+/* on the main loop: the text made in the thread goes out */
+static void
+job_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   Job *j = data;
 
-  if (!j->points)
+  if (!j->body)
     send_error (j->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s",
         j->error ? j->error->message : "the history cannot be read");
-  else if (j->csv)
-    send_points_csv (j);
-  else
-    send_points_json (j);
+  else if (j->filename)
+    send_pem (j->msg, g_steal_pointer (&j->body), "text/csv", j->filename, SOUP_STATUS_OK);
+  else {
+    gsize len = strlen (j->body);
+    soup_server_message_set_status (j->msg, SOUP_STATUS_OK, NULL);
+    soup_server_message_set_response (j->msg, "application/json", SOUP_MEMORY_TAKE,
+        g_steal_pointer (&j->body), len);
+  }
   soup_server_message_unpause (j->msg);
   job_free (j);
 }
@@ -309,7 +334,7 @@ handle_history (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   j->to = to;
   j->step = st == TCD_HISTORY_STEP_AUTO ? tcd_history_step_auto (from, to, MAX_POINTS) : st;
   j->csv = format && g_str_equal (format, "csv");
-  run_job (h, msg, j, points_thread, points_done);
+  run_job (h, msg, j, points_thread, job_done);
 }
 
 /* ---- GET /events/history ---- */
@@ -318,22 +343,13 @@ static void
 events_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 {
   Job *j = data;
-  j->events = tcd_history_query_events (j->path, j->type, j->from, j->to, j->limit,
-      j->offset, &j->total, &j->error);
-}
-
-static void
-events_done (GObject *source, GAsyncResult *res, gpointer data)
-{
-  Job *j = data;
   g_autoptr (JsonBuilder) b = NULL;
   g_autoptr (JsonNode) root = NULL;
 
-  if (!j->events) {
-    send_error (j->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "%s",
-        j->error ? j->error->message : "the history cannot be read");
-    goto out;
-  }
+  j->events = tcd_history_query_events (j->path, j->type, j->from, j->to, j->limit,
+      j->offset, &j->total, &j->error);
+  if (!j->events)
+    return;
   b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "total");
@@ -349,10 +365,7 @@ events_done (GObject *source, GAsyncResult *res, gpointer data)
   json_builder_end_array (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  send_json (j->msg, SOUP_STATUS_OK, root);
-out:
-  soup_server_message_unpause (j->msg);
-  job_free (j);
+  j->body = tcd_json_to_string (root, FALSE);
 }
 
 static void
@@ -391,7 +404,7 @@ handle_events_history (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   j->to = to;
   j->limit = lim;
   j->offset = off;
-  run_job (h, msg, j, events_thread, events_done);
+  run_job (h, msg, j, events_thread, job_done);
 }
 
 const TcdRoute tcd_http_history_routes[] = {
