@@ -96,7 +96,9 @@ query_int (sqlite3 *db, const gchar *sql)
   sqlite3_stmt *st = NULL;
   gint64 v = -1;
 
-  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step (st) == SQLITE_ROW)
+  /* -1 also for NULL (MIN or MAX of an empty table) */
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step (st) == SQLITE_ROW
+      && sqlite3_column_type (st, 0) != SQLITE_NULL)
     v = sqlite3_column_int64 (st, 0);
   sqlite3_finalize (st);
   return v;

@@ -3,6 +3,8 @@
  */
 #include "tcd-history.h"
 
+#include <glib/gstdio.h>
+
 #include "gstthermalmeta.h"
 
 struct _TcdHistory {
@@ -87,6 +89,22 @@ tcd_history_new (TcdConfig *config, TcdBus *bus, TcdPipeline *pipeline,
   h->pipeline = pipeline;
   limits_of (tcd_config_get (config), &limits);
   h->store = tcd_history_store_open (path, &limits, error);
+  if (!h->store && error && *error) {
+    /* a database that does not open (not one, damaged) must not keep the
+     * camera from starting: it is put aside and a new one begins */
+    g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+    g_autofree gchar *stamp = g_date_time_format (now, "%Y%m%dT%H%M%S");
+    g_autofree gchar *aside = g_strdup_printf ("%s.broken-%s", path, stamp);
+    g_warning ("%s; kept as %s, a new history begins", (*error)->message, aside);
+    g_clear_error (error);
+    if (g_rename (path, aside) == 0) {
+      g_autofree gchar *wal = g_strconcat (path, "-wal", NULL);
+      g_autofree gchar *shm = g_strconcat (path, "-shm", NULL);
+      g_unlink (wal);
+      g_unlink (shm);
+      h->store = tcd_history_store_open (path, &limits, error);
+    }
+  }
   if (!h->store) {
     g_free (h);
     return NULL;
