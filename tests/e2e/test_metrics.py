@@ -154,6 +154,26 @@ t.ok(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(),
      "promtool still finds no problem with rules and alarms", (r.stdout, r.stderr))
 ev.close()
 
+# ---- HEAD, and the HTTPS port ----
+s, _, h = d.curl("HEAD", METRICS, auth=False, headers=["Authorization: Bearer " + TOKEN],
+                 extra=("-I",))
+t.ok(s == 200 and "text/plain" in h, "HEAD /metrics: 200", (s, h))
+r = d.post("security/certificate/self-signed", {"country": "DE", "host": "127.0.0.1", "days": 30})
+ca = os.path.join(d.state_dir, "metrics-ca.pem")
+open(ca, "w").write(r[1].get("pem", "") if isinstance(r[1], dict) else "")
+n = d.readies
+d.put("config/security", {"https": {"enabled": True}})
+end = time.time() + 30
+while d.readies <= n and time.time() < end:
+    time.sleep(0.1)
+d.wait_frames()
+s, body, h = d.get(f"https://127.0.0.1:{d.https}/metrics", auth=False,
+                   headers=["Authorization: Bearer " + TOKEN], extra=("--cacert", ca))
+t.ok(s == 200 and b"thermocam_scene_temperature_celsius" in body,
+     "over HTTPS too (the HTTPS port's root)", (s, h))
+s, _, _ = d.get(f"https://127.0.0.1:{d.https}/metrics", auth=False, extra=("--cacert", ca))
+t.ok(s == 401, "and 401 there without credentials", s)
+
 # ---- off again ----
 s, j, _ = d.put("config/metrics", {"enabled": False})
 s, j, _ = scrape(auth=False, headers=["Authorization: Bearer " + TOKEN])
