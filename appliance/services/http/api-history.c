@@ -286,6 +286,12 @@ run_job (TcdHttp *h, SoupServerMessage *msg, Job *j, GTaskThreadFunc func,
   GTask *task;
 
   j->msg = g_object_ref (msg);
+  if (!h->ctx->history) {
+    send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL,
+        "this daemon keeps no history");
+    job_free (j);
+    return;
+  }
   j->path = g_strdup (tcd_history_path (h->ctx->history));
   soup_server_message_pause (msg);
   task = g_task_new (NULL, NULL, done, j);

@@ -291,10 +291,11 @@ add_pipeline (TcdHttp *h, GString *out)
 static void
 add_clients (TcdHttp *h, GString *out)
 {
-  g_autoptr (JsonNode) services = tcd_services_stats (h->ctx->services);
-  JsonObject *so = json_node_get_object (services);
-  JsonObject *rtsp = tc_json_get_object (so, "rtsp");
-  JsonObject *modbus = tc_json_get_object (so, "modbus");
+  g_autoptr (JsonNode) services = h->ctx->services ? tcd_services_stats (h->ctx->services)
+      : NULL;
+  JsonObject *so = services ? json_node_get_object (services) : NULL;
+  JsonObject *rtsp = so ? tc_json_get_object (so, "rtsp") : NULL;
+  JsonObject *modbus = so ? tc_json_get_object (so, "modbus") : NULL;
   JsonObject *mtcp = modbus ? tc_json_get_object (modbus, "tcp") : NULL;
 
   family (out, "thermocam_stream_clients", "gauge",
@@ -317,8 +318,8 @@ add_queues (TcdHttp *h, GString *out)
 {
   g_autoptr (JsonNode) ev = tcd_events_state (h->ctx->events);
   JsonObject *d = tc_json_get_object (json_node_get_object (ev), "delivery");
-  g_autoptr (JsonNode) hist = tcd_history_stats (h->ctx->history);
-  JsonObject *ho = json_node_get_object (hist);
+  g_autoptr (JsonNode) hist = h->ctx->history ? tcd_history_stats (h->ctx->history) : NULL;
+  JsonObject *ho = hist ? json_node_get_object (hist) : NULL;
 
   family (out, "thermocam_delivery_queue_jobs", "gauge",
       "Deliveries (FTP, email, center) waiting in the spool");
@@ -335,7 +336,7 @@ add_queues (TcdHttp *h, GString *out)
       (gdouble) stat_int (d, "failed_attempts"), NULL);
 
   family (out, "thermocam_history_enabled", "gauge", "1 while the history stores readings");
-  sample (out, "thermocam_history_enabled", tc_json_get_bool (ho, "enabled", FALSE), NULL);
+  sample (out, "thermocam_history_enabled", ho && tc_json_get_bool (ho, "enabled", FALSE), NULL);
   family (out, "thermocam_history_queue_items", "gauge",
       "Readings and events waiting for the history's writer");
   sample (out, "thermocam_history_queue_items", (gdouble) stat_int (ho, "queued"), NULL);
