@@ -191,6 +191,11 @@ time.sleep(4)
 s, j, _ = d.get("history?rule=scene&step=raw")
 t.ok(s == 200 and len(j["points"]) > len(after), "the restarted daemon writes on", (len(after), len(j["points"])))
 
+s, j, _ = d.get("system/diagnostics")
+hs = j.get("history", {}) if s == 200 else {}
+t.ok(hs.get("enabled") is True and hs.get("written_samples", 0) > 0 and hs.get("errors") == 0
+     and hs.get("dropped") == 0, "GET /system/diagnostics shows the history's writer", hs)
+
 # ---- a database that is not one does not keep the camera from starting ----
 d.stop()
 for ext in ("-wal", "-shm"):
