@@ -104,30 +104,6 @@ query_int (sqlite3 *db, const gchar *sql)
   return v;
 }
 
-/* every rule id in @table, by skipping along its primary key */
-static void
-load_rules (TcdHistoryStore *s)
-{
-  sqlite3_stmt *st = NULL;
-  gint64 after = G_MININT64;
-
-  g_array_set_size (s->rules, 0);
-  if (sqlite3_prepare_v2 (s->db, "SELECT rule FROM raw WHERE rule > ? ORDER BY rule LIMIT 1",
-          -1, &st, NULL) != SQLITE_OK)
-    return;
-  for (;;) {
-    gint r;
-    sqlite3_reset (st);
-    sqlite3_bind_int64 (st, 1, after);
-    if (sqlite3_step (st) != SQLITE_ROW)
-      break;
-    r = sqlite3_column_int (st, 0);
-    g_array_append_val (s->rules, r);
-    after = r;
-  }
-  sqlite3_finalize (st);
-}
-
 static void
 note_rule (TcdHistoryStore *s, gint rule)
 {
@@ -135,6 +111,36 @@ note_rule (TcdHistoryStore *s, gint rule)
     if (g_array_index (s->rules, gint, i) == rule)
       return;
   g_array_append_val (s->rules, rule);
+}
+
+/* every rule id of the three tables (a rule deleted long ago may be left
+ * only in the hours), by skipping along their primary keys */
+static void
+load_rules (TcdHistoryStore *s)
+{
+  static const gchar *const tables[] = { "raw", "minute", "hour" };
+
+  g_array_set_size (s->rules, 0);
+  for (guint k = 0; k < G_N_ELEMENTS (tables); k++) {
+    g_autofree gchar *sql = g_strdup_printf ("SELECT rule FROM %s WHERE rule > ? "
+        "ORDER BY rule LIMIT 1", tables[k]);
+    sqlite3_stmt *st = NULL;
+    gint64 after = G_MININT64;
+
+    if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
+      continue;
+    for (;;) {
+      gint r;
+      sqlite3_reset (st);
+      sqlite3_bind_int64 (st, 1, after);
+      if (sqlite3_step (st) != SQLITE_ROW)
+        break;
+      r = sqlite3_column_int (st, 0);
+      note_rule (s, r);
+      after = r;
+    }
+    sqlite3_finalize (st);
+  }
 }
 
 static gboolean

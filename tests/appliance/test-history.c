@@ -210,6 +210,37 @@ test_retention (Fixture *f, gconstpointer data)
   tcd_history_store_close (s);
 }
 
+/* a rule deleted long ago, left only in the minutes and hours: after a
+ * restart its minutes still expire */
+static void
+test_old_rule (Fixture *f, gconstpointer data)
+{
+  static const gint old[] = { 9 }, now[] = { TCD_HISTORY_SCENE };
+  TcdHistoryLimits l = limits (600, 1 << 30);
+  TcdHistoryStore *s = tcd_history_store_open (f->path, &l, NULL);
+  g_autoptr (GArray) raw = NULL, minutes = NULL;
+  gboolean trunc;
+
+  feed (s, T0, 120, old, 1);
+  feed (s, T0 + 120, 3600, now, 1);
+  tcd_history_store_flush (s, TRUE);
+  tcd_history_store_close (s);
+  raw = tcd_history_query (f->path, 9, T0, T0 + 7200, TCD_HISTORY_STEP_RAW, 100, &trunc, NULL);
+  g_assert_cmpuint (raw->len, ==, 0);       /* gone from the raw samples */
+  minutes = tcd_history_query (f->path, 9, T0, T0 + 7200, TCD_HISTORY_STEP_MINUTE, 100, &trunc,
+      NULL);
+  g_assert_cmpuint (minutes->len, ==, 2);   /* still in the minutes */
+  /* a restart with a shorter minute retention: they go too */
+  l.minute_s = 1800;
+  s = tcd_history_store_open (f->path, &l, NULL);
+  tcd_history_store_flush (s, TRUE);
+  g_clear_pointer (&minutes, g_array_unref);
+  minutes = tcd_history_query (f->path, 9, T0, T0 + 7200, TCD_HISTORY_STEP_MINUTE, 100, &trunc,
+      NULL);
+  g_assert_cmpuint (minutes->len, ==, 0);
+  tcd_history_store_close (s);
+}
+
 static gint64
 file_size (const gchar *path)
 {
@@ -359,6 +390,7 @@ main (int argc, char **argv)
   ADD ("/history/downsample", test_downsample);
   ADD ("/history/retention", test_retention);
   ADD ("/history/size-limit", test_size_limit);
+  ADD ("/history/old-rule", test_old_rule);
   ADD ("/history/events", test_events);
   ADD ("/history/kill", test_kill);
   return g_test_run ();
