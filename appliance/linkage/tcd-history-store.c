@@ -344,7 +344,9 @@ enforce_size (TcdHistoryStore *s)
 static void
 maintain (TcdHistoryStore *s)
 {
-  gint64 now = s->newest;
+  /* the clock: the newest sample, or the newest event (while no readings
+   * come: measurement off) */
+  gint64 now = MAX (s->newest, query_int (s->db, "SELECT MAX (t) FROM events") / 1000);
   g_autofree gchar *sql = NULL;
 
   if (now > 0) {
@@ -359,7 +361,7 @@ maintain (TcdHistoryStore *s)
     exec (s->db, "PRAGMA incremental_vacuum", NULL);
   }
   enforce_size (s);
-  s->maintained = now;
+  s->maintained = s->newest;
   s->maintained_us = g_get_monotonic_time ();
   g_mutex_lock (&s->lock);
   s->size_bytes = db_size (s);

@@ -313,6 +313,15 @@ test_events (Fixture *f, gconstpointer data)
   page = tcd_history_query_events (f->path, NULL, (gint64) T0 * 1000 + 100,
       (gint64) T0 * 1000 + 200, 100, 0, &total, NULL);
   g_assert_cmpuint (total, ==, 10);
+  g_clear_pointer (&page, g_ptr_array_unref);
+
+  /* with no readings at all, the events' own clock expires them */
+  l.events_s = 1;
+  tcd_history_store_set_limits (s, &l);
+  tcd_history_store_add_event (s, (gint64) T0 * 1000 + 10000, "alarm", "{\"n\":30}");
+  tcd_history_store_flush (s, TRUE);
+  page = tcd_history_query_events (f->path, NULL, 0, G_MAXINT64, 100, 0, &total, NULL);
+  g_assert_cmpuint (total, ==, 1);
   tcd_history_store_close (s);
 }
 
