@@ -19,6 +19,8 @@ packages=(
   libmosquitto-dev mosquitto mosquitto-clients
   # the metas from Python (GObject introspection) and the examples
   gobject-introspection libgirepository1.0-dev gir1.2-gstreamer-1.0 python3-gi python3-numpy
+  # the history (SQLite) and the check of /metrics (promtool)
+  libsqlite3-dev sqlite3 prometheus
   # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog
   nodejs chromium fonts-noto-cjk
   "$@"

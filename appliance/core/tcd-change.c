@@ -51,6 +51,29 @@ tcd_change_refuse (GError **error, const gchar *field, const gchar *format, ...)
 
 /* ---- the built-in policies: secrets are write-only ---- */
 
+/* metrics.token is write-only too: shown as token_set (outside GET /config) */
+static void
+drop_token (JsonNode *section, gboolean whole, gpointer user_data)
+{
+  JsonObject *o;
+
+  if (!section || !JSON_NODE_HOLDS_OBJECT (section))
+    return;
+  o = json_node_get_object (section);
+  if (!whole)
+    json_object_set_boolean_member (o, "token_set",
+        *tc_json_get_string (o, "token", ""));
+  json_object_remove_member (o, "token");
+}
+
+/* ... and a patch may carry token_set back: it is dropped */
+static void
+drop_token_set (TcdConfig *cfg, JsonNode *patch, gpointer user_data)
+{
+  if (patch && JSON_NODE_HOLDS_OBJECT (patch))
+    json_object_remove_member (json_node_get_object (patch), "token_set");
+}
+
 static void
 drop_password (JsonNode *section, gboolean whole, gpointer user_data)
 {
@@ -219,6 +242,7 @@ tcd_change_new (TcdConfig *config, TcdSecurity *security, TcdBus *bus)
   tcd_change_add_policy (c, "email", bind_password, drop_password, (gpointer) "email");
   tcd_change_add_policy (c, "mqtt", bind_password, drop_password_and_key, (gpointer) "mqtt");
   tcd_change_add_policy (c, "center", keep_receiver_passwords, drop_receiver_passwords, NULL);
+  tcd_change_add_policy (c, "metrics", drop_token_set, drop_token, NULL);
   tcd_change_subscribe (c, TCD_CHANGE_ORDER_SECURITY, "security", security_apply, NULL,
       security);
   return c;

@@ -34,6 +34,7 @@
 #include "tcd-commands.h"
 #include "tcd-encoder.h"
 #include "tcd-events.h"
+#include "tcd-history.h"
 #include "tcd-http.h"
 #include "tcd-modbus.h"
 #include "tcd-mqtt.h"
@@ -258,6 +259,12 @@ static void
 events_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
 {
   tcd_events_apply (user_data, doc);
+}
+
+static void
+history_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  tcd_history_apply (user_data, doc);
 }
 
 static void
@@ -622,6 +629,12 @@ main (int argc, char **argv)
   ctx->commands = tcd_commands_new (ctx->change, ctx->security, ctx->users, ctx->pipeline,
       ctx->events, ctx->state_dir);
   tcd_commands_set_hooks (ctx->commands, &hooks);
+  /* the history: readings and events to SQLite (its own thread writes) */
+  ctx->history = tcd_history_new (ctx->config, ctx->bus, ctx->pipeline, ctx->state_dir, &err);
+  if (!ctx->history) {
+    g_printerr ("thermocamd: %s\n", err->message);
+    return 1;
+  }
 
   /* services */
   d.services = ctx->services = tcd_services_new ();
@@ -639,6 +652,8 @@ main (int argc, char **argv)
       ctx->encoders);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "events", events_apply, NULL,
       ctx->events);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "history", history_apply, NULL,
+      ctx->history);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SERVICES, "services", services_apply,
       services_users, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);
@@ -664,6 +679,7 @@ main (int argc, char **argv)
   tcd_services_free (d.services);
   tcd_encoders_free (ctx->encoders);
   tcd_commands_free (ctx->commands);
+  tcd_history_free (ctx->history);
   tcd_events_free (ctx->events);
   tcd_pipeline_free (ctx->pipeline);
   tcd_change_free (ctx->change);

@@ -76,6 +76,8 @@ struct _TcdPipeline {
   RingEntry ring[RING];
   guint ring_pos;
   guint64 frames, video_frames, jpegs;
+  guint64 dropped;              /* the sensor's frames that never came (offset gaps) */
+  guint64 next_offset;          /* the sensor's next frame number; NONE: unknown */
   gint64 last_frame_us;
   guint restarts;
   gchar *last_error;
@@ -154,6 +156,7 @@ tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source, GError **erro
   p->source_arg = colon ? g_strdup (colon + 1) : NULL;
   p->outlets = g_ptr_array_new ();
   p->backoff_ms = BACKOFF_MIN_MS;
+  p->next_offset = GST_BUFFER_OFFSET_NONE;
   g_mutex_init (&p->lock);
   return p;
 }
@@ -191,6 +194,13 @@ capture_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   p->ring[p->ring_pos].t = now;
   p->ring_pos = (p->ring_pos + 1) % RING;
   p->frames++;
+  /* the source numbers its frames (thermalsrc, v4l2src): a gap is frames
+   * lost before the core; a number going back is a new start */
+  if (GST_BUFFER_OFFSET_IS_VALID (buf)) {
+    if (p->next_offset != GST_BUFFER_OFFSET_NONE && GST_BUFFER_OFFSET (buf) > p->next_offset)
+      p->dropped += GST_BUFFER_OFFSET (buf) - p->next_offset;
+    p->next_offset = GST_BUFFER_OFFSET (buf) + 1;
+  }
   p->last_frame_us = now;
   g_mutex_unlock (&p->lock);
   return GST_PAD_PROBE_OK;
@@ -696,6 +706,7 @@ tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error)
    * new rate (tcd_pipeline_get_format) */
   g_mutex_lock (&p->lock);
   gst_clear_caps (&p->video_caps);
+  p->next_offset = GST_BUFFER_OFFSET_NONE;      /* a new start numbers from 0 */
   g_mutex_unlock (&p->lock);
   g_free (p->scale);
   p->scale = g_strdup (scale_of (p->doc));
@@ -966,6 +977,8 @@ tcd_pipeline_stats (TcdPipeline *p)
   json_builder_add_int_value (b, p->fps);
   json_builder_set_member_name (b, "frames");
   json_builder_add_int_value (b, p->frames);
+  json_builder_set_member_name (b, "dropped_frames");
+  json_builder_add_int_value (b, p->dropped);
   json_builder_set_member_name (b, "video_frames");
   json_builder_add_int_value (b, p->video_frames);
   json_builder_set_member_name (b, "live_view_jpegs");

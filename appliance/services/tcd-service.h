@@ -17,6 +17,7 @@
 #include "tcd-config.h"
 #include "tcd-encoder.h"
 #include "tcd-events.h"
+#include "tcd-history.h"
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
 #include "tcd-users.h"
@@ -42,6 +43,7 @@ typedef struct {
   /* linkage */
   TcdEvents *events;
   TcdCommands *commands;
+  TcdHistory *history;          /* the temperature and event history */
   /* the table of services, for the diagnostics of all of them */
   TcdServices *services;
 } TcdContext;

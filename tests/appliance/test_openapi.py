@@ -588,7 +588,7 @@ def main():
     def _():
         need_doc()
         need_routes()
-        page = list(operations(doc, page=True))
+        page = [op for op in operations(doc, page=True) if op[0] != "/metrics"]
         check([p for p, _, _ in page] == ["/", "/"], "the page's paths: %s" % [p for p, _, _ in page])
         check(sorted(m for _, m, _ in page) == ["get", "head"], "methods %s" % [m for _, m, _ in page])
         for path, method, op in page:
@@ -598,6 +598,21 @@ def main():
                   "%s %s: operationId, summary, 200" % (method.upper(), path))
         check(not [r for r in routes if not r[1].startswith(prefix + "/")],
               "a route of the API outside %s" % prefix)
+
+    @add("/metrics (Prometheus, at the root too): GET only, level user, by the bearer token "
+         "or an account, 401 and 404 (off) documented")
+    def _():
+        need_doc()
+        item = (doc.get("paths") or {}).get("/metrics")
+        check(item and is_page(item), "/metrics is not documented at the root")
+        check([m for m in METHODS if m in item] == ["get"], "methods: %s" % [m for m in METHODS if m in item])
+        op = item["get"]
+        check(op.get("x-permission") == "user", "x-permission %s" % op.get("x-permission"))
+        schemes = doc["components"].get("securitySchemes") or {}
+        bearer = [n for n, s in schemes.items() if str(s.get("scheme", "")).lower() == "bearer"]
+        check(bearer and any(set(r) & set(bearer) for r in op.get("security") or []),
+              "no bearer security on /metrics")
+        check({"200", "401", "404"} <= set(op.get("responses", {})), "responses %s" % list(op.get("responses", {})))
 
     @add("GET /events documents every event type of thermocamd --print-events, and no other")
     def _():

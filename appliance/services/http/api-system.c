@@ -150,6 +150,10 @@ handle_diagnostics (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_add_value (b, tcd_bus_stats (ctx->bus));
   json_builder_set_member_name (b, "events");
   json_builder_add_value (b, tcd_events_state (ctx->events));
+  if (ctx->history) {
+    json_builder_set_member_name (b, "history");
+    json_builder_add_value (b, tcd_history_stats (ctx->history));
+  }
   {
     guint queued;
     guint64 lost;

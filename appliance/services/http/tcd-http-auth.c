@@ -13,6 +13,9 @@
  *     lock;
  *  5. the route's level (user < operator < administrator): the level of its
  *     row in the route table (tcd-router.h), the one the dispatcher reads.
+ * /metrics (api-metrics.c, outside the API) goes through the same gate at the
+ * level user, answers 404 while metrics.enabled is off, and also takes the
+ * read-only bearer token of metrics.token (good for /metrics only).
  * Before activation every route but POST /activate answers 401 with a hint.
  */
 #include "tcd-http-private.h"
@@ -508,6 +511,46 @@ is_tls (TcdHttp *h, SoupServerMessage *msg)
 /* steps 2-5 of the header comment (and the filter again, for connections
  * accepted before it changed); FALSE when the answer is already set */
 gboolean
+http_is_metrics (SoupServerMessage *msg)
+{
+  return g_strcmp0 (http_path_of (msg), "/metrics") == 0;
+}
+
+/* /metrics with "Authorization: Bearer @given": the token of metrics.token
+ * (compared in constant time); a wrong one counts towards the lock */
+static gboolean
+metrics_token (TcdHttp *h, SoupServerMessage *msg, const gchar *given)
+{
+  TcdContext *ctx = h->ctx;
+  const gchar *token = tcd_config_string (ctx->config, "metrics.token");
+  const gchar *address = address_of (msg);
+  gint64 remaining = 0;
+  Who *who;
+
+  while (*given == ' ')
+    given++;
+  if (!token || !*token || strlen (given) != strlen (token)
+      || CRYPTO_memcmp (given, token, strlen (token)) != 0) {
+    if (tcd_security_login_failed (ctx->security, address, "http", "metrics-token")) {
+      tcd_security_is_locked (ctx->security, address, &remaining);
+      send_locked (msg, remaining);
+    } else {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+          "WWW-Authenticate", "Bearer realm=\"" TCD_REALM "\", error=\"invalid_token\"");
+      send_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", NULL,
+          "the bearer token is not metrics.token");
+    }
+    return FALSE;
+  }
+  who = g_new0 (Who, 1);
+  who->address = g_strdup (address);
+  who->user = g_strdup ("metrics-token");
+  who->level = TCD_LEVEL_USER;
+  g_object_set_data_full (G_OBJECT (msg), "tcd-who", who, (GDestroyNotify) who_free);
+  return TRUE;
+}
+
+gboolean
 gate (TcdHttp *h, SoupServerMessage *msg)
 {
   TcdContext *ctx = h->ctx;
@@ -523,9 +566,11 @@ gate (TcdHttp *h, SoupServerMessage *msg)
   gint64 remaining = 0;
   g_autofree gchar *user = NULL;
 
-  if (!route)
+  gboolean metrics = !route && http_is_metrics (msg);
+
+  if (!route && !metrics)
     return TRUE;                /* 404s and the web page's files */
-  need = route->level;
+  need = metrics ? TCD_LEVEL_USER : route->level;
   /* a connection accepted before the filter changed */
   if (!tcd_security_address_allowed_str (ctx->security, address)) {
     h->refused++;
@@ -544,17 +589,27 @@ gate (TcdHttp *h, SoupServerMessage *msg)
         "a request from another site's page may not change anything here");
     return FALSE;
   }
+  /* off: as if it were not there (a scraper sees its target down with 404,
+   * not a credentials problem); the message says why */
+  if (metrics && !tcd_config_bool (ctx->config, "metrics.enabled")) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "metrics.enabled",
+        "the Prometheus metrics are off (metrics.enabled)");
+    return FALSE;
+  }
   if (!tcd_users_is_activated (ctx->users)) {
     /* only activation; answered here, as a request let through now could
      * otherwise reach its handler after the device was activated, without
      * credentials */
-    if (g_strcmp0 (route->pattern, HTTP_ACTIVATE) == 0)
+    if (route && g_strcmp0 (route->pattern, HTTP_ACTIVATE) == 0)
       return TRUE;
     send_not_activated (msg);
     return FALSE;
   }
   if (need == TCD_LEVEL_NONE)
     return TRUE;
+
+  if (metrics && authorization && g_ascii_strncasecmp (authorization, "Bearer ", 7) == 0)
+    return metrics_token (h, msg, authorization + 7);
 
   who = g_new0 (Who, 1);
   who->address = g_strdup (address);
@@ -631,6 +686,9 @@ gate (TcdHttp *h, SoupServerMessage *msg)
     who_free (who);
     challenge (h, msg, "unauthorized", "log in: Digest"
         " (or Basic where security.authentication.web allows it), or POST " API "session");
+    if (metrics)
+      soup_message_headers_append (soup_server_message_get_response_headers (msg),
+          "WWW-Authenticate", "Bearer realm=\"" TCD_REALM "\"");
     return FALSE;
   }
   who->level = tcd_users_get_level (ctx->users, who->user);

@@ -98,6 +98,9 @@ struct _TcdHttp {
   gsize radio_counts_len;
   guint16 *radio_round;         /* count -> count rounded to the step */
   guint radio_round_step;       /* the step radio_round is for; 0: none */
+  /* /metrics (api-metrics.c): the bus's alarms and exceptions counted */
+  GHashTable *alarm_counts;     /* "source\nlevel" -> guint64 */
+  GHashTable *exception_counts; /* type -> guint64 */
 };
 
 /* ---- routes ---- */
@@ -131,6 +134,7 @@ extern const TcdRoute tcd_http_files_routes[];
 extern const TcdRoute tcd_http_audit_routes[];
 extern const TcdRoute tcd_http_certificate_routes[];
 extern const TcdRoute tcd_http_ws_routes[];
+extern const TcdRoute tcd_http_history_routes[];
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */
@@ -179,6 +183,10 @@ TcdOrigin    origin_of (SoupServerMessage *msg, const gchar *what);
 gboolean     is_tls (TcdHttp *h, SoupServerMessage *msg);
 /* steps 2-5 of the gate (tcd-http-auth.c's header); FALSE when answered */
 gboolean     gate (TcdHttp *h, SoupServerMessage *msg);
+/* the request is for /metrics (outside the API: api-metrics.c) */
+gboolean     http_is_metrics (SoupServerMessage *msg);
+/* answers /metrics (the gate let it through) */
+void         http_metrics (TcdHttp *h, SoupServerMessage *msg);
 void         send_locked (SoupServerMessage *msg, gint64 remaining);
 void         send_not_activated (SoupServerMessage *msg);
 void         session_free (Session *s);

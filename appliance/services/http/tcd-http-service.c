@@ -15,6 +15,7 @@ static void
 on_event (TcdEventType type, JsonNode *event, gpointer user_data)
 {
   Service *s = user_data;
+  tcd_http_count_event (s->http, type, event);
   tcd_http_broadcast (s->http, tcd_event_type_name (type), json_node_ref (event));
 }
 

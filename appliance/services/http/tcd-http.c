@@ -40,7 +40,7 @@ http_router_new (void)
     tcd_http_system_routes, tcd_http_session_routes, tcd_http_users_routes,
     tcd_http_config_routes, tcd_http_live_routes, tcd_http_io_routes,
     tcd_http_files_routes, tcd_http_audit_routes, tcd_http_certificate_routes,
-    tcd_http_ws_routes,
+    tcd_http_ws_routes, tcd_http_history_routes,
   };
   /* A path no route has is answered (404) to who may see the
    * configuration, as before the table: an operator; the others get 401
@@ -238,6 +238,10 @@ root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   if (!(path = http_path_of (msg))) {
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
         "no such file: an encoded slash, NUL or \"..\" is never one");
+    return;
+  }
+  if (http_is_metrics (msg)) {
+    http_metrics (h, msg);
     return;
   }
   if (g_str_equal (path, "/onvif") || g_str_has_prefix (path, "/onvif/")) {
@@ -675,6 +679,8 @@ tcd_http_free (TcdHttp *h)
   g_clear_object (&h->tls_server);
   g_clear_object (&h->tls_cert);
   g_hash_table_unref (h->sessions);
+  g_clear_pointer (&h->alarm_counts, g_hash_table_unref);
+  g_clear_pointer (&h->exception_counts, g_hash_table_unref);
   g_hash_table_unref (h->nonces);
   tcd_router_free (h->router);
   web_files_free (h->web);

@@ -30,6 +30,8 @@ void     tcd_http_reset (TcdHttp *h);
 /* The installed certificate changed (removed): HTTPS serves what is there */
 void     tcd_http_certificate_changed (TcdHttp *h);
 JsonNode *tcd_http_stats (TcdHttp *h);
+/* an event of the bus, counted for /metrics (alarms, exceptions) */
+void     tcd_http_count_event (TcdHttp *h, TcdEventType type, JsonNode *event);
 
 /* Every route of the API: [{"method", "path" ("/api/v1/rules/{id}"),
  * "level" ("none", "user", "operator", "administrator")}] (thermocamd
