@@ -14,61 +14,76 @@ const AUDIT_TYPES = ['login', 'login_failed', 'lock', 'logout', 'config', 'user'
 const EVENT_TYPES = ['alarm', 'exception'];
 
 // ---- the alarm and exception history ----
-// Until the device keeps it (GET /api/v1/events/history?type=&from=&to=&limit=&offset=),
-// the page keeps what the event stream brought since the Logs page was first
-// opened, bounded. eventHistory() is the one source the page reads: pointed at
-// the API it becomes
-//   const q = new URLSearchParams({ type, from, to, limit, offset });
-//   return api('GET', 'events/history?' + q);   // {records, total}
-const KEEP = 2000;
-const seen = [];                    // oldest first: {time, t, type, what, state, level, detail}
+// The device keeps it (GET /api/v1/events/history, the history settings say
+// how long); the event stream, open while the session lasts, only tells the
+// page that a new one came, so that the first page of the list is redrawn.
 let stream = null;
-let since = null;
 const listeners = new Set();
 
-function keep(rec) {
-  seen.push(rec);
-  if (seen.length > KEEP)
-    seen.splice(0, seen.length - KEEP);
-  for (const fn of listeners)
-    fn();
+// an event as the stream sent it -> a row of the list
+function toRecord(e) {
+  if (e.source === 'exception') {
+    const name = t('exception.' + e.type);
+    return { time: e.time, type: 'exception', level: 'exception',
+      what: name === 'exception.' + e.type ? e.type : name, state: e.state || '', detail: e.message || '' };
+  }
+  // the event's temperatures are in °C (a comparison's: a difference)
+  const fmt = (v) => (e.source === 'comparison' ? formatDelta : formatTemp)(v, 'celsius');
+  const what = e.source === 'input' ? t('alarms.input', { n: e.input })
+    : e.source === 'environment' ? t('alarms.environment') : e.name || e.source;
+  return { time: e.time, type: 'alarm', level: e.level, what, state: e.state,
+    detail: e.value !== undefined ? t('alarms.valueThreshold', { value: fmt(e.value), threshold: fmt(e.threshold) }) : '' };
 }
 
 function startCollecting() {
   if (stream)
     return;
-  since = new Date();
   stream = new EventStream();
-  stream.on('alarm', (e) => {
-    if (e.repeat)
-      return;
-    // the event's temperatures are in °C (a comparison's: a difference)
-    const fmt = (v) => (e.source === 'comparison' ? formatDelta : formatTemp)(v, 'celsius');
-    const what = e.source === 'input' ? t('alarms.input', { n: e.input })
-      : e.source === 'environment' ? t('alarms.environment') : e.name || e.source;
-    keep({ time: e.time, t: Date.parse(e.time) / 1000, type: 'alarm', level: e.level,
-      what, state: e.state,
-      detail: e.value !== undefined ? t('alarms.valueThreshold', { value: fmt(e.value), threshold: fmt(e.threshold) }) : '' });
-  });
-  stream.on('exception', (e) => {
-    const name = t('exception.' + e.type);
-    keep({ time: e.time, t: Date.parse(e.time) / 1000, type: 'exception', level: 'exception',
-      what: name === 'exception.' + e.type ? e.type : name, state: e.state || '', detail: e.message || '' });
-  });
+  const told = (e) => {
+    if (!e.repeat)
+      for (const fn of listeners)
+        fn();
+  };
+  stream.on('alarm', told);
+  stream.on('exception', told);
   stream.open();
 }
 
-// the stream stays open while the session lasts (the history goes on while
-// another page is shown); the frame's logout ends it
+// the stream stays open while the session lasts; the frame's logout ends it
 export function stopCollecting() {
   stream?.close();
   stream = null;
 }
 
+function eventQuery(type, from, to, limit, offset) {
+  const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+  if (type) q.set('type', type);
+  if (from) q.set('from', String(from));
+  if (to) q.set('to', String(to));
+  return api('GET', 'events/history?' + q);
+}
+
+// newest first: the device answers oldest first, so the window is counted
+// from the end (one small query says how many there are)
 export async function eventHistory({ type, from, to, limit, offset }) {
-  const hits = seen.filter((r) => (!type || r.type === type)
-    && (!from || r.t >= from) && (!to || r.t <= to)).reverse();
-  return { records: hits.slice(offset, offset + limit), total: hits.length };
+  const kinds = type ? [type] : EVENT_TYPES;
+  const counts = await Promise.all(kinds.map((k) => eventQuery(k, from, to, 1, 0)));
+  if (kinds.length === 1) {
+    const total = counts[0].total;
+    const start = Math.max(0, total - offset - limit), n = Math.min(limit, total - offset);
+    if (n <= 0)
+      return { records: [], total };
+    const r = await eventQuery(type, from, to, n, start);
+    return { records: r.events.slice().reverse().map(toRecord), total };
+  }
+  // alarms and exceptions together: each one's newest window, merged by time
+  const total = counts.reduce((sum, c) => sum + c.total, 0);
+  const parts = await Promise.all(kinds.map((k, i) => {
+    const want = Math.min(counts[i].total, offset + limit);
+    return want ? eventQuery(k, from, to, want, counts[i].total - want) : { events: [] };
+  }));
+  const all = parts.flatMap((p) => p.events).sort((x, y) => (x.time < y.time ? 1 : x.time > y.time ? -1 : 0));
+  return { records: all.slice(offset, offset + limit).map(toRecord), total };
 }
 
 // ---- the audit log ----
@@ -115,7 +130,7 @@ export function renderLogs(view) {
     page.querySelector('#log-col3').textContent = t(tab === 'audit' ? 'logs.user' : 'logs.what');
     page.querySelector('#log-col4').textContent = t(tab === 'audit' ? 'logs.address' : 'logs.state');
     page.querySelector('#log-source').textContent = tab === 'audit' ? ''
-      : t('logs.eventsSource', { time: since ? formatTime(since) : '' });
+      : t('logs.eventsSource');
     for (const b of page.querySelectorAll('[role="tab"]'))
       b.setAttribute('aria-selected', String(b.id === 'tab-' + tab));
   }
@@ -175,7 +190,7 @@ export function renderLogs(view) {
         if (query.to) q.set('to', query.to);
         await download('GET', 'system/audit-log/export?' + q, undefined, 'audit-log.csv');
       } else {
-        const { records } = await eventHistory({ ...query, limit: KEEP, offset: 0 });
+        const { records } = await eventHistory({ ...query, limit: 1000, offset: 0 });
         const cell = (v) => '"' + String(v ?? '').replace(/"/g, '""').replace(/^([=+\-@])/, "'$1") + '"';
         const csv = ['time,type,level,what,state,detail',
           ...records.map((r) => [r.time, r.type, r.level, r.what, r.state, r.detail].map(cell).join(','))].join('\r\n') + '\r\n';
@@ -193,9 +208,15 @@ export function renderLogs(view) {
       if (readQuery())
         show();
     });
+  // the device writes its history every 2 s or so: the list is read again
+  // a moment after the stream told of a new event
+  let later = 0;
   const onEvent = () => {
-    if (tab === 'events' && offset === 0)
-      show();
+    clearTimeout(later);
+    later = setTimeout(() => {
+      if (tab === 'events' && offset === 0)
+        show();
+    }, 2500);
   };
   const relabel = () => { fillTypes(); labels(); show(); };
   startCollecting();
