@@ -4,6 +4,8 @@ import { loadI18n, applyI18n, setLang, getLang, t } from './i18n.js';
 import { api, setCsrf, onAuthLost, ApiError } from './api.js';
 import { renderActivate, renderLogin, setLock } from './auth.js';
 import { renderLive } from './live.js';
+import { renderFiles } from './files.js';
+import { renderTrends } from './trends.js';
 import { flash } from './ui.js';
 import { setLevel } from './level.js';
 
@@ -68,6 +70,8 @@ const pages = {
     },
   }),
   '/live': (view) => renderLive(view, { session: state.session, device: state.device }),
+  '/files': (view) => renderFiles(view),
+  '/trends': (view) => renderTrends(view),
 };
 
 function route() {

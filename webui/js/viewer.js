@@ -1,0 +1,184 @@
+// The radiometric picture viewer (manual 8.3, issue 16 item 3): an R-JPEG
+// downloaded from the device, parsed here (flir.js), the temperature under the
+// cursor read from the file's own counts and Planck constants, and point,
+// line, rectangle and polygon tools as on the live view (the rule layer of
+// rules.js, kept in the page: nothing is sent to the device), each with its
+// max, min and average, and the whole picture's.
+import { t, applyI18n } from './i18n.js';
+import { h } from './ui.js';
+import { RuleLayer } from './rules.js';
+import { formatTemp } from './thermal.js';
+import { readRadiometric } from './flir.js';
+import { rasterize, stats } from './raster.js';
+
+// the rule layer with its rules in the page only
+class LocalRuleLayer extends RuleLayer {
+  async load() {
+    this.render();
+    this.cb.changed(this.rules);
+  }
+
+  async create(type, points) {
+    const id = this.rules.length ? Math.max(...this.rules.map((r) => r.id)) + 1 : 1;
+    const name = t('viewer.shape.' + (type === 'polygon' && points.length === 4 && this.tool === 'rect' ? 'rect' : type), { n: id });
+    this.rules.push({ id, name, type, points, enabled: true });
+    this.cb.changed(this.rules);
+    this.select(id);
+  }
+
+  async update(id, patch) {
+    const rule = this.rules.find((r) => r.id === id);
+    if (rule)
+      Object.assign(rule, patch);
+    this.cb.changed(this.rules);
+    this.render();
+    return rule;
+  }
+
+  async remove(id) {
+    this.rules = this.rules.filter((r) => r.id !== id);
+    this.readings.delete(id);
+    if (this.selected === id)
+      this.select(null);
+    this.cb.changed(this.rules);
+    this.render();
+  }
+}
+
+// shows the viewer of @bytes (the file @name) in @host; returns its cleanup
+export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
+  const u = () => unit;
+  let img;
+  const root = h('section', { class: 'fv', 'aria-label': t('viewer.title') });
+  host.replaceChildren(root);
+  const head = h('div', { class: 'fv-head' },
+    h('button', { type: 'button', id: 'fv-back', onclick: back }, '← ' + t('viewer.back')),
+    h('h2', { class: 'fv-name' }, name));
+  root.append(head);
+  try {
+    img = readRadiometric(bytes);
+  } catch (e) {
+    root.append(h('p', { class: 'error', id: 'fv-error', role: 'alert' },
+      t(e.code === 'not_radiometric' ? 'viewer.notRadiometric' : 'viewer.unreadable', { why: e.message })));
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'image/jpeg' }));
+    root.append(h('img', { class: 'fv-plain', src: url, alt: name }));
+    return () => URL.revokeObjectURL(url);
+  }
+  const W = img.width, H = img.height, C = img.celsius;
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'image/jpeg' }));
+  const whole = stats(C, W, H, C.keys());
+
+  const tools = h('div', { class: 'tools', id: 'fv-tools', role: 'toolbar', 'aria-label': t('viewer.tools') });
+  for (const tool of ['point', 'line', 'rect', 'polygon'])
+    tools.append(h('button', { type: 'button', 'data-tool': tool, 'aria-pressed': 'false', 'data-i18n': 'rules.' + tool }));
+  tools.append(h('button', { type: 'button', id: 'fv-clear', 'data-i18n': 'viewer.clear' }));
+  const hint = h('p', { class: 'hint', id: 'fv-hint' });
+  const pic = h('div', { class: 'fv-pic', id: 'fv-pic' },
+    h('img', { src: url, alt: name, draggable: 'false' }));
+  pic.style.aspectRatio = `${W} / ${H}`;
+  pic.style.maxWidth = `min(100%, calc((100vh - 170px) * ${(W / H).toFixed(4)}))`;
+  const overlay = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  overlay.setAttribute('class', 'overlay');
+  overlay.id = 'fv-overlay';
+  const cursor = h('div', { class: 'cursor-temp', id: 'fv-cursor', hidden: true });
+  const markMax = h('span', { class: 'mark max', id: 'fv-max' }), markMin = h('span', { class: 'mark min', id: 'fv-min' });
+  pic.append(h('div', { class: 'marks' }, markMax, markMin), overlay, cursor);
+  const readout = h('p', { class: 'fv-readout', id: 'fv-readout', 'aria-live': 'polite' }, t('viewer.pointHint'));
+  const list = h('table', { class: 'fv-table', id: 'fv-table' });
+  const p = img.params;
+  const info = h('dl', { class: 'fv-info' },
+    h('dt', {}, t('viewer.size')), h('dd', {}, `${W} × ${H}`),
+    h('dt', {}, t('viewer.camera')), h('dd', {}, [img.model, img.serial].filter(Boolean).join(' ') || '--'),
+    h('dt', {}, t('viewer.emissivity')), h('dd', {}, p.emissivity.toFixed(2)),
+    h('dt', {}, t('viewer.distance')), h('dd', {}, p.distance.toFixed(1) + ' m'),
+    h('dt', {}, t('viewer.reflected')), h('dd', {}, formatTemp(p.reflected, unit)),
+    h('dt', {}, t('viewer.range')), h('dd', {}, `${formatTemp(img.cal.rangeMin, unit, 0)} … ${formatTemp(img.cal.rangeMax, unit, 0)}`));
+  root.append(h('div', { class: 'fv-body' },
+    h('div', { class: 'fv-main' }, pic, readout),
+    h('aside', { class: 'fv-side' }, tools, hint, list, info)));
+  applyI18n(root);
+
+  const place = (el, at, text, c) => {
+    el.style.left = at[0] * 100 + '%';
+    el.style.top = at[1] * 100 + '%';
+    el.classList.toggle('at-left', at[0] < 0.08);
+    el.classList.toggle('at-right', at[0] > 0.92);
+    el.classList.toggle('at-top', at[1] < 0.06);
+    el.textContent = text;
+    el.dataset.celsius = c.toFixed(3);
+  };
+  if (whole.valid) {
+    place(markMax, whole.max_at, '▲ ' + formatTemp(whole.max, unit), whole.max);
+    place(markMin, whole.min_at, '▼ ' + formatTemp(whole.min, unit), whole.min);
+  }
+
+  const row = (id, label, r, del) => h('tr', { dataset: { id } },
+    h('th', { scope: 'row' }, label),
+    h('td', { class: 'num', dataset: { celsius: r.valid ? r.max.toFixed(3) : '' } }, r.valid ? formatTemp(r.max, unit) : '--'),
+    h('td', { class: 'num' }, r.valid ? formatTemp(r.min, unit) : '--'),
+    h('td', { class: 'num' }, r.valid ? formatTemp(r.avg, unit) : '--'),
+    h('td', {}, del || ''));
+  function renderTable() {
+    const rows = [h('tr', {}, h('th', {}, ''), h('th', { scope: 'col' }, t('rules.max')), h('th', { scope: 'col' }, t('rules.min')),
+      h('th', { scope: 'col' }, t('rules.avg')), h('th', {}, ''))];
+    rows.push(row('whole', t('viewer.whole'), whole));
+    for (const rule of layer.rules) {
+      const r = layer.readings.get(rule.id);
+      rows.push(row(String(rule.id), rule.name, r, h('button', {
+        type: 'button', class: 'del', 'aria-label': t('viewer.remove', { name: rule.name }), onclick: () => layer.remove(rule.id),
+      }, '×')));
+    }
+    list.replaceChildren(...rows);
+  }
+
+  const layer = new LocalRuleLayer(pic, overlay, {
+    select: () => {},
+    changed: (rules) => {
+      for (const rule of rules) {
+        const s = stats(C, W, H, rasterize(rule.type, rule.points, W, H));
+        layer.readings.set(rule.id, { ...s, id: rule.id, state: 'normal' });
+      }
+      renderTable();
+      layer.render();
+    },
+    error: () => {},
+    unit: u,
+  });
+  function setTool(tool) {
+    const now = layer.setTool(tool);
+    for (const b of tools.querySelectorAll('[data-tool]'))
+      b.setAttribute('aria-pressed', b.dataset.tool === now);
+    hint.textContent = now ? t('rules.hint.' + now) : '';
+  }
+  for (const b of tools.querySelectorAll('[data-tool]'))
+    b.addEventListener('click', () => setTool(b.dataset.tool));
+  tools.querySelector('#fv-clear').addEventListener('click', () => {
+    layer.rules = [];
+    layer.readings.clear();
+    layer.select(null);
+    layer.cb.changed(layer.rules);
+  });
+  layer.load();
+
+  // the temperature under the cursor, from the file's counts
+  pic.addEventListener('pointermove', (ev) => {
+    const r = pic.getBoundingClientRect();
+    const fu = (ev.clientX - r.left) / r.width, fv = (ev.clientY - r.top) / r.height;
+    if (fu < 0 || fv < 0 || fu >= 1 || fv >= 1) {
+      cursor.hidden = true;
+      return;
+    }
+    const x = Math.floor(fu * W), y = Math.floor(fv * H), c = C[y * W + x];
+    cursor.hidden = false;
+    cursor.textContent = formatTemp(c, unit);
+    cursor.style.left = Math.min(ev.clientX - r.left + 14, r.width - 70) + 'px';
+    cursor.style.top = Math.min(ev.clientY - r.top + 14, r.height - 24) + 'px';
+    Object.assign(cursor.dataset, { x, y, celsius: Number.isNaN(c) ? '' : c.toFixed(3) });
+    readout.textContent = t('viewer.at', { x, y, temp: formatTemp(c, unit, 2) });
+  });
+  pic.addEventListener('pointerleave', () => { cursor.hidden = true; });
+  return () => {
+    layer.destroy();
+    URL.revokeObjectURL(url);
+  };
+}
