@@ -205,7 +205,11 @@ try {
   await waitFor(page, () => document.querySelector('dialog.confirm[open]'));
   await page.click('#confirm-yes');
   ok(await waitFor(page, (s) => !document.querySelector(s), card), 'confirmed: the card goes');
-  const gone = await apiIn(page, 'GET', 'captures/' + encodeURIComponent(rjpeg.name));
+  // asked from an unwatched page: the 404 asked for is no console error
+  const probe = await browser.newPage();
+  await probe.goto(page.url(), { waitUntil: 'load' });
+  const gone = await apiIn(probe, 'GET', 'captures/' + encodeURIComponent(rjpeg.name));
+  await probe.close();
   const listed = (await apiIn(page, 'GET', 'captures')).json.some((f) => f.name === rjpeg.name);
   ok(gone.status === 404 && !listed, 'and the device has it no more', { status: gone.status, listed });
 
@@ -231,7 +235,8 @@ try {
   const made = await apiIn(page, 'POST', 'users', { name: 'viewer', password: USER_PW, level: 'user' });
   ok(made.status === 201 || made.status === 200, 'a user-level account is made', made);
   console_.expectRefusals = true;
-  const user = await openAs(browser, 'viewer', USER_PW, '#/files', DESK);
+  const other = await browser.createBrowserContext();     // a session of its own
+  const user = await openAs(other, 'viewer', USER_PW, '#/files', DESK);
   ok(await waitFor(user, () => document.getElementById('files-refused')), 'a user-level account cannot open the files page');
   const refused = await apiIn(user, 'GET', 'captures');
   ok(refused.status === 403, 'and the API refuses it the list', refused.status);
@@ -239,7 +244,7 @@ try {
   await both(user, 'files-user');
   await user.evaluate(() => { location.hash = '#/trends'; });
   ok(await waitFor(user, () => document.querySelector('.trend[data-key="scene"] svg')), 'a user-level account sees the trends');
-  await user.close();
+  await other.close();
   console_.expectRefusals = false;
 
   const errors = consoleErrors.map((e) => e.text);
