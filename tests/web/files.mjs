@@ -77,7 +77,7 @@ try {
   ok(await waitFor(page, (n) => document.querySelectorAll('#files-grid .file-card').length === n, 2 + recs.length),
     'the files page lists the captures and the recordings', await page.$$eval('#files-grid .file-card', (l) => l.map((e) => e.dataset.name)));
   const card = `#files-grid .file-card[data-name="${rjpeg.name}"]`;
-  ok(await waitFor(page, (s) => document.querySelector(s + ' img.thumb')?.naturalWidth > 0, card),
+  ok(await waitFor(page, (s) => document.querySelector(s + ' img.thumb-img')?.naturalWidth > 0, card),
     'the capture from the live view shows with its thumbnail');
   ok(await waitFor(page, (s) => document.querySelector(s)?.dataset.radiometric === 'true', card),
     'it is marked radiometric (its FLIR segments)', await page.$eval(card, (e) => e.textContent));
@@ -89,6 +89,18 @@ try {
   ok(await page.$eval('#files-grid .file-card.recording', (e) => /MP4/.test(e.textContent) && !!e.querySelector('[data-act="open"]')),
     'a recording says it is an MP4 video and can be played');
   await both(page, 'files-list');
+  // a recording plays in the page
+  await page.click('#files-grid .file-card.recording [data-act="open"]');
+  ok(await waitFor(page, () => {
+    const v = document.querySelector('dialog.player[open] video');
+    return v && v.readyState >= 1 && v.duration > 0.5;
+  }, null, 10000), 'a recording plays in the page', await page.evaluate(() => {
+    const v = document.querySelector('dialog.player video');
+    return v && { state: v.readyState, duration: v.duration, error: v.error?.message };
+  }));
+  await shot(page, 'files-play');
+  await page.click('dialog.player .buttons button');
+  ok(await waitFor(page, () => !document.querySelector('dialog.player')), 'and its player closes');
 
   // download byte for byte
   await page.click(card + ' a[data-act="download"]');
@@ -229,6 +241,11 @@ try {
   ok(await waitFor(page, (id) => document.querySelector(`.trend[data-key="${id}"] svg`)?.dataset.points >= 1, String(rule.json.id)),
     'the hour range plots the same readings');
   await page.click('#trend-ranges [data-range="10m"]');
+  const plotBox = await page.$eval(`.trend[data-key="${rule.json.id}"] svg`, (e) => { const r = e.getBoundingClientRect(); return [r.right - 20, r.top + r.height / 2]; });
+  await page.mouse.move(...plotBox);
+  ok(await waitFor(page, (id) => /\d+:\d\d:\d\d/.test(document.querySelector(`.trend[data-key="${id}"] .now`).textContent)
+    && document.querySelector(`.trend[data-key="${id}"] line.cursor`).getAttribute('visibility') === 'visible', String(rule.json.id)),
+  'pointing at a plot shows the readings of that time');
   await both(page, 'files-trends');
 
   // ---- a user-level account: no files page (the API refuses it too)

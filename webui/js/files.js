@@ -125,7 +125,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
       const radiometric = isRadiometric(head);
       const url = URL.createObjectURL(blob);
       urls.add(url);
-      const im = li.querySelector('img.thumb');
+      const im = li.querySelector('img.thumb-img');
       im.src = url;
       im.hidden = false;
       li.querySelector('.thumb-wait').hidden = true;
@@ -148,7 +148,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
       pic = h('div', { class: 'thumb video', 'aria-hidden': 'true' }, h('span', { class: 'film' }, '▶'), h('span', {}, t('files.video')));
     } else {
       pic = h('div', { class: 'thumb' },
-        h('img', { class: 'thumb', alt: '', hidden: true, draggable: 'false' }),
+        h('img', { class: 'thumb-img', alt: '', hidden: true, draggable: 'false' }),
         h('span', { class: 'thumb-wait' }, '…'));
     }
     const dl = h('a', { class: 'button', href: '/api/v1/' + path, download: f.name, 'data-act': 'download' }, t('files.download'));
@@ -161,7 +161,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
       h('div', { class: 'meta' },
         h('span', { class: 'fname', title: f.name }, f.name),
         h('span', { class: 'badge' }, f.store === 'recordings' ? t('files.recording') : ''),
-        h('span', { class: 'trigger' }, f.store === 'recordings' ? '' : kind === 'event' ? t('files.kind.event') + ': ' + tag : t('files.kind.' + kind)),
+        h('span', { class: 'trigger' }, f.store === 'recordings' ? '' : kind === 'event' ? t('files.trigger.event', { tag }) : t('files.trigger.' + kind)),
         h('span', { class: 'size' }, formatSize(f.size)),
         h('time', { datetime: f.time }, when.toLocaleString())),
       h('div', { class: 'buttons' }, open, dl, del));

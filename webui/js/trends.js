@@ -33,15 +33,32 @@ function ticks(lo, hi, n) {
   return out;
 }
 
-function timeLabel(ms, span) {
+// the round times (local) to mark between @from and @to (ms), at most @n
+const TIME_STEPS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+function timeTicks(from, to, n) {
+  const span = (to - from) / 1000;
+  const step = (TIME_STEPS.find((s) => span / s <= n) || 86400 * Math.ceil(span / 86400 / n)) * 1000;
+  const tz = new Date(from).getTimezoneOffset() * 60000;
+  const out = [];
+  for (let ms = Math.ceil((from - tz) / step) * step + tz; ms <= to; ms += step)
+    out.push(ms);
+  return { ticks: out, step: step / 1000 };
+}
+
+const two = (n) => String(n).padStart(2, '0');
+function timeLabel(ms, step, span) {
   const d = new Date(ms);
-  if (span > 86400)
-    return `${d.getMonth() + 1}-${String(d.getDate()).padStart(2, '0')} ${String(d.getHours()).padStart(2, '0')}:00`;
-  return d.toTimeString().slice(0, span > 3600 ? 5 : 8);
+  const day = `${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+  const hm = `${two(d.getHours())}:${two(d.getMinutes())}`;
+  if (step >= 86400)
+    return day;
+  if (step < 60)
+    return `${hm}:${two(d.getSeconds())}`;
+  return span > 86400 ? `${day} ${hm}` : hm;
 }
 
 export function renderTrends(view) {
-  let alive = true, timer = 0, unit = 'celsius', range = RANGES[0], measureOff = false;
+  let alive = true, timer = 0, unit = 'celsius', range = RANGES[0], measureOff = false, hover = null;
   const plots = h('div', { class: 'trend-plots', id: 'trend-plots' });
   const rangeBar = h('div', { class: 'tools', role: 'group', id: 'trend-ranges' });
   for (const r of RANGES)
@@ -90,12 +107,11 @@ export function renderTrends(view) {
       s.append(tx);
     }
     const span = (to - from) / 1000;
-    const nx = Math.max(2, Math.floor((w - PAD.l) / 110));
-    for (let i = 0; i <= nx; i++) {
-      const ms = from + (to - from) * i / nx;
+    const tt = timeTicks(from, to, Math.max(2, Math.floor((w - PAD.l) / (span > 86400 ? 110 : 80))));
+    for (const ms of tt.ticks) {
       s.append(svg('line', { class: 'grid', x1: X(ms), x2: X(ms), y1: PAD.t, y2: PLOT_H - PAD.b }));
-      const tx = svg('text', { class: 'tick', x: X(ms), y: PLOT_H - 6, 'text-anchor': i === 0 ? 'start' : i === nx ? 'end' : 'middle' });
-      tx.textContent = timeLabel(ms, span);
+      const tx = svg('text', { class: 'tick', x: X(ms), y: PLOT_H - 6, 'text-anchor': 'middle' });
+      tx.textContent = timeLabel(ms, tt.step, span);
       s.append(tx);
     }
     // a line each, broken where the page saw nothing (a gap of 3 steps)
@@ -112,7 +128,36 @@ export function renderTrends(view) {
         s.append(svg('circle', { class: 'dot ' + l, cx: X(points[0].t), cy: Y(toUnit(points[0][l], unit)), r: 2.5 }));
     }
     const last = points[points.length - 1];
-    const now = h('span', { class: 'now' }, last ? LINES.map((l) => `${t('rules.' + l)} ${formatTemp(last[l], unit)}`).join('  ') : t('trends.nothing'));
+    const say = (p, when) => (p ? (when ? new Date(p.t).toLocaleTimeString() + '  ' : '')
+      + LINES.map((l) => `${t('rules.' + l)} ${formatTemp(p[l], unit)}`).join('  ') : t('trends.nothing'));
+    const now = h('span', { class: 'now' }, say(last, false));
+    const cursorLine = svg('line', { class: 'cursor', y1: PAD.t, y2: PLOT_H - PAD.b, visibility: 'hidden' });
+    s.append(cursorLine);
+    // the readings at the pointer's time (kept across the redraws)
+    const show = (px) => {
+      if (px === null || !points.length) {
+        cursorLine.setAttribute('visibility', 'hidden');
+        now.textContent = say(last, false);
+        return;
+      }
+      const ms = from + (px - PAD.l) / (w - PAD.l - PAD.r) * (to - from);
+      let best = points[0];
+      for (const p of points)
+        if (Math.abs(p.t - ms) < Math.abs(best.t - ms))
+          best = p;
+      cursorLine.setAttribute('x1', X(best.t));
+      cursorLine.setAttribute('x2', X(best.t));
+      cursorLine.setAttribute('visibility', 'visible');
+      now.textContent = say(best, true);
+    };
+    s.addEventListener('pointermove', (ev) => {
+      const r = s.getBoundingClientRect();
+      hover = { key, px: (ev.clientX - r.left) / r.width * w };
+      show(hover.px);
+    });
+    s.addEventListener('pointerleave', () => { hover = null; show(null); });
+    if (hover && hover.key === key)
+      show(hover.px);
     cap.append(now);
     fig.append(cap, s);
     return fig;

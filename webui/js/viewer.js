@@ -76,7 +76,6 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
   const pic = h('div', { class: 'fv-pic', id: 'fv-pic' },
     h('img', { src: url, alt: name, draggable: 'false' }));
   pic.style.aspectRatio = `${W} / ${H}`;
-  pic.style.maxWidth = `min(100%, calc((100vh - 170px) * ${(W / H).toFixed(4)}))`;
   const overlay = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   overlay.setAttribute('class', 'overlay');
   overlay.id = 'fv-overlay';
@@ -93,8 +92,9 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
     h('dt', {}, t('viewer.distance')), h('dd', {}, p.distance.toFixed(1) + ' m'),
     h('dt', {}, t('viewer.reflected')), h('dd', {}, formatTemp(p.reflected, unit)),
     h('dt', {}, t('viewer.range')), h('dd', {}, `${formatTemp(img.cal.rangeMin, unit, 0)} … ${formatTemp(img.cal.rangeMax, unit, 0)}`));
-  root.append(h('div', { class: 'fv-body' },
-    h('div', { class: 'fv-main' }, pic, readout),
+  const main = h('div', { class: 'fv-main' }, pic, readout);
+  main.style.maxWidth = `calc((100vh - 170px) * ${(W / H).toFixed(4)})`;
+  root.append(h('div', { class: 'fv-body' }, main,
     h('aside', { class: 'fv-side' }, tools, hint, list, info)));
   applyI18n(root);
 
@@ -123,7 +123,7 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
       h('th', { scope: 'col' }, t('rules.avg')), h('th', {}, ''))];
     rows.push(row('whole', t('viewer.whole'), whole));
     for (const rule of layer.rules) {
-      const r = layer.readings.get(rule.id);
+      const r = vals.get(rule.id) || { valid: false };
       rows.push(row(String(rule.id), rule.name, r, h('button', {
         type: 'button', class: 'del', 'aria-label': t('viewer.remove', { name: rule.name }), onclick: () => layer.remove(rule.id),
       }, '×')));
@@ -131,12 +131,15 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
     list.replaceChildren(...rows);
   }
 
+  // the readings of the shapes (the table has them; the labels on the
+  // picture keep to the names)
+  const vals = new Map();
   const layer = new LocalRuleLayer(pic, overlay, {
     select: () => {},
     changed: (rules) => {
       for (const rule of rules) {
         const s = stats(C, W, H, rasterize(rule.type, rule.points, W, H));
-        layer.readings.set(rule.id, { ...s, id: rule.id, state: 'normal' });
+        vals.set(rule.id, s);
       }
       renderTable();
       layer.render();
@@ -154,7 +157,7 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
     b.addEventListener('click', () => setTool(b.dataset.tool));
   tools.querySelector('#fv-clear').addEventListener('click', () => {
     layer.rules = [];
-    layer.readings.clear();
+    vals.clear();
     layer.select(null);
     layer.cb.changed(layer.rules);
   });
