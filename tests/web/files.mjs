@@ -51,6 +51,8 @@ const browser = await launch();
 try {
   const page = await openAs(browser, 'admin', PASSWORD, '#/live', DESK);
   ok(await waitFor(page, () => location.hash === '#/live' && document.querySelector('#capture')), 'the live view is there');
+  const asked = [];
+  page.on('request', (r) => { if (/\/api\/v1\/captures\/./.test(r.url())) asked.push(r.url()); });
   const cdp = await page.createCDPSession();
   await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: tmp });
 
@@ -124,7 +126,10 @@ try {
   ok(shown.length === 2 && shown.includes(rjpeg.name), 'and the pictures only', shown);
   await page.select('#files-kind', 'timed');
   ok((await names()).length === 0 && await page.$eval('#files-empty', (e) => !e.hidden), 'no timed capture: the page says none matches');
+  const before2 = asked.length;
   await page.select('#files-kind', 'all');
+  await waitFor(page, () => [...document.querySelectorAll('#files-grid .file-card[data-store="captures"]')].every((e) => e.dataset.radiometric));
+  ok(asked.length === before2, 'the thumbnails shown again are not downloaded again', asked.slice(before2));
   const days = await page.$$eval('#files-day option', (l) => l.map((o) => [o.value, o.textContent]));
   ok(days.length === 2 && days[1][1].endsWith(`(${2 + recs.length})`), 'the day filter offers the days that have files, with their counts', days);
   await page.select('#files-day', days[1][0]);

@@ -7,8 +7,13 @@
 // Thumbnails: a picture is its own thumbnail, scaled by the browser; only
 // the cards on screen fetch theirs (an IntersectionObserver), one page of
 // PAGE cards at a time, and the bytes fetched tell whether the picture is
-// radiometric (its FLIR segments). A recording is an MP4 of the main stream
-// with no picture of its own: its card says so and plays it when asked.
+// radiometric (its FLIR segments). The API's answers are not cached (no-store)
+// and an R-JPEG is mostly its raw counts (about 700 KB at 640x512), so each
+// thumbnail is kept scaled down (THUMB_W wide, a few KB) in memory for the
+// next filter, page or visit, THUMB_MAX of them at most, forgotten on reload
+// and when an account that may not see files opens the page. A recording is
+// an MP4 of the main stream with no picture of its own: its card says so and
+// plays it when asked.
 import { api } from './api.js';
 import { t, applyI18n } from './i18n.js';
 import { h, flash } from './ui.js';
@@ -17,6 +22,20 @@ import { isRadiometric } from './flir.js';
 import { renderViewer } from './viewer.js';
 
 const PAGE = 24;
+const THUMB_W = 200;
+const THUMB_MAX = 300;
+const thumbs = new Map();      // "name|size|time" -> {url (data: JPEG), radiometric}
+
+async function scaledDown(blob) {
+  const bmp = await createImageBitmap(blob);
+  const w = Math.min(THUMB_W, bmp.width), hgt = Math.max(1, Math.round(bmp.height * w / bmp.width));
+  const c = document.createElement('canvas');
+  c.width = w;
+  c.height = hgt;
+  c.getContext('2d').drawImage(bmp, 0, 0, w, hgt);
+  bmp.close();
+  return c.toDataURL('image/jpeg', 0.8);
+}
 const KINDS = ['all', 'pictures', 'manual', 'timed', 'event', 'recordings'];
 
 // "20261124T100512.204Z-rule-3-1.jpg" -> "rule-3"; recordings: null
@@ -74,12 +93,12 @@ export function confirmDialog(text, ok) {
 
 export function renderFiles(view, { unit = () => 'celsius' } = {}) {
   if (!levelAllows('operator')) {
+    thumbs.clear();
     view.append(h('section', { class: 'card refused', id: 'files-refused' },
       h('h1', {}, t('files.title')), h('p', { role: 'alert' }, t('files.refused'))));
     return null;
   }
   let alive = true;
-  const urls = new Set();
   const st = { files: [], kind: 'all', day: '', page: 0 };
   const error = (e) => e.status !== 401 && flash(e.message || String(e), 'error');
 
@@ -112,25 +131,31 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
         loadThumb(e.target);
       }
   }, { rootMargin: '200px' });
+  function showThumb(li, th) {
+    const im = li.querySelector('img.thumb-img');
+    im.src = th.url;
+    im.hidden = false;
+    li.querySelector('.thumb-wait').hidden = true;
+    li.dataset.radiometric = th.radiometric;
+    li.querySelector('.badge').textContent = t(th.radiometric ? 'files.radiometric' : 'files.picture');
+  }
   async function loadThumb(li) {
-    const f = li.file;
+    const f = li.file, key = `${f.name}|${f.size}|${f.time}`;
+    if (thumbs.has(key))
+      return showThumb(li, thumbs.get(key));
     try {
       const r = await fetch('/api/v1/captures/' + encodeURIComponent(f.name), { credentials: 'same-origin' });
       if (!r.ok)
         throw new Error('HTTP ' + r.status);
       const blob = await r.blob();
-      if (!alive)
-        return;
       const head = new Uint8Array(await blob.slice(0, 256 * 1024).arrayBuffer());
-      const radiometric = isRadiometric(head);
-      const url = URL.createObjectURL(blob);
-      urls.add(url);
-      const im = li.querySelector('img.thumb-img');
-      im.src = url;
-      im.hidden = false;
-      li.querySelector('.thumb-wait').hidden = true;
-      li.dataset.radiometric = radiometric;
-      li.querySelector('.badge').textContent = t(radiometric ? 'files.radiometric' : 'files.picture');
+      const th = { url: await scaledDown(blob), radiometric: isRadiometric(head) };
+      thumbs.delete(key);
+      thumbs.set(key, th);
+      while (thumbs.size > THUMB_MAX)
+        thumbs.delete(thumbs.keys().next().value);
+      if (alive)
+        showThumb(li, th);
     } catch {
       if (alive)
         li.querySelector('.thumb-wait').textContent = t('files.noThumb');
@@ -182,9 +207,6 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     st.page = Math.min(st.page, pages - 1);
     const shown = list.slice(st.page * PAGE, (st.page + 1) * PAGE);
     observer.disconnect();
-    for (const u of urls)
-      URL.revokeObjectURL(u);
-    urls.clear();
     grid.replaceChildren(...shown.map(card));
     for (const li of grid.children)
       if (li.dataset.store === 'captures')
@@ -267,7 +289,5 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     alive = false;
     observer.disconnect();
     closeViewer?.();
-    for (const u of urls)
-      URL.revokeObjectURL(u);
   };
 }
