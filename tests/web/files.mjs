@@ -173,6 +173,44 @@ try {
   }
   ok(diffs.every((d) => d.shown[0] === d.x && d.shown[1] === d.y && d.diff <= 0.05),
     `the temperature under the cursor is the file's, as thermocam measure --point reads it, within 0.05 °C (${pixels.length} pixels)`, diffs);
+  // the keyboard's probe: the arrow keys from the last pixel pointed at
+  await page.focus('#fv-pic');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.down('Shift');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.up('Shift');
+  const key = await page.$eval('#fv-cursor', (e) => [Number(e.dataset.x), Number(e.dataset.y), parseFloat(e.dataset.celsius)]);
+  const keyCli = JSON.parse(execFileSync(CLI, ['measure', file, '--point', `${key[0]},${key[1]}`, '--json'])).rules[0].value;
+  const from = pixels[pixels.length - 1];
+  ok(key[0] === from[0] + 2 && key[1] === from[1] + 10 && Math.abs(key[2] - keyCli) <= 0.05,
+    'the arrow keys move the probe pixel by pixel (Shift: 10), reading the same temperature', { key, keyCli });
+  // other object parameters, as thermocam measure --emissivity --distance --reflected
+  const setNum = async (sel, v) => { await page.$eval(sel, (e) => { e.value = ''; }); await page.type(sel, String(v)); };
+  await setNum('#fv-emissivity', 1.5);
+  await page.click('#fv-apply');
+  ok(await waitFor(page, () => /Emissivity/.test(document.getElementById('fv-params-error').textContent)),
+    'an emissivity above 1 is refused at its field', await page.$eval('#fv-params-error', (e) => e.textContent));
+  await setNum('#fv-emissivity', 0.8);
+  await setNum('#fv-distance', 5);
+  await setNum('#fv-reflected', 30);
+  await page.click('#fv-apply');
+  const pp = [Math.floor(W * 0.51), Math.floor(H * 0.72)];
+  const ppAt = await page.$eval('#fv-pic', (e, x, y, W, H) => {
+    const r = e.getBoundingClientRect();
+    return { x: r.left + (x + 0.5) / W * r.width, y: r.top + (y + 0.5) / H * r.height };
+  }, ...pp, W, H);
+  await page.mouse.move(ppAt.x + 1, ppAt.y);
+  await page.mouse.move(ppAt.x, ppAt.y);
+  const measured = JSON.parse(execFileSync(CLI, ['measure', file, '--emissivity', '0.8', '--distance', '5', '--reflected', '30', '--point', `${pp[0]},${pp[1]}`, '--json']));
+  const otherShown = await page.$eval('#fv-cursor', (e) => parseFloat(e.dataset.celsius));
+  const otherMax = await page.$eval('#fv-max', (e) => parseFloat(e.dataset.celsius));
+  ok(Math.abs(otherShown - measured.rules[0].value) <= 0.05 && Math.abs(otherMax - measured.max) <= 0.05 && Math.abs(otherShown - diffs[0].cli) > 1,
+    'other object parameters measure again as thermocam measure does with them', { otherShown, cli: measured.rules[0].value, otherMax, cliMax: measured.max });
+  await page.click('#fv-reset');
+  await page.mouse.move(ppAt.x + 1, ppAt.y);
+  await page.mouse.move(ppAt.x, ppAt.y);
+  ok(Math.abs(await page.$eval('#fv-cursor', (e) => parseFloat(e.dataset.celsius)) - diffs[0].cli) <= 0.05, 'the file\'s parameters come back');
   const whole = await page.$eval('#fv-table tr[data-id="whole"]', (e) => [...e.querySelectorAll('td')].map((td) => td.textContent));
   const wholeMax = await page.$eval('#fv-max', (e) => parseFloat(e.dataset.celsius));
   ok(Math.abs(wholeMax - info.max) <= 0.05 && whole[0] !== '--', 'the whole picture\'s max agrees with the CLI', { wholeMax, cli: info.max, whole });

@@ -8,7 +8,7 @@ import { t, applyI18n } from './i18n.js';
 import { h } from './ui.js';
 import { RuleLayer } from './rules.js';
 import { formatTemp } from './thermal.js';
-import { readRadiometric } from './flir.js';
+import { readRadiometric, withParams } from './flir.js';
 import { rasterize, stats } from './raster.js';
 
 // the rule layer with its rules in the page only
@@ -64,16 +64,16 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
     root.append(h('img', { class: 'fv-plain', src: url, alt: name }));
     return () => URL.revokeObjectURL(url);
   }
-  const W = img.width, H = img.height, C = img.celsius;
+  const W = img.width, H = img.height;
+  let C = img.celsius, whole = stats(C, W, H, C.keys());
   const url = URL.createObjectURL(new Blob([bytes], { type: 'image/jpeg' }));
-  const whole = stats(C, W, H, C.keys());
 
   const tools = h('div', { class: 'tools', id: 'fv-tools', role: 'toolbar', 'aria-label': t('viewer.tools') });
   for (const tool of ['point', 'line', 'rect', 'polygon'])
     tools.append(h('button', { type: 'button', 'data-tool': tool, 'aria-pressed': 'false', 'data-i18n': 'rules.' + tool }));
   tools.append(h('button', { type: 'button', id: 'fv-clear', 'data-i18n': 'viewer.clear' }));
   const hint = h('p', { class: 'hint', id: 'fv-hint' });
-  const pic = h('div', { class: 'fv-pic', id: 'fv-pic' },
+  const pic = h('div', { class: 'fv-pic', id: 'fv-pic', tabindex: '0', 'aria-label': t('viewer.keys') },
     h('img', { src: url, alt: name, draggable: 'false' }));
   pic.style.aspectRatio = `${W} / ${H}`;
   const overlay = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
@@ -84,18 +84,26 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
   pic.append(h('div', { class: 'marks' }, markMax, markMin), overlay, cursor);
   const readout = h('p', { class: 'fv-readout', id: 'fv-readout', 'aria-live': 'polite' }, t('viewer.pointHint'));
   const list = h('table', { class: 'fv-table', id: 'fv-table' });
-  const p = img.params;
+  // the object parameters: the file's, or others (as thermocam measure
+  // --emissivity --distance --reflected)
+  const num = (id, key, v, min, max, step) => h('label', { class: 'field' }, h('span', {}, t(key)),
+    h('input', { type: 'number', id, value: v, min, max, step, required: true }));
+  const params = h('form', { class: 'fv-params', id: 'fv-params', novalidate: true },
+    h('h3', {}, t('viewer.params')),
+    num('fv-emissivity', 'viewer.emissivity', +img.params.emissivity.toFixed(3), 0.01, 1, 'any'),
+    num('fv-distance', 'viewer.distanceM', +img.params.distance.toFixed(2), 0, 100000, 'any'),
+    num('fv-reflected', 'viewer.reflectedC', +img.params.reflected.toFixed(2), -273, 2000, 'any'),
+    h('p', { class: 'error', id: 'fv-params-error', role: 'alert' }),
+    h('div', { class: 'buttons' }, h('button', { type: 'submit', id: 'fv-apply' }, t('viewer.apply')),
+      h('button', { type: 'button', id: 'fv-reset' }, t('viewer.fileParams'))));
   const info = h('dl', { class: 'fv-info' },
     h('dt', {}, t('viewer.size')), h('dd', {}, `${W} × ${H}`),
     h('dt', {}, t('viewer.camera')), h('dd', {}, [img.model, img.serial].filter(Boolean).join(' ') || '--'),
-    h('dt', {}, t('viewer.emissivity')), h('dd', {}, p.emissivity.toFixed(2)),
-    h('dt', {}, t('viewer.distance')), h('dd', {}, p.distance.toFixed(1) + ' m'),
-    h('dt', {}, t('viewer.reflected')), h('dd', {}, formatTemp(p.reflected, unit)),
     h('dt', {}, t('viewer.range')), h('dd', {}, `${formatTemp(img.cal.rangeMin, unit, 0)} … ${formatTemp(img.cal.rangeMax, unit, 0)}`));
   const main = h('div', { class: 'fv-main' }, pic, readout);
   main.style.maxWidth = `calc((100vh - 170px) * ${(W / H).toFixed(4)})`;
   root.append(h('div', { class: 'fv-body' }, main,
-    h('aside', { class: 'fv-side' }, tools, hint, list, info)));
+    h('aside', { class: 'fv-side' }, tools, hint, list, params, info)));
   applyI18n(root);
 
   const place = (el, at, text, c) => {
@@ -107,10 +115,14 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
     el.textContent = text;
     el.dataset.celsius = c.toFixed(3);
   };
-  if (whole.valid) {
-    place(markMax, whole.max_at, '▲ ' + formatTemp(whole.max, unit), whole.max);
-    place(markMin, whole.min_at, '▼ ' + formatTemp(whole.min, unit), whole.min);
+  function marks() {
+    markMax.hidden = markMin.hidden = !whole.valid;
+    if (whole.valid) {
+      place(markMax, whole.max_at, '▲ ' + formatTemp(whole.max, unit), whole.max);
+      place(markMin, whole.min_at, '▼ ' + formatTemp(whole.min, unit), whole.min);
+    }
   }
+  marks();
 
   const row = (id, label, r, del) => h('tr', { dataset: { id } },
     h('th', { scope: 'row' }, label),
@@ -163,7 +175,20 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
   });
   layer.load();
 
-  // the temperature under the cursor, from the file's counts
+  // the temperature at a pixel, from the file's counts: under the pointer,
+  // or at the probe the arrow keys move (the picture has the focus)
+  let at = null;
+  function probe(x, y, px, py) {
+    const r = pic.getBoundingClientRect();
+    const c = C[y * W + x];
+    at = [x, y];
+    cursor.hidden = false;
+    cursor.textContent = formatTemp(c, unit);
+    cursor.style.left = Math.min(px + 14, r.width - 70) + 'px';
+    cursor.style.top = Math.min(py + 14, r.height - 24) + 'px';
+    Object.assign(cursor.dataset, { x, y, celsius: Number.isNaN(c) ? '' : c.toFixed(3) });
+    readout.textContent = t('viewer.at', { x, y, temp: formatTemp(c, unit, 2) });
+  }
   pic.addEventListener('pointermove', (ev) => {
     const r = pic.getBoundingClientRect();
     const fu = (ev.clientX - r.left) / r.width, fv = (ev.clientY - r.top) / r.height;
@@ -171,16 +196,56 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
       cursor.hidden = true;
       return;
     }
-    const x = Math.floor(fu * W), y = Math.floor(fv * H), c = C[y * W + x];
-    cursor.hidden = false;
-    cursor.textContent = formatTemp(c, unit);
-    cursor.style.left = Math.min(ev.clientX - r.left + 14, r.width - 70) + 'px';
-    cursor.style.top = Math.min(ev.clientY - r.top + 14, r.height - 24) + 'px';
-    Object.assign(cursor.dataset, { x, y, celsius: Number.isNaN(c) ? '' : c.toFixed(3) });
-    readout.textContent = t('viewer.at', { x, y, temp: formatTemp(c, unit, 2) });
+    probe(Math.floor(fu * W), Math.floor(fv * H), ev.clientX - r.left, ev.clientY - r.top);
   });
   pic.addEventListener('pointerleave', () => { cursor.hidden = true; });
+  const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  pic.addEventListener('keydown', (ev) => {
+    const m = MOVES[ev.key];
+    if (!m)
+      return;
+    ev.preventDefault();
+    const k = ev.shiftKey ? 10 : 1;
+    const [x0, y0] = at || [W >> 1, H >> 1];
+    const x = Math.min(W - 1, Math.max(0, x0 + (at ? m[0] * k : 0))), y = Math.min(H - 1, Math.max(0, y0 + (at ? m[1] * k : 0)));
+    const r = pic.getBoundingClientRect();
+    probe(x, y, (x + 0.5) / W * r.width, (y + 0.5) / H * r.height);
+  });
+
+  // other object parameters: every number again
+  const input = (id) => params.querySelector('#' + id);
+  const perr = params.querySelector('#fv-params-error');
+  function remeasure(p) {
+    C = withParams(img, p).celsius;
+    whole = stats(C, W, H, C.keys());
+    marks();
+    layer.cb.changed(layer.rules);
+    if (at && !cursor.hidden)
+      probe(at[0], at[1], parseFloat(cursor.style.left) - 14, parseFloat(cursor.style.top) - 14);
+  }
+  params.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const e = input('fv-emissivity'), d = input('fv-distance'), rf = input('fv-reflected');
+    const bad = [e, d, rf].find((el) => el.value === '' || !el.checkValidity());
+    if (bad) {
+      perr.textContent = t('viewer.badParam', { name: bad.closest('label').firstChild.textContent, min: bad.min, max: bad.max });
+      bad.focus();
+      return;
+    }
+    perr.textContent = '';
+    remeasure({ ...img.params, emissivity: Number(e.value), distance: Number(d.value), reflected: Number(rf.value) });
+  });
+  params.querySelector('#fv-reset').addEventListener('click', () => {
+    input('fv-emissivity').value = +img.params.emissivity.toFixed(3);
+    input('fv-distance').value = +img.params.distance.toFixed(2);
+    input('fv-reflected').value = +img.params.reflected.toFixed(2);
+    perr.textContent = '';
+    remeasure(img.params);
+  });
+  const relabel = () => renderTable();
+  window.addEventListener('langchange', relabel);
   return () => {
+    window.removeEventListener('langchange', relabel);
     layer.destroy();
     URL.revokeObjectURL(url);
   };
