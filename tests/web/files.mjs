@@ -268,6 +268,15 @@ try {
   const listed = (await apiIn(page, 'GET', 'captures')).json.some((f) => f.name === rjpeg.name);
   ok(gone.status === 404 && !listed, 'and the device has it no more', { status: gone.status, listed });
 
+  // ---- in Chinese
+  await page.select('#lang', 'zh');
+  ok(await waitFor(page, () => document.documentElement.lang === 'zh-CN'
+    && document.querySelector('#files-grid [data-act="download"]')?.textContent === '下载'
+    && document.querySelector('#files-kind option[value="all"]').textContent === '全部文件'), 'the files page speaks Chinese when asked');
+  await shot(page, 'files-list-zh');
+  await page.select('#lang', 'en');
+  await waitFor(page, () => document.documentElement.lang === 'en');
+
   // ---- trends: a rule's max/min/avg plotted as the page sees them
   const rule = await apiIn(page, 'POST', 'rules', { name: 'motor', type: 'polygon', points: [[0.40, 0.58], [0.62, 0.58], [0.62, 0.86], [0.40, 0.86]] });
   ok(rule.status === 201, 'a rule is made', rule);

@@ -258,14 +258,15 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
   let closeViewer = null;
   async function openViewer(f) {
     try {
-      const bytes = await api('GET', 'captures/' + encodeURIComponent(f.name));
+      const [bytes, th] = await Promise.all([api('GET', 'captures/' + encodeURIComponent(f.name)),
+        api('GET', 'config/thermometry').catch(() => null)]);
       const buf = await bytes.arrayBuffer();
       if (!alive)
         return;
       listPart.hidden = true;
       viewerPart.hidden = false;
       closeViewer = renderViewer(viewerPart, {
-        name: f.name, bytes: buf, unit: unit(),
+        name: f.name, bytes: buf, unit: th?.unit || unit(),
         back: () => {
           closeViewer?.();
           closeViewer = null;
@@ -284,8 +285,11 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
   refresh.addEventListener('click', load);
   prev.addEventListener('click', () => { st.page--; render(); });
   next.addEventListener('click', () => { st.page++; render(); });
+  const relabel = () => render();
+  window.addEventListener('langchange', relabel);
   load();
   return () => {
+    window.removeEventListener('langchange', relabel);
     alive = false;
     observer.disconnect();
     closeViewer?.();
