@@ -277,6 +277,20 @@ try {
   await page.select('#lang', 'en');
   await waitFor(page, () => document.documentElement.lang === 'en');
 
+  // ---- a page at a time
+  await Promise.all(Array.from({ length: 23 }, () => apiIn(page, 'POST', 'captures', { format: 'jpeg', resolution: 'native', quality: 50 })));
+  const all = (await apiIn(page, 'GET', 'captures')).json.length + (await apiIn(page, 'GET', 'recordings')).json.length;
+  await page.click('#files-refresh');
+  ok(await waitFor(page, () => document.querySelectorAll('#files-grid .file-card').length === 24
+    && /1 of 2/.test(document.getElementById('files-pageno').textContent)), `${all} files: 24 on the first page`);
+  await page.$eval('#files-next', (b) => b.scrollIntoView({ block: 'center' }));
+  await page.click('#files-next');
+  ok(await waitFor(page, (n) => document.querySelectorAll('#files-grid .file-card').length === n
+    && /2 of 2/.test(document.getElementById('files-pageno').textContent) && document.getElementById('files-next').disabled, all - 24),
+  'the rest on the second', await page.evaluate(() => [document.querySelectorAll('#files-grid .file-card').length,
+    document.getElementById('files-pageno').textContent, document.getElementById('files-count').textContent]));
+  await page.click('#files-prev');
+
   // ---- trends: a rule's max/min/avg plotted as the page sees them
   const rule = await apiIn(page, 'POST', 'rules', { name: 'motor', type: 'polygon', points: [[0.40, 0.58], [0.62, 0.58], [0.62, 0.86], [0.40, 0.86]] });
   ok(rule.status === 201, 'a rule is made', rule);

@@ -188,7 +188,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
         h('span', { class: 'badge' }, f.store === 'recordings' ? t('files.recording') : ''),
         h('span', { class: 'trigger' }, f.store === 'recordings' ? '' : kind === 'event' ? t('files.trigger.event', { tag }) : t('files.trigger.' + kind)),
         h('span', { class: 'size' }, formatSize(f.size)),
-        h('time', { datetime: f.time }, when.toLocaleString())),
+        h('time', { datetime: f.time }, when.toLocaleString(document.documentElement.lang))),
       h('div', { class: 'buttons' }, open, dl, del));
     return li;
   }

@@ -128,7 +128,7 @@ export function renderTrends(view) {
         s.append(svg('circle', { class: 'dot ' + l, cx: X(points[0].t), cy: Y(toUnit(points[0][l], unit)), r: 2.5 }));
     }
     const last = points[points.length - 1];
-    const say = (p, when) => (p ? (when ? new Date(p.t).toLocaleTimeString() + '  ' : '')
+    const say = (p, when) => (p ? (when ? new Date(p.t).toLocaleTimeString(document.documentElement.lang) + '  ' : '')
       + LINES.map((l) => `${t('rules.' + l)} ${formatTemp(p[l], unit)}`).join('  ') : t('trends.nothing'));
     const now = h('span', { class: 'now' }, say(last, false));
     const cursorLine = svg('line', { class: 'cursor', y1: PAD.t, y2: PLOT_H - PAD.b, visibility: 'hidden' });
@@ -184,7 +184,7 @@ export function renderTrends(view) {
       const r = await api('GET', 'temperatures');
       measureOff = false;
       seen.record(r);
-      status.textContent = t('trends.seen', { time: new Date(Date.parse(r.time) || Date.now()).toLocaleTimeString() });
+      status.textContent = t('trends.seen', { time: new Date(Date.parse(r.time) || Date.now()).toLocaleTimeString(document.documentElement.lang) });
     } catch (e) {
       measureOff = e.code === 'measurement_off';
       status.textContent = e.message || String(e);
