@@ -65,6 +65,8 @@ try {
   const rjpeg = (await apiIn(page, 'GET', 'captures')).json[0];
   const plain = await apiIn(page, 'POST', 'captures', { format: 'jpeg' });
   ok(plain.status === 201, 'a plain JPEG capture is kept too', plain);
+  const bmp = await apiIn(page, 'POST', 'captures', { format: 'bmp' });
+  ok(bmp.status === 201 && bmp.json.name.endsWith('.bmp'), 'and a BMP', bmp);
   await page.click('#record');
   await sleep(2500);
   await page.click('#record');
@@ -76,7 +78,7 @@ try {
   const navFiles = await page.$('#nav a[href="#/files"]');
   ok(navFiles && await navFiles.isVisible(), 'the header links the files page');
   await navFiles.click();
-  ok(await waitFor(page, (n) => document.querySelectorAll('#files-grid .file-card').length === n, 2 + recs.length),
+  ok(await waitFor(page, (n) => document.querySelectorAll('#files-grid .file-card').length === n, 3 + recs.length),
     'the files page lists the captures and the recordings', await page.$$eval('#files-grid .file-card', (l) => l.map((e) => e.dataset.name)));
   const card = `#files-grid .file-card[data-name="${rjpeg.name}"]`;
   ok(await waitFor(page, (s) => document.querySelector(s + ' img.thumb-img')?.naturalWidth > 0, card),
@@ -86,6 +88,9 @@ try {
   const plainCard = `#files-grid .file-card[data-name="${plain.json.name}"]`;
   ok(await waitFor(page, (s) => document.querySelector(s)?.dataset.radiometric === 'false', plainCard),
     'the plain JPEG is marked as a picture');
+  const bmpCard = `#files-grid .file-card[data-name="${bmp.json.name}"]`;
+  ok(await waitFor(page, (s) => document.querySelector(s)?.dataset.radiometric === 'false'
+    && document.querySelector(s + ' img.thumb-img')?.naturalWidth > 0, bmpCard), 'the BMP too, with its thumbnail');
   const meta = await page.$eval(card, (e) => ({ size: e.querySelector('.size').textContent, time: e.querySelector('time').getAttribute('datetime'), trig: e.querySelector('.trigger').textContent }));
   ok(meta.time === rjpeg.time && /KiB|MiB/.test(meta.size) && /Manual/.test(meta.trig), 'its card says its size, time and trigger', meta);
   ok(await page.$eval('#files-grid .file-card.recording', (e) => /MP4/.test(e.textContent) && !!e.querySelector('[data-act="open"]')),
@@ -123,7 +128,7 @@ try {
   ok(shown.length === recs.length && shown.every((n) => n.endsWith('.mp4')), 'the type filter shows the recordings only', shown);
   await page.select('#files-kind', 'pictures');
   shown = await names();
-  ok(shown.length === 2 && shown.includes(rjpeg.name), 'and the pictures only', shown);
+  ok(shown.length === 3 && shown.includes(rjpeg.name), 'and the pictures only', shown);
   await page.select('#files-kind', 'timed');
   ok((await names()).length === 0 && await page.$eval('#files-empty', (e) => !e.hidden), 'no timed capture: the page says none matches');
   const before2 = asked.length;
@@ -131,9 +136,9 @@ try {
   await waitFor(page, () => [...document.querySelectorAll('#files-grid .file-card[data-store="captures"]')].every((e) => e.dataset.radiometric));
   ok(asked.length === before2, 'the thumbnails shown again are not downloaded again', asked.slice(before2));
   const days = await page.$$eval('#files-day option', (l) => l.map((o) => [o.value, o.textContent]));
-  ok(days.length === 2 && days[1][1].endsWith(`(${2 + recs.length})`), 'the day filter offers the days that have files, with their counts', days);
+  ok(days.length === 2 && days[1][1].endsWith(`(${3 + recs.length})`), 'the day filter offers the days that have files, with their counts', days);
   await page.select('#files-day', days[1][0]);
-  ok((await names()).length === 2 + recs.length, 'that day shows all its files');
+  ok((await names()).length === 3 + recs.length, 'that day shows all its files');
   await page.select('#files-day', '');
   // the filter itself over files of two days (the device's files are all of today)
   const twoDays = await page.evaluate(async () => {
@@ -278,7 +283,7 @@ try {
   await waitFor(page, () => document.documentElement.lang === 'en');
 
   // ---- a page at a time
-  await Promise.all(Array.from({ length: 23 }, () => apiIn(page, 'POST', 'captures', { format: 'jpeg', resolution: 'native', quality: 50 })));
+  await Promise.all(Array.from({ length: 22 }, () => apiIn(page, 'POST', 'captures', { format: 'jpeg', resolution: 'native', quality: 50 })));
   const all = (await apiIn(page, 'GET', 'captures')).json.length + (await apiIn(page, 'GET', 'recordings')).json.length;
   await page.click('#files-refresh');
   ok(await waitFor(page, () => document.querySelectorAll('#files-grid .file-card').length === 24

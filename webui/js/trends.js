@@ -60,7 +60,7 @@ function timeLabel(ms, step, span) {
 export function renderTrends(view) {
   let alive = true, timer = 0, unit = 'celsius', range = RANGES[0], measureOff = false, hover = null;
   const plots = h('div', { class: 'trend-plots', id: 'trend-plots' });
-  const rangeBar = h('div', { class: 'tools', role: 'group', id: 'trend-ranges' });
+  const rangeBar = h('div', { class: 'tools', role: 'group', id: 'trend-ranges', 'aria-label': t('trends.span') });
   for (const r of RANGES)
     rangeBar.append(h('button', { type: 'button', 'data-range': r[0], 'aria-pressed': String(r === range), 'data-i18n': 'trends.range.' + r[0] }));
   const status = h('span', { class: 'status', id: 'trend-status' });

@@ -60,7 +60,7 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
   } catch (e) {
     root.append(h('p', { class: 'error', id: 'fv-error', role: 'alert' },
       t(e.code === 'not_radiometric' ? 'viewer.notRadiometric' : 'viewer.unreadable', { why: e.message })));
-    const url = URL.createObjectURL(new Blob([bytes], { type: 'image/jpeg' }));
+    const url = URL.createObjectURL(new Blob([bytes], { type: /\.bmp$/i.test(name) ? 'image/bmp' : 'image/jpeg' }));
     root.append(h('img', { class: 'fv-plain', src: url, alt: name }));
     return () => URL.revokeObjectURL(url);
   }
