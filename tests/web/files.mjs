@@ -220,6 +220,29 @@ try {
   const wholeMax = await page.$eval('#fv-max', (e) => parseFloat(e.dataset.celsius));
   ok(Math.abs(wholeMax - info.max) <= 0.05 && whole[0] !== '--', 'the whole picture\'s max agrees with the CLI', { wholeMax, cli: info.max, whole });
 
+  // the page's line and area pixels and readings against the CLI's (tc-rules.c)
+  const shapes = [['line', [20, 30, 400, 300]], ['line', [600, 20, 5, 500]], ['area', [256, 297, 397, 297, 397, 440, 256, 440]],
+    ['area', [100, 100, 300, 50, 500, 400, 120, 480, 60, 300]], ['area', [10, 10, 10.4, 10.2, 10.1, 10.4]]]
+    .map(([k, v]) => [k, v.map((c, i) => Math.min(Math.round(c), (i % 2 ? H : W) - 1))]);
+  const mine = await page.evaluate(async (name, shapes, W, H) => {
+    const { readRadiometric } = await import('/js/flir.js');
+    const { rasterize, stats } = await import('/js/raster.js');
+    const img = readRadiometric(await (await fetch('/api/v1/captures/' + encodeURIComponent(name))).arrayBuffer());
+    return shapes.map(([kind, v]) => {
+      const pts = [];
+      for (let i = 0; i < v.length; i += 2)
+        pts.push([(v[i] + 0.5) / W, (v[i + 1] + 0.5) / H]);
+      const r = stats(img.celsius, W, H, rasterize(kind === 'line' ? 'line' : 'polygon', pts, W, H));
+      return [r.max, r.min, r.avg, r.count];
+    });
+  }, rjpeg.name, shapes, W, H);
+  const theirs = shapes.map(([kind, v]) => {
+    const r = JSON.parse(execFileSync(CLI, ['measure', file, '--' + kind, v.join(','), '--json'])).rules[0];
+    return [r.max, r.min, r.mean];
+  });
+  ok(mine.every((m, i) => [0, 1, 2].every((k) => Math.abs(m[k] - theirs[i][k]) <= 0.01)),
+    `the page's lines and areas cover the pixels thermocam measure covers (${shapes.length} shapes, max/min/avg within 0.01 °C)`, { mine, theirs });
+
   // the tools: a point, a line, a rectangle, each with max/min/avg; the point against the CLI
   const pic = await page.$eval('#fv-pic', (e) => { const r = e.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
   const P = (u, v) => [pic.x + u * pic.w, pic.y + v * pic.h];
