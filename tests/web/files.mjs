@@ -109,6 +109,14 @@ try {
   await page.click('dialog.player .buttons button');
   ok(await waitFor(page, () => !document.querySelector('dialog.player')), 'and its player closes');
 
+  // a capture taken meanwhile shows without asking
+  const late = await apiIn(page, 'POST', 'captures', { format: 'jpeg' });
+  ok(await waitFor(page, (n) => document.querySelector(`#files-grid .file-card[data-name="${n}"]`), late.json.name, 15000),
+    'a capture taken while the page is open shows by itself (the list is asked again every 10 s)');
+  await apiIn(page, 'DELETE', 'captures/' + encodeURIComponent(late.json.name));
+  await page.click('#files-refresh');
+  await waitFor(page, (n) => !document.querySelector(`#files-grid .file-card[data-name="${n}"]`), late.json.name);
+
   // download byte for byte
   await page.click(card + ' a[data-act="download"]');
   const dlPath = path.join(tmp, rjpeg.name);

@@ -22,6 +22,7 @@ import { isRadiometric } from './flir.js';
 import { renderViewer } from './viewer.js';
 
 const PAGE = 24;
+const POLL_MS = 10000;
 const THUMB_W = 200;
 const THUMB_MAX = 300;
 const thumbs = new Map();      // "name|size|time" -> {url (data: JPEG), radiometric}
@@ -219,17 +220,30 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     next.disabled = st.page >= pages - 1;
   }
 
-  async function load() {
+  // the list, and again every POLL_MS while the page is open (timed and event
+  // captures, a recording growing): redrawn only when it changed
+  let seenList = '', pollTimer = 0, loading = null;
+  const load = () => (loading ||= fetchList().finally(() => { loading = null; }));
+  async function fetchList() {
+    clearTimeout(pollTimer);
     try {
       const [caps, recs] = await Promise.all([api('GET', 'captures'), api('GET', 'recordings')]);
       if (!alive)
         return;
-      st.files = [...caps.map((f) => ({ ...f, store: 'captures' })), ...recs.map((f) => ({ ...f, store: 'recordings' }))]
+      const files = [...caps.map((f) => ({ ...f, store: 'captures' })), ...recs.map((f) => ({ ...f, store: 'recordings' }))]
         .sort((a, b) => b.time.localeCompare(a.time) || b.name.localeCompare(a.name));
-      render();
+      const sig = files.map((f) => `${f.name}|${f.size}|${f.time}`).join('\n');
+      if (sig !== seenList) {
+        seenList = sig;
+        st.files = files;
+        render();
+      }
     } catch (e) {
       error(e);
     }
+    clearTimeout(pollTimer);
+    if (alive)
+      pollTimer = setTimeout(load, POLL_MS);
   }
 
   async function remove(f) {
@@ -291,6 +305,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
   return () => {
     window.removeEventListener('langchange', relabel);
     alive = false;
+    clearTimeout(pollTimer);
     observer.disconnect();
     closeViewer?.();
   };
