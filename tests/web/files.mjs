@@ -326,6 +326,20 @@ try {
   'the rest on the second', await page.evaluate(() => [document.querySelectorAll('#files-grid .file-card').length,
     document.getElementById('files-pageno').textContent, document.getElementById('files-count').textContent]));
   await page.click('#files-prev');
+  await waitFor(page, () => /1 of 2/.test(document.getElementById('files-pageno').textContent));
+  // two chosen, deleted at once
+  const chosen = await page.$$eval('#files-grid .file-card[data-store="captures"]', (l) => l.slice(0, 2).map((e) => e.dataset.name));
+  for (const n of chosen)
+    await page.click(`#files-grid .file-card[data-name="${n}"] [data-act="select"]`);
+  ok(await page.$eval('#files-delete-selected', (b) => !b.disabled && /\(2\)/.test(b.textContent)), 'two files chosen: the page offers to delete them');
+  await page.click('#files-delete-selected');
+  await waitFor(page, () => document.querySelector('dialog.confirm[open]'));
+  await page.click('#confirm-yes');
+  ok(await waitFor(page, (l) => l.every((n) => !document.querySelector(`#files-grid .file-card[data-name="${n}"]`)), chosen),
+    'both go at once, confirmed');
+  const left = (await apiIn(page, 'GET', 'captures')).json.map((f) => f.name);
+  ok(chosen.every((n) => !left.includes(n)) && left.length + (await apiIn(page, 'GET', 'recordings')).json.length === all - 2,
+    'and the device has them no more', { chosen, left: left.length, all });
 
   // ---- trends: a rule's max/min/avg plotted as the page sees them
   const rule = await apiIn(page, 'POST', 'rules', { name: 'motor', type: 'polygon', points: [[0.40, 0.58], [0.62, 0.58], [0.62, 0.86], [0.40, 0.86]] });

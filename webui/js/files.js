@@ -100,7 +100,8 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     return null;
   }
   let alive = true;
-  const st = { files: [], kind: 'all', day: '', page: 0 };
+  const st = { files: [], kind: 'all', day: '', page: 0, selected: new Set() };
+  const idOf = (f) => f.store + '/' + f.name;
   const error = (e) => e.status !== 401 && flash(e.message || String(e), 'error');
 
   const kindSel = h('select', { id: 'files-kind' },
@@ -108,6 +109,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
   const daySel = h('select', { id: 'files-day' });
   const count = h('span', { class: 'status', id: 'files-count' });
   const refresh = h('button', { type: 'button', id: 'files-refresh', 'data-i18n': 'files.refresh' });
+  const delSel = h('button', { type: 'button', class: 'danger', id: 'files-delete-selected', disabled: true });
   const prev = h('button', { type: 'button', id: 'files-prev', 'data-i18n': 'files.prev' });
   const next = h('button', { type: 'button', id: 'files-next', 'data-i18n': 'files.next' });
   const grid = h('ul', { class: 'files-grid', id: 'files-grid' });
@@ -116,7 +118,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     h('div', { class: 'toolbar' },
       h('label', {}, h('span', { 'data-i18n': 'files.type' }), ' ', kindSel),
       h('label', {}, h('span', { 'data-i18n': 'files.day' }), ' ', daySel),
-      refresh, count),
+      refresh, delSel, count),
     empty, grid,
     h('nav', { class: 'files-pager', 'aria-label': t('files.pages') }, prev, h('span', { id: 'files-pageno' }), next));
   const viewerPart = h('div', { class: 'files-viewer', hidden: true });
@@ -190,11 +192,30 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
         h('span', { class: 'trigger' }, f.store === 'recordings' ? '' : kind === 'event' ? t('files.trigger.event', { tag }) : t('files.trigger.' + kind)),
         h('span', { class: 'size' }, formatSize(f.size)),
         h('time', { datetime: f.time }, when.toLocaleString(document.documentElement.lang))),
-      h('div', { class: 'buttons' }, open, dl, del));
+      h('div', { class: 'buttons' }, open, dl, del,
+        h('label', { class: 'pick' }, h('input', { type: 'checkbox', 'data-act': 'select', checked: st.selected.has(idOf(f)) }),
+          ' ', t('files.select'))));
+    li.querySelector('[data-act="select"]').addEventListener('change', (ev) => {
+      if (ev.target.checked)
+        st.selected.add(idOf(f));
+      else
+        st.selected.delete(idOf(f));
+      showSelected();
+    });
     return li;
   }
 
+  function showSelected() {
+    delSel.textContent = t('files.deleteSelected', { n: st.selected.size });
+    delSel.disabled = st.selected.size === 0;
+  }
+
   function render() {
+    const ids = new Set(st.files.map(idOf));
+    for (const id of st.selected)
+      if (!ids.has(id))
+        st.selected.delete(id);
+    showSelected();
     const days = new Map();
     for (const f of st.files)
       days.set(dayOf(f.time), (days.get(dayOf(f.time)) || 0) + 1);
@@ -224,6 +245,11 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
   // captures, a recording growing): redrawn only when it changed
   let seenList = '', pollTimer = 0, loading = null;
   const load = () => (loading ||= fetchList().finally(() => { loading = null; }));
+  // the list as it is now (not an answer already on its way)
+  const reload = async () => {
+    await loading;
+    return load();
+  };
   async function fetchList() {
     clearTimeout(pollTimer);
     try {
@@ -255,7 +281,27 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     } catch (e) {
       error(e);
     }
-    await load();
+    await reload();
+  }
+
+  async function removeSelected() {
+    const chosen = st.files.filter((f) => st.selected.has(idOf(f)));
+    if (!chosen.length || !await confirmDialog(t('files.confirmDeleteSelected', { n: chosen.length }), t('files.delete')))
+      return;
+    let done = 0;
+    for (const f of chosen) {
+      try {
+        await api('DELETE', (f.store === 'recordings' ? 'recordings/' : 'captures/') + encodeURIComponent(f.name));
+        st.selected.delete(idOf(f));
+        done++;
+      } catch (e) {
+        error(e);
+        break;
+      }
+    }
+    if (done)
+      flash(t('files.deletedN', { n: done }), 'info', 2500);
+    await reload();
   }
 
   function play(f) {
@@ -296,7 +342,8 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
 
   kindSel.addEventListener('change', () => { st.kind = kindSel.value; st.page = 0; render(); });
   daySel.addEventListener('change', () => { st.day = daySel.value; st.page = 0; render(); });
-  refresh.addEventListener('click', load);
+  refresh.addEventListener('click', reload);
+  delSel.addEventListener('click', removeSelected);
   prev.addEventListener('click', () => { st.page--; render(); });
   next.addEventListener('click', () => { st.page++; render(); });
   const relabel = () => render();
