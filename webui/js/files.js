@@ -25,6 +25,7 @@ const PAGE = 24;
 const POLL_MS = 10000;
 const THUMB_W = 200;
 const THUMB_MAX = 300;
+const THUMB_AT_ONCE = 4;
 const thumbs = new Map();      // "name|size|time" -> {url (data: JPEG), radiometric}
 
 async function scaledDown(blob) {
@@ -126,13 +127,26 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
   view.append(section);
   applyI18n(section);
 
-  // ---- thumbnails of the cards on screen
+  // ---- thumbnails of the cards on screen, THUMB_AT_ONCE downloads at a time
+  // (the device serves the page too)
+  const waiting = [];
+  let fetching = 0;
+  function nextThumb() {
+    while (fetching < THUMB_AT_ONCE && waiting.length) {
+      const li = waiting.shift();
+      if (!li.isConnected)
+        continue;
+      fetching++;
+      loadThumb(li).finally(() => { fetching--; nextThumb(); });
+    }
+  }
   const observer = new IntersectionObserver((entries) => {
     for (const e of entries)
       if (e.isIntersecting) {
         observer.unobserve(e.target);
-        loadThumb(e.target);
+        waiting.push(e.target);
       }
+    nextThumb();
   }, { rootMargin: '200px' });
   function showThumb(li, th) {
     const im = li.querySelector('img.thumb-img');
@@ -229,6 +243,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     st.page = Math.min(st.page, pages - 1);
     const shown = list.slice(st.page * PAGE, (st.page + 1) * PAGE);
     observer.disconnect();
+    waiting.length = 0;
     grid.replaceChildren(...shown.map(card));
     for (const li of grid.children)
       if (li.dataset.store === 'captures')
