@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""The thumbnails of the stored pictures (GET /captures/{name}/thumbnail, the
+"""Range requests on the stored files (the web page asks for the first bytes
+of a picture): every range answered with its bytes, one running past the end
+(which once aborted the daemon) included. The thumbnails of the stored pictures (GET /captures/{name}/thumbnail, the
 web page's file list): a radiometric JPEG, a JPEG and a BMP each give a JPEG
 of at most 320 pixels on its longer side, a few KB, showing the same picture
 (compared with ffmpeg's own scaling); a small picture stays as it is; damaged
@@ -104,6 +106,19 @@ s, body, _ = d.get("captures/..%2fconfig.json/thumbnail")
 t.ok(s == 404, "a name outside the store: 404", (s, body))
 s, body, _ = d.post("captures/x.jpg/thumbnail")
 t.ok(s == 405, "POST: 405", s)
+
+# ---- ranges of a stored file
+s, r, _ = d.post("captures", {"format": "jpeg"})
+s, full, _ = get(f"captures/{r['name']}")
+n = len(full)
+for rng, want in ((f"0-{n - 1}", full), (f"0-{n}", full), (f"0-{n + 5000}", full), ("0-16383", full[:16384]),
+                  (f"{n - 10}-", full[-10:]), ("100-199", full[100:200]), (f"{n - 5}-{n + 100}", full[-5:])):
+    s, data, hdrs = get(f"captures/{r['name']}", headers=[f"Range: bytes={rng}"])
+    t.ok(s == 206 and data == want and f"/{n}" in hdrs, f"Range bytes={rng} of {n}: 206 with those bytes", (s, len(data)))
+for rng in (f"{n + 10}-{n + 20}", "abc", f"-{n + 5}"):
+    s, data, hdrs = get(f"captures/{r['name']}", headers=[f"Range: bytes={rng}"])
+    t.ok(s == 200 and data == full, f"Range bytes={rng} (past the end or unreadable): the whole file", (s, len(data)))
+t.ok(d.alive(), "the daemon is still there after the ranges")
 
 d.post("users", {"name": "watcher", "password": "Watch#2026pw", "level": "user"})
 s, body, _ = d.get(f"captures/{r['name']}/thumbnail", user="watcher", password="Watch#2026pw")

@@ -9,6 +9,35 @@
 #include "tc-json.h"
 #include "tcd-json.h"
 
+/* A Range (libsoup answers it from the whole body) is rewritten with its
+ * ends inside the file first: libsoup's own answer to a range running past
+ * the end (bytes=0-N with N >= the size, which RFC 9110 says is the rest of
+ * the file) is a GLib critical, an abort under fatal-criticals. A Range that
+ * cannot be satisfied or read is dropped: the whole file is sent, as RFC
+ * 9110 allows. */
+static void
+clamp_ranges (SoupServerMessage *msg, goffset size)
+{
+  SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+  SoupRange *ranges = NULL;
+  int n = 0;
+  gboolean ok;
+
+  if (!soup_message_headers_get_one (hdrs, "Range"))
+    return;
+  ok = size > 0 && soup_message_headers_get_ranges (hdrs, size, &ranges, &n) && n > 0;
+  for (int i = 0; ok && i < n; i++) {
+    ok = ranges[i].start >= 0 && ranges[i].start < size && ranges[i].start <= ranges[i].end;
+    ranges[i].end = MIN (ranges[i].end, size - 1);
+  }
+  if (ok)
+    soup_message_headers_set_ranges (hdrs, ranges, n);
+  else
+    soup_message_headers_remove (hdrs, "Range");
+  if (ranges)
+    soup_message_headers_free_ranges (hdrs, ranges);
+}
+
 /* a stored file, mapped rather than read */
 static void
 send_stored (SoupServerMessage *msg, TcdStore *store, const gchar *name)
@@ -25,6 +54,7 @@ send_stored (SoupServerMessage *msg, TcdStore *store, const gchar *name)
     return;
   }
   bytes = g_mapped_file_get_bytes (map);
+  clamp_ranges (msg, g_bytes_get_size (bytes));
   disp = g_strdup_printf ("attachment; filename=\"%s\"", name);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
