@@ -52,7 +52,7 @@ try {
   const page = await openAs(browser, 'admin', PASSWORD, '#/live', DESK);
   ok(await waitFor(page, () => location.hash === '#/live' && document.querySelector('#capture')), 'the live view is there');
   const asked = [];
-  page.on('request', (r) => { if (/\/api\/v1\/captures\/./.test(r.url())) asked.push(r.url()); });
+  page.on('request', (r) => { if (/\/api\/v1\/captures\/./.test(r.url())) asked.push({ url: r.url(), range: r.headers().range }); });
   const cdp = await page.createCDPSession();
   await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: tmp });
 
@@ -79,7 +79,8 @@ try {
   ok(navFiles && await navFiles.isVisible(), 'the header links the files page');
   await navFiles.click();
   ok(await waitFor(page, (n) => document.querySelectorAll('#files-grid .file-card').length === n, 3 + recs.length),
-    'the files page lists the captures and the recordings', await page.$$eval('#files-grid .file-card', (l) => l.map((e) => e.dataset.name)));
+    'the files page lists the captures and the recordings', { cards: await page.$$eval('#files-grid .file-card', (l) => l.map((e) => e.dataset.name)),
+    view: await page.$eval('#view', (e) => e.textContent.slice(0, 300)), errors: consoleErrors });
   const card = `#files-grid .file-card[data-name="${rjpeg.name}"]`;
   ok(await waitFor(page, (s) => document.querySelector(s + ' img.thumb-img')?.naturalWidth > 0, card),
     'the capture from the live view shows with its thumbnail');
@@ -91,6 +92,9 @@ try {
   const bmpCard = `#files-grid .file-card[data-name="${bmp.json.name}"]`;
   ok(await waitFor(page, (s) => document.querySelector(s)?.dataset.radiometric === 'false'
     && document.querySelector(s + ' img.thumb-img')?.naturalWidth > 0, bmpCard), 'the BMP too, with its thumbnail');
+  const wholeFiles = asked.filter((a) => !/\/thumbnail$/.test(a.url) && !a.range);
+  ok(asked.some((a) => /\/thumbnail$/.test(a.url)) && wholeFiles.length === 0,
+    'the cards ask for the device\'s thumbnails and the files\' first 16 KB only', asked);
   const meta = await page.$eval(card, (e) => ({ size: e.querySelector('.size').textContent, time: e.querySelector('time').getAttribute('datetime'), trig: e.querySelector('.trigger').textContent }));
   ok(meta.time === rjpeg.time && /KiB|MiB/.test(meta.size) && /Manual/.test(meta.trig), 'its card says its size, time and trigger', meta);
   ok(await page.$eval('#files-grid .file-card.recording', (e) => /MP4/.test(e.textContent) && !!e.querySelector('[data-act="open"]')),
@@ -319,8 +323,9 @@ try {
   await page.click('#files-refresh');
   ok(await waitFor(page, () => document.querySelectorAll('#files-grid .file-card').length === 24
     && /1 of 2/.test(document.getElementById('files-pageno').textContent)), `${all} files: 24 on the first page`);
-  await page.$eval('#files-next', (b) => b.scrollIntoView({ block: 'center' }));
-  await page.click('#files-next');
+  // by the keyboard (the pager is a pair of real buttons)
+  await page.focus('#files-next');
+  await page.keyboard.press('Enter');
   ok(await waitFor(page, (n) => document.querySelectorAll('#files-grid .file-card').length === n
     && /2 of 2/.test(document.getElementById('files-pageno').textContent) && document.getElementById('files-next').disabled, all - 24),
   'the rest on the second', await page.evaluate(() => [document.querySelectorAll('#files-grid .file-card').length,

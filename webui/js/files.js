@@ -4,16 +4,16 @@
 // a download link, delete (confirmed) and, for a picture, the viewer
 // (viewer.js: a radiometric JPEG measured from its own data).
 //
-// Thumbnails: a picture is its own thumbnail, scaled by the browser; only
-// the cards on screen fetch theirs (an IntersectionObserver), one page of
-// PAGE cards at a time, and the bytes fetched tell whether the picture is
-// radiometric (its FLIR segments). The API's answers are not cached (no-store)
-// and an R-JPEG is mostly its raw counts (about 700 KB at 640x512), so each
-// thumbnail is kept scaled down (THUMB_W wide, a few KB) in memory for the
-// next filter, page or visit, THUMB_MAX of them at most, forgotten on reload
-// and when an account that may not see files opens the page. A recording is
-// an MP4 of the main stream with no picture of its own: its card says so and
-// plays it when asked.
+// Thumbnails: a radiometric JPEG is mostly its raw counts (about 700 KB at
+// 640x512, before its picture), so the device makes each card's picture
+// small (GET /captures/{name}/thumbnail: at most 320 pixels a side, a few
+// KB), and the first 16 KB of the file (a Range request) tell whether it is
+// radiometric (its FLIR segments come first). Only the cards on screen ask
+// (an IntersectionObserver), THUMB_AT_ONCE at a time, one page of PAGE cards;
+// each answer is kept in memory (THUMB_MAX at most, forgotten on reload and
+// when an account that may not see files opens the page) for the next
+// filter, page or visit. A recording is an MP4 of the main stream with no
+// picture of its own: its card says so and plays it when asked.
 import { api } from './api.js';
 import { t, applyI18n } from './i18n.js';
 import { h, flash } from './ui.js';
@@ -23,22 +23,20 @@ import { renderViewer } from './viewer.js';
 
 const PAGE = 24;
 const POLL_MS = 10000;
-const THUMB_W = 200;
+const KINDS = ['all', 'pictures', 'manual', 'timed', 'event', 'recordings'];
 const THUMB_MAX = 300;
 const THUMB_AT_ONCE = 4;
 const thumbs = new Map();      // "name|size|time" -> {url (data: JPEG), radiometric}
 
-async function scaledDown(blob) {
-  const bmp = await createImageBitmap(blob);
-  const w = Math.min(THUMB_W, bmp.width), hgt = Math.max(1, Math.round(bmp.height * w / bmp.width));
-  const c = document.createElement('canvas');
-  c.width = w;
-  c.height = hgt;
-  c.getContext('2d').drawImage(bmp, 0, 0, w, hgt);
-  bmp.close();
-  return c.toDataURL('image/jpeg', 0.8);
+// a Blob as a data: URL (kept after the Blob is gone)
+function dataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(blob);
+  });
 }
-const KINDS = ['all', 'pictures', 'manual', 'timed', 'event', 'recordings'];
 
 // "20261124T100512.204Z-rule-3-1.jpg" -> "rule-3"; recordings: null
 function triggerOf(name) {
@@ -161,12 +159,12 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     if (thumbs.has(key))
       return showThumb(li, thumbs.get(key));
     try {
-      const r = await fetch('/api/v1/captures/' + encodeURIComponent(f.name), { credentials: 'same-origin' });
-      if (!r.ok)
-        throw new Error('HTTP ' + r.status);
-      const blob = await r.blob();
-      const head = new Uint8Array(await blob.slice(0, 256 * 1024).arrayBuffer());
-      const th = { url: await scaledDown(blob), radiometric: isRadiometric(head) };
+      const path = '/api/v1/captures/' + encodeURIComponent(f.name);
+      const [pic, head] = await Promise.all([fetch(path + '/thumbnail', { credentials: 'same-origin' }),
+        fetch(path, { credentials: 'same-origin', headers: { Range: 'bytes=0-16383' } })]);
+      if (!pic.ok || !head.ok)
+        throw new Error('HTTP ' + (pic.ok ? head.status : pic.status));
+      const th = { url: await dataUrl(await pic.blob()), radiometric: isRadiometric(new Uint8Array(await head.arrayBuffer())) };
       thumbs.delete(key);
       thumbs.set(key, th);
       while (thumbs.size > THUMB_MAX)
