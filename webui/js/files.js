@@ -152,7 +152,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     im.hidden = false;
     li.querySelector('.thumb-wait').hidden = true;
     li.dataset.radiometric = th.radiometric;
-    li.querySelector('.badge').textContent = t(th.radiometric ? 'files.radiometric' : 'files.picture');
+    li.querySelector('.badge').textContent = t(th.radiometric ? 'files.radiometric' : /\.bmp$/i.test(li.file.name) ? 'files.bmp' : 'files.picture');
   }
   async function loadThumb(li) {
     const f = li.file, key = `${f.name}|${f.size}|${f.time}`;
@@ -161,7 +161,7 @@ export function renderFiles(view, { unit = () => 'celsius' } = {}) {
     try {
       const path = '/api/v1/captures/' + encodeURIComponent(f.name);
       const [pic, head] = await Promise.all([fetch(path + '/thumbnail', { credentials: 'same-origin' }),
-        fetch(path, { credentials: 'same-origin', headers: { Range: 'bytes=0-16383' } })]);
+        fetch(path, { credentials: 'same-origin', headers: { Range: `bytes=0-${Math.max(0, Math.min(16383, f.size - 1))}` } })]);
       if (!pic.ok || !head.ok)
         throw new Error('HTTP ' + (pic.ok ? head.status : pic.status));
       const th = { url: await dataUrl(await pic.blob()), radiometric: isRadiometric(new Uint8Array(await head.arrayBuffer())) };
