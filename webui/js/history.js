@@ -4,10 +4,12 @@
 // readings it polled (GET /temperatures), kept here in bounded buffers that
 // outlive a visit to another page.
 //
-// historySource() is the one function the trends page asks: point it at the
-// API when the route exists, e.g.
+// historySeries() and historySource() are what the trends page asks: point
+// them at the API when the route exists, e.g. the scene and GET /rules for
+// the series, and
 //   return api('GET', `history?rule=${key}&from=${iso(from)}&to=${iso(to)}&step=${step}`);
-// and the page needs nothing else.
+// for the points (`t` in ms or an ISO time, °C), and the page needs nothing
+// else.
 
 // 1 s samples for the last hour, one-minute aggregates for the last 7 days,
 // at most MAX_SERIES series (the scene and the rules): about 14,000 points a
@@ -109,6 +111,11 @@ export class SeenHistory {
 }
 
 export const seen = new SeenHistory();
+
+// -> [{key ('scene' or a rule id), name}]: the series to plot, the scene first
+export async function historySeries() {
+  return seen.keys();
+}
 
 // -> {points: [{t (ms), max, min, avg} (°C)]} of @key ('scene' or a rule id)
 // from @from to @to (ms), one point per @step seconds at most

@@ -6,7 +6,7 @@
 import { api } from './api.js';
 import { t, applyI18n } from './i18n.js';
 import { h, svg, flash } from './ui.js';
-import { seen, historySource } from './history.js';
+import { seen, historySeries, historySource } from './history.js';
 import { formatTemp } from './thermal.js';
 
 const POLL_MS = 1000;
@@ -165,7 +165,7 @@ export function renderTrends(view) {
 
   async function draw() {
     const to = Date.now(), from = to - range[1] * 1000;
-    const keys = seen.keys();
+    const keys = await historySeries();
     const figs = [];
     for (const { key, name } of keys) {
       const r = await historySource(key, from, to, range[2]);
