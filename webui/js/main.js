@@ -4,6 +4,8 @@ import { loadI18n, applyI18n, setLang, getLang, t } from './i18n.js';
 import { api, setCsrf, onAuthLost, ApiError } from './api.js';
 import { renderActivate, renderLogin, setLock } from './auth.js';
 import { renderLive } from './live.js';
+import { renderFiles } from './files.js';
+import { renderTrends } from './trends.js';
 import { flash } from './ui.js';
 import { setLevel, levelAllows } from './level.js';
 import { guarded } from './maint-common.js';
@@ -90,6 +92,8 @@ const pages = {
   '/certificate': guarded('operator', renderCert),
   '/logs': guarded('operator', renderLogs),
   '/maintenance': guarded('operator', (view) => renderMaintenance(view, { done: sessionEnded })),
+  '/files': (view) => renderFiles(view),
+  '/trends': (view) => renderTrends(view),
 };
 
 function route() {

@@ -5,8 +5,38 @@
 #include "tcd-http-private.h"
 
 #include "tcd-events.h"
+#include "tcd-thumb.h"
 #include "tc-json.h"
 #include "tcd-json.h"
+
+/* A Range (libsoup answers it from the whole body) is rewritten with its
+ * ends inside the file first: libsoup's own answer to a range running past
+ * the end (bytes=0-N with N >= the size, which RFC 9110 says is the rest of
+ * the file) is a GLib critical, an abort under fatal-criticals. A Range that
+ * cannot be satisfied or read is dropped: the whole file is sent, as RFC
+ * 9110 allows. */
+static void
+clamp_ranges (SoupServerMessage *msg, goffset size)
+{
+  SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+  SoupRange *ranges = NULL;
+  int n = 0;
+  gboolean ok;
+
+  if (!soup_message_headers_get_one (hdrs, "Range"))
+    return;
+  ok = size > 0 && soup_message_headers_get_ranges (hdrs, size, &ranges, &n) && n > 0;
+  for (int i = 0; ok && i < n; i++) {
+    ok = ranges[i].start >= 0 && ranges[i].start < size && ranges[i].start <= ranges[i].end;
+    ranges[i].end = MIN (ranges[i].end, size - 1);
+  }
+  if (ok)
+    soup_message_headers_set_ranges (hdrs, ranges, n);
+  else
+    soup_message_headers_remove (hdrs, "Range");
+  if (ranges)
+    soup_message_headers_free_ranges (hdrs, ranges);
+}
 
 /* a stored file, mapped rather than read */
 static void
@@ -24,6 +54,7 @@ send_stored (SoupServerMessage *msg, TcdStore *store, const gchar *name)
     return;
   }
   bytes = g_mapped_file_get_bytes (map);
+  clamp_ranges (msg, g_bytes_get_size (bytes));
   disp = g_strdup_printf ("attachment; filename=\"%s\"", name);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
@@ -110,6 +141,36 @@ static void
 handle_capture_get (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 {
   send_stored (msg, captures (h), http_param (req, "name"));
+}
+
+/* GET /captures/{name}/thumbnail: the picture at most THUMB_SIDE pixels on
+ * its longer side, as a JPEG of a few KB (tcd-thumb.c) */
+#define THUMB_SIDE 320
+
+static void
+handle_capture_thumbnail (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+{
+  const gchar *name = http_param (req, "name");
+  g_autofree gchar *path = tcd_store_path (captures (h), name);
+  g_autoptr (GMappedFile) map = NULL;
+  g_autoptr (GBytes) thumb = NULL;
+  g_autoptr (GError) err = NULL;
+
+  if (!path || !(map = g_mapped_file_new (path, FALSE, NULL))) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "name", "no file \"%s\"", name);
+    return;
+  }
+  thumb = tcd_thumbnail ((const guint8 *) g_mapped_file_get_contents (map),
+      g_mapped_file_get_length (map), THUMB_SIDE, &err);
+  if (!thumb) {
+    send_error (msg, SOUP_STATUS_UNPROCESSABLE_ENTITY, "unreadable", "name",
+        "\"%s\" has no picture that can be shown: %s", name, err->message);
+    return;
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_set_content_type (soup_server_message_get_response_headers (msg),
+      "image/jpeg", NULL);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), thumb);
 }
 
 static void
@@ -211,6 +272,7 @@ const TcdRoute tcd_http_files_routes[] = {
   HTTP_ROUTE ("GET", "/captures", TCD_LEVEL_OPERATOR, handle_captures_list),
   HTTP_ROUTE ("POST", "/captures", TCD_LEVEL_OPERATOR, handle_capture_take),
   HTTP_ROUTE ("GET", "/captures/{name}", TCD_LEVEL_OPERATOR, handle_capture_get),
+  HTTP_ROUTE ("GET", "/captures/{name}/thumbnail", TCD_LEVEL_OPERATOR, handle_capture_thumbnail),
   HTTP_ROUTE ("DELETE", "/captures/{name}", TCD_LEVEL_OPERATOR, handle_capture_delete),
   HTTP_ROUTE ("GET", "/recording", TCD_LEVEL_OPERATOR, handle_record_status),
   HTTP_ROUTE ("POST", "/recording/start", TCD_LEVEL_OPERATOR, handle_record_start),
