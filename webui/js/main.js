@@ -5,7 +5,8 @@ import { api, setCsrf, onAuthLost, ApiError } from './api.js';
 import { renderActivate, renderLogin, setLock } from './auth.js';
 import { renderLive } from './live.js';
 import { flash } from './ui.js';
-import { setLevel } from './level.js';
+import { setLevel, levelAllows } from './level.js';
+import { settingsRoutes } from './settings.js';
 
 const state = { activated: true, session: null, device: null, notice: '' };
 let cleanup = null;
@@ -52,6 +53,8 @@ function showFrame() {
   }
   document.body.dataset.level = s ? s.level : '';
   setLevel(s?.level);
+  for (const a of document.querySelectorAll('#nav [data-level]'))
+    a.hidden = !levelAllows(a.dataset.level);
 }
 
 const pages = {
@@ -68,7 +71,9 @@ const pages = {
     },
   }),
   '/live': (view) => renderLive(view, { session: state.session, device: state.device }),
+  ...settingsRoutes(),
 };
+let shown = '';
 
 function route() {
   let path = location.hash.replace(/^#/, '') || '/live';
@@ -80,8 +85,14 @@ function route() {
     path = '/live';
   if (!pages[path])
     path = '/live';
+  // a page with unsaved changes is left only when the user says so
+  if (cleanup?.guard && shown !== '#' + path && state.session && !cleanup.guard()) {
+    history.replaceState(null, '', shown);
+    return;
+  }
   if (location.hash !== '#' + path)
     history.replaceState(null, '', '#' + path);
+  shown = '#' + path;
   if (cleanup)
     cleanup();
   cleanup = null;
@@ -90,7 +101,7 @@ function route() {
   view.replaceChildren();
   view.dataset.page = path.slice(1);
   for (const a of document.querySelectorAll('#nav a'))
-    a.classList.toggle('current', a.getAttribute('href') === '#' + path);
+    a.classList.toggle('current', a.getAttribute('href') === '#' + path || (path.startsWith('/settings') && a.getAttribute('href') === '#/settings'));
   cleanup = pages[path](view) || null;
 }
 
