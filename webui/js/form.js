@@ -151,10 +151,48 @@ export class Form {
     this.resetFns = [];
   }
 
+  // a member the device left out is its default (the schema's), in what was
+  // loaded as in what is edited; an object left out whole (a rule's alarm)
+  // is remembered, to be sent whole when one of its members changes
+  fillDefaults() {
+    this.created = [];
+    for (const c of this.controls)
+      this.fillOne(c);
+  }
+
+  fillOne(c) {
+    if (getAt(this.cur, c.path) !== undefined || c.schema.default === undefined)
+      return;
+    const def = c.schema.default;
+    // a row of a list that is not saved yet: only what is edited
+    const newRow = c.path.some((k, i) => typeof k === 'number' && getAt(this.orig, c.path.slice(0, i + 1)) === undefined);
+    if (!newRow) {
+      for (let i = 1; i < c.path.length; i++) {
+        const prefix = c.path.slice(0, i);
+        if (getAt(this.orig, prefix) === undefined) {
+          if (!(this.created || []).some((p) => same(p, prefix)))
+            (this.created ||= []).push(prefix);
+          break;
+        }
+      }
+      setAt(this.orig, c.path, clone(def));
+    }
+    setAt(this.cur, c.path, clone(def));
+  }
+
+  patch() {
+    const patch = diff(this.orig, this.cur);
+    for (const p of this.created || [])
+      if (patch !== undefined && getAt(patch, p) !== undefined)
+        setAt(patch, p, clone(getAt(this.cur, p)));
+    return patch;
+  }
+
   // every control shows the current value again (lists first redraw their rows)
   refresh() {
     for (const fn of this.resetFns)
       fn();
+    this.fillDefaults();
     for (const c of this.controls) {
       c.show(getAt(this.cur, c.path));
       c.setError('');
@@ -182,7 +220,7 @@ export class Form {
   set(path, v) {
     setAt(this.cur, path, v);
     for (const c of this.controls)
-      if (c.error && same(c.path, path))
+      if (same(c.path, path))
         c.setError('');
     this.setState(this.dirty ? 'unsaved' : 'saved');
     for (const fn of this.listeners)
@@ -233,7 +271,7 @@ export class Form {
   async submit() {
     if (!this.validate())
       return false;
-    const patch = diff(this.orig, this.cur);
+    const patch = this.patch();
     if (patch === undefined) {
       this.setState('saved');
       return true;
@@ -266,6 +304,8 @@ export class Form {
   // a custom control: @c {path, schema, show(v), setError(msg), focus(), validate?()}
   add(c) {
     this.controls.push(c);
+    if (this.cur !== undefined)
+      this.fillOne(c);
     return c;
   }
 

@@ -136,7 +136,13 @@ export function weekGrid(idBase, onchange) {
   const el = h('div', { class: 'week' }, h('p', { class: 'hint' }, t('sched.hint')), grid, adder, err);
   return {
     el,
-    show(v) { value = v || {}; draw(); },
+    // a day left out is the schema's default: the whole day
+    show(v) {
+      value = {};
+      for (const d of DAYS)
+        value[d] = v?.[d] ?? [{ start: '00:00', end: '24:00' }];
+      draw();
+    },
     setError(msg) { err.textContent = msg || ''; el.classList.toggle('invalid', !!msg); },
     focus() { daySel.focus(); },
     validate() {

@@ -120,7 +120,7 @@ export const EXTRAS = {
       alive(ctx, h('p', { class: 'hint' }, t('set.noRules')));
     const node = root.$defs.rule;
     for (const r of rules) {
-      const form = new Form({ section: '', schema: root, node, load: async () => r,
+      const form = new Form({ section: '', schema: root, node, load: async () => clone(r),
         save: (patch) => api('PUT', `rules/${r.id}`, patch) });
       await form.reload();
       ctx.forms.push(form);
@@ -133,7 +133,7 @@ export const EXTRAS = {
           ...['enabled', 'on', 'condition', 'pre_alarm', 'alarm', 'tolerance', 'filter_time'].map((k) =>
             form.field(['alarm', k], { label: k === 'enabled' ? t('set.alarmEnabled') : undefined })))),
       form.bar());
-      form.onChange(() => { Object.assign(r, form.cur); draw(); });
+      form.onChange(() => { r.enabled = form.cur.enabled; draw(); });
       alive(ctx, el);
     }
   },
