@@ -151,7 +151,7 @@ export const EXTRAS = {
       .replace(/^[a-z_]+$/, (k) => label('src.' + k, k));
     const sel = h('select', { id: 'sched-source' }, ...sources.map(([s]) => h('option', { value: s }, srcLabel(s))));
     const box = h('div', { class: 'sched-box' });
-    alive(ctx, h('div', { class: 'form-field' }, h('label', { for: sel.id }, t('set.scheduleOf')), sel));
+    alive(ctx, h('div', { class: 'form-field inline' }, h('label', { for: sel.id }, t('set.scheduleOf')), sel));
     alive(ctx, box);
     let form = null, shown = sel.value;
     const open = async () => {
@@ -265,7 +265,7 @@ export const EXTRAS = {
     const rows = (m.blocks || []).map((b) => h('tr', {},
       h('td', {}, b.table), h('td', { class: 'num' }, String(b.address)), h('td', { class: 'num' }, String(b.count ?? 1)),
       h('td', {}, b.type), h('td', {}, b.name), h('td', {}, b.access || ''), h('td', {}, b.description || '')));
-    alive(ctx, h('details', { class: 'set-group registers' }, h('summary', {}, t('set.registers')),
+    alive(ctx, h('details', { class: 'set-group registers', open: true }, h('summary', {}, t('set.registers')),
       h('p', { class: 'hint' }, m.description || ''),
       h('div', { class: 'table-wrap' }, h('table', { class: 'set-table' },
         h('thead', {}, h('tr', {}, ...['table', 'address', 'count', 'type', 'name', 'access', 'description'].map((k) => h('th', {}, label('reg.' + k, k))))),

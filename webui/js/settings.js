@@ -114,7 +114,28 @@ export function confirmLeave() {
   return window.confirm(t('form.leave'));
 }
 
+// a page; a new language draws it again (when nothing is left unsaved)
 export function renderSettings(view, id) {
+  let page = renderPage(view, id);
+  if (!page)
+    return null;
+  const onLang = () => {
+    if (page.guard !== undefined && !page.dirty()) {
+      page();
+      view.replaceChildren();
+      page = renderPage(view, id);
+    }
+  };
+  window.addEventListener('langchange', onLang);
+  const cleanup = () => {
+    window.removeEventListener('langchange', onLang);
+    page();
+  };
+  cleanup.guard = () => page.guard();
+  return cleanup;
+}
+
+function renderPage(view, id) {
   if (!levelAllows('operator')) {
     view.append(h('section', { class: 'card set-refused', role: 'alert' },
       h('h1', {}, t('set.title')), h('p', {}, t('set.refused')), h('a', { href: '#/live' }, t('nav.live'))));
@@ -155,6 +176,7 @@ export function renderSettings(view, id) {
   };
   // asked by the router before it leaves the page
   cleanup.guard = () => !dirty() || confirmLeave();
+  cleanup.dirty = dirty;
   return cleanup;
 }
 
