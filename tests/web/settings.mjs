@@ -14,7 +14,7 @@ import { ok, finish, waitFor, shot, apiIn, consoleErrors, console_, launch, open
 
 const PAGES = ['thermometry', 'scene-alarm', 'rules', 'alarm-inputs', 'exceptions', 'burning', 'environment',
   'schedules', 'alarm-outputs', 'ftp', 'email', 'center', 'video', 'image', 'osd', 'capture', 'ports',
-  'modbus', 'time', 'security', 'delivery'];
+  'modbus', 'device', 'time', 'security', 'delivery'];
 const CONTROL = process.env.WEB_CONTROL;
 const t0 = Date.now();
 
@@ -126,6 +126,8 @@ const CHANGES = [
     (c) => c.word_order === 'little', (p) => p.$eval(field('modbus.word_order'), (e) => e.value === '"little"')],
   ['modbus', 'rs485', async (p) => { await choose(p, 'rs485.baud_rate', 19200); },
     (c) => c.baud_rate === 19200, (p) => p.$eval(field('rs485.baud_rate'), (e) => e.value === '19200')],
+  ['device', 'device', async (p) => { await typeInto(p, 'device.name', 'Kiln 4'); await typeInto(p, 'device.number', 17); },
+    (c) => c.name === 'Kiln 4' && c.number === 17, (p) => p.$eval(field('device.name'), (e) => e.value === 'Kiln 4')],
   ['time', 'time', async (p) => { await typeInto(p, 'time.timezone', 'Asia/Shanghai'); },
     (c) => c.timezone === 'Asia/Shanghai', (p) => p.$eval(field('time.timezone'), (e) => e.value === 'Asia/Shanghai')],
   ['security', 'security', async (p) => { await typeInto(p, 'security.illegal_login_lock.attempts', 7); await typeInto(p, 'security.ip_filter.addresses', '192.0.2.7'); },

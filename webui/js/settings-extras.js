@@ -251,12 +251,20 @@ export const EXTRAS = {
 
   // what the servers listen on now and what the command line fixes
   async ports(ctx) {
-    const p = await api('GET', 'config/ports');
-    const use = p.in_use || {};
-    alive(ctx, h('fieldset', { class: 'set-group' }, h('legend', {}, t('set.inUse')),
-      h('table', { class: 'set-table' }, h('tbody', {},
-        ...Object.entries(use).map(([k, v]) => h('tr', {}, h('th', {}, fieldLabel(k)), h('td', {}, String(v || '–')),
-          h('td', {}, (p.from_flags || []).includes(k) ? t('set.fromFlags') : '')))))));
+    const body = h('tbody');
+    const show = (p) => body.replaceChildren(...Object.entries(p.in_use || {}).map(([k, v]) => h('tr', {},
+      h('th', {}, fieldLabel(k)), h('td', {}, String(v || '–')),
+      h('td', {}, (p.from_flags || []).includes(k) ? t('set.fromFlags') : ''))));
+    show(await api('GET', 'config/ports'));
+    // what a saved change put in use (the servers restart in place)
+    const form = ctx.forms[0];
+    const save = form.save;
+    form.save = async (patch) => {
+      const r = await save(patch);
+      setTimeout(() => api('GET', 'config/ports').then(show).catch(() => {}), 1500);
+      return r;
+    };
+    alive(ctx, h('fieldset', { class: 'set-group' }, h('legend', {}, t('set.inUse')), h('table', { class: 'set-table' }, body)));
   },
 
   // the register map the Modbus TCP and RTU servers share (GET /modbus/registers)

@@ -10,7 +10,7 @@ export const CHAPTERS = [
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
   { id: 'network', pages: ['ports', 'modbus'] },
-  { id: 'system', pages: ['time', 'security', 'delivery'] },
+  { id: 'system', pages: ['device', 'time', 'security', 'delivery'] },
 ];
 
 const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture'];
@@ -87,6 +87,7 @@ export const PAGES = {
   ports: { manual: '9.2', extra: 'ports', parts: [{ section: 'ports', groups: [
     { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'modbus', 'listen_address'] }] }] },
   modbus: { manual: '9.2, 10.10', extra: 'registers', parts: [{ section: 'modbus' }, { section: 'rs485' }] },
+  device: { manual: '10.1', parts: [{ section: 'device' }] },
   time: { manual: '10.8', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] }] }] },
   security: { manual: '10.12', parts: [{ section: 'security', groups: [
     { title: 'grp.authentication', fields: ['authentication.web', 'authentication.rtsp'] },
