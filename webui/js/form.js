@@ -313,7 +313,8 @@ export class Form {
   field(path, opts = {}) {
     const s = opts.schema || schemaAt(this.schema, this.node, path);
     const name = path.filter((k) => typeof k === 'string').pop();
-    const text = opts.label || fieldLabel(name);
+    // 'f.security.authentication.rtsp' where a name says something else elsewhere, else 'f.rtsp'
+    const text = opts.label || label(['f', this.section, ...path.filter((k) => typeof k === 'string')].filter((k) => k).join('.'), fieldLabel(name));
     const id = nextId();
     const err = h('span', { class: 'field-error', id: id + '-err', role: 'alert' });
     const help = s.description ? h('span', { class: 'field-help', id: id + '-help' }, s.description) : null;

@@ -211,12 +211,15 @@ export const EXTRAS = {
   // the inputs' contacts as they are now (GET /io)
   async inputs(ctx) {
     const io = await api('GET', 'io');
-    alive(ctx, h('p', { class: 'hint io-inputs' }, `${t('set.contacts')}: `,
-      ...io.inputs.map((i) => h('span', { class: 'io-state' + (i.alarm ? ' on' : '') }, `${i.id} ${i.contact}${i.alarm ? ' !' : ''}`))));
+    if (ctx.alive)
+      ctx.body.insertBefore(h('p', { class: 'hint io-inputs' }, `${t('set.contacts')}: `,
+        ...io.inputs.map((i) => h('span', { class: 'io-state' + (i.alarm ? ' on' : '') }, `${i.id} ${i.contact}${i.alarm ? ' !' : ''}`))),
+      ctx.body.querySelector('.set-part'));
   },
 
   async outputs(ctx) {
-    alive(ctx, h('p', { class: 'hint' }, t('set.outputsHint')));
+    if (ctx.alive)
+      ctx.body.insertBefore(h('p', { class: 'hint' }, t('set.outputsHint')), ctx.body.querySelector('.set-part'));
   },
 
   // a preview of the picture as streamed, and the overlay picture (PUT /osd/picture)
