@@ -6,10 +6,10 @@ from node; the screenshots of each screen go to BUILD/web-screens/.
 
 --config-ports: the daemon listens on ports of its configuration (config.json,
 free ports picked here) rather than the command line's, so that the ports'
-checks of a change apply. --peers: an FTP server (pyftpdlib) and an SMTP
-server (aiosmtpd) of tests/e2e/peers.py run too; the script finds their ports
-in WEB_FTP_PORT and WEB_SMTP_PORT, where they keep what they get in
-WEB_FTP_ROOT and WEB_SMTP_OUT. The script may restart the daemon (same state,
+checks of a change apply. --peers: an FTP server (pyftpdlib), an SMTP server
+(aiosmtpd) and an HTTP server (a surveillance center) of tests/e2e/peers.py
+run too; the script finds their ports in WEB_FTP_PORT, WEB_SMTP_PORT and
+WEB_HTTP_PORT, what they got in WEB_FTP_ROOT, WEB_SMTP_OUT and WEB_HTTP_OUT. The script may restart the daemon (same state,
 same ports): it creates the file WEB_CONTROL/restart and waits for
 WEB_CONTROL/restarted.
 
@@ -88,8 +88,11 @@ def main():
             peers.append(Peer("ftp", "--root", ftp_root, "--user", "cam",
                               "--password", "secret1").start())
             peers.append(Peer("smtp", "--out", smtp_out).start())
+            http_out = os.path.join(control, "http")
+            peers.append(Peer("http", "--out", http_out).start())
             env.update(WEB_FTP_PORT=str(peers[0].port), WEB_FTP_ROOT=ftp_root,
-                       WEB_SMTP_PORT=str(peers[1].port), WEB_SMTP_OUT=smtp_out)
+                       WEB_SMTP_PORT=str(peers[1].port), WEB_SMTP_OUT=smtp_out,
+                       WEB_HTTP_PORT=str(peers[2].port), WEB_HTTP_OUT=http_out)
         threading.Thread(target=restarter, args=(d, control, done), daemon=True).start()
         r = subprocess.run([node, os.path.join(HERE, scripts[0])], env=env, timeout=280)
         if not d.alive():

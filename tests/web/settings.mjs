@@ -310,6 +310,16 @@ try {
   ok(mailCfg.json.receivers?.[0]?.address === 'ops@example.com' && mailCfg.json.server === '127.0.0.1', 'email: the settings tried are saved', mailCfg.json);
   CHANGES.push(['email', 'email', null, null, (p) => p.$eval(field('email.receivers[0].address'), (e) => e.value === 'ops@example.com')]);
 
+  await open(page, 'center');
+  await typeInto(page, 'center.receivers[0].url', `http://127.0.0.1:${process.env.WEB_HTTP_PORT}/alarms`);
+  await page.click('form[data-section="center"] button.test');
+  await waitFor(page, () => /ok|failed/.test(document.querySelector('form[data-section="center"] .test-result').className), null, 20000);
+  const centerRes = await page.$eval('form[data-section="center"] .test-result', (e) => [e.className, e.textContent]);
+  const posted = fs.existsSync(process.env.WEB_HTTP_OUT) ? fs.readdirSync(process.env.WEB_HTTP_OUT).filter((f) => !f.includes('headers')) : [];
+  ok(centerRes[0].includes('ok') && posted.length === 1 && JSON.parse(fs.readFileSync(path.join(process.env.WEB_HTTP_OUT, posted[0]))).source === 'test',
+    'the surveillance center test button posts a test event to a real HTTP server and the page says it went through', [centerRes, posted]);
+  await page.click('form[data-section="center"] .form-bar button[type="button"]');
+
   // ---- the week grid: periods drawn with the mouse are saved ----
   await open(page, 'schedules');
   await page.select('#sched-source', 'input-1');

@@ -44,6 +44,8 @@ function list(form, g, box) {
     form.drop(path);
     box.replaceChildren();
     const items = getAt(form.cur, path) || [];
+    if (!items.length)
+      box.append(h('p', { class: 'hint' }, t('set.none')));
     items.forEach((item, i) => {
       const row = h('fieldset', { class: 'set-item' },
         h('legend', {}, `${t(g.item)} ${item.id ?? i + 1}`),
