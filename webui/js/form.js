@@ -149,13 +149,13 @@ export class Form {
     this.cur = undefined;
     this.listeners = [];
     this.resetFns = [];
+    this.created = [];
   }
 
   // a member the device left out is its default (the schema's), in what was
   // loaded as in what is edited; an object left out whole (a rule's alarm)
   // is remembered, to be sent whole when one of its members changes
   fillDefaults() {
-    this.created = [];
     for (const c of this.controls)
       this.fillOne(c);
   }
@@ -170,8 +170,8 @@ export class Form {
       for (let i = 1; i < c.path.length; i++) {
         const prefix = c.path.slice(0, i);
         if (getAt(this.orig, prefix) === undefined) {
-          if (!(this.created || []).some((p) => same(p, prefix)))
-            (this.created ||= []).push(prefix);
+          if (!this.created.some((p) => same(p, prefix)))
+            this.created.push(prefix);
           break;
         }
       }
@@ -182,7 +182,7 @@ export class Form {
 
   patch() {
     const patch = diff(this.orig, this.cur);
-    for (const p of this.created || [])
+    for (const p of this.created)
       if (patch !== undefined && getAt(patch, p) !== undefined)
         setAt(patch, p, clone(getAt(this.cur, p)));
     return patch;
@@ -190,6 +190,7 @@ export class Form {
 
   // every control shows the current value again (lists first redraw their rows)
   refresh() {
+    this.created = [];
     for (const fn of this.resetFns)
       fn();
     this.fillDefaults();
