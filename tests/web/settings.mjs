@@ -200,6 +200,15 @@ try {
       let got = null;
       for (let i = 0; i < 30 && !got; i++)
         got = await apiIn(page, 'GET', 'config/' + section).catch(() => sleep(200).then(() => null));
+      if (section === 'ports') {
+        // the servers restart in place after the answer: wait for the new port in use
+        for (let i = 0; i < 50; i++) {
+          const r = await apiIn(page, 'GET', 'config/ports').catch(() => null);
+          if (r?.json?.in_use?.modbus === freeModbus)
+            break;
+          await sleep(200);
+        }
+      }
       const msg = await page.$$eval(`form[data-section="${section}"] .field-error`, (es) => es.map((e) => e.textContent).filter((x) => x));
       changed.push([id, section, unsaved === 'unsaved' && st === 'saved' && got.status === 200 && good(got.json), [`${unsaved}->${st}`, ...msg], got.json]);
     } catch (e) {

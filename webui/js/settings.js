@@ -159,7 +159,8 @@ function renderPage(view, id) {
       await EXTRAS[desc.extra](ctx, root);
     body.dataset.ready = 'true';
   })().catch((e) => {
-    body.append(h('p', { class: 'error', role: 'alert' }, `${t('form.loadFailed')}: ${e.message}`));
+    body.append(h('p', { class: 'error', role: 'alert' }, `${t('form.loadFailed')}: ${e.message} `,
+      h('button', { type: 'button', onclick: () => window.dispatchEvent(new HashChangeEvent('hashchange')) }, t('set.retry'))));
     body.dataset.ready = 'true';
   });
   const dirty = () => forms.some((f) => f.dirty);
