@@ -386,6 +386,15 @@ try {
     'the overlay picture (a 24-bit BMP) is uploaded from the OSD page (PUT /osd/picture)', [pic, await page.$eval('.osd-extra .test-result', (e) => e.textContent)]);
   ok(await waitFor(page, () => document.querySelector('.osd-preview').naturalWidth > 0), 'the OSD page shows a preview of the picture');
 
+  // ---- a member shown only when another says it applies ----
+  await open(page, 'image');
+  const vis = (n) => page.$eval(field(n), (e) => !!e.offsetParent);
+  const hiddenFirst = !await vis('image.dnr.spatial_level') && await vis('image.dnr.level');
+  await choose(page, 'image.dnr.mode', 'expert');
+  ok(hiddenFirst && await vis('image.dnr.spatial_level') && await vis('image.dnr.temporal_level') && !await vis('image.dnr.level'),
+    'DNR: the spatial and temporal levels appear in expert mode, the level goes');
+  await page.click('form[data-section="image"] .form-bar button[type="button"]');
+
   // ---- Modbus: the register map ----
   await open(page, 'modbus');
   ok(await page.$$eval('.registers tbody tr', (r) => r.length) > 20, 'the Modbus page shows the register map');
@@ -464,7 +473,8 @@ try {
   page.removeAllListeners('dialog');
   page.on('dialog', async (d) => { unloadAsked = d.type() === 'beforeunload'; await d.accept(); });
   await page.close({ runBeforeUnload: true });
-  await sleep(500);
+  for (let i = 0; i < 50 && !unloadAsked; i++)
+    await sleep(100);
   ok(unloadAsked, 'closing the tab with unsaved changes asks first (beforeunload)');
   // but the refusals the test asked for: the busy port (400) and the wrong FTP password (502)
   const errors = consoleErrors.filter((e) => !/status of 400 .*config\/ports$|status of 502 .*ftp\/test$/.test(e.text));

@@ -2,7 +2,8 @@
 // lay it out: a page is parts (one configuration section each, saved by
 // PUT /config/{section}), a part is groups of members of that section in
 // order. A part without groups shows every member of its section, so a new
-// section is one line here. `extra` names a widget of settings-extras.js.
+// section is one line here. `extra` names a widget of settings-extras.js;
+// `when: [member, values]` shows a member only while another has those values.
 export const CHAPTERS = [
   { id: 'thermometry', pages: ['thermometry', 'scene-alarm', 'rules'] },
   { id: 'events', pages: ['alarm-inputs', 'exceptions', 'burning', 'environment'] },
@@ -40,7 +41,10 @@ export const PAGES = {
   exceptions: { manual: '4.2', parts: [{ section: 'exceptions', groups:
     ['network_disconnected', 'ip_conflict', 'illegal_login', 'calibration_changed'].map((x) => (
       { title: 'f.' + x, fields: [x + '.enabled', ...LINKAGE.map((f) => x + '.' + f)] })) }] },
-  burning: { manual: '4.3', parts: [{ section: 'burning_prevention' }] },
+  burning: { manual: '4.3', parts: [{ section: 'burning_prevention', groups: [
+    { title: 'sec.burning_prevention', fields: ['enabled', 'mode', { path: 'threshold', when: ['mode', 'auto'] },
+      { path: 'duration_s', when: ['mode', 'auto'] }, { path: 'shutter', when: ['mode', 'manual'] }, 'recovery'] },
+  ] }] },
   environment: { manual: '4.4', parts: [{ section: 'environment_alarm', groups: [
     { title: 'grp.environment', fields: ['enabled', 'threshold', 'interval_s'] },
     { title: 'grp.linkage', fields: LINKAGE },
@@ -50,13 +54,19 @@ export const PAGES = {
     { title: 'grp.outputs', list: 'outputs', item: 'set.output', fields: ['name', 'delay'], extra: 'output' },
   ] }] },
   ftp: { manual: '5.2.2, 8.1', parts: [{ section: 'ftp', test: 'ftp/test', groups: [
-    { title: 'grp.server', fields: ['server', 'port', 'anonymous', 'user', 'password'] },
-    { title: 'grp.directory', fields: ['directory.structure', 'directory.parent', 'directory.custom_parent', 'directory.child', 'directory.custom_child'] },
+    { title: 'grp.server', fields: ['server', 'port', 'anonymous', { path: 'user', when: ['anonymous', false] },
+      { path: 'password', when: ['anonymous', false] }] },
+    { title: 'grp.directory', fields: ['directory.structure',
+      { path: 'directory.parent', when: ['directory.structure', ['parent', 'parent_child']] },
+      { path: 'directory.custom_parent', when: ['directory.parent', 'custom'] },
+      { path: 'directory.child', when: ['directory.structure', 'parent_child'] },
+      { path: 'directory.custom_child', when: ['directory.child', 'custom'] }] },
     { title: 'grp.upload', fields: ['upload_pictures'] },
   ] }] },
   email: { manual: '5.2.3', parts: [{ section: 'email', test: 'email/test', groups: [
     { title: 'grp.sender', fields: ['sender_name', 'sender_address'] },
-    { title: 'grp.server', fields: ['server', 'port', 'encryption', 'verify_certificate', 'authentication', 'user', 'password'] },
+    { title: 'grp.server', fields: ['server', 'port', 'encryption', 'verify_certificate', 'authentication',
+      { path: 'user', when: ['authentication', true] }, { path: 'password', when: ['authentication', true] }] },
     { title: 'grp.receivers', list: 'receivers', item: 'set.receiver', fields: ['name', 'address'], grow: { address: '' } },
     { title: 'grp.attachment', fields: ['attach_pictures', 'picture_interval_s'] },
   ] }] },
@@ -64,12 +74,15 @@ export const PAGES = {
     { title: 'grp.receivers', list: 'receivers', item: 'set.receiver', fields: ['url', 'user', 'password', 'verify_certificate'], grow: { url: 'http://' } },
   ] }] },
   video: { manual: '7.1', parts: [{ section: 'video', groups: ['main', 'sub'].map((s) => ({ title: 'grp.' + s,
-    fields: ['resolution', 'bitrate_type', 'max_bitrate', 'quality', 'frame_rate', 'encoding', 'profile', 'iframe_interval', 'smoothing'].map((f) => `${s}.${f}`) })) }] },
+    fields: ['resolution', 'bitrate_type', 'max_bitrate', 'quality', 'frame_rate', 'encoding', 'profile', 'iframe_interval', 'smoothing']
+      .map((f) => (f === 'quality' ? { path: `${s}.${f}`, when: [`${s}.bitrate_type`, 'vbr'] } : `${s}.${f}`)) })) }] },
   image: { manual: '7.2', parts: [{ section: 'image', groups: [
     { title: 'grp.adjust', fields: ['brightness', 'contrast'] },
-    { title: 'grp.palette', fields: ['palette', 'agc', 'range.mode', 'range.min', 'range.max'] },
-    { title: 'grp.dnr', fields: ['dnr.mode', 'dnr.level', 'dnr.spatial_level', 'dnr.temporal_level'] },
-    { title: 'grp.dde', fields: ['dde.mode', 'dde.level'] },
+    { title: 'grp.palette', fields: ['palette', 'agc', 'range.mode', { path: 'range.min', when: ['range.mode', 'manual'] },
+      { path: 'range.max', when: ['range.mode', 'manual'] }] },
+    { title: 'grp.dnr', fields: ['dnr.mode', { path: 'dnr.level', when: ['dnr.mode', 'normal'] },
+      { path: 'dnr.spatial_level', when: ['dnr.mode', 'expert'] }, { path: 'dnr.temporal_level', when: ['dnr.mode', 'expert'] }] },
+    { title: 'grp.dde', fields: ['dde.mode', { path: 'dde.level', when: ['dde.mode', 'normal'] }] },
     { title: 'grp.videoAdjust', fields: ['mirror', 'video_standard'] },
   ] }] },
   osd: { manual: '7.3, 7.4', extra: 'osd', parts: [{ section: 'osd', groups: [

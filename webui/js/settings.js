@@ -32,6 +32,15 @@ function member(form, f, base) {
   const el = form.field(path);
   if (spec.extra)
     FIELD_EXTRAS[spec.extra](form, path, el);
+  if (spec.when) {
+    // shown only while another member has one of some values (DNR levels in expert mode)
+    const [other, values] = spec.when;
+    const otherPath = [...base, ...other.split('.')];
+    const update = () => { el.hidden = ![].concat(values).includes(getAt(form.cur, otherPath)); };
+    form.onChange(update);
+    form.onReset(() => queueMicrotask(update));
+    update();
+  }
   return el;
 }
 
