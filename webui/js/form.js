@@ -318,7 +318,9 @@ export class Form {
     const text = opts.label || label(['f', this.section, ...path.filter((k) => typeof k === 'string')].filter((k) => k).join('.'), fieldLabel(name));
     const id = nextId();
     const err = h('span', { class: 'field-error', id: id + '-err', role: 'alert' });
-    const help = s.description ? h('span', { class: 'field-help', id: id + '-help' }, s.description) : null;
+    // the schema's description, or the catalog's words for it (h.section.member)
+    const helpText = label(['h', this.section, ...path.filter((k) => typeof k === 'string')].filter((k) => k).join('.'), s.description || '');
+    const help = helpText ? h('span', { class: 'field-help', id: id + '-help' }, helpText) : null;
     const types = [].concat(s.type || []);
     let input, read, show;
     const attrs = { id, name: pathName(this.section, path), 'aria-describedby': `${id}-err${help ? ' ' + id + '-help' : ''}` };
