@@ -371,8 +371,9 @@ export class Form {
       show = (v) => { input.value = v || s.default || '#000000'; };
     } else {
       const secret = opts.secret || /password/.test(name);
+      // a password is write-only: the device never shows it, empty keeps it
       input = h('input', { type: secret ? 'password' : 'text', autocomplete: secret ? 'new-password' : 'off',
-        spellcheck: 'false', ...attrs });
+        spellcheck: 'false', placeholder: secret ? t('form.keepSecret') : null, ...attrs });
       read = () => input.value;
       show = (v) => { input.value = v ?? s.default ?? ''; };
     }
