@@ -141,8 +141,9 @@ const modbusPort = await holdPort();
 const freeModbus = modbusPort.address().port;
 modbusPort.close();
 CHANGES.push(
-  ['rules', 'rules', async (p) => { await typeInto(p, 'alarm.pre_alarm', 48.5); await p.click('form[data-rule] .form-bar .primary'); },
-    (c) => c[0].alarm.pre_alarm === 48.5, (p) => p.$eval('form[data-rule] [name="alarm.pre_alarm"]', (e) => e.value === '48.5')],
+  ['rules', 'rules', async (p) => { await typeInto(p, 'alarm.pre_alarm', 48.5); await typeInto(p, 'emissivity', 0.92); await p.click('form[data-rule] .form-bar .primary'); },
+    (c) => c[0].alarm.pre_alarm === 48.5 && c[0].emissivity === 0.92 && !('distance' in c[0]),
+    (p) => p.$eval('form[data-rule] [name="alarm.pre_alarm"]', (e) => e.value === '48.5')],
   // last: a change of ports restarts the servers in place
   ['ports', 'ports', async (p) => { await typeInto(p, 'ports.modbus', freeModbus); },
     (c) => c.modbus === freeModbus, (p) => p.$eval(field('ports.modbus'), (e, v) => e.value === String(v), freeModbus)]);

@@ -334,7 +334,7 @@ export class Form {
       show = (v) => { input.value = JSON.stringify(v ?? s.default ?? s.enum[0]); };
     } else if (types.includes('integer') || types.includes('number')) {
       input = h('input', { type: 'number', inputmode: 'decimal', min: s.minimum, max: s.maximum,
-        step: types.includes('integer') ? 1 : 'any', ...attrs });
+        step: types.includes('integer') ? 1 : 'any', placeholder: types.includes('null') ? t('form.unset') : null, ...attrs });
       read = () => {
         if (input.value === '')
           return types.includes('null') ? null : (input.validity.badInput ? NaN : null);

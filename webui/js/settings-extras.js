@@ -131,7 +131,9 @@ export const EXTRAS = {
         h('div', { class: 'set-fields' },
           form.field(['name']), form.field(['enabled']),
           ...['enabled', 'on', 'condition', 'pre_alarm', 'alarm', 'tolerance', 'filter_time'].map((k) =>
-            form.field(['alarm', k], { label: k === 'enabled' ? t('set.alarmEnabled') : undefined })))),
+            form.field(['alarm', k], { label: k === 'enabled' ? t('set.alarmEnabled') : undefined }))),
+        // the rule's own object parameters; empty: the global thermometry values
+        h('div', { class: 'set-fields' }, ...['emissivity', 'distance', 'reflected_temperature'].map((k) => form.field([k])))),
       form.bar());
       form.onChange(() => { r.enabled = form.cur.enabled; draw(); });
       alive(ctx, el);
