@@ -155,7 +155,12 @@ function renderPage(view, id) {
   const desc = PAGES[id];
   const forms = [];
   const body = h('div', { class: 'set-body' }, h('h1', {}, pageTitle(id), h('span', { class: 'manual' }, `§${desc.manual}`)));
-  view.append(h('section', { class: 'settings', dataset: { settings: id } }, sideNav(id), body));
+  const nav = sideNav(id);
+  view.append(h('section', { class: 'settings', dataset: { settings: id } }, nav, body));
+  // a phone's nav is one row that scrolls: the page shown in sight
+  const cur = nav.querySelector('a.current');
+  if (cur && nav.scrollWidth > nav.clientWidth)
+    nav.scrollLeft = cur.offsetLeft - (nav.clientWidth - cur.offsetWidth) / 2;
   const ctx = { forms, body, alive: true, cleanups: [] };
   (async () => {
     const root = await loadSchema();
