@@ -51,7 +51,7 @@ function recorder(page) {
   const sent = [];
   page.on('request', (r) => {
     if (r.method() !== 'GET' && r.url().includes('/api/v1/'))
-      sent.push(`${r.method()} ${new URL(r.url()).pathname}`);
+      sent.push(`${r.method()} ${new URL(r.url()).pathname} ${r.postData() || ''}`.trim());
   });
   return sent;
 }
@@ -264,9 +264,9 @@ try {
     at: document.querySelector('[name="ports.http"]').closest('.form-field').querySelector('.field-error').textContent,
   }));
   const after = await apiIn(page, 'GET', 'config/ports');
-  ok(sent.length === 1 && srvErr.state === 'failed' && /in use/.test(srvErr.at) && new RegExp(String(busyPort)).test(srvErr.at)
+  ok(sent.length === 1 && sent[0] === `PUT /api/v1/config/ports {"http":${busyPort}}` && srvErr.state === 'failed' && /in use/.test(srvErr.at) && new RegExp(String(busyPort)).test(srvErr.at)
     && JSON.stringify(before.json) === JSON.stringify(after.json),
-  `a busy port (${busyPort}) refused by the device: its message at ports.http, nothing changed`, [sent, srvErr, after.json]);
+  `only what changed is sent (PUT /config/ports {"http": ${busyPort}}); a busy port refused by the device: its message at ports.http, nothing changed`, [sent, srvErr, after.json]);
   busy.close();
   // leaving with unsaved changes asks first; "stay" keeps the page and its edit
   dialogAnswer = false;
