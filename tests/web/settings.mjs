@@ -272,7 +272,9 @@ try {
   dialogAnswer = false;
   const asked = dialogs.length;
   await page.evaluate(() => { location.hash = '#/live'; });
-  await sleep(300);
+  for (let i = 0; i < 30 && dialogs.length === asked; i++)
+    await sleep(100);
+  await sleep(100);
   ok(dialogs.length === asked + 1 && await page.evaluate(() => location.hash) === '#/settings/ports'
     && await page.$eval(field('ports.http'), (e, v) => e.value === String(v), busyPort),
   'leaving a page with unsaved changes asks first; staying keeps the edit', dialogs.slice(asked));
