@@ -8,6 +8,11 @@ let lang = 'en';
 export async function loadI18n() {
   const r = await fetch('i18n/messages.json', { cache: 'no-cache' });
   catalog = await r.json();
+  // the labels of the settings' fields and values, in a catalog of their own
+  const f = await fetch('i18n/fields.json', { cache: 'no-cache' });
+  if (f.ok)
+    for (const [l, strings] of Object.entries(await f.json()))
+      catalog[l] = { ...strings, ...catalog[l] };
   const saved = localStorage.getItem(KEY);
   const guess = (navigator.language || '').toLowerCase().startsWith('zh') ? 'zh' : 'en';
   lang = catalog[saved] ? saved : guess;

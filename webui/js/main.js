@@ -13,6 +13,7 @@ import { renderUsers } from './maint-users.js';
 import { renderCert } from './maint-cert.js';
 import { renderLogs, stopCollecting } from './maint-logs.js';
 import { renderMaintenance } from './maint-system.js';
+import { settingsRoutes } from './settings.js';
 
 const state = { activated: true, session: null, device: null, notice: '' };
 let cleanup = null;
@@ -59,7 +60,7 @@ function showFrame() {
   }
   document.body.dataset.level = s ? s.level : '';
   setLevel(s?.level);
-  for (const a of document.querySelectorAll('#nav a[data-level]'))
+  for (const a of document.querySelectorAll('#nav [data-level]'))
     a.hidden = !levelAllows(a.dataset.level);
 }
 
@@ -94,7 +95,9 @@ const pages = {
   '/maintenance': guarded('operator', (view) => renderMaintenance(view, { done: sessionEnded })),
   '/files': (view) => renderFiles(view),
   '/trends': (view) => renderTrends(view),
+  ...settingsRoutes(),
 };
+let shown = '';
 
 function route() {
   let path = location.hash.replace(/^#/, '') || '/live';
@@ -106,8 +109,14 @@ function route() {
     path = '/live';
   if (!pages[path])
     path = '/live';
+  // a page with unsaved changes is left only when the user says so
+  if (cleanup?.guard && shown !== '#' + path && state.session && !cleanup.guard()) {
+    history.replaceState(null, '', shown);
+    return;
+  }
   if (location.hash !== '#' + path)
     history.replaceState(null, '', '#' + path);
+  shown = '#' + path;
   if (cleanup)
     cleanup();
   cleanup = null;
@@ -116,7 +125,7 @@ function route() {
   view.replaceChildren();
   view.dataset.page = path.slice(1);
   for (const a of document.querySelectorAll('#nav a'))
-    a.classList.toggle('current', a.getAttribute('href') === '#' + path);
+    a.classList.toggle('current', a.getAttribute('href') === '#' + path || (path.startsWith('/settings') && a.getAttribute('href') === '#/settings'));
   cleanup = pages[path](view) || null;
 }
 
