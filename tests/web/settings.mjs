@@ -14,7 +14,7 @@ import { ok, finish, waitFor, shot, apiIn, consoleErrors, console_, launch, open
 
 const PAGES = ['thermometry', 'scene-alarm', 'rules', 'alarm-inputs', 'exceptions', 'burning', 'environment',
   'schedules', 'alarm-outputs', 'ftp', 'email', 'center', 'video', 'image', 'osd', 'capture', 'ports',
-  'modbus', 'device', 'time', 'security', 'delivery'];
+  'modbus', 'mqtt', 'metrics', 'device', 'time', 'security', 'delivery', 'history'];
 const CONTROL = process.env.WEB_CONTROL;
 const t0 = Date.now();
 
@@ -135,6 +135,13 @@ const CHANGES = [
     (p) => p.$eval(field('security.illegal_login_lock.attempts'), (e) => e.value === '7')],
   ['delivery', 'delivery', async (p) => { await typeInto(p, 'delivery.max_pending', 250); },
     (c) => c.max_pending === 250, (p) => p.$eval(field('delivery.max_pending'), (e) => e.value === '250')],
+  ['mqtt', 'mqtt', async (p) => { await typeInto(p, 'mqtt.topic_prefix', 'plant/kilns'); await typeInto(p, 'mqtt.readings_interval_ms', 500); },
+    (c) => c.topic_prefix === 'plant/kilns' && c.readings_interval_ms === 500,
+    (p) => p.$eval(field('mqtt.topic_prefix'), (e) => e.value === 'plant/kilns')],
+  ['metrics', 'metrics', async (p) => { await p.click(field('metrics.enabled')); },
+    (c) => c.enabled === true, (p) => p.$eval(field('metrics.enabled'), (e) => e.checked)],
+  ['history', 'history', async (p) => { await typeInto(p, 'history.raw_retention_h', 12); },
+    (c) => c.raw_retention_h === 12, (p) => p.$eval(field('history.raw_retention_h'), (e) => e.value === '12')],
 ];
 
 const modbusPort = await holdPort();

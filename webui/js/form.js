@@ -370,10 +370,17 @@ export class Form {
       read = () => input.value;
       show = (v) => { input.value = v || s.default || '#000000'; };
     } else {
-      const secret = opts.secret || /password/.test(name);
-      // a password is write-only: the device never shows it, empty keeps it
-      input = h('input', { type: secret ? 'password' : 'text', autocomplete: secret ? 'new-password' : 'off',
-        spellcheck: 'false', placeholder: secret ? t('form.keepSecret') : null, ...attrs });
+      const secret = opts.secret || /password|^key$|^token$/.test(name);
+      if ((s.maxLength || 0) > 1024) {
+        // a long text of several lines (a certificate or key in PEM), that
+        // an <input> would join into one line
+        input = h('textarea', { rows: opts.rows || 4, class: 'pem', spellcheck: 'false',
+          placeholder: secret ? t('form.keepSecret') : null, ...attrs });
+      } else {
+        // a password is write-only: the device never shows it, empty keeps it
+        input = h('input', { type: secret ? 'password' : 'text', autocomplete: secret ? 'new-password' : 'off',
+          spellcheck: 'false', placeholder: secret ? t('form.keepSecret') : null, ...attrs });
+      }
       read = () => input.value;
       show = (v) => { input.value = v ?? s.default ?? ''; };
     }

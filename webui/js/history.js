@@ -1,15 +1,11 @@
-// Where the trends page's numbers come from. Until the device keeps a history
-// (GET /api/v1/history?rule=<id|scene>&from=&to=&step=, the MQTT/metrics/
-// trends issue), the page plots what it has seen since it was loaded: the
+// Where the trends page's numbers come from: the device's history (GET
+// /api/v1/history?rule=<id|scene>&from=&to=&step=) for the accounts that may
+// read it; for the others, what the page has seen since it was loaded: the
 // readings it polled (GET /temperatures), kept here in bounded buffers that
 // outlive a visit to another page.
 //
-// historySeries() and historySource() are what the trends page asks: point
-// them at the API when the route exists, e.g. the scene and GET /rules for
-// the series, and
-//   return api('GET', `history?rule=${key}&from=${iso(from)}&to=${iso(to)}&step=${step}`);
-// for the points (`t` in ms or an ISO time, °C), and the page needs nothing
-// else.
+// historySeries() and historySource() are what the trends page asks.
+import { api } from './api.js';
 
 // 1 s samples for the last hour, one-minute aggregates for the last 7 days,
 // at most MAX_SERIES series (the scene and the rules): about 14,000 points a
@@ -112,13 +108,71 @@ export class SeenHistory {
 
 export const seen = new SeenHistory();
 
+// The device keeps the history (GET /history, operator level): the scene and
+// the rules it has now; an account that may not read it (user level) plots
+// what the page has seen.
+let fromDevice = true;
+
 // -> [{key ('scene' or a rule id), name}]: the series to plot, the scene first
 export async function historySeries() {
+  if (fromDevice) {
+    try {
+      const rules = await api('GET', 'rules', undefined, { quiet: true });
+      return [{ key: 'scene', name: '' }, ...rules.map((r) => ({ key: String(r.id), name: r.name }))];
+    } catch (e) {
+      if (e.status !== 403)
+        throw e;
+      fromDevice = false;
+    }
+  }
   return seen.keys();
+}
+
+// the device's step for points @step seconds apart: its raw samples, or its
+// minutes or hours
+function deviceStep(step) {
+  return step < 60 ? 'raw' : step < 3600 ? 'minute' : 'hour';
 }
 
 // -> {points: [{t (ms), max, min, avg} (°C)]} of @key ('scene' or a rule id)
 // from @from to @to (ms), one point per @step seconds at most
 export async function historySource(key, from, to, step) {
+  if (fromDevice) {
+    const q = new URLSearchParams({ rule: key, from: (from / 1000).toFixed(3), to: (to / 1000).toFixed(3),
+      step: deviceStep(step) });
+    try {
+      const r = await api('GET', 'history?' + q, undefined, { quiet: true });
+      const points = (r.points || []).map((p) => ({ t: typeof p.t === 'number' ? p.t : Date.parse(p.t),
+        max: p.max, min: p.min, avg: p.avg }));
+      // the device writes every 2 s or so: the newest seconds from what the
+      // page polled
+      const last = points.length ? points[points.length - 1].t : from;
+      points.push(...seen.query(key, last + 1, to, 1));
+      return { points: step < 60 ? points : thin(points, step) };
+    } catch (e) {
+      if (e.status !== 403)
+        throw e;
+      fromDevice = false;
+    }
+  }
   return { points: seen.query(key, from, to, step) };
+}
+
+// at most one point per @step seconds (max of the maxima, min of the minima,
+// mean of the averages)
+function thin(points, step) {
+  const out = [];
+  for (const p of points) {
+    const b = Math.floor(p.t / (step * 1000)) * step * 1000;
+    const c = out[out.length - 1];
+    if (c && c.t === b) {
+      c.max = Math.max(c.max, p.max);
+      c.min = Math.min(c.min, p.min);
+      c.avg = (c.avg * c.n + p.avg) / (c.n + 1);
+      c.n++;
+    } else {
+      out.push({ t: b, max: p.max, min: p.min, avg: p.avg, n: 1 });
+    }
+  }
+  return out;
 }

@@ -10,8 +10,8 @@ export const CHAPTERS = [
   { id: 'linkage', pages: ['schedules', 'alarm-outputs', 'ftp', 'email', 'center'] },
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
-  { id: 'network', pages: ['ports', 'modbus'] },
-  { id: 'system', pages: ['device', 'time', 'security', 'delivery'] },
+  { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics'] },
+  { id: 'system', pages: ['device', 'time', 'security', 'delivery', 'history'] },
 ];
 
 const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture'];
@@ -109,4 +109,14 @@ export const PAGES = {
     { title: 'grp.session', fields: ['session_timeout_min'] },
   ] }] },
   delivery: { manual: '5.2', parts: [{ section: 'delivery' }] },
+  // beyond the manual
+  mqtt: { parts: [{ section: 'mqtt', groups: [
+    { title: 'grp.broker', fields: ['enabled', 'server', 'port', 'client_id', 'user', 'password', 'keepalive_s'] },
+    { title: 'grp.tls', fields: ['tls.enabled', 'tls.ca', 'tls.certificate', 'tls.key', 'tls.verify_hostname'] },
+    { title: 'grp.topics', fields: ['topic_prefix', 'readings_interval_ms', 'qos.readings', 'qos.events', 'qos.state',
+      'queue_max', 'commands'] },
+    { title: 'grp.discovery', fields: ['discovery.enabled', 'discovery.prefix'] },
+  ] }] },
+  metrics: { parts: [{ section: 'metrics' }] },
+  history: { parts: [{ section: 'history' }] },
 };

@@ -154,7 +154,7 @@ function renderPage(view, id) {
   }
   const desc = PAGES[id];
   const forms = [];
-  const body = h('div', { class: 'set-body' }, h('h1', {}, pageTitle(id), h('span', { class: 'manual' }, `§${desc.manual}`)));
+  const body = h('div', { class: 'set-body' }, h('h1', {}, pageTitle(id), desc.manual ? h('span', { class: 'manual' }, `§${desc.manual}`) : null));
   const nav = sideNav(id);
   view.append(h('section', { class: 'settings', dataset: { settings: id } }, nav, body));
   // a phone's nav is one row that scrolls: the page shown in sight
