@@ -175,8 +175,8 @@ def interval_names(node, path=""):
 
 
 names = interval_names(schema)
-t.ok(names and all(n.endswith("_s") for n in names),
-     "every interval in seconds in the schema is named *_s", names)
+t.ok(names and all(n.endswith(("_s", "_ms")) for n in names),
+     "every interval in the schema says its unit in its name (*_s, *_ms)", names)
 
 # ---- numbers in each quantity's resolution ----
 s, j, _ = d.put("config/thermometry", {"emissivity": 0.95123, "relative_humidity": 0.45,
