@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """thermocamd MQTT benchmark (figures, not a test): the daemon's CPU with 40
-rules at 640x512, 30 fps, with MQTT off, then publishing the readings of the
-scene and of every rule on every frame to a real mosquitto on loopback (a
-mosquitto_sub taking everything), then off again (the figure drifts: MQTT is
-compared with the mean of the windows around it); the messages a second the
-subscriber got.  Prints JSON.
+rules at 640x512, 30 fps: without MQTT and without the history writing, then
+with the history writing, then with it and MQTT publishing the readings of
+the scene and of every rule on every frame to a real mosquitto on loopback (a
+mosquitto_sub taking everything), then without both again (the figure
+drifts: the others are compared with the mean of the windows without); the
+messages a second the subscriber got.  Prints JSON.
 
   THERMOCAM_BUILD=build /usr/bin/python3 tests/bench/bench-mqtt.py [seconds]
 """
@@ -72,7 +73,13 @@ try:
                            stdout=subprocess.PIPE, text=True)
     threading.Thread(target=take, args=(sub,), daemon=True).start()
     time.sleep(2)
+    # without: no MQTT, no history writing
+    d.put("config/history", {"enabled": False})
+    time.sleep(3)
     off = [cpu_percent(d.proc.pid, SECONDS)]
+    d.put("config/history", {"enabled": True})
+    time.sleep(3)
+    history = cpu_percent(d.proc.pid, SECONDS)
     d.put("config/mqtt", {"enabled": True, "server": "127.0.0.1", "port": port,
                           "readings_interval_ms": 0, "discovery": {"enabled": False}})
     time.sleep(3)
@@ -81,11 +88,15 @@ try:
     rate = (count[0] - n0) / (time.time() - t0)
     s, diag, _ = d.get("system/diagnostics")
     d.put("config/mqtt", {"enabled": False})
+    d.put("config/history", {"enabled": False})
     time.sleep(3)
     off.append(cpu_percent(d.proc.pid, SECONDS))
     base = sum(off) / 2
-    result["cpu_percent_of_one_core"] = {"mqtt_off": off, "mqtt_every_frame": on,
-                                         "above_off": round(on - base, 1)}
+    result["cpu_percent_of_one_core"] = {
+        "without": off, "history_writing": history, "history_and_mqtt_every_frame": on,
+        "history_above_without": round(history - base, 1),
+        "mqtt_above_history": round(on - history, 1),
+        "both_above_without": round(on - base, 1)}
     result["messages_per_s_received"] = round(rate, 1)
     result["mqtt"] = diag.get("mqtt")
 finally:
