@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -314,3 +315,17 @@ def wait_for(pred, timeout, step=0.1):
         if v or time.time() >= end:
             return v
         time.sleep(step)
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's SOF marker"""
+    i = 2
+    while i < len(data) - 9:
+        if data[i] != 0xFF:
+            return None
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h
+        i += 2 + length
+    return None

@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon import Daemon, Events, Peer, Tap, wait_for  # noqa: E402
+from daemon import Daemon, Events, Peer, Tap, jpeg_size, wait_for  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="thermocam-capture-")
@@ -30,20 +30,6 @@ def status(r):
 
 def field(r):
     return r[1]["error"]["field"] if isinstance(r[1], dict) and "error" in r[1] else None
-
-
-def jpeg_size(data):
-    """(width, height) from a JPEG's SOF marker"""
-    i = 2
-    while i < len(data) - 9:
-        if data[i] != 0xFF:
-            return None
-        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
-        if marker in (0xC0, 0xC1, 0xC2):
-            h, w = struct.unpack(">HH", data[i + 5:i + 9])
-            return w, h
-        i += 2 + length
-    return None
 
 
 def download(path):

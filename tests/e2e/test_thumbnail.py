@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon import Daemon, Tap  # noqa: E402
+from daemon import Daemon, Tap, jpeg_size  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="thermocam-thumb-")
@@ -41,20 +41,6 @@ for name, data in BAD.items():
 d = Daemon(state_dir=state).start()
 d.activate()
 d.wait_frames()
-
-
-def jpeg_size(data):
-    """(width, height) from a JPEG's SOF marker"""
-    i = 2
-    while i < len(data) - 9:
-        if data[i] != 0xFF:
-            return None
-        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
-        if marker in (0xC0, 0xC1, 0xC2):
-            h, w = struct.unpack(">HH", data[i + 5:i + 9])
-            return w, h
-        i += 2 + length
-    return None
 
 
 def get(path, **kw):
