@@ -282,3 +282,52 @@ out:
   EVP_PKEY_free (key);
   return ok;
 }
+
+/* ---- the PEM texts a TLS client is given (MQTT) ---- */
+
+gboolean
+tcd_certs_check_client (const gchar *ca, const gchar *cert, const gchar *key,
+    const gchar **which, GError **error)
+{
+  STACK_OF (X509) *cas = NULL, *certs = NULL;
+  EVP_PKEY *pkey = NULL;
+  gboolean encrypted = FALSE, ok = FALSE;
+
+  *which = "ca";
+  if (ca && *ca && !(cas = parse_certs (ca, strlen (ca), error)))
+    goto out;
+  *which = "certificate";
+  if (cert && *cert && !(certs = parse_certs (cert, strlen (cert), error)))
+    goto out;
+  *which = "key";
+  if (key && *key) {
+    ERR_clear_error ();
+    if (!(pkey = tcd_certs_parse_key (key, strlen (key), &encrypted))) {
+      g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID, encrypted
+          ? "the private key is encrypted: give it without a passphrase"
+          : "not a private key (PEM)");
+      ERR_clear_error ();
+      goto out;
+    }
+    if (!certs) {
+      g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID,
+          "a private key without its certificate");
+      goto out;
+    }
+    if (X509_check_private_key (sk_X509_value (certs, 0), pkey) != 1) {
+      ERR_clear_error ();
+      g_set_error_literal (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_MISMATCH,
+          "the private key is not the certificate's");
+      goto out;
+    }
+  }
+  *which = NULL;
+  ok = TRUE;
+out:
+  if (cas)
+    sk_X509_pop_free (cas, X509_free);
+  if (certs)
+    sk_X509_pop_free (certs, X509_free);
+  EVP_PKEY_free (pkey);
+  return ok;
+}

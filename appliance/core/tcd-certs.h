@@ -58,6 +58,12 @@ gchar    *tcd_certs_get_request (const gchar *state_dir);
  * (MISMATCH).  Expired certificates are INVALID. */
 gboolean  tcd_certs_install (const gchar *state_dir, const gchar *pem, gsize len,
                              GError **error);
+/* The PEM texts a TLS client is given (each may be NULL or empty): @ca one
+ * or more certificates, @cert a certificate, @key its unencrypted private
+ * key (which needs @cert, and must be its key).  FALSE with *@which the one
+ * refused ("ca", "certificate", "key") */
+gboolean  tcd_certs_check_client (const gchar *ca, const gchar *cert, const gchar *key,
+                                  const gchar **which, GError **error);
 /* Removes the installed pair (and any request) */
 gboolean  tcd_certs_delete (const gchar *state_dir, GError **error);
 /* Paths of the installed pair, or FALSE when none (a key and a certificate

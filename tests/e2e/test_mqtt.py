@@ -176,6 +176,17 @@ try:
          "a keepalive below its minimum: 400 at mqtt.keepalive_s, nothing changed", r)
     r = d.put("config/mqtt", {"topic_prefix": "a/#"})
     t.ok(status(r) == 400, "a topic prefix with a wildcard: 400", r)
+    r = d.put("config/mqtt", {"tls": {"ca": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"}})
+    r2 = d.put("config/mqtt", {"tls": {"key": open(broker.key).read()}})
+    with open(broker.crt) as f:
+        r3 = d.put("config/mqtt", {"tls": {"certificate": f.read(), "key": open(broker.client_key).read()}})
+    fields = [r[1].get("error", {}).get("field") if isinstance(r[1], dict) else None for r in (r, r2, r3)]
+    t.ok([status(x) for x in (r, r2, r3)] == [400, 400, 400]
+         and fields == ["mqtt.tls.ca", "mqtt.tls.key", "mqtt.tls.key"]
+         and d.get("config/mqtt")[1]["tls"].get("ca") == "",
+         "TLS texts checked before they are kept: a CA that is not one, a key without its "
+         "certificate, a key of another certificate (400 at their fields, nothing changed)",
+         (fields, r, r2, r3))
     motor = {"name": "motor", "type": "polygon",
              "points": [[0.45, 0.63], [0.57, 0.63], [0.57, 0.81], [0.45, 0.81]],
              "alarm": {"enabled": True, "on": "max", "pre_alarm": 150, "alarm": 200}}

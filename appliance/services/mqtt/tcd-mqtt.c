@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tc-json.h"
+#include "tcd-certs.h"
 #include "tcd-readings.h"
 
 #define BACKOFF_MAX_S 60
@@ -721,6 +722,26 @@ on_event (TcdEventType type, JsonNode *ev, gpointer data)
 
 /* ---- the service ---- */
 
+/* a change of the TLS settings: certificates and a key that can be read,
+ * and a key that is its certificate's (or the connection would only fail) */
+static gboolean
+check_tls (JsonNode *doc, JsonNode *current, const TcdOrigin *origin, gpointer data,
+    GError **error)
+{
+  JsonNode *tls = tcd_config_node (doc, "mqtt.tls");
+  JsonObject *t = tls && JSON_NODE_HOLDS_OBJECT (tls) ? json_node_get_object (tls) : NULL;
+  g_autoptr (GError) err = NULL;
+  const gchar *which = NULL;
+
+  if (!t || tcd_certs_check_client (tc_json_get_string (t, "ca", ""),
+          tc_json_get_string (t, "certificate", ""), tc_json_get_string (t, "key", ""),
+          &which, &err))
+    return TRUE;
+  g_autofree gchar *field = g_strdup_printf ("mqtt.tls.%s", which);
+  tcd_change_refuse (error, field, "%s: %s", field, err->message);
+  return FALSE;
+}
+
 TcdMqtt *
 tcd_mqtt_new (TcdContext *ctx)
 {
@@ -738,6 +759,7 @@ tcd_mqtt_new (TcdContext *ctx)
   m->discovered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   queue_load (m);
   mq_discovered_load (m);
+  tcd_change_add_check (ctx->change, "mqtt.tls", check_tls, NULL);
   m->bus_id = tcd_bus_subscribe (ctx->bus, TCD_EVENT_MASK (TCD_EVENT_ALARM)
       | TCD_EVENT_MASK (TCD_EVENT_EXCEPTION), on_event, m);
   return m;
