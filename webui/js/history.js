@@ -113,6 +113,11 @@ export const seen = new SeenHistory();
 // what the page has seen.
 let fromDevice = true;
 
+// whether the points come from the device (FALSE: from what the page saw)
+export function historyFromDevice() {
+  return fromDevice;
+}
+
 // -> [{key ('scene' or a rule id), name}]: the series to plot, the scene first
 export async function historySeries() {
   if (fromDevice) {

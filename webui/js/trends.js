@@ -1,12 +1,13 @@
 // Trends (issue 16 item 6): the max, min and average of the scene and of
 // each rule over the last minutes, hours or days, one small plot each (SVG
-// drawn here). The numbers come from historySource() (history.js): for now
-// what the page has polled since it was loaded (GET /temperatures once a
-// second while this page is open).
+// drawn here). The numbers come from historySource() (history.js): the
+// device's history, or, for an account that may not read it, what the page
+// has polled since it was loaded (GET /temperatures once a second while this
+// page is open).
 import { api } from './api.js';
 import { t, applyI18n } from './i18n.js';
 import { h, svg, flash } from './ui.js';
-import { seen, historySeries, historySource } from './history.js';
+import { seen, historySeries, historySource, historyFromDevice } from './history.js';
 import { formatTemp } from './thermal.js';
 
 const POLL_MS = 1000;
@@ -67,7 +68,7 @@ export function renderTrends(view) {
   const section = h('section', { class: 'trends', id: 'trends' },
     h('div', { class: 'toolbar' }, h('span', { 'data-i18n': 'trends.span' }), rangeBar,
       h('span', { class: 'legend' }, ...LINES.map((l) => h('span', { class: 'key ' + l, 'data-i18n': 'rules.' + l }))), status),
-    h('p', { class: 'hint', 'data-i18n': 'trends.since' }), plots);
+    h('p', { class: 'hint', id: 'trend-source', 'data-i18n': 'trends.device' }), plots);
   view.append(section);
   applyI18n(section);
   for (const b of rangeBar.children)
@@ -166,6 +167,9 @@ export function renderTrends(view) {
   async function draw() {
     const to = Date.now(), from = to - range[1] * 1000;
     const keys = await historySeries();
+    const source = section.querySelector('#trend-source');
+    source.dataset.i18n = historyFromDevice() ? 'trends.device' : 'trends.since';
+    source.textContent = t(source.dataset.i18n);
     const figs = [];
     for (const { key, name } of keys) {
       const r = await historySource(key, from, to, range[2]);
