@@ -21,6 +21,12 @@ packages=(
   gobject-introspection libgirepository1.0-dev gir1.2-gstreamer-1.0 python3-gi python3-numpy
   # the history (SQLite) and the check of /metrics (promtool)
   libsqlite3-dev sqlite3 prometheus
+  # ONVIF (SOAP with libxml2; python3-zeep as a real client), SNMP (net-snmp), UPnP (miniupnpc,
+  # miniupnpd as the test's gateway), time (chronyd and faketime in the tests), DSCP captures
+  libxml2-dev libxml2-utils python3-zeep libsnmp-dev snmp snmpd snmptrapd
+  libminiupnpc-dev miniupnpd chrony faketime tcpdump
+  # the camera as a service: sd_notify, the Debian package
+  libsystemd-dev debhelper dpkg-dev fakeroot lintian
   # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog
   nodejs chromium fonts-noto-cjk
   "$@"
