@@ -9,6 +9,7 @@
  * the video frames are also pushed into the encoders' appsrcs (outlets).
  */
 #include "tcd-pipeline.h"
+#include "tcd-frame-watch.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
@@ -67,6 +68,7 @@ struct _TcdPipeline {
   gpointer user_data;
   TcdPipelineJpegFunc on_jpeg;
   gpointer jpeg_data;
+  TcdFrameWatch *frame_watch;   /* made on the main thread, notified per frame */
 
   GMutex lock;                  /* everything below */
   GstSample *temperature, *video;
@@ -155,6 +157,7 @@ tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source, GError **erro
   p->source_kind = g_steal_pointer (&kind);
   p->source_arg = colon ? g_strdup (colon + 1) : NULL;
   p->outlets = g_ptr_array_new ();
+  p->frame_watch = tcd_frame_watch_new ();
   p->backoff_ms = BACKOFF_MIN_MS;
   p->next_offset = GST_BUFFER_OFFSET_NONE;
   g_mutex_init (&p->lock);
@@ -240,6 +243,7 @@ on_temperature (GstAppSink *sink, gpointer user_data)
   g_mutex_unlock (&p->lock);
   if (old)
     gst_sample_unref (old);
+  tcd_frame_watch_notify (p->frame_watch);
   return GST_FLOW_OK;
 }
 
@@ -829,6 +833,7 @@ tcd_pipeline_free (TcdPipeline *p)
   if (p->doc)
     json_node_unref (p->doc);
   g_ptr_array_free (p->outlets, TRUE);
+  tcd_frame_watch_free (p->frame_watch);
   g_mutex_clear (&p->lock);
   g_free (p->dir);
   g_free (p->source_kind);
@@ -840,6 +845,18 @@ tcd_pipeline_free (TcdPipeline *p)
 }
 
 /* ---- accessors ---- */
+
+guint
+tcd_pipeline_add_frame_func (TcdPipeline *p, GSourceFunc func, gpointer data)
+{
+  return tcd_frame_watch_add (p->frame_watch, func, data);
+}
+
+void
+tcd_pipeline_remove_frame_func (TcdPipeline *p, guint id)
+{
+  tcd_frame_watch_remove (p->frame_watch, id);
+}
 
 GstSample *
 tcd_pipeline_get_temperature (TcdPipeline *p)

@@ -44,6 +44,11 @@ void     tcd_pipeline_apply (TcdPipeline *p, JsonNode *doc);
 /* The newest frames, or NULL before the first: temperature (GRAY16_LE with
  * GstThermalMeta and GstThermalMeasureMeta) and video (I420 with the OSD) */
 GstSample *tcd_pipeline_get_temperature (TcdPipeline *p);
+/* Main thread: @func (@data) on the main loop after each new temperature
+ * frame (several that come while the loop is busy: one call), until
+ * removed by its id */
+guint tcd_pipeline_add_frame_func (TcdPipeline *p, GSourceFunc func, gpointer data);
+void  tcd_pipeline_remove_frame_func (TcdPipeline *p, guint id);
 GstSample *tcd_pipeline_get_video (TcdPipeline *p);
 /* The video caps (NULL until negotiated) and the sensor's size and rate */
 GstCaps  *tcd_pipeline_get_video_caps (TcdPipeline *p);

@@ -48,6 +48,7 @@ struct _TcdMqtt {
   Attempt *attempt;             /* a connect worker runs */
   IoSource *io;
   guint retry_id, backoff_s, readings_id, bus_id;
+  guint frame_id;               /* readings at every frame: the pipeline's frame call */
   GstClockTime last_pts;
   GQueue queue;                 /* QItem, oldest first */
   guint inflight;

@@ -7,11 +7,19 @@
  * (tcd-readings.c) plus "time", each number at its resolution (tcd-json.h)
  * in its shortest form; a rule's name is escaped by json-glib once, and
  * again only when it changes.
+ *
+ * libmosquitto writes each message at once (one send() each, outside its
+ * own thread); the frame's messages are corked into as few TCP segments
+ * as fit, so that 41 messages cost one trip through the network stack
+ * (on loopback the receiver's side of it is charged to this process).
  */
 #include "tcd-mqtt-private.h"
 
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "gstthermalmeta.h"
@@ -19,7 +27,7 @@
 
 typedef struct {
   gchar raw[GST_THERMAL_NAME_LEN];
-  gchar *json;                  /* "name", quoted and escaped */
+  gchar *head;                  /* ","id":ID,"name":"NAME" (quoted, escaped) */
   gchar *topic;                 /* BASE/rule/ID */
 } RuleText;
 
@@ -29,49 +37,88 @@ static void
 rule_text_free (gpointer p)
 {
   RuleText *t = p;
-  g_free (t->json);
+  g_free (t->head);
   g_free (t->topic);
   g_free (t);
 }
 
-/* @v at the resolution of @key, shortest: 85.10 -> 85.1, 12.00 -> 12 */
-static void
-number (GString *s, const gchar *key, gdouble v)
+/* the resolutions of a reading's members (tcd-json.h), looked up once */
+typedef struct {
+  gint temperature;
+  gint position;
+} Decimals;
+
+static const Decimals *
+decimals (void)
 {
-  static const gchar *const formats[] = { "%.0f", "%.1f", "%.2f", "%.3f", "%.4f", "%.5f", "%.6f" };
-  gint dec = CLAMP (tcd_json_decimals (key), 0, 6);
-  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-  gsize n;
+  static Decimals d;
+  static gsize once;
+
+  if (g_once_init_enter (&once)) {
+    d.temperature = CLAMP (tcd_json_decimals ("max"), 0, 6);
+    d.position = CLAMP (tcd_json_decimals ("max_at"), 0, 6);
+    g_once_init_leave (&once, 1);
+  }
+  return &d;
+}
+
+/* @v rounded to @dec decimals as the API rounds it (tcd_json_round_tree:
+ * half away from zero), in its shortest form: 85.10 -> 85.1, 12.00 -> 12.
+ * Written by hand: printf's "%.Nf" cost more than the rest of the frame's
+ * messages together, and rounds halves to even */
+static void
+number (GString *s, gint dec, gdouble v)
+{
+  static const gdouble scale[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+  gchar buf[32], *p = buf + sizeof buf;
+  gdouble r;
+  guint64 u;
+  gboolean negative;
 
   if (!isfinite (v)) {
     g_string_append (s, "null");
     return;
   }
-  g_ascii_formatd (buf, sizeof buf, formats[dec], v);
-  n = strlen (buf);
-  if (strchr (buf, '.')) {
-    while (n > 0 && buf[n - 1] == '0')
-      buf[--n] = '\0';
-    if (n > 0 && buf[n - 1] == '.')
-      buf[--n] = '\0';
+  r = round (v * scale[dec]);
+  if (fabs (r) >= 9e15) {       /* past exact integers: not a reading */
+    g_string_append (s, "null");
+    return;
   }
-  g_string_append (s, strcmp (buf, "-0") == 0 ? "0" : buf);
+  negative = r < 0;
+  u = (guint64) fabs (r);
+  while (dec > 0 && u % 10 == 0) {
+    u /= 10;
+    dec--;
+  }
+  for (gint i = 0; i < dec; i++) {
+    *--p = '0' + u % 10;
+    u /= 10;
+  }
+  if (dec > 0)
+    *--p = '.';
+  do {
+    *--p = '0' + u % 10;
+    u /= 10;
+  } while (u);
+  if (negative && !(p[0] == '0' && p + 1 == buf + sizeof buf))
+    *--p = '-';
+  g_string_append_len (s, p, buf + sizeof buf - p);
 }
 
 static void
-member (GString *s, const gchar *key, gdouble v)
+member (GString *s, const gchar *head, gint dec, gdouble v)
 {
-  g_string_append_printf (s, ",\"%s\":", key);
-  number (s, key, v);
+  g_string_append (s, head);
+  number (s, dec, v);
 }
 
 static void
-position (GString *s, const gchar *key, const gdouble at[2])
+position (GString *s, const gchar *head, gint dec, const gdouble at[2])
 {
-  g_string_append_printf (s, ",\"%s\":[", key);
-  number (s, key, at[0]);
+  g_string_append (s, head);
+  number (s, dec, at[0]);
   g_string_append_c (s, ',');
-  number (s, key, at[1]);
+  number (s, dec, at[1]);
   g_string_append_c (s, ']');
 }
 
@@ -79,13 +126,23 @@ static void
 values (GString *s, gdouble max, gdouble min, gdouble avg, const gdouble max_at[2],
     const gdouble min_at[2], gdouble lo, gdouble hi)
 {
-  member (s, "max", max);
-  member (s, "min", min);
-  member (s, "avg", avg);
-  position (s, "max_at", max_at);
-  position (s, "min_at", min_at);
-  g_string_append_printf (s, ",\"below_range\":%s,\"above_range\":%s",
-      min < lo ? "true" : "false", max > hi ? "true" : "false");
+  const Decimals *d = decimals ();
+
+  member (s, ",\"max\":", d->temperature, max);
+  member (s, ",\"min\":", d->temperature, min);
+  member (s, ",\"avg\":", d->temperature, avg);
+  position (s, ",\"max_at\":[", d->position, max_at);
+  position (s, ",\"min_at\":[", d->position, min_at);
+  g_string_append (s, min < lo ? ",\"below_range\":true" : ",\"below_range\":false");
+  g_string_append (s, max > hi ? ",\"above_range\":true" : ",\"above_range\":false");
+}
+
+static void
+state (GString *s, gint st)
+{
+  g_string_append (s, ",\"state\":\"");
+  g_string_append (s, state_names[st % 3]);
+  g_string_append (s, "\"}");
 }
 
 static RuleText *
@@ -98,16 +155,31 @@ rule_text (TcdMqtt *m, const GstThermalRuleResult *r)
     t->topic = mq_topic (m, "rule/%d", r->id);
     g_hash_table_insert (m->rule_texts, GINT_TO_POINTER (r->id), t);
   }
-  if (!t->json || strncmp (t->raw, r->name, sizeof t->raw) != 0) {
+  if (!t->head || strncmp (t->raw, r->name, sizeof t->raw) != 0) {
     g_autoptr (JsonNode) n = json_node_new (JSON_NODE_VALUE);
     /* the meta's copy may cut a long name inside a character */
     g_autofree gchar *name = g_utf8_make_valid (r->name, strnlen (r->name, sizeof r->name));
+    g_autofree gchar *json = NULL;
+
     json_node_set_string (n, name);
-    g_free (t->json);
-    t->json = json_to_string (n, FALSE);
+    json = json_to_string (n, FALSE);
+    g_free (t->head);
+    t->head = g_strdup_printf ("\",\"id\":%d,\"name\":%s", r->id, json);
     g_strlcpy (t->raw, r->name, sizeof t->raw);
   }
   return t;
+}
+
+/* TCP_CORK: on, the messages wait in the socket; off, they leave together
+ * (a failure, as on a socket that is not TCP, only costs the saving) */
+static void
+cork (TcdMqtt *m, gboolean on)
+{
+  gint fd = mosquitto_socket (m->mosq);
+  gint v = on;
+
+  if (fd >= 0)
+    (void) setsockopt (fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
 }
 
 void
@@ -129,23 +201,29 @@ mq_readings_publish (TcdMqtt *m, GstBuffer *buf, gdouble lo, gdouble hi)
       (gint) (now % G_USEC_PER_SEC / 1000));
   if (!m->scene_topic)
     m->scene_topic = mq_topic (m, "scene");
+  cork (m, TRUE);
 
-  g_string_printf (s, "{\"time\":\"%s\",\"valid\":%s", time_text, mm->valid ? "true" : "false");
+  g_string_assign (s, "{\"time\":\"");
+  g_string_append (s, time_text);
+  g_string_append (s, mm->valid ? "\",\"valid\":true" : "\",\"valid\":false");
   values (s, mm->max, mm->min, mm->avg, mm->max_at, mm->min_at, lo, hi);
-  g_string_append_printf (s, ",\"state\":\"%s\"}", state_names[mm->scene_state % 3]);
+  state (s, mm->scene_state);
   mq_publish (m, m->scene_topic, s->str, qos, FALSE, NULL);
 
   for (guint i = 0; i < MIN (mm->n_rules, GST_THERMAL_MAX_RULES); i++) {
     const GstThermalRuleResult *r = &mm->rules[i];
     RuleText *t = rule_text (m, r);
 
-    g_string_printf (s, "{\"time\":\"%s\",\"id\":%d,\"name\":%s,\"valid\":%s", time_text,
-        r->id, t->json, r->valid ? "true" : "false");
+    g_string_assign (s, "{\"time\":\"");
+    g_string_append (s, time_text);
+    g_string_append (s, t->head);
+    g_string_append (s, r->valid ? ",\"valid\":true" : ",\"valid\":false");
     if (r->valid)
       values (s, r->max, r->min, r->avg, r->max_at, r->min_at, lo, hi);
-    g_string_append_printf (s, ",\"state\":\"%s\"}", state_names[r->state % 3]);
+    state (s, r->state);
     mq_publish (m, t->topic, s->str, qos, FALSE, NULL);
   }
+  cork (m, FALSE);
 }
 
 void

@@ -671,21 +671,22 @@ static void
 readings_schedule (TcdMqtt *m)
 {
   gint64 every;
-  gint w, h, fps = 30;
 
   if (m->readings_id)
     g_source_remove (m->readings_id);
-  m->readings_id = 0;
+  if (m->frame_id)
+    tcd_pipeline_remove_frame_func (m->ctx->pipeline, m->frame_id);
+  m->readings_id = m->frame_id = 0;
   if (!m->cfg)
     return;
   every = tc_json_get_int (json_node_get_object (m->cfg), "readings_interval_ms", 1000);
-  if (every == 0) {
-    /* every frame: two ticks a frame (a timer a frame long drifts past
-     * frames), each frame published once */
-    tcd_pipeline_get_format (m->ctx->pipeline, &w, &h, &fps);
-    every = 1000 / (2 * MAX (fps, 1));
-  }
-  m->readings_id = g_timeout_add (MAX (every, 5), readings_tick, m);
+  /* every frame: called by the pipeline as each frame comes (a timer a
+   * frame long drifts past frames; one at twice the rate woke the main
+   * loop twice a frame) */
+  if (every == 0)
+    m->frame_id = tcd_pipeline_add_frame_func (m->ctx->pipeline, readings_tick, m);
+  else
+    m->readings_id = g_timeout_add (MAX (every, 5), readings_tick, m);
 }
 
 /* ---- events from the bus ---- */
