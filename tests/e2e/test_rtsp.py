@@ -1,18 +1,22 @@
 #!/usr/bin/python3
 """thermocamd RTSP end to end: ffprobe reads the main and sub streams over
 TCP, UDP and the HTTP tunnel with Digest credentials; wrong credentials are
-refused; multicast is offered; 20 concurrent clients share one encoder and
-the core keeps its rate; a viewer joining a stream someone already watches
-gets a key frame at once; a bitrate change keeps the viewers."""
+refused; multicast is offered; 60 viewers connecting at once (TCP and UDP)
+share one encoder, each gets at least 90 % of the frames, and the core keeps
+its rate; a viewer joining a stream someone already watches gets a key frame
+at once; a bitrate change keeps the viewers."""
+import asyncio
 import hashlib
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import rtspload  # noqa: E402
 from daemon import PASSWORD, Daemon, Tap, ffprobe, read_answer  # noqa: E402
 
 import gi  # noqa: E402
@@ -107,29 +111,50 @@ with socket.create_connection(("127.0.0.1", d.rtsp), timeout=10) as s:
          and re.search(r"destination=239\.255\.42\.\d+", tr[0]) and "port=" in tr[0],
          f"SETUP multicast: {tr[0] if tr else head}", head)
 
-# ---- 20 concurrent clients: one encoder, frames for all, the core's rate ----
-N = 20
-procs = [subprocess.Popen(["ffmpeg", "-nostdin", "-v", "info", "-rtsp_transport", "tcp",
-                           "-i", d.rtsp_url("main"), "-t", "8", "-c", "copy", "-f", "null", "-"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-         for _ in range(N)]
+# ---- 60 viewers connecting at the same instant to a stream nobody watches
+# (TCP and UDP mixed; rtspload: real RTSP sessions, many in one process):
+# one encoder, at least 90 % of the frames for every one, the core's rate ----
+N, SECONDS = 60, 8
+result = {}
+
+
+def crowd():
+    result["viewers"] = asyncio.run(rtspload.run_viewers(
+        "127.0.0.1", d.rtsp, "main", "admin", PASSWORD, N, SECONDS, ("tcp", "udp")))
+
+
+th = threading.Thread(target=crowd)
+th.start()
 time.sleep(4)
 s, diag1, _ = d.get("system/diagnostics")
 time.sleep(2)
 s, diag2, _ = d.get("system/diagnostics")
+th.join(60)
+viewers = result.get("viewers", [])
+sm = rtspload.summary(viewers, 30, SECONDS) if viewers else {}
+main = [x for x in diag1["rtsp"]["streams"] if x["name"] == "main"][0]
+t.ok(diag1["rtsp"]["clients"] >= N, f"{diag1['rtsp']['clients']} RTSP clients connected", diag1["rtsp"])
+t.ok(main["encoders"] == 1, f"one encoder for {N} clients (encoders={main['encoders']})", main)
+t.ok(len(viewers) == N and not sm["errors"] and sm["frames_min"] >= 0.9 * 30 * SECONDS,
+     f"{N} viewers at once (TCP and UDP): every one got at least 90 % of the frames "
+     f"(min {sm.get('frames_min')}, median {sm.get('frames_median')} of {30 * SECONDS}), "
+     f"first key frame {sm.get('first_key_frame_ms_median')} ms median", sm)
+rate = (diag2["pipeline"]["frames"] - diag1["pipeline"]["frames"]) / 2.0
+t.ok(rate >= 27, f"the core keeps its rate with {N} clients: {rate:.1f} fps", diag2["pipeline"])
+lat = [o for o in diag2["pipeline"]["outlets"] if o["stream"] == "main"]
+t.ok(lat and lat[0]["latency_ms"]["count"] > 0, f"capture-to-RTP delay measured: {lat[0]['latency_ms'] if lat else None}", lat)
+
+# ---- and a real third-party player among viewers: 3 ffmpeg at once ----
+procs = [subprocess.Popen(["ffmpeg", "-nostdin", "-v", "info", "-rtsp_transport", "tcp",
+                           "-i", d.rtsp_url("main"), "-t", "6", "-c", "copy", "-f", "null", "-"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         for _ in range(3)]
 outs = [p.communicate(timeout=60)[1] for p in procs]
 frames = []
 for o in outs:
     m = re.findall(r"frame=\s*(\d+)", o)
     frames.append(int(m[-1]) if m else 0)
-main = [x for x in diag1["rtsp"]["streams"] if x["name"] == "main"][0]
-t.ok(diag1["rtsp"]["clients"] >= N, f"{diag1['rtsp']['clients']} RTSP clients connected", diag1["rtsp"])
-t.ok(main["encoders"] == 1, f"one encoder for {N} clients (encoders={main['encoders']})", main)
-t.ok(all(f >= 60 for f in frames), f"every client got frames: min {min(frames)}, max {max(frames)} in 8 s", frames)
-rate = (diag2["pipeline"]["frames"] - diag1["pipeline"]["frames"]) / 2.0
-t.ok(rate >= 27, f"the core keeps its rate with {N} clients: {rate:.1f} fps", diag2["pipeline"])
-lat = [o for o in diag2["pipeline"]["outlets"] if o["stream"] == "main"]
-t.ok(lat and lat[0]["latency_ms"]["count"] > 0, f"capture-to-RTP delay measured: {lat[0]['latency_ms'] if lat else None}", lat)
+t.ok(all(f >= 150 for f in frames), f"ffmpeg viewers got their frames: {frames} in 6 s", frames)
 
 # ---- a viewer joining a stream someone already watches: a key frame at once
 # (the encoder is asked for one at PLAY), not at the end of the GOP (main:
@@ -149,7 +174,7 @@ for path in ("main", "sub"):
     watcher.wait()
     ok = [j for j in joins if j is not None]
     med = sorted(ok)[len(ok) // 2] if ok else None
-    t.ok(len(ok) == len(joins) and med < 0.3 and max(ok) < 0.6,
+    t.ok(len(ok) == len(joins) and med < 0.15 and max(ok) < 0.5,
          f"/{path}: a second viewer's first key frame in {med and round(med, 3)} s (median of "
          f"{len(joins)} joins: {[j and round(j, 3) for j in joins]})", joins)
     e1, e2 = diag1["rtsp"]["encoders"][path], diag2["rtsp"]["encoders"][path]

@@ -41,10 +41,17 @@ GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
 
 #define ROLE "viewer"
 
-#define RTSP_MAX_CLIENTS 64             /* connections at once, all addresses */
+#define RTSP_MAX_CLIENTS 128            /* connections at once, all addresses */
 #define RTSP_MAX_PER_ADDRESS 32         /* from one address */
 #define RTSP_MAX_BODY (64 * 1024)       /* a request's body (Content-Length) */
 #define RTSP_LOGIN_TIMEOUT_S 30         /* to log in once connected */
+/* the threads the clients are spread over (their requests, and the
+ * interleaved data of TCP viewers, which each client's thread writes):
+ * gst-rtsp-server's default is one for all, and with a few dozen TCP
+ * viewers joining at once on a busy machine that one thread fell behind,
+ * their backlogs filled and most frames were dropped */
+#define RTSP_CLIENT_THREADS_PER_CORE 4
+#define RTSP_CLIENT_THREADS_MAX 16
 
 /* what a connection did: read by the login timer (main context) and written
  * by the client's thread */
@@ -199,10 +206,18 @@ tcd_stream_factory_init (TcdStreamFactory *self)
   "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
 /* AUs waiting in the media's appsrc: more, it is stuck (or starved of CPU)
  * and the next ones are dropped up to a key frame (asked for), so that the
- * delay stays bounded; a drop costs every AU up to that key frame, so the
- * bound leaves room for a busy moment */
-#define FEED_MAX_QUEUED 8
+ * delay stays bounded (half a second at 30 fps); a drop costs every AU up to
+ * that key frame, so the bound leaves room for a busy moment (dozens of
+ * viewers joining at once, each a SETUP and a PLAY the media takes its lock
+ * for) */
+#define FEED_MAX_QUEUED 16
 #define FEED_RING 32            /* AUs pushed whose capture time is kept */
+/* how far an AU's time may lead the media's clock before it is stamped
+ * again (at least): its sinks hold an AU until its time */
+#define FEED_AHEAD_MAX (100 * GST_MSECOND)
+/* how far the frame grid may put an AU after its own time (the sinks
+ * hold it that long: a joining viewer's key frame too) */
+#define FEED_GRID_LEAD (40 * GST_MSECOND)
 
 struct _TcdRtspStream {
   TcdRtsp *r;
@@ -305,7 +320,7 @@ feed_au (GstSample *au, gint64 capture_us, gpointer user_data)
   GstElement *e = GST_ELEMENT (f->src);
   gboolean key = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
   GstClock *clock;
-  GstClockTime now, rt, pts;
+  GstClockTime now, rt, pts, age, captured;
 
   rt = gst_segment_to_running_time (gst_sample_get_segment (au), GST_FORMAT_TIME,
       GST_BUFFER_PTS (buf));
@@ -326,14 +341,24 @@ feed_au (GstSample *au, gint64 capture_us, gpointer user_data)
     return;
   }
   f->need_key = FALSE;
+  /* the frame's capture in the media's running time: as long ago as the
+   * capture was (the encoder's delay) */
+  age = MAX (g_get_real_time () - capture_us, 0) * GST_USECOND;
+  captured = now > age ? now - age : 0;
   /* the encoder's timestamps (the sensor's, regular) shifted once into the
-   * media's running time; again when the encoder restarted (they went
-   * back) or drifted away */
+   * media's running time, at the frame's capture; again when the encoder
+   * restarted (they went back) or drifted away.  At its capture, not at
+   * "now": the sinks hold an AU until its time, and a starting encoder's
+   * first AU comes a few hundred ms after its capture, which "now" put on
+   * every later AU: they waited that long in the media, piled up to
+   * FEED_MAX_QUEUED and were dropped, and a joining viewer's key frame
+   * waited behind them (half a second) */
   pts = rt + f->offset;
   if (!f->stamped || rt <= f->last_rt
-      || GST_CLOCK_DIFF (now, pts) > GST_SECOND || GST_CLOCK_DIFF (pts, now) > GST_SECOND) {
+      || GST_CLOCK_DIFF (now, pts) > (GstClockTimeDiff) MAX (3 * f->frame, FEED_AHEAD_MAX)
+      || GST_CLOCK_DIFF (pts, now) > GST_SECOND) {
     /* never back in the media, whatever the encoder did */
-    pts = f->stamped && now <= f->last_pts ? f->last_pts + MAX (f->frame, 1) : now;
+    pts = f->stamped && captured <= f->last_pts ? f->last_pts + 1 : captured;
     f->offset = GST_CLOCK_DIFF (rt, pts);
     f->stamped = TRUE;
   } else if (f->frame) {
@@ -345,10 +370,13 @@ feed_au (GstSample *au, gint64 capture_us, gpointer user_data)
      * whatever comes in) */
     GstClockTime next = f->last_pts + f->frame, own = pts;
     pts = pts <= next ? next : next + (pts - next + f->frame / 2) / f->frame * f->frame;
-    if (pts > own + 2 * f->frame)
+    if (pts > own + MIN (2 * f->frame, FEED_GRID_LEAD))
       pts = MAX (own, f->last_pts + 1);
   }
   f->last_rt = rt;
+  GST_LOG ("feed %s: key %d, %u AUs waiting, %" G_GINT64_FORMAT " us ahead of the clock",
+      f->st->name, key, (guint) gst_app_src_get_current_level_buffers (f->src),
+      GST_CLOCK_DIFF (now, pts) / 1000);
   feed_push (f, au, capture_us, pts);
 }
 
@@ -635,6 +663,12 @@ tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
   r->sensor_fps = tcd_config_sensor_fps (doc);
   r->server = gst_rtsp_server_new ();
   gst_rtsp_server_set_content_length_limit (r->server, RTSP_MAX_BODY);
+  {
+    GstRTSPThreadPool *tp = gst_rtsp_server_get_thread_pool (r->server);
+    gst_rtsp_thread_pool_set_max_threads (tp, CLAMP (RTSP_CLIENT_THREADS_PER_CORE
+            * (gint) g_get_num_processors (), RTSP_CLIENT_THREADS_PER_CORE, RTSP_CLIENT_THREADS_MAX));
+    g_object_unref (tp);
+  }
   mounts = gst_rtsp_server_get_mount_points (r->server);
   pool = gst_rtsp_address_pool_new ();
   /* multicast groups for the two streams, administratively scoped */
