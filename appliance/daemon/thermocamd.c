@@ -4,7 +4,7 @@
  *
  *   thermocamd [--state-dir DIR] [--http-port N] [--rtsp-port N]
  *              [--https-port N] [--modbus-port N] [--listen ADDRESS]
- *              [--source sim|v4l2:DEVICE|file:PATH] [--data-dir DIR]
+ *              [--source sim[:WxH]|v4l2:DEVICE|file:PATH] [--data-dir DIR]
  *   thermocamd --print-routes | --print-events
  *
  * The --NAME-port options are those of the services in service_table[]
@@ -515,7 +515,7 @@ main (int argc, char **argv)
     {"lock-minute", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &lock_minute,
         "Seconds in a minute of the illegal login lock's duration (for tests)", "S"},
     {"source", 0, 0, G_OPTION_ARG_STRING, &source,
-        "The sensor: sim (default), v4l2:DEVICE or file:PATH", "SOURCE"},
+        "The sensor: sim (default, 640x512), sim:WIDTHxHEIGHT, v4l2:DEVICE or file:PATH", "SOURCE"},
     {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
         "Where pipelines/ and schemas/ are (default: " TCD_DATA_DIR ")", "DIR"},
     {"print-routes", 0, 0, G_OPTION_ARG_NONE, &print_routes,

@@ -10,6 +10,7 @@
  */
 #include "tcd-pipeline.h"
 #include "tcd-frame-watch.h"
+#include "tcd-pipeline-desc.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
@@ -87,56 +88,6 @@ struct _TcdPipeline {
 
 static void schedule_restart (TcdPipeline *p, const gchar *why);
 
-static gchar *
-read_template (TcdPipeline *p, const gchar *name, GError **error)
-{
-  g_autofree gchar *path = g_build_filename (p->dir, name, NULL);
-  g_autofree gchar *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  GString *out = g_string_new (NULL);
-
-  if (!g_file_get_contents (path, &text, NULL, error)) {
-    g_string_free (out, TRUE);
-    return NULL;
-  }
-  /* drop the comments: gst-launch syntax has none */
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++) {
-    const gchar *l = lines[i];
-    while (*l == ' ' || *l == '\t')
-      l++;
-    if (*l == '#' || *l == '\0')
-      continue;
-    g_string_append (out, lines[i]);
-    g_string_append_c (out, '\n');
-  }
-  return g_string_free (out, FALSE);
-}
-
-static gchar *
-replace (gchar *text, const gchar *key, const gchar *value)
-{
-  g_auto (GStrv) parts = g_strsplit (text, key, -1);
-
-  g_free (text);
-  return g_strjoinv (value, parts);
-}
-
-/* a value for a gst-launch property: quoted, with its quotes escaped */
-static gchar *
-launch_quote (const gchar *s)
-{
-  GString *q = g_string_new ("\"");
-
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
-      g_string_append_c (q, '\\');
-    g_string_append_c (q, *s);
-  }
-  g_string_append_c (q, '"');
-  return g_string_free (q, FALSE);
-}
-
 TcdPipeline *
 tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source, GError **error)
 {
@@ -146,10 +97,10 @@ tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source, GError **erro
 
   GST_DEBUG_CATEGORY_INIT (tcd_pipeline_debug, "thermocamd-pipeline", 0,
       "thermocamd core pipeline");
-  if (!(g_str_equal (kind, "sim") && !colon)
-      && !((g_str_equal (kind, "v4l2") || g_str_equal (kind, "file")) && colon && colon[1])) {
+  if (!tcd_pipeline_source_valid (kind, colon ? colon + 1 : NULL)) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-        "--source: \"%s\" is not sim, v4l2:DEVICE or file:PATH", source);
+        "--source: \"%s\" is not sim, sim:WIDTHxHEIGHT (16-4096), v4l2:DEVICE or file:PATH",
+        source);
     return NULL;
   }
   p = g_new0 (TcdPipeline, 1);
@@ -646,31 +597,6 @@ watchdog (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gchar *
-build_description (TcdPipeline *p, JsonNode *doc, GError **error)
-{
-  g_autofree gchar *core = read_template (p, "core.pipeline", error);
-  g_autofree gchar *tmpl_name = g_strdup_printf ("source-%s.pipeline", p->source_kind);
-  g_autofree gchar *source = NULL;
-  g_autofree gchar *fps = g_strdup_printf ("%d", fps_of (doc));
-  gchar *d;
-
-  if (!core)
-    return NULL;
-  source = read_template (p, tmpl_name, error);
-  if (!source)
-    return NULL;
-  g_strstrip (source);
-  if (p->source_arg) {
-    g_autofree gchar *q = launch_quote (p->source_arg);
-    source = replace (source, "@DEVICE@", q);
-    source = replace (source, "@PATH@", q);
-  }
-  d = replace (g_strdup (core), "@SOURCE@", source);
-  d = replace (d, "@FPS@", fps);
-  return d;
-}
-
 gboolean
 tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error)
 {
@@ -687,7 +613,7 @@ tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error)
     p->doc = copy;
   }
   tcd_pipeline_stop (p);
-  desc = build_description (p, p->doc, error);
+  desc = tcd_pipeline_describe (p->dir, p->source_kind, p->source_arg, fps_of (p->doc), error);
   if (!desc)
     return FALSE;
   GST_INFO ("core pipeline: %s", desc);
