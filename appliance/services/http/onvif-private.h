@@ -124,6 +124,9 @@ typedef struct {
   gboolean fault_receiver;      /* env:Receiver, else env:Sender */
   gchar *subcode, *subcode2, *reason;
   guint http_status;            /* 0: by the fault (400 Sender, 500 Receiver) */
+  /* the handler paused r->msg (soup_server_message_pause) and answers it
+   * later with onvif_send_later/onvif_send_fault_later (PullMessages) */
+  gboolean deferred;
 } OnvifRequest;
 
 typedef gboolean (*OnvifHandler) (OnvifRequest *r);
@@ -141,6 +144,8 @@ struct _OnvifService {
   const gchar *path;            /* "/onvif/device_service" */
   const gchar *ns;              /* its WSDL namespace */
   const gchar *prefix;          /* "tds" (declared in ONVIF_NS) */
+  const gchar *ns2;             /* another namespace its operations may be in (NULL; events:
+                                 * WS-BaseNotification's Renew, Unsubscribe) */
   guint major, minor;           /* the version GetServices tells */
   const OnvifOperation *ops;    /* ending with ONVIF_OPS_END */
   /* optional: a state made with the HTTP service, and freed with it */
@@ -230,6 +235,12 @@ gboolean onvif_fault_gerror (OnvifRequest *r, const GError *error);
 gboolean onvif_change (OnvifRequest *r, const gchar *section, JsonNode *patch);
 /* the same with a whole new document (taken) */
 gboolean onvif_change_doc (OnvifRequest *r, JsonNode *doc, const gchar *what);
+
+/* a deferred answer (OnvifRequest.deferred): a 200 SOAP answer of @body
+ * (the content of soap:Body), or a fault; @msg is unpaused */
+void onvif_send_later (SoupServerMessage *msg, const gchar *body);
+void onvif_send_fault_later (SoupServerMessage *msg, gboolean receiver, const gchar *subcode,
+                             const gchar *subcode2, const gchar *reason);
 
 /* ---- onvif-auth.c ---- */
 

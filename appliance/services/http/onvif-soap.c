@@ -408,8 +408,31 @@ send_fault (OnvifRequest *r)
   }
   g_string_append_printf (f, "</soap:Code><soap:Reason><soap:Text xml:lang=\"en\">%s"
       "</soap:Text></soap:Reason></soap:Fault>", reason);
-  r->onvif->faults++;
+  if (r->onvif)
+    r->onvif->faults++;
   send_soap (r->msg, status, f->str);
+}
+
+void
+onvif_send_later (SoupServerMessage *msg, const gchar *body)
+{
+  send_soap (msg, SOUP_STATUS_OK, body);
+  soup_server_message_unpause (msg);
+}
+
+void
+onvif_send_fault_later (SoupServerMessage *msg, gboolean receiver, const gchar *subcode,
+                        const gchar *subcode2, const gchar *reason)
+{
+  OnvifRequest r = { 0 };
+
+  r.msg = msg;
+  r.fault_receiver = receiver;
+  r.subcode = (gchar *) subcode;
+  r.subcode2 = (gchar *) subcode2;
+  r.reason = (gchar *) reason;
+  send_fault (&r);
+  soup_server_message_unpause (msg);
 }
 
 /* ---- the change path ---- */
@@ -641,7 +664,7 @@ serve (OnvifRequest *r, const gchar *path)
       return;
     }
   }
-  if (!ns_is (r->op, r->service->ns)) {
+  if (!ns_is (r->op, r->service->ns) && !(r->service->ns2 && ns_is (r->op, r->service->ns2))) {
     onvif_fault (r, FALSE, "ter:InvalidArgVal", "ter:ActionNotSupported",
         "%s is not an operation of %s (namespace %s)", (const gchar *) r->op->name,
         r->service->path, r->service->ns);
@@ -710,7 +733,9 @@ onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path)
   } else {
     serve (&r, path);
   }
-  if (r.fault)
+  if (r.deferred && !r.fault)
+    ;                           /* the handler answers later (onvif_send_later) */
+  else if (r.fault)
     send_fault (&r);
   else if (soup_server_message_get_status (msg) == 0 || r.out->len)
     send_soap (msg, SOUP_STATUS_OK, r.out->str);
