@@ -159,12 +159,13 @@ struct _OnvifService {
 extern const OnvifService onvif_device_service;
 extern const OnvifService onvif_media_service;
 extern const OnvifService onvif_media2_service;
-/* onvif2's; weak, so that each side builds while the other is not merged:
- * a service whose file is not linked is absent (not served, not listed) */
-extern const OnvifService onvif_events_service __attribute__ ((weak));
-extern const OnvifService onvif_imaging_service __attribute__ ((weak));
-extern const OnvifService onvif_thermal_service __attribute__ ((weak));
-extern const OnvifService onvif_analytics_service __attribute__ ((weak));
+/* onvif2's (onvif-events.c, onvif-imaging.c, onvif-thermal.c,
+ * onvif-analytics.c); no longer weak: from a static library a weak
+ * reference does not pull its file in, so they were never linked */
+extern const OnvifService onvif_events_service;
+extern const OnvifService onvif_imaging_service;
+extern const OnvifService onvif_thermal_service;
+extern const OnvifService onvif_analytics_service;
 
 /* ---- onvif-soap.c ---- */
 
