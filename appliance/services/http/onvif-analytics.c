@@ -33,6 +33,8 @@
  */
 #include "onvif-ext.h"
 
+#include "tc-json.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -98,7 +100,7 @@ onvif_rule_by_name (JsonNode *doc, const gchar *name, gint64 *id)
 static gboolean
 box_of (JsonObject *rule, gdouble *x0, gdouble *y0, gdouble *x1, gdouble *y1)
 {
-  JsonArray *p = json_object_get_array_member (rule, "points");
+  JsonArray *p = tc_json_get_array (rule, "points");
   gdouble xs[4], ys[4];
 
   if (!p || json_array_get_length (p) != 4)
@@ -181,7 +183,7 @@ write_module (OnvifRequest *r, JsonNode *doc, JsonObject *rule)
   g_autofree gchar *name = onvif_rule_name (doc, json_object_get_int_member_with_default
       (rule, "id", 0));
   g_autofree gchar *ename = g_markup_escape_text (name, -1);
-  JsonArray *pts = json_object_get_array_member (rule, "points");
+  JsonArray *pts = tc_json_get_array (rule, "points");
   gboolean active = json_object_get_boolean_member_with_default (rule, "enabled", TRUE);
   OnvifModuleKind kind = onvif_rule_kind (rule);
   gdouble x0, y0, x1, y1;
@@ -370,7 +372,7 @@ get_rules (OnvifRequest *r)
   onvif_open (r, "tan:GetRulesResponse");
   for (guint i = 0; a && i < json_array_get_length (a); i++) {
     JsonObject *rule = json_array_get_object_element (a, i);
-    JsonObject *alarm = json_object_get_object_member (rule, "alarm");
+    JsonObject *alarm = tc_json_get_object (rule, "alarm");
     g_autofree gchar *name = onvif_rule_name (doc, json_object_get_int_member_with_default
         (rule, "id", 0));
     g_autoptr (JsonObject) none = json_object_new ();
@@ -603,7 +605,7 @@ delete_modules (OnvifRequest *r)
     for (guint i = 0; cmps && JSON_NODE_HOLDS_ARRAY (cmps)
          && i < json_array_get_length (json_node_get_array (cmps)); i++) {
       JsonObject *c = json_array_get_object_element (json_node_get_array (cmps), i);
-      JsonArray *pair = json_object_get_array_member (c, "rules");
+      JsonArray *pair = tc_json_get_array (c, "rules");
       for (guint k = 0; pair && k < json_array_get_length (pair); k++)
         if (json_array_get_int_element (pair, k) == id)
           return onvif_invalid_arg (r, "ter:InvalidModule", "%s is compared by the comparison "
@@ -659,7 +661,7 @@ rule_to_alarm (OnvifRequest *r, xmlNodePtr rule, JsonNode *doc, GHashTable *seen
         "not %s", name, module, mod);
   if (!json_object_has_member (target, "alarm"))
     json_object_set_object_member (target, "alarm", json_object_new ());
-  alarm = json_object_get_object_member (target, "alarm");
+  alarm = tc_json_get_object (target, "alarm");
   type = onvif_child_text (conf, "TemperatureType");
   cond = onvif_child_text (conf, "RuleCondition");
   time = onvif_child_text (conf, "ThresholdTime");
@@ -752,7 +754,7 @@ modify_rules (OnvifRequest *r)
         && g_hash_table_contains (seen, kp)))
       continue;
     cur = onvif_rule_by_name (tcd_config_get (r->ctx->config), module, NULL);
-    cur = cur ? json_object_get_object_member (cur, "alarm") : NULL;
+    cur = cur ? tc_json_get_object (cur, "alarm") : NULL;
     members = json_object_get_members (shared);
     for (GList *l = members; l; l = l->next)
       if (!cur || !json_object_has_member (cur, l->data)

@@ -38,6 +38,8 @@
  */
 #include "onvif-ext.h"
 
+#include "tc-json.h"
+
 #include <string.h>
 
 #define MAX_PULLPOINTS 10
@@ -366,12 +368,12 @@ static void
 on_measurement (Events *ev, JsonObject *o)
 {
   JsonNode *doc = tcd_config_get (ev->ctx->config);
-  JsonArray *rules = json_object_get_array_member (o, "rules");
+  JsonArray *rules = tc_json_get_array (o, "rules");
 
   if (!json_object_get_boolean_member_with_default (o, "valid", FALSE))
     return;
   if (json_object_has_member (o, "scene"))
-    reading (ev, doc, json_object_get_object_member (o, "scene"), "Scene", FALSE);
+    reading (ev, doc, tc_json_get_object (o, "scene"), "Scene", FALSE);
   for (guint i = 0; rules && i < json_array_get_length (rules); i++) {
     JsonObject *r = json_array_get_object_element (rules, i);
     gint64 id = json_object_get_int_member_with_default (r, "id", 0);
@@ -513,7 +515,7 @@ synchronize (Events *ev, Sub *s)
 
   for (guint i = 0; ra && i < json_array_get_length (ra); i++) {
     JsonObject *r = json_array_get_object_element (ra, i);
-    JsonObject *a = json_object_get_object_member (r, "alarm");
+    JsonObject *a = tc_json_get_object (r, "alarm");
     g_autofree gchar *name = NULL;
     if (!a || !json_object_get_boolean_member_with_default (a, "enabled", FALSE))
       continue;
