@@ -1,5 +1,5 @@
 // thermocam e2e: the npm onvif client's pull point against a daemon.
-// node onvif_pull.js PORT USER PASSWORD -> one JSON line
+// node onvif_pull.cjs PORT USER PASSWORD -> one JSON line
 // {"subscribed": bool, "topics": [...], "error": ...}
 'use strict';
 const { Cam } = require('onvif');
