@@ -63,15 +63,15 @@ onvif_rule_name (JsonNode *doc, gint64 id)
   guint same = 0;
 
   for (guint i = 0; a && i < json_array_get_length (a); i++) {
-    JsonObject *r = json_array_get_object_element (a, i);
-    if (json_object_get_int_member_with_default (r, "id", 0) == id)
-      name = json_object_get_string_member_with_default (r, "name", "");
+    JsonObject *r = tc_json_array_get_object (a, i);
+    if (tc_json_get_int (r, "id", 0) == id)
+      name = tc_json_get_string (r, "name", "");
   }
   if (!name)
     return g_strdup_printf ("rule#%" G_GINT64_FORMAT, id);
   for (guint i = 0; a && i < json_array_get_length (a); i++)
-    same += g_strcmp0 (json_object_get_string_member_with_default
-        (json_array_get_object_element (a, i), "name", ""), name) == 0;
+    same += g_strcmp0 (tc_json_get_string (tc_json_array_get_object (a, i), "name", ""),
+        name) == 0;
   /* the scene and the vendor prefixes are the events' own */
   if (same > 1 || !*name || g_str_equal (name, "Scene") || strchr (name, '#')
       || strchr (name, '/'))
@@ -85,8 +85,8 @@ onvif_rule_by_name (JsonNode *doc, const gchar *name, gint64 *id)
   JsonArray *a = rules_of (doc);
 
   for (guint i = 0; a && name && i < json_array_get_length (a); i++) {
-    JsonObject *r = json_array_get_object_element (a, i);
-    gint64 rid = json_object_get_int_member_with_default (r, "id", 0);
+    JsonObject *r = tc_json_array_get_object (a, i);
+    gint64 rid = tc_json_get_int (r, "id", 0);
     g_autofree gchar *n = onvif_rule_name (doc, rid);
     if (g_str_equal (n, name)) {
       if (id)
@@ -106,11 +106,11 @@ box_of (JsonObject *rule, gdouble *x0, gdouble *y0, gdouble *x1, gdouble *y1)
   if (!p || json_array_get_length (p) != 4)
     return FALSE;
   for (guint i = 0; i < 4; i++) {
-    JsonArray *pt = json_array_get_array_element (p, i);
+    JsonArray *pt = tc_json_array_get_array (p, i);
     if (!pt || json_array_get_length (pt) != 2)
       return FALSE;
-    xs[i] = json_array_get_double_element (pt, 0);
-    ys[i] = json_array_get_double_element (pt, 1);
+    xs[i] = tc_json_array_get_double (pt, 0, 0);
+    ys[i] = tc_json_array_get_double (pt, 1, 0);
   }
   *x0 = MIN (MIN (xs[0], xs[1]), MIN (xs[2], xs[3]));
   *x1 = MAX (MAX (xs[0], xs[1]), MAX (xs[2], xs[3]));
@@ -130,7 +130,7 @@ box_of (JsonObject *rule, gdouble *x0, gdouble *y0, gdouble *x1, gdouble *y1)
 OnvifModuleKind
 onvif_rule_kind (JsonObject *rule)
 {
-  const gchar *type = json_object_get_string_member_with_default (rule, "type", "");
+  const gchar *type = tc_json_get_string (rule, "type", "");
   gdouble a, b, c, d;
 
   if (g_str_equal (type, "point"))
@@ -180,18 +180,17 @@ write_parameters (OnvifRequest *r, JsonObject *rule)
 static void
 write_module (OnvifRequest *r, JsonNode *doc, JsonObject *rule)
 {
-  g_autofree gchar *name = onvif_rule_name (doc, json_object_get_int_member_with_default
-      (rule, "id", 0));
+  g_autofree gchar *name = onvif_rule_name (doc, tc_json_get_int (rule, "id", 0));
   g_autofree gchar *ename = g_markup_escape_text (name, -1);
   JsonArray *pts = tc_json_get_array (rule, "points");
-  gboolean active = json_object_get_boolean_member_with_default (rule, "enabled", TRUE);
+  gboolean active = tc_json_get_bool (rule, "enabled", TRUE);
   OnvifModuleKind kind = onvif_rule_kind (rule);
   gdouble x0, y0, x1, y1;
 
   if (kind == ONVIF_MODULE_SPOT) {
-    JsonArray *pt = json_array_get_array_element (pts, 0);
-    g_autofree gchar *x = num (2 * json_array_get_double_element (pt, 0) - 1);
-    g_autofree gchar *y = num (1 - 2 * json_array_get_double_element (pt, 1));
+    JsonArray *pt = tc_json_array_get_array (pts, 0);
+    g_autofree gchar *x = num (2 * tc_json_array_get_double (pt, 0, 0) - 1);
+    g_autofree gchar *y = num (1 - 2 * tc_json_array_get_double (pt, 1, 0));
     onvif_open_attrs (r, "tan:AnalyticsModule", "Name=\"%s\" Type=\"" SPOT "\"", ename);
     onvif_raw (r, "<tt:Parameters><tt:ElementItem Name=\"RadiometrySpotModuleConfig\">"
         "<ttr:RadiometrySpotModuleConfig ItemID=\"%s\" Active=\"%s\">"
@@ -209,7 +208,7 @@ write_module (OnvifRequest *r, JsonNode *doc, JsonObject *rule)
     write_parameters (r, rule);
     onvif_raw (r, "</ttr:RadiometryBoxModuleConfig></tt:ElementItem></tt:Parameters>");
   } else {
-    gboolean line = g_strcmp0 (json_object_get_string_member_with_default (rule, "type", ""),
+    gboolean line = g_strcmp0 (tc_json_get_string (rule, "type", ""),
         "line") == 0;
     onvif_open_attrs (r, "tan:AnalyticsModule", "xmlns:tcd=\"" ONVIF_NS_TCD_TOPICS "\" "
         "Name=\"%s\" Type=\"tcd:%sMeasurementModule\"", ename, line ? "Line" : "Polygon");
@@ -217,9 +216,9 @@ write_module (OnvifRequest *r, JsonNode *doc, JsonObject *rule)
         "<tt:ElementItem Name=\"%s\"><tt:%s>", active ? "true" : "false",
         line ? "Polyline" : "Polygon", line ? "Polyline" : "Polygon");
     for (guint i = 0; pts && i < json_array_get_length (pts); i++) {
-      JsonArray *pt = json_array_get_array_element (pts, i);
-      g_autofree gchar *x = num (2 * json_array_get_double_element (pt, 0) - 1);
-      g_autofree gchar *y = num (1 - 2 * json_array_get_double_element (pt, 1));
+      JsonArray *pt = tc_json_array_get_array (pts, i);
+      g_autofree gchar *x = num (2 * tc_json_array_get_double (pt, 0, 0) - 1);
+      g_autofree gchar *y = num (1 - 2 * tc_json_array_get_double (pt, 1, 0));
       onvif_raw (r, "<tt:Point x=\"%s\" y=\"%s\"/>", x, y);
     }
     onvif_raw (r, "</tt:%s></tt:ElementItem></tt:Parameters>", line ? "Polyline" : "Polygon");
@@ -238,11 +237,11 @@ static void
 write_rule (OnvifRequest *r, const gchar *module, JsonObject *alarm, gboolean pre)
 {
   g_autofree gchar *ename = g_markup_escape_text (module, -1);
-  g_autofree gchar *th = num (json_object_get_double_member_with_default (alarm,
+  g_autofree gchar *th = num (tc_json_get_double (alarm,
       pre ? "pre_alarm" : "alarm", pre ? 50 : 55) + ONVIF_KELVIN);
-  g_autofree gchar *hy = num (json_object_get_double_member_with_default (alarm,
+  g_autofree gchar *hy = num (tc_json_get_double (alarm,
       "tolerance", 3));
-  g_autofree gchar *time = onvif_duration (json_object_get_int_member_with_default (alarm,
+  g_autofree gchar *time = onvif_duration (tc_json_get_int (alarm,
       "filter_time", 0));
 
   onvif_open_attrs (r, "tan:Rule", "Name=\"%s/%s\" Type=\"" TEMPERATURE_RULE "\"", ename,
@@ -254,9 +253,9 @@ write_rule (OnvifRequest *r, const gchar *module, JsonObject *alarm, gboolean pr
       "<ttr:ThresholdTime>%s</ttr:ThresholdTime>"
       "<ttr:HysteresisTemperature>%s</ttr:HysteresisTemperature>"
       "</ttr:RadiometryTemperatureRuleConfig></tt:ElementItem></tt:Parameters>", ename,
-      json_object_get_boolean_member_with_default (alarm, "enabled", FALSE) ? "true" : "false",
-      temperature_type (json_object_get_string_member_with_default (alarm, "on", "max")),
-      g_strcmp0 (json_object_get_string_member_with_default (alarm, "condition", "above"),
+      tc_json_get_bool (alarm, "enabled", FALSE) ? "true" : "false",
+      temperature_type (tc_json_get_string (alarm, "on", "max")),
+      g_strcmp0 (tc_json_get_string (alarm, "condition", "above"),
           "below") == 0 ? "LessThan" : "MoreThan", th, time, hy);
   onvif_close (r, "tan:Rule");
 }
@@ -356,7 +355,7 @@ get_modules (OnvifRequest *r)
     return FALSE;
   onvif_open (r, "tan:GetAnalyticsModulesResponse");
   for (guint i = 0; a && i < json_array_get_length (a); i++)
-    write_module (r, doc, json_array_get_object_element (a, i));
+    write_module (r, doc, tc_json_array_get_object (a, i));
   onvif_close (r, "tan:GetAnalyticsModulesResponse");
   return TRUE;
 }
@@ -371,10 +370,9 @@ get_rules (OnvifRequest *r)
     return FALSE;
   onvif_open (r, "tan:GetRulesResponse");
   for (guint i = 0; a && i < json_array_get_length (a); i++) {
-    JsonObject *rule = json_array_get_object_element (a, i);
+    JsonObject *rule = tc_json_array_get_object (a, i);
     JsonObject *alarm = tc_json_get_object (rule, "alarm");
-    g_autofree gchar *name = onvif_rule_name (doc, json_object_get_int_member_with_default
-        (rule, "id", 0));
+    g_autofree gchar *name = onvif_rule_name (doc, tc_json_get_int (rule, "id", 0));
     g_autoptr (JsonObject) none = json_object_new ();
     write_rule (r, name, alarm ? alarm : none, FALSE);
     write_rule (r, name, alarm ? alarm : none, TRUE);
@@ -529,8 +527,7 @@ create_modules (OnvifRequest *r)
   doc = tcd_json_deep_copy (tcd_config_get (r->ctx->config));
   rules = rules_of (doc);
   for (guint i = 0; i < json_array_get_length (rules); i++)
-    max = MAX (max, json_object_get_int_member_with_default
-        (json_array_get_object_element (rules, i), "id", 0));
+    max = MAX (max, tc_json_get_int (tc_json_array_get_object (rules, i), "id", 0));
   for (xmlNodePtr m = onvif_child (r->op, "AnalyticsModule"); m;
        m = onvif_next (m, "AnalyticsModule")) {
     g_autofree gchar *name = onvif_attr (m, "Name");
@@ -604,16 +601,16 @@ delete_modules (OnvifRequest *r)
           name ? name : "(none)");
     for (guint i = 0; cmps && JSON_NODE_HOLDS_ARRAY (cmps)
          && i < json_array_get_length (json_node_get_array (cmps)); i++) {
-      JsonObject *c = json_array_get_object_element (json_node_get_array (cmps), i);
+      JsonObject *c = tc_json_array_get_object (json_node_get_array (cmps), i);
       JsonArray *pair = tc_json_get_array (c, "rules");
       for (guint k = 0; pair && k < json_array_get_length (pair); k++)
-        if (json_array_get_int_element (pair, k) == id)
+        if (tc_json_array_get_int (pair, k, 0) == id)
           return onvif_invalid_arg (r, "ter:InvalidModule", "%s is compared by the comparison "
               "%s: delete or change that first", name,
-              json_object_get_string_member_with_default (c, "name", ""));
+              tc_json_get_string (c, "name", ""));
     }
     for (guint i = 0; i < json_array_get_length (rules); i++)
-      if (json_object_get_int_member_with_default (json_array_get_object_element (rules, i),
+      if (tc_json_get_int (tc_json_array_get_object (rules, i),
           "id", 0) == id) {
         json_array_remove_element (rules, i);
         break;

@@ -288,11 +288,11 @@ radiometry_alarm (Events *ev, const gchar *key, gboolean on)
 static gchar *
 alarm_rule_label (Events *ev, JsonObject *o, const gchar *source)
 {
-  const gchar *name = json_object_get_string_member_with_default (o, "name", "");
+  const gchar *name = tc_json_get_string (o, "name", "");
 
   if (g_str_equal (source, "rule")) {
     JsonNode *doc = tcd_config_get (ev->ctx->config);
-    return onvif_rule_name (doc, json_object_get_int_member_with_default (o, "rule", 0));
+    return onvif_rule_name (doc, tc_json_get_int (o, "rule", 0));
   }
   if (g_str_equal (source, "comparison"))
     return g_strdup_printf ("comparison:%s", name);
@@ -306,20 +306,20 @@ alarm_rule_label (Events *ev, JsonObject *o, const gchar *source)
 static void
 on_alarm (Events *ev, JsonObject *o)
 {
-  const gchar *source = json_object_get_string_member_with_default (o, "source", "");
-  const gchar *state = json_object_get_string_member_with_default (o, "state", "");
-  const gchar *level = json_object_get_string_member_with_default (o, "level", "alarm");
+  const gchar *source = tc_json_get_string (o, "source", "");
+  const gchar *state = tc_json_get_string (o, "state", "");
+  const gchar *level = tc_json_get_string (o, "level", "alarm");
   gboolean on = g_str_equal (state, "start");
   g_autoptr (GString) src = g_string_new (NULL);
   g_autoptr (GString) data = g_string_new (NULL);
   g_autofree gchar *rule = NULL;
   g_autofree gchar *key = NULL;
 
-  if (json_object_get_boolean_member_with_default (o, "repeat", FALSE))
+  if (tc_json_get_bool (o, "repeat", FALSE))
     return;
   if (g_str_equal (source, "input")) {
     g_autofree gchar *token = g_strdup_printf ("AlarmIn_%" G_GINT64_FORMAT,
-        json_object_get_int_member_with_default (o, "input", 0));
+        tc_json_get_int (o, "input", 0));
     item (src, "InputToken", token);
     item (data, "LogicalState", on ? "true" : "false");
     publish_property (ev, T_DIGITAL_INPUT, src->str, data->str);
@@ -329,9 +329,9 @@ on_alarm (Events *ev, JsonObject *o)
   temperature_source (src, rule, g_str_equal (level, "pre_alarm") ? "PreAlarm" : "Alarm");
   item (data, "State", on ? "true" : "false");
   if (json_object_has_member (o, "value"))
-    item_kelvin (data, "Value", json_object_get_double_member (o, "value"));
+    item_kelvin (data, "Value", tc_json_get_double (o, "value", 0));
   if (json_object_has_member (o, "threshold"))
-    item_kelvin (data, "Threshold", json_object_get_double_member (o, "threshold"));
+    item_kelvin (data, "Threshold", tc_json_get_double (o, "threshold", 0));
   publish_property (ev, T_TEMPERATURE_ALARM, src->str, data->str);
   key = prop_key (T_TEMPERATURE_ALARM, src->str);
   radiometry_alarm (ev, key, on);
@@ -349,11 +349,11 @@ reading (Events *ev, JsonNode *doc, JsonObject *r, const gchar *item_id, gboolea
   item (src, "VideoSourceConfigurationToken", ONVIF_VIDEO_SOURCE_CONFIG_TOKEN);
   item (src, "VideoAnalyticsConfigurationToken", ONVIF_ANALYTICS_CONFIG_TOKEN);
   g_ascii_formatd (a, sizeof a, "%.2f",
-      json_object_get_double_member_with_default (r, "max", 0) + ONVIF_KELVIN);
+      tc_json_get_double (r, "max", 0) + ONVIF_KELVIN);
   g_ascii_formatd (b, sizeof b, "%.2f",
-      json_object_get_double_member_with_default (r, "min", 0) + ONVIF_KELVIN);
+      tc_json_get_double (r, "min", 0) + ONVIF_KELVIN);
   g_ascii_formatd (c, sizeof c, "%.2f",
-      json_object_get_double_member_with_default (r, "avg", 0) + ONVIF_KELVIN);
+      tc_json_get_double (r, "avg", 0) + ONVIF_KELVIN);
   if (spot)
     g_string_append_printf (data, "<ttr:SpotTemperatureReading ItemID=\"%s\" "
         "SpotTemperature=\"%s\"/>", id, c);
@@ -370,17 +370,17 @@ on_measurement (Events *ev, JsonObject *o)
   JsonNode *doc = tcd_config_get (ev->ctx->config);
   JsonArray *rules = tc_json_get_array (o, "rules");
 
-  if (!json_object_get_boolean_member_with_default (o, "valid", FALSE))
+  if (!tc_json_get_bool (o, "valid", FALSE))
     return;
   if (json_object_has_member (o, "scene"))
     reading (ev, doc, tc_json_get_object (o, "scene"), "Scene", FALSE);
   for (guint i = 0; rules && i < json_array_get_length (rules); i++) {
-    JsonObject *r = json_array_get_object_element (rules, i);
-    gint64 id = json_object_get_int_member_with_default (r, "id", 0);
+    JsonObject *r = tc_json_array_get_object (rules, i);
+    gint64 id = tc_json_get_int (r, "id", 0);
     g_autofree gchar *name = onvif_rule_name (doc, id);
     gint64 found = 0;
     JsonObject *rule = onvif_rule_by_name (doc, name, &found);
-    if (!json_object_get_boolean_member_with_default (r, "valid", FALSE) || !rule)
+    if (!tc_json_get_bool (r, "valid", FALSE) || !rule)
       continue;
     reading (ev, doc, r, name, onvif_rule_kind (rule) == ONVIF_MODULE_SPOT);
   }
@@ -404,24 +404,24 @@ on_bus (TcdEventType type, JsonNode *event, gpointer user_data)
     on_measurement (ev, o);
     break;
   case TCD_EVENT_EXCEPTION:
-    item (data, "Type", json_object_get_string_member_with_default (o, "type", ""));
-    item (data, "Message", json_object_get_string_member_with_default (o, "message", ""));
+    item (data, "Type", tc_json_get_string (o, "type", ""));
+    item (data, "Message", tc_json_get_string (o, "message", ""));
     publish (ev, T_EXCEPTION, NULL, NULL, data->str);
     break;
   case TCD_EVENT_OUTPUT: {
     g_autofree gchar *token = g_strdup_printf ("AlarmOut_%" G_GINT64_FORMAT,
-        json_object_get_int_member_with_default (o, "output", 0));
+        tc_json_get_int (o, "output", 0));
     item (src, "RelayToken", token);
-    item (data, "LogicalState", json_object_get_boolean_member_with_default (o, "on", FALSE)
+    item (data, "LogicalState", tc_json_get_bool (o, "on", FALSE)
         ? "active" : "inactive");
     publish_property (ev, T_RELAY, src->str, data->str);
     break;
   }
   case TCD_EVENT_BURNING:
     item (src, "VideoSource", ONVIF_VIDEO_SOURCE_TOKEN);
-    item (data, "ShutterClosed", g_strcmp0 (json_object_get_string_member_with_default (o,
+    item (data, "ShutterClosed", g_strcmp0 (tc_json_get_string (o,
         "shutter", ""), "closed") == 0 ? "true" : "false");
-    item (data, "Reason", json_object_get_string_member_with_default (o, "reason", ""));
+    item (data, "Reason", tc_json_get_string (o, "reason", ""));
     publish_property (ev, T_BURNING, src->str, data->str);
     break;
   default:
@@ -488,11 +488,11 @@ initial_io (Events *ev, Sub *s, GHashTable *done, JsonNode *doc, const gchar *pa
   JsonArray *a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
 
   for (guint i = 0; a && i < json_array_get_length (a); i++) {
-    JsonObject *o = json_array_get_object_element (a, i);
+    JsonObject *o = tc_json_array_get_object (a, i);
     g_autoptr (GString) src = g_string_new (NULL);
     g_autoptr (GString) data = g_string_new (NULL);
     g_autofree gchar *token = g_strdup_printf ("%s%" G_GINT64_FORMAT, prefix,
-        json_object_get_int_member_with_default (o, "id", 0));
+        tc_json_get_int (o, "id", 0));
     item (src, token_name, token);
     item (data, "LogicalState", off);
     initial (ev, s, done, t, src->str, data->str);
@@ -514,12 +514,12 @@ synchronize (Events *ev, Sub *s)
   gboolean closed;
 
   for (guint i = 0; ra && i < json_array_get_length (ra); i++) {
-    JsonObject *r = json_array_get_object_element (ra, i);
+    JsonObject *r = tc_json_array_get_object (ra, i);
     JsonObject *a = tc_json_get_object (r, "alarm");
     g_autofree gchar *name = NULL;
-    if (!a || !json_object_get_boolean_member_with_default (a, "enabled", FALSE))
+    if (!a || !tc_json_get_bool (a, "enabled", FALSE))
       continue;
-    name = onvif_rule_name (doc, json_object_get_int_member_with_default (r, "id", 0));
+    name = onvif_rule_name (doc, tc_json_get_int (r, "id", 0));
     initial_temperature (ev, s, done, name);
   }
   if (tcd_config_bool (ev->ctx->config, "scene_alarm.enabled"))

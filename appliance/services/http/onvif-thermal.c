@@ -31,6 +31,8 @@
  */
 #include "onvif-ext.h"
 
+#include "tc-json.h"
+
 #include <math.h>
 
 #include "tc-schema.h"
@@ -276,10 +278,8 @@ range_of (TcdConfig *cfg, const gchar *member, gdouble *lo, gdouble *hi)
   JsonNode *s = tc_schema_get_subschema (tcd_config_get_schema (cfg), path);
   JsonObject *o = s && JSON_NODE_HOLDS_OBJECT (s) ? json_node_get_object (s) : NULL;
 
-  *lo = o && json_object_has_member (o, "minimum")
-      ? json_object_get_double_member (o, "minimum") : 0;
-  *hi = o && json_object_has_member (o, "maximum")
-      ? json_object_get_double_member (o, "maximum") : 0;
+  *lo = o ? tc_json_get_double (o, "minimum", 0) : 0;
+  *hi = o ? tc_json_get_double (o, "maximum", 0) : 0;
 }
 
 static gboolean
