@@ -81,7 +81,7 @@ class Puller:
         return seen[0] if seen else None
 
 
-state = None
+stopped = False
 d = Daemon().start()
 try:
     d.activate()
@@ -274,9 +274,38 @@ try:
     else:
         t.ok(False, "node and node_modules/onvif are there (scripts/setup.sh installs them)")
 
+    # ---- a rule deleted while in alarm: the radiometry alarm ends
+    sub5 = ev.CreatePullPointSubscription(
+        Filter=topic_filter("tns1:VideoSource/RadiometryAlarm"), InitialTerminationTime="PT60S")
+    p5 = Puller(ov, sub5.SubscriptionReference.Address._value_1)
+    _, first = p5.pull("PT1S")
+    on = [texts(x, "Data").get("State") for x in first]
+    d.curl("DELETE", f"rules/{rid}")
+    m = p5.wait(lambda m: op_of(m) == "Changed" and texts(m, "Data").get("State") == "false", 8)
+    t.ok(on == ["true"] and m is not None,
+         "tns1:VideoSource/RadiometryAlarm is true while the motor is in alarm, and false once "
+         "its rule is deleted", (on, [(op_of(x), texts(x, "Data")) for x in p5.msgs]))
+
+    # ---- a PullMessages waiting while the daemon stops: it ends cleanly
+    import threading
+    waiting = {}
+
+    def long_pull():
+        waiting["f"] = fault_of(p5.svc.PullMessages, Timeout="PT40S", MessageLimit=10)
+
+    th = threading.Thread(target=long_pull, daemon=True)
+    th.start()
+    time.sleep(1)
     t.ok(d.alive(), "the daemon still serves")
+    t0 = time.time()
+    rc = d.stop()
+    stopped = True
+    th.join(15)
+    t.ok(rc == 0 and time.time() - t0 < 15 and not th.is_alive(),
+         "a PullMessages still waiting: the daemon stops cleanly (exit 0) and the client is "
+         "answered or disconnected", (rc, waiting, d.lines[-5:]))
 finally:
-    if not d.alive():
+    if not d.alive() and not stopped:
         print("\n".join("# " + x for x in d.lines[-25:]), flush=True)
     d.stop()
 t.done()

@@ -386,6 +386,46 @@ on_measurement (Events *ev, JsonObject *o)
   }
 }
 
+/* the rules changed: the alarm states of rules that are gone (or renamed)
+ * are forgotten, and no longer hold the radiometry alarm on */
+static void
+forget_rules (Events *ev)
+{
+  JsonNode *doc = tcd_config_get (ev->ctx->config);
+  JsonArray *a = tc_json_get_array (json_node_get_object (doc), "rules");
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter it;
+  const gchar *key;
+  Prop *p;
+
+  for (guint i = 0; a && i < json_array_get_length (a); i++) {
+    g_autoptr (GString) src = g_string_new (NULL);
+    g_autofree gchar *name = onvif_rule_name (doc, tc_json_get_int
+        (tc_json_array_get_object (a, i), "id", 0));
+    item (src, "Rule", name);
+    g_ptr_array_add (names, g_string_free (g_steal_pointer (&src), FALSE));
+  }
+  g_hash_table_iter_init (&it, ev->props);
+  while (g_hash_table_iter_next (&it, (gpointer *) &key, (gpointer *) &p)) {
+    const gchar *rule = p->topic == T_TEMPERATURE_ALARM
+        ? strstr (p->source, "<tt:SimpleItem Name=\"Rule\"") : NULL;
+    gboolean keep = FALSE;
+    /* only rules' alarms: the scene's, comparisons' and environment's stay */
+    if (!rule || strstr (rule, "Value=\"Scene\"") || strstr (rule, "Value=\"Environment\"")
+        || strstr (rule, "Value=\"comparison:"))
+      continue;
+    for (guint i = 0; i < names->len && !keep; i++)
+      keep = g_str_has_prefix (rule, g_ptr_array_index (names, i));
+    if (!keep)
+      g_ptr_array_add (gone, g_strdup (key));
+  }
+  for (guint i = 0; i < gone->len; i++) {
+    g_hash_table_remove (ev->props, g_ptr_array_index (gone, i));
+    radiometry_alarm (ev, g_ptr_array_index (gone, i), FALSE);
+  }
+}
+
 static void
 on_bus (TcdEventType type, JsonNode *event, gpointer user_data)
 {
@@ -417,6 +457,11 @@ on_bus (TcdEventType type, JsonNode *event, gpointer user_data)
     publish_property (ev, T_RELAY, src->str, data->str);
     break;
   }
+  case TCD_EVENT_CONFIG:
+    if (g_str_has_prefix (tc_json_get_string (o, "change", ""), "rules")
+        || g_str_has_prefix (tc_json_get_string (o, "change", ""), "restore"))
+      forget_rules (ev);
+    break;
   case TCD_EVENT_BURNING:
     item (src, "VideoSource", ONVIF_VIDEO_SOURCE_TOKEN);
     item (data, "ShutterClosed", g_strcmp0 (tc_json_get_string (o,
@@ -813,7 +858,6 @@ create_pull_point (OnvifRequest *r)
   g_autofree gchar *now = NULL, *until = NULL, *xaddr = NULL;
   guint mask = 0;
   gint64 expires;
-  guint8 rnd[12];
   Sub *s;
 
   if (g_hash_table_size (ev->subs) >= MAX_PULLPOINTS) {
@@ -828,10 +872,7 @@ create_pull_point (OnvifRequest *r)
     return FALSE;
   s = g_new0 (Sub, 1);
   s->ev = ev;
-  for (guint i = 0; i < sizeof rnd; i++)
-    rnd[i] = g_random_int_range (0, 256);
-  s->id = g_compute_checksum_for_data (G_CHECKSUM_SHA256, rnd, sizeof rnd);
-  s->id[24] = '\0';
+  s->id = random_token ();
   s->user = g_strdup (r->user);
   s->expires_us = expires;
   s->mask = mask;
@@ -976,7 +1017,7 @@ events_create (Onvif *onvif, TcdContext *ctx)
   ev->active = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   ev->bus_id = tcd_bus_subscribe (ctx->bus, TCD_EVENT_MASK (TCD_EVENT_ALARM)
       | TCD_EVENT_MASK (TCD_EVENT_EXCEPTION) | TCD_EVENT_MASK (TCD_EVENT_OUTPUT)
-      | TCD_EVENT_MASK (TCD_EVENT_BURNING), on_bus, ev);
+      | TCD_EVENT_MASK (TCD_EVENT_BURNING) | TCD_EVENT_MASK (TCD_EVENT_CONFIG), on_bus, ev);
   return ev;
 }
 
