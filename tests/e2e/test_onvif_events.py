@@ -33,7 +33,8 @@ def topic_filter(expr):
     from lxml import etree
     el = etree.Element("{%s}TopicExpression" % NS["wsnt"],
                        Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet",
-                       nsmap={"wsnt": NS["wsnt"], "tns1": NS["tns1"]})
+                       nsmap={"wsnt": NS["wsnt"], "tns1": NS["tns1"],
+                              "tcd": "http://www.thermocam.org/onvif/topics"})
     el.text = expr
     return {"_value_1": [el]}
 
@@ -273,6 +274,23 @@ try:
              "temperature alarm's state", (r.stdout[-800:], r.stderr[-800:]))
     else:
         t.ok(False, "node and node_modules/onvif are there (scripts/setup.sh installs them)")
+
+    # ---- burning prevention (a vendor topic): the shutter closed by hand
+    sub4 = ev.CreatePullPointSubscription(
+        Filter=topic_filter("tcd:Device/BurningPrevention"), InitialTerminationTime="PT60S")
+    p4 = Puller(ov, sub4.SubscriptionReference.Address._value_1)
+    _, first = p4.pull("PT1S")
+    d.put("config/burning_prevention", {"mode": "manual", "shutter": "closed"})
+    m = p4.wait(lambda m: op_of(m) == "Changed"
+                and texts(m, "Data").get("ShutterClosed") == "true", 8)
+    d.put("config/burning_prevention", {"mode": "auto", "shutter": "open"})
+    m2 = p4.wait(lambda m: op_of(m) == "Changed"
+                 and texts(m, "Data").get("ShutterClosed") == "false", 8)
+    t.ok([texts(x, "Data").get("ShutterClosed") for x in first] == ["false"]
+         and m is not None and texts(m, "Data").get("Reason") == "manual" and m2 is not None,
+         "burning prevention (tcd:Device/BurningPrevention): open at first, closed by hand, "
+         "open again", [(op_of(x), texts(x, "Data")) for x in p4.msgs])
+    p4.mgr.Unsubscribe()
 
     # ---- a rule deleted while in alarm: the radiometry alarm ends
     sub5 = ev.CreatePullPointSubscription(
