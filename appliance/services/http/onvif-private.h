@@ -250,4 +250,11 @@ OnvifLevel  onvif_level_parse (const gchar *name);      /* NONE when unknown */
 /* the ONVIF users: their names and levels, in the configuration's order */
 guint       onvif_users_count (TcdContext *ctx);
 
+/* ---- onvif-users.c: the device service's user operations ---- */
+
+gboolean    onvif_get_users (OnvifRequest *r);
+gboolean    onvif_create_users (OnvifRequest *r);
+gboolean    onvif_delete_users (OnvifRequest *r);
+gboolean    onvif_set_user (OnvifRequest *r);
+
 G_END_DECLS
