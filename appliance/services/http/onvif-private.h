@@ -166,7 +166,8 @@ extern const OnvifService onvif_analytics_service __attribute__ ((weak));
 Onvif   *onvif_new (TcdHttp *h);
 void     onvif_free (Onvif *o);
 /* answers a request for /onvif/... (root_handler of tcd-http.c) */
-void     onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path);
+void     onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path,
+                      GHashTable *query);
 /* the services present, in the list's order (NULL-terminated, static) */
 const OnvifService *const *onvif_services (void);
 /* a service by namespace, NULL when absent */
@@ -249,6 +250,11 @@ const gchar *onvif_level_name (OnvifLevel level);       /* "Administrator" */
 OnvifLevel  onvif_level_parse (const gchar *name);      /* NONE when unknown */
 /* the ONVIF users: their names and levels, in the configuration's order */
 guint       onvif_users_count (TcdContext *ctx);
+
+/* ---- onvif-media.c: GET /onvif/snapshot (authenticated): a JPEG, answered
+ * later (the message is paused); FALSE with the fault set ---- */
+
+gboolean    onvif_snapshot (OnvifRequest *r, GHashTable *query);
 
 /* ---- onvif-users.c: the device service's user operations ---- */
 
