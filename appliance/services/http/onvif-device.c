@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tc-json.h"
 #include "tcd-alarmio.h"
 
 #define ONVIF_MAJOR 2
@@ -355,7 +356,7 @@ get_ntp (OnvifRequest *r)
   onvif_elem (r, "tt:FromDHCP", "false");
   for (guint i = 0; servers && JSON_NODE_HOLDS_ARRAY (servers)
       && i < json_array_get_length (json_node_get_array (servers)); i++) {
-    const gchar *s = json_array_get_string_element (json_node_get_array (servers), i);
+    const gchar *s = tc_json_array_get_string (json_node_get_array (servers), i);
     g_autoptr (GInetAddress) a = s ? g_inet_address_new_from_string (s) : NULL;
     if (!s)
       continue;
@@ -455,7 +456,7 @@ set_system_date_and_time (OnvifRequest *r)
     if (utc && !t)
       return onvif_invalid_arg (r, "ter:InvalidDateTime", "no such date");
     if (zone) {
-      JsonNode *patch = json_from_string ("{}", NULL);
+      JsonNode *patch = onvif_object_new ();
       json_object_set_string_member (json_node_get_object (patch), "timezone", zone);
       if (!onvif_change (r, "time", patch))
         return FALSE;
@@ -518,7 +519,7 @@ get_scopes (OnvifRequest *r)
     scope_item (r, FALSE, loc);
   for (guint i = 0; own && JSON_NODE_HOLDS_ARRAY (own)
       && i < json_array_get_length (json_node_get_array (own)); i++)
-    scope_item (r, FALSE, json_array_get_string_element (json_node_get_array (own), i));
+    scope_item (r, FALSE, tc_json_array_get_string (json_node_get_array (own), i));
   onvif_close (r, "tds:GetScopesResponse");
   return TRUE;
 }
@@ -539,7 +540,7 @@ apply_scopes (OnvifRequest *r, GPtrArray *items, gboolean replace)
     for (guint i = 0; cur && JSON_NODE_HOLDS_ARRAY (cur)
         && i < json_array_get_length (json_node_get_array (cur)); i++)
       json_array_add_string_element (own,
-          json_array_get_string_element (json_node_get_array (cur), i));
+          tc_json_array_get_string (json_node_get_array (cur), i));
   for (guint i = 0; i < items->len; i++) {
     const gchar *s = items->pdata[i];
     if (g_str_has_prefix (s, SCOPE "name/")) {
@@ -560,12 +561,12 @@ apply_scopes (OnvifRequest *r, GPtrArray *items, gboolean replace)
       return onvif_invalid_arg (r, NULL, "%s: not a scope this device can keep", s);
   }
   if (name) {
-    patch = json_from_string ("{}", NULL);
+    patch = onvif_object_new ();
     json_object_set_string_member (json_node_get_object (patch), "name", name);
     if (!onvif_change (r, "device", patch))
       return FALSE;
   }
-  patch = json_from_string ("{}", NULL);
+  patch = onvif_object_new ();
   if (location_set || replace)
     json_object_set_string_member (json_node_get_object (patch), "location",
         location ? location : "");
@@ -612,7 +613,7 @@ remove_scopes (OnvifRequest *r)
   g_autoptr (GPtrArray) items = scope_items (r, "ScopeItem");
   JsonNode *cur = tcd_config_node (tcd_config_get (r->ctx->config), "onvif.scopes");
   JsonArray *own = json_array_new ();
-  JsonNode *patch = json_from_string ("{}", NULL);
+  JsonNode *patch = onvif_object_new ();
 
   json_object_set_array_member (json_node_get_object (patch), "scopes", own);
   for (guint i = 0; i < items->len; i++) {
@@ -625,7 +626,7 @@ remove_scopes (OnvifRequest *r)
     }
     for (guint k = 0; cur && JSON_NODE_HOLDS_ARRAY (cur)
         && k < json_array_get_length (json_node_get_array (cur)); k++)
-      found |= g_strcmp0 (json_array_get_string_element (json_node_get_array (cur), k),
+      found |= g_strcmp0 (tc_json_array_get_string (json_node_get_array (cur), k),
           items->pdata[i]) == 0;
     if (!found) {
       json_node_unref (patch);
@@ -635,7 +636,7 @@ remove_scopes (OnvifRequest *r)
   }
   for (guint k = 0; cur && JSON_NODE_HOLDS_ARRAY (cur)
       && k < json_array_get_length (json_node_get_array (cur)); k++) {
-    const gchar *s = json_array_get_string_element (json_node_get_array (cur), k);
+    const gchar *s = tc_json_array_get_string (json_node_get_array (cur), k);
     gboolean drop = FALSE;
     for (guint i = 0; i < items->len; i++)
       drop |= g_strcmp0 (s, items->pdata[i]) == 0;
@@ -669,7 +670,7 @@ set_discovery_mode (OnvifRequest *r)
 
   if (g_strcmp0 (mode, "Discoverable") != 0 && g_strcmp0 (mode, "NonDiscoverable") != 0)
     return onvif_invalid_arg (r, NULL, "DiscoveryMode: Discoverable or NonDiscoverable");
-  patch = json_from_string ("{}", NULL);
+  patch = onvif_object_new ();
   json_object_set_string_member (json_node_get_object (patch), "discovery",
       g_str_equal (mode, "Discoverable") ? "discoverable" : "non-discoverable");
   if (!onvif_change (r, "onvif", patch))

@@ -313,7 +313,7 @@ get_video_encoder_configuration_options (OnvifRequest *r)
 static JsonNode *
 encoder_patch (OnvifRequest *r, xmlNodePtr c, const Stream *s, gboolean v2)
 {
-  g_autoptr (JsonNode) patch = json_from_string ("{}", NULL);
+  g_autoptr (JsonNode) patch = onvif_object_new ();
   JsonObject *p = json_node_get_object (patch);
   g_autofree gchar *encoding = onvif_child_text (c, "Encoding");
   xmlNodePtr res = onvif_child (c, "Resolution");
@@ -385,7 +385,7 @@ encoder_patch (OnvifRequest *r, xmlNodePtr c, const Stream *s, gboolean v2)
     json_object_set_string_member (p, "profile", g_ascii_strdown (prof, -1));
   }
   {
-    JsonNode *wrap = json_from_string ("{}", NULL);
+    JsonNode *wrap = onvif_object_new ();
     json_object_set_member (json_node_get_object (wrap), s->stream, g_steal_pointer (&patch));
     return wrap;
   }

@@ -226,6 +226,8 @@ gboolean onvif_fault (OnvifRequest *r, gboolean receiver, const gchar *subcode,
  * (ter:ConfigModify) naming the field */
 gboolean onvif_fault_gerror (OnvifRequest *r, const GError *error);
 
+/* a new empty JSON object node (a patch to fill) */
+JsonNode *onvif_object_new (void);
 /* a patch of @section through the change path (taken): the origin is the
  * ONVIF user at the peer's address; FALSE with the fault set */
 gboolean onvif_change (OnvifRequest *r, const gchar *section, JsonNode *patch);

@@ -414,6 +414,14 @@ send_fault (OnvifRequest *r)
 
 /* ---- the change path ---- */
 
+JsonNode *
+onvif_object_new (void)
+{
+  JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (n, json_object_new ());
+  return n;
+}
+
 gboolean
 onvif_change_doc (OnvifRequest *r, JsonNode *doc, const gchar *what)
 {

@@ -47,7 +47,7 @@ find (JsonArray *a, const gchar *name)
 static gboolean
 commit (OnvifRequest *r, JsonArray *users)
 {
-  JsonNode *patch = json_from_string ("{}", NULL);
+  JsonNode *patch = onvif_object_new ();
 
   json_object_set_array_member (json_node_get_object (patch), "users", users);
   return onvif_change (r, "onvif", patch);
