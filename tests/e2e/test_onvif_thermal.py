@@ -23,8 +23,8 @@ from onvif_ext import (NS, ONVIF_PASSWORD, ONVIF_USER, Onvif, Validator,  # noqa
 
 t = Tap()
 K = 273.15
-VS = "VideoSource_1"
-VAC = "VideoAnalyticsConfig_1"
+VS = "video_source"
+VAC = "video_analytics"
 
 
 def cfg(d, section):

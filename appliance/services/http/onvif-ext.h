@@ -14,9 +14,9 @@ G_BEGIN_DECLS
 
 /* the one thermal video source, and the configurations of it that the
  * media profiles carry (the same strings as onvif-media.c) */
-#define ONVIF_VIDEO_SOURCE_TOKEN "VideoSource_1"
-#define ONVIF_VIDEO_SOURCE_CONFIG_TOKEN "VideoSourceConfig_1"
-#define ONVIF_ANALYTICS_CONFIG_TOKEN "VideoAnalyticsConfig_1"
+#define ONVIF_VIDEO_SOURCE_TOKEN "video_source"
+#define ONVIF_VIDEO_SOURCE_CONFIG_TOKEN "video_source_config"
+#define ONVIF_ANALYTICS_CONFIG_TOKEN "video_analytics"
 
 /* our vendor topics (exceptions, burning prevention) */
 #define ONVIF_NS_TCD_TOPICS "http://www.thermocam.org/onvif/topics"

@@ -172,7 +172,8 @@ extern const OnvifService onvif_analytics_service;
 Onvif   *onvif_new (TcdHttp *h);
 void     onvif_free (Onvif *o);
 /* answers a request for /onvif/... (root_handler of tcd-http.c) */
-void     onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path);
+void     onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path,
+                      GHashTable *query);
 /* the services present, in the list's order (NULL-terminated, static) */
 const OnvifService *const *onvif_services (void);
 /* a service by namespace, NULL when absent */
@@ -231,6 +232,8 @@ gboolean onvif_fault (OnvifRequest *r, gboolean receiver, const gchar *subcode,
  * (ter:ConfigModify) naming the field */
 gboolean onvif_fault_gerror (OnvifRequest *r, const GError *error);
 
+/* a new empty JSON object node (a patch to fill) */
+JsonNode *onvif_object_new (void);
 /* a patch of @section through the change path (taken): the origin is the
  * ONVIF user at the peer's address; FALSE with the fault set */
 gboolean onvif_change (OnvifRequest *r, const gchar *section, JsonNode *patch);
@@ -261,5 +264,17 @@ const gchar *onvif_level_name (OnvifLevel level);       /* "Administrator" */
 OnvifLevel  onvif_level_parse (const gchar *name);      /* NONE when unknown */
 /* the ONVIF users: their names and levels, in the configuration's order */
 guint       onvif_users_count (TcdContext *ctx);
+
+/* ---- onvif-media.c: GET /onvif/snapshot (authenticated): a JPEG, answered
+ * later (the message is paused); FALSE with the fault set ---- */
+
+gboolean    onvif_snapshot (OnvifRequest *r, GHashTable *query);
+
+/* ---- onvif-users.c: the device service's user operations ---- */
+
+gboolean    onvif_get_users (OnvifRequest *r);
+gboolean    onvif_create_users (OnvifRequest *r);
+gboolean    onvif_delete_users (OnvifRequest *r);
+gboolean    onvif_set_user (OnvifRequest *r);
 
 G_END_DECLS

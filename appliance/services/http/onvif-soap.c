@@ -437,6 +437,14 @@ onvif_send_fault_later (SoupServerMessage *msg, gboolean receiver, const gchar *
 
 /* ---- the change path ---- */
 
+JsonNode *
+onvif_object_new (void)
+{
+  JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (n, json_object_new ());
+  return n;
+}
+
 gboolean
 onvif_change_doc (OnvifRequest *r, JsonNode *doc, const gchar *what)
 {
@@ -692,8 +700,9 @@ serve (OnvifRequest *r, const gchar *path)
 }
 
 void
-onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path)
+onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path, GHashTable *query)
 {
+  gboolean snapshot;
   TcdContext *ctx = h->ctx;
   OnvifRequest r = { 0 };
   gint64 remaining = 0;
@@ -704,8 +713,9 @@ onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path)
         "ONVIF is off (onvif.enabled)");
     return;
   }
-  if (!g_str_equal (soup_server_message_get_method (msg), "POST")) {
-    method_not_allowed (msg, "POST");
+  snapshot = g_str_equal (path, "/onvif/snapshot");
+  if (!g_str_equal (soup_server_message_get_method (msg), snapshot ? "GET" : "POST")) {
+    method_not_allowed (msg, snapshot ? "GET" : "POST");
     return;
   }
   r.address = address_of (msg);
@@ -730,6 +740,14 @@ onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path)
     r.http_status = SOUP_STATUS_FORBIDDEN;
     onvif_fault (&r, FALSE, "ter:NotAuthorized", NULL, "too many failed logins from this "
         "address: locked for %" G_GINT64_FORMAT " more seconds", MAX (remaining, 1));
+  } else if (snapshot) {
+    /* HTTP Digest of an ONVIF user (ONVIF Core: the snapshot URI) */
+    if (onvif_authenticate (r.onvif->auth, &r, NULL, ONVIF_READ_MEDIA)) {
+      if (!onvif_level_allows (r.level, ONVIF_READ_MEDIA))
+        onvif_fault (&r, FALSE, "ter:NotAuthorized", NULL, "not allowed");
+      else
+        onvif_snapshot (&r, query);
+    }
   } else {
     serve (&r, path);
   }
@@ -737,6 +755,8 @@ onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path)
     ;                           /* the handler answers later (onvif_send_later) */
   else if (r.fault)
     send_fault (&r);
+  else if (snapshot)
+    ;
   else if (soup_server_message_get_status (msg) == 0 || r.out->len)
     send_soap (msg, SOUP_STATUS_OK, r.out->str);
   if (r.doc)

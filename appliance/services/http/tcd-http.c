@@ -246,7 +246,7 @@ root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     return;
   }
   if (g_str_equal (path, "/onvif") || g_str_has_prefix (path, "/onvif/")) {
-    onvif_serve (h, msg, path);
+    onvif_serve (h, msg, path, query);
     return;
   }
   web_files_serve (h, msg, path);
