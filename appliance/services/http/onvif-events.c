@@ -36,50 +36,18 @@
  * A new subscription (and SetSynchronizationPoint) first gets the current
  * state of every property (PropertyOperation="Initialized").
  */
-#include "onvif-ext.h"
-
-#include "tc-json.h"
+#include "onvif-events.h"
 
 #include <string.h>
 
-#define MAX_PULLPOINTS 10
-#define MAX_QUEUE 256
-#define MAX_TERMINATION_S 3600
-#define DEFAULT_TERMINATION_S 60
-#define MAX_WAIT_S 50
-#define MAX_MESSAGES 100
-
-#define DIALECT_CONCRETE_SET "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet"
-#define DIALECT_CONCRETE "http://docs.oasis-open.org/wsn/t-1/TopicExpression/Concrete"
-#define NS_TNS1 "http://www.onvif.org/ver10/topics"
-#define NS_WSNT "http://docs.oasis-open.org/wsn/b-2"
-
-typedef enum {
-  T_TEMPERATURE_ALARM,
-  T_RADIOMETRY_ALARM,
-  T_DIGITAL_INPUT,
-  T_RELAY,
-  T_SPOT,
-  T_BOX,
-  T_EXCEPTION,
-  T_BURNING,
-  N_TOPICS
-} TopicId;
-
-typedef struct {
-  const gchar *prefix;          /* tns1, tcd */
-  const gchar *path;
-  gboolean property;
-  gboolean on_request;          /* only to subscriptions that name it */
-  const gchar *source, *data;   /* the SimpleItemDescriptions */
-} Topic;
+#include "tc-json.h"
 
 #define D(name, type) "<tt:SimpleItemDescription Name=\"" name "\" Type=\"" type "\"/>"
 #define SRC_ANALYTICS D ("VideoSourceConfigurationToken", "tt:ReferenceToken") \
   D ("VideoAnalyticsConfigurationToken", "tt:ReferenceToken")
 
 /* in the order of the topic tree (GetEventProperties nests them) */
-static const Topic topics[N_TOPICS] = {
+const Topic ev_topics[N_TOPICS] = {
   [T_TEMPERATURE_ALARM] = { "tns1", "RuleEngine/Radiometry/TemperatureAlarm", TRUE, FALSE,
     SRC_ANALYTICS D ("Rule", "xs:string") D ("Level", "xs:string"),
     D ("State", "xs:boolean") D ("Value", "xs:float") D ("Threshold", "xs:float") },
@@ -102,62 +70,35 @@ static const Topic topics[N_TOPICS] = {
     D ("Reason", "xs:string") },
 };
 
-static const gchar *
-topic_ns (TopicId t)
+const gchar *
+ev_topic_ns (TopicId t)
 {
-  return g_str_equal (topics[t].prefix, "tns1") ? NS_TNS1 : ONVIF_NS_TCD_TOPICS;
+  return g_str_equal (ev_topics[t].prefix, "tns1") ? NS_TNS1 : ONVIF_NS_TCD_TOPICS;
 }
 
 /* the current state of a property instance */
-typedef struct {
-  TopicId topic;
-  gchar *source, *data;         /* their items' XML */
-} Prop;
-
-typedef struct _Events Events;
-
-typedef struct {
-  Events *ev;
-  gchar *id, *user;
-  gint64 expires_us;            /* real time */
-  guint mask;                   /* 1 << TopicId */
-  GQueue queue;                 /* GRefString: a rendered NotificationMessage */
-  guint64 dropped;
-  /* a PullMessages waiting */
-  SoupServerMessage *wait;
-  gulong wait_finished;
-  guint wait_timer, wait_idle, wait_limit;
-} Sub;
-
-struct _Events {
-  TcdContext *ctx;
-  GHashTable *subs;             /* id -> Sub */
-  GHashTable *props;            /* "topic\nsource" -> Prop */
-  GHashTable *active;           /* keys of temperature alarms on (RadiometryAlarm) */
-  guint bus_id, measure_id, expire_id;
-  guint64 created, expired, messages, dropped;
-};
 
 /* ---- messages ---- */
 
-static void
-item (GString *s, const gchar *name, const gchar *value)
+
+void
+ev_item (GString *s, const gchar *name, const gchar *value)
 {
   g_autofree gchar *v = g_markup_escape_text (value, -1);
 
   g_string_append_printf (s, "<tt:SimpleItem Name=\"%s\" Value=\"%s\"/>", name, v);
 }
 
-static void
-item_kelvin (GString *s, const gchar *name, gdouble celsius)
+void
+ev_item_kelvin (GString *s, const gchar *name, gdouble celsius)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
 
-  item (s, name, g_ascii_formatd (buf, sizeof buf, "%.2f", celsius + ONVIF_KELVIN));
+  ev_item (s, name, g_ascii_formatd (buf, sizeof buf, "%.2f", celsius + ONVIF_KELVIN));
 }
 
-static GRefString *
-render (TopicId t, const gchar *operation, gint64 time_us, const gchar *source,
+GRefString *
+ev_render (TopicId t, const gchar *operation, gint64 time_us, const gchar *source,
         const gchar *data)
 {
   g_autoptr (GString) s = g_string_new ("<wsnt:NotificationMessage><wsnt:Topic Dialect=\""
@@ -165,10 +106,10 @@ render (TopicId t, const gchar *operation, gint64 time_us, const gchar *source,
   g_autofree gchar *when = onvif_datetime (time_us);
   GRefString *ref;
 
-  if (!g_str_equal (topics[t].prefix, "tns1"))
-    g_string_append_printf (s, " xmlns:%s=\"%s\"", topics[t].prefix, topic_ns (t));
+  if (!g_str_equal (ev_topics[t].prefix, "tns1"))
+    g_string_append_printf (s, " xmlns:%s=\"%s\"", ev_topics[t].prefix, ev_topic_ns (t));
   g_string_append_printf (s, ">%s:%s</wsnt:Topic><wsnt:Message><tt:Message UtcTime=\"%s\"",
-      topics[t].prefix, topics[t].path, when);
+      ev_topics[t].prefix, ev_topics[t].path, when);
   if (operation)
     g_string_append_printf (s, " PropertyOperation=\"%s\"", operation);
   g_string_append (s, ">");
@@ -192,8 +133,8 @@ pull_idle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-enqueue (Events *ev, Sub *s, GRefString *m)
+void
+ev_enqueue (Events *ev, Sub *s, GRefString *m)
 {
   if (s->queue.length >= MAX_QUEUE) {
     g_ref_string_release (g_queue_pop_head (&s->queue));
@@ -206,8 +147,8 @@ enqueue (Events *ev, Sub *s, GRefString *m)
     s->wait_idle = g_idle_add (pull_idle, s);
 }
 
-static void
-publish (Events *ev, TopicId t, const gchar *operation, const gchar *source, const gchar *data)
+void
+ev_publish (Events *ev, TopicId t, const gchar *operation, const gchar *source, const gchar *data)
 {
   GHashTableIter it;
   Sub *s;
@@ -218,8 +159,8 @@ publish (Events *ev, TopicId t, const gchar *operation, const gchar *source, con
     if (!(s->mask & (1u << t)))
       continue;
     if (!m)
-      m = render (t, operation, g_get_real_time (), source, data);
-    enqueue (ev, s, m);
+      m = ev_render (t, operation, g_get_real_time (), source, data);
+    ev_enqueue (ev, s, m);
   }
   if (m) {
     ev->messages++;
@@ -227,365 +168,33 @@ publish (Events *ev, TopicId t, const gchar *operation, const gchar *source, con
   }
 }
 
-static void
-prop_free (Prop *p)
+void
+ev_prop_free (Prop *p)
 {
   g_free (p->source);
   g_free (p->data);
   g_free (p);
 }
 
-static gchar *
-prop_key (TopicId t, const gchar *source)
+gchar *
+ev_prop_key (TopicId t, const gchar *source)
 {
   return g_strdup_printf ("%d\n%s", t, source ? source : "");
 }
 
 /* a property's new state: kept (for new subscriptions) and published when
  * it changed */
-static void
-publish_property (Events *ev, TopicId t, const gchar *source, const gchar *data)
+void
+ev_publish_property (Events *ev, TopicId t, const gchar *source, const gchar *data)
 {
-  g_autofree gchar *key = prop_key (t, source);
+  g_autofree gchar *key = ev_prop_key (t, source);
   Prop *p = g_new0 (Prop, 1);
 
   p->topic = t;
   p->source = g_strdup (source);
   p->data = g_strdup (data);
   g_hash_table_replace (ev->props, g_steal_pointer (&key), p);
-  publish (ev, t, "Changed", source, data);
-}
-
-/* ---- from the bus ---- */
-
-static void
-temperature_source (GString *s, const gchar *rule, const gchar *level)
-{
-  item (s, "VideoSourceConfigurationToken", ONVIF_VIDEO_SOURCE_CONFIG_TOKEN);
-  item (s, "VideoAnalyticsConfigurationToken", ONVIF_ANALYTICS_CONFIG_TOKEN);
-  item (s, "Rule", rule);
-  item (s, "Level", level);
-}
-
-static void
-radiometry_alarm (Events *ev, const gchar *key, gboolean on)
-{
-  guint before = g_hash_table_size (ev->active);
-  g_autoptr (GString) src = g_string_new (NULL);
-  g_autoptr (GString) data = g_string_new (NULL);
-
-  if (on)
-    g_hash_table_add (ev->active, g_strdup (key));
-  else
-    g_hash_table_remove (ev->active, key);
-  if (!before == !g_hash_table_size (ev->active))
-    return;
-  item (src, "VideoSource", ONVIF_VIDEO_SOURCE_TOKEN);
-  item (data, "State", g_hash_table_size (ev->active) ? "true" : "false");
-  publish_property (ev, T_RADIOMETRY_ALARM, src->str, data->str);
-}
-
-static gchar *
-alarm_rule_label (Events *ev, JsonObject *o, const gchar *source)
-{
-  const gchar *name = tc_json_get_string (o, "name", "");
-
-  if (g_str_equal (source, "rule")) {
-    JsonNode *doc = tcd_config_get (ev->ctx->config);
-    return onvif_rule_name (doc, tc_json_get_int (o, "rule", 0));
-  }
-  if (g_str_equal (source, "comparison"))
-    return g_strdup_printf ("comparison:%s", name);
-  if (g_str_equal (source, "scene"))
-    return g_strdup ("Scene");
-  if (g_str_equal (source, "environment"))
-    return g_strdup ("Environment");
-  return g_strdup_printf ("%s:%s", source, name);
-}
-
-static void
-on_alarm (Events *ev, JsonObject *o)
-{
-  const gchar *source = tc_json_get_string (o, "source", "");
-  const gchar *state = tc_json_get_string (o, "state", "");
-  const gchar *level = tc_json_get_string (o, "level", "alarm");
-  gboolean on = g_str_equal (state, "start");
-  g_autoptr (GString) src = g_string_new (NULL);
-  g_autoptr (GString) data = g_string_new (NULL);
-  g_autofree gchar *rule = NULL;
-  g_autofree gchar *key = NULL;
-
-  if (tc_json_get_bool (o, "repeat", FALSE))
-    return;
-  if (g_str_equal (source, "input")) {
-    g_autofree gchar *token = g_strdup_printf ("AlarmIn_%" G_GINT64_FORMAT,
-        tc_json_get_int (o, "input", 0));
-    item (src, "InputToken", token);
-    item (data, "LogicalState", on ? "true" : "false");
-    publish_property (ev, T_DIGITAL_INPUT, src->str, data->str);
-    return;
-  }
-  rule = alarm_rule_label (ev, o, source);
-  temperature_source (src, rule, g_str_equal (level, "pre_alarm") ? "PreAlarm" : "Alarm");
-  item (data, "State", on ? "true" : "false");
-  if (json_object_has_member (o, "value"))
-    item_kelvin (data, "Value", tc_json_get_double (o, "value", 0));
-  if (json_object_has_member (o, "threshold"))
-    item_kelvin (data, "Threshold", tc_json_get_double (o, "threshold", 0));
-  publish_property (ev, T_TEMPERATURE_ALARM, src->str, data->str);
-  key = prop_key (T_TEMPERATURE_ALARM, src->str);
-  radiometry_alarm (ev, key, on);
-}
-
-static void
-reading (Events *ev, JsonNode *doc, JsonObject *r, const gchar *item_id, gboolean spot)
-{
-  g_autoptr (GString) src = g_string_new (NULL);
-  g_autoptr (GString) data = g_string_new ("<tt:ElementItem Name=\"Reading\">");
-  g_autofree gchar *id = g_markup_escape_text (item_id, -1);
-  gchar a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
-
-  (void) doc;
-  item (src, "VideoSourceConfigurationToken", ONVIF_VIDEO_SOURCE_CONFIG_TOKEN);
-  item (src, "VideoAnalyticsConfigurationToken", ONVIF_ANALYTICS_CONFIG_TOKEN);
-  g_ascii_formatd (a, sizeof a, "%.2f",
-      tc_json_get_double (r, "max", 0) + ONVIF_KELVIN);
-  g_ascii_formatd (b, sizeof b, "%.2f",
-      tc_json_get_double (r, "min", 0) + ONVIF_KELVIN);
-  g_ascii_formatd (c, sizeof c, "%.2f",
-      tc_json_get_double (r, "avg", 0) + ONVIF_KELVIN);
-  if (spot)
-    g_string_append_printf (data, "<ttr:SpotTemperatureReading ItemID=\"%s\" "
-        "SpotTemperature=\"%s\"/>", id, c);
-  else
-    g_string_append_printf (data, "<ttr:BoxTemperatureReading ItemID=\"%s\" "
-        "MaxTemperature=\"%s\" MinTemperature=\"%s\" AverageTemperature=\"%s\"/>", id, a, b, c);
-  g_string_append (data, "</tt:ElementItem>");
-  publish (ev, spot ? T_SPOT : T_BOX, NULL, src->str, data->str);
-}
-
-static void
-on_measurement (Events *ev, JsonObject *o)
-{
-  JsonNode *doc = tcd_config_get (ev->ctx->config);
-  JsonArray *rules = tc_json_get_array (o, "rules");
-
-  if (!tc_json_get_bool (o, "valid", FALSE))
-    return;
-  if (json_object_has_member (o, "scene"))
-    reading (ev, doc, tc_json_get_object (o, "scene"), "Scene", FALSE);
-  for (guint i = 0; rules && i < json_array_get_length (rules); i++) {
-    JsonObject *r = tc_json_array_get_object (rules, i);
-    gint64 id = tc_json_get_int (r, "id", 0);
-    g_autofree gchar *name = onvif_rule_name (doc, id);
-    gint64 found = 0;
-    JsonObject *rule = onvif_rule_by_name (doc, name, &found);
-    if (!tc_json_get_bool (r, "valid", FALSE) || !rule)
-      continue;
-    reading (ev, doc, r, name, onvif_rule_kind (rule) == ONVIF_MODULE_SPOT);
-  }
-}
-
-/* the rules changed: the alarm states of rules that are gone (or renamed)
- * are forgotten, and no longer hold the radiometry alarm on */
-static void
-forget_rules (Events *ev)
-{
-  JsonNode *doc = tcd_config_get (ev->ctx->config);
-  JsonArray *a = tc_json_get_array (json_node_get_object (doc), "rules");
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
-  GHashTableIter it;
-  const gchar *key;
-  Prop *p;
-
-  for (guint i = 0; a && i < json_array_get_length (a); i++) {
-    g_autoptr (GString) src = g_string_new (NULL);
-    g_autofree gchar *name = onvif_rule_name (doc, tc_json_get_int
-        (tc_json_array_get_object (a, i), "id", 0));
-    item (src, "Rule", name);
-    g_ptr_array_add (names, g_string_free (g_steal_pointer (&src), FALSE));
-  }
-  g_hash_table_iter_init (&it, ev->props);
-  while (g_hash_table_iter_next (&it, (gpointer *) &key, (gpointer *) &p)) {
-    const gchar *rule = p->topic == T_TEMPERATURE_ALARM
-        ? strstr (p->source, "<tt:SimpleItem Name=\"Rule\"") : NULL;
-    gboolean keep = FALSE;
-    /* only rules' alarms: the scene's, comparisons' and environment's stay */
-    if (!rule || strstr (rule, "Value=\"Scene\"") || strstr (rule, "Value=\"Environment\"")
-        || strstr (rule, "Value=\"comparison:"))
-      continue;
-    for (guint i = 0; i < names->len && !keep; i++)
-      keep = g_str_has_prefix (rule, g_ptr_array_index (names, i));
-    if (!keep)
-      g_ptr_array_add (gone, g_strdup (key));
-  }
-  for (guint i = 0; i < gone->len; i++) {
-    g_hash_table_remove (ev->props, g_ptr_array_index (gone, i));
-    radiometry_alarm (ev, g_ptr_array_index (gone, i), FALSE);
-  }
-}
-
-static void
-on_bus (TcdEventType type, JsonNode *event, gpointer user_data)
-{
-  Events *ev = user_data;
-  JsonObject *o = JSON_NODE_HOLDS_OBJECT (event) ? json_node_get_object (event) : NULL;
-  g_autoptr (GString) src = g_string_new (NULL);
-  g_autoptr (GString) data = g_string_new (NULL);
-
-  if (!o)
-    return;
-  switch (type) {
-  case TCD_EVENT_ALARM:
-    on_alarm (ev, o);
-    break;
-  case TCD_EVENT_MEASUREMENT:
-    on_measurement (ev, o);
-    break;
-  case TCD_EVENT_EXCEPTION:
-    item (data, "Type", tc_json_get_string (o, "type", ""));
-    item (data, "Message", tc_json_get_string (o, "message", ""));
-    publish (ev, T_EXCEPTION, NULL, NULL, data->str);
-    break;
-  case TCD_EVENT_OUTPUT: {
-    g_autofree gchar *token = g_strdup_printf ("AlarmOut_%" G_GINT64_FORMAT,
-        tc_json_get_int (o, "output", 0));
-    item (src, "RelayToken", token);
-    item (data, "LogicalState", tc_json_get_bool (o, "on", FALSE)
-        ? "active" : "inactive");
-    publish_property (ev, T_RELAY, src->str, data->str);
-    break;
-  }
-  case TCD_EVENT_CONFIG:
-    if (g_str_has_prefix (tc_json_get_string (o, "change", ""), "rules")
-        || g_str_has_prefix (tc_json_get_string (o, "change", ""), "restore"))
-      forget_rules (ev);
-    break;
-  case TCD_EVENT_BURNING:
-    item (src, "VideoSource", ONVIF_VIDEO_SOURCE_TOKEN);
-    item (data, "ShutterClosed", g_strcmp0 (tc_json_get_string (o,
-        "shutter", ""), "closed") == 0 ? "true" : "false");
-    item (data, "Reason", tc_json_get_string (o, "reason", ""));
-    publish_property (ev, T_BURNING, src->str, data->str);
-    break;
-  default:
-    break;
-  }
-}
-
-/* the readings are made only while a subscription asks for them */
-static void
-update_measurement (Events *ev)
-{
-  GHashTableIter it;
-  Sub *s;
-  gboolean want = FALSE;
-
-  g_hash_table_iter_init (&it, ev->subs);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
-    want |= (s->mask & ((1u << T_SPOT) | (1u << T_BOX))) != 0;
-  if (want && !ev->measure_id)
-    ev->measure_id = tcd_bus_subscribe (ev->ctx->bus, TCD_EVENT_MASK (TCD_EVENT_MEASUREMENT),
-        on_bus, ev);
-  else if (!want && ev->measure_id) {
-    tcd_bus_unsubscribe (ev->ctx->bus, ev->measure_id);
-    ev->measure_id = 0;
-  }
-}
-
-/* ---- the properties' current states ---- */
-
-static void
-initial (Events *ev, Sub *s, GHashTable *done, TopicId t, const gchar *source,
-         const gchar *data)
-{
-  g_autofree gchar *key = prop_key (t, source);
-  Prop *p = g_hash_table_lookup (ev->props, key);
-  GRefString *m;
-
-  if (!(s->mask & (1u << t)) || g_hash_table_contains (done, key))
-    return;
-  m = render (t, "Initialized", g_get_real_time (), source, p ? p->data : data);
-  enqueue (ev, s, m);
-  g_ref_string_release (m);
-  g_hash_table_add (done, g_steal_pointer (&key));
-}
-
-static void
-initial_temperature (Events *ev, Sub *s, GHashTable *done, const gchar *rule)
-{
-  static const gchar *const levels[] = { "Alarm", "PreAlarm" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (levels); i++) {
-    g_autoptr (GString) src = g_string_new (NULL);
-    temperature_source (src, rule, levels[i]);
-    initial (ev, s, done, T_TEMPERATURE_ALARM, src->str, "<tt:SimpleItem Name=\"State\" "
-        "Value=\"false\"/>");
-  }
-}
-
-static void
-initial_io (Events *ev, Sub *s, GHashTable *done, JsonNode *doc, const gchar *path,
-            TopicId t, const gchar *prefix, const gchar *token_name, const gchar *off)
-{
-  JsonNode *n = tcd_config_node (doc, path);
-  JsonArray *a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-
-  for (guint i = 0; a && i < json_array_get_length (a); i++) {
-    JsonObject *o = tc_json_array_get_object (a, i);
-    g_autoptr (GString) src = g_string_new (NULL);
-    g_autoptr (GString) data = g_string_new (NULL);
-    g_autofree gchar *token = g_strdup_printf ("%s%" G_GINT64_FORMAT, prefix,
-        tc_json_get_int (o, "id", 0));
-    item (src, token_name, token);
-    item (data, "LogicalState", off);
-    initial (ev, s, done, t, src->str, data->str);
-  }
-}
-
-/* every property's state, Initialized, into @s */
-static void
-synchronize (Events *ev, Sub *s)
-{
-  JsonNode *doc = tcd_config_get (ev->ctx->config);
-  g_autoptr (GHashTable) done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  JsonNode *rules = tcd_config_node (doc, "rules");
-  JsonArray *ra = rules && JSON_NODE_HOLDS_ARRAY (rules) ? json_node_get_array (rules) : NULL;
-  g_autoptr (GString) src = g_string_new (NULL);
-  g_autoptr (GString) data = g_string_new (NULL);
-  GHashTableIter it;
-  Prop *p;
-  gboolean closed;
-
-  for (guint i = 0; ra && i < json_array_get_length (ra); i++) {
-    JsonObject *r = tc_json_array_get_object (ra, i);
-    JsonObject *a = tc_json_get_object (r, "alarm");
-    g_autofree gchar *name = NULL;
-    if (!a || !tc_json_get_bool (a, "enabled", FALSE))
-      continue;
-    name = onvif_rule_name (doc, tc_json_get_int (r, "id", 0));
-    initial_temperature (ev, s, done, name);
-  }
-  if (tcd_config_bool (ev->ctx->config, "scene_alarm.enabled"))
-    initial_temperature (ev, s, done, "Scene");
-  item (src, "VideoSource", ONVIF_VIDEO_SOURCE_TOKEN);
-  initial (ev, s, done, T_RADIOMETRY_ALARM, src->str,
-      "<tt:SimpleItem Name=\"State\" Value=\"false\"/>");
-  initial_io (ev, s, done, doc, "alarm_inputs.inputs", T_DIGITAL_INPUT, "AlarmIn_",
-      "InputToken", "false");
-  initial_io (ev, s, done, doc, "alarm_outputs.outputs", T_RELAY, "AlarmOut_", "RelayToken",
-      "inactive");
-  closed = g_strcmp0 (tcd_config_string (ev->ctx->config, "burning_prevention.mode"),
-      "manual") == 0 && g_strcmp0 (tcd_config_string (ev->ctx->config,
-      "burning_prevention.shutter"), "closed") == 0;
-  item (data, "ShutterClosed", closed ? "true" : "false");
-  item (data, "Reason", closed ? "manual" : "");
-  initial (ev, s, done, T_BURNING, src->str, data->str);
-  /* and whatever else was seen (an environment alarm, a comparison) */
-  g_hash_table_iter_init (&it, ev->props);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &p))
-    initial (ev, s, done, p->topic, p->source, p->data);
+  ev_publish (ev, t, "Changed", source, data);
 }
 
 /* ---- subscriptions ---- */
@@ -669,7 +278,7 @@ expire (gpointer data)
       ev->expired++;
       g_hash_table_iter_remove (&it);
     }
-  update_measurement (ev);
+  ev_update_measurement (ev);
   if (g_hash_table_size (ev->subs))
     return G_SOURCE_CONTINUE;
   ev->expire_id = 0;
@@ -766,9 +375,9 @@ filter_mask (OnvifRequest *r, xmlNodePtr filter, guint *mask)
       ns = xmlSearchNs (n->doc, n, (const xmlChar *) term);
       len = strlen (colon + 1);
       for (guint t = 0; t < N_TOPICS; t++)
-        if (ns && g_str_equal ((const gchar *) ns->href, topic_ns (t))
-            && g_str_has_prefix (topics[t].path, colon + 1)
-            && (topics[t].path[len] == '\0' || topics[t].path[len] == '/'))
+        if (ns && g_str_equal ((const gchar *) ns->href, ev_topic_ns (t))
+            && g_str_has_prefix (ev_topics[t].path, colon + 1)
+            && (ev_topics[t].path[len] == '\0' || ev_topics[t].path[len] == '/'))
           matched |= 1u << t;
       if (!matched)
         return onvif_invalid_arg (r, "wsnt:TopicNotSupportedFault", "topic %s:%s is not one of "
@@ -778,7 +387,7 @@ filter_mask (OnvifRequest *r, xmlNodePtr filter, guint *mask)
   }
   if (!any)
     for (guint t = 0; t < N_TOPICS; t++)
-      if (!topics[t].on_request)
+      if (!ev_topics[t].on_request)
         *mask |= 1u << t;
   return TRUE;
 }
@@ -816,25 +425,25 @@ get_event_properties (OnvifRequest *r)
   onvif_raw (r, "<wstop:TopicSet xmlns:tcd=\"%s\">", ONVIF_NS_TCD_TOPICS);
   /* the topics in tree order: close what differs from the one before */
   for (guint t = 0; t < N_TOPICS; t++) {
-    g_auto (GStrv) parts = g_strsplit (topics[t].path, "/", 8);
+    g_auto (GStrv) parts = g_strsplit (ev_topics[t].path, "/", 8);
     guint common = 0, np = 0, n = g_strv_length (parts);
-    if (prev && g_str_equal (prev_prefix, topics[t].prefix))
+    if (prev && g_str_equal (prev_prefix, ev_topics[t].prefix))
       while (prev[common] && parts[common] && g_str_equal (prev[common], parts[common]))
         common++;
     np = prev ? g_strv_length (prev) : 0;
     for (guint i = np; i > common; i--)
       onvif_raw (r, "</%s:%s>", prev_prefix, prev[i - 1]);
     for (guint i = common; i < n; i++)
-      onvif_raw (r, "<%s:%s wstop:topic=\"%s\">", topics[t].prefix, parts[i],
+      onvif_raw (r, "<%s:%s wstop:topic=\"%s\">", ev_topics[t].prefix, parts[i],
           i + 1 == n ? "true" : "false");
     onvif_raw (r, "<tt:MessageDescription IsProperty=\"%s\">",
-        topics[t].property ? "true" : "false");
-    if (topics[t].source)
-      onvif_raw (r, "<tt:Source>%s</tt:Source>", topics[t].source);
-    onvif_raw (r, "<tt:Data>%s</tt:Data></tt:MessageDescription>", topics[t].data);
+        ev_topics[t].property ? "true" : "false");
+    if (ev_topics[t].source)
+      onvif_raw (r, "<tt:Source>%s</tt:Source>", ev_topics[t].source);
+    onvif_raw (r, "<tt:Data>%s</tt:Data></tt:MessageDescription>", ev_topics[t].data);
     g_strfreev (prev);
     prev = g_steal_pointer (&parts);
-    prev_prefix = topics[t].prefix;
+    prev_prefix = ev_topics[t].prefix;
   }
   for (guint i = prev ? g_strv_length (prev) : 0; i > 0; i--)
     onvif_raw (r, "</%s:%s>", prev_prefix, prev[i - 1]);
@@ -881,8 +490,8 @@ create_pull_point (OnvifRequest *r)
   ev->created++;
   if (!ev->expire_id)
     ev->expire_id = g_timeout_add_seconds (1, expire, ev);
-  update_measurement (ev);
-  synchronize (ev, s);
+  ev_update_measurement (ev);
+  ev_synchronize (ev, s);
   now = onvif_datetime (g_get_real_time ());
   until = onvif_datetime (s->expires_us);
   xaddr = onvif_xaddr (r, r->service);
@@ -984,7 +593,7 @@ unsubscribe (OnvifRequest *r)
   /* a pull still waiting is answered with what there is */
   answer_pull (s);
   g_hash_table_remove (ev->subs, s->id);
-  update_measurement (ev);
+  ev_update_measurement (ev);
   onvif_empty (r, "wsnt:UnsubscribeResponse");
   return TRUE;
 }
@@ -997,7 +606,7 @@ set_synchronization_point (OnvifRequest *r)
 
   if (!s)
     return FALSE;
-  synchronize (ev, s);
+  ev_synchronize (ev, s);
   onvif_empty (r, "tev:SetSynchronizationPointResponse");
   return TRUE;
 }
@@ -1013,11 +622,11 @@ events_create (Onvif *onvif, TcdContext *ctx)
   ev->ctx = ctx;
   ev->subs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) sub_free);
   ev->props = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      (GDestroyNotify) prop_free);
+      (GDestroyNotify) ev_prop_free);
   ev->active = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   ev->bus_id = tcd_bus_subscribe (ctx->bus, TCD_EVENT_MASK (TCD_EVENT_ALARM)
       | TCD_EVENT_MASK (TCD_EVENT_EXCEPTION) | TCD_EVENT_MASK (TCD_EVENT_OUTPUT)
-      | TCD_EVENT_MASK (TCD_EVENT_BURNING) | TCD_EVENT_MASK (TCD_EVENT_CONFIG), on_bus, ev);
+      | TCD_EVENT_MASK (TCD_EVENT_BURNING) | TCD_EVENT_MASK (TCD_EVENT_CONFIG), ev_on_bus, ev);
   return ev;
 }
 
