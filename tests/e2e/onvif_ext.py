@@ -46,6 +46,7 @@ WSDL = {
     "thermal": ("ver10/thermal/wsdl/thermal.wsdl", "http://www.onvif.org/ver10/thermal/wsdl"),
     "imaging": ("ver10/schema/imaging.wsdl", "http://www.onvif.org/ver20/imaging/wsdl"),
     "analytics": ("ver10/schema/analytics.wsdl", "http://www.onvif.org/ver20/analytics/wsdl"),
+    "device": ("ver10/schema/devicemgmt.wsdl", "http://www.onvif.org/ver10/device/wsdl"),
 }
 
 
@@ -81,7 +82,8 @@ class Onvif:
         else:
             qn = "{%s}%s" % (ns, binding)
         path = {"events": "events_service", "thermal": "thermal_service",
-                "imaging": "imaging_service", "analytics": "analytics_service"}[name]
+                "imaging": "imaging_service", "analytics": "analytics_service",
+                "device": "device_service"}[name]
         return self.client(name).create_service(
             qn, address or f"http://127.0.0.1:{self.port}/onvif/{path}")
 
@@ -113,6 +115,8 @@ class Validator:
         self.tmp = tempfile.mkdtemp(prefix="onvif-xsd-")
         imports = []
         for name, (path, _) in WSDL.items():
+            if name == "device":
+                continue
             imports += self._extract(os.path.join(base, path), os.path.join(self.tmp, name))
         # radiometry.xsd declares types only; an ElementItem holds an element
         # of its description's type: declared here so that it is checked

@@ -56,6 +56,24 @@ try:
     an = ov.service("analytics", "AnalyticsEngineBinding")
     re_ = ov.service("analytics", "RuleEngineBinding")
 
+    # ---- the device service lists these services, with their capabilities
+    dev = ov.service("device", "DeviceBinding")
+    dev.GetServices(IncludeCapability=True)
+    mine = {NS["tev"]: "events_service", NS["tth"]: "thermal_service",
+            NS["timg"]: "imaging_service", NS["tan"]: "analytics_service"}
+    found, bad = {}, []
+    for sv in ov.last_body().findall("{http://www.onvif.org/ver10/device/wsdl}Service"):
+        ns = sv.findtext("{http://www.onvif.org/ver10/device/wsdl}Namespace")
+        if ns in mine:
+            found[ns] = sv.findtext("{http://www.onvif.org/ver10/device/wsdl}XAddr")
+            caps = sv.find("{http://www.onvif.org/ver10/device/wsdl}Capabilities")
+            ok, errs = val.check(caps[0]) if caps is not None and len(caps) else (False, "none")
+            if not ok:
+                bad.append((ns, errs))
+    t.ok(len(found) == 4 and all(found[ns].endswith("/onvif/" + p) for ns, p in mine.items())
+         and not bad, "GetServices lists events, thermal, imaging and analytics at their "
+         "addresses, their capabilities valid", (found, bad))
+
     # ---- thermal: configuration
     caps = th.GetServiceCapabilities()
     t.ok(caps.Radiometry is True, "thermal capabilities: Radiometry", caps)
