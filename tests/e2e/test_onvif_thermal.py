@@ -157,6 +157,24 @@ try:
     gp = th.GetRadiometryConfiguration(VideoSourceToken=VS).RadiometryGlobalParameters
     t.ok(abs(gp.Emissivity - 0.8) < 1e-6 and abs(gp.DistanceToObject - 5.5) < 1e-6,
          "an API change shows in GetRadiometryConfiguration", gp)
+    tau_near = gp.AtmosphericTransmittance
+    d.put("config/thermometry", {"distance": 800})
+    gp2 = th.GetRadiometryConfiguration(VideoSourceToken=VS).RadiometryGlobalParameters
+    t.ok(tau_near is not None and 0 < gp2.AtmosphericTransmittance < tau_near <= 1,
+         "AtmosphericTransmittance: computed by the camera, lower at 800 m than at 5.5 m",
+         (tau_near, gp2.AtmosphericTransmittance))
+    # a client's read-modify-write: everything as read, the emissivity changed
+    rw = {k: getattr(gp2, k) for k in ("ReflectedAmbientTemperature", "Emissivity",
+                                       "DistanceToObject", "RelativeHumidity",
+                                       "AtmosphericTemperature", "AtmosphericTransmittance",
+                                       "ExtOpticsTemperature", "ExtOpticsTransmittance")}
+    rw["Emissivity"] = 0.8
+    f = fault_of(th.SetRadiometryConfiguration, VideoSourceToken=VS,
+                 Configuration={"RadiometryGlobalParameters": rw})
+    t.ok(f is None and abs(cfg(d, "thermometry")["distance"] - 800) < 1e-6,
+         "a read-modify-write of the radiometry (the computed transmittance given back as "
+         "read) is taken", f)
+    d.put("config/thermometry", {"distance": 5.5})
     f = fault_of(th.SetRadiometryConfiguration, VideoSourceToken=VS, Configuration={
         "RadiometryGlobalParameters": {"ReflectedAmbientTemperature": 20 + K,
                                        "Emissivity": 1.5, "DistanceToObject": 2.0}})

@@ -21,9 +21,11 @@
  *     AtmosphericTemperature       thermometry.atmospheric_temperature
  *     ExtOpticsTemperature         thermometry.window_temperature
  *     ExtOpticsTransmittance       thermometry.optical_transmissivity
- *   (AtmosphericTransmittance is not a setting: the camera computes it from
- *   the distance, humidity and atmospheric temperature; setting it is a
- *   fault.)
+ *   AtmosphericTransmittance is not a setting: the camera computes it from
+ *   the distance, humidity and atmospheric temperature with its calibration
+ *   (the radiometric chain's two half paths); it is shown, and a Set that
+ *   gives it back unchanged (a client's read-modify-write) is taken, any
+ *   other value is a fault.
  *
  * The ranges of the options are the configuration schema's own.  Every
  * change goes through the change path (validated, audited, applied live);
@@ -35,6 +37,8 @@
 
 #include <math.h>
 
+#include "gstthermalmeta.h"
+#include "tc-radiometry.h"
 #include "tc-schema.h"
 
 typedef struct {
@@ -282,6 +286,36 @@ range_of (TcdConfig *cfg, const gchar *member, gdouble *lo, gdouble *hi)
   *hi = o ? tc_json_get_double (o, "maximum", 0) : 0;
 }
 
+/* the atmosphere's transmittance over the whole path, by the camera's
+ * calibration (a frame's) and the configuration's parameters; FALSE
+ * without a calibrated frame */
+static gboolean
+atmospheric_transmittance (OnvifRequest *r, gdouble *tau)
+{
+  TcdConfig *cfg = r->ctx->config;
+  g_autoptr (GstSample) s = r->ctx->pipeline ? tcd_pipeline_get_temperature (r->ctx->pipeline)
+      : NULL;
+  GstBuffer *buf = s ? gst_sample_get_buffer (s) : NULL;
+  GstThermalMeta *tm = buf ? gst_buffer_get_thermal_meta (buf) : NULL;
+  TcObjectParams p;
+  TcChain chain;
+
+  if (!tm || !tm->has_calibration)
+    return FALSE;
+  p.emissivity = tcd_config_double (cfg, "thermometry.emissivity");
+  p.distance = tcd_config_double (cfg, "thermometry.distance");
+  p.reflected_temp = tcd_config_double (cfg, "thermometry.reflected_temperature");
+  p.atmospheric_temp = tcd_config_double (cfg, "thermometry.atmospheric_temperature");
+  p.relative_humidity = tcd_config_double (cfg, "thermometry.relative_humidity");
+  p.window_temp = tcd_config_double (cfg, "thermometry.window_temperature");
+  p.window_transmission = tcd_config_double (cfg, "thermometry.optical_transmissivity");
+  if (tc_object_params_check (&p))
+    return FALSE;
+  tc_chain_init (&chain, &tm->calibration, &p);
+  *tau = chain.tau1 * chain.tau2;
+  return isfinite (*tau) && *tau > 0 && *tau <= 1;
+}
+
 static gboolean
 get_radiometry (OnvifRequest *r)
 {
@@ -295,7 +329,12 @@ get_radiometry (OnvifRequest *r)
   for (guint i = 0; i < G_N_ELEMENTS (params); i++) {
     g_autofree gchar *path = g_strdup_printf ("thermometry.%s", params[i].member);
     g_autofree gchar *tag = g_strdup_printf ("tth:%s", params[i].onvif);
+    gdouble tau;
     number (r, tag, tcd_config_double (cfg, path) + (params[i].kelvin ? ONVIF_KELVIN : 0));
+    /* in the schema's order: after AtmosphericTemperature */
+    if (g_str_equal (params[i].onvif, "AtmosphericTemperature")
+        && atmospheric_transmittance (r, &tau))
+      number (r, "tth:AtmosphericTransmittance", tau);
   }
   onvif_close (r, "tth:RadiometryGlobalParameters");
   onvif_close (r, "tth:Configuration");
@@ -348,10 +387,19 @@ set_radiometry (OnvifRequest *r)
     for (guint i = 0; i < G_N_ELEMENTS (params); i++)
       if (g_str_equal ((const gchar *) n->name, params[i].onvif))
         pp = &params[i];
-    if (!pp && g_str_equal ((const gchar *) n->name, "AtmosphericTransmittance"))
+    if (!pp && g_str_equal ((const gchar *) n->name, "AtmosphericTransmittance")) {
+      gdouble given = 0, tau = -1;
+      g_autofree gchar *t = onvif_text (n);
+      gchar *end = NULL;
+      given = t ? g_ascii_strtod (t, &end) : -1;
+      /* given back as read: taken (and nothing to set) */
+      if (t && *t && end && !*end && atmospheric_transmittance (r, &tau)
+          && fabs (given - tau) < 0.0005)
+        continue;
       return onvif_invalid_arg (r, "ter:InvalidConfiguration", "AtmosphericTransmittance is "
           "computed from DistanceToObject, RelativeHumidity and AtmosphericTemperature; it is "
           "not a setting (GetRadiometryConfigurationOptions)");
+    }
     if (!pp)
       return onvif_invalid_arg (r, "ter:InvalidConfiguration", "%s is not a radiometry "
           "parameter of this camera", (const gchar *) n->name);
