@@ -292,6 +292,23 @@ try:
          "open again", [(op_of(x), texts(x, "Data")) for x in p4.msgs])
     p4.mgr.Unsubscribe()
 
+    # ---- an exception (a vendor topic): the simulated link down and up
+    sub6 = ev.CreatePullPointSubscription(
+        Filter=topic_filter("tcd:Device/Exception"), InitialTerminationTime="PT60S")
+    p6 = Puller(ov, sub6.SubscriptionReference.Address._value_1)
+    d.put("io/network", {"link": "up"})
+    p6.pull("PT1S")
+    d.put("io/network", {"link": "down"})
+    m = p6.wait(lambda m: texts(m, "Data").get("Type") == "network_disconnected"
+                and texts(m, "Data").get("State") == "start", 8)
+    d.put("io/network", {"link": "up"})
+    m2 = p6.wait(lambda m: texts(m, "Data").get("Type") == "network_disconnected"
+                 and texts(m, "Data").get("State") == "stop", 8)
+    t.ok(m is not None and m2 is not None and op_of(m) is None,
+         "an exception (tcd:Device/Exception): the network disconnected, then back",
+         [texts(x, "Data") for x in p6.msgs])
+    p6.mgr.Unsubscribe()
+
     # ---- a rule deleted while in alarm: the radiometry alarm ends
     sub5 = ev.CreatePullPointSubscription(
         Filter=topic_filter("tns1:VideoSource/RadiometryAlarm"), InitialTerminationTime="PT60S")

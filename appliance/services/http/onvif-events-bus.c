@@ -201,6 +201,9 @@ ev_on_bus (TcdEventType type, JsonNode *event, gpointer user_data)
   case TCD_EVENT_EXCEPTION:
     ev_item (data, "Type", tc_json_get_string (o, "type", ""));
     ev_item (data, "Message", tc_json_get_string (o, "message", ""));
+    /* those that last (a link down, a broker away) say when they start and stop */
+    if (tc_json_get_string (o, "state", NULL))
+      ev_item (data, "State", tc_json_get_string (o, "state", ""));
     ev_publish (ev, T_EXCEPTION, NULL, NULL, data->str);
     break;
   case TCD_EVENT_OUTPUT: {

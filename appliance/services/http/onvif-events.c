@@ -30,7 +30,8 @@
  *       and of the other rules (and the scene), once a second; only to a
  *       subscription whose filter names them (they would drown the alarms)
  *   tcd:Device/Exception                          the device exceptions
- *       (manual 4.2): Type, Message
+ *       (manual 4.2): Type, Message, State (start, stop; absent for a
+ *       one-off such as an illegal login)
  *   tcd:Device/BurningPrevention                  property: ShutterClosed,
  *       Reason (manual 4.3)
  * A new subscription (and SetSynchronizationPoint) first gets the current
@@ -64,7 +65,7 @@ const Topic ev_topics[N_TOPICS] = {
     SRC_ANALYTICS, "<tt:ElementItemDescription Name=\"Reading\" "
     "Type=\"ttr:BoxTemperatureReading\"/>" },
   [T_EXCEPTION] = { "tcd", "Device/Exception", FALSE, FALSE,
-    NULL, D ("Type", "xs:string") D ("Message", "xs:string") },
+    NULL, D ("Type", "xs:string") D ("Message", "xs:string") D ("State", "xs:string") },
   [T_BURNING] = { "tcd", "Device/BurningPrevention", TRUE, FALSE,
     D ("VideoSource", "tt:ReferenceToken"), D ("ShutterClosed", "xs:boolean")
     D ("Reason", "xs:string") },
