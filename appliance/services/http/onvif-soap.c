@@ -672,12 +672,12 @@ serve (OnvifRequest *r, const gchar *path)
       return;
     }
   }
+  /* an operation of another namespace (another service's, or none of
+   * ONVIF's) is not one of this service: refused like an unknown one */
   if (!ns_is (r->op, r->service->ns) && !(r->service->ns2 && ns_is (r->op, r->service->ns2))) {
-    onvif_fault (r, FALSE, "ter:InvalidArgVal", "ter:ActionNotSupported",
-        "%s is not an operation of %s (namespace %s)", (const gchar *) r->op->name,
+    onvif_not_supported (r, "%s (namespace %s) is not an operation of %s (namespace %s)",
+        (const gchar *) r->op->name, r->op->ns ? (const gchar *) r->op->ns->href : "none",
         r->service->path, r->service->ns);
-    /* an unknown operation is refused after authentication below would
-     * tell an anonymous caller nothing more: answer now */
     return;
   }
   if (!(op = operation_of (r->service, (const gchar *) r->op->name))) {
