@@ -259,6 +259,21 @@ try:
     f = fault_of(ev.CreatePullPointSubscription, InitialTerminationTime="yesterday")
     t.ok(f is not None and "InvalidArgVal" in f, "a termination time that is none: a fault", f)
 
+    # ---- hostile addresses and values: faults, the daemon serves on
+    base = f"http://127.0.0.1:{d.http}/onvif/events_service"
+    fs = [fault_of(Puller(ov, base + q).svc.PullMessages, Timeout="PT0S", MessageLimit=1)
+          for q in ("", "?subscription=" + "a" * 300, "?subscription=%00%ff&subscription=x",
+                    "?subscription=../../etc")]
+    live = ev.CreatePullPointSubscription(InitialTerminationTime="PT30S")
+    pl = Puller(ov, live.SubscriptionReference.Address._value_1)
+    fs += [fault_of(pl.svc.PullMessages, Timeout="PT99999999S", MessageLimit=1),
+           fault_of(pl.svc.PullMessages, Timeout="PT1S", MessageLimit=0),
+           fault_of(pl.mgr.Renew, TerminationTime="2001-01-01T00:00:00Z")]
+    pl.mgr.Unsubscribe()
+    t.ok(all(f is not None and "InvalidArgVal" in f for f in fs) and d.alive(),
+         "no, a huge or a malformed subscription id, a timeout beyond a year, a limit of 0, a "
+         "past termination time: faults (ter:InvalidArgVal), the daemon serves on", fs)
+
     # ---- the npm onvif client's pull point
     node = shutil.which("node")
     if node and os.path.isdir(os.path.join(REPO, "node_modules", "onvif")):
