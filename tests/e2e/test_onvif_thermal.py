@@ -319,6 +319,14 @@ try:
     t.ok(f and "InvalidArgVal" in f and a2 == a,
          "a shared member (the condition) changed on one level only: a fault, nothing changed",
          (f, a2))
+    re_.ModifyRules(ConfigurationToken=VAC, Rule=[
+        trule("Scene/Alarm", 90 + K, ttype="MaxTemp", hyst=1, tm_="PT0S"),
+        trule("Scene/PreAlarm", 80 + K, ttype="MaxTemp", hyst=1, tm_="PT0S")])
+    sa = cfg(d, "scene_alarm")
+    t.ok(abs(sa["alarm"] - 90) < 0.01 and abs(sa["pre_alarm"] - 80) < 0.01 and sa["enabled"]
+         and "Scene" in {m.Name for m in an.GetAnalyticsModules(ConfigurationToken=VAC)},
+         "the Scene module (the whole picture) and its rules: ModifyRules sets scene_alarm", sa)
+    d.put("config/scene_alarm", {"enabled": False})
     f = fault_of(re_.CreateRules, ConfigurationToken=VAC, Rule=[trule("motor/Alarm", 60 + K)])
     t.ok(f is not None, "CreateRules: a fault (the rules exist with their module)", f)
     t.ok(d.alive(), "the daemon still serves")

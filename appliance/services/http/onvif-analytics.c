@@ -15,6 +15,8 @@
  *                                 tt:Polygon): shown, not made or changed here
  *   the rule's emissivity, distance and reflected temperature overrides:
  *                                 RadiometryParameters of the module
+ *   the scene (scene_alarm)       module Scene, a box of the whole picture
+ *                                 (read-only), and its two rules
  *   its alarm                     two rules tt:RadiometryTemperatureRule,
  *                                 NAME/Alarm and NAME/PreAlarm
  *                                 (ttr:RadiometryTemperatureRuleConfig:
@@ -356,6 +358,13 @@ get_modules (OnvifRequest *r)
   onvif_open (r, "tan:GetAnalyticsModulesResponse");
   for (guint i = 0; a && i < json_array_get_length (a); i++)
     write_module (r, doc, tc_json_array_get_object (a, i));
+  /* the scene: the whole picture, its readings and alarm (scene_alarm) */
+  onvif_raw (r, "<tan:AnalyticsModule Name=\"Scene\" Type=\"" BOX "\"><tt:Parameters>"
+      "<tt:ElementItem Name=\"RadiometryBoxModuleConfig\">"
+      "<ttr:RadiometryBoxModuleConfig ItemID=\"Scene\" Active=\"%s\">"
+      "<ttr:ScreenCoords bottom=\"-1\" top=\"1\" right=\"1\" left=\"-1\"/>"
+      "</ttr:RadiometryBoxModuleConfig></tt:ElementItem></tt:Parameters></tan:AnalyticsModule>",
+      tcd_config_bool (r->ctx->config, "thermometry.enabled") ? "true" : "false");
   onvif_close (r, "tan:GetAnalyticsModulesResponse");
   return TRUE;
 }
@@ -376,6 +385,12 @@ get_rules (OnvifRequest *r)
     g_autoptr (JsonObject) none = json_object_new ();
     write_rule (r, name, alarm ? alarm : none, FALSE);
     write_rule (r, name, alarm ? alarm : none, TRUE);
+  }
+  {
+    JsonObject *scene = tc_json_get_object (json_node_get_object (doc), "scene_alarm");
+    g_autoptr (JsonObject) none = json_object_new ();
+    write_rule (r, "Scene", scene ? scene : none, FALSE);
+    write_rule (r, "Scene", scene ? scene : none, TRUE);
   }
   onvif_close (r, "tan:GetRulesResponse");
   return TRUE;
@@ -565,6 +580,9 @@ modify_modules (OnvifRequest *r)
        m = onvif_next (m, "AnalyticsModule")) {
     g_autofree gchar *name = onvif_attr (m, "Name");
     JsonObject *rule = onvif_rule_by_name (doc, name, NULL);
+    if (g_strcmp0 (name, "Scene") == 0)
+      return onvif_invalid_arg (r, "ter:InvalidModule", "the Scene module is the whole "
+          "picture: it is not changed (its rules, Scene/Alarm and Scene/PreAlarm, are)");
     if (!rule)
       return onvif_invalid_arg (r, "ter:InvalidModule", "no module %s (GetAnalyticsModules)",
           name ? name : "(none)");
@@ -648,7 +666,9 @@ rule_to_alarm (OnvifRequest *r, xmlNodePtr rule, JsonNode *doc, GHashTable *seen
     g_autofree gchar *lk = g_strdup_printf ("%s\n%s", module, pre ? "pre" : "alarm");
     g_hash_table_insert (seen, g_steal_pointer (&lk), json_object_new ());
   }
-  if (!(target = onvif_rule_by_name (doc, module, NULL)))
+  target = g_str_equal (module, "Scene") ? json_node_get_object (doc)
+      : onvif_rule_by_name (doc, module, NULL);
+  if (!target)
     return onvif_invalid_arg (r, "ter:InvalidRule", "rule %s: no module %s", name, module);
   if (!conf)
     return onvif_invalid_arg (r, "ter:InvalidRule", "rule %s: its Parameters need an "
@@ -656,9 +676,13 @@ rule_to_alarm (OnvifRequest *r, xmlNodePtr rule, JsonNode *doc, GHashTable *seen
   if ((mod = onvif_attr (conf, "RadiometryModuleID")) && !g_str_equal (mod, module))
     return onvif_invalid_arg (r, "ter:InvalidRule", "rule %s belongs to the module %s, "
         "not %s", name, module, mod);
-  if (!json_object_has_member (target, "alarm"))
-    json_object_set_object_member (target, "alarm", json_object_new ());
-  alarm = tc_json_get_object (target, "alarm");
+  /* the scene's alarm is scene_alarm; a rule's, its alarm */
+  {
+    const gchar *member = g_str_equal (module, "Scene") ? "scene_alarm" : "alarm";
+    if (!tc_json_get_object (target, member))
+      json_object_set_object_member (target, member, json_object_new ());
+    alarm = tc_json_get_object (target, member);
+  }
   type = onvif_child_text (conf, "TemperatureType");
   cond = onvif_child_text (conf, "RuleCondition");
   time = onvif_child_text (conf, "ThresholdTime");
@@ -750,8 +774,13 @@ modify_rules (OnvifRequest *r)
     if (strchr (module, '\n') || (g_hash_table_contains (seen, ka)
         && g_hash_table_contains (seen, kp)))
       continue;
-    cur = onvif_rule_by_name (tcd_config_get (r->ctx->config), module, NULL);
-    cur = cur ? tc_json_get_object (cur, "alarm") : NULL;
+    if (g_str_equal (module, "Scene"))
+      cur = tc_json_get_object (json_node_get_object (tcd_config_get (r->ctx->config)),
+          "scene_alarm");
+    else {
+      cur = onvif_rule_by_name (tcd_config_get (r->ctx->config), module, NULL);
+      cur = cur ? tc_json_get_object (cur, "alarm") : NULL;
+    }
     members = json_object_get_members (shared);
     for (GList *l = members; l; l = l->next)
       if (!cur || !json_object_has_member (cur, l->data)
