@@ -329,6 +329,14 @@ try:
     d.put("config/scene_alarm", {"enabled": False})
     f = fault_of(re_.CreateRules, ConfigurationToken=VAC, Rule=[trule("motor/Alarm", 60 + K)])
     t.ok(f is not None, "CreateRules: a fault (the rules exist with their module)", f)
+    r = d.get("system/audit-log?type=config")
+    recs = r[1].get("records", []) if r[0] == 200 else []
+    mine = [x for x in recs if x.get("user") == ONVIF_USER]
+    t.ok(any("config.image" in x["detail"] for x in mine)
+         and any("config.thermometry" in x["detail"] for x in mine)
+         and any("rules" in x["detail"] for x in mine),
+         "audit: the ONVIF changes (image, thermometry, rules) with the ONVIF user",
+         [(x.get("user"), x.get("detail")) for x in recs[-12:]])
     t.ok(d.alive(), "the daemon still serves")
 finally:
     if not d.alive():
