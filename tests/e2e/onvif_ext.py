@@ -53,7 +53,8 @@ WSDL = {
 class Onvif:
     """zeep services of one daemon, with WS-UsernameToken (digest)"""
 
-    def __init__(self, port, user=ONVIF_USER, password=ONVIF_PASSWORD, timeout=70):
+    def __init__(self, port, user=ONVIF_USER, password=ONVIF_PASSWORD, timeout=70,
+                 scheme="http"):
         from zeep import Client, Settings
         from zeep.plugins import HistoryPlugin
         from zeep.transports import Transport
@@ -62,7 +63,19 @@ class Onvif:
         self.history = HistoryPlugin()
         self.wsse = UsernameToken(user, password, use_digest=True) if user else None
         self.settings = Settings(strict=False, xml_huge_tree=False)
-        self.transport = Transport(timeout=timeout, operation_timeout=timeout)
+        self.scheme = scheme
+        if scheme == "https":
+            # the daemon's self-signed certificate
+            import requests
+            import urllib3
+            urllib3.disable_warnings()
+            session = requests.Session()
+            session.verify = False
+            session.trust_env = False      # else REQUESTS_CA_BUNDLE overrides verify
+            self.transport = Transport(session=session, timeout=timeout,
+                                       operation_timeout=timeout)
+        else:
+            self.transport = Transport(timeout=timeout, operation_timeout=timeout)
         self.clients = {}
         self._Client = Client
         self.base = wsdl_dir()
@@ -85,7 +98,7 @@ class Onvif:
                 "imaging": "imaging_service", "analytics": "analytics_service",
                 "device": "device_service"}[name]
         return self.client(name).create_service(
-            qn, address or f"http://127.0.0.1:{self.port}/onvif/{path}")
+            qn, address or f"{self.scheme}://127.0.0.1:{self.port}/onvif/{path}")
 
     def last_body(self):
         """the first element of the last answer's Body (lxml)"""

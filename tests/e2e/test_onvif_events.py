@@ -336,12 +336,35 @@ try:
          "tns1:VideoSource/RadiometryAlarm is true while the motor is in alarm, and false once "
          "its rule is deleted", (on, [(op_of(x), texts(x, "Data")) for x in p5.msgs]))
 
+    # ---- over HTTPS: the manager's address is https, a pull waits and answers there too
+    n = d.readies
+    d.put("config/security", {"https": {"enabled": True}})
+    if wait_for(lambda: d.readies > n and d.https, 30):
+        ovs = Onvif(d.https, scheme="https")
+        evs = ovs.service("events", "EventBinding")
+        subs = evs.CreatePullPointSubscription(InitialTerminationTime="PT30S")
+        addr_s = subs.SubscriptionReference.Address._value_1
+        ps_ = Puller(ovs, addr_s)
+        ps_.pull("PT1S")
+        t0 = time.time()
+        _, got = ps_.pull("PT2S")
+        took = time.time() - t0
+        t.ok(addr_s.startswith(f"https://127.0.0.1:{d.https}/onvif/events_service?subscription=")
+             and 1.5 < took < 6, "over HTTPS: an https manager address, PullMessages waits "
+             "(2 s) and answers", (addr_s, took))
+        p5 = ps_
+    else:
+        t.ok(False, "HTTPS on: the servers restart with an HTTPS port", d.lines[-5:])
+
     # ---- a PullMessages waiting while the daemon stops: it ends cleanly
     import threading
     waiting = {}
 
     def long_pull():
-        waiting["f"] = fault_of(p5.svc.PullMessages, Timeout="PT40S", MessageLimit=10)
+        try:
+            waiting["f"] = fault_of(p5.svc.PullMessages, Timeout="PT40S", MessageLimit=10)
+        except Exception as e:  # noqa: BLE001 (the connection closed by the stop)
+            waiting["closed"] = type(e).__name__
 
     th = threading.Thread(target=long_pull, daemon=True)
     th.start()
