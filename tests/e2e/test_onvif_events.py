@@ -120,6 +120,14 @@ try:
     t.ok(want <= names, "the topic set: temperature alarms, the radiometry alarm, inputs, "
          "outputs, readings, exceptions, burning prevention", sorted(names))
 
+    anon = Onvif(d.http, user=None)
+    f = fault_of(anon.service("events", "EventBinding").CreatePullPointSubscription,
+                 InitialTerminationTime="PT10S")
+    caps_anon = anon.service("events", "EventBinding").GetServiceCapabilities()
+    t.ok(f is not None and caps_anon.MaxPullPoints == 10,
+         "without credentials: GetServiceCapabilities answers (PRE_AUTH), "
+         "CreatePullPointSubscription does not", f)
+
     # ---- a subscription to the temperature alarms
     sub = ev.CreatePullPointSubscription(
         Filter=topic_filter("tns1:RuleEngine/Radiometry/TemperatureAlarm"),

@@ -188,6 +188,14 @@ try:
          "an emissivity of 1.5, a transmittance that is computed: faults (ter:InvalidArgVal), "
          "nothing changed", (f, f2, tm))
 
+    anon = Onvif(d.http, user=None)
+    f = fault_of(anon.service("thermal", "ThermalBinding").SetRadiometryConfiguration,
+                 VideoSourceToken=VS, Configuration={"RadiometryGlobalParameters": {
+                     "ReflectedAmbientTemperature": 20 + K, "Emissivity": 0.3,
+                     "DistanceToObject": 2.0}})
+    t.ok(f is not None and abs(cfg(d, "thermometry")["emissivity"] - 0.8) < 1e-6,
+         "without credentials SetRadiometryConfiguration is refused, nothing changed", f)
+
     # ---- imaging
     s_ = im.GetImagingSettings(VideoSourceToken=VS)
     ok, errs = val.check(ov.last_body())
