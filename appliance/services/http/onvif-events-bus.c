@@ -124,19 +124,27 @@ on_measurement (Events *ev, JsonObject *o)
 {
   JsonNode *doc = tcd_config_get (ev->ctx->config);
   JsonArray *rules = tc_json_get_array (o, "rules");
+  JsonArray *conf = tc_json_get_array (json_node_get_object (doc), "rules");
+  g_autoptr (GHashTable) by_id = g_hash_table_new (g_direct_hash, g_direct_equal);
 
   if (!tc_json_get_bool (o, "valid", FALSE))
     return;
   if (json_object_has_member (o, "scene"))
     reading (ev, doc, tc_json_get_object (o, "scene"), "Scene", FALSE);
+  /* the configured rules by id (1..65535), once, not a lookup per reading */
+  for (guint i = 0; conf && i < json_array_get_length (conf); i++) {
+    JsonObject *c = tc_json_array_get_object (conf, i);
+    if (c)
+      g_hash_table_insert (by_id, GINT_TO_POINTER ((gint) tc_json_get_int (c, "id", 0)), c);
+  }
   for (guint i = 0; rules && i < json_array_get_length (rules); i++) {
     JsonObject *r = tc_json_array_get_object (rules, i);
     gint64 id = tc_json_get_int (r, "id", 0);
-    g_autofree gchar *name = onvif_rule_name (doc, id);
-    gint64 found = 0;
-    JsonObject *rule = onvif_rule_by_name (doc, name, &found);
+    JsonObject *rule = g_hash_table_lookup (by_id, GINT_TO_POINTER ((gint) id));
+    g_autofree gchar *name = NULL;
     if (!tc_json_get_bool (r, "valid", FALSE) || !rule)
       continue;
+    name = onvif_rule_name (doc, id);
     reading (ev, doc, r, name, onvif_rule_kind (rule) == ONVIF_MODULE_SPOT);
   }
 }
