@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from daemon import PASSWORD, Daemon, Tap, ffprobe, jpeg_size  # noqa: E402
 
 import requests  # noqa: E402
+import urllib3  # noqa: E402
 from requests.auth import HTTPDigestAuth  # noqa: E402
 from lxml import etree  # noqa: E402
 
@@ -54,6 +55,7 @@ NS = {"s": "http://www.w3.org/2003/05/soap-envelope", "tds": "http://www.onvif.o
       "ter": "http://www.onvif.org/ver10/error"}
 
 t = Tap()
+urllib3.disable_warnings()
 
 
 def token_header(user, password, created=None, nonce=None):
@@ -508,6 +510,24 @@ try:
     t.ok(root is None, "non-discoverable: no answer")
     _, root = probe()
     t.ok(root is not None, "discoverable again: answered")
+
+    # ---- SOAP on the HTTPS port too ----
+    n = d.readies
+    d.put("config/security", {"https": {"enabled": True}})
+    end = time.time() + 30
+    while d.readies <= n and time.time() < end:
+        time.sleep(0.1)
+    ok = False
+    if d.https:
+        r = requests.post(f"https://127.0.0.1:{d.https}/onvif/device_service", verify=False, timeout=15,
+                          data=envelope("GetDeviceInformation", header=token_header(ADM, ADM_PW)),
+                          headers={"Content-Type": "application/soap+xml"})
+        ok = r.status_code == 200 and device["serial_number"] in r.text
+        r = requests.post(f"https://127.0.0.1:{d.https}/onvif/device_service", verify=False, timeout=15,
+                          data=envelope("GetServices", body="<IncludeCapability>false</IncludeCapability>"),
+                          headers={"Content-Type": "application/soap+xml"})
+        ok = ok and f"https://127.0.0.1:{d.https}/onvif/device_service" in r.text
+    t.ok(ok, "SOAP over HTTPS: answered, and the addresses it gives are https ones", d.https)
 
     # ---- the illegal-login lock applies to ONVIF too (last: it locks us out) ----
     d.put("config/security", {"illegal_login_lock": {"attempts": 3, "duration_min": 1}})

@@ -36,7 +36,7 @@ from daemon import Daemon, Tap, wait_for  # noqa: E402
 
 HERE_DIR = os.path.dirname(os.path.abspath(__file__))
 GROUP, PORT = "239.255.255.250", 3702
-PLANNED = 10
+PLANNED = 11
 t = Tap()
 
 
@@ -245,6 +245,14 @@ try:
     d.put("config/onvif", {"discovery": "discoverable"})
     t.ok(listener.seen("Hello", t2, 5) and multicast_probe() == device,
          "discoverable again: Hello, and probes are answered")
+    # the IP filter: the client's address is kept out of discovery and SOAP
+    s, _, _ = d.put("config/security", {"ip_filter": {"enabled": True, "mode": "deny", "addresses": [HERE]}})
+    filtered = multicast_probe(1.5) is None
+    r = subprocess.run(["ip", "netns", "exec", CNS, "curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                        "-d", "<x/>", f"http://{THERE}:{d.http}/onvif/device_service"], capture_output=True, text=True)
+    d.put("config/security", {"ip_filter": {"enabled": False}})
+    t.ok(s == 200 and filtered and r.stdout in ("000", "403") and multicast_probe() == device,
+         "the IP filter keeps a denied address from probes and SOAP (and lets it in again)", (s, filtered, r.stdout))
     t3 = time.time()
     code = d.stop()
     t.ok(listener.seen("Bye", t3, 5), "Bye on stop", listener.got[-3:])

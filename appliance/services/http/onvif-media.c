@@ -417,6 +417,13 @@ profile (OnvifRequest *r, const Stream *s, const gchar *tag)
   onvif_elem (r, "tt:Name", s->name);
   video_source_config (r, "tt:VideoSourceConfiguration");
   encoder_config (r, s, "tt:VideoEncoderConfiguration");
+  /* where the analytics service is there: the configuration its modules
+   * and rules belong to (GetAnalyticsModules, GetRules take its token) */
+  if (onvif_service_by_ns (ONVIF_NS_TAN))
+    onvif_raw (r, "<tt:VideoAnalyticsConfiguration token=\"video_analytics\">"
+        "<tt:Name>Radiometry</tt:Name><tt:UseCount>2</tt:UseCount>"
+        "<tt:AnalyticsEngineConfiguration/><tt:RuleEngineConfiguration/>"
+        "</tt:VideoAnalyticsConfiguration>");
   onvif_close (r, tag);
 }
 

@@ -171,6 +171,8 @@ extern const OnvifService onvif_analytics_service;
 
 Onvif   *onvif_new (TcdHttp *h);
 void     onvif_free (Onvif *o);
+/* for the diagnostics: requests and faults counted, the services served */
+JsonNode *onvif_stats (Onvif *o);
 /* answers a request for /onvif/... (root_handler of tcd-http.c) */
 void     onvif_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path,
                       GHashTable *query);

@@ -77,6 +77,28 @@ onvif_free (Onvif *o)
   g_free (o);
 }
 
+/* {"enabled", "requests", "faults", "services": [paths]} */
+JsonNode *
+onvif_stats (Onvif *o)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "enabled");
+  json_builder_add_boolean_value (b, tcd_config_bool (o->h->ctx->config, "onvif.enabled"));
+  json_builder_set_member_name (b, "requests");
+  json_builder_add_int_value (b, o->requests);
+  json_builder_set_member_name (b, "faults");
+  json_builder_add_int_value (b, o->faults);
+  json_builder_set_member_name (b, "services");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < o->n; i++)
+    json_builder_add_string_value (b, o->present[i]->path);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
 const OnvifService *const *
 onvif_services (void)
 {

@@ -207,6 +207,8 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, ws_max_backlog (h));
   json_builder_set_member_name (b, "streams_dropped");
   json_builder_add_int_value (b, h->streams_dropped);
+  json_builder_set_member_name (b, "onvif");
+  json_builder_add_value (b, onvif_stats (h->onvif));
   {
     TcdConnsStats st;
     tcd_conns_get_stats (h->conns, &st);
