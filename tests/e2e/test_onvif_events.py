@@ -22,8 +22,9 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from daemon import Daemon, Tap, wait_for  # noqa: E402
 from onvif_ext import (NS, ONVIF_PASSWORD, ONVIF_USER, Onvif, Validator,  # noqa: E402
-                       fault_of, set_onvif_users)
+                       fault_of, require_wsdl, set_onvif_users)
 
+require_wsdl()
 t = Tap()
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 

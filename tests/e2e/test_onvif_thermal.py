@@ -19,8 +19,9 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from daemon import Daemon, Tap  # noqa: E402
 from onvif_ext import (NS, ONVIF_PASSWORD, ONVIF_USER, Onvif, Validator,  # noqa: E402
-                       fault_of, set_onvif_users)
+                       fault_of, require_wsdl, set_onvif_users)
 
+require_wsdl()
 t = Tap()
 K = 273.15
 VS = "video_source"
@@ -226,6 +227,12 @@ try:
          "an ONVIF User may not set the imaging settings", f)
 
     # ---- analytics
+    profiles = ov.service("media", "MediaBinding").GetProfiles()
+    vacs = {p.token: p.VideoAnalyticsConfiguration.token if p.VideoAnalyticsConfiguration
+            else None for p in profiles}
+    t.ok(vacs and all(v == VAC for v in vacs.values()),
+         "the media profiles carry the analytics configuration (video_analytics) that the "
+         "analytics service answers to", vacs)
     d.put(f"rules/{rid}", dict(box, alarm={"enabled": True, "on": "max", "pre_alarm": 40,
                                              "alarm": 50, "tolerance": 2, "filter_time": 3}))
     d.post("rules", {"name": "spot1", "type": "point", "points": [[0.5, 0.5]], "emissivity": 0.9})
