@@ -10,7 +10,7 @@ export const CHAPTERS = [
   { id: 'linkage', pages: ['schedules', 'alarm-outputs', 'ftp', 'email', 'center'] },
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
-  { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics'] },
+  { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics', 'onvif'] },
   { id: 'system', pages: ['device', 'time', 'security', 'delivery', 'history'] },
 ];
 
@@ -98,7 +98,7 @@ export const PAGES = {
     { section: 'recording', groups: [{ title: 'grp.recording', fields: ['file_size_mb', 'storage_mb'] }] },
   ] },
   ports: { manual: '9.2', extra: 'ports', parts: [{ section: 'ports', groups: [
-    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'modbus', 'listen_address'] }] }] },
+    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'modbus', 'wsd', 'listen_address'] }] }] },
   modbus: { manual: '9.2, 10.10', extra: 'registers', parts: [{ section: 'modbus' }, { section: 'rs485' }] },
   device: { manual: '10.1', parts: [{ section: 'device' }] },
   time: { manual: '10.8', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] }] }] },
@@ -118,5 +118,10 @@ export const PAGES = {
     { title: 'grp.discovery', fields: ['discovery.enabled', 'discovery.prefix'] },
   ] }] },
   metrics: { parts: [{ section: 'metrics' }] },
+  onvif: { manual: '9.6', parts: [{ section: 'onvif', groups: [
+    { title: 'grp.onvif', fields: ['enabled', 'authentication', 'discovery', 'location', 'scopes'] },
+    { title: 'grp.onvifUsers', list: 'users', item: 'set.onvifUser', fields: ['name', 'level', 'password'],
+      grow: { name: '', level: 'User' } },
+  ] }] },
   history: { parts: [{ section: 'history' }] },
 };

@@ -291,7 +291,7 @@ nonce_mac (TcdHttp *h, guint64 issued, gchar out[33])
     g_snprintf (out + 2 * i, 3, "%02x", md[i]);
 }
 
-static gchar *
+gchar *
 nonce_new (TcdHttp *h)
 {
   guint64 now = g_get_monotonic_time ();
@@ -303,7 +303,7 @@ nonce_new (TcdHttp *h)
 
 /* TRUE when @nonce is ours and fresh, and @nc_text is above every nc it
  * was used with before; *nc is that nc */
-static gboolean
+gboolean
 nonce_check (TcdHttp *h, const gchar *nonce, const gchar *nc_text, guint *nc)
 {
   gint64 now = g_get_monotonic_time ();
@@ -332,7 +332,7 @@ nonce_check (TcdHttp *h, const gchar *nonce, const gchar *nc_text, guint *nc)
 }
 
 /* after a good login: @nc is the highest of @nonce now */
-static void
+void
 nonce_record (TcdHttp *h, const gchar *nonce, guint nc)
 {
   gint64 now = g_get_monotonic_time ();
@@ -388,7 +388,7 @@ md5_hex (GString *text, gchar out[33])
   g_strlcpy (out, g_checksum_get_string (c), 33);
 }
 
-static gboolean
+gboolean
 digest_uri_matches (SoupServerMessage *msg, const gchar *uri)
 {
   GUri *req = soup_server_message_get_uri (msg);

@@ -58,6 +58,7 @@ typedef struct {
 } StreamClient;
 
 typedef struct _WebFiles WebFiles;
+typedef struct _Onvif Onvif;
 
 struct _TcdHttp {
   TcdContext *ctx;
@@ -101,6 +102,7 @@ struct _TcdHttp {
   /* /metrics (api-metrics.c): the bus's alarms and exceptions counted */
   GHashTable *alarm_counts;     /* "source\nlevel" -> guint64 */
   GHashTable *exception_counts; /* type -> guint64 */
+  Onvif *onvif;                 /* SOAP at /onvif/ (onvif-*.c) */
 };
 
 /* ---- routes ---- */
@@ -188,6 +190,13 @@ gboolean     http_is_metrics (SoupServerMessage *msg);
 /* answers /metrics (the gate let it through) */
 void         http_metrics (TcdHttp *h, SoupServerMessage *msg);
 void         send_locked (SoupServerMessage *msg, gint64 remaining);
+/* our Digest nonces (also ONVIF's, onvif-auth.c): a new one; whether one is
+ * ours, fresh and @nc_text above its last nc (*nc); a good login's nc */
+gchar       *nonce_new (TcdHttp *h);
+gboolean     nonce_check (TcdHttp *h, const gchar *nonce, const gchar *nc_text, guint *nc);
+void         nonce_record (TcdHttp *h, const gchar *nonce, guint nc);
+/* whether a Digest uri parameter is this request's target */
+gboolean     digest_uri_matches (SoupServerMessage *msg, const gchar *uri);
 void         send_not_activated (SoupServerMessage *msg);
 void         session_free (Session *s);
 gchar       *random_token (void);

@@ -12,6 +12,7 @@
  * of a request, the headers every answer carries, and the dispatch.
  */
 #include "tcd-http-private.h"
+#include "onvif-private.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -206,6 +207,8 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, ws_max_backlog (h));
   json_builder_set_member_name (b, "streams_dropped");
   json_builder_add_int_value (b, h->streams_dropped);
+  json_builder_set_member_name (b, "onvif");
+  json_builder_add_value (b, onvif_stats (h->onvif));
   {
     TcdConnsStats st;
     tcd_conns_get_stats (h->conns, &st);
@@ -245,8 +248,7 @@ root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     return;
   }
   if (g_str_equal (path, "/onvif") || g_str_has_prefix (path, "/onvif/")) {
-    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
-        "no route %s: the API is under " API " (" API "openapi.yaml)", path);
+    onvif_serve (h, msg, path, query);
     return;
   }
   web_files_serve (h, msg, path);
@@ -611,6 +613,7 @@ tcd_http_new (TcdContext *ctx)
     ws_setup (h, servers[i]);
   }
   keep_alive (h);
+  h->onvif = onvif_new (h);
   h->keepalive_id = g_timeout_add_seconds (15, sse_keepalive, h);
   return h;
 }
@@ -669,6 +672,7 @@ tcd_http_free (TcdHttp *h)
     g_source_remove (h->jpeg_idle);
   tcd_http_disconnect (h);
   ws_shutdown (h);
+  onvif_free (h->onvif);
   soup_server_disconnect (h->server);
   soup_server_disconnect (h->tls_server);
   tcd_conns_free (h->conns);

@@ -243,6 +243,7 @@ struct _TcdRtsp {
   GSocketConnection *handing;   /* being handed to the server (main context) */
   gint sensor_fps;              /* the frame rate the streams were made for */
   TcdRtspStream streams[2];
+  GHashTable *extra;            /* name -> password: the ONVIF users, who may watch too */
 };
 
 /* One media's feed: the encoder's AUs into its appsrc, re-stamped into the
@@ -765,6 +766,7 @@ tcd_rtsp_free (TcdRtsp *r)
     return;
   tcd_rtsp_stop (r);
   tcd_conns_free (r->conns);
+  g_clear_pointer (&r->extra, g_hash_table_unref);
   for (guint i = 0; i < 2; i++)
     g_mutex_clear (&r->streams[i].lock);
   g_free (r);
@@ -862,10 +864,26 @@ tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
   auth->users = users;
   set_methods (r, GST_RTSP_AUTH (auth));
   gst_rtsp_auth_set_realm (GST_RTSP_AUTH (auth), TCD_REALM);
+  /* the ONVIF users first: an account of the same name is the account */
+  if (r->extra && htdigest) {
+    GHashTableIter it;
+    const gchar *name, *password;
+    g_hash_table_iter_init (&it, r->extra);
+    while (g_hash_table_iter_next (&it, (gpointer *) &name, (gpointer *) &password))
+      gst_rtsp_auth_add_digest (GST_RTSP_AUTH (auth), name, password, auth->token);
+  }
   if (htdigest && !gst_rtsp_auth_parse_htdigest (GST_RTSP_AUTH (auth), htdigest, auth->token))
     g_warning ("RTSP: cannot read the users from %s: nobody may watch", htdigest);
   gst_rtsp_server_set_auth (r->server, GST_RTSP_AUTH (auth));
   g_object_unref (auth);
+}
+
+void
+tcd_rtsp_set_extra_users (TcdRtsp *r, GHashTable *users)
+{
+  g_clear_pointer (&r->extra, g_hash_table_unref);
+  r->extra = users ? g_hash_table_ref (users) : NULL;
+  tcd_rtsp_set_users (r, r->users);
 }
 
 static GstRTSPFilterResult

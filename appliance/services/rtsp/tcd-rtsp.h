@@ -30,6 +30,8 @@ guint     tcd_rtsp_get_port (TcdRtsp *r);
 void      tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc);
 /* Who may watch: every account (NULL or none: nobody) */
 void      tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users);
+/* Who else may watch (Digest): @users name -> password (ONVIF's), or NULL */
+void      tcd_rtsp_set_extra_users (TcdRtsp *r, GHashTable *users);
 JsonNode *tcd_rtsp_stats (TcdRtsp *r);
 
 /* The service of the table (tcd-rtsp-service.c) */
