@@ -38,6 +38,7 @@
 #include "tcd-http.h"
 #include "tcd-modbus.h"
 #include "tcd-mqtt.h"
+#include "tcd-snmp.h"
 #include "tcd-rtsp.h"
 #include "tcd-service-table.h"
 #include "tcd-snapshot.h"
@@ -54,6 +55,7 @@ static const TcdServiceClass *const service_table[] = {
   &tcd_http_service,
   &tcd_modbus_service,
   &tcd_mqtt_service,
+  &tcd_snmp_service,
 };
 
 /* The ports are listed in this order (then the others in the table's):
