@@ -56,6 +56,7 @@ static const TcdServiceClass *const service_table[] = {
   &tcd_modbus_service,
   &tcd_mqtt_service,
   &tcd_snmp_service,
+  &tcd_rtsps_service,
 };
 
 /* The ports are listed in this order (then the others in the table's):
