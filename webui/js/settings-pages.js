@@ -98,7 +98,7 @@ export const PAGES = {
     { section: 'recording', groups: [{ title: 'grp.recording', fields: ['file_size_mb', 'storage_mb'] }] },
   ] },
   ports: { manual: '9.2', extra: 'ports', parts: [{ section: 'ports', groups: [
-    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'modbus', 'snmp', 'listen_address'] }] }] },
+    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'listen_address'] }] }] },
   modbus: { manual: '9.2, 10.10', extra: 'registers', parts: [{ section: 'modbus' }, { section: 'rs485' }] },
   device: { manual: '10.1', parts: [{ section: 'device' }] },
   time: { manual: '10.8', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] }] }] },
