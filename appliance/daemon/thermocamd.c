@@ -39,6 +39,7 @@
 #include "tcd-modbus.h"
 #include "tcd-mqtt.h"
 #include "tcd-snmp.h"
+#include "tcd-upnp.h"
 #include "tcd-rtsp.h"
 #include "tcd-service-table.h"
 #include "tcd-snapshot.h"
@@ -57,6 +58,7 @@ static const TcdServiceClass *const service_table[] = {
   &tcd_mqtt_service,
   &tcd_snmp_service,
   &tcd_rtsps_service,
+  &tcd_upnp_service,
 };
 
 /* The ports are listed in this order (then the others in the table's):

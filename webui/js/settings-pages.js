@@ -10,7 +10,7 @@ export const CHAPTERS = [
   { id: 'linkage', pages: ['schedules', 'alarm-outputs', 'ftp', 'email', 'center'] },
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
-  { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics', 'snmp'] },
+  { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics', 'snmp', 'upnp'] },
   { id: 'system', pages: ['device', 'time', 'security', 'delivery', 'history'] },
 ];
 
@@ -118,6 +118,11 @@ export const PAGES = {
     { title: 'grp.discovery', fields: ['discovery.enabled', 'discovery.prefix'] },
   ] }] },
   metrics: { parts: [{ section: 'metrics' }] },
+  upnp: { manual: '9.3', parts: [{ section: 'upnp', groups: [
+    { title: 'grp.upnp', fields: ['enabled', 'friendly_name', 'mode', 'lease_s', 'discovery_address'] },
+    { title: 'grp.upnpMappings', list: 'mappings', item: 'set.upnpMapping', fields: ['port', 'enabled',
+      { path: 'external_port', when: ['mode', 'manual'] }], grow: { port: 'http' } },
+  ] }] },
   snmp: { manual: '9.4', parts: [{ section: 'snmp', groups: [
     { title: 'grp.snmpVersions', fields: ['v1', 'v2c', 'v3'] },
     { title: 'grp.snmpCommunities', fields: ['read_community', 'write_community', 'contact', 'location'] },
