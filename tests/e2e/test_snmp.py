@@ -137,12 +137,13 @@ try:
          "user: 400 at their fields, nothing changed", (s, s2, s3, fields))
 
     s, view, _ = d.put("config/snmp", {
-        "v2c": True, "v3": True, "read_community": READ, "write_community": WRITE,
+        "v1": True, "v2c": True, "v3": True, "read_community": READ, "write_community": WRITE,
         "contact": "ops@plant", "location": "hall 3",
         "users": [{"name": "ops", "access": "read", "level": "auth_priv", "auth_protocol": "SHA",
                    "auth_password": AUTH, "priv_protocol": "AES", "priv_password": PRIV}],
         "trap_receivers": [
             {"address": "127.0.0.1", "port": trapd.port, "version": "v2c", "community": TRAPC},
+            {"address": "127.0.0.1", "port": trapd.port, "version": "v1", "community": TRAPC},
             {"address": "127.0.0.1", "port": trapd.port, "version": "v3", "user": "ops",
              "inform": True}]})
     text = str(view)
@@ -198,7 +199,7 @@ try:
     t.ok(rc != 0 and "Thermal Camera" not in out,
          "v3 without privacy for a user at auth_priv: refused", out)
     rc, out = snmp("snmpget", port, ".1.3.6.1.2.1.1.5.0", version="1")
-    t.ok(rc != 0 and "Thermal Camera" not in out, "v1 while it is off: no answer", out)
+    t.ok(rc == 0 and "Thermal Camera" in out, "v1 (on) with the read community: answered", out)
 
     # ---- writes
     rc, out = snmp("snmpset", port, ROOT + ".1.1.1.0", "s", "Kiln 2", community=READ)
@@ -226,10 +227,14 @@ try:
     d.put(f"rules/{rid}", dict(motor, alarm={"enabled": True, "on": "max", "pre_alarm": 40,
                                              "alarm": 50}))
     got = wait_for(lambda: trapd.count(start_oid) >= 2, 20)
+    got = got and wait_for(lambda: any("SNMP v1" in x and "motor" in x for x in trapd.lines), 5)
     t.ok(got and any("TRAP2" in x and f"community {TRAPC}" in x and start_oid in x
                      for x in trapd.lines)
-         and any("INFORM" in x and "user ops" in x and start_oid in x for x in trapd.lines),
-         "the alarm's start: a v2c trap and a v3 inform (tcAlarmStart) reach snmptrapd",
+         and any("INFORM" in x and "user ops" in x and start_oid in x for x in trapd.lines)
+         and any("SNMP v1" in x and f"community {TRAPC}" in x and "motor" in x
+                 for x in trapd.lines),
+         "the alarm's start: a v2c trap, a v3 inform (tcAlarmStart) and a v1 trap (enterprise "
+         "specific 1) reach snmptrapd",
          "\n".join(trapd.lines[-20:]))
     t.ok(any("motor" in x and start_oid in x for x in trapd.lines)
          and any(ROOT + f".1.5.2.0 = INTEGER: {rid}" in x for x in trapd.lines),
@@ -240,6 +245,18 @@ try:
          and any("INFORM" in x and stop_oid in x for x in trapd.lines),
          "the alarm's stop: tcAlarmStop, as a trap and as an inform",
          "\n".join(trapd.lines[-20:]))
+    # ---- an exception linked to snmp_trap: tcExceptionStart and tcExceptionStop
+    d.put("config/exceptions", {"ip_conflict": {"enabled": True, "linkage": {"snmp_trap": True}}})
+    d.put("io/network", {"ip_conflict": True})
+    got = wait_for(lambda: any(ROOT + ".0.3" in x and "ip_conflict" in x for x in trapd.lines), 15)
+    d.put("io/network", {"ip_conflict": False})
+    got2 = wait_for(lambda: any(ROOT + ".0.4" in x and "ip_conflict" in x for x in trapd.lines), 15)
+    t.ok(got and got2, "an exception (ip_conflict): tcExceptionStart and tcExceptionStop",
+         "\n".join(trapd.lines[-6:]))
+    rc, out = snmp("snmpwalk", port, ROOT + ".1.4")
+    t.ok(rc == 0 and int(value(out, ROOT + ".1.4.1.0") or 0) >= 1
+         and value(out, ROOT + ".1.4.2.0") == "ip_conflict",
+         "tcExceptionCount and tcLastExceptionType tell it", out)
     s, stats, _ = d.get("system/diagnostics")
     snmp_stats = stats.get("snmp", {}) if isinstance(stats, dict) else {}
     t.ok(s == 200 and snmp_stats.get("traps", 0) >= 2 and snmp_stats.get("requests", 0) > 0
@@ -251,6 +268,11 @@ try:
     rc, out = snmp("snmpget", port, ".1.3.6.1.2.1.1.5.0", version="3", user="ops")
     t.ok(s == 200 and rc == 0 and value(out, ".1.3.6.1.2.1.1.5.0") == "Kiln 2",
          "a user sent back without its passwords keeps them", (s, view, out))
+    s, view, _ = d.put("config/snmp", {"v1": False})
+    rc, out = snmp("snmpget", port, ".1.3.6.1.2.1.1.5.0", version="1")
+    rc2, out2 = snmp("snmpget", port, ".1.3.6.1.2.1.1.5.0")
+    t.ok(s == 200 and rc != 0 and "Kiln 2" not in out and rc2 == 0,
+         "v1 switched off (v2c still on): v1 gets no answer, v2c does", (out, out2))
     s, view, _ = d.put("config/snmp", {"v2c": False, "v3": False})
     rc, out = snmp("snmpget", port, ".1.3.6.1.2.1.1.5.0")
     s2, ports, _ = d.get("config/ports")

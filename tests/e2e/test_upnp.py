@@ -180,6 +180,9 @@ try:
     t.ok(s == 200 and moved and leases()[("TCP", ext)][1] == d.http,
          f"mode manual: HTTP now external {ext} to internal {d.http}; the old HTTP mapping and "
          "the SNMP one (no longer listed) are removed", leases())
+    want = [("http", ext, "mapped"), ("rtsp", d.rtsp, "mapped")]
+    wait_for(lambda: [(m["port"], m["external_port"], m["state"])
+                      for m in state().get("mappings", [])] == want, 10)
     st = state()
     t.ok([(m["port"], m["external_port"], m["state"]) for m in st.get("mappings", [])]
          == [("http", ext, "mapped"), ("rtsp", d.rtsp, "mapped")], "the API shows the mappings now",
