@@ -58,6 +58,9 @@ global_init (TcdSnmp *s)
   netsnmp_ds_set_boolean (NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
   netsnmp_ds_set_boolean (NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_NO_ROOT_ACCESS, 1);
   netsnmp_ds_set_boolean (NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 0);
+  /* a GETBULK is bounded (the whole MIB is a few hundred objects at most) */
+  netsnmp_ds_set_int (NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_MAX_GETBULKREPEATS, 64);
+  netsnmp_ds_set_int (NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_MAX_GETBULKRESPONSES, 512);
   netsnmp_set_mib_directory (conf);     /* no MIB is parsed: the agent answers by OID */
   init_agent ("thermocamd");
   init_snmp ("thermocamd");
