@@ -70,6 +70,28 @@ def value(out, oid):
     return None
 
 
+def mib_objects():
+    """{OID: (name, MAX-ACCESS)} of schemas/THERMOCAM-MIB.txt's OBJECT-TYPEs, their
+    OIDs worked out from its own assignments (no SMI parser needed)"""
+    import re
+    src = open(os.path.join(os.path.dirname(__file__), "..", "..", "schemas",
+                            "THERMOCAM-MIB.txt")).read()
+    src = re.sub(r"--[^\n]*", "", src)
+    src = src[src.index(";", src.index("IMPORTS")) + 1:]     # the definitions
+    oids = {"enterprises": ".1.3.6.1.4.1"}
+    found = {}
+    for m in re.finditer(r"(\w+)\s+(OBJECT IDENTIFIER|OBJECT-TYPE|MODULE-IDENTITY|"
+                         r"NOTIFICATION-TYPE|OBJECT-GROUP|NOTIFICATION-GROUP|MODULE-COMPLIANCE)"
+                         r"(.*?)::=\s*\{\s*(\w+)\s+([\d\s]+)\}", src, re.S):
+        name, kind, body, parent, arcs = m.groups()
+        if parent in oids:
+            oids[name] = oids[parent] + "".join("." + a for a in arcs.split())
+            if kind == "OBJECT-TYPE":
+                acc = re.search(r"MAX-ACCESS\s+([\w-]+)", body)
+                found[oids[name]] = (name, acc.group(1) if acc else None)
+    return oids, found
+
+
 class TrapReceiver:
     """snmptrapd in the foreground on a free port; v2c community TRAPC, v3 user ops
     (informs: the receiver is the authoritative engine)"""
@@ -164,6 +186,27 @@ try:
          and value(out, ROOT + f".1.3.1.1.3.{rid}") == "1",
          "snmpwalk v2c: the system group (sysName the device's name, sysObjectID the MIB's, "
          "contact and location) and THERMOCAM-MIB (serial, the rule's row)", out)
+
+    oids, objects = mib_objects()
+    served = [line.split(" = ")[0] for line in out.splitlines() if line.startswith(ROOT + ".")]
+    unknown = [o for o in served if not any(
+        o.startswith(k + ".") and acc in ("read-only", "read-write")
+        and (o[len(k) + 1:] == "0" or k.rsplit(".", 1)[0].endswith(".1.3.1.1"))
+        for k, (n, acc) in objects.items())]
+    t.ok(oids.get("thermocamMIB") == ROOT and len(served) > 15 and not unknown,
+         f"every one of the {len(served)} objects served is an object of schemas/THERMOCAM-MIB.txt "
+         "(scalars .0, rule columns by id)", unknown)
+    if os.path.exists("/usr/share/snmp/mibs/ietf/SNMPv2-SMI") or os.path.exists(
+            "/usr/share/snmp/mibs/SNMPv2-SMI.txt"):
+        r = subprocess.run(["snmptranslate", "-M", "+" + os.path.join(os.path.dirname(__file__), "..",
+                            "..", "schemas"), "-m", "+THERMOCAM-MIB", "-On",
+                            "THERMOCAM-MIB::tcRuleMax"], capture_output=True, text=True,
+                           env=dict(os.environ, MIBS="", SNMPCONFPATH=tmp), timeout=20)
+        t.ok(r.stdout.strip() == ROOT + ".1.3.1.1.4", "snmptranslate -m +THERMOCAM-MIB loads it",
+             r.stdout + r.stderr)
+    else:
+        print("# snmptranslate not tried: SNMPv2-SMI is not installed (Debian ships the IETF MIBs "
+              "in snmp-mibs-downloader, non-free)")
 
     def agree(args):
         """a rule's max over SNMP between two API readings (within 0.1 degrees)"""
