@@ -328,4 +328,25 @@ finally:
     code = d.stop()
     shutil.rmtree(tmp, ignore_errors=True)
 t.ok(code == 0, "the daemon stops cleanly", "\n".join(d.lines[-20:]))
+
+# ---- a port held by another program: the daemon goes on, the agent comes when it is free
+held = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+held.bind(("127.0.0.1", 0))
+busy = held.getsockname()[1]
+d2 = Daemon(extra=["--snmp-port", str(busy)])
+try:
+    d2.start()
+    d2.activate()
+    s, _, _ = d2.put("config/snmp", {"v2c": True, "read_community": READ})
+    s2, diag, _ = d2.get("system/diagnostics")
+    t.ok(s == 200 and d2.alive() and diag["snmp"]["port"] == 0 and diag["snmp"]["last_error"],
+         f"UDP port {busy} held by another program: the daemon goes on, the diagnostics say why",
+         diag.get("snmp"))
+    held.close()
+    answered = wait_for(lambda: snmp("snmpget", busy, ".1.3.6.1.2.1.1.5.0")[0] == 0, 15)
+    t.ok(answered, "once the port is free the agent listens on it (tried every 5 s)")
+finally:
+    held.close()
+    code = d2.stop()
+t.ok(code == 0, "that daemon stops cleanly", "\n".join(d2.lines[-10:]))
 t.done()

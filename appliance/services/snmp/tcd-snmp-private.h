@@ -20,6 +20,7 @@ struct _TcdSnmp {
   gboolean on;                  /* one version is on */
   gchar *address;               /* NULL: all */
   guint want_port, port;
+  guint retry_id;               /* the port could not be opened: tried again */
   gint nsap[2];                 /* the agent's transports (-1: none) */
   GSource *source;
   guint bus_id;

@@ -395,6 +395,43 @@ open_ports (TcdSnmp *s, GError **error)
   return TRUE;
 }
 
+#define RETRY_S 5
+
+static gboolean
+retry_open (gpointer data)
+{
+  TcdSnmp *s = data;
+  g_autoptr (GError) err = NULL;
+
+  if (!s->on || s->port || open_ports (s, &err)) {
+    s->retry_id = 0;
+    g_clear_pointer (&s->last_error, g_free);
+    return G_SOURCE_REMOVE;
+  }
+  g_free (s->last_error);
+  s->last_error = g_strdup (err->message);
+  return G_SOURCE_CONTINUE;
+}
+
+/* the port cannot be opened (another program, or 161 without the right to
+ * it): the daemon goes on, the port is tried again every RETRY_S */
+static void
+open_or_retry (TcdSnmp *s)
+{
+  g_autoptr (GError) err = NULL;
+
+  if (open_ports (s, &err)) {
+    g_clear_handle_id (&s->retry_id, g_source_remove);
+    g_clear_pointer (&s->last_error, g_free);
+    return;
+  }
+  g_warning ("%s; tried again every %d s", err->message, RETRY_S);
+  g_free (s->last_error);
+  s->last_error = g_strdup (err->message);
+  if (!s->retry_id)
+    s->retry_id = g_timeout_add_seconds (RETRY_S, retry_open, s);
+}
+
 /* ---- users and trap sinks ---- */
 
 static void
@@ -755,6 +792,7 @@ tcd_snmp_start (TcdSnmp *s, const gchar *address, guint port, GError **error)
 {
   JsonNode *sec = tcd_config_node (tcd_config_get (s->ctx->config), "snmp");
 
+  g_clear_handle_id (&s->retry_id, g_source_remove);
   close_ports (s);
   g_clear_pointer (&s->address, g_free);
   s->address = g_strdup (address);
@@ -767,11 +805,7 @@ tcd_snmp_start (TcdSnmp *s, const gchar *address, guint port, GError **error)
   switch_on (s);
   users_apply (s);
   sinks_apply (s);
-  if (!open_ports (s, error)) {
-    g_free (s->last_error);
-    s->last_error = g_strdup ((*error)->message);
-    return FALSE;
-  }
+  open_or_retry (s);
   return TRUE;
 }
 
@@ -780,7 +814,6 @@ tcd_snmp_apply (TcdSnmp *s, JsonNode *doc)
 {
   JsonNode *sec = tcd_config_node (doc, "snmp");
   gboolean on = section_on (sec);
-  g_autoptr (GError) err = NULL;
 
   if (s->cfg && tc_json_equal (sec, s->cfg))
     return;
@@ -793,11 +826,10 @@ tcd_snmp_apply (TcdSnmp *s, JsonNode *doc)
     users_apply (s);
     sinks_apply (s);
   }
-  if (on && !s->port && !open_ports (s, &err)) {
-    g_warning ("%s", err->message);
-    g_free (s->last_error);
-    s->last_error = g_strdup (err->message);
-  } else if (!on && s->port) {
+  if (on && !s->port) {
+    open_or_retry (s);
+  } else if (!on && (s->port || s->retry_id)) {
+    g_clear_handle_id (&s->retry_id, g_source_remove);
     close_ports (s);
     g_message ("SNMP: off");
   }
@@ -842,6 +874,7 @@ tcd_snmp_stats (TcdSnmp *s)
 void
 tcd_snmp_stop (TcdSnmp *s)
 {
+  g_clear_handle_id (&s->retry_id, g_source_remove);
   close_ports (s);
 }
 
@@ -850,6 +883,7 @@ tcd_snmp_free (TcdSnmp *s)
 {
   if (!s)
     return;
+  g_clear_handle_id (&s->retry_id, g_source_remove);
   close_ports (s);
   if (s->method)
     tcd_events_remove_method (s->ctx->events, "snmp_trap");
