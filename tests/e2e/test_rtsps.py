@@ -175,4 +175,28 @@ try:
 finally:
     code = d.stop()
 t.ok(code == 0, "the daemon stops cleanly", "\n".join(d.lines[-20:]))
+
+# ---- the SRTP port held by another program: the daemon goes on, RTSPS comes when it is free
+held = socket.socket()
+held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+held.bind(("127.0.0.1", 0))
+held.listen(1)
+busy = held.getsockname()[1]
+d2 = Daemon(https_port=0, extra=["--srtp-port", str(busy)])
+try:
+    d2.start()
+    d2.activate()
+    n = d2.readies
+    d2.put("config/security", {"https": {"enabled": True}})
+    wait_for(lambda: d2.readies > n, 20)
+    s, p2, _ = d2.get("config/ports")
+    t.ok(s == 200 and d2.alive() and d2.https and p2["in_use"]["srtp"] == 0,
+         f"port {busy} held: HTTPS and the rest start, RTSPS waits", p2)
+    held.close()
+    up = wait_for(lambda: d2.get("config/ports")[1].get("in_use", {}).get("srtp") == busy, 15)
+    t.ok(up, "once the port is free RTSPS listens on it (tried every 5 s)")
+finally:
+    held.close()
+    code = d2.stop()
+t.ok(code == 0, "that daemon stops cleanly", "\n".join(d2.lines[-10:]))
 t.done()

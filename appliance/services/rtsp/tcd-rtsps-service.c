@@ -17,7 +17,12 @@ typedef struct {
   TcdContext *ctx;
   TcdRtsp *rtsp;
   gboolean on;
+  gchar *address;
+  guint port;
+  guint retry_id;               /* the port could not be bound: tried again */
 } Service;
+
+#define RETRY_S 5
 
 static gpointer
 create (TcdContext *ctx)
@@ -43,27 +48,55 @@ certificate (Service *s, GError **error)
   return g_tls_certificate_new_from_files (cert, key, error);
 }
 
+/* HTTPS on: the secure server on s->port; FALSE (and why) when it cannot */
+static gboolean
+try_start (Service *s, GError **error)
+{
+  g_autoptr (GTlsCertificate) cert = NULL;
+
+  if (!(cert = certificate (s, error)))
+    return FALSE;
+  tcd_rtsp_set_tls (s->rtsp, cert);
+  if (!tcd_rtsp_start (s->rtsp, s->address, s->port, tcd_config_get (s->ctx->config), error))
+    return FALSE;
+  tcd_rtsp_set_users (s->rtsp, s->ctx->users);
+  s->on = TRUE;
+  return TRUE;
+}
+
+static gboolean
+retry (gpointer data)
+{
+  Service *s = data;
+
+  if (s->on || !tcd_config_bool (s->ctx->config, "security.https.enabled")
+      || try_start (s, NULL)) {
+    s->retry_id = 0;
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 start (gpointer self, const gchar *address, const guint *ports, GError **error)
 {
   Service *s = self;
-  g_autoptr (GTlsCertificate) cert = NULL;
   g_autoptr (GError) err = NULL;
 
+  g_clear_handle_id (&s->retry_id, g_source_remove);
   tcd_rtsp_stop (s->rtsp);
   s->on = FALSE;
+  g_free (s->address);
+  s->address = g_strdup (address);
+  s->port = ports[0];
   if (!tcd_config_bool (s->ctx->config, "security.https.enabled"))
     return TRUE;
-  if (!(cert = certificate (s, &err))) {
-    /* the plain servers go on; the secure one waits for a certificate */
-    g_warning ("RTSPS: %s: off", err->message);
-    return TRUE;
+  if (!try_start (s, &err)) {
+    /* the plain servers go on (a port such as 322 may need a right the
+     * daemon lacks, or another program holds it): tried again */
+    g_warning ("RTSPS: %s; tried again every %d s", err->message, RETRY_S);
+    s->retry_id = g_timeout_add_seconds (RETRY_S, retry, s);
   }
-  tcd_rtsp_set_tls (s->rtsp, cert);
-  if (!tcd_rtsp_start (s->rtsp, address, ports[0], tcd_config_get (s->ctx->config), error))
-    return FALSE;
-  tcd_rtsp_set_users (s->rtsp, s->ctx->users);
-  s->on = TRUE;
   return TRUE;
 }
 
@@ -114,6 +147,7 @@ stop (gpointer self)
 {
   Service *s = self;
 
+  g_clear_handle_id (&s->retry_id, g_source_remove);
   tcd_rtsp_stop (s->rtsp);
   s->on = FALSE;
 }
@@ -123,7 +157,9 @@ destroy (gpointer self)
 {
   Service *s = self;
 
+  g_clear_handle_id (&s->retry_id, g_source_remove);
   tcd_rtsp_free (s->rtsp);
+  g_free (s->address);
   g_free (s);
 }
 
