@@ -25,6 +25,8 @@ packages=(
   # miniupnpd as the test's gateway), time (chronyd and faketime in the tests), DSCP captures
   libxml2-dev libxml2-utils python3-zeep libsnmp-dev snmp snmpd snmptrapd
   libminiupnpc-dev miniupnpd chrony faketime tcpdump
+  # e2e-upnp: miniupnpd's nftables flavour and nft, which makes the chains it fills
+  miniupnpd-nftables nftables
   # the camera as a service: sd_notify, the Debian package
   libsystemd-dev debhelper dpkg-dev fakeroot lintian
   # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog

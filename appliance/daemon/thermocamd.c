@@ -38,6 +38,8 @@
 #include "tcd-http.h"
 #include "tcd-modbus.h"
 #include "tcd-mqtt.h"
+#include "tcd-snmp.h"
+#include "tcd-upnp.h"
 #include "tcd-rtsp.h"
 #include "tcd-wsd.h"
 #include "tcd-service-table.h"
@@ -56,6 +58,9 @@ static const TcdServiceClass *const service_table[] = {
   &tcd_modbus_service,
   &tcd_mqtt_service,
   &tcd_wsd_service,
+  &tcd_snmp_service,
+  &tcd_rtsps_service,
+  &tcd_upnp_service,
 };
 
 /* The ports are listed in this order (then the others in the table's):

@@ -49,7 +49,15 @@ struct _TcdEvents {
   gboolean net_down, ip_conflict;
   /* calibration */
   gchar *cal_path, *cal_hash;
+  /* linkage methods services offer (tcd_events_add_method): TcdEvMethod */
+  GPtrArray *methods;
 };
+
+typedef struct {
+  gchar *name;
+  TcdEventsMethodFunc func;
+  gpointer data;
+} TcdEvMethod;
 
 typedef struct {
   TcdEvents *e;

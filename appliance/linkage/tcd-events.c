@@ -220,6 +220,14 @@ tcd_ev_link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *t
       json_node_unref (job);
     }
   }
+  if ((begin || end || momentary) && e->methods
+      && !tc_json_get_bool (json_node_get_object (ev), "repeat", FALSE)) {
+    for (guint i = 0; i < e->methods->len; i++) {
+      TcdEvMethod *m = g_ptr_array_index (e->methods, i);
+      if (member_true (linkage, m->name))
+        m->func (ev, tag, m->data);
+    }
+  }
   if (!(begin || momentary))
     return;
   ftp = member_true (linkage, "ftp") && ftp_ready (e, tag);
@@ -256,6 +264,37 @@ tcd_ev_link_event (TcdEvents *e, JsonNode *ev, JsonNode *linkage, const gchar *t
       on_event_pictures (none, j);
     }
   }
+}
+
+static void
+method_free (TcdEvMethod *m)
+{
+  g_free (m->name);
+  g_free (m);
+}
+
+void
+tcd_events_add_method (TcdEvents *e, const gchar *name, TcdEventsMethodFunc func,
+    gpointer user_data)
+{
+  TcdEvMethod *m = g_new0 (TcdEvMethod, 1);
+
+  if (!e->methods)
+    e->methods = g_ptr_array_new_with_free_func ((GDestroyNotify) method_free);
+  m->name = g_strdup (name);
+  m->func = func;
+  m->data = user_data;
+  g_ptr_array_add (e->methods, m);
+}
+
+void
+tcd_events_remove_method (TcdEvents *e, const gchar *name)
+{
+  for (guint i = 0; e->methods && i < e->methods->len; i++)
+    if (g_str_equal (((TcdEvMethod *) g_ptr_array_index (e->methods, i))->name, name)) {
+      g_ptr_array_remove_index (e->methods, i);
+      return;
+    }
 }
 
 void
@@ -492,6 +531,7 @@ tcd_events_free (TcdEvents *e)
     return;
   g_clear_handle_id (&e->tick, g_source_remove);
   g_clear_handle_id (&e->recovery_id, g_source_remove);
+  g_clear_pointer (&e->methods, g_ptr_array_unref);
   if (e->monitor_id)
     g_signal_handler_disconnect (e->monitor, e->monitor_id);
   g_cancellable_cancel (e->cancel);

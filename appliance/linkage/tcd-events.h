@@ -67,6 +67,15 @@ typedef void (*TcdEventsTestFunc) (GError *error, gpointer user_data);
 void       tcd_events_test (TcdEvents *e, const gchar *what, JsonNode *section,
                             TcdEventsTestFunc done, gpointer user_data);
 
+/* A linkage method a service offers (the SNMP trap): @func is called on
+ * the main loop for each linked event whose linkage has the member @name
+ * true, when it starts (not its repeats), stops or happens (momentary);
+ * @tag names its source ("rule-3", "scene", an exception's type) */
+typedef void (*TcdEventsMethodFunc) (JsonNode *ev, const gchar *tag, gpointer user_data);
+void       tcd_events_add_method (TcdEvents *e, const gchar *name, TcdEventsMethodFunc func,
+                                  gpointer user_data);
+void       tcd_events_remove_method (TcdEvents *e, const gchar *name);
+
 /* Simulated network backend (tests, demos): the link and an IP conflict */
 void       tcd_events_simulate_network (TcdEvents *e, gint link_up, gint ip_conflict);
 

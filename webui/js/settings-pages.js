@@ -10,11 +10,11 @@ export const CHAPTERS = [
   { id: 'linkage', pages: ['schedules', 'alarm-outputs', 'ftp', 'email', 'center'] },
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
-  { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics', 'onvif'] },
+  { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics', 'onvif', 'snmp', 'upnp'] },
   { id: 'system', pages: ['device', 'time', 'security', 'delivery', 'history'] },
 ];
 
-const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture'];
+const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture', 'linkage.snmp_trap'];
 
 export const PAGES = {
   thermometry: { manual: '3.1', parts: [{ section: 'thermometry', groups: [
@@ -98,7 +98,7 @@ export const PAGES = {
     { section: 'recording', groups: [{ title: 'grp.recording', fields: ['file_size_mb', 'storage_mb'] }] },
   ] },
   ports: { manual: '9.2', extra: 'ports', parts: [{ section: 'ports', groups: [
-    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'modbus', 'wsd', 'listen_address'] }] }] },
+    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'listen_address'] }] }] },
   modbus: { manual: '9.2, 10.10', extra: 'registers', parts: [{ section: 'modbus' }, { section: 'rs485' }] },
   device: { manual: '10.1', parts: [{ section: 'device' }] },
   time: { manual: '10.8', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] }] }] },
@@ -122,6 +122,19 @@ export const PAGES = {
     { title: 'grp.onvif', fields: ['enabled', 'authentication', 'discovery', 'location', 'scopes'] },
     { title: 'grp.onvifUsers', list: 'users', item: 'set.onvifUser', fields: ['name', 'level', 'password'],
       grow: { name: '', level: 'User' } },
+  ] }] },
+  upnp: { manual: '9.3', parts: [{ section: 'upnp', groups: [
+    { title: 'grp.upnp', fields: ['enabled', 'friendly_name', 'mode', 'lease_s', 'discovery_address'] },
+    { title: 'grp.upnpMappings', list: 'mappings', item: 'set.upnpMapping', fields: ['port', 'enabled',
+      { path: 'external_port', when: ['mode', 'manual'] }], grow: { port: 'http' } },
+  ] }] },
+  snmp: { manual: '9.4', parts: [{ section: 'snmp', groups: [
+    { title: 'grp.snmpVersions', fields: ['v1', 'v2c', 'v3'] },
+    { title: 'grp.snmpCommunities', fields: ['read_community', 'write_community', 'contact', 'location'] },
+    { title: 'grp.snmpUsers', list: 'users', item: 'set.snmpUser', fields: ['name', 'access', 'level', 'auth_protocol',
+      'auth_password', 'priv_protocol', 'priv_password'], grow: { name: 'nms' } },
+    { title: 'grp.snmpTraps', list: 'trap_receivers', item: 'set.snmpReceiver', fields: ['address', 'port', 'version',
+      'community', 'user', 'inform'], grow: { address: '' } },
   ] }] },
   history: { parts: [{ section: 'history' }] },
 };

@@ -93,7 +93,7 @@ handle_certificate_delete (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *r
   tcd_audit (ctx->security, "certificate", who->user, who->address,
       "deleted the certificate");
   /* HTTPS on: a new self-signed one is made */
-  certificate_changed (h);
+  tcd_services_security_changed (h->ctx->services, TCD_SECURITY_CERTIFICATE);
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
 }
 
@@ -130,7 +130,7 @@ handle_certificate_put (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   }
   tcd_audit (ctx->security, "certificate", who->user, who->address,
       "installed a certificate");
-  certificate_changed (h);
+  tcd_services_security_changed (h->ctx->services, TCD_SECURITY_CERTIFICATE);
   send_certificate (h, msg, SOUP_STATUS_OK);
 }
 
@@ -151,7 +151,7 @@ handle_self_signed (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   }
   tcd_audit (ctx->security, "certificate", who->user, who->address,
       "created a self-signed certificate for %s, %u days", p.host, p.days);
-  certificate_changed (h);
+  tcd_services_security_changed (h->ctx->services, TCD_SECURITY_CERTIFICATE);
   send_certificate (h, msg, SOUP_STATUS_CREATED);
 }
 

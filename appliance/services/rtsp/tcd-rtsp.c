@@ -244,6 +244,7 @@ struct _TcdRtsp {
   gint sensor_fps;              /* the frame rate the streams were made for */
   TcdRtspStream streams[2];
   GHashTable *extra;            /* name -> password: the ONVIF users, who may watch too */
+  GTlsCertificate *tls;         /* RTSP over TLS, SRTP media (tcd_rtsp_set_tls) */
 };
 
 /* One media's feed: the encoder's AUs into its appsrc, re-stamped into the
@@ -647,6 +648,16 @@ client_connected (GstRTSPServer *server, GstRTSPClient *client, gpointer user_da
         release_conn);
   g_object_set_data_full (G_OBJECT (client), CLIENT_INFO, g_new0 (ClientInfo, 1), g_free);
   g_signal_connect (client, "play-request", G_CALLBACK (client_play), r);
+  if (r->tls) {
+    /* what gst-rtsp-server's own accept does (auth's check_connect), for
+     * a connection handed over: TLS on it before the client reads */
+    GstRTSPConnection *conn = gst_rtsp_client_get_connection (client);
+    GTlsConnection *tls = conn ? gst_rtsp_connection_get_tls (conn, NULL) : NULL;
+    if (tls)
+      g_tls_connection_set_certificate (tls, r->tls);
+    else
+      gst_rtsp_client_close (client);
+  }
   t->r = r;
   g_weak_ref_init (&t->client, client);
   g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, RTSP_LOGIN_TIMEOUT_S, login_timeout, t,
@@ -691,6 +702,12 @@ tcd_rtsp_start (TcdRtsp *r, const gchar *address, guint port, JsonNode *doc,
     gst_rtsp_media_factory_set_address_pool (f, pool);
     gst_rtsp_media_factory_set_protocols (f, GST_RTSP_LOWER_TRANS_UDP
         | GST_RTSP_LOWER_TRANS_UDP_MCAST | GST_RTSP_LOWER_TRANS_TCP);
+    if (r->tls) {
+      /* SRTP only (RTP/SAVP and its feedback profile), no multicast */
+      gst_rtsp_media_factory_set_profiles (f, GST_RTSP_PROFILE_SAVP | GST_RTSP_PROFILE_SAVPF);
+      gst_rtsp_media_factory_set_protocols (f, GST_RTSP_LOWER_TRANS_UDP
+          | GST_RTSP_LOWER_TRANS_TCP);
+    }
     gst_rtsp_media_factory_add_role (f, ROLE,
         GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN, TRUE,
         GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE, NULL);
@@ -718,6 +735,12 @@ guint
 tcd_rtsp_get_port (TcdRtsp *r)
 {
   return r->listener ? r->port : 0;
+}
+
+void
+tcd_rtsp_set_tls (TcdRtsp *r, GTlsCertificate *cert)
+{
+  g_set_object (&r->tls, cert);
 }
 
 static GstRTSPFilterResult
@@ -767,6 +790,7 @@ tcd_rtsp_free (TcdRtsp *r)
   tcd_rtsp_stop (r);
   tcd_conns_free (r->conns);
   g_clear_pointer (&r->extra, g_hash_table_unref);
+  g_clear_object (&r->tls);
   for (guint i = 0; i < 2; i++)
     g_mutex_clear (&r->streams[i].lock);
   g_free (r);

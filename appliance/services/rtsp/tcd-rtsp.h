@@ -28,13 +28,19 @@ guint     tcd_rtsp_get_port (TcdRtsp *r);
  * frame rate, profile, I-frame interval, the sensor's rate) restarts the
  * stream, whose clients then reconnect */
 void      tcd_rtsp_apply (TcdRtsp *r, JsonNode *doc);
+/* The secure server (the rtsps service, tcd-rtsps-service.c): RTSP over TLS
+ * with @cert (the HTTPS certificate) and SRTP media (RTP/SAVP, keys by
+ * MIKEY in the SDP and the SETUP); set before tcd_rtsp_start, and again
+ * when the certificate changes (the next connections get the new one) */
+void      tcd_rtsp_set_tls (TcdRtsp *r, GTlsCertificate *cert);
 /* Who may watch: every account (NULL or none: nobody) */
 void      tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users);
 /* Who else may watch (Digest): @users name -> password (ONVIF's), or NULL */
 void      tcd_rtsp_set_extra_users (TcdRtsp *r, GHashTable *users);
 JsonNode *tcd_rtsp_stats (TcdRtsp *r);
 
-/* The service of the table (tcd-rtsp-service.c) */
+/* The services of the table (tcd-rtsp-service.c, tcd-rtsps-service.c) */
 extern const TcdServiceClass tcd_rtsp_service;
+extern const TcdServiceClass tcd_rtsps_service;
 
 G_END_DECLS
