@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "tcd-config.h"
+#include <gio/gio.h>
 
 typedef struct {
   guint id;
@@ -15,6 +15,9 @@ typedef struct {
 
 static GMutex lock;
 static gint64 offset_us;
+/* a slew: from base at the monotonic time start, delta at ppm */
+static gint64 slew_start, slew_delta;
+static guint slew_ppm;
 static GTimeZone *zone;                 /* NULL: UTC */
 static gchar *zone_id;
 static gchar *state_file;
@@ -23,14 +26,41 @@ static guint last_watch;
 
 /* ---- device time ---- */
 
+/* the offset now and what is left of the slew (lock held) */
+static gint64
+offset_locked (gint64 *left)
+{
+  gint64 moved, elapsed;
+
+  if (left)
+    *left = 0;
+  if (slew_delta == 0)
+    return offset_us;
+  elapsed = MAX (g_get_monotonic_time () - slew_start, 0);
+  moved = MIN (elapsed * (gint64) slew_ppm / 1000000, ABS (slew_delta));
+  if (left)
+    *left = slew_delta > 0 ? slew_delta - moved : slew_delta + moved;
+  return offset_us + (slew_delta > 0 ? moved : -moved);
+}
+
 gint64
 tcd_clock_get_offset (void)
 {
   gint64 o;
   g_mutex_lock (&lock);
-  o = offset_us;
+  o = offset_locked (NULL);
   g_mutex_unlock (&lock);
   return o;
+}
+
+gint64
+tcd_clock_slew_remaining (void)
+{
+  gint64 left;
+  g_mutex_lock (&lock);
+  offset_locked (&left);
+  g_mutex_unlock (&lock);
+  return left;
 }
 
 gint64
@@ -139,6 +169,17 @@ tcd_clock_unwatch (guint id)
 
 /* ---- the offset, persisted ---- */
 
+static void
+save (const gchar *path, gint64 o)
+{
+  if (path) {
+    g_autofree gchar *text = g_strdup_printf ("%" G_GINT64_FORMAT "\n", o);
+    g_autoptr (GError) err = NULL;
+    if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &err))
+      g_warning ("clock: cannot keep the offset: %s", err->message);
+  }
+}
+
 void
 tcd_clock_set_offset (gint64 o)
 {
@@ -146,14 +187,30 @@ tcd_clock_set_offset (gint64 o)
 
   g_mutex_lock (&lock);
   offset_us = o;
+  slew_delta = 0;
   path = g_strdup (state_file);
   g_mutex_unlock (&lock);
-  if (path) {
-    g_autofree gchar *text = g_strdup_printf ("%" G_GINT64_FORMAT "\n", o);
-    g_autoptr (GError) err = NULL;
-    if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &err))
-      g_warning ("clock: cannot keep the offset: %s", err->message);
-  }
+  save (path, o);
+  notify (TCD_CLOCK_CHANGED_OFFSET);
+}
+
+void
+tcd_clock_slew (gint64 delta_us, guint ppm)
+{
+  g_autofree gchar *path = NULL;
+  gint64 target;
+
+  g_mutex_lock (&lock);
+  offset_us = offset_locked (NULL);
+  slew_start = g_get_monotonic_time ();
+  slew_delta = ppm ? delta_us : 0;
+  slew_ppm = ppm;
+  if (!ppm)
+    offset_us += delta_us;
+  target = offset_us + slew_delta;
+  path = g_strdup (state_file);
+  g_mutex_unlock (&lock);
+  save (path, target);
   notify (TCD_CLOCK_CHANGED_OFFSET);
 }
 
@@ -181,6 +238,7 @@ tcd_clock_init (const gchar *state_dir)
       o = v;
   }
   offset_us = o;
+  slew_delta = 0;
   g_mutex_unlock (&lock);
 }
 
@@ -232,7 +290,7 @@ tcd_clock_zone_identifier (const gchar *name, const TcdDstRule *rule, GError **e
 
   if (!name || !*name || strlen (name) > 64
       || !(tz = g_time_zone_new_identifier (name))) {
-    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "unknown time zone \"%.64s\"", name ? name : "");
     return NULL;
   }
@@ -245,11 +303,11 @@ tcd_clock_zone_identifier (const gchar *name, const TcdDstRule *rule, GError **e
     return g_string_free (g_steal_pointer (&s), FALSE);
   if (!point_ok (&rule->start) || !point_ok (&rule->end)
       || rule->bias_min < 1 || rule->bias_min > 180) {
-    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID, "invalid DST rule");
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "invalid DST rule");
     return NULL;
   }
   if (rule->start.month == rule->end.month && rule->start.week == rule->end.week) {
-    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "DST must start and end in different weeks");
     return NULL;
   }
@@ -313,7 +371,7 @@ tcd_clock_rule_from_config (JsonNode *time_section, gchar **zone_out, TcdDstRule
   rule->bias_min = 60;
   get_uint (d, "bias_min", &rule->bias_min);
   if (!get_point (d, "start", &rule->start) || !get_point (d, "end", &rule->end)) {
-    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "a custom DST needs its start and end");
     return FALSE;
   }
@@ -327,7 +385,7 @@ tcd_clock_set_zone (const gchar *identifier, GError **error)
   gboolean changed;
 
   if (!tz) {
-    g_set_error (error, TCD_CONFIG_ERROR, TCD_CONFIG_ERROR_INVALID,
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "unknown time zone \"%.80s\"", identifier ? identifier : "");
     return FALSE;
   }

@@ -45,6 +45,12 @@ gint64     tcd_clock_to_host (gint64 device_us);
 gint64     tcd_clock_get_offset (void);
 /* Set the offset (a step); persisted when a state file was given */
 void       tcd_clock_set_offset (gint64 offset_us);
+/* Move the offset by @delta_us gradually, @ppm µs per second (a slew): the
+ * device's time never jumps.  The end value is what is kept; a step or
+ * another slew replaces it.  The watchers are told when it starts. */
+void       tcd_clock_slew (gint64 delta_us, guint ppm);
+/* What is left of the slew, µs (0: none) */
+gint64     tcd_clock_slew_remaining (void);
 /* Set the device's time now to @utc_us (manual set, the computer's time) */
 void       tcd_clock_set_now (gint64 utc_us);
 /* Load the offset from @state_dir/clock and save there from now on

@@ -19,6 +19,7 @@
  * is empty and there is room.
  */
 #include "tcd-security-private.h"
+#include "tcd-clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -199,7 +200,7 @@ audit_line (const gchar *type, const gchar *user, const gchar *address, const gc
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = tcd_clock_now_utc_dt ();
   g_autofree gchar *time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
   g_autofree gchar *text = NULL;
 

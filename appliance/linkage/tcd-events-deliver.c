@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-events-private.h"
+#include "tcd-clock.h"
 
 #include <gst/gst.h>
 #include <math.h>
@@ -193,7 +194,7 @@ test_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
   TestJob *t = data;
   GError *err = NULL;
   gboolean ok = FALSE;
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = tcd_clock_now_utc_dt ();
   g_autofree gchar *stamp = g_date_time_format_iso8601 (now);
   g_autofree gchar *text = g_strdup_printf ("A test from thermocam %s at %s.\n", t->serial,
       stamp);

@@ -11,6 +11,7 @@
  * The workers read the configuration from a copy made at each change.
  */
 #include "tcd-events-private.h"
+#include "tcd-clock.h"
 
 #include <gst/gst.h>
 #include <math.h>
@@ -33,13 +34,8 @@ tcd_ev_cfg (TcdEvents *e, const gchar *path)
 static GDateTime *
 local_now (TcdEvents *e)
 {
-  JsonNode *tzn = tcd_ev_cfg (e, "time.timezone");
-  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (tzn ? json_node_get_string (tzn)
-      : "UTC");
-
-  if (!tz)
-    tz = g_time_zone_new_utc ();
-  return g_date_time_new_now (tz);
+  /* the device clock in its zone, with its DST rule */
+  return tcd_clock_now_local ();
 }
 
 gboolean

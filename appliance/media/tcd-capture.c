@@ -18,6 +18,7 @@
  * the pictures to the main context.
  */
 #include "tcd-capture.h"
+#include "tcd-clock.h"
 
 #include "tcd-config.h"
 #include "tcd-schedule.h"
@@ -298,7 +299,7 @@ static gint64
 frame_time (TcdCapture *c, GstSample *sample)
 {
   GstBuffer *buf = gst_sample_get_buffer (sample);
-  gint64 now_real = g_get_real_time ();
+  gint64 now_real = tcd_clock_now_utc ();
   gint64 captured = 0;
 
   if (buf && GST_BUFFER_PTS_IS_VALID (buf))
@@ -454,7 +455,7 @@ static gboolean
 timed_tick (gpointer data)
 {
   TcdCapture *c = data;
-  g_autoptr (GDateTime) now = g_date_time_new_now (c->tz);
+  g_autoptr (GDateTime) now = tcd_clock_now_local ();
 
   if (tcd_schedule_contains (c->schedule, now))
     take (c, &c->timed_picture, 1, 0, "timed", TRUE, timed_done, c);
