@@ -353,8 +353,9 @@ tcd_clock_rule_from_config (JsonNode *time_section, gchar **zone_out, TcdDstRule
   JsonNode *tzn = t ? json_object_get_member (t, "timezone") : NULL;
   JsonNode *dn = t ? json_object_get_member (t, "dst") : NULL;
   JsonObject *d = dn && JSON_NODE_HOLDS_OBJECT (dn) ? json_node_get_object (dn) : NULL;
-  const gchar *mode = d ? json_object_get_string_member_with_default (d, "mode", "zone")
-      : "zone";
+  JsonNode *mn = d ? json_object_get_member (d, "mode") : NULL;
+  const gchar *mode = mn && JSON_NODE_HOLDS_VALUE (mn)
+      && json_node_get_value_type (mn) == G_TYPE_STRING ? json_node_get_string (mn) : "zone";
 
   memset (rule, 0, sizeof *rule);
   *zone_out = g_strdup (tzn && JSON_NODE_HOLDS_VALUE (tzn)

@@ -18,7 +18,7 @@ struct _TcdTimesync {
   /* the settings */
   gboolean enabled;
   gchar *server, *policy;
-  guint port, interval_min, step_ms, timeout_ms;
+  guint port, interval_s, step_ms, timeout_ms;
   /* the state */
   State state;
   GCancellable *cancel;         /* the query under way */
@@ -112,7 +112,7 @@ on_answer (GObject *src, GAsyncResult *res, gpointer data)
       t->state = STATE_FAILING;
       exception (t, "start", m);
     }
-    schedule (t, MIN (RETRY_S, t->interval_min * 60));
+    schedule (t, MIN (RETRY_S, t->interval_s));
     return;
   }
   if (t->state == STATE_FAILING) {
@@ -124,7 +124,7 @@ on_answer (GObject *src, GAsyncResult *res, gpointer data)
   t->delay_us = r->delay_us;
   correct (t, r);
   t->last_sync_us = tcd_clock_now_utc ();
-  schedule (t, t->interval_min * 60);
+  schedule (t, t->interval_s);
 }
 
 static void
@@ -148,7 +148,7 @@ tcd_timesync_new (TcdEvents *events)
   t->events = events;
   t->state = STATE_OFF;
   t->port = 123;
-  t->interval_min = 60;
+  t->interval_s = 3600;
   t->step_ms = 128;
   t->timeout_ms = 2000;
   return t;
@@ -194,10 +194,10 @@ tcd_timesync_apply (TcdTimesync *t, JsonNode *doc)
       && *str_at (doc, "time.ntp.server");
   const gchar *server = str_at (doc, "time.ntp.server");
   guint port = int_at (doc, "time.ntp.port", 123);
-  guint interval = int_at (doc, "time.ntp.interval_min", 60);
+  guint interval = int_at (doc, "time.ntp.interval_s", 3600);
   const gchar *policy = str_at (doc, "time.ntp.policy");
   gboolean changed = enabled != t->enabled || g_strcmp0 (server, t->server) != 0
-      || port != t->port || interval != t->interval_min;
+      || port != t->port || interval != t->interval_s;
 
   t->step_ms = int_at (doc, "time.ntp.step_threshold_ms", 128);
   t->timeout_ms = int_at (doc, "time.ntp.timeout_ms", 2000);
@@ -214,7 +214,7 @@ tcd_timesync_apply (TcdTimesync *t, JsonNode *doc)
   g_free (t->server);
   t->server = g_strdup (server);
   t->port = port;
-  t->interval_min = MAX (interval, 1);
+  t->interval_s = MAX (interval, 1);
   t->state = enabled ? STATE_UNKNOWN : STATE_OFF;
   g_clear_pointer (&t->error, g_free);
   g_clear_handle_id (&t->timer, g_source_remove);

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * With time.ntp.enabled, the server is asked (SNTP, core/tcd-sntp.h) when
- * the settings change and every interval_min minutes; the device clock's
+ * the settings change and every interval_s minutes; the device clock's
  * offset (core/tcd-clock.h) is stepped or slewed to the server's time by
  * time.ntp.policy.  When the server stops answering, the exception
  * "time_sync_failed" starts (once); its next answer stops it.

@@ -68,7 +68,7 @@ handle_licenses (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   g_autoptr (JsonNode) doc = tc_json_parse (tcd_licenses_json, -1, 0, &err);
 
   if (!doc) {
-    send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal", NULL,
+    send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL,
         "the license list does not read: %s", err->message);
     return;
   }
