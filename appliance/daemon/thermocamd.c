@@ -42,6 +42,7 @@
 #include "tcd-rtsp.h"
 #include "tcd-service-table.h"
 #include "tcd-snapshot.h"
+#include "tcd-units.h"
 #include "tc-json.h"
 
 #ifndef TCD_DATA_DIR
@@ -669,6 +670,7 @@ main (int argc, char **argv)
   tcd_change_add_check (ctx->change, "ports", check_ports, &d);
   tcd_change_add_check (ctx->change, "ip_filter", tcd_change_check_ip_filter, NULL);
   tcd_change_add_check (ctx->change, "streams", check_streams, &d);
+  tcd_change_add_check (ctx->change, "units", tcd_units_check, NULL);
   tcd_change_add_policy (ctx->change, "ports", ports_incoming, ports_view, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "pipeline", pipeline_apply, NULL,
       ctx->pipeline);

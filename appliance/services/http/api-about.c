@@ -29,7 +29,7 @@ static const struct {
   {"sand", "Sand", 0.90},
   {"soil", "Soil", 0.92},
   {"cloth", "Cloth", 0.98},
-  {"hard_paperboard", "Hard Paperboard", 0.90},
+  {"paperboard", "Hard Paperboard", 0.90},
   {"white_paper", "White Paper", 0.90},
   {"water", "Water", 0.96},
 };
