@@ -11,7 +11,7 @@ export const CHAPTERS = [
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
   { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics'] },
-  { id: 'system', pages: ['device', 'time', 'security', 'delivery', 'history'] },
+  { id: 'system', pages: ['device', 'time', 'units', 'about', 'security', 'delivery', 'history'] },
 ];
 
 const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture'];
@@ -39,7 +39,7 @@ export const PAGES = {
     { title: 'grp.inputs', list: 'inputs', item: 'set.input', fields: ['name', 'enabled', 'type', ...LINKAGE] },
   ] }] },
   exceptions: { manual: '4.2', parts: [{ section: 'exceptions', groups:
-    ['network_disconnected', 'ip_conflict', 'illegal_login', 'calibration_changed'].map((x) => (
+    ['network_disconnected', 'ip_conflict', 'illegal_login', 'calibration_changed', 'time_sync_failed'].map((x) => (
       { title: 'f.' + x, fields: [x + '.enabled', ...LINKAGE.map((f) => x + '.' + f)] })) }] },
   burning: { manual: '4.3', parts: [{ section: 'burning_prevention', groups: [
     { title: 'sec.burning_prevention', fields: ['enabled', 'mode', { path: 'threshold', when: ['mode', 'auto'] },
@@ -101,7 +101,13 @@ export const PAGES = {
     { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'modbus', 'listen_address'] }] }] },
   modbus: { manual: '9.2, 10.10', extra: 'registers', parts: [{ section: 'modbus' }, { section: 'rs485' }] },
   device: { manual: '10.1', parts: [{ section: 'device' }] },
-  time: { manual: '10.8', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] }] }] },
+  time: { manual: '10.8', extra: 'clock', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] },
+    { title: 'grp.dst', fields: ['dst.mode', ...['start', 'end'].flatMap((p) => ['month', 'week', 'weekday', 'hour', 'minute']
+      .map((k) => ({ path: `dst.${p}.${k}`, when: ['dst.mode', 'custom'] }))), { path: 'dst.bias_min', when: ['dst.mode', 'custom'] }] },
+    { title: 'grp.ntp', fields: ['ntp.enabled', 'ntp.server', 'ntp.port', 'ntp.interval_s', 'ntp.policy',
+      { path: 'ntp.step_threshold_ms', when: ['ntp.policy', 'auto'] }, 'ntp.timeout_ms'] }] }] },
+  units: { manual: '10.11', parts: [{ section: 'units' }] },
+  about: { manual: '10.1, 10.7', extra: 'about' },
   security: { manual: '10.12', parts: [{ section: 'security', groups: [
     { title: 'grp.authentication', fields: ['authentication.web', 'authentication.rtsp'] },
     { title: 'grp.ipFilter', fields: ['ip_filter.enabled', 'ip_filter.mode', 'ip_filter.addresses'] },
