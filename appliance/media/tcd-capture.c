@@ -65,7 +65,6 @@ struct _TcdCapture {
   guint interval_s;
   PictureSpec timed_picture;
   JsonNode *schedule;
-  GTimeZone *tz;
   TcdCaptureFunc timed_func;
   gpointer timed_data;
 };
@@ -479,7 +478,7 @@ tcd_capture_apply (TcdCapture *c, JsonNode *doc)
   JsonNode *timed = tcd_config_node (doc, "capture.timed");
   JsonObject *to = timed && JSON_NODE_HOLDS_OBJECT (timed) ? json_node_get_object (timed) : NULL;
   JsonNode *n;
-  const gchar *tzid = NULL, *palette;
+  const gchar *palette;
   gboolean enabled;
   guint interval;
 
@@ -498,18 +497,7 @@ tcd_capture_apply (TcdCapture *c, JsonNode *doc)
   c->palette = palette ? g_strdelimit (g_strdup (palette), "_", '-') : NULL;
   g_mutex_unlock (&c->lock);
 
-  /* the schedule's time zone */
-  n = tcd_config_node (doc, "time.timezone");
-  if (n && JSON_NODE_HOLDS_VALUE (n))
-    tzid = json_node_get_string (n);
-  g_clear_pointer (&c->tz, g_time_zone_unref);
-  if (tzid)
-    c->tz = g_time_zone_new_identifier (tzid);
-  if (!c->tz) {
-    if (tzid)
-      g_warning ("capture: unknown time zone \"%s\": schedules in UTC", tzid);
-    c->tz = g_time_zone_new_utc ();
-  }
+  /* the schedule's time zone is the device clock's (tcd-clock.h) */
 
   /* the timed capture */
   parse_picture (to ? json_object_get_member (to, "picture") : NULL, &c->timed_picture);
@@ -550,7 +538,6 @@ tcd_capture_new (TcdPipeline *pipeline, TcdStore *store)
   c->pipeline = pipeline;
   c->store = store;
   c->main_ctx = g_main_context_ref_thread_default ();
-  c->tz = g_time_zone_new_utc ();
   g_mutex_init (&c->lock);
   g_cond_init (&c->cond);
   c->encoders = g_thread_pool_new (encode_job, c, ENCODERS, FALSE, NULL);
@@ -631,7 +618,6 @@ tcd_capture_free (TcdCapture *c)
   g_main_context_unref (c->ctx);
   g_main_context_unref (c->main_ctx);
   g_clear_pointer (&c->schedule, json_node_unref);
-  g_clear_pointer (&c->tz, g_time_zone_unref);
   g_free (c->palette);
   g_mutex_clear (&c->lock);
   g_cond_clear (&c->cond);

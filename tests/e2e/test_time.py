@@ -261,6 +261,32 @@ try:
         time.sleep(0.1)
     t.ok(abs(skew) < TOL_MS, "the device's time follows the server back (step)", skew)
 
+    # ---- a small offset is slewed, not stepped ----
+    s, j, _ = d.put("config/time", {"ntp": {"enabled": False}})
+    # ahead by what the request takes plus some: between 0.1 and 0.4 s
+    s, j, _ = d.put("time", {"epoch_ms": int(time.time() * 1000) + 300})
+    skew0, _ = device_skew_ms(d)
+    t.ok(s == 200 and 100 < skew0 < 400, "the device ahead by a fraction of a second (set by hand)",
+         skew0)
+    s, j, _ = d.put("config/time", {"ntp": {"enabled": True, "policy": "auto",
+                                            "step_threshold_ms": 500}})
+    end = time.time() + 5
+    while time.time() < end:
+        s, j = device_skew_ms(d)
+        if j and j["ntp"]["state"] == "ok":
+            break
+        time.sleep(0.1)
+    skew1, j = device_skew_ms(d)
+    left = j["ntp"]["slewing_ms"]
+    t.ok(j["ntp"]["state"] == "ok" and abs(left + skew0) < 20 and abs(skew1 - skew0) < 20,
+         "under step_threshold_ms the correction slews: the time does not jump, "
+         "the whole correction is left to do", (skew0, skew1, j["ntp"]))
+    time.sleep(2)
+    skew2, j2 = device_skew_ms(d)
+    left2 = j2["ntp"]["slewing_ms"]
+    t.ok(0.5 <= left2 - left <= 2.5 and skew2 < skew1 + 5,
+         "the slew moves at 0.5 ms per second, never forward", (left, left2, skew1, skew2))
+
     # ---- manual set, kept across a restart ----
     s, j, _ = d.put("config/time", {"ntp": {"enabled": False}})
     t.ok(s == 200, "NTP off", j)
