@@ -1536,6 +1536,9 @@ osd_update_date (GstThermalOsd * self)
       "%I:%M:%S %p" : "%H:%M:%S");
   text = dt ? g_date_time_format (dt, fmt) : NULL;
   g_strlcpy (self->date_text, text ? text : "", sizeof (self->date_text));
+  /* once a second: what the picture says, for who checks the clock */
+  GST_DEBUG_OBJECT (self, "date \"%s\" (clock offset %" G_GINT64_FORMAT " us)",
+      self->date_text, self->cur.clock_offset);
   g_free (text);
   g_free (fmt);
   if (dt)

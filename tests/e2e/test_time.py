@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(__file__))
 from daemon import PASSWORD, Daemon, Events, Tap  # noqa: E402
@@ -111,10 +111,26 @@ class Clock:
 
     def __init__(self, d):
         self.d = d
-        s, _, h = d.post("session", {"name": "admin", "password": PASSWORD}, auth=False)
+        s, j, h = d.post("session", {"name": "admin", "password": PASSWORD}, auth=False)
         m = re.search(r"thermocam_session=([^;\s]+)", h)
         self.cookie = m.group(1) if m else ""
+        self.csrf = j.get("csrf_token", "") if isinstance(j, dict) else ""
         self.conn = None
+
+    def set_ahead(self, ms):
+        """PUT /time: the device's time this machine's + @ms, in one round
+        trip (the session's cookie and CSRF token); (status, answer)"""
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.http, timeout=10)
+        try:
+            body = json.dumps({"epoch_ms": int(time.time() * 1000 + ms)})
+            conn.request("PUT", "/api/v1/time", body=body,
+                         headers={"Cookie": "thermocam_session=" + self.cookie,
+                                  "X-CSRF-Token": self.csrf,
+                                  "Content-Type": "application/json"})
+            r = conn.getresponse()
+            return r.status, json.loads(r.read() or b"null")
+        finally:
+            conn.close()
 
     def skew_ms(self):
         """(device time - this machine's in ms, the answer), the best of 3"""
@@ -150,6 +166,35 @@ def device_skew_ms(d):
     return CLOCK.skew_ms()
 
 
+def osd_dates(d, since):
+    """[(date text, clock offset µs)] the OSD element logged from line @since
+    on (its debug line, once a second)"""
+    out = []
+    for line in d.lines[since:]:
+        m = re.search(r'osd_update_date:.*date "([^"]*)" \(clock offset (-?\d+) us\)', line)
+        if m:
+            out.append((m.group(1), int(m.group(2))))
+    return out
+
+
+def osd_check(d, want_offset_ms, timeout=5):
+    """waits for an OSD date drawn with the device's offset: (its skew to this
+    machine's clock + the offset in s, its offset in ms), or None"""
+    since = len(d.lines)
+    end = time.time() + timeout
+    while time.time() < end:
+        for text, off in osd_dates(d, since):
+            if abs(off / 1000 - want_offset_ms) < TOL_MS:
+                shown = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(
+                    tzinfo=timezone.utc).timestamp()
+                return shown - (time.time() + want_offset_ms / 1000), off / 1000
+        time.sleep(0.2)
+    return None
+
+
+# the OSD element says (debug) what date it draws, and with which offset
+os.environ["GST_DEBUG"] = "*:1,thermalosd:5"
+os.environ["GST_DEBUG_NO_COLOR"] = "1"
 t = Tap()
 state = tempfile.mkdtemp(prefix="tc-time-")
 d = Daemon(state_dir=state).start()
@@ -201,6 +246,10 @@ try:
     t.ok(j["ntp"]["state"] == "ok" and j["ntp"]["stratum"] == 3
          and abs(j["ntp"]["last_offset_ms"] - HOUR_MS) < TOL_MS,
          "GET /time's ntp: ok, stratum 3, the last correction one hour (a step)", j["ntp"])
+    r = osd_check(d, j["offset_ms"])
+    t.ok(r is not None and -2.5 < r[0] < 1.5 and abs(r[1] - j["offset_ms"]) < TOL_MS,
+         "the OSD draws the device's date: its offset is the clock's within 50 ms, "
+         "its text one hour ahead (to the second)", (r, j["offset_ms"]))
 
     # an event stamped now carries the device's time
     n = len(events.events)
@@ -260,11 +309,15 @@ try:
             break
         time.sleep(0.1)
     t.ok(abs(skew) < TOL_MS, "the device's time follows the server back (step)", skew)
+    s, j = device_skew_ms(d)
+    r = osd_check(d, j["offset_ms"])
+    t.ok(r is not None and -2.5 < r[0] < 1.5, "and the OSD's date with it", (r, j["offset_ms"]))
 
     # ---- a small offset is slewed, not stepped ----
     s, j, _ = d.put("config/time", {"ntp": {"enabled": False}})
-    # ahead by what the request takes plus some: between 0.1 and 0.4 s
-    s, j, _ = d.put("time", {"epoch_ms": int(time.time() * 1000) + 300})
+    # 0.2 s ahead, set in one round trip
+    device_skew_ms(d)
+    s, j = CLOCK.set_ahead(200)
     skew0, _ = device_skew_ms(d)
     t.ok(s == 200 and 100 < skew0 < 400, "the device ahead by a fraction of a second (set by hand)",
          skew0)
