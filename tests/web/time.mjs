@@ -105,6 +105,9 @@ try {
 
   // the emissivity table where an emissivity is chosen
   ok(await open(page, 'thermometry'), 'the thermometry page opens');
+  ok(await waitFor(page, () => document.querySelector('[name="thermometry.unit"]')?.disabled
+      && document.querySelector('.same-unit a[href="#/settings/units"]')),
+    'same unit on: the thermometry page\'s unit is locked, with a link to Same unit');
   const sel = '[data-settings="thermometry"] select.material-pick';
   ok(await waitFor(page, (s) => document.querySelector(s)?.options.length === 16, sel),
     'the thermometry page offers the 15 materials of GET /materials');

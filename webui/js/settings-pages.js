@@ -18,7 +18,7 @@ const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linka
 
 export const PAGES = {
   thermometry: { manual: '3.1', parts: [{ section: 'thermometry', groups: [
-    { title: 'grp.measurement', fields: ['enabled', 'unit', 'temperature_range'] },
+    { title: 'grp.measurement', fields: ['enabled', { path: 'unit', extra: 'sameUnit' }, 'temperature_range'] },
     { title: 'grp.object', fields: [{ path: 'emissivity', extra: 'materials' }, 'distance', 'reflected_temperature'] },
     { title: 'grp.atmosphere', fields: ['atmospheric_temperature', 'relative_humidity', 'optical_transmissivity', 'window_temperature'] },
     { title: 'grp.display', fields: ['color_ruler', 'info_on_stream', 'show_max_min_avg', 'info_position', 'show_rule_name', 'show_scene'] },

@@ -47,6 +47,21 @@ export function materialPicker(input, onPick, inputId) {
   return h('span', { class: 'field-extra' }, h('label', { for: id }, t('set.material')), sel);
 }
 
+// ---- same unit (manual 10.11) ----
+
+// a unit field of another page (@el): while units.same_unit is on, it is set
+// in Same unit only (the server refuses it apart)
+export function sameUnit(el) {
+  const input = el.querySelector('select, input');
+  api('GET', 'config/units', undefined, { quiet: true }).then((u) => {
+    if (!u.same_unit)
+      return;
+    input.disabled = true;
+    el.append(h('span', { class: 'field-extra same-unit' }, t('units.locked'), ' ',
+      h('a', { href: '#/settings/units' }, t('page.units'))));
+  }).catch(() => {});
+}
+
 // ---- the clock ----
 
 const pad = (n) => String(n).padStart(2, '0');
