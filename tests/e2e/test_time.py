@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -227,6 +228,61 @@ try:
     t.ok(s == 400 and j["error"]["field"] == "port", "Test: a port out of range: 400 at port", j)
     s, j, _ = d.post("time/ntp/test", {"server": "bad host!"})
     t.ok(s == 400 and j["error"]["field"] == "server", "Test: a bad server: 400 at server", j)
+
+    # ---- a hostile server: every wrong answer is ignored, the right one taken ----
+    hostile = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hostile.bind(("127.0.0.1", 0))
+    hostile.settimeout(5)
+    good_too = threading.Event()
+
+    def answer(req, **kw):
+        li, vn, mode, stratum = kw.get("li", 0), kw.get("vn", 4), kw.get("mode", 4), kw.get("st", 2)
+        now = time.time() + 10
+        ts = struct.pack("!II", int(now) + 2208988800, int((now % 1) * 2**32))
+        origin = kw.get("origin", req[40:48])
+        tx = kw.get("tx", ts)
+        pkt = bytes([li << 6 | vn << 3 | mode, stratum, 6, 0xEC]) + bytes(20) + origin + ts + tx
+        return pkt[:kw["cut"]] if "cut" in kw else pkt + bytes(kw.get("pad", 0))
+
+    def serve_hostile():
+        while True:
+            try:
+                req, peer = hostile.recvfrom(2048)
+            except OSError:
+                return
+            for kw in ({"cut": 20}, {"origin": bytes(8)}, {"st": 0}, {"li": 3}, {"mode": 3},
+                       {"vn": 1}, {"tx": bytes(8)}, {"st": 16}, {"origin": b"x" * 8, "pad": 1500}):
+                hostile.sendto(answer(req, **kw), peer)
+            if good_too.is_set():
+                hostile.sendto(answer(req, pad=100), peer)
+
+    threading.Thread(target=serve_hostile, daemon=True).start()
+    hport = hostile.getsockname()[1]
+    s, j, _ = d.put("config/time", {"ntp": {"timeout_ms": 500}})
+    s, j, _ = d.post("time/ntp/test", {"server": "127.0.0.1", "port": hport})
+    t.ok(s == 504 and j["error"]["code"] == "ntp_failed",
+         "a server that answers only wrongly (short, another origin, stratum 0 or 16, "
+         "unsynchronised, a client's mode, version 1, no time, oversized): ignored, 504", (s, j))
+    good_too.set()
+    s, j, _ = d.post("time/ntp/test", {"server": "127.0.0.1", "port": hport})
+    t.ok(s == 200 and j["stratum"] == 2 and abs(j["offset_ms"] - 10000) < TOL_MS,
+         "after the wrong answers, the right one is taken (stratum 2, +10 s)", (s, j))
+    good_too.clear()
+    # at most four Tests at once
+    results = []
+
+    def one_test():
+        results.append(d.post("time/ntp/test", {"server": "127.0.0.1", "port": hport})[0])
+
+    threads = [threading.Thread(target=one_test) for _ in range(7)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.ok(results.count(503) >= 1 and results.count(504) >= 4 and len(results) == 7,
+         "at most four Tests at once: the others 503", sorted(results))
+    hostile.close()
+    s, j, _ = d.put("config/time", {"ntp": {"timeout_ms": 2000}})
 
     events = Events(d)
     time.sleep(0.5)

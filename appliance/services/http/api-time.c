@@ -142,6 +142,11 @@ typedef struct {
   guint port;
 } TestReq;
 
+/* Tests under way, all clients together: each holds a socket for at most
+ * time.ntp.timeout_ms */
+#define MAX_TESTS 4
+static guint tests_running;
+
 static void
 ntp_tested (GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -188,6 +193,7 @@ ntp_tested (GObject *src, GAsyncResult *res, gpointer data)
   g_object_unref (t->msg);
   g_free (t->server);
   g_free (t);
+  tests_running--;
 }
 
 static gboolean
@@ -255,6 +261,12 @@ handle_ntp_test (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
         "server: no NTP server is set");
     return;
   }
+  if (tests_running >= MAX_TESTS) {
+    send_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients", NULL,
+        "%u NTP tests are under way: try again in a moment", tests_running);
+    return;
+  }
+  tests_running++;
   t = g_new0 (TestReq, 1);
   t->msg = g_object_ref (msg);
   t->server = g_strdup (server);
