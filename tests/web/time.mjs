@@ -118,6 +118,16 @@ try {
   ok(await saveOf(page, 'thermometry'), 'saved');
   r = await apiIn(page, 'GET', 'config/thermometry');
   ok(r.json.emissivity === 0.85, 'GET /config/thermometry: emissivity 0.85', r.json.emissivity);
+  // the distance in feet (same unit, foot): 2 m shows as 6.56 ft; 10 ft typed is 3.048 m
+  const ftSel = '[data-settings="thermometry"] input[data-unit="foot"]';
+  ok(await waitFor(page, (s) => document.querySelector(s)?.value === '6.56', ftSel),
+    'same unit in feet: the distance shows in feet', await page.$eval(ftSel, (e) => e.value).catch(() => null));
+  await page.click(ftSel, { clickCount: 3 });
+  await page.keyboard.press('Backspace');
+  await page.type(ftSel, '10');
+  ok(await saveOf(page, 'thermometry'), 'saved');
+  r = await apiIn(page, 'GET', 'config/thermometry');
+  ok(Math.abs(r.json.distance - 3.048) < 0.01, 'GET /config/thermometry: 10 ft kept as 3.048 m', r.json.distance);
 
   // the device information and the licenses
   ok(await open(page, 'about'), 'the about page opens');

@@ -8,7 +8,7 @@ import { t } from './i18n.js';
 import { h, svg } from './ui.js';
 import { Form, label, fieldLabel, valueLabel, getAt, clone, diff } from './form.js';
 import { weekGrid, DAYS, dayLabel } from './schedule.js';
-import { materialPicker, sameUnit, TIME_EXTRAS } from './settings-time.js';
+import { distanceUnit, materialPicker, sameUnit, TIME_EXTRAS } from './settings-time.js';
 
 const status = () => h('p', { class: 'test-result', role: 'status', 'aria-live': 'polite' });
 
@@ -20,6 +20,10 @@ export const FIELD_EXTRAS = {
       form.set(path, v);
       form.controls.find((c) => c.input === input).show(v);
     }));
+  },
+  // a distance in feet while same unit says so (manual 10.11)
+  distance(form, path, el) {
+    distanceUnit(form, el);
   },
   // the temperature unit, set in Same unit while it is on (manual 10.11)
   sameUnit(form, path, el) {
@@ -134,6 +138,8 @@ export const EXTRAS = {
           const f = form.field([k]);
           if (k === 'emissivity')
             FIELD_EXTRAS.materials(form, [k], f);
+          if (k === 'distance')
+            distanceUnit(form, f);
           return f;
         }))),
       form.bar());

@@ -19,7 +19,7 @@ const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linka
 export const PAGES = {
   thermometry: { manual: '3.1', parts: [{ section: 'thermometry', groups: [
     { title: 'grp.measurement', fields: ['enabled', { path: 'unit', extra: 'sameUnit' }, 'temperature_range'] },
-    { title: 'grp.object', fields: [{ path: 'emissivity', extra: 'materials' }, 'distance', 'reflected_temperature'] },
+    { title: 'grp.object', fields: [{ path: 'emissivity', extra: 'materials' }, { path: 'distance', extra: 'distance' }, 'reflected_temperature'] },
     { title: 'grp.atmosphere', fields: ['atmospheric_temperature', 'relative_humidity', 'optical_transmissivity', 'window_temperature'] },
     { title: 'grp.display', fields: ['color_ruler', 'info_on_stream', 'show_max_min_avg', 'info_position', 'show_rule_name', 'show_scene'] },
     { title: 'grp.alarm', fields: ['alarm_interval_s'] },
@@ -106,7 +106,7 @@ export const PAGES = {
       .map((k) => ({ path: `dst.${p}.${k}`, when: ['dst.mode', 'custom'] }))), { path: 'dst.bias_min', when: ['dst.mode', 'custom'] }] },
     { title: 'grp.ntp', fields: ['ntp.enabled', 'ntp.server', 'ntp.port', 'ntp.interval_s', 'ntp.policy',
       { path: 'ntp.step_threshold_ms', when: ['ntp.policy', 'auto'] }, 'ntp.timeout_ms'] }] }] },
-  units: { manual: '10.11', parts: [{ section: 'units' }] },
+  units: { manual: '10.11', parts: [{ section: 'units', groups: [{ title: 'sec.units', fields: ['same_unit', 'temperature', 'distance'] }] }] },
   about: { manual: '10.1, 10.7', extra: 'about' },
   security: { manual: '10.12', parts: [{ section: 'security', groups: [
     { title: 'grp.authentication', fields: ['authentication.web', 'authentication.rtsp'] },

@@ -62,6 +62,42 @@ export function sameUnit(el) {
   }).catch(() => {});
 }
 
+// a distance field in metres (@el, a control of @form) shown in feet while
+// same unit is on with the foot as the distance unit: the metres stay what
+// is saved (the API speaks metres), the feet are what is typed
+const FT_PER_M = 3.280839895;
+export function distanceUnit(form, el) {
+  const input = el.querySelector('input');
+  api('GET', 'config/units', undefined, { quiet: true }).then((u) => {
+    if (!u.same_unit || u.distance !== 'foot' || !input)
+      return;
+    const c = form.controls.find((x) => x.input === input);
+    const toFt = (v) => (v === '' ? '' : String(Math.round(Number(v) * FT_PER_M * 100) / 100));
+    const ft = h('input', { type: 'number', inputmode: 'decimal', step: 'any', id: input.id + '-ft',
+      min: input.min === '' ? null : toFt(input.min), max: input.max === '' ? null : toFt(input.max),
+      placeholder: input.placeholder || null, dataset: { unit: 'foot' } });
+    ft.value = toFt(input.value);
+    input.hidden = true;
+    input.after(ft);
+    const lab = el.querySelector(`label[for="${input.id}"]`);
+    if (lab) {
+      lab.setAttribute('for', ft.id);
+      lab.textContent = lab.textContent.replace(/\((m|米)\)/, '(ft)').replace(/^([^(]*)$/, '$1 (ft)');
+    }
+    const range = el.querySelector('.field-range');
+    if (range && input.min !== '' && input.max !== '')
+      range.textContent = `${toFt(input.min)} – ${toFt(input.max)}`;
+    if (c) {
+      const show = c.show;
+      c.show = (v) => { show(v); ft.value = toFt(input.value); };
+    }
+    ft.addEventListener('input', () => {
+      input.value = ft.value === '' ? '' : String(Math.round(Number(ft.value) / FT_PER_M * 10000) / 10000);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+  }).catch(() => {});
+}
+
 // ---- the clock ----
 
 const pad = (n) => String(n).padStart(2, '0');
