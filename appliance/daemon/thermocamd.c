@@ -285,11 +285,11 @@ services_users (gpointer user_data)
   tcd_services_security_changed (d->services, TCD_SECURITY_USERS);
 }
 
-/* time.timezone and time.dst make the clock's zone; time.ntp its server */
+/* time.timezone and time.dst make the clock's zone (told before the media
+ * and the linkage, which read local times); time.ntp its server */
 static void
-time_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+clock_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
 {
-  TcdContext *ctx = user_data;
   g_autofree gchar *zone = NULL, *id = NULL;
   g_autoptr (GError) err = NULL;
   TcdDstRule rule;
@@ -298,6 +298,12 @@ time_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
       || !(id = tcd_clock_zone_identifier (zone, &rule, &err))
       || !tcd_clock_set_zone (id, &err))
     g_warning ("time: %s", err->message);
+}
+
+static void
+time_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  TcdContext *ctx = user_data;
   if (ctx->timesync)
     tcd_timesync_apply (ctx->timesync, doc);
 }
@@ -624,7 +630,7 @@ main (int argc, char **argv)
   ctx->change = tcd_change_new (ctx->config, ctx->security, ctx->bus);
   /* the device clock: its offset kept in the state, its zone from the configuration */
   tcd_clock_init (ctx->state_dir);
-  time_apply (tcd_config_get (ctx->config), NULL, ctx);
+  clock_apply (tcd_config_get (ctx->config), NULL, NULL);
   /* the model of GET /device, without the note on a simulated sensor */
   tcd_snapshot_set_identity ("thermocam TC-640", ctx->serial);
 
@@ -681,6 +687,7 @@ main (int argc, char **argv)
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "history", history_apply, NULL,
       ctx->history);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "time", time_apply, NULL, ctx);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SECURITY, "clock", clock_apply, NULL, NULL);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SERVICES, "services", services_apply,
       services_users, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);

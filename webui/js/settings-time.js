@@ -58,7 +58,7 @@ export function sameUnit(el) {
       return;
     input.disabled = true;
     el.append(h('span', { class: 'field-extra same-unit' }, t('units.locked'), ' ',
-      h('a', { href: '#/settings/units' }, t('page.units'))));
+      h('a', { href: '#/settings/units' }, label('page.units', 'Same unit'))));
   }).catch(() => {});
 }
 
