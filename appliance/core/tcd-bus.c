@@ -2,9 +2,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-bus.h"
-#include "tcd-clock.h"
 
 #include <string.h>
+
+#include "tcd-clock.h"
 
 static const struct {
   const gchar *name;

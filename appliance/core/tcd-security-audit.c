@@ -19,7 +19,6 @@
  * is empty and there is room.
  */
 #include "tcd-security-private.h"
-#include "tcd-clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "tc-json.h"
+#include "tcd-clock.h"
 
 #define AUDIT_MAX (512 * 1024)
 #define AUDIT_KEEP 4

@@ -3,13 +3,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-events-private.h"
-#include "tcd-clock.h"
 
 #include <gst/gst.h>
 #include <math.h>
 #include <string.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 #include "tcd-schedule.h"
 #include "tcd-transfer.h"
 #include "tc-json.h"

@@ -11,13 +11,13 @@
  * The workers read the configuration from a copy made at each change.
  */
 #include "tcd-events-private.h"
-#include "tcd-clock.h"
 
 #include <gst/gst.h>
 #include <math.h>
 #include <string.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 #include "tcd-schedule.h"
 #include "tcd-transfer.h"
 #include "tc-json.h"

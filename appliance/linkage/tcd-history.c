@@ -2,11 +2,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-history.h"
-#include "tcd-clock.h"
 
 #include <glib/gstdio.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 
 struct _TcdHistory {
   TcdConfig *config;

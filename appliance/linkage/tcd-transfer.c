@@ -20,10 +20,11 @@
  * offer it fails the call rather than getting the mail in clear.
  */
 #include "tcd-transfer.h"
-#include "tcd-clock.h"
 
 #include <curl/curl.h>
 #include <string.h>
+
+#include "tcd-clock.h"
 
 G_DEFINE_QUARK (tcd-transfer-error-quark, tcd_transfer_error)
 

@@ -18,8 +18,8 @@
  * the pictures to the main context.
  */
 #include "tcd-capture.h"
-#include "tcd-clock.h"
 
+#include "tcd-clock.h"
 #include "tcd-config.h"
 #include "tcd-schedule.h"
 #include "tcd-snapshot.h"

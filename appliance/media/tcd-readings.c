@@ -2,11 +2,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-readings.h"
-#include "tcd-clock.h"
 
 #include <string.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 #include "tcd-json.h"
 
 static void

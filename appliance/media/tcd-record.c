@@ -17,10 +17,10 @@
  * recording (the main loop's bus watch) and is kept for the status.
  */
 #include "tcd-record.h"
-#include "tcd-clock.h"
 
 #include <sys/stat.h>
 
+#include "tcd-clock.h"
 #include "tcd-config.h"
 #include "tc-json.h"
 

@@ -3,11 +3,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-http-private.h"
-#include "tcd-clock.h"
 
 #include <string.h>
 
 #include "tc-json.h"
+#include "tcd-clock.h"
 #include "tcd-crypt.h"
 #include "tcd-json.h"
 

@@ -13,13 +13,13 @@
  * (compact JSON, or CSV), the main loop only hands it to libsoup.
  */
 #include "tcd-http-private.h"
-#include "tcd-clock.h"
 
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
 #include "tc-json.h"
+#include "tcd-clock.h"
 #include "tcd-json.h"
 
 #define MAX_POINTS 10000

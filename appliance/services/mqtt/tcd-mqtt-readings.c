@@ -9,13 +9,13 @@
  * again only when it changes.
  */
 #include "tcd-mqtt-private.h"
-#include "tcd-clock.h"
 
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 #include "tcd-json.h"
 
 typedef struct {
