@@ -150,8 +150,14 @@ try {
   const errors = consoleErrors.filter((e) => !e.ws);
   ok(errors.length === 0, 'no console error', errors);
 } finally {
+  // chronyd writes its files as it goes: gone first, then its directory
+  const gone = chrony.proc.exitCode !== null ? Promise.resolve()
+    : new Promise((resolve) => chrony.proc.once('exit', resolve));
   chrony.proc.kill('SIGTERM');
-  fs.rmSync(chrony.dir, { recursive: true, force: true });
+  await Promise.race([gone, sleep(5000)]);
+  if (chrony.proc.exitCode === null && chrony.proc.signalCode === null)
+    chrony.proc.kill('SIGKILL');
+  fs.rmSync(chrony.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   await browser.close();
 }
 finish();
