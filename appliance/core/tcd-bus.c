@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "tcd-clock.h"
+
 static const struct {
   const gchar *name;
   const gchar *doc;
@@ -85,7 +87,7 @@ tcd_event_new (const gchar *source)
 {
   JsonObject *o = json_object_new ();
   JsonNode *n = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = tcd_clock_now_utc_dt ();
   g_autofree gchar *t = g_date_time_format_iso8601 (now);
 
   json_object_set_string_member (o, "time", t);

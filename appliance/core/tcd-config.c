@@ -2,6 +2,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-config.h"
+
+#include "tcd-clock.h"
 #include "tcd-error.h"
 #include "tcd-json.h"
 #include "tcd-schedule.h"
@@ -162,6 +164,15 @@ tcd_config_check (TcdConfig *cfg, JsonNode *doc, gchar **field, GError **error)
     if (!tz)
       return fail_field (error, field, "time.timezone", "unknown time zone");
     g_time_zone_unref (tz);
+  }
+  {
+    /* the DST rule must make a zone GLib reads (start and end apart) */
+    g_autofree gchar *zone = NULL, *id = NULL;
+    TcdDstRule rule;
+    if (!tcd_clock_rule_from_config (tcd_config_node (doc, "time"), &zone, &rule, NULL)
+        || !(id = tcd_clock_zone_identifier (zone, &rule, NULL)))
+      return fail_field (error, field, "time.dst.end",
+          "the DST start and end must be in different weeks");
   }
   {
     /* two servers cannot share a port: every number of the ports section

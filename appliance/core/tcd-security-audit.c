@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "tc-json.h"
+#include "tcd-clock.h"
 
 #define AUDIT_MAX (512 * 1024)
 #define AUDIT_KEEP 4
@@ -199,7 +200,7 @@ audit_line (const gchar *type, const gchar *user, const gchar *address, const gc
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = tcd_clock_now_utc_dt ();
   g_autofree gchar *time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
   g_autofree gchar *text = NULL;
 

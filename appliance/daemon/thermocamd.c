@@ -31,6 +31,7 @@
 
 #include "tcd-bus.h"
 #include "tcd-change.h"
+#include "tcd-clock.h"
 #include "tcd-commands.h"
 #include "tcd-encoder.h"
 #include "tcd-events.h"
@@ -44,6 +45,7 @@
 #include "tcd-wsd.h"
 #include "tcd-service-table.h"
 #include "tcd-snapshot.h"
+#include "tcd-units.h"
 #include "tc-json.h"
 
 #ifndef TCD_DATA_DIR
@@ -288,6 +290,29 @@ services_users (gpointer user_data)
 {
   Daemon *d = user_data;
   tcd_services_security_changed (d->services, TCD_SECURITY_USERS);
+}
+
+/* time.timezone and time.dst make the clock's zone (told before the media
+ * and the linkage, which read local times); time.ntp its server */
+static void
+clock_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  g_autofree gchar *zone = NULL, *id = NULL;
+  g_autoptr (GError) err = NULL;
+  TcdDstRule rule;
+
+  if (!tcd_clock_rule_from_config (tcd_config_node (doc, "time"), &zone, &rule, &err)
+      || !(id = tcd_clock_zone_identifier (zone, &rule, &err))
+      || !tcd_clock_set_zone (id, &err))
+    g_warning ("time: %s", err->message);
+}
+
+static void
+time_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  TcdContext *ctx = user_data;
+  if (ctx->timesync)
+    tcd_timesync_apply (ctx->timesync, doc);
 }
 
 /* new ports or address, or HTTPS switched on or off: the servers restart
@@ -610,6 +635,9 @@ main (int argc, char **argv)
   ctx->serial = load_serial (ctx->state_dir);
   ctx->bus = tcd_bus_new ();
   ctx->change = tcd_change_new (ctx->config, ctx->security, ctx->bus);
+  /* the device clock: its offset kept in the state, its zone from the configuration */
+  tcd_clock_init (ctx->state_dir);
+  clock_apply (tcd_config_get (ctx->config), NULL, NULL);
   /* the model of GET /device, without the note on a simulated sensor */
   tcd_snapshot_set_identity ("thermocam TC-640", ctx->serial);
 
@@ -643,6 +671,9 @@ main (int argc, char **argv)
     return 1;
   }
 
+  ctx->timesync = tcd_timesync_new (ctx->events);
+  tcd_timesync_apply (ctx->timesync, tcd_config_get (ctx->config));
+
   /* services */
   d.services = ctx->services = tcd_services_new ();
   for (guint i = 0; i < G_N_ELEMENTS (service_table); i++)
@@ -652,6 +683,7 @@ main (int argc, char **argv)
   tcd_change_add_check (ctx->change, "ports", check_ports, &d);
   tcd_change_add_check (ctx->change, "ip_filter", tcd_change_check_ip_filter, NULL);
   tcd_change_add_check (ctx->change, "streams", check_streams, &d);
+  tcd_change_add_check (ctx->change, "units", tcd_units_check, NULL);
   tcd_change_add_policy (ctx->change, "ports", ports_incoming, ports_view, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "pipeline", pipeline_apply, NULL,
       ctx->pipeline);
@@ -661,6 +693,8 @@ main (int argc, char **argv)
       ctx->events);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "history", history_apply, NULL,
       ctx->history);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "time", time_apply, NULL, ctx);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SECURITY, "clock", clock_apply, NULL, NULL);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SERVICES, "services", services_apply,
       services_users, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);
@@ -687,6 +721,7 @@ main (int argc, char **argv)
   tcd_encoders_free (ctx->encoders);
   tcd_commands_free (ctx->commands);
   tcd_history_free (ctx->history);
+  tcd_timesync_free (ctx->timesync);
   tcd_events_free (ctx->events);
   tcd_pipeline_free (ctx->pipeline);
   tcd_change_free (ctx->change);

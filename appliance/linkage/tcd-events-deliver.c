@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 #include "tcd-schedule.h"
 #include "tcd-transfer.h"
 #include "tc-json.h"
@@ -193,7 +194,7 @@ test_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
   TestJob *t = data;
   GError *err = NULL;
   gboolean ok = FALSE;
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = tcd_clock_now_utc_dt ();
   g_autofree gchar *stamp = g_date_time_format_iso8601 (now);
   g_autofree gchar *text = g_strdup_printf ("A test from thermocam %s at %s.\n", t->serial,
       stamp);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 #include "tcd-schedule.h"
 #include "tcd-transfer.h"
 #include "tc-json.h"
@@ -33,13 +34,8 @@ tcd_ev_cfg (TcdEvents *e, const gchar *path)
 static GDateTime *
 local_now (TcdEvents *e)
 {
-  JsonNode *tzn = tcd_ev_cfg (e, "time.timezone");
-  g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (tzn ? json_node_get_string (tzn)
-      : "UTC");
-
-  if (!tz)
-    tz = g_time_zone_new_utc ();
-  return g_date_time_new_now (tz);
+  /* the device clock in its zone, with its DST rule */
+  return tcd_clock_now_local ();
 }
 
 gboolean

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 
 struct _TcdHistory {
   TcdConfig *config;
@@ -43,7 +44,7 @@ tick (gpointer user_data)
   g_autoptr (GstSample) s = NULL;
   GstThermalMeasureMeta *mm;
   TcdHistorySample samples[1 + GST_THERMAL_MAX_RULES];
-  gint64 t = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 t = tcd_clock_now_utc () / G_USEC_PER_SEC;
   guint n = 0;
 
   if (t == h->last_t || !tcd_config_bool (h->config, "thermometry.enabled"))
@@ -72,7 +73,7 @@ on_event (TcdEventType type, JsonNode *event, gpointer user_data)
   if (!h->enabled)
     return;
   json = tcd_json_to_string (event, FALSE);
-  tcd_history_store_add_event (h->store, g_get_real_time () / 1000, tcd_event_type_name (type),
+  tcd_history_store_add_event (h->store, tcd_clock_now_utc () / 1000, tcd_event_type_name (type),
       json);
 }
 

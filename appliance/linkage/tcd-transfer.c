@@ -24,6 +24,8 @@
 #include <curl/curl.h>
 #include <string.h>
 
+#include "tcd-clock.h"
+
 G_DEFINE_QUARK (tcd-transfer-error-quark, tcd_transfer_error)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURL, curl_easy_cleanup)
@@ -492,7 +494,7 @@ tcd_transfer_ftp_dir (JsonNode *ftp, JsonNode *device, const gchar *serial,
   } else if (g_str_equal (child, "custom")) {
     c = safe_dirname (get_string (d, "custom_child", "pictures"), "pictures");
   } else {
-    g_autoptr (GDateTime) now = when ? g_date_time_ref (when) : g_date_time_new_now_local ();
+    g_autoptr (GDateTime) now = when ? g_date_time_ref (when) : tcd_clock_now_local ();
     c = g_date_time_format (now, "%Y-%m-%d");
   }
   return g_strdup_printf ("%s/%s", p, c);
@@ -703,7 +705,7 @@ tcd_transfer_email (JsonNode *email, const gchar *subject, const gchar *body,
   g_autoptr (CurlSlist) rcpt = NULL, headers = NULL;
   g_autoptr (curl_mime) mime = NULL;
   g_auto (Field) to = { 0 }, field = { 0 };
-  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) now = tcd_clock_now_local ();
   g_autofree gchar *url = NULL, *date = NULL, *message_id = NULL, *uuid = NULL;
   g_autofree gchar *mail_from = NULL, *text = NULL;
   const gchar *domain;

@@ -19,6 +19,7 @@
  */
 #include "tcd-capture.h"
 
+#include "tcd-clock.h"
 #include "tcd-config.h"
 #include "tcd-schedule.h"
 #include "tcd-snapshot.h"
@@ -64,7 +65,6 @@ struct _TcdCapture {
   guint interval_s;
   PictureSpec timed_picture;
   JsonNode *schedule;
-  GTimeZone *tz;
   TcdCaptureFunc timed_func;
   gpointer timed_data;
 };
@@ -298,7 +298,7 @@ static gint64
 frame_time (TcdCapture *c, GstSample *sample)
 {
   GstBuffer *buf = gst_sample_get_buffer (sample);
-  gint64 now_real = g_get_real_time ();
+  gint64 now_real = tcd_clock_now_utc ();
   gint64 captured = 0;
 
   if (buf && GST_BUFFER_PTS_IS_VALID (buf))
@@ -454,7 +454,7 @@ static gboolean
 timed_tick (gpointer data)
 {
   TcdCapture *c = data;
-  g_autoptr (GDateTime) now = g_date_time_new_now (c->tz);
+  g_autoptr (GDateTime) now = tcd_clock_now_local ();
 
   if (tcd_schedule_contains (c->schedule, now))
     take (c, &c->timed_picture, 1, 0, "timed", TRUE, timed_done, c);
@@ -478,7 +478,7 @@ tcd_capture_apply (TcdCapture *c, JsonNode *doc)
   JsonNode *timed = tcd_config_node (doc, "capture.timed");
   JsonObject *to = timed && JSON_NODE_HOLDS_OBJECT (timed) ? json_node_get_object (timed) : NULL;
   JsonNode *n;
-  const gchar *tzid = NULL, *palette;
+  const gchar *palette;
   gboolean enabled;
   guint interval;
 
@@ -497,18 +497,7 @@ tcd_capture_apply (TcdCapture *c, JsonNode *doc)
   c->palette = palette ? g_strdelimit (g_strdup (palette), "_", '-') : NULL;
   g_mutex_unlock (&c->lock);
 
-  /* the schedule's time zone */
-  n = tcd_config_node (doc, "time.timezone");
-  if (n && JSON_NODE_HOLDS_VALUE (n))
-    tzid = json_node_get_string (n);
-  g_clear_pointer (&c->tz, g_time_zone_unref);
-  if (tzid)
-    c->tz = g_time_zone_new_identifier (tzid);
-  if (!c->tz) {
-    if (tzid)
-      g_warning ("capture: unknown time zone \"%s\": schedules in UTC", tzid);
-    c->tz = g_time_zone_new_utc ();
-  }
+  /* the schedule's time zone is the device clock's (tcd-clock.h) */
 
   /* the timed capture */
   parse_picture (to ? json_object_get_member (to, "picture") : NULL, &c->timed_picture);
@@ -549,7 +538,6 @@ tcd_capture_new (TcdPipeline *pipeline, TcdStore *store)
   c->pipeline = pipeline;
   c->store = store;
   c->main_ctx = g_main_context_ref_thread_default ();
-  c->tz = g_time_zone_new_utc ();
   g_mutex_init (&c->lock);
   g_cond_init (&c->cond);
   c->encoders = g_thread_pool_new (encode_job, c, ENCODERS, FALSE, NULL);
@@ -630,7 +618,6 @@ tcd_capture_free (TcdCapture *c)
   g_main_context_unref (c->ctx);
   g_main_context_unref (c->main_ctx);
   g_clear_pointer (&c->schedule, json_node_unref);
-  g_clear_pointer (&c->tz, g_time_zone_unref);
   g_free (c->palette);
   g_mutex_clear (&c->lock);
   g_cond_clear (&c->cond);

@@ -32,7 +32,7 @@ typedef void (*TcdCaptureFunc) (GPtrArray *pictures, gpointer user_data);
 TcdCapture *tcd_capture_new (TcdPipeline *pipeline, TcdStore *store);
 void        tcd_capture_free (TcdCapture *c);
 /* capture.timed: (re)arms the interval timer (an unchanged interval keeps
- * its phase), its schedule in time.timezone's local time; capture.storage_mb:
+ * its phase), its schedule in the device clock's local time (time.timezone, time.dst); capture.storage_mb:
  * the store's limit; image.palette: the radiometric JPEG's palette */
 void        tcd_capture_apply (TcdCapture *c, JsonNode *doc);
 /* Each timed picture (after it is stored), e.g. to upload it */

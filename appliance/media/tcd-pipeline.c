@@ -16,6 +16,7 @@
 #include <gst/video/video.h>
 #include <string.h>
 
+#include "tcd-clock.h"
 #include "tcd-config.h"
 #include "tc-json.h"
 
@@ -56,7 +57,7 @@ struct _TcdPipeline {
 
   GstElement *pipeline;
   GstElement *src, *nuc, *radiometry, *mirror, *measure, *dnr, *palette, *osd, *valve;
-  guint bus_watch, restart_id, watchdog_id;
+  guint bus_watch, restart_id, watchdog_id, clock_watch;
   guint backoff_ms;
   gint64 started_us;
   JsonNode *doc;
@@ -88,6 +89,8 @@ struct _TcdPipeline {
 
 static void schedule_restart (TcdPipeline *p, const gchar *why);
 
+static void on_clock_changed (TcdClockChange what, gpointer user_data);
+
 TcdPipeline *
 tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source, GError **error)
 {
@@ -106,6 +109,7 @@ tcd_pipeline_new (const gchar *pipelines_dir, const gchar *source, GError **erro
   p = g_new0 (TcdPipeline, 1);
   p->dir = g_strdup (pipelines_dir);
   p->source_kind = g_steal_pointer (&kind);
+  p->clock_watch = tcd_clock_watch (on_clock_changed, p);
   p->source_arg = colon ? g_strdup (colon + 1) : NULL;
   p->outlets = g_ptr_array_new ();
   p->frame_watch = tcd_frame_watch_new ();
@@ -375,6 +379,24 @@ set_int (GstElement *e, const gchar *name, gint64 v)
   set_prop (e, name, s);
 }
 
+/* The OSD's date: the device clock's zone (with its DST rule) and offset */
+static void
+osd_clock (TcdPipeline *p)
+{
+  g_autofree gchar *zone = tcd_clock_get_zone_identifier ();
+
+  if (!p->osd)
+    return;
+  set_prop (p->osd, "timezone", zone);
+  g_object_set (p->osd, "clock-offset", tcd_clock_get_offset (), NULL);
+}
+
+static void
+on_clock_changed (TcdClockChange what, gpointer user_data)
+{
+  osd_clock (user_data);
+}
+
 static const gchar *
 str_at (JsonNode *doc, const gchar *path)
 {
@@ -516,7 +538,7 @@ apply_elements (TcdPipeline *p, JsonNode *doc)
   set_nick (p->osd, "info-position", str_at (doc, "thermometry.info_position"));
   set_prop (p->osd, "show-rule-names",
       bool_at (doc, "thermometry.show_rule_name") ? "true" : "false");
-  set_prop (p->osd, "timezone", str_at (doc, "time.timezone"));
+  osd_clock (p);
   {
     gboolean pic = bool_at (doc, "osd.picture.enabled") && p->picture_path
         && g_file_test (p->picture_path, G_FILE_TEST_EXISTS);
@@ -748,6 +770,8 @@ tcd_pipeline_free (TcdPipeline *p)
 {
   if (!p)
     return;
+  if (p->clock_watch)
+    tcd_clock_unwatch (p->clock_watch);
   if (p->restart_id)
     g_source_remove (p->restart_id);
   if (p->watchdog_id)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 #include "tcd-json.h"
 
 static void
@@ -61,7 +62,7 @@ tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi)
   GstBuffer *buf = gst_sample_get_buffer (sample);
   GstThermalMeasureMeta *mm = gst_buffer_get_thermal_measure_meta (buf);
   g_autoptr (JsonBuilder) b = NULL;
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = tcd_clock_now_utc_dt ();
   g_autofree gchar *time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
 
   if (!mm)

@@ -20,6 +20,7 @@
 
 #include <sys/stat.h>
 
+#include "tcd-clock.h"
 #include "tcd-config.h"
 #include "tc-json.h"
 
@@ -314,7 +315,7 @@ tcd_record_start (TcdRecord *r, JsonNode *doc, GError **error)
   }
   gst_object_unref (pad);
 
-  now = g_date_time_new_now_utc ();
+  now = tcd_clock_now_utc_dt ();
   g_mutex_lock (&r->lock);
   g_clear_pointer (&r->since, g_date_time_unref);
   r->since = g_date_time_ref (now);

@@ -20,6 +20,7 @@
 #include "tcd-history.h"
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
+#include "tcd-timesync.h"
 #include "tcd-users.h"
 
 G_BEGIN_DECLS
@@ -44,6 +45,7 @@ typedef struct {
   TcdEvents *events;
   TcdCommands *commands;
   TcdHistory *history;          /* the temperature and event history */
+  TcdTimesync *timesync;        /* NTP: the device clock's status and Test */
   /* the table of services, for the diagnostics of all of them */
   TcdServices *services;
 } TcdContext;

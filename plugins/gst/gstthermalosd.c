@@ -124,6 +124,7 @@ enum
   PROP_SHOW_WEEK,
   PROP_TIME_FORMAT,
   PROP_TIMEZONE,
+  PROP_CLOCK_OFFSET,
   PROP_TEXT_LINES,
   PROP_FONT_SIZE,
   PROP_FONT_COLOR,
@@ -188,6 +189,7 @@ typedef struct
   gchar *text_lines;
   gchar *timezone;
   GTimeZone *tz;                  /* NULL: local time */
+  gint64 clock_offset;            /* µs added to the real time for the date */
   GstThermalOsdDateFormat date_format;
   GstThermalOsdTimeFormat time_format;
   GstThermalOsdPosition osd_position;
@@ -1513,7 +1515,7 @@ static void
 osd_update_date (GstThermalOsd * self)
 {
   static const gchar *dates[] = { "%Y-%m-%d", "%m-%d-%Y", "%d-%m-%Y" };
-  gint64 second = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 second = (g_get_real_time () + self->cur.clock_offset) / G_USEC_PER_SEC;
   GDateTime *utc, *dt;
   gchar *fmt, *text;
 
@@ -1534,6 +1536,9 @@ osd_update_date (GstThermalOsd * self)
       "%I:%M:%S %p" : "%H:%M:%S");
   text = dt ? g_date_time_format (dt, fmt) : NULL;
   g_strlcpy (self->date_text, text ? text : "", sizeof (self->date_text));
+  /* once a second: what the picture says, for who checks the clock */
+  GST_DEBUG_OBJECT (self, "date \"%s\" (clock offset %" G_GINT64_FORMAT " us)",
+      self->date_text, self->cur.clock_offset);
   g_free (text);
   g_free (fmt);
   if (dt)
@@ -2249,6 +2254,9 @@ gst_thermal_osd_set_property (GObject * object, guint prop_id,
     case PROP_SHOW_RULES:
       s->show_rules = g_value_get_boolean (value);
       break;
+    case PROP_CLOCK_OFFSET:
+      s->clock_offset = g_value_get_int64 (value);
+      break;
     case PROP_SHOW_RULE_NAMES:
       s->show_rule_names = g_value_get_boolean (value);
       break;
@@ -2385,6 +2393,9 @@ gst_thermal_osd_get_property (GObject * object, guint prop_id,
     case PROP_TIMEZONE:
       g_value_set_string (value, s->timezone);
       break;
+    case PROP_CLOCK_OFFSET:
+      g_value_set_int64 (value, s->clock_offset);
+      break;
     case PROP_TEXT_LINES:
       g_value_set_string (value, s->text_lines);
       break;
@@ -2513,8 +2524,15 @@ gst_thermal_osd_class_init (GstThermalOsdClass * klass)
   g_object_class_install_property (gobject_class, PROP_TIMEZONE,
       g_param_spec_string ("timezone", "Time zone",
           "Time zone of the displayed time: an identifier such as "
-          "\"Europe/Paris\", \"UTC\" or \"+05:30\" (empty: local time)",
+          "\"Europe/Paris\", \"UTC\", \"+05:30\" or a POSIX TZ string with a DST rule "
+          "(empty: local time)",
           DEFAULT_PROP_TIMEZONE, rw));
+  g_object_class_install_property (gobject_class, PROP_CLOCK_OFFSET,
+      g_param_spec_int64 ("clock-offset", "Clock offset",
+          "Microseconds added to the system's real time for the displayed date "
+          "(the application's own clock: its offset from the system clock)",
+          -G_GINT64_CONSTANT (3155760000000000), G_GINT64_CONSTANT (3155760000000000), 0,
+          rw));
   g_object_class_install_property (gobject_class, PROP_TEXT_LINES,
       g_param_spec_string ("text-lines", "Text lines",
           "Text to display under the name and date (UTF-8; lines separated by "

@@ -5,8 +5,16 @@ import { api } from './api.js';
 import { t } from './i18n.js';
 import { h, keyedList } from './ui.js';
 import { formatTemp, formatDelta } from './thermal.js';
+import { materialPicker } from './settings-time.js';
 
 const num = (v) => (v === '' || v === null || v === undefined ? null : Number(v));
+
+// the emissivity with the materials of manual 11.1 to pick from
+function emissivityField(value) {
+  const input = number('emissivity', value, { min: 0.01, max: 1, placeholder: t('rules.global') });
+  input.id = 'rule-emissivity';
+  return h('div', { class: 'field-with-extra' }, field(t('rules.emissivity'), input), materialPicker(input));
+}
 
 function field(label, input) {
   return h('label', { class: 'field' }, h('span', {}, label), input);
@@ -99,7 +107,7 @@ export class RulePanel {
       h('h3', {}, t('rules.edit', { id: rule.id })),
       field(t('rules.name'), h('input', { name: 'name', value: rule.name, maxlength: 32, required: true })),
       field(t('rules.enabled'), h('input', { name: 'enabled', type: 'checkbox', checked: rule.enabled !== false })),
-      field(t('rules.emissivity'), number('emissivity', rule.emissivity, { min: 0.01, max: 1, placeholder: t('rules.global') })),
+      emissivityField(rule.emissivity),
       field(t('rules.distance'), number('distance', rule.distance, { min: 0, max: 10000, placeholder: t('rules.global') })),
       field(t('rules.reflected'), number('reflected_temperature', rule.reflected_temperature, { min: -100, max: 2000, placeholder: t('rules.global') })),
       h('h4', {}, t('alarm.title')),

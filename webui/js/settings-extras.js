@@ -8,26 +8,26 @@ import { t } from './i18n.js';
 import { h, svg } from './ui.js';
 import { Form, label, fieldLabel, valueLabel, getAt, clone, diff } from './form.js';
 import { weekGrid, DAYS, dayLabel } from './schedule.js';
-
-// manual 11.1, Common Material Emissivity Reference
-const MATERIALS = [['human_skin', 0.98], ['pcb', 0.91], ['concrete', 0.95], ['ceramic', 0.92],
-  ['rubber', 0.95], ['paint', 0.93], ['wood', 0.85], ['pitch', 0.96], ['brick', 0.95], ['sand', 0.90],
-  ['soil', 0.92], ['cloth', 0.98], ['paperboard', 0.90], ['white_paper', 0.90], ['water', 0.96]];
+import { distanceUnit, materialPicker, sameUnit, TIME_EXTRAS } from './settings-time.js';
 
 const status = () => h('p', { class: 'test-result', role: 'status', 'aria-live': 'polite' });
 
 export const FIELD_EXTRAS = {
+  // the emissivity table (manual 11.1, GET /materials)
   materials(form, path, el) {
-    const id = el.querySelector('input').id + '-mat';
-    const sel = h('select', { id }, h('option', { value: '' }, t('set.pickMaterial')),
-      ...MATERIALS.map(([m, e]) => h('option', { value: String(e), dataset: { material: m } }, `${label('mat.' + m, m)} (${e.toFixed(2)})`)));
-    sel.addEventListener('change', () => {
-      if (!sel.value)
-        return;
-      form.set(path, Number(sel.value));
-      form.controls.find((c) => c.input === el.querySelector('input')).show(Number(sel.value));
-    });
-    el.append(h('span', { class: 'field-extra' }, h('label', { for: id }, t('set.material')), sel));
+    const input = el.querySelector('input');
+    el.append(materialPicker(input, (v) => {
+      form.set(path, v);
+      form.controls.find((c) => c.input === input).show(v);
+    }));
+  },
+  // a distance in feet while same unit says so (manual 10.11)
+  distance(form, path, el) {
+    distanceUnit(form, el);
+  },
+  // the temperature unit, set in Same unit while it is on (manual 10.11)
+  sameUnit(form, path, el) {
+    sameUnit(el);
   },
   zones(form, path, el) {
     const input = el.querySelector('input');
@@ -65,6 +65,7 @@ export const PART_EXTRAS = {
 const alive = (ctx, el) => { if (ctx.alive) ctx.body.append(el); return el; };
 
 export const EXTRAS = {
+  ...TIME_EXTRAS,
   // the test button of a part: the settings as edited, not saved
   test(form, path) {
     const out = status();
@@ -133,7 +134,14 @@ export const EXTRAS = {
           ...['enabled', 'on', 'condition', 'pre_alarm', 'alarm', 'tolerance', 'filter_time'].map((k) =>
             form.field(['alarm', k], { label: k === 'enabled' ? t('set.alarmEnabled') : undefined }))),
         // the rule's own object parameters; empty: the global thermometry values
-        h('div', { class: 'set-fields' }, ...['emissivity', 'distance', 'reflected_temperature'].map((k) => form.field([k])))),
+        h('div', { class: 'set-fields' }, ...['emissivity', 'distance', 'reflected_temperature'].map((k) => {
+          const f = form.field([k]);
+          if (k === 'emissivity')
+            FIELD_EXTRAS.materials(form, [k], f);
+          if (k === 'distance')
+            distanceUnit(form, f);
+          return f;
+        }))),
       form.bar());
       form.onChange(() => { r.enabled = form.cur.enabled; draw(); });
       alive(ctx, el);

@@ -11,15 +11,15 @@ export const CHAPTERS = [
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
   { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics', 'onvif', 'snmp', 'upnp'] },
-  { id: 'system', pages: ['device', 'time', 'security', 'delivery', 'history'] },
+  { id: 'system', pages: ['device', 'time', 'units', 'about', 'security', 'delivery', 'history'] },
 ];
 
 const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture', 'linkage.snmp_trap'];
 
 export const PAGES = {
   thermometry: { manual: '3.1', parts: [{ section: 'thermometry', groups: [
-    { title: 'grp.measurement', fields: ['enabled', 'unit', 'temperature_range'] },
-    { title: 'grp.object', fields: [{ path: 'emissivity', extra: 'materials' }, 'distance', 'reflected_temperature'] },
+    { title: 'grp.measurement', fields: ['enabled', { path: 'unit', extra: 'sameUnit' }, 'temperature_range'] },
+    { title: 'grp.object', fields: [{ path: 'emissivity', extra: 'materials' }, { path: 'distance', extra: 'distance' }, 'reflected_temperature'] },
     { title: 'grp.atmosphere', fields: ['atmospheric_temperature', 'relative_humidity', 'optical_transmissivity', 'window_temperature'] },
     { title: 'grp.display', fields: ['color_ruler', 'info_on_stream', 'show_max_min_avg', 'info_position', 'show_rule_name', 'show_scene'] },
     { title: 'grp.alarm', fields: ['alarm_interval_s'] },
@@ -39,7 +39,7 @@ export const PAGES = {
     { title: 'grp.inputs', list: 'inputs', item: 'set.input', fields: ['name', 'enabled', 'type', ...LINKAGE] },
   ] }] },
   exceptions: { manual: '4.2', parts: [{ section: 'exceptions', groups:
-    ['network_disconnected', 'ip_conflict', 'illegal_login', 'calibration_changed'].map((x) => (
+    ['network_disconnected', 'ip_conflict', 'illegal_login', 'calibration_changed', 'time_sync_failed'].map((x) => (
       { title: 'f.' + x, fields: [x + '.enabled', ...LINKAGE.map((f) => x + '.' + f)] })) }] },
   burning: { manual: '4.3', parts: [{ section: 'burning_prevention', groups: [
     { title: 'sec.burning_prevention', fields: ['enabled', 'mode', { path: 'threshold', when: ['mode', 'auto'] },
@@ -101,7 +101,13 @@ export const PAGES = {
     { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'listen_address'] }] }] },
   modbus: { manual: '9.2, 10.10', extra: 'registers', parts: [{ section: 'modbus' }, { section: 'rs485' }] },
   device: { manual: '10.1', parts: [{ section: 'device' }] },
-  time: { manual: '10.8', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] }] }] },
+  time: { manual: '10.8', extra: 'clock', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] },
+    { title: 'grp.dst', fields: ['dst.mode', ...['start', 'end'].flatMap((p) => ['month', 'week', 'weekday', 'hour', 'minute']
+      .map((k) => ({ path: `dst.${p}.${k}`, when: ['dst.mode', 'custom'] }))), { path: 'dst.bias_min', when: ['dst.mode', 'custom'] }] },
+    { title: 'grp.ntp', fields: ['ntp.enabled', 'ntp.server', 'ntp.port', 'ntp.interval_s', 'ntp.policy',
+      { path: 'ntp.step_threshold_ms', when: ['ntp.policy', 'auto'] }, 'ntp.timeout_ms'] }] }] },
+  units: { manual: '10.11', parts: [{ section: 'units', groups: [{ title: 'sec.units', fields: ['same_unit', 'temperature', 'distance'] }] }] },
+  about: { manual: '10.1, 10.7', extra: 'about' },
   security: { manual: '10.12', parts: [{ section: 'security', groups: [
     { title: 'grp.authentication', fields: ['authentication.web', 'authentication.rtsp'] },
     { title: 'grp.ipFilter', fields: ['ip_filter.enabled', 'ip_filter.mode', 'ip_filter.addresses'] },

@@ -10,6 +10,7 @@ import { RuleLayer } from './rules.js';
 import { formatTemp } from './thermal.js';
 import { readRadiometric, withParams } from './flir.js';
 import { rasterize, stats } from './raster.js';
+import { materialPicker } from './settings-time.js';
 
 // the rule layer with its rules in the page only
 class LocalRuleLayer extends RuleLayer {
@@ -91,6 +92,7 @@ export function renderViewer(host, { name, bytes, unit = 'celsius', back }) {
   const params = h('form', { class: 'fv-params', id: 'fv-params', novalidate: true },
     h('h3', {}, t('viewer.params')),
     num('fv-emissivity', 'viewer.emissivity', +img.params.emissivity.toFixed(3), 0.01, 1, 'any'),
+    materialPicker(null, null, 'fv-emissivity'),
     num('fv-distance', 'viewer.distanceM', +img.params.distance.toFixed(2), 0, 100000, 'any'),
     num('fv-reflected', 'viewer.reflectedC', +img.params.reflected.toFixed(2), -273, 2000, 'any'),
     h('p', { class: 'error', id: 'fv-params-error', role: 'alert' }),

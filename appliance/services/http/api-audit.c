@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tc-json.h"
+#include "tcd-clock.h"
 #include "tcd-crypt.h"
 #include "tcd-json.h"
 
@@ -115,7 +116,7 @@ handle_export (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   g_autoptr (GError) err = NULL;
   g_autofree gchar *picture = NULL, *text = NULL;
   g_autofree gchar *pic_path = g_build_filename (ctx->state_dir, "overlay.bmp", NULL);
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) now = tcd_clock_now_utc_dt ();
   g_autofree gchar *time = g_date_time_format_iso8601 (now);
   JsonObject *o;
   gsize len;

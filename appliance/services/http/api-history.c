@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "tc-json.h"
+#include "tcd-clock.h"
 #include "tcd-json.h"
 
 #define MAX_POINTS 10000
@@ -134,7 +135,7 @@ time_span (SoupServerMessage *msg, GHashTable *query, gboolean ms, gint64 *from,
   const gchar *f = param (query, "from"), *t = param (query, "to");
   gint64 unit = ms ? 1000 : 1;
   gint64 span = ms ? MAX_EVENTS_SPAN_S : MAX_SPAN_S;
-  gint64 now = g_get_real_time () / (ms ? 1000 : G_USEC_PER_SEC);
+  gint64 now = tcd_clock_now_utc () / (ms ? 1000 : G_USEC_PER_SEC);
 
   if (t && !parse_time (t, to, ms)) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "to",

@@ -138,6 +138,10 @@ extern const TcdRoute tcd_http_certificate_routes[];
 extern const TcdRoute tcd_http_ws_routes[];
 extern const TcdRoute tcd_http_history_routes[];
 extern const TcdRoute tcd_http_upnp_routes[];
+extern const TcdRoute tcd_http_time_routes[];
+extern const TcdRoute tcd_http_about_routes[];
+/* api-about.c: the versions and addresses GET /device adds */
+void about_device_members (TcdHttp *h, JsonBuilder *b);
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */

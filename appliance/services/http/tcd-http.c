@@ -41,7 +41,7 @@ http_router_new (void)
     tcd_http_system_routes, tcd_http_session_routes, tcd_http_users_routes,
     tcd_http_config_routes, tcd_http_live_routes, tcd_http_io_routes,
     tcd_http_files_routes, tcd_http_audit_routes, tcd_http_certificate_routes,
-    tcd_http_ws_routes, tcd_http_history_routes,
+    tcd_http_ws_routes, tcd_http_history_routes, tcd_http_time_routes, tcd_http_about_routes,
     tcd_http_upnp_routes,
   };
   /* A path no route has is answered (404) to who may see the

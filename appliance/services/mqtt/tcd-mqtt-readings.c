@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "gstthermalmeta.h"
+#include "tcd-clock.h"
 #include "tcd-json.h"
 
 typedef struct {
@@ -186,7 +187,7 @@ void
 mq_readings_publish (TcdMqtt *m, GstBuffer *buf, gdouble lo, gdouble hi)
 {
   GstThermalMeasureMeta *mm = gst_buffer_get_thermal_measure_meta (buf);
-  gint64 now = g_get_real_time ();
+  gint64 now = tcd_clock_now_utc ();
   time_t secs = now / G_USEC_PER_SEC;
   struct tm tm;
   gchar time_text[40];
