@@ -43,10 +43,10 @@ from requests.auth import HTTPDigestAuth  # noqa: E402
 from lxml import etree  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WSDL = os.environ.get("ONVIF_WSDL_DIR",
-                      os.path.join(HERE, "..", "..", "..", "shared", "onvif", "ver10", "schema"))
+# the WSDLs in the tree (tests/onvif), else the reference set next to it
+WSDL = os.environ.get("ONVIF_WSDL_DIR", os.path.join(HERE, "..", "onvif", "ver10", "schema"))
 if not os.path.isdir(WSDL):
-    WSDL = "/work/shared/onvif/ver10/schema"
+    WSDL = os.path.join(HERE, "..", "..", "..", "shared", "onvif", "ver10", "schema")
 ADM, ADM_PW = "onvifadmin", "Onv1f#Admin"
 USR, USR_PW = "viewer", "V1ewer#pass"
 OPR, OPR_PW = "operator1", "Op3rator#pass"
