@@ -224,7 +224,11 @@ try:
                              {"Date": {"Year": n.year, "Month": n.month, "Day": n.day},
                               "Time": {"Hour": n.hour, "Minute": n.minute, "Second": n.second}})
     _, tcfg, _ = d.get("config/time")
-    t.ok(tcfg["timezone"] == "+08:00", "zeep: SetSystemDateAndTime (Manual, TZ CST-8 -> +08:00)", tcfg)
+    st = anon.GetSystemDateAndTime()
+    t.ok(tcfg["timezone"] == "+08:00" and st.TimeZone.TZ == "UTC-8"
+         and (st.LocalDateTime.Time.Hour - st.UTCDateTime.Time.Hour) % 24 == 8,
+         "zeep: SetSystemDateAndTime (Manual, TZ CST-8 -> time.timezone +08:00; GetSystemDateAndTime tells it)",
+         (tcfg, st.TimeZone))
     dev.SetSystemDateAndTime("Manual", False, {"TZ": "UTC0"})
     try:
         dev.SetSystemDateAndTime("Manual", False, {"TZ": "CET-1CEST,M3.5.0,M10.5.0/3"})

@@ -195,16 +195,32 @@ static gboolean
 get_system_date_and_time (OnvifRequest *r)
 {
   g_autoptr (GDateTime) utc = g_date_time_new_now_utc ();
-  g_autoptr (GDateTime) local = g_date_time_to_local (utc);
-  g_autofree gchar *tz = g_strdup (g_date_time_get_timezone_abbreviation (local));
+  const gchar *zone = tcd_config_string (r->ctx->config, "time.timezone");
+  g_autoptr (GTimeZone) tz = zone ? g_time_zone_new_identifier (zone) : NULL;
+  g_autoptr (GDateTime) local = NULL;
+  gint64 off;
+  g_autofree gchar *posix = NULL;
 
+  if (!tz)
+    tz = g_time_zone_new_utc ();
+  local = g_date_time_to_timezone (utc, tz);
+  off = g_date_time_get_utc_offset (local) / G_USEC_PER_SEC;
+
+  /* POSIX counts west positive: +08:00 is "UTC-8" */
+  if (off == 0)
+    posix = g_strdup ("UTC0");
+  else if (ABS (off) % 3600 == 0)
+    posix = g_strdup_printf ("UTC%c%" G_GINT64_FORMAT, off > 0 ? '-' : '+', ABS (off) / 3600);
+  else
+    posix = g_strdup_printf ("UTC%c%" G_GINT64_FORMAT ":%02" G_GINT64_FORMAT, off > 0 ? '-' : '+',
+        ABS (off) / 3600, ABS (off) % 3600 / 60);
   onvif_open (r, "tds:GetSystemDateAndTimeResponse");
   onvif_open (r, "tds:SystemDateAndTime");
   onvif_elem (r, "tt:DateTimeType", "Manual");
   onvif_elem (r, "tt:DaylightSavings", g_date_time_is_daylight_savings (local)
       ? "true" : "false");
   onvif_open (r, "tt:TimeZone");
-  onvif_elem (r, "tt:TZ", tz && *tz ? tz : "UTC");
+  onvif_elem (r, "tt:TZ", posix);
   onvif_close (r, "tt:TimeZone");
   date_time (r, "tt:UTCDateTime", utc);
   date_time (r, "tt:LocalDateTime", local);
