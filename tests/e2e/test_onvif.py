@@ -220,9 +220,18 @@ try:
     t.ok(m1 == "NonDiscoverable" and oc["discovery"] == "non-discoverable"
          and dev.GetDiscoveryMode() == "Discoverable", "zeep: Set/GetDiscoveryMode through the configuration")
     n = datetime.datetime.now(datetime.timezone.utc)
-    dev.SetSystemDateAndTime("Manual", False, {"TZ": "CST-8"},
-                             {"Date": {"Year": n.year, "Month": n.month, "Day": n.day},
-                              "Time": {"Hour": n.hour, "Minute": n.minute, "Second": n.second}})
+    try:
+        dev.SetSystemDateAndTime("Manual", False, {"TZ": "CST-8"},
+                                 {"Date": {"Year": n.year, "Month": 13, "Day": n.day},
+                                  "Time": {"Hour": n.hour, "Minute": n.minute, "Second": n.second}})
+        bad_date = None
+    except Fault as e:
+        bad_date = subs(e)
+    _, tcfg, _ = d.get("config/time")
+    t.ok(bad_date and "InvalidDateTime" in bad_date and tcfg["timezone"] != "+08:00",
+         "SetSystemDateAndTime with month 13: ter:InvalidDateTime, nothing changed", (bad_date, tcfg))
+    # (the clock itself is not set here: the test may run as root on a shared machine)
+    dev.SetSystemDateAndTime("Manual", False, {"TZ": "CST-8"})
     _, tcfg, _ = d.get("config/time")
     st = anon.GetSystemDateAndTime()
     t.ok(tcfg["timezone"] == "+08:00" and st.TimeZone.TZ == "UTC-8"

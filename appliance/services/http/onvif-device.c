@@ -459,8 +459,11 @@ set_system_date_and_time (OnvifRequest *r)
     for (guint i = 0; i < 6; i++) {
       gboolean found = FALSE;
       if (!onvif_child_int (r, onvif_child (utc, path[i][0]), path[i][1], lim[i][0], lim[i][1],
-              &v[i], &found))
+              &v[i], &found)) {
+        if (!r->subcode2)
+          r->subcode2 = g_strdup ("ter:InvalidDateTime");
         return FALSE;
+      }
       if (!found)
         return onvif_invalid_arg (r, "ter:InvalidDateTime", "UTCDateTime needs %s/%s",
             path[i][0], path[i][1]);
@@ -471,12 +474,6 @@ set_system_date_and_time (OnvifRequest *r)
         MIN (v[5], 59)) : NULL;
     if (utc && !t)
       return onvif_invalid_arg (r, "ter:InvalidDateTime", "no such date");
-    if (zone) {
-      JsonNode *patch = onvif_object_new ();
-      json_object_set_string_member (json_node_get_object (patch), "timezone", zone);
-      if (!onvif_change (r, "time", patch))
-        return FALSE;
-    }
     if (t) {
       struct timespec ts = { .tv_sec = g_date_time_to_unix (t) };
       g_autofree gchar *when = onvif_datetime (ts.tv_sec * G_USEC_PER_SEC);
@@ -489,6 +486,12 @@ set_system_date_and_time (OnvifRequest *r)
         tcd_audit (r->ctx->security, "system", r->user, r->address,
             "set the clock to %s (ONVIF)", when);
       }
+    }
+    if (zone) {
+      JsonNode *patch = onvif_object_new ();
+      json_object_set_string_member (json_node_get_object (patch), "timezone", zone);
+      if (!onvif_change (r, "time", patch))
+        return FALSE;
     }
   }
   onvif_empty (r, "tds:SetSystemDateAndTimeResponse");
