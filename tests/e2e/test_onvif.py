@@ -403,6 +403,23 @@ try:
     s1, _, _ = soap(d, envelope("GetDeviceInformation", header=once))
     s2, root, text = soap(d, envelope("GetDeviceInformation", header=once))
     t.ok(s1 == 200 and s2 == 400 and "replay" in text, "a replayed UsernameToken nonce: refused", (s1, s2))
+    # an HTTP Digest Authorization sent again as it was (same nonce and nc)
+    r = requests.post(f"http://127.0.0.1:{d.http}/onvif/device_service", data=envelope("GetDeviceInformation"),
+                      timeout=10)
+    ch = requests.utils.parse_dict_header(r.headers.get("WWW-Authenticate", "Digest x=1")[7:])
+
+    def md5(x):
+        return hashlib.md5(x.encode()).hexdigest()
+    ha1, ha2 = md5(f"{ADM}:{ch.get('realm')}:{ADM_PW}"), md5("POST:/onvif/device_service")
+    resp = md5(f"{ha1}:{ch.get('nonce')}:00000001:abcdef:auth:{ha2}")
+    authz = (f'Digest username="{ADM}", realm="{ch.get("realm")}", nonce="{ch.get("nonce")}", '
+             f'uri="/onvif/device_service", qop=auth, nc=00000001, cnonce="abcdef", response="{resp}", '
+             'algorithm=MD5')
+    got = [requests.post(f"http://127.0.0.1:{d.http}/onvif/device_service", data=envelope("GetDeviceInformation"),
+                         headers={"Authorization": authz}, timeout=10) for _ in range(2)]
+    t.ok(got[0].status_code == 200 and got[1].status_code == 401
+         and "stale=true" in got[1].headers.get("WWW-Authenticate", ""),
+         "an HTTP Digest answer sent again (same nonce and nc): refused, stale", [g.status_code for g in got])
     old = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)) \
         .strftime("%Y-%m-%dT%H:%M:%SZ")
     s, root, text = soap(d, envelope("GetDeviceInformation", header=token_header(ADM, ADM_PW, created=old)))
@@ -473,6 +490,29 @@ try:
                                    token_header(ADM, ADM_PW)), code="ter:NoProfile", service_path="media_service")
     bad("a bad boolean", envelope("GetServices", body="<IncludeCapability>maybe</IncludeCapability>"),
         code="ter:InvalidArgVal")
+    # random damage to a valid request: always an answer, never a crash
+    import random
+    rnd = random.Random(17)
+    good = envelope("GetServices", body="<IncludeCapability>true</IncludeCapability>",
+                    header=token_header(ADM, ADM_PW)).encode()
+    statuses = set()
+    for i in range(150):
+        b = bytearray(good)
+        for _ in range(rnd.randint(1, 8)):
+            k = rnd.randrange(len(b))
+            op = rnd.random()
+            if op < 0.4:
+                b[k] = rnd.randrange(256)
+            elif op < 0.7:
+                del b[k:k + rnd.randint(1, 20)]
+            else:
+                b[k:k] = bytes(rnd.choice([b"<", b">", b"&", b"\x00", b"<!--", b"]]>", b"\xff\xfe", b"&amp;"]))
+        try:
+            statuses.add(soap(d, bytes(b), timeout=10)[0])
+        except requests.RequestException:
+            statuses.add(0)
+    t.ok(0 not in statuses and statuses <= {200, 400, 401, 413, 500} and alive(d),
+         "150 randomly damaged requests: each answered (200 or a fault), the daemon serves on", statuses)
     _, cfg_after, _ = d.get("config")
     t.ok(cfg_after == cfg_before, "after the bad input the configuration is unchanged")
     r = requests.get(f"http://127.0.0.1:{d.http}/onvif/device_service", timeout=10)
