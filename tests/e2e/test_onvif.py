@@ -106,6 +106,18 @@ def subs(fault):
     return " ".join(f"ter:{q.localname}" for q in (fault.subcodes or []))
 
 
+def wait_ok(pred, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if pred():
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    return False
+
+
 def alive(d):
     s, root, _ = soap(d, envelope("GetSystemDateAndTime"))
     return s == 200 and d.alive()
@@ -563,6 +575,19 @@ try:
     t.ok(root is None, "non-discoverable: no answer")
     _, root = probe()
     t.ok(root is not None, "discoverable again: answered")
+    epr = anon.GetEndpointReference().GUID
+    _, diag, _ = d.get("system/diagnostics")
+    t.ok(root.findtext(".//a:Address", namespaces=W) == epr == diag["wsd"]["endpoint"],
+         "the ProbeMatch's endpoint is GetEndpointReference's (and the diagnostics')", epr)
+
+    # ---- SystemReboot: the servers restart, ONVIF answers again ----
+    n = d.readies
+    msg = dev.SystemReboot()
+    end = time.time() + 30
+    while d.readies <= n and time.time() < end:
+        time.sleep(0.1)
+    t.ok(msg and d.readies > n and wait_ok(lambda: alive(d), 20), "SystemReboot: the servers restart in "
+         "place and ONVIF answers again", msg)
 
     # ---- SOAP on the HTTPS port too ----
     n = d.readies

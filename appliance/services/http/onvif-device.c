@@ -243,6 +243,21 @@ get_hostname (OnvifRequest *r)
   return TRUE;
 }
 
+/* the device's endpoint reference, as WS-Discovery tells it (services/wsd:
+ * a name-based UUID of the serial number) */
+static gboolean
+get_endpoint_reference (OnvifRequest *r)
+{
+  g_autofree gchar *h = g_compute_checksum_for_string (G_CHECKSUM_SHA1,
+      r->ctx->serial ? r->ctx->serial : "", -1);
+
+  onvif_open (r, "tds:GetEndpointReferenceResponse");
+  onvif_elemf (r, "tds:GUID", "urn:uuid:%.8s-%.4s-5%.3s-%x%.3s-%.12s", h, h + 8, h + 13,
+      0x8 | (g_ascii_xdigit_value (h[16]) & 0x3), h + 17, h + 20);
+  onvif_close (r, "tds:GetEndpointReferenceResponse");
+  return TRUE;
+}
+
 static gboolean
 get_wsdl_url (OnvifRequest *r)
 {
@@ -737,6 +752,7 @@ static const OnvifOperation ops[] = {
   ONVIF_OP ("GetServiceCapabilities", ONVIF_PRE_AUTH, get_service_capabilities),
   ONVIF_OP ("GetHostname", ONVIF_PRE_AUTH, get_hostname),
   ONVIF_OP ("GetWsdlUrl", ONVIF_PRE_AUTH, get_wsdl_url),
+  ONVIF_OP ("GetEndpointReference", ONVIF_PRE_AUTH, get_endpoint_reference),
   ONVIF_OP ("GetDeviceInformation", ONVIF_READ_SYSTEM, get_device_information),
   ONVIF_OP ("SetSystemDateAndTime", ONVIF_WRITE_SYSTEM, set_system_date_and_time),
   ONVIF_OP ("GetNetworkInterfaces", ONVIF_READ_SYSTEM, get_network_interfaces),
