@@ -589,6 +589,24 @@ try:
     t.ok(msg and d.readies > n and wait_ok(lambda: alive(d), 20), "SystemReboot: the servers restart in "
          "place and ONVIF answers again", msg)
 
+    # ---- SetSystemFactoryDefault Soft: the defaults, ONVIF and its users kept ----
+    _, video_before, _ = d.get("config/video")
+    r = requests.post(f"http://127.0.0.1:{d.http}/onvif/device_service", timeout=30,
+                      data=envelope("SetSystemFactoryDefault", body="<FactoryDefault>Soft</FactoryDefault>",
+                                    header=token_header(ADM, ADM_PW)))
+    _, video_after, _ = d.get("config/video")
+    _, oc, _ = d.get("config/onvif")
+    s2, _, _ = soap(d, envelope("GetDeviceInformation", header=token_header(USR, USR_PW)))
+    t.ok(r.status_code == 200 and video_before["sub"]["resolution"] == "160x128"
+         and video_after["sub"]["resolution"] == "320x256" and oc["enabled"]
+         and [u["name"] for u in oc["users"]] == [ADM, USR, OPR] and s2 == 200,
+         "SetSystemFactoryDefault Soft: the defaults back (video.sub), ONVIF and its users kept",
+         (r.status_code, video_after["sub"], oc))
+    s3, root, _ = soap(d, envelope("SetSystemFactoryDefault", body="<FactoryDefault>Hard</FactoryDefault>",
+                                   header=token_header(OPR, OPR_PW)))
+    t.ok(s3 == 400 and "ter:NotAuthorized" in fault_codes(root),
+         "an Operator may not call SetSystemFactoryDefault (UNRECOVERABLE)", s3)
+
     # ---- SOAP on the HTTPS port too ----
     n = d.readies
     d.put("config/security", {"https": {"enabled": True}})
