@@ -497,8 +497,10 @@ tcd_config_defaults (TcdConfig *cfg, gboolean keep)
     json_object_set_member (image, "video_standard",
         tcd_json_deep_copy (tcd_config_node (cfg->doc, "image.video_standard")));
     /* the network side stays reachable as it was: ports, security (filter,
-     * HTTPS, authentication), the serial line */
-    for (const gchar * const *s = (const gchar *[]) { "ports", "security", "rs485", NULL };
+     * HTTPS, authentication), the serial line, ONVIF (on, and its users, as
+     * the accounts are kept) */
+    for (const gchar * const *s = (const gchar *[]) { "ports", "security", "rs485", "onvif",
+            NULL };
         *s; s++)
       json_object_set_member (json_node_get_object (doc), *s,
           tcd_json_deep_copy (tcd_config_node (cfg->doc, *s)));

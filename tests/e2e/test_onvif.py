@@ -106,6 +106,18 @@ def subs(fault):
     return " ".join(f"ter:{q.localname}" for q in (fault.subcodes or []))
 
 
+def wait_ok(pred, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if pred():
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    return False
+
+
 def alive(d):
     s, root, _ = soap(d, envelope("GetSystemDateAndTime"))
     return s == 200 and d.alive()
@@ -220,11 +232,24 @@ try:
     t.ok(m1 == "NonDiscoverable" and oc["discovery"] == "non-discoverable"
          and dev.GetDiscoveryMode() == "Discoverable", "zeep: Set/GetDiscoveryMode through the configuration")
     n = datetime.datetime.now(datetime.timezone.utc)
-    dev.SetSystemDateAndTime("Manual", False, {"TZ": "CST-8"},
-                             {"Date": {"Year": n.year, "Month": n.month, "Day": n.day},
-                              "Time": {"Hour": n.hour, "Minute": n.minute, "Second": n.second}})
+    try:
+        dev.SetSystemDateAndTime("Manual", False, {"TZ": "CST-8"},
+                                 {"Date": {"Year": n.year, "Month": 13, "Day": n.day},
+                                  "Time": {"Hour": n.hour, "Minute": n.minute, "Second": n.second}})
+        bad_date = None
+    except Fault as e:
+        bad_date = subs(e)
     _, tcfg, _ = d.get("config/time")
-    t.ok(tcfg["timezone"] == "+08:00", "zeep: SetSystemDateAndTime (Manual, TZ CST-8 -> +08:00)", tcfg)
+    t.ok(bad_date and "InvalidDateTime" in bad_date and tcfg["timezone"] != "+08:00",
+         "SetSystemDateAndTime with month 13: ter:InvalidDateTime, nothing changed", (bad_date, tcfg))
+    # (the clock itself is not set here: the test may run as root on a shared machine)
+    dev.SetSystemDateAndTime("Manual", False, {"TZ": "CST-8"})
+    _, tcfg, _ = d.get("config/time")
+    st = anon.GetSystemDateAndTime()
+    t.ok(tcfg["timezone"] == "+08:00" and st.TimeZone.TZ == "UTC-8"
+         and (st.LocalDateTime.Time.Hour - st.UTCDateTime.Time.Hour) % 24 == 8,
+         "zeep: SetSystemDateAndTime (Manual, TZ CST-8 -> time.timezone +08:00; GetSystemDateAndTime tells it)",
+         (tcfg, st.TimeZone))
     dev.SetSystemDateAndTime("Manual", False, {"TZ": "UTC0"})
     try:
         dev.SetSystemDateAndTime("Manual", False, {"TZ": "CET-1CEST,M3.5.0,M10.5.0/3"})
@@ -390,6 +415,23 @@ try:
     s1, _, _ = soap(d, envelope("GetDeviceInformation", header=once))
     s2, root, text = soap(d, envelope("GetDeviceInformation", header=once))
     t.ok(s1 == 200 and s2 == 400 and "replay" in text, "a replayed UsernameToken nonce: refused", (s1, s2))
+    # an HTTP Digest Authorization sent again as it was (same nonce and nc)
+    r = requests.post(f"http://127.0.0.1:{d.http}/onvif/device_service", data=envelope("GetDeviceInformation"),
+                      timeout=10)
+    ch = requests.utils.parse_dict_header(r.headers.get("WWW-Authenticate", "Digest x=1")[7:])
+
+    def md5(x):
+        return hashlib.md5(x.encode()).hexdigest()
+    ha1, ha2 = md5(f"{ADM}:{ch.get('realm')}:{ADM_PW}"), md5("POST:/onvif/device_service")
+    resp = md5(f"{ha1}:{ch.get('nonce')}:00000001:abcdef:auth:{ha2}")
+    authz = (f'Digest username="{ADM}", realm="{ch.get("realm")}", nonce="{ch.get("nonce")}", '
+             f'uri="/onvif/device_service", qop=auth, nc=00000001, cnonce="abcdef", response="{resp}", '
+             'algorithm=MD5')
+    got = [requests.post(f"http://127.0.0.1:{d.http}/onvif/device_service", data=envelope("GetDeviceInformation"),
+                         headers={"Authorization": authz}, timeout=10) for _ in range(2)]
+    t.ok(got[0].status_code == 200 and got[1].status_code == 401
+         and "stale=true" in got[1].headers.get("WWW-Authenticate", ""),
+         "an HTTP Digest answer sent again (same nonce and nc): refused, stale", [g.status_code for g in got])
     old = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)) \
         .strftime("%Y-%m-%dT%H:%M:%SZ")
     s, root, text = soap(d, envelope("GetDeviceInformation", header=token_header(ADM, ADM_PW, created=old)))
@@ -460,6 +502,29 @@ try:
                                    token_header(ADM, ADM_PW)), code="ter:NoProfile", service_path="media_service")
     bad("a bad boolean", envelope("GetServices", body="<IncludeCapability>maybe</IncludeCapability>"),
         code="ter:InvalidArgVal")
+    # random damage to a valid request: always an answer, never a crash
+    import random
+    rnd = random.Random(17)
+    good = envelope("GetServices", body="<IncludeCapability>true</IncludeCapability>",
+                    header=token_header(ADM, ADM_PW)).encode()
+    statuses = set()
+    for i in range(150):
+        b = bytearray(good)
+        for _ in range(rnd.randint(1, 8)):
+            k = rnd.randrange(len(b))
+            op = rnd.random()
+            if op < 0.4:
+                b[k] = rnd.randrange(256)
+            elif op < 0.7:
+                del b[k:k + rnd.randint(1, 20)]
+            else:
+                b[k:k] = bytes(rnd.choice([b"<", b">", b"&", b"\x00", b"<!--", b"]]>", b"\xff\xfe", b"&amp;"]))
+        try:
+            statuses.add(soap(d, bytes(b), timeout=10)[0])
+        except requests.RequestException:
+            statuses.add(0)
+    t.ok(0 not in statuses and statuses <= {200, 400, 401, 413, 500} and alive(d),
+         "150 randomly damaged requests: each answered (200 or a fault), the daemon serves on", statuses)
     _, cfg_after, _ = d.get("config")
     t.ok(cfg_after == cfg_before, "after the bad input the configuration is unchanged")
     r = requests.get(f"http://127.0.0.1:{d.http}/onvif/device_service", timeout=10)
@@ -510,6 +575,37 @@ try:
     t.ok(root is None, "non-discoverable: no answer")
     _, root = probe()
     t.ok(root is not None, "discoverable again: answered")
+    epr = anon.GetEndpointReference().GUID
+    _, diag, _ = d.get("system/diagnostics")
+    t.ok(root.findtext(".//a:Address", namespaces=W) == epr == diag["wsd"]["endpoint"],
+         "the ProbeMatch's endpoint is GetEndpointReference's (and the diagnostics')", epr)
+
+    # ---- SystemReboot: the servers restart, ONVIF answers again ----
+    n = d.readies
+    msg = dev.SystemReboot()
+    end = time.time() + 30
+    while d.readies <= n and time.time() < end:
+        time.sleep(0.1)
+    t.ok(msg and d.readies > n and wait_ok(lambda: alive(d), 20), "SystemReboot: the servers restart in "
+         "place and ONVIF answers again", msg)
+
+    # ---- SetSystemFactoryDefault Soft: the defaults, ONVIF and its users kept ----
+    _, video_before, _ = d.get("config/video")
+    r = requests.post(f"http://127.0.0.1:{d.http}/onvif/device_service", timeout=30,
+                      data=envelope("SetSystemFactoryDefault", body="<FactoryDefault>Soft</FactoryDefault>",
+                                    header=token_header(ADM, ADM_PW)))
+    _, video_after, _ = d.get("config/video")
+    _, oc, _ = d.get("config/onvif")
+    s2, _, _ = soap(d, envelope("GetDeviceInformation", header=token_header(USR, USR_PW)))
+    t.ok(r.status_code == 200 and video_before["sub"]["resolution"] == "160x128"
+         and video_after["sub"]["resolution"] == "320x256" and oc["enabled"]
+         and [u["name"] for u in oc["users"]] == [ADM, USR, OPR] and s2 == 200,
+         "SetSystemFactoryDefault Soft: the defaults back (video.sub), ONVIF and its users kept",
+         (r.status_code, video_after["sub"], oc))
+    s3, root, _ = soap(d, envelope("SetSystemFactoryDefault", body="<FactoryDefault>Hard</FactoryDefault>",
+                                   header=token_header(OPR, OPR_PW)))
+    t.ok(s3 == 400 and "ter:NotAuthorized" in fault_codes(root),
+         "an Operator may not call SetSystemFactoryDefault (UNRECOVERABLE)", s3)
 
     # ---- SOAP on the HTTPS port too ----
     n = d.readies

@@ -195,16 +195,32 @@ static gboolean
 get_system_date_and_time (OnvifRequest *r)
 {
   g_autoptr (GDateTime) utc = g_date_time_new_now_utc ();
-  g_autoptr (GDateTime) local = g_date_time_to_local (utc);
-  g_autofree gchar *tz = g_strdup (g_date_time_get_timezone_abbreviation (local));
+  const gchar *zone = tcd_config_string (r->ctx->config, "time.timezone");
+  g_autoptr (GTimeZone) tz = zone ? g_time_zone_new_identifier (zone) : NULL;
+  g_autoptr (GDateTime) local = NULL;
+  gint64 off;
+  g_autofree gchar *posix = NULL;
 
+  if (!tz)
+    tz = g_time_zone_new_utc ();
+  local = g_date_time_to_timezone (utc, tz);
+  off = g_date_time_get_utc_offset (local) / G_USEC_PER_SEC;
+
+  /* POSIX counts west positive: +08:00 is "UTC-8" */
+  if (off == 0)
+    posix = g_strdup ("UTC0");
+  else if (ABS (off) % 3600 == 0)
+    posix = g_strdup_printf ("UTC%c%" G_GINT64_FORMAT, off > 0 ? '-' : '+', ABS (off) / 3600);
+  else
+    posix = g_strdup_printf ("UTC%c%" G_GINT64_FORMAT ":%02" G_GINT64_FORMAT, off > 0 ? '-' : '+',
+        ABS (off) / 3600, ABS (off) % 3600 / 60);
   onvif_open (r, "tds:GetSystemDateAndTimeResponse");
   onvif_open (r, "tds:SystemDateAndTime");
   onvif_elem (r, "tt:DateTimeType", "Manual");
   onvif_elem (r, "tt:DaylightSavings", g_date_time_is_daylight_savings (local)
       ? "true" : "false");
   onvif_open (r, "tt:TimeZone");
-  onvif_elem (r, "tt:TZ", tz && *tz ? tz : "UTC");
+  onvif_elem (r, "tt:TZ", posix);
   onvif_close (r, "tt:TimeZone");
   date_time (r, "tt:UTCDateTime", utc);
   date_time (r, "tt:LocalDateTime", local);
@@ -224,6 +240,21 @@ get_hostname (OnvifRequest *r)
   onvif_elem (r, "tt:Name", g_get_host_name ());
   onvif_close (r, "tds:HostnameInformation");
   onvif_close (r, "tds:GetHostnameResponse");
+  return TRUE;
+}
+
+/* the device's endpoint reference, as WS-Discovery tells it (services/wsd:
+ * a name-based UUID of the serial number) */
+static gboolean
+get_endpoint_reference (OnvifRequest *r)
+{
+  g_autofree gchar *h = g_compute_checksum_for_string (G_CHECKSUM_SHA1,
+      r->ctx->serial ? r->ctx->serial : "", -1);
+
+  onvif_open (r, "tds:GetEndpointReferenceResponse");
+  onvif_elemf (r, "tds:GUID", "urn:uuid:%.8s-%.4s-5%.3s-%x%.3s-%.12s", h, h + 8, h + 13,
+      0x8 | (g_ascii_xdigit_value (h[16]) & 0x3), h + 17, h + 20);
+  onvif_close (r, "tds:GetEndpointReferenceResponse");
   return TRUE;
 }
 
@@ -443,8 +474,11 @@ set_system_date_and_time (OnvifRequest *r)
     for (guint i = 0; i < 6; i++) {
       gboolean found = FALSE;
       if (!onvif_child_int (r, onvif_child (utc, path[i][0]), path[i][1], lim[i][0], lim[i][1],
-              &v[i], &found))
+              &v[i], &found)) {
+        if (!r->subcode2)
+          r->subcode2 = g_strdup ("ter:InvalidDateTime");
         return FALSE;
+      }
       if (!found)
         return onvif_invalid_arg (r, "ter:InvalidDateTime", "UTCDateTime needs %s/%s",
             path[i][0], path[i][1]);
@@ -455,12 +489,6 @@ set_system_date_and_time (OnvifRequest *r)
         MIN (v[5], 59)) : NULL;
     if (utc && !t)
       return onvif_invalid_arg (r, "ter:InvalidDateTime", "no such date");
-    if (zone) {
-      JsonNode *patch = onvif_object_new ();
-      json_object_set_string_member (json_node_get_object (patch), "timezone", zone);
-      if (!onvif_change (r, "time", patch))
-        return FALSE;
-    }
     if (t) {
       struct timespec ts = { .tv_sec = g_date_time_to_unix (t) };
       g_autofree gchar *when = onvif_datetime (ts.tv_sec * G_USEC_PER_SEC);
@@ -473,6 +501,12 @@ set_system_date_and_time (OnvifRequest *r)
         tcd_audit (r->ctx->security, "system", r->user, r->address,
             "set the clock to %s (ONVIF)", when);
       }
+    }
+    if (zone) {
+      JsonNode *patch = onvif_object_new ();
+      json_object_set_string_member (json_node_get_object (patch), "timezone", zone);
+      if (!onvif_change (r, "time", patch))
+        return FALSE;
     }
   }
   onvif_empty (r, "tds:SetSystemDateAndTimeResponse");
@@ -718,6 +752,7 @@ static const OnvifOperation ops[] = {
   ONVIF_OP ("GetServiceCapabilities", ONVIF_PRE_AUTH, get_service_capabilities),
   ONVIF_OP ("GetHostname", ONVIF_PRE_AUTH, get_hostname),
   ONVIF_OP ("GetWsdlUrl", ONVIF_PRE_AUTH, get_wsdl_url),
+  ONVIF_OP ("GetEndpointReference", ONVIF_PRE_AUTH, get_endpoint_reference),
   ONVIF_OP ("GetDeviceInformation", ONVIF_READ_SYSTEM, get_device_information),
   ONVIF_OP ("SetSystemDateAndTime", ONVIF_WRITE_SYSTEM, set_system_date_and_time),
   ONVIF_OP ("GetNetworkInterfaces", ONVIF_READ_SYSTEM, get_network_interfaces),

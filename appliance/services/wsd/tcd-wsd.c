@@ -54,6 +54,7 @@ struct _TcdWsd {
   gint64 instance_id;
   guint64 message_number;
   guint watch_id;
+  guint retry_id;               /* the port was busy: tried again every WATCH_S */
   gint64 window_start;          /* the rate limit's second (monotonic us) */
   guint window_answers;
   guint64 probes, matches, dropped, hellos, byes;
@@ -551,27 +552,53 @@ tcd_wsd_new (TcdContext *ctx)
   return w;
 }
 
+/* a busy port does not stop the daemon: it is tried again */
+static gboolean
+retry (gpointer data)
+{
+  TcdWsd *w = data;
+  g_autoptr (GError) err = NULL;
+
+  if (!w->started || w->sock || !tcd_config_bool (w->ctx->config, "onvif.enabled")
+      || open_socket (w, &err)) {
+    w->retry_id = 0;
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+open_or_retry (TcdWsd *w)
+{
+  g_autoptr (GError) err = NULL;
+
+  if (open_socket (w, &err) || w->retry_id)
+    return;
+  g_warning ("WS-Discovery: %s: tried again every %d s", err->message, WATCH_S);
+  w->retry_id = g_timeout_add_seconds (WATCH_S, retry, w);
+}
+
 gboolean
 tcd_wsd_start (TcdWsd *w, guint port, GError **error)
 {
   w->port_asked = port;
   w->started = TRUE;
-  if (!tcd_config_bool (w->ctx->config, "onvif.enabled"))
-    return TRUE;
-  return open_socket (w, error);
+  if (tcd_config_bool (w->ctx->config, "onvif.enabled"))
+    open_or_retry (w);
+  return TRUE;
 }
 
 void
 tcd_wsd_stop (TcdWsd *w)
 {
   close_socket (w);
+  g_clear_handle_id (&w->retry_id, g_source_remove);
   w->started = FALSE;
 }
 
 void
 tcd_wsd_apply (TcdWsd *w, JsonNode *doc)
 {
-  g_autoptr (GError) err = NULL;
   gboolean on = tcd_config_bool (w->ctx->config, "onvif.enabled");
 
   if (!w->started)
@@ -581,8 +608,7 @@ tcd_wsd_apply (TcdWsd *w, JsonNode *doc)
     return;
   }
   if (!w->sock) {
-    if (!open_socket (w, &err))
-      g_warning ("WS-Discovery: %s", err->message);
+    open_or_retry (w);
     return;
   }
   if (!discoverable (w)) {
@@ -640,6 +666,7 @@ tcd_wsd_free (TcdWsd *w)
   if (!w)
     return;
   close_socket (w);
+  g_clear_handle_id (&w->retry_id, g_source_remove);
   g_free (w->endpoint);
   g_free (w->state);
   g_free (w);
