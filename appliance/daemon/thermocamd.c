@@ -41,6 +41,7 @@
 #include "tcd-rtsp.h"
 #include "tcd-service-table.h"
 #include "tcd-snapshot.h"
+#include "tcd-systemd.h"
 #include "tc-json.h"
 
 #ifndef TCD_DATA_DIR
@@ -74,6 +75,7 @@ typedef struct {
   TcdServices *services;
   GMainLoop *loop;
   guint reboot_id;
+  TcdSystemd *systemd;          /* readiness, watchdog, journal (tcd-systemd.h) */
 } Daemon;
 
 static gint
@@ -364,6 +366,7 @@ print_ready (Daemon *d)
         tcd_services_port (d->services, d->port_names[i]));
   g_print ("%s state=%s\n", line->str, d->ctx.state_dir);
   fflush (stdout);
+  tcd_systemd_ready (d->systemd, line->str + strlen ("thermocamd "));
 }
 
 static gboolean
@@ -408,6 +411,7 @@ on_signal (gpointer user_data)
 {
   Daemon *d = user_data;
   g_message ("stopping");
+  tcd_systemd_stopping (d->systemd);
   g_main_loop_quit (d->loop);
   return G_SOURCE_CONTINUE;
 }
@@ -416,8 +420,12 @@ static gchar *
 default_state_dir (void)
 {
   const gchar *env = g_getenv ("THERMOCAM_STATE_DIR");
+  gchar *dir;
   if (env && *env)
     return g_strdup (env);
+  /* systemd's StateDirectory= (thermocamd.service: /var/lib/thermocam) */
+  if ((dir = tcd_systemd_state_directory ()))
+    return dir;
   return g_build_filename (g_get_user_data_dir (), "thermocam", NULL);
 }
 
@@ -507,7 +515,7 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
         "Where the configuration, users and files live (default: "
-        "$THERMOCAM_STATE_DIR or ~/.local/share/thermocam)", "DIR"},
+        "$THERMOCAM_STATE_DIR, $STATE_DIRECTORY or ~/.local/share/thermocam)", "DIR"},
     {"listen", 0, 0, G_OPTION_ARG_STRING, &listen,
         "Listen only on this IP address, every server (HTTP, HTTPS, RTSP, Modbus TCP) "
         "(default: the configuration's ports.listen_address; empty: all addresses)",
@@ -659,6 +667,7 @@ main (int argc, char **argv)
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);
 
   d.loop = g_main_loop_new (NULL, FALSE);
+  d.systemd = tcd_systemd_new (ctx->pipeline, ctx->bus);
   if (!start_servers (&d, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 1;
@@ -676,6 +685,7 @@ main (int argc, char **argv)
     g_source_remove (d.reboot_id);
   /* no streaming thread calls a service while it goes */
   tcd_pipeline_stop (ctx->pipeline);
+  tcd_systemd_free (d.systemd);
   tcd_services_free (d.services);
   tcd_encoders_free (ctx->encoders);
   tcd_commands_free (ctx->commands);
