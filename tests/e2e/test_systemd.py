@@ -58,7 +58,7 @@ def build_tree_command(argv, state_dir):
         if a.endswith("/thermocamd"):
             out.append(DAEMON)
         elif a == "--state-dir":
-            v = next(it)
+            next(it)
             if state_dir:
                 out += [a, state_dir]
         elif a == "--data-dir":
