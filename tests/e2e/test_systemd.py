@@ -20,6 +20,7 @@ environment, as systemd gives them):
 - `systemd-analyze verify` finds nothing to say about the unit.
 """
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -237,6 +238,13 @@ try:
                            timeout=60)
         t.ok(r.returncode == 0 and "thermocamd" not in r.stderr,
              "systemd-analyze verify: the unit is clean", r.stderr)
+        # systemd's own measure of the sandbox (0 safest, 10 none; 1.7 now)
+        r = subprocess.run([analyze, "security", "--offline=yes", unit_copy],
+                           capture_output=True, text=True, timeout=60)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
+        t.ok(m and float(m.group(1)) <= 2.0,
+             f"systemd-analyze security: exposure {m.group(1) if m else '?'} (at most 2.0)",
+             r.stdout[-2000:] + r.stderr[-500:])
     else:
         print("ok - systemd-analyze verify # SKIP systemd-analyze is not installed", flush=True)
     text = open(UNIT).read()
