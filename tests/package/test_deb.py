@@ -18,8 +18,10 @@ Finally dpkg --purge removes every file it installed and the state.
 
 Without systemd as PID 1 (this container) the unit is not started by
 systemd: its command runs as above.  Skipped (TAP) when not root or when
-dpkg-buildpackage is missing."""
+dpkg-buildpackage is missing.  THERMOCAM_DEB_REUSE=1 takes the packages of
+the last build (build/deb/) as they are."""
 import os
+import pwd
 import shlex
 import shutil
 import signal
@@ -46,8 +48,9 @@ PACKAGES = ["thermocam", "gstreamer1.0-thermocam", "libgstthermalmeta-1.0-0",
             "gir1.2-gstthermal-1.0", "libgstthermalmeta-1.0-dev"]
 UNIT = "/lib/systemd/system/thermocamd.service"
 WATCHDOG_US = 2_000_000
-# a user of its own, in the range of systemd's dynamic users
-UID = 61999
+# a user of its own, known to the system as systemd's dynamic users are
+# (nss-systemd): nobody stands for it
+UID = pwd.getpwnam("nobody").pw_uid
 
 t = Tap()
 BUILD = os.environ.get("THERMOCAM_BUILD", os.path.join(SOURCE, "build"))
@@ -109,21 +112,25 @@ class Notify:
 
 
 installed = False
-# systemd's directories of DynamicUser= services: made here if missing, and
-# then removed again
-private_dirs = [p for p in ("/var/lib/private", "/var/cache/private") if not os.path.exists(p)]
 d = None
 notify = None
 try:
     # ---- build and lintian ----
     t0 = time.monotonic()
-    r = run([os.path.join(SOURCE, "scripts", "build-deb.sh"), out], timeout=3000)
+    if os.environ.get("THERMOCAM_DEB_REUSE") and os.path.exists(os.path.join(out, "lintian.txt")):
+        # the packages of the last build, as they are (to work on the rest)
+        r = subprocess.CompletedProcess([], 0, "", "")
+    else:
+        r = run([os.path.join(SOURCE, "scripts", "build-deb.sh"), out], timeout=3000)
     debs = sorted(f for f in os.listdir(out) if f.endswith(".deb") and "-dbgsym_" not in f) \
         if os.path.isdir(out) else []
     t.ok(r.returncode == 0 and len(debs) == len(PACKAGES),
          f"scripts/build-deb.sh builds {len(PACKAGES)} packages "
          f"({time.monotonic() - t0:.0f} s)", r.stdout[-3000:] + r.stderr[-3000:])
-    lint = open(os.path.join(out, "lintian.txt")).read() if debs else ""
+    if r.returncode != 0 or len(debs) != len(PACKAGES):
+        print("Bail out! the packages were not built", flush=True)
+        sys.exit(1)
+    lint = open(os.path.join(out, "lintian.txt")).read()
     tags = sorted({line for line in lint.splitlines() if line[:2] in ("E:", "W:", "I:")})
     bad = [x for x in tags if x[:2] in ("E:", "W:")]
     t.ok(debs and not bad, "lintian: no error and no warning", "\n".join(bad))
@@ -169,16 +176,20 @@ try:
         print(f"# systemd runs here: the unit stopped ({r.returncode}) for the run below",
               flush=True)
     argv = shlex.split(unit_lines(UNIT, "ExecStart")[0])
-    state = "/var/lib/private/thermocam"
-    cache = "/var/cache/private/thermocam"
-    # what systemd makes for StateDirectory= / CacheDirectory= with DynamicUser=
-    for real, link in ((state, "/var/lib/thermocam"), (cache, "/var/cache/thermocam")):
-        os.makedirs(real, mode=0o700, exist_ok=True)
-        os.chmod(os.path.dirname(real), 0o700)
-        os.chown(real, UID, UID)
-        if not os.path.lexists(link):
-            os.symlink(os.path.relpath(real, os.path.dirname(link)), link)
-    uenv = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+    state = "/var/lib/thermocam"
+    cache = "/var/cache/thermocam"
+    # what systemd makes for StateDirectory= and CacheDirectory= (with
+    # DynamicUser= it keeps them under private/ and mounts them in the
+    # service's namespace; here plain directories of the user)
+    for p in (state, cache, "/var/lib/private/thermocam", "/var/cache/private/thermocam"):
+        if os.path.islink(p):
+            os.unlink(p)
+        elif os.path.exists(p):
+            shutil.rmtree(p)
+    for p in (state, cache):
+        os.makedirs(p, mode=0o700)
+        os.chown(p, UID, UID)
+    uenv = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/",
             "STATE_DIRECTORY": "/var/lib/thermocam", "CACHE_DIRECTORY": "/var/cache/thermocam",
             "G_DEBUG": "fatal-criticals", "GST_DEBUG": "*:1"}
     for e in unit_lines(UNIT, "Environment"):
@@ -215,6 +226,8 @@ try:
          "GET /api/v1/device from the installed daemon", (s, dev))
     owners = {os.stat(os.path.join(state, f)).st_uid for f in os.listdir(state)}
     t.ok(owners == {UID}, "its state in /var/lib/thermocam belongs to its user", owners)
+    t.ok(os.path.exists(os.path.join(cache, "gstreamer-registry.bin")),
+         "GStreamer's registry in its CacheDirectory (/var/cache/thermocam)")
     t.ok(d.stop() == 0, "SIGTERM: a clean exit", d.lines[-5:])
     d = None
 
@@ -225,8 +238,10 @@ try:
     installed = r.returncode != 0
     t.ok(r.returncode == 0, "dpkg --purge removes them", r.stderr[-2000:])
     left = [f for f in files if os.path.lexists(f)]
-    for p in ("/usr/share/thermocam", "/var/lib/thermocam", state, "/var/cache/thermocam",
-              cache):
+    for p in ("/usr/share/thermocam", state, cache, "/var/lib/private/thermocam",
+              "/var/cache/private/thermocam",
+              "/etc/systemd/system/multi-user.target.wants/thermocamd.service",
+              "/var/lib/systemd/deb-systemd-helper-enabled/thermocamd.service.dsh-also"):
         if os.path.lexists(p):
             left.append(p)
     t.ok(not left, f"nothing left of the {len(files)} files and the state", left[:20])
@@ -238,10 +253,5 @@ finally:
         notify.sock.close()
     if installed:
         purge()
-    for p in private_dirs:
-        try:
-            os.rmdir(p)
-        except OSError:
-            pass
     shutil.rmtree(tmp, ignore_errors=True)
 t.done()
