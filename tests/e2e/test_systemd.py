@@ -37,7 +37,7 @@ from daemon import BUILD, DAEMON, Daemon, Tap, wait_for  # noqa: E402
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNIT = os.path.join(BUILD, "appliance", "thermocamd.service")
-WATCHDOG_US = 2_000_000
+WATCHDOG_US = 3_000_000
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="thermocam-systemd-")
@@ -283,11 +283,11 @@ try:
     t.ok(s == 200 and dev.get("serial_number"), "GET /api/v1/device", (s, dev))
 
     # pings at half the period (1 s), while frames come
-    time.sleep(5.5)
+    time.sleep(6.5)
     pings = notify.times("WATCHDOG=1", since=ready[0] if ready else t0)
-    recent = [p for p in pings if p >= time.monotonic() - 5.0]
-    t.ok(4 <= len(recent) <= 7, f"WATCHDOG=1 about every {WATCHDOG_US / 2e6:g} s "
-         f"({len(recent)} in 5 s)", pings)
+    recent = [p for p in pings if p >= time.monotonic() - 6.0]
+    t.ok(3 <= len(recent) <= 6, f"WATCHDOG=1 about every {WATCHDOG_US / 2e6:g} s "
+         f"({len(recent)} in 6 s)", pings)
     gap = max_gap(pings)
     t.ok(gap is not None and gap < WATCHDOG_US / 1e6, "no gap between pings as long as the "
          "watchdog period", gap)
@@ -338,7 +338,8 @@ try:
     stopped = time.monotonic()
     time.sleep(2 * WATCHDOG_US / 1e6 + 1)
     late = notify.times("WATCHDOG=1", since=stopped + 0.1)
-    t.ok(late == [], "SIGSTOP: no WATCHDOG=1 for 5 s (systemd restarts it after "
+    t.ok(late == [], f"SIGSTOP: no WATCHDOG=1 for {2 * WATCHDOG_US / 1e6 + 1:g} s "
+         "(systemd restarts it after "
          f"{WATCHDOG_US / 1e6:g} s)", late)
     os.kill(d.proc.pid, signal.SIGCONT)
     cont = time.monotonic()
