@@ -140,6 +140,35 @@ on_event (TcdEventType type, JsonNode *event, gpointer user_data)
   g_log_structured_array (log_level, f, n);
 }
 
+gboolean
+tcd_systemd_journal (void)
+{
+  return g_log_writer_is_journald (fileno (stderr));
+}
+
+/* Any thread: the journald writer of GLib is thread-safe */
+void
+tcd_systemd_audit (const gchar *type, const gchar *user, const gchar *address,
+    const gchar *detail, gpointer user_data)
+{
+  g_autofree gchar *text = g_strdup_printf ("audit: %s%s%s%s%s: %s", type,
+      user ? " by " : "", user ? user : "", address ? " from " : "", address ? address : "",
+      detail ? detail : "");
+  GLogField f[8];
+  guint n = 0;
+
+  add_field (f, &n, "MESSAGE", text);
+  /* failed logins and locks: warning (4); the rest: notice (5) */
+  add_field (f, &n, "PRIORITY", g_str_has_prefix (type, "login_failed")
+      || g_str_equal (type, "lock") ? "4" : "5");
+  add_field (f, &n, "GLIB_DOMAIN", "thermocamd");
+  add_field (f, &n, "SYSLOG_IDENTIFIER", "thermocamd");
+  add_field (f, &n, "THERMOCAM_AUDIT", type);
+  add_field (f, &n, "THERMOCAM_USER", user);
+  add_field (f, &n, "THERMOCAM_ADDRESS", address);
+  g_log_structured_array (G_LOG_LEVEL_MESSAGE, f, n);
+}
+
 /* ---- the service ---- */
 
 TcdSystemd *
@@ -161,7 +190,7 @@ tcd_systemd_new (TcdPipeline *pipeline, TcdBus *bus)
   }
   /* stderr is the journal: the events go there with their fields (the
    * journald writer of GLib; elsewhere they are not printed) */
-  if (g_log_writer_is_journald (fileno (stderr)))
+  if (tcd_systemd_journal ())
     s->bus_id = tcd_bus_subscribe (bus, TCD_EVENT_ALL & ~TCD_EVENT_MASK (TCD_EVENT_MEASUREMENT),
         on_event, s);
   return s;

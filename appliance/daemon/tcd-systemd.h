@@ -23,6 +23,13 @@ typedef struct _TcdSystemd TcdSystemd;
 TcdSystemd *tcd_systemd_new (TcdPipeline *pipeline, TcdBus *bus);
 void        tcd_systemd_free (TcdSystemd *s);
 
+/* An audit record to the journal (a TcdAuditFunc: THERMOCAM_AUDIT, the
+ * user and THERMOCAM_ADDRESS), when stderr is the journal */
+void        tcd_systemd_audit (const gchar *type, const gchar *user, const gchar *address,
+                               const gchar *detail, gpointer user_data);
+/* Whether stderr is the journal */
+gboolean    tcd_systemd_journal (void);
+
 /* Every server listens: READY=1 (the first time) and STATUS=@status */
 void        tcd_systemd_ready (TcdSystemd *s, const gchar *status);
 /* STOPPING=1 */

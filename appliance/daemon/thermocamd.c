@@ -607,6 +607,8 @@ main (int argc, char **argv)
   ctx->security = tcd_security_new (ctx->state_dir);
   tcd_security_set_minute (ctx->security, MAX (1, lock_minute));
   tcd_security_set_lock_callback (ctx->security, on_lock, &d);
+  if (tcd_systemd_journal ())
+    tcd_security_set_audit_callback (ctx->security, tcd_systemd_audit, NULL);
   tcd_security_configure (ctx->security, tcd_config_get_section (ctx->config, "security"));
   ctx->serial = load_serial (ctx->state_dir);
   ctx->bus = tcd_bus_new ();

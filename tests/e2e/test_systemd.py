@@ -11,8 +11,9 @@ environment, as systemd gives them):
 - after SIGSTOP the pings stop (that is what makes systemd kill and restart
   the daemon: WatchdogSec= runs out); after SIGCONT they come again;
 - SIGTERM: STOPPING=1, a clean exit;
-- the events reach the journal with the daemon's fields (THERMOCAM_EVENT,
-  THERMOCAM_RULE, THERMOCAM_ADDRESS): as root, the daemon runs in a mount
+- the events and the audit records reach the journal with the daemon's
+  fields (THERMOCAM_EVENT, THERMOCAM_RULE, THERMOCAM_ADDRESS, THERMOCAM_AUDIT,
+  THERMOCAM_USER): as root, the daemon runs in a mount
   namespace whose /run holds the journal's sockets made here, stderr
   connected to its stdout stream (as systemd connects a service's stderr);
 - $STATE_DIRECTORY (StateDirectory=) is the state directory when no
@@ -319,11 +320,23 @@ try:
         for _ in range(3):
             d.get("device", password="Wrong#pass1", source="127.0.0.7")
         e = None
-        if wait_for(lambda: journal.find(lambda e: e.get("THERMOCAM_ADDRESS")), 10):
-            e = journal.find(lambda e: e.get("THERMOCAM_ADDRESS"))
+        def illegal(e):
+            return e.get("THERMOCAM_EVENT") == "exception" and e.get("THERMOCAM_ADDRESS")
+        if wait_for(lambda: journal.find(illegal), 10):
+            e = journal.find(illegal)
         t.ok(e and e.get("THERMOCAM_EVENT") == "exception"
              and e.get("THERMOCAM_ADDRESS", "").startswith("127.0.0.7"),
              "journal: the illegal login with THERMOCAM_ADDRESS", e)
+        a = None
+        if wait_for(lambda: journal.find(lambda e: e.get("THERMOCAM_AUDIT") == "lock"), 10):
+            a = journal.find(lambda e: e.get("THERMOCAM_AUDIT") == "lock")
+        t.ok(a and a.get("THERMOCAM_ADDRESS", "").startswith("127.0.0.7")
+             and a.get("PRIORITY") == "4",
+             "journal: the audit record of the lock with THERMOCAM_AUDIT and THERMOCAM_ADDRESS",
+             a or [e for e in journal.entries if "THERMOCAM_AUDIT" in e][-5:])
+        a = journal.find(lambda e: e.get("THERMOCAM_AUDIT") == "config")
+        t.ok(a and a.get("THERMOCAM_USER") == "admin" and a.get("THERMOCAM_ADDRESS"),
+             "journal: a configuration change audited with its user and address", a)
         c = journal.find(lambda e: e.get("THERMOCAM_EVENT") == "config")
         t.ok(c and c.get("PRIORITY") == "5", "journal: a configuration change (notice)", c)
         t.ok(not journal.find(lambda e: e.get("THERMOCAM_EVENT") == "measurement"),
