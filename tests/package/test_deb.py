@@ -231,6 +231,12 @@ try:
     t.ok(d.stop() == 0, "SIGTERM: a clean exit", d.lines[-5:])
     d = None
 
+    # ---- an upgrade (the same packages again) keeps the state ----
+    serial = open(os.path.join(state, "serial")).read()
+    r = run(["dpkg", "-i", *[os.path.join(out, f) for f in debs]], timeout=600)
+    t.ok(r.returncode == 0 and open(os.path.join(state, "serial")).read() == serial,
+         "installed again (an upgrade): the camera's state stays", r.stderr[-2000:])
+
     # ---- purge ----
     files = run(["dpkg", "-L", *PACKAGES]).stdout.split("\n")
     files = [f for f in files if f and os.path.isfile(f)]
