@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "tc-json.h"
+#include "tcd-watchdog.h"
 #include "tcd-config.h"
 
 struct _TcdSystemd {
@@ -18,10 +19,8 @@ struct _TcdSystemd {
   gboolean notify;              /* NOTIFY_SOCKET was given */
   gboolean ready_sent;
 
-  guint64 watchdog_us;          /* 0: no watchdog */
+  TcdWatchdog watchdog;         /* period_us 0: no watchdog */
   guint watchdog_id;
-  gint64 frames, restarts;      /* the pipeline's counters at the last look */
-  gint64 progress_us;           /* when they last moved */
   gboolean stalled;             /* said once per stall */
 };
 
@@ -37,23 +36,17 @@ watchdog_tick (gpointer user_data)
   JsonObject *o = json_node_get_object (stats);
   gint64 frames = tc_json_get_int (o, "frames", 0);
   gint64 restarts = tc_json_get_int (o, "restarts", 0);
-  gint64 now = g_get_monotonic_time ();
 
-  if (frames != s->frames || restarts != s->restarts) {
-    s->frames = frames;
-    s->restarts = restarts;
-    s->progress_us = now;
+  if (tcd_watchdog_check (&s->watchdog, frames, restarts, g_get_monotonic_time ())) {
     if (s->stalled)
       sd_notify (0, "STATUS=the core pipeline runs again");
     s->stalled = FALSE;
-  }
-  if ((guint64) (now - s->progress_us) < s->watchdog_us) {
     sd_notify (0, "WATCHDOG=1");
   } else if (!s->stalled) {
     /* no ping: systemd restarts the daemon when WatchdogSec= runs out */
     s->stalled = TRUE;
     g_printerr ("thermocamd: the core pipeline made no progress for %" G_GUINT64_FORMAT
-        " ms: the watchdog is no longer told all is well\n", s->watchdog_us / 1000);
+        " ms: the watchdog is no longer told all is well\n", s->watchdog.period_us / 1000);
     sd_notify (0, "STATUS=the core pipeline is stuck: the watchdog will restart the daemon");
   }
   return G_SOURCE_CONTINUE;
@@ -182,9 +175,7 @@ tcd_systemd_new (TcdPipeline *pipeline, TcdBus *bus)
   s->bus = bus;
   s->notify = socket && *socket;
   if (s->notify && sd_watchdog_enabled (0, &usec) > 0 && usec > 0) {
-    s->watchdog_us = usec;
-    s->progress_us = g_get_monotonic_time ();
-    s->frames = s->restarts = -1;
+    tcd_watchdog_init (&s->watchdog, usec, g_get_monotonic_time ());
     /* twice per period, as sd_watchdog_enabled(3) advises */
     s->watchdog_id = g_timeout_add (MAX (usec / 2000, 1), watchdog_tick, s);
   }
