@@ -37,7 +37,10 @@ dpkg-buildpackage -b -uc -us >"$work/build.log" 2>&1 || {
 }
 rm -f "$out"/*.deb
 cp "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out"/
+# the copy and its objects are not needed again (ccache keeps what a next
+# build at the same place reuses)
 cd "$out"
+rm -rf "$src"
 ls -1 "$out"/*.deb
 # lintian's tags, every level but the pedantic and experimental
 lintian --info --display-level ">=info" --tag-display-limit 0 ./*.changes >lintian.txt 2>&1 || true
