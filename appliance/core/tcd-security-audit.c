@@ -300,6 +300,8 @@ tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user, const gchar *ad
   detail = g_strdup_vprintf (format, ap);
   va_end (ap);
   line = audit_line (type, user, address, detail);
+  if (s->on_audit)
+    s->on_audit (type, user, address, detail, s->on_audit_data);
 
   g_mutex_lock (&s->lock);
   /* in order: the waiting ones first */

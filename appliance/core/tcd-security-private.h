@@ -55,6 +55,8 @@ struct _TcdSecurity {
   GHashTable *logins;           /* "service user address" -> last audited (monotonic us) */
   TcdSecurityLockFunc on_lock;
   gpointer on_lock_data;
+  TcdAuditFunc on_audit;        /* set before any thread audits */
+  gpointer on_audit_data;
 };
 
 /* tcd-security-audit.c: the log's part of tcd_security_new() (the file's

@@ -209,6 +209,13 @@ tcd_security_set_lock_callback (TcdSecurity *s, TcdSecurityLockFunc func, gpoint
 }
 
 void
+tcd_security_set_audit_callback (TcdSecurity *s, TcdAuditFunc func, gpointer user_data)
+{
+  s->on_audit = func;
+  s->on_audit_data = user_data;
+}
+
+void
 tcd_security_set_minute (TcdSecurity *s, guint seconds)
 {
   g_mutex_lock (&s->lock);

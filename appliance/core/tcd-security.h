@@ -20,10 +20,18 @@ typedef struct _TcdSecurity TcdSecurity;
 typedef void (*TcdSecurityLockFunc) (const gchar *address, const gchar *service,
                                      const gchar *user, guint minutes, gpointer user_data);
 
+/* Called with every audit record as it is made, in the thread that made it
+ * (the daemon copies them to the journal) */
+typedef void (*TcdAuditFunc) (const gchar *type, const gchar *user, const gchar *address,
+                              const gchar *detail, gpointer user_data);
+
 TcdSecurity *tcd_security_new (const gchar *state_dir);
 void         tcd_security_free (TcdSecurity *s);
 void         tcd_security_set_lock_callback (TcdSecurity *s, TcdSecurityLockFunc func,
                                              gpointer user_data);
+/* Set once, before the servers start */
+void         tcd_security_set_audit_callback (TcdSecurity *s, TcdAuditFunc func,
+                                              gpointer user_data);
 /* How long a "minute" of the lock duration lasts, in seconds (60; tests make
  * it short) */
 void         tcd_security_set_minute (TcdSecurity *s, guint seconds);

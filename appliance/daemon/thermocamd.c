@@ -46,6 +46,7 @@
 #include "tcd-service-table.h"
 #include "tcd-snapshot.h"
 #include "tcd-units.h"
+#include "tcd-systemd.h"
 #include "tc-json.h"
 
 #ifndef TCD_DATA_DIR
@@ -83,6 +84,7 @@ typedef struct {
   TcdServices *services;
   GMainLoop *loop;
   guint reboot_id;
+  TcdSystemd *systemd;          /* readiness, watchdog, journal (tcd-systemd.h) */
 } Daemon;
 
 static gint
@@ -396,6 +398,7 @@ print_ready (Daemon *d)
         tcd_services_port (d->services, d->port_names[i]));
   g_print ("%s state=%s\n", line->str, d->ctx.state_dir);
   fflush (stdout);
+  tcd_systemd_ready (d->systemd, line->str + strlen ("thermocamd "));
 }
 
 static gboolean
@@ -440,6 +443,7 @@ on_signal (gpointer user_data)
 {
   Daemon *d = user_data;
   g_message ("stopping");
+  tcd_systemd_stopping (d->systemd);
   g_main_loop_quit (d->loop);
   return G_SOURCE_CONTINUE;
 }
@@ -448,8 +452,12 @@ static gchar *
 default_state_dir (void)
 {
   const gchar *env = g_getenv ("THERMOCAM_STATE_DIR");
+  gchar *dir;
   if (env && *env)
     return g_strdup (env);
+  /* systemd's StateDirectory= (thermocamd.service: /var/lib/thermocam) */
+  if ((dir = tcd_systemd_state_directory ()))
+    return dir;
   return g_build_filename (g_get_user_data_dir (), "thermocam", NULL);
 }
 
@@ -539,7 +547,7 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
         "Where the configuration, users and files live (default: "
-        "$THERMOCAM_STATE_DIR or ~/.local/share/thermocam)", "DIR"},
+        "$THERMOCAM_STATE_DIR, $STATE_DIRECTORY or ~/.local/share/thermocam)", "DIR"},
     {"listen", 0, 0, G_OPTION_ARG_STRING, &listen,
         "Listen only on this IP address, every server (HTTP, HTTPS, RTSP, Modbus TCP) "
         "(default: the configuration's ports.listen_address; empty: all addresses)",
@@ -631,6 +639,8 @@ main (int argc, char **argv)
   ctx->security = tcd_security_new (ctx->state_dir);
   tcd_security_set_minute (ctx->security, MAX (1, lock_minute));
   tcd_security_set_lock_callback (ctx->security, on_lock, &d);
+  if (tcd_systemd_journal ())
+    tcd_security_set_audit_callback (ctx->security, tcd_systemd_audit, NULL);
   tcd_security_configure (ctx->security, tcd_config_get_section (ctx->config, "security"));
   ctx->serial = load_serial (ctx->state_dir);
   ctx->bus = tcd_bus_new ();
@@ -700,6 +710,7 @@ main (int argc, char **argv)
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);
 
   d.loop = g_main_loop_new (NULL, FALSE);
+  d.systemd = tcd_systemd_new (ctx->pipeline, ctx->bus);
   if (!start_servers (&d, &err)) {
     g_printerr ("thermocamd: %s\n", err->message);
     return 1;
@@ -717,6 +728,7 @@ main (int argc, char **argv)
     g_source_remove (d.reboot_id);
   /* no streaming thread calls a service while it goes */
   tcd_pipeline_stop (ctx->pipeline);
+  tcd_systemd_free (d.systemd);
   tcd_services_free (d.services);
   tcd_encoders_free (ctx->encoders);
   tcd_commands_free (ctx->commands);

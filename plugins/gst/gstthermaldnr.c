@@ -349,17 +349,17 @@ gst_thermal_dnr_class_init (GstThermalDnrClass * klass)
   g_object_class_install_property (gobject_class, PROP_LEVEL,
       g_param_spec_int ("level", "Level",
           "Normal mode: the strength of both the spatial and the temporal "
-          "noise reduction (0 = none, 100 = strongest)", 0, 100,
+          "noise reduction (no unit: 0 = none, 100 = strongest)", 0, 100,
           DEFAULT_PROP_LEVEL, rw));
   g_object_class_install_property (gobject_class, PROP_SPATIAL_LEVEL,
       g_param_spec_int ("spatial-level", "Spatial level",
           "Expert mode: the strength of the spatial (edge-preserving) noise "
-          "reduction (0 = off, 100 = strongest)", 0, 100,
+          "reduction (no unit: 0 = off, 100 = strongest)", 0, 100,
           DEFAULT_PROP_SPATIAL_LEVEL, rw));
   g_object_class_install_property (gobject_class, PROP_TEMPORAL_LEVEL,
       g_param_spec_int ("temporal-level", "Temporal level",
           "Expert mode: the strength of the temporal (frame to frame) noise "
-          "reduction (0 = off, 100 = strongest)", 0, 100,
+          "reduction (no unit: 0 = off, 100 = strongest)", 0, 100,
           DEFAULT_PROP_TEMPORAL_LEVEL, rw));
 
   gst_element_class_set_static_metadata (element_class,

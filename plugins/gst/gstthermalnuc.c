@@ -871,7 +871,7 @@ gst_thermal_nuc_class_init (GstThermalNucClass * klass)
           0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_FFC_COUNT,
       g_param_spec_uint ("ffc-count", "FFC count",
-          "Corrections done since start", 0, G_MAXUINT, 0,
+          "Flat-field corrections done since start (a number of corrections)", 0, G_MAXUINT, 0,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   /**

@@ -2569,7 +2569,7 @@ gst_thermal_osd_class_init (GstThermalOsdClass * klass)
   g_object_class_install_property (gobject_class, PROP_RENDERS,
       g_param_spec_uint64 ("renders", "Renders",
           "Diagnostics: how many overlay pieces (shapes, texts, ruler) were "
-          "drawn; it stays still while nothing on display changes",
+          "drawn (a number, no unit); it stays still while nothing on display changes",
           0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_set_static_metadata (element_class,

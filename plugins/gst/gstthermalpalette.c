@@ -501,7 +501,7 @@ gst_thermal_palette_class_init (GstThermalPaletteClass * klass)
           DEFAULT_PROP_RANGE_MAX, rw));
   g_object_class_install_property (gobject_class, PROP_DAMPING,
       g_param_spec_double ("damping", "Damping",
-          "How slowly the automatic range follows the scene (0 = at once)",
+          "How slowly the automatic range follows the scene: the fraction of the old range kept at each frame (0 = at once)",
           0.0, 0.99, DEFAULT_PROP_DAMPING, rw));
   g_object_class_install_property (gobject_class, PROP_AGC,
       g_param_spec_enum ("agc", "AGC", "How temperatures map to palette "
@@ -509,22 +509,22 @@ gst_thermal_palette_class_init (GstThermalPaletteClass * klass)
           rw));
   g_object_class_install_property (gobject_class, PROP_PLATEAU,
       g_param_spec_double ("plateau", "Plateau",
-          "Plateau AGC: the largest share of the pixels one histogram bin may "
+          "Plateau AGC: the largest fraction of the pixels one histogram bin may "
           "weigh (1 = plain histogram equalization)", 0.0001, 1.0,
           DEFAULT_PROP_PLATEAU, rw));
   g_object_class_install_property (gobject_class, PROP_DDE,
       g_param_spec_int ("dde-level", "DDE level",
-          "Digital detail enhancement (0 = off, 1-100)", 0, 100,
+          "Digital detail enhancement (no unit: 0 = off, 1-100)", 0, 100,
           DEFAULT_PROP_DDE, rw));
   g_object_class_install_property (gobject_class, PROP_BRIGHTNESS,
       g_param_spec_double ("brightness", "Brightness",
           "Shifts every colour along the palette: -1 (half the palette darker) to 1 "
-          "(half the palette brighter), 0 = as the range maps it", -1.0, 1.0,
+          "(half the palette brighter), a fraction of the palette; 0 = as the range maps it", -1.0, 1.0,
           DEFAULT_PROP_BRIGHTNESS, rw));
   g_object_class_install_property (gobject_class, PROP_CONTRAST,
       g_param_spec_double ("contrast", "Contrast",
           "Stretches the palette around its middle colour: 0 (one colour) to 2 (twice "
-          "as steep), 1 = as the range maps it", 0.0, 2.0,
+          "as steep), a factor, no unit; 1 = as the range maps it", 0.0, 2.0,
           DEFAULT_PROP_CONTRAST, rw));
 
   gst_element_class_set_static_metadata (element_class,

@@ -498,7 +498,8 @@ gst_thermal_radiometry_class_init (GstThermalRadiometryClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_EMISSIVITY,
       g_param_spec_double ("emissivity", "Emissivity",
-          "Emissivity of the target", 0.01, 1.0, DEFAULT_PROP_EMISSIVITY, rw));
+          "Emissivity of the target (a fraction: 1 = a blackbody)", 0.01, 1.0,
+          DEFAULT_PROP_EMISSIVITY, rw));
   g_object_class_install_property (gobject_class, PROP_DISTANCE,
       g_param_spec_double ("distance", "Distance",
           "Distance to the target in metres", 0.0, 10000.0,
@@ -522,7 +523,7 @@ gst_thermal_radiometry_class_init (GstThermalRadiometryClass * klass)
           -100.0, 2000.0, DEFAULT_PROP_WINDOW_TEMP, rw));
   g_object_class_install_property (gobject_class, PROP_WINDOW_TRANSMISSION,
       g_param_spec_double ("window-transmission", "Window transmission",
-          "Optical transmissivity of the external window or optics (1 = none)",
+          "Optical transmissivity of the external window or optics (a fraction: 1 = none)",
           0.01, 1.0, DEFAULT_PROP_WINDOW_TRANSMISSION, rw));
   g_object_class_install_property (gobject_class, PROP_CALIBRATION_FILE,
       g_param_spec_string ("calibration-file", "Calibration file",

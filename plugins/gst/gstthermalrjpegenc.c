@@ -279,7 +279,7 @@ gst_thermal_rjpeg_enc_class_init (GstThermalRjpegEncClass * klass)
       g_param_spec_enum ("palette", "Palette", "Palette of the picture",
           GST_TYPE_THERMAL_PALETTE_ID, DEFAULT_PROP_PALETTE, rw));
   g_object_class_install_property (gobject_class, PROP_QUALITY,
-      g_param_spec_int ("quality", "Quality", "JPEG quality of the picture",
+      g_param_spec_int ("quality", "Quality", "JPEG quality of the picture (no unit: 1 = smallest, 100 = best)",
           1, 100, DEFAULT_PROP_QUALITY, rw));
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model", "Camera model written in the file",

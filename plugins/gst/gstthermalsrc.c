@@ -572,7 +572,7 @@ gst_thermal_src_class_init (GstThermalSrcClass * klass)
           DEFAULT_PROP_BLACKBODY, live));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed",
-          "Seed of the fixed pattern, defects and noise", 0, G_MAXUINT64,
+          "Seed of the fixed pattern, defects and noise (a number, no unit)", 0, G_MAXUINT64,
           DEFAULT_PROP_SEED, ready));
   g_object_class_install_property (gobject_class, PROP_IS_LIVE,
       g_param_spec_boolean ("is-live", "Is live",
@@ -596,7 +596,7 @@ gst_thermal_src_class_init (GstThermalSrcClass * klass)
           DEFAULT_PROP_FPA_TAU, live));
   g_object_class_install_property (gobject_class, PROP_FPN,
       g_param_spec_double ("fpn", "Fixed pattern",
-          "Strength of the per-pixel gain/offset spread (1 = typical, 0 = none)",
+          "Strength of the per-pixel gain/offset spread (a factor, no unit: 1 = typical, 0 = none)",
           0.0, 4.0, DEFAULT_PROP_FPN, ready));
   g_object_class_install_property (gobject_class, PROP_DEAD_PIXELS,
       g_param_spec_uint ("dead-pixels", "Dead pixels",
@@ -615,7 +615,7 @@ gst_thermal_src_class_init (GstThermalSrcClass * klass)
           FALSE, live));
   g_object_class_install_property (gobject_class, PROP_EMISSIVITY,
       g_param_spec_double ("emissivity", "Emissivity",
-          "True emissivity of the scene", 0.01, 1.0, 0.95, live));
+          "True emissivity of the scene (a fraction)", 0.01, 1.0, 0.95, live));
   g_object_class_install_property (gobject_class, PROP_DISTANCE,
       g_param_spec_double ("distance", "Distance",
           "True distance to the scene, metres", 0.0, 10000.0, 1.0, live));
@@ -636,7 +636,7 @@ gst_thermal_src_class_init (GstThermalSrcClass * klass)
           20.0, live));
   g_object_class_install_property (gobject_class, PROP_WINDOW_TRANSMISSION,
       g_param_spec_double ("window-transmission", "Window transmission",
-          "True transmissivity of the external window (1 = none)", 0.01, 1.0,
+          "True transmissivity of the external window (a fraction: 1 = none)", 0.01, 1.0,
           1.0, live));
   g_object_class_install_property (gobject_class, PROP_CALIBRATION,
       g_param_spec_boxed ("calibration", "Calibration",

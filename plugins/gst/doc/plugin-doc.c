@@ -99,6 +99,24 @@ by_template_name (gconstpointer a, gconstpointer b)
       ((const GstStaticPadTemplate *) b)->name_template);
 }
 
+static gboolean
+is_number (GParamSpec *p)
+{
+  return G_IS_PARAM_SPEC_INT (p) || G_IS_PARAM_SPEC_UINT (p) || G_IS_PARAM_SPEC_INT64 (p)
+      || G_IS_PARAM_SPEC_UINT64 (p) || G_IS_PARAM_SPEC_DOUBLE (p) || G_IS_PARAM_SPEC_FLOAT (p);
+}
+
+/* The units a numeric property's blurb may name; a plain number says so
+ * ("no unit", "a number of ...", "a factor", "a fraction") */
+static gboolean
+names_unit (const gchar *blurb)
+{
+  static const gchar *const units =
+      "\\b(degrees C(elsius)?|kelvin|metres|seconds|milliseconds|pixels|frames|counts|"
+      "fraction|factor|0xAARRGGBB|no unit|a number)\\b";
+  return g_regex_match_simple (units, blurb, G_REGEX_CASELESS, 0);
+}
+
 static JsonObject *
 property (GParamSpec *p, GObject *obj, JsonObject *types, const gchar *element)
 {
@@ -134,6 +152,9 @@ property (GParamSpec *p, GObject *obj, JsonObject *types, const gchar *element)
   /* documented: a blurb that says more than the name */
   if (!blurb || strlen (blurb) < 8 || g_ascii_strcasecmp (blurb, p->name) == 0)
     problem ("%s::%s has no description", element, p->name);
+  /* a number says its unit (its range is the spec's, above) */
+  else if (is_number (p) && !names_unit (blurb))
+    problem ("%s::%s does not say its unit (\"%s\")", element, p->name, blurb);
   return o;
 }
 
