@@ -17,6 +17,7 @@
  * call (onvif_level_allows).
  */
 #include "onvif-private.h"
+#include "tcd-clock.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -348,7 +349,7 @@ token_login (OnvifAuth *a, OnvifRequest *r, xmlNodePtr token)
   g_autofree guchar *nonce_raw = NULL, *given = NULL;
   g_autoptr (GDateTime) when = NULL;
   gsize nonce_len = 0, given_len = 0;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC, t;
+  gint64 now = tcd_clock_now_utc () / G_USEC_PER_SEC, t;
   OnvifLevel level = ONVIF_LEVEL_NONE;
   guint8 md[SHA_DIGEST_LENGTH];
   gchar *password;

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "onvif-private.h"
+#include "tcd-clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -194,17 +195,12 @@ date_time (OnvifRequest *r, const gchar *tag, GDateTime *t)
 static gboolean
 get_system_date_and_time (OnvifRequest *r)
 {
-  g_autoptr (GDateTime) utc = g_date_time_new_now_utc ();
-  const gchar *zone = tcd_config_string (r->ctx->config, "time.timezone");
-  g_autoptr (GTimeZone) tz = zone ? g_time_zone_new_identifier (zone) : NULL;
-  g_autoptr (GDateTime) local = NULL;
-  gint64 off;
+  /* the device clock (the host's plus the daemon's offset) in its zone
+   * with its DST rule, as every other time the device shows */
+  g_autoptr (GDateTime) utc = tcd_clock_now_utc_dt ();
+  g_autoptr (GDateTime) local = tcd_clock_now_local ();
+  gint64 off = g_date_time_get_utc_offset (local) / G_USEC_PER_SEC;
   g_autofree gchar *posix = NULL;
-
-  if (!tz)
-    tz = g_time_zone_new_utc ();
-  local = g_date_time_to_timezone (utc, tz);
-  off = g_date_time_get_utc_offset (local) / G_USEC_PER_SEC;
 
   /* POSIX counts west positive: +08:00 is "UTC-8" */
   if (off == 0)
@@ -489,15 +485,17 @@ set_system_date_and_time (OnvifRequest *r)
         MIN (v[5], 59)) : NULL;
     if (utc && !t)
       return onvif_invalid_arg (r, "ter:InvalidDateTime", "no such date");
+    if (t && tcd_config_bool (r->ctx->config, "time.ntp.enabled"))
+      return onvif_fault (r, TRUE, "ter:InvalidArgVal", "ter:NtpServerUndefined",
+          "the device takes its time from NTP (time.ntp.enabled): switch it off to set the time");
     if (t) {
-      struct timespec ts = { .tv_sec = g_date_time_to_unix (t) };
-      g_autofree gchar *when = onvif_datetime (ts.tv_sec * G_USEC_PER_SEC);
-      /* the clock is the system's: set only when it differs (a client that
-       * sets it to what it is changes nothing) */
-      if (ABS (g_get_real_time () / G_USEC_PER_SEC - ts.tv_sec) > 1) {
-        if (clock_settime (CLOCK_REALTIME, &ts) != 0)
-          return onvif_fault (r, TRUE, "ter:Action", NULL,
-              "the clock cannot be set: %s", g_strerror (errno));
+      gint64 us = g_date_time_to_unix (t) * G_USEC_PER_SEC;
+      g_autofree gchar *when = onvif_datetime (us);
+      /* the device clock (an offset the daemon keeps, as PUT /time sets
+       * it; the host's clock is never touched); set only when it differs
+       * (a client that sets it to what it is changes nothing) */
+      if (ABS (tcd_clock_now_utc () - us) > G_USEC_PER_SEC) {
+        tcd_clock_set_now (us);
         tcd_audit (r->ctx->security, "system", r->user, r->address,
             "set the clock to %s (ONVIF)", when);
       }

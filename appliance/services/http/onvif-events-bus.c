@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tc-json.h"
+#include "tcd-clock.h"
 
 /* ---- from the bus ---- */
 
@@ -272,7 +273,7 @@ initial (Events *ev, Sub *s, GHashTable *done, TopicId t, const gchar *source,
 
   if (!(s->mask & (1u << t)) || g_hash_table_contains (done, key))
     return;
-  m = ev_render (t, "Initialized", g_get_real_time (), source, p ? p->data : data);
+  m = ev_render (t, "Initialized", tcd_clock_now_utc (), source, p ? p->data : data);
   ev_enqueue (ev, s, m);
   g_ref_string_release (m);
   g_hash_table_add (done, g_steal_pointer (&key));

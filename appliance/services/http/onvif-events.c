@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "tc-json.h"
+#include "tcd-clock.h"
 
 #define D(name, type) "<tt:SimpleItemDescription Name=\"" name "\" Type=\"" type "\"/>"
 #define SRC_ANALYTICS D ("VideoSourceConfigurationToken", "tt:ReferenceToken") \
@@ -160,7 +161,7 @@ ev_publish (Events *ev, TopicId t, const gchar *operation, const gchar *source, 
     if (!(s->mask & (1u << t)))
       continue;
     if (!m)
-      m = ev_render (t, operation, g_get_real_time (), source, data);
+      m = ev_render (t, operation, tcd_clock_now_utc (), source, data);
     ev_enqueue (ev, s, m);
   }
   if (m) {
@@ -218,7 +219,7 @@ static gchar *
 pull_answer (Sub *s, guint limit)
 {
   g_autoptr (GString) b = g_string_new ("<tev:PullMessagesResponse>");
-  g_autofree gchar *now = onvif_datetime (g_get_real_time ());
+  g_autofree gchar *now = onvif_datetime (tcd_clock_now_utc ());
   g_autofree gchar *until = onvif_datetime (s->expires_us);
 
   g_string_append_printf (b, "<tev:CurrentTime>%s</tev:CurrentTime>"
@@ -270,7 +271,7 @@ expire (gpointer data)
   Events *ev = data;
   GHashTableIter it;
   Sub *s;
-  gint64 now = g_get_real_time ();
+  gint64 now = tcd_clock_now_utc ();
 
   g_hash_table_iter_init (&it, ev->subs);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
@@ -302,7 +303,7 @@ sub_of (OnvifRequest *r)
   /* another user's is unknown to this one */
   if (s && g_strcmp0 (s->user, r->user) != 0)
     s = NULL;
-  if (s && s->expires_us <= g_get_real_time ())
+  if (s && s->expires_us <= tcd_clock_now_utc ())
     s = NULL;
   if (!s)
     onvif_invalid_arg (r, "ter:ResourceUnknown", "no such subscription%s%s (it expired, "
@@ -316,7 +317,7 @@ sub_of (OnvifRequest *r)
 static gint64
 termination (OnvifRequest *r, const gchar *text)
 {
-  gint64 now = g_get_real_time (), t;
+  gint64 now = tcd_clock_now_utc (), t;
 
   if (!text || !*text)
     return now + DEFAULT_TERMINATION_S * G_USEC_PER_SEC;
@@ -493,7 +494,7 @@ create_pull_point (OnvifRequest *r)
     ev->expire_id = g_timeout_add_seconds (1, expire, ev);
   ev_update_measurement (ev);
   ev_synchronize (ev, s);
-  now = onvif_datetime (g_get_real_time ());
+  now = onvif_datetime (tcd_clock_now_utc ());
   until = onvif_datetime (s->expires_us);
   xaddr = onvif_xaddr (r, r->service);
   onvif_open (r, "tev:CreatePullPointSubscriptionResponse");
@@ -574,7 +575,7 @@ renew (OnvifRequest *r)
   if (!(expires = termination (r, when)))
     return FALSE;
   s->expires_us = expires;
-  now = onvif_datetime (g_get_real_time ());
+  now = onvif_datetime (tcd_clock_now_utc ());
   until = onvif_datetime (s->expires_us);
   onvif_open (r, "wsnt:RenewResponse");
   onvif_elem (r, "wsnt:TerminationTime", until);
