@@ -18,6 +18,7 @@
 #include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-history.h"
+#include "tcd-net.h"
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
 #include "tcd-users.h"
@@ -44,6 +45,7 @@ typedef struct {
   TcdEvents *events;
   TcdCommands *commands;
   TcdHistory *history;          /* the temperature and event history */
+  TcdNet *net;                  /* the network settings, their backend, DDNS */
   /* the table of services, for the diagnostics of all of them */
   TcdServices *services;
 } TcdContext;

@@ -135,6 +135,7 @@ extern const TcdRoute tcd_http_audit_routes[];
 extern const TcdRoute tcd_http_certificate_routes[];
 extern const TcdRoute tcd_http_ws_routes[];
 extern const TcdRoute tcd_http_history_routes[];
+extern const TcdRoute tcd_http_network_routes[];
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */

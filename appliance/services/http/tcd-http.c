@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "tcd-certs.h"
+#include "tcd-dscp.h"
 #include "tcd-json.h"
 
 /* what one client may hold, and for how long (manual-independent: what
@@ -41,6 +42,7 @@ http_router_new (void)
     tcd_http_config_routes, tcd_http_live_routes, tcd_http_io_routes,
     tcd_http_files_routes, tcd_http_audit_routes, tcd_http_certificate_routes,
     tcd_http_ws_routes, tcd_http_history_routes,
+    tcd_http_network_routes,
   };
   /* A path no route has is answered (404) to who may see the
    * configuration, as before the table: an operator; the others get 401
@@ -452,6 +454,9 @@ incoming (TcdListener *listener, GSocketConnection *conn, GSocketAddress *remote
     g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
     return;
   }
+  /* QoS (manual 10.12.6): management traffic */
+  tcd_dscp_apply (g_socket_get_fd (g_socket_connection_get_socket (conn)), TCD_DSCP_MANAGEMENT,
+      TRUE);
   if (tls) {
     if (!h->tls_cert) {
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);

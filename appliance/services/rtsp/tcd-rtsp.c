@@ -32,6 +32,7 @@
 
 #include "tcd-config.h"
 #include "tcd-conns.h"
+#include "tcd-dscp.h"
 #include "tcd-security.h"
 #include "tcd-users.h"
 #include "tc-json.h"
@@ -475,6 +476,36 @@ media_configure (GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer use
   gst_object_unref (bin);
 }
 
+/* QoS (manual 10.12.6): the video DSCP on the RTSP connection and on
+ * the media's RTP and RTCP sockets (unicast and multicast, both families),
+ * set at each PLAY: a change applies to the next one */
+static void
+tcd_rtsp_set_dscp (GstRTSPClient *client, GstRTSPMedia *media)
+{
+  GstRTSPConnection *conn = gst_rtsp_client_get_connection (client);
+  GSocketFamily families[] = { G_SOCKET_FAMILY_IPV4, G_SOCKET_FAMILY_IPV6 };
+
+  if (conn)
+    tcd_dscp_apply (g_socket_get_fd (gst_rtsp_connection_get_read_socket (conn)),
+        TCD_DSCP_VIDEO, FALSE);
+  for (guint i = 0; media && i < gst_rtsp_media_n_streams (media); i++) {
+    GstRTSPStream *stream = gst_rtsp_media_get_stream (media, i);
+    for (guint k = 0; k < G_N_ELEMENTS (families); k++) {
+      GSocket *socks[] = {
+        gst_rtsp_stream_get_rtp_socket (stream, families[k]),
+        gst_rtsp_stream_get_rtcp_socket (stream, families[k]),
+        gst_rtsp_stream_get_rtp_multicast_socket (stream, families[k]),
+        gst_rtsp_stream_get_rtcp_multicast_socket (stream, families[k]),
+      };
+      for (guint m = 0; m < G_N_ELEMENTS (socks); m++)
+        if (socks[m]) {
+          tcd_dscp_apply (g_socket_get_fd (socks[m]), TCD_DSCP_VIDEO, FALSE);
+          g_object_unref (socks[m]);
+        }
+    }
+  }
+}
+
 /* a client starts playing a shared media (perhaps running for others): a
  * key frame at once, not at the end of the encoder's GOP (rate-limited by
  * the encoder, so that a crowd of joins costs one) */
@@ -487,6 +518,7 @@ client_play (GstRTSPClient *client, GstRTSPContext *ctx, gpointer user_data)
 
   if (name)
     tcd_encoders_request_key_frame (r->encoders, name);
+  tcd_rtsp_set_dscp (client, ctx->media);
 }
 
 TcdRtsp *
@@ -556,6 +588,7 @@ accept_connection (TcdListener *l, GSocketConnection *conn, GSocketAddress *remo
     g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
     return;
   }
+  tcd_dscp_apply (g_socket_get_fd (g_socket_connection_get_socket (conn)), TCD_DSCP_VIDEO, TRUE);
   r->handing = conn;
   if (!gst_rtsp_server_transfer_connection (r->server,
           g_object_ref (g_socket_connection_get_socket (conn)), ip,
