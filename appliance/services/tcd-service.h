@@ -58,7 +58,7 @@ typedef enum {
   TCD_SECURITY_CERTIFICATE = 1 << 3,  /* the HTTPS certificate was removed or replaced */
 } TcdSecurityChange;
 
-#define TCD_SERVICE_MAX_PORTS 2
+#define TCD_SERVICE_MAX_PORTS 4
 
 typedef struct {
   const gchar *name;                    /* "http" */
