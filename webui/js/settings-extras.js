@@ -8,6 +8,7 @@ import { t } from './i18n.js';
 import { h, svg } from './ui.js';
 import { Form, label, fieldLabel, valueLabel, getAt, clone, diff } from './form.js';
 import { weekGrid, DAYS, dayLabel } from './schedule.js';
+import { NETWORK_EXTRAS } from './settings-network.js';
 
 // manual 11.1, Common Material Emissivity Reference
 const MATERIALS = [['human_skin', 0.98], ['pcb', 0.91], ['concrete', 0.95], ['ceramic', 0.92],
@@ -65,6 +66,7 @@ export const PART_EXTRAS = {
 const alive = (ctx, el) => { if (ctx.alive) ctx.body.append(el); return el; };
 
 export const EXTRAS = {
+  ...NETWORK_EXTRAS,
   // the test button of a part: the settings as edited, not saved
   test(form, path) {
     const out = status();
