@@ -248,6 +248,27 @@ try:
          "DDNS: another user without a password empties the password", r[:2])
     d.put("config/network", {"ddns": {"enabled": False}})
 
+    # ---- export and import carry the section, secrets included ----
+    d.post("network/confirm")
+    d.put("config/network", {"ieee8021x": {"enabled": True, "protocol": "peap", "user": "cam-7",
+                                           "password": "p3ap-secret"}})
+    d.post("network/confirm")
+    expf = os.path.join(d.state_dir, "export.bin")
+    r = d.post("system/config-export", {"password": "Exp0rt#secret"}, out_file=expf)
+    d.put("config/network", {"dns": {"preferred": "192.168.10.254"}, "qos": {"video_dscp": 10},
+                             "ieee8021x": {"enabled": False, "password": ""}})
+    imp = d.curl("POST", "system/config-import",
+                 extra=("-F", f"file=@{expf};type=application/octet-stream",
+                        "-F", "password=Exp0rt#secret"))
+    s, cur, _ = d.get("config/network")
+    s2, st, _ = d.get("network/status")
+    t.ok(r[0] == 200 and imp[0] == 200 and cur["dns"]["preferred"] == "192.168.10.1"
+         and cur["qos"]["video_dscp"] == 0 and cur["ieee8021x"]["enabled"] is True
+         and cur["ieee8021x"]["password_set"] is True
+         and st["state"]["applied"]["ieee8021x"]["enabled"] is True,
+         "export, then import: the network section back (the 802.1X password too), applied",
+         (r[0], imp[:2], cur, st.get("state")))
+
     # ---- restore keeps the IP settings (manual 10.5) ----
     d.post("network/confirm")
     r = d.post("system/restore")
