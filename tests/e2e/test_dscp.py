@@ -3,7 +3,8 @@
 with G_DEBUG=fatal-criticals.  A packet socket on loopback (root; the test
 is skipped without it) sees the DSCP set in network.qos: video on RTP (UDP)
 and on the RTSP answers, alarm on a delivery to a center receiver, management
-on an HTTP answer and on Modbus TCP; a change applies to new connections.
+on an HTTP answer and on Modbus TCP, IPv6 (traffic class) and IPv4 through a
+dual-stack socket; a change applies to new connections.
 The WebSocket port serves the live view socket (101) and nothing else (404);
 ports.websocket moves without a restart and a busy port is refused."""
 import base64
@@ -46,11 +47,18 @@ class Sniffer:
                 continue
             except OSError:
                 return
-            if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
+            if len(frame) < 14 + 40:
                 continue
             ip = frame[14:]
-            ihl = (ip[0] & 0x0F) * 4
-            tos, proto = ip[1], ip[9]
+            if frame[12:14] == b"\x08\x00":
+                ihl = (ip[0] & 0x0F) * 4
+                tos, proto, fam = ip[1], ip[9], 4
+            elif frame[12:14] == b"\x86\xdd":
+                # the traffic class straddles the first two bytes
+                ihl = 40
+                tos, proto, fam = ((ip[0] & 0x0F) << 4) | (ip[1] >> 4), ip[6], 6
+            else:
+                continue
             if proto not in (6, 17) or len(ip) < ihl + 4:
                 continue
             sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
@@ -59,7 +67,7 @@ class Sniffer:
                 payload = ip[ihl + off:]
             else:
                 payload = ip[ihl + 8:]
-            self.packets.append((tos >> 2, proto, sport, dport, bytes(payload[:16])))
+            self.packets.append((tos >> 2, proto, sport, dport, bytes(payload[:16]), fam))
 
     def mark(self):
         return len(self.packets)
@@ -213,7 +221,7 @@ try:
          "switched off: the port closes", r[:2])
     # moved without a restart of the process; a busy port refused (a
     # second daemon whose WebSocket port is the configuration's, free ports)
-    d2 = Daemon()
+    d2 = Daemon(listen=None)   # every address: IPv6, and IPv4 mapped
     try:
         free = [socket.socket() for _ in range(3)]
         for f in free:
@@ -243,6 +251,16 @@ try:
         t.ok(r[0] == 200 and ok and ws_handshake(p3, d2.http) == 101,
              "ports.websocket moved: the live socket on the new port", r[:2])
         t.ok(d2.proc.pid == pid and d2.alive(), "without a restart of the process")
+        # IPv6: the traffic class; IPv4 through the same dual-stack socket
+        d2.put("config/network", {"qos": {"management_dscp": MGMT}})
+        for host, fam in (("[::1]", 6), ("127.0.0.1", 4)):
+            n = sn.mark()
+            r = d2.get(f"http://{host}:{d2.http}/api/v1/device")
+            got = sn.since(n, lambda p: p[1] == 6 and p[2] == d2.http and p[5] == fam
+                           and p[4][:5] == b"HTTP/")
+            t.ok(r[0] == 200 and got and all(p[0] == MGMT for p in got),
+                 f"IPv{fam}: an HTTP answer of a dual-stack server carries DSCP {MGMT}",
+                 (r[0], got[:4]))
     finally:
         d2.stop()
 finally:
