@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "tcd-ddns.h"
 #include "tcd-net.h"
@@ -241,6 +242,75 @@ test_simulated (void)
   k->free (b);
 }
 
+/* wpa_supplicant itself reads the configuration written (the wired driver
+ * on lo, for two seconds, its control socket in the test's directory): a
+ * file it cannot parse makes it exit at once saying so */
+static void
+wpa_parses (const gchar *root, const gchar *conf_text)
+{
+  g_autofree gchar *conf = g_build_filename (root, "check.conf", NULL);
+  g_autofree gchar *local = g_strdup_printf ("ctrl_interface=%s/ctrl", root);
+  g_auto (GStrv) parts = g_strsplit (conf_text, "ctrl_interface=/run/wpa_supplicant", 2);
+  g_autofree gchar *text = g_strjoinv (local, parts);
+  g_autofree gchar *out = NULL, *err_text = NULL;
+  g_autoptr (GError) err = NULL;
+  gint status = 0;
+  const gchar *argv[] = { "timeout", "2", "wpa_supplicant", "-c", conf, "-i", "lo", "-D",
+    "wired", NULL };
+
+  /* the control socket goes to the test's directory, not /run */
+  g_assert_nonnull (strstr (text, local));
+  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
+  g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+          &out, &err_text, &status, &err));
+  g_assert_no_error (err);
+  g_test_message ("wpa_supplicant: %s%s", out, err_text);
+  g_assert_null (strstr (out, "Failed to read or parse"));
+  g_assert_null (strstr (out, "failed to parse"));
+  /* it ran until stopped: 124 is timeout's word for that */
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 124);
+}
+
+static void
+test_wpa_supplicant_parses (void)
+{
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *root = NULL, *wpa = g_find_program_in_path ("wpa_supplicant");
+  static const gchar *const variants[] = {
+    "\"protocol\": \"peap\", \"eapol_version\": 1, \"user\": \"cam-7\", \"password\": \"p3ap-secret\"",
+    "\"protocol\": \"eap-md5\", \"eapol_version\": 2, \"user\": \"cam-7\", \"password\": \"md5 secret\"",
+    "\"protocol\": \"eap-tls\", \"eapol_version\": 2, \"user\": \"cam-7\"",
+  };
+
+  if (!wpa) {
+    g_test_skip ("no wpa_supplicant (scripts/setup.sh installs wpasupplicant)");
+    return;
+  }
+  root = g_dir_make_tmp ("test-net-XXXXXX", &err);
+  g_assert_no_error (err);
+  for (guint i = 0; i < G_N_ELEMENTS (variants); i++) {
+    g_autofree gchar *json = g_strdup_printf ("{\"ieee8021x\": {\"enabled\": true, %s}}",
+        variants[i]);
+    g_autoptr (JsonNode) net = parse (json);
+    g_autofree gchar *conf = tcd_net_wpa_supplicant_conf (net, root);
+    wpa_parses (root, conf);
+  }
+  /* and a file it refuses is seen refused */
+  {
+    g_autofree gchar *conf = g_build_filename (root, "bad.conf", NULL);
+    g_autofree gchar *out = NULL;
+    gint status = 0;
+    const gchar *argv[] = { "timeout", "2", "wpa_supplicant", "-c", conf, "-i", "lo", "-D",
+      "wired", NULL };
+    g_assert_true (g_file_set_contents (conf, "ap_scan=0\nnetwork={\n\teap=BOGUS\n}\n", -1,
+            NULL));
+    g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH
+            | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, NULL));
+    g_assert_nonnull (strstr (out, "Failed to read or parse"));
+  }
+  rm_rf (root);
+}
+
 static void
 test_ddns_answers (void)
 {
@@ -272,6 +342,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/networkd/eap-tls", test_networkd_tls);
   g_test_add_func ("/net/networkd/failure", test_networkd_failure);
   g_test_add_func ("/net/simulated", test_simulated);
+  g_test_add_func ("/net/wpa_supplicant", test_wpa_supplicant_parses);
   g_test_add_func ("/net/ddns/answers", test_ddns_answers);
   return g_test_run ();
 }
