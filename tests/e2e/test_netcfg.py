@@ -242,6 +242,25 @@ try:
     ok = wait_for(lambda: d.get("network/status")[1]["ddns"]["state"] == "ok", 10)
     t.ok(r[0] == 200 and ok and ddns.requests[-1]["auth"],
          "DDNS: new credentials lift the stop", d.get("network/status")[1]["ddns"])
+    # 911: trouble at the service, asked again in 30 minutes, not before
+    ddns.answers = ["911"]
+    d.post("network/ddns/update")
+    ok = wait_for(lambda: d.get("network/status")[1]["ddns"]["answer"] == "911", 10)
+    st = d.get("network/status")[1]["ddns"]
+    left = (time.mktime(time.strptime(st["next_update"][:19], "%Y-%m-%dT%H:%M:%S"))
+            - time.mktime(time.gmtime())) if st.get("next_update") else 0
+    t.ok(ok and st["state"] == "retry" and 25 * 60 < left <= 30 * 60 + 5,
+         f"DDNS: 911 waits 30 minutes ({left:.0f} s)", st)
+    # NO-IP: the same update protocol, its own server by default
+    ddns.answers = ["good"]
+    n = len(ddns.requests)
+    r = d.put("config/network", {"ddns": {"type": "noip", "password": "changed-at-the-service"}})
+    ok = wait_for(lambda: len(ddns.requests) > n
+                  and d.get("network/status")[1]["ddns"]["answer"] == "good", 10)
+    q = ddns.requests[n] if len(ddns.requests) > n else {}
+    t.ok(r[0] == 200 and ok and q["path"] == "/nic/update" and q["auth"]
+         and q["q"].get("hostname") == ["cam7.example.org"],
+         "DDNS: NO-IP, updated at once with Basic auth and the host name", q)
     # a change of user without a password empties it (it belongs to its account)
     r = d.put("config/network", {"ddns": {"user": "other"}})
     t.ok(r[0] == 200 and r[1]["ddns"]["password_set"] is False,
