@@ -179,7 +179,7 @@ try:
     media = [p for p in rtp if (p[4][1] & 0x7F) == 96]
     t.ok(len(media) > 10 and all(p[0] == VIDEO for p in media),
          f"RTP over UDP ({len(media)} packets) carries DSCP {VIDEO} (video)",
-         (ff.stderr[-400:], media[:4], rtp[:4]))
+         (ff.stderr[-400:], [p for p in media if p[0] != VIDEO][:6], rtp[:4]))
     rtsp = sn.since(n, lambda p: p[1] == 6 and p[2] == d.rtsp and p[4][:5] == b"RTSP/")
     t.ok(rtsp and all(p[0] == VIDEO for p in rtsp),
          f"the RTSP answers carry DSCP {VIDEO}", rtsp[:4])
@@ -251,6 +251,17 @@ try:
         t.ok(r[0] == 200 and ok and ws_handshake(p3, d2.http) == 101,
              "ports.websocket moved: the live socket on the new port", r[:2])
         t.ok(d2.proc.pid == pid and d2.alive(), "without a restart of the process")
+        d2.put("config/ports", {"websocket_enabled": False})
+        busy = socket.socket()
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # TIME_WAIT of its connections
+        busy.bind(("127.0.0.1", p3))
+        busy.listen(1)
+        r = d2.put("config/ports", {"websocket_enabled": True})
+        t.ok(r[0] == 400 and r[1]["error"]["field"] == "ports.websocket"
+             and d2.get("config/ports")[1]["websocket_enabled"] is False,
+             "switched on while its port is busy: refused at ports.websocket, nothing saved",
+             r[:2])
+        busy.close()
         # IPv6: the traffic class; IPv4 through the same dual-stack socket
         d2.put("config/network", {"qos": {"management_dscp": MGMT}})
         for host, fam in (("[::1]", 6), ("127.0.0.1", 4)):

@@ -36,6 +36,7 @@ create (TcdContext *ctx)
   s->bus_id = tcd_bus_subscribe (ctx->bus, TCD_EVENT_ALL & ~TCD_EVENT_MASK (TCD_EVENT_MEASUREMENT),
       on_event, s);
   tcd_pipeline_set_jpeg_callback (ctx->pipeline, on_jpeg, s->http);
+  tcd_change_add_check (ctx->change, "websocket", tcd_http_check_ws, s->http);
   return s;
 }
 

@@ -685,6 +685,46 @@ tcd_http_apply_ws (TcdHttp *h)
   }
 }
 
+gboolean
+tcd_http_check_ws (JsonNode *doc, JsonNode *current, const TcdOrigin *origin,
+    gpointer user_data, GError **error)
+{
+  TcdHttp *h = user_data;
+  static const gchar *const names[] = { "websocket", "websockets" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree gchar *on = g_strdup_printf ("ports.%s_enabled", names[i]);
+    g_autofree gchar *path = g_strdup_printf ("ports.%s", names[i]);
+    JsonNode *now = tcd_config_node (doc, on), *was = tcd_config_node (current, on);
+    JsonNode *port = tcd_config_node (doc, path);
+    guint want;
+    g_autoptr (GInetAddress) ia = NULL;
+    g_autoptr (GSocket) sock = NULL;
+    g_autoptr (GSocketAddress) sa = NULL;
+    g_autoptr (GError) err = NULL;
+
+    if (!now || !json_node_get_boolean (now) || (was && json_node_get_boolean (was)) || !port)
+      continue;                 /* not switched on now */
+    /* the port it will listen on: the one asked at start (a flag, or the
+     * configuration's) unless this change moves it too */
+    want = tc_json_equal (port, tcd_config_node (current, path)) ? (i ? h->wss_want : h->ws_want)
+        : (guint) json_node_get_int (port);
+    if (want == 0)
+      continue;
+    ia = h->ws_address ? g_inet_address_new_from_string (h->ws_address)
+        : g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+    if (!ia || !(sock = g_socket_new (g_inet_address_get_family (ia), G_SOCKET_TYPE_STREAM,
+                G_SOCKET_PROTOCOL_TCP, NULL)))
+      continue;
+    sa = g_inet_socket_address_new (ia, want);
+    if (!g_socket_bind (sock, sa, TRUE, &err)) {
+      tcd_change_refuse (error, path, "%s: port %u is in use by another program", path, want);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 void
 tcd_http_listen_ws (TcdHttp *h, const gchar *address, guint ws_port, guint wss_port)
 {

@@ -24,6 +24,10 @@ guint    tcd_http_get_port (TcdHttp *h);
  * change (tcd_http_apply_ws) */
 void     tcd_http_listen_ws (TcdHttp *h, const gchar *address, guint ws_port, guint wss_port);
 void     tcd_http_apply_ws (TcdHttp *h);
+/* A TcdChangeCheck (@user_data the TcdHttp): a WebSocket(s) port switched
+ * on must be free (else 400 at ports.websocket(s), nothing saved) */
+gboolean tcd_http_check_ws (JsonNode *doc, JsonNode *current, const TcdOrigin *origin,
+                            gpointer user_data, GError **error);
 guint    tcd_http_get_ws_port (TcdHttp *h);
 guint    tcd_http_get_wss_port (TcdHttp *h);
 guint    tcd_http_get_https_port (TcdHttp *h);   /* 0 while HTTPS is off */

@@ -478,7 +478,7 @@ media_configure (GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer use
 
 /* QoS (manual 10.12.6): the video DSCP on the RTSP connection and on
  * the media's RTP and RTCP sockets (unicast and multicast, both families),
- * set at each PLAY: a change applies to the next one */
+ * set before each PLAY: a change applies to the next one */
 static void
 tcd_rtsp_set_dscp (GstRTSPClient *client, GstRTSPMedia *media)
 {
@@ -518,7 +518,14 @@ client_play (GstRTSPClient *client, GstRTSPContext *ctx, gpointer user_data)
 
   if (name)
     tcd_encoders_request_key_frame (r->encoders, name);
+}
+
+/* before the media plays: its sockets get the video DSCP */
+static GstRTSPStatusCode
+client_pre_play (GstRTSPClient *client, GstRTSPContext *ctx, gpointer user_data)
+{
   tcd_rtsp_set_dscp (client, ctx->media);
+  return GST_RTSP_STS_OK;
 }
 
 TcdRtsp *
@@ -651,6 +658,7 @@ client_connected (GstRTSPServer *server, GstRTSPClient *client, gpointer user_da
         release_conn);
   g_object_set_data_full (G_OBJECT (client), CLIENT_INFO, g_new0 (ClientInfo, 1), g_free);
   g_signal_connect (client, "play-request", G_CALLBACK (client_play), r);
+  g_signal_connect (client, "pre-play-request", G_CALLBACK (client_pre_play), r);
   t->r = r;
   g_weak_ref_init (&t->client, client);
   g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, RTSP_LOGIN_TIMEOUT_S, login_timeout, t,
