@@ -520,11 +520,18 @@ client_play (GstRTSPClient *client, GstRTSPContext *ctx, gpointer user_data)
     tcd_encoders_request_key_frame (r->encoders, name);
 }
 
-/* before the media plays: its sockets get the video DSCP */
+/* before the media plays: its UDP sockets get the video DSCP (over TCP the
+ * media shares the RTSP connection, which has it since it was accepted; the
+ * streams' sockets are left alone, their locks busy sending) */
 static GstRTSPStatusCode
 client_pre_play (GstRTSPClient *client, GstRTSPContext *ctx, gpointer user_data)
 {
-  tcd_rtsp_set_dscp (client, ctx->media);
+  GstRTSPStreamTransport *st = ctx->sessmedia
+      ? gst_rtsp_session_media_get_transport (ctx->sessmedia, 0) : NULL;
+  const GstRTSPTransport *tr = st ? gst_rtsp_stream_transport_get_transport (st) : NULL;
+
+  if (tr && tr->lower_transport != GST_RTSP_LOWER_TRANS_TCP)
+    tcd_rtsp_set_dscp (client, ctx->media);
   return GST_RTSP_STS_OK;
 }
 
