@@ -6,10 +6,15 @@ are refused with the field named and nothing changed; a change of the IP
 settings is rolled back on time unless confirmed; the address test; DDNS
 against a DynDNS receiver in this test (Basic auth, hostname and myip; good,
 nochg; badauth stops the updates and raises the "ddns" exception); the
-secrets are write-only; restore keeps the IP settings (manual 10.5)."""
+secrets are write-only; export and import carry the section; restore keeps
+the IP settings (manual 10.5); the systemd-networkd backend writes its files
+under a root of the test's (never the host's) and takes a confirmation only
+through the new address."""
 import base64
 import http.server
 import os
+import shutil
+import tempfile
 import sys
 import threading
 import time
@@ -301,4 +306,47 @@ finally:
         events.close()
     ddns.close()
     d.stop()
+
+# ---- the systemd-networkd backend, its files under a root of the test's ----
+root = tempfile.mkdtemp(prefix="thermocam-netroot-")
+d3 = Daemon(extra=["--network-backend", f"networkd:{root}"])
+netfile = os.path.join(root, "etc/systemd/network/10-thermocam.network")
+sshflag = os.path.join(root, "etc/ssh/sshd_not_to_be_run")
+
+
+def netfile_text():
+    try:
+        with open(netfile) as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+try:
+    d3.start()
+    d3.activate()
+    s, st, _ = d3.get("network/status")
+    t.ok(s == 200 and st["backend"] == "networkd" and st["simulated"] is False
+         and st["state"]["root"] == root and "DHCP=ipv4" in netfile_text()
+         and os.path.exists(sshflag),
+         "networkd backend: the settings written under its root at start (DHCP, SSH off)", st)
+    r = d3.put("config/network", {"ipv4": {"mode": "manual", "address": "192.168.10.64",
+                                           "netmask": "255.255.255.0",
+                                           "gateway": "192.168.10.1"},
+                                  "confirm_timeout_s": 5, "ssh": {"enabled": True}})
+    text = netfile_text()
+    t.ok(r[0] == 200 and "Address=192.168.10.64/24" in text and "Gateway=192.168.10.1" in text
+         and not os.path.exists(sshflag),
+         "networkd backend: a manual address written, SSH on", text)
+    r = d3.post("network/confirm")
+    t.ok(r[0] == 409 and r[1]["error"]["code"] == "wrong_address",
+         "a real backend takes the confirmation only through the new address", r[:2])
+    back = wait_for(lambda: "DHCP=ipv4" in netfile_text(), 10, 0.25)
+    s, cur, _ = d3.get("config/network")
+    t.ok(back and cur["ipv4"]["mode"] == "dhcp" and cur["ssh"]["enabled"] is True,
+         "not confirmed: the file went back to DHCP (SSH, not an IP setting, kept)",
+         netfile_text())
+finally:
+    d3.stop()
+    shutil.rmtree(root, ignore_errors=True)
 t.done()
