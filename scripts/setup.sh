@@ -29,6 +29,8 @@ packages=(
   miniupnpd-nftables nftables
   # the camera as a service: sd_notify, the Debian package
   libsystemd-dev debhelper dpkg-dev fakeroot lintian
+  # the network backend's 802.1X configuration parsed by wpa_supplicant itself (test-net)
+  wpasupplicant
   # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog
   nodejs chromium fonts-noto-cjk
   "$@"

@@ -18,7 +18,7 @@ static const struct {
       "source rule, comparison, input, scene or environment: state start|stop, level "
       "alarm|pre_alarm, value, threshold, at [x, y], delay_ms"},
   [TCD_EVENT_EXCEPTION] = {"exception",
-      "type (network_disconnected, ip_conflict, illegal_login, calibration_changed, "
+      "type (network_disconnected, ip_conflict, illegal_login, calibration_changed, ddns, "
       "a pipeline exception), message"},
   [TCD_EVENT_CONFIG] = {"config", "change: what changed (config.SECTION, rules, restore, ...)"},
   [TCD_EVENT_OUTPUT] = {"output", "output: the channel, name, on: true|false, why"},

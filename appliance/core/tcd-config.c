@@ -504,6 +504,19 @@ tcd_config_defaults (TcdConfig *cfg, gboolean keep)
         *s; s++)
       json_object_set_member (json_node_get_object (doc), *s,
           tcd_json_deep_copy (tcd_config_node (cfg->doc, *s)));
+    /* and the IP parameters (manual 10.5): the network section but for
+     * DDNS, QoS and SSH */
+    if (tcd_config_node (cfg->doc, "network")) {
+      JsonNode *def = json_object_dup_member (json_node_get_object (doc), "network");
+      JsonNode *net = tcd_json_deep_copy (tcd_config_node (cfg->doc, "network"));
+      for (const gchar * const *s = (const gchar *[]) { "ddns", "qos", "ssh", NULL }; *s; s++)
+        if (def && JSON_NODE_HOLDS_OBJECT (def) && JSON_NODE_HOLDS_OBJECT (net))
+          json_object_set_member (json_node_get_object (net), *s,
+              json_object_dup_member (json_node_get_object (def), *s));
+      json_object_set_member (json_node_get_object (doc), "network", net);
+      if (def)
+        json_node_unref (def);
+    }
     /* the kept standard's sensor rate bounds the default streams (PAL: 25) */
     tcd_config_fit_frame_rates (doc);
   }

@@ -535,6 +535,7 @@ main (int argc, char **argv)
   Daemon d = { 0 };
   TcdContext *ctx = &d.ctx;
   g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL, *listen = NULL;
+  g_autofree gchar *network_backend = NULL;
   gint lock_minute = 60;
   g_autoptr (GPtrArray) option_names = g_ptr_array_new_with_free_func (g_free);
   g_autofree GOptionEntry *ports_entries = NULL;
@@ -554,6 +555,10 @@ main (int argc, char **argv)
         "ADDRESS"},
     {"lock-minute", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &lock_minute,
         "Seconds in a minute of the illegal login lock's duration (for tests)", "S"},
+    {"network-backend", 0, 0, G_OPTION_ARG_STRING, &network_backend,
+        "How the network settings reach the host: simulated (the default), networkd "
+        "(systemd-networkd, wpa_supplicant, ssh of this host) or networkd:/ROOT (the files "
+        "under ROOT only)", "BACKEND"},
     {"source", 0, 0, G_OPTION_ARG_STRING, &source,
         "The sensor: sim (default, 640x512), sim:WIDTHxHEIGHT, v4l2:DEVICE or file:PATH", "SOURCE"},
     {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -683,6 +688,13 @@ main (int argc, char **argv)
 
   ctx->timesync = tcd_timesync_new (ctx->events);
   tcd_timesync_apply (ctx->timesync, tcd_config_get (ctx->config));
+  /* the network settings and their backend (they add to the change path) */
+  ctx->net = tcd_net_new (ctx->change, ctx->events, ctx->bus, ctx->security, network_backend,
+      ctx->state_dir, &err);
+  if (!ctx->net) {
+    g_printerr ("thermocamd: --network-backend: %s\n", err->message);
+    return 1;
+  }
 
   /* services */
   d.services = ctx->services = tcd_services_new ();
@@ -734,6 +746,7 @@ main (int argc, char **argv)
   tcd_commands_free (ctx->commands);
   tcd_history_free (ctx->history);
   tcd_timesync_free (ctx->timesync);
+  tcd_net_free (ctx->net);
   tcd_events_free (ctx->events);
   tcd_pipeline_free (ctx->pipeline);
   tcd_change_free (ctx->change);

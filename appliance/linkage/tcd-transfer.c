@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "tcd-clock.h"
+#include "tcd-dscp.h"
 
 G_DEFINE_QUARK (tcd-transfer-error-quark, tcd_transfer_error)
 
@@ -175,6 +176,14 @@ global_init_once (void)
   return GPOINTER_TO_INT (g_once (&once, global_init, NULL));
 }
 
+/* QoS (manual 10.12.6): a delivery's socket carries alarm traffic */
+static int
+alarm_dscp_cb (void *data, curl_socket_t fd, curlsocktype purpose)
+{
+  tcd_dscp_apply (fd, TCD_DSCP_ALARM, TRUE);
+  return CURL_SOCKOPT_OK;
+}
+
 /* The easy handle with what every transfer has; FALSE when cancelled
  * already (@error set) */
 static gboolean
@@ -204,6 +213,8 @@ transfer_init (Transfer *t, const gchar *what, gchar *target, guint timeout_s,
   curl_easy_setopt (t->curl, CURLOPT_XFERINFODATA, cancellable);
   curl_easy_setopt (t->curl, CURLOPT_WRITEFUNCTION, discard_cb);
   curl_easy_setopt (t->curl, CURLOPT_USERAGENT, USER_AGENT);
+  /* QoS: deliveries are alarm traffic (manual 10.12.6) */
+  curl_easy_setopt (t->curl, CURLOPT_SOCKOPTFUNCTION, alarm_dscp_cb);
   return TRUE;
 }
 

@@ -18,6 +18,7 @@
 #include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-history.h"
+#include "tcd-net.h"
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
 #include "tcd-timesync.h"
@@ -46,6 +47,7 @@ typedef struct {
   TcdCommands *commands;
   TcdHistory *history;          /* the temperature and event history */
   TcdTimesync *timesync;        /* NTP: the device clock's status and Test */
+  TcdNet *net;                  /* the network settings, their backend, DDNS */
   /* the table of services, for the diagnostics of all of them */
   TcdServices *services;
 } TcdContext;
@@ -58,7 +60,7 @@ typedef enum {
   TCD_SECURITY_CERTIFICATE = 1 << 3,  /* the HTTPS certificate was removed or replaced */
 } TcdSecurityChange;
 
-#define TCD_SERVICE_MAX_PORTS 2
+#define TCD_SERVICE_MAX_PORTS 4
 
 typedef struct {
   const gchar *name;                    /* "http" */

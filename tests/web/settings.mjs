@@ -15,6 +15,8 @@ import { ok, finish, waitFor, shot, apiIn, consoleErrors, console_, launch, open
 const PAGES = ['thermometry', 'scene-alarm', 'rules', 'alarm-inputs', 'exceptions', 'burning', 'environment',
   'schedules', 'alarm-outputs', 'ftp', 'email', 'center', 'video', 'image', 'osd', 'capture', 'ports',
   'modbus', 'mqtt', 'metrics', 'device', 'time', 'security', 'delivery', 'history'];
+// the network chapter (issue 18)
+PAGES.push('tcpip', 'ddns', 'network-advanced');
 const CONTROL = process.env.WEB_CONTROL;
 const t0 = Date.now();
 
@@ -143,6 +145,15 @@ const CHANGES = [
   ['history', 'history', async (p) => { await typeInto(p, 'history.raw_retention_h', 12); },
     (c) => c.raw_retention_h === 12, (p) => p.$eval(field('history.raw_retention_h'), (e) => e.value === '12')],
 ];
+
+// the network chapter (issue 18): none of these is an IP setting (no confirmation)
+CHANGES.push(
+  ['tcpip', 'network', async (p) => { await typeInto(p, 'network.dns.preferred', '192.0.2.53'); },
+    (c) => c.dns.preferred === '192.0.2.53', (p) => p.$eval(field('network.dns.preferred'), (e) => e.value === '192.0.2.53')],
+  ['ddns', 'network', async (p) => { await typeInto(p, 'network.ddns.interval_s', 900); },
+    (c) => c.ddns.interval_s === 900, (p) => p.$eval(field('network.ddns.interval_s'), (e) => e.value === '900')],
+  ['network-advanced', 'network', async (p) => { await typeInto(p, 'network.qos.video_dscp', 46); },
+    (c) => c.qos.video_dscp === 46, (p) => p.$eval(field('network.qos.video_dscp'), (e) => e.value === '46')]);
 
 const modbusPort = await holdPort();
 const freeModbus = modbusPort.address().port;

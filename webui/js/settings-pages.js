@@ -10,7 +10,7 @@ export const CHAPTERS = [
   { id: 'linkage', pages: ['schedules', 'alarm-outputs', 'ftp', 'email', 'center'] },
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
-  { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics', 'onvif', 'snmp', 'upnp'] },
+  { id: 'network', pages: ['tcpip', 'ports', 'ddns', 'network-advanced', 'modbus', 'mqtt', 'metrics', 'onvif', 'snmp', 'upnp'] },
   { id: 'system', pages: ['device', 'time', 'units', 'about', 'security', 'delivery', 'history'] },
 ];
 
@@ -98,7 +98,27 @@ export const PAGES = {
     { section: 'recording', groups: [{ title: 'grp.recording', fields: ['file_size_mb', 'storage_mb'] }] },
   ] },
   ports: { manual: '9.2', extra: 'ports', parts: [{ section: 'ports', groups: [
-    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'listen_address'] }] }] },
+    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'listen_address'] },
+    { title: 'grp.websocket', fields: ['websocket_enabled', 'websocket', 'websockets_enabled', 'websockets'] }] }] },
+  tcpip: { manual: '9.1', extra: 'network', parts: [{ section: 'network', groups: [
+    { title: 'grp.nic', fields: ['interface', 'nic_type', 'mtu'] },
+    { title: 'grp.ipv4', fields: ['ipv4.mode', ...['address', 'netmask', 'gateway'].map((f) => ({ path: 'ipv4.' + f, when: ['ipv4.mode', 'manual'] }))] },
+    { title: 'grp.ipv6', fields: ['ipv6.mode', ...['address', 'prefix_length', 'gateway'].map((f) => ({ path: 'ipv6.' + f, when: ['ipv6.mode', 'manual'] }))] },
+    { title: 'grp.dns', fields: ['dns.preferred', 'dns.alternate'] },
+    { title: 'grp.dynamicDomain', fields: ['dynamic_domain_name.enabled', 'dynamic_domain_name.name'] },
+    { title: 'grp.confirm', fields: ['confirm_timeout_s'] },
+  ] }] },
+  ddns: { manual: '9.5', extra: 'ddns', parts: [{ section: 'network', groups: [
+    { title: 'grp.ddns', fields: ['ddns.enabled', 'ddns.type', 'ddns.server', 'ddns.https', 'ddns.domain', 'ddns.user', 'ddns.password', 'ddns.interval_s'] },
+  ] }] },
+  'network-advanced': { manual: '10.12.4, 10.12.6, 10.12.7', parts: [{ section: 'network', groups: [
+    { title: 'grp.qos', fields: ['qos.video_dscp', 'qos.alarm_dscp', 'qos.management_dscp'] },
+    { title: 'grp.ieee8021x', fields: ['ieee8021x.enabled', 'ieee8021x.protocol', 'ieee8021x.eapol_version', 'ieee8021x.user',
+      { path: 'ieee8021x.password', when: ['ieee8021x.protocol', ['peap', 'eap-md5']] }, 'ieee8021x.ca_certificate',
+      { path: 'ieee8021x.client_certificate', when: ['ieee8021x.protocol', 'eap-tls'] },
+      { path: 'ieee8021x.client_key', when: ['ieee8021x.protocol', 'eap-tls'] }] },
+    { title: 'grp.ssh', fields: ['ssh.enabled'] },
+  ] }] },
   modbus: { manual: '9.2, 10.10', extra: 'registers', parts: [{ section: 'modbus' }, { section: 'rs485' }] },
   device: { manual: '10.1', parts: [{ section: 'device' }] },
   time: { manual: '10.8', extra: 'clock', parts: [{ section: 'time', groups: [{ title: 'grp.timezone', fields: [{ path: 'timezone', extra: 'zones' }] },

@@ -67,9 +67,13 @@ struct _TcdHttp {
   SoupServer *server, *tls_server;
   TcdConns *conns;              /* HTTP and HTTPS connections: bounds, deadlines */
   TcdListener *service, *tls_service;
+  TcdListener *ws_service, *wss_service;      /* the live view socket only (manual 9.2) */
   GSocket *keepalive[2];        /* see keep_alive () */
   gboolean keep_alive;          /* connections stay open after an answer */
   guint port, tls_port;
+  guint ws_port, wss_port;
+  gchar *ws_address;                          /* where they listen, and the ports asked */
+  guint ws_want, wss_want;
   GTlsCertificate *tls_cert;
   SoupAuthDomain *basic;
   GHashTable *sessions;         /* token -> Session */
@@ -142,6 +146,7 @@ extern const TcdRoute tcd_http_time_routes[];
 extern const TcdRoute tcd_http_about_routes[];
 /* api-about.c: the versions and addresses GET /device adds */
 void about_device_members (TcdHttp *h, JsonBuilder *b);
+extern const TcdRoute tcd_http_network_routes[];
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */
@@ -150,6 +155,8 @@ const gchar *http_path_of (SoupServerMessage *msg);
 TcdRouter *http_router_new (void);
 /* the route of @msg (matched once, kept on the message) */
 const TcdRouteMatch *http_route_of (TcdHttp *h, SoupServerMessage *msg);
+/* the request came to the WebSocket or WebSockets port (the live socket only) */
+gboolean   http_ws_only (SoupServerMessage *msg);
 
 /* ---- answers (tcd-http-reply.c) ---- */
 

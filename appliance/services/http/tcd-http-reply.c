@@ -12,6 +12,7 @@
 #include "tc-json.h"
 #include "tc-schema.h"
 #include "tcd-alarmio.h"
+#include "tcd-net.h"
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
 #include "tcd-json.h"
@@ -112,6 +113,11 @@ static const struct {
     "not_found" },
   { tcd_alarmio_error_quark, TCD_ALARMIO_ERROR_NOT_SIMULATED, SOUP_STATUS_CONFLICT,
     "not_simulated" },
+  /* the network */
+  { tcd_net_error_quark, TCD_NET_ERROR_NOTHING_PENDING, SOUP_STATUS_CONFLICT, "nothing_pending" },
+  { tcd_net_error_quark, TCD_NET_ERROR_WRONG_ADDRESS, SOUP_STATUS_CONFLICT, "wrong_address" },
+  { tcd_net_error_quark, TCD_NET_ERROR_BACKEND, SOUP_STATUS_BAD_GATEWAY, "backend" },
+  { tcd_net_error_quark, TCD_NET_ERROR_INVALID, SOUP_STATUS_BAD_REQUEST, "invalid" },
   /* files: a name that is not a file's names none */
   { g_io_error_quark, G_IO_ERROR_NOT_FOUND, SOUP_STATUS_NOT_FOUND, "not_found" },
   { g_io_error_quark, G_IO_ERROR_INVALID_FILENAME, SOUP_STATUS_NOT_FOUND, "not_found" },

@@ -36,13 +36,26 @@ create (TcdContext *ctx)
   s->bus_id = tcd_bus_subscribe (ctx->bus, TCD_EVENT_ALL & ~TCD_EVENT_MASK (TCD_EVENT_MEASUREMENT),
       on_event, s);
   tcd_pipeline_set_jpeg_callback (ctx->pipeline, on_jpeg, s->http);
+  tcd_change_add_check (ctx->change, "websocket", tcd_http_check_ws, s->http);
   return s;
 }
 
 static gboolean
 start (gpointer self, const gchar *address, const guint *ports, GError **error)
 {
-  return tcd_http_listen (((Service *) self)->http, address, ports[0], ports[1], error);
+  Service *s = self;
+
+  if (!tcd_http_listen (s->http, address, ports[0], ports[1], error))
+    return FALSE;
+  tcd_http_listen_ws (s->http, address, ports[2], ports[3]);
+  return TRUE;
+}
+
+/* the WebSocket(s) ports switched on or off, live */
+static void
+apply (gpointer self, JsonNode *doc)
+{
+  tcd_http_apply_ws (((Service *) self)->http);
 }
 
 static void
@@ -62,7 +75,16 @@ static guint
 get_port (gpointer self, guint i)
 {
   Service *s = self;
-  return i == 0 ? tcd_http_get_port (s->http) : tcd_http_get_https_port (s->http);
+  switch (i) {
+    case 0:
+      return tcd_http_get_port (s->http);
+    case 1:
+      return tcd_http_get_https_port (s->http);
+    case 2:
+      return tcd_http_get_ws_port (s->http);
+    default:
+      return tcd_http_get_wss_port (s->http);
+  }
 }
 
 static JsonNode *
@@ -90,14 +112,19 @@ destroy (gpointer self)
 
 const TcdServiceClass tcd_http_service = {
   .name = "http",
-  .ports = { "http", "https", NULL },
+  .ports = { "http", "https", "websocket", "websockets", NULL },
   .port_help = {
     "HTTP port (0: a free one; default: the configuration's, 8080)",
     "HTTPS port when security.https is enabled (0: a free one; default: the "
         "configuration's, 8443)",
+    "WebSocket port: the live view socket only (0: a free one; default: the "
+        "configuration's, 7681)",
+    "WebSockets port: the live view socket over TLS while HTTPS is on (0: a free one; "
+        "default: the configuration's, 7682)",
   },
   .create = create,
   .start = start,
+  .apply = apply,
   .security_changed = security_changed,
   .get_port = get_port,
   .stats = stats,

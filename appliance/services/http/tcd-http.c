@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "tcd-certs.h"
+#include "tcd-dscp.h"
 #include "tcd-json.h"
 
 /* what one client may hold, and for how long (manual-independent: what
@@ -42,7 +43,7 @@ http_router_new (void)
     tcd_http_config_routes, tcd_http_live_routes, tcd_http_io_routes,
     tcd_http_files_routes, tcd_http_audit_routes, tcd_http_certificate_routes,
     tcd_http_ws_routes, tcd_http_history_routes, tcd_http_time_routes, tcd_http_about_routes,
-    tcd_http_upnp_routes,
+    tcd_http_upnp_routes, tcd_http_network_routes,
   };
   /* A path no route has is answered (404) to who may see the
    * configuration, as before the table: an operator; the others get 401
@@ -122,6 +123,14 @@ tcd_http_routes (void)
   return root;
 }
 
+/* the connection came to a WebSocket(s) port: the live socket only */
+gboolean
+http_ws_only (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  return remote && g_object_get_data (G_OBJECT (remote), "tcd-ws-only") != NULL;
+}
+
 static void
 api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer user_data)
@@ -139,7 +148,8 @@ api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
         "the body is larger than %d bytes", MAX_BODY);
     return;
   }
-  if (!(route = http_route_of (h, msg))) {
+  if (!(route = http_route_of (h, msg)) || (http_ws_only (msg)
+          && g_strcmp0 (route->pattern, "/live/ws") != 0)) {
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "no route %s", path);
     return;
   }
@@ -239,6 +249,11 @@ root_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   TcdHttp *h = user_data;
 
   h->requests++;
+  if (http_ws_only (msg)) {
+    send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
+        "this port serves the live view socket only (/api/v1/live/ws)");
+    return;
+  }
   if (!(path = http_path_of (msg))) {
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", NULL,
         "no such file: an encoded slash, NUL or \"..\" is never one");
@@ -437,7 +452,8 @@ incoming (TcdListener *listener, GSocketConnection *conn, GSocketAddress *remote
     gpointer user_data)
 {
   TcdHttp *h = user_data;
-  gboolean tls = listener == h->tls_service;
+  gboolean tls = listener == h->tls_service || listener == h->wss_service;
+  gboolean live_only = listener == h->ws_service || listener == h->wss_service;
   g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
   GInetAddress *ia = G_IS_INET_SOCKET_ADDRESS (remote)
       ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)) : NULL;
@@ -455,6 +471,9 @@ incoming (TcdListener *listener, GSocketConnection *conn, GSocketAddress *remote
     g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
     return;
   }
+  /* QoS (manual 10.12.6): management traffic */
+  tcd_dscp_apply (g_socket_get_fd (g_socket_connection_get_socket (conn)), TCD_DSCP_MANAGEMENT,
+      TRUE);
   if (tls) {
     if (!h->tls_cert) {
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
@@ -473,6 +492,8 @@ incoming (TcdListener *listener, GSocketConnection *conn, GSocketAddress *remote
   /* its socket, for a live socket's backlog (api-ws.c): alive while its
    * connection is served */
   g_object_set_data (G_OBJECT (remote), "tcd-socket", g_socket_connection_get_socket (conn));
+  if (live_only)
+    g_object_set_data (G_OBJECT (remote), "tcd-ws-only", GINT_TO_POINTER (1));
   /* the handshake and the first request line are due within the request
    * timeout (request_started () sets it again for each request) */
   tcd_conns_set_deadline (h->conns, remote, REQUEST_TIMEOUT_MS);
@@ -642,11 +663,101 @@ tcd_http_listen (TcdHttp *h, const gchar *address, guint port, guint https_port,
 }
 
 void
+tcd_http_apply_ws (TcdHttp *h)
+{
+  g_autoptr (GError) err = NULL;
+  gboolean ws = tcd_config_bool (h->ctx->config, "ports.websocket_enabled");
+  gboolean wss = tcd_config_bool (h->ctx->config, "ports.websockets_enabled") && h->tls_cert
+      && h->tls_service;
+
+  if (!ws && h->ws_service) {
+    stop_service (&h->ws_service);
+    h->ws_port = 0;
+  } else if (ws && !h->ws_service && h->service) {
+    if (!(h->ws_service = listen_on (h, h->ws_address, h->ws_want, &h->ws_port, &err))) {
+      g_warning ("WebSocket port %u stays off: %s", h->ws_want, err->message);
+      g_clear_error (&err);
+    }
+  }
+  if (!wss && h->wss_service) {
+    stop_service (&h->wss_service);
+    h->wss_port = 0;
+  } else if (wss && !h->wss_service) {
+    if (!(h->wss_service = listen_on (h, h->ws_address, h->wss_want, &h->wss_port, &err)))
+      g_warning ("WebSockets port %u stays off: %s", h->wss_want, err->message);
+  }
+}
+
+gboolean
+tcd_http_check_ws (JsonNode *doc, JsonNode *current, const TcdOrigin *origin,
+    gpointer user_data, GError **error)
+{
+  TcdHttp *h = user_data;
+  static const gchar *const names[] = { "websocket", "websockets" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree gchar *on = g_strdup_printf ("ports.%s_enabled", names[i]);
+    g_autofree gchar *path = g_strdup_printf ("ports.%s", names[i]);
+    JsonNode *now = tcd_config_node (doc, on), *was = tcd_config_node (current, on);
+    JsonNode *port = tcd_config_node (doc, path);
+    guint want;
+    g_autoptr (GInetAddress) ia = NULL;
+    g_autoptr (GSocket) sock = NULL;
+    g_autoptr (GSocketAddress) sa = NULL;
+    g_autoptr (GError) err = NULL;
+
+    if (!now || !json_node_get_boolean (now) || (was && json_node_get_boolean (was)) || !port)
+      continue;                 /* not switched on now */
+    /* the port it will listen on: the one asked at start (a flag, or the
+     * configuration's) unless this change moves it too */
+    want = tc_json_equal (port, tcd_config_node (current, path)) ? (i ? h->wss_want : h->ws_want)
+        : (guint) json_node_get_int (port);
+    if (want == 0)
+      continue;
+    ia = h->ws_address ? g_inet_address_new_from_string (h->ws_address)
+        : g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+    if (!ia || !(sock = g_socket_new (g_inet_address_get_family (ia), G_SOCKET_TYPE_STREAM,
+                G_SOCKET_PROTOCOL_TCP, NULL)))
+      continue;
+    sa = g_inet_socket_address_new (ia, want);
+    if (!g_socket_bind (sock, sa, TRUE, &err)) {
+      tcd_change_refuse (error, path, "%s: port %u is in use by another program", path, want);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+void
+tcd_http_listen_ws (TcdHttp *h, const gchar *address, guint ws_port, guint wss_port)
+{
+  g_free (h->ws_address);
+  h->ws_address = g_strdup (address && *address ? address : NULL);
+  h->ws_want = ws_port;
+  h->wss_want = wss_port;
+  tcd_http_apply_ws (h);
+}
+
+guint
+tcd_http_get_ws_port (TcdHttp *h)
+{
+  return h->ws_port;
+}
+
+guint
+tcd_http_get_wss_port (TcdHttp *h)
+{
+  return h->wss_port;
+}
+
+void
 tcd_http_disconnect (TcdHttp *h)
 {
   stop_service (&h->service);
   stop_service (&h->tls_service);
-  h->port = h->tls_port = 0;
+  stop_service (&h->ws_service);
+  stop_service (&h->wss_service);
+  h->port = h->tls_port = h->ws_port = h->wss_port = 0;
 }
 
 guint
@@ -683,6 +794,7 @@ tcd_http_free (TcdHttp *h)
   g_clear_object (&h->server);
   g_clear_object (&h->tls_server);
   g_clear_object (&h->tls_cert);
+  g_free (h->ws_address);
   g_hash_table_unref (h->sessions);
   g_clear_pointer (&h->alarm_counts, g_hash_table_unref);
   g_clear_pointer (&h->exception_counts, g_hash_table_unref);

@@ -17,6 +17,19 @@ gboolean tcd_http_listen (TcdHttp *h, const gchar *address, guint port, guint ht
                           GError **error);
 void     tcd_http_disconnect (TcdHttp *h);
 guint    tcd_http_get_port (TcdHttp *h);
+/* The WebSocket and WebSockets ports (manual 9.2): the live view socket
+ * (/api/v1/live/ws) and nothing else, while ports.websocket(s)_enabled
+ * (WebSockets while HTTPS is on too).  A port that cannot be bound stays
+ * off with a warning (0).  Again with the same arguments when the switches
+ * change (tcd_http_apply_ws) */
+void     tcd_http_listen_ws (TcdHttp *h, const gchar *address, guint ws_port, guint wss_port);
+void     tcd_http_apply_ws (TcdHttp *h);
+/* A TcdChangeCheck (@user_data the TcdHttp): a WebSocket(s) port switched
+ * on must be free (else 400 at ports.websocket(s), nothing saved) */
+gboolean tcd_http_check_ws (JsonNode *doc, JsonNode *current, const TcdOrigin *origin,
+                            gpointer user_data, GError **error);
+guint    tcd_http_get_ws_port (TcdHttp *h);
+guint    tcd_http_get_wss_port (TcdHttp *h);
 guint    tcd_http_get_https_port (TcdHttp *h);   /* 0 while HTTPS is off */
 /* server-sent events (main loop); data taken */
 void     tcd_http_broadcast (TcdHttp *h, const gchar *type, JsonNode *data);

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tcd-dscp.h"
+
 #define PARTIAL_TIMEOUT_US (5 * G_USEC_PER_SEC) /* a half TCP frame older: the client goes */
 #define EVICT_IDLE_US (3 * G_USEC_PER_SEC)      /* all slots taken: an idle client this long makes room */
 #define TCP_RETRY_MS 2000                       /* retry a TCP port that could not be bound */
@@ -194,6 +196,8 @@ client_accept (Server *s)
     close (fd);
     return;
   }
+  /* QoS (manual 10.12.6): management traffic */
+  tcd_dscp_apply (fd, TCD_DSCP_MANAGEMENT, TRUE);
   /* a PLC that vanished (power, cable) must not hold its slot for ever */
   setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);

@@ -32,6 +32,7 @@
 
 #include "tcd-config.h"
 #include "tcd-conns.h"
+#include "tcd-dscp.h"
 #include "tcd-security.h"
 #include "tcd-users.h"
 #include "tc-json.h"
@@ -505,6 +506,36 @@ media_configure (GstRTSPMediaFactory *factory, GstRTSPMedia *media, gpointer use
   gst_object_unref (bin);
 }
 
+/* QoS (manual 10.12.6): the video DSCP on the RTSP connection and on
+ * the media's RTP and RTCP sockets (unicast and multicast, both families),
+ * set before each PLAY: a change applies to the next one */
+static void
+tcd_rtsp_set_dscp (GstRTSPClient *client, GstRTSPMedia *media)
+{
+  GstRTSPConnection *conn = gst_rtsp_client_get_connection (client);
+  GSocketFamily families[] = { G_SOCKET_FAMILY_IPV4, G_SOCKET_FAMILY_IPV6 };
+
+  if (conn)
+    tcd_dscp_apply (g_socket_get_fd (gst_rtsp_connection_get_read_socket (conn)),
+        TCD_DSCP_VIDEO, FALSE);
+  for (guint i = 0; media && i < gst_rtsp_media_n_streams (media); i++) {
+    GstRTSPStream *stream = gst_rtsp_media_get_stream (media, i);
+    for (guint k = 0; k < G_N_ELEMENTS (families); k++) {
+      GSocket *socks[] = {
+        gst_rtsp_stream_get_rtp_socket (stream, families[k]),
+        gst_rtsp_stream_get_rtcp_socket (stream, families[k]),
+        gst_rtsp_stream_get_rtp_multicast_socket (stream, families[k]),
+        gst_rtsp_stream_get_rtcp_multicast_socket (stream, families[k]),
+      };
+      for (guint m = 0; m < G_N_ELEMENTS (socks); m++)
+        if (socks[m]) {
+          tcd_dscp_apply (g_socket_get_fd (socks[m]), TCD_DSCP_VIDEO, FALSE);
+          g_object_unref (socks[m]);
+        }
+    }
+  }
+}
+
 /* a client starts playing a shared media (perhaps running for others): a
  * key frame at once, not at the end of the encoder's GOP (rate-limited by
  * the encoder, so that a crowd of joins costs one) */
@@ -517,6 +548,21 @@ client_play (GstRTSPClient *client, GstRTSPContext *ctx, gpointer user_data)
 
   if (name)
     tcd_encoders_request_key_frame (r->encoders, name);
+}
+
+/* before the media plays: its UDP sockets get the video DSCP (over TCP the
+ * media shares the RTSP connection, which has it since it was accepted; the
+ * streams' sockets are left alone, their locks busy sending) */
+static GstRTSPStatusCode
+client_pre_play (GstRTSPClient *client, GstRTSPContext *ctx, gpointer user_data)
+{
+  GstRTSPStreamTransport *st = ctx->sessmedia
+      ? gst_rtsp_session_media_get_transport (ctx->sessmedia, 0) : NULL;
+  const GstRTSPTransport *tr = st ? gst_rtsp_stream_transport_get_transport (st) : NULL;
+
+  if (tr && tr->lower_transport != GST_RTSP_LOWER_TRANS_TCP)
+    tcd_rtsp_set_dscp (client, ctx->media);
+  return GST_RTSP_STS_OK;
 }
 
 TcdRtsp *
@@ -586,6 +632,7 @@ accept_connection (TcdListener *l, GSocketConnection *conn, GSocketAddress *remo
     g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
     return;
   }
+  tcd_dscp_apply (g_socket_get_fd (g_socket_connection_get_socket (conn)), TCD_DSCP_VIDEO, TRUE);
   r->handing = conn;
   if (!gst_rtsp_server_transfer_connection (r->server,
           g_object_ref (g_socket_connection_get_socket (conn)), ip,
@@ -658,6 +705,7 @@ client_connected (GstRTSPServer *server, GstRTSPClient *client, gpointer user_da
     else
       gst_rtsp_client_close (client);
   }
+  g_signal_connect (client, "pre-play-request", G_CALLBACK (client_pre_play), r);
   t->r = r;
   g_weak_ref_init (&t->client, client);
   g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, RTSP_LOGIN_TIMEOUT_S, login_timeout, t,
