@@ -28,7 +28,7 @@ packages=(
   # e2e-upnp: miniupnpd's nftables flavour and nft, which makes the chains it fills
   miniupnpd-nftables nftables
   # the camera as a service: sd_notify, the Debian package
-  libsystemd-dev debhelper dpkg-dev fakeroot lintian
+  libsystemd-dev systemd debhelper dpkg-dev fakeroot lintian
   # the network backend's 802.1X configuration parsed by wpa_supplicant itself (test-net)
   wpasupplicant
   # the web page's browser tests: Debian's Chromium, fonts for the Chinese catalog

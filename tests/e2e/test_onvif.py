@@ -242,7 +242,29 @@ try:
     _, tcfg, _ = d.get("config/time")
     t.ok(bad_date and "InvalidDateTime" in bad_date and tcfg["timezone"] != "+08:00",
          "SetSystemDateAndTime with month 13: ter:InvalidDateTime, nothing changed", (bad_date, tcfg))
-    # (the clock itself is not set here: the test may run as root on a shared machine)
+    # the device clock (an offset of the daemon's own: the host's clock is
+    # never set): an hour ahead through ONVIF, seen by the API, then back
+    ahead = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    dev.SetSystemDateAndTime("Manual", False, None,
+                             {"Date": {"Year": ahead.year, "Month": ahead.month, "Day": ahead.day},
+                              "Time": {"Hour": ahead.hour, "Minute": ahead.minute,
+                                       "Second": ahead.second}})
+    _, tnow, _ = d.get("time")
+    st = anon.GetSystemDateAndTime()
+    u = st.UTCDateTime
+    seen = datetime.datetime(u.Date.Year, u.Date.Month, u.Date.Day, u.Time.Hour, u.Time.Minute,
+                             u.Time.Second, tzinfo=datetime.timezone.utc)
+    host_ok = abs(time.time() - (ahead.timestamp() - 3600)) < 10    # the host's stayed
+    t.ok(abs(tnow.get("offset_ms", 0) - 3600000) < 3000 and abs((seen - ahead).total_seconds()) < 5
+         and host_ok,
+         f"SetSystemDateAndTime an hour ahead: the device clock's offset {tnow.get('offset_ms')} ms "
+         "(GET /time), GetSystemDateAndTime says it, the host clock untouched", (tnow, u))
+    # back through the API (a WS-UsernameToken made from the host's clock is
+    # now an hour old to the device, and refused: clients take the device's
+    # time from GetSystemDateAndTime, as ONVIF asks)
+    d.put("time", {"epoch_ms": int(time.time() * 1000)})
+    _, tnow, _ = d.get("time")
+    t.ok(abs(tnow.get("offset_ms", 0)) < 3000, f"and back: offset {tnow.get('offset_ms')} ms", tnow)
     dev.SetSystemDateAndTime("Manual", False, {"TZ": "CST-8"})
     _, tcfg, _ = d.get("config/time")
     st = anon.GetSystemDateAndTime()
