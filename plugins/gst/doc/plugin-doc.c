@@ -112,7 +112,7 @@ static gboolean
 names_unit (const gchar *blurb)
 {
   static const gchar *const units =
-      "\\b(degrees C(elsius)?|kelvin|metres|seconds|milliseconds|pixels|frames|counts|"
+      "\\b(degrees C(elsius)?|kelvin|metres|seconds|milliseconds|microseconds|pixels|frames|counts|"
       "fraction|factor|0xAARRGGBB|no unit|a number)\\b";
   return g_regex_match_simple (units, blurb, G_REGEX_CASELESS, 0);
 }
