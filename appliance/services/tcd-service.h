@@ -18,8 +18,10 @@
 #include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-history.h"
+#include "tcd-logbuf.h"
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
+#include "tcd-upgrade.h"
 #include "tcd-users.h"
 
 G_BEGIN_DECLS
@@ -46,6 +48,9 @@ typedef struct {
   TcdHistory *history;          /* the temperature and event history */
   /* the table of services, for the diagnostics of all of them */
   TcdServices *services;
+  /* upgrade (manual 10.6) and the running log (10.3) */
+  TcdUpgrade *upgrade;
+  TcdLogBuf *log;
 } TcdContext;
 
 /* What changed in security (for security_changed) */

@@ -135,6 +135,7 @@ extern const TcdRoute tcd_http_audit_routes[];
 extern const TcdRoute tcd_http_certificate_routes[];
 extern const TcdRoute tcd_http_ws_routes[];
 extern const TcdRoute tcd_http_history_routes[];
+extern const TcdRoute tcd_http_maint_routes[];
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */
@@ -147,6 +148,11 @@ const TcdRouteMatch *http_route_of (TcdHttp *h, SoupServerMessage *msg);
 /* ---- answers (tcd-http-reply.c) ---- */
 
 void      send_json (SoupServerMessage *msg, guint status, JsonNode *node);
+/* the counters of GET /system/diagnostics (api-system.c) */
+JsonNode *http_diagnostics (TcdHttp *h);
+/* POST /system/upgrade: its body goes to a file, bounded (api-maint.c) */
+gboolean  upgrade_is_upload (SoupServerMessage *msg);
+void      upgrade_upload_begin (TcdHttp *h, SoupServerMessage *msg);
 void      send_error (SoupServerMessage *msg, guint status, const gchar *code,
                       const gchar *field, const gchar *fmt, ...) G_GNUC_PRINTF (5, 6);
 JsonNode *error_node (const gchar *code, const gchar *field, const gchar *message);
