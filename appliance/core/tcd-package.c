@@ -30,19 +30,6 @@ G_DEFINE_QUARK (tcd-package-error-quark, tcd_package_error)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_MD_CTX, EVP_MD_CTX_free)
 
-const gchar *
-tcd_package_error_code (const GError *error)
-{
-  static const gchar *const codes[] = {
-    "invalid_package", "truncated", "too_large", "unknown_key", "bad_signature",
-    "bad_hash", "downgrade", "io"
-  };
-  if (!error || error->domain != TCD_PACKAGE_ERROR || error->code < 0
-      || error->code >= (gint) G_N_ELEMENTS (codes))
-    return "upgrade_failed";
-  return codes[error->code];
-}
-
 gboolean
 tcd_version_valid (const gchar *v)
 {

@@ -38,9 +38,6 @@ typedef enum {
   TCD_PACKAGE_ERROR_IO
 } TcdPackageError;
 
-/* the error's short name for an API ("bad_signature", "unknown_key", ...) */
-const gchar *tcd_package_error_code (const GError *error);
-
 /* "1.2.3" (1 to 4 numbers): valid?  compare: <0, 0, >0 */
 gboolean tcd_version_valid (const gchar *v);
 gint     tcd_version_compare (const gchar *a, const gchar *b);

@@ -748,6 +748,8 @@ main (int argc, char **argv)
   if (!tcd_users_is_activated (ctx->users))
     g_print ("thermocamd: the device is not activated: POST /api/v1/activate "
         "{\"password\": \"...\"}\n");
+  g_message ("version %s started (state in %s)", tcd_upgrade_version (ctx->upgrade),
+      ctx->state_dir);
   fflush (stdout);
   tcd_daemon_confirm_start (ctx, listen_address (&d), tcd_services_port (d.services, "http"),
       upgrade_confirm_s);

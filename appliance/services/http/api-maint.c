@@ -148,14 +148,9 @@ install_done (GObject *source, GAsyncResult *res, gpointer data)
   TcdContext *ctx = in->h->ctx;
 
   if (in->error) {
-    const gchar *code = tcd_package_error_code (in->error);
-    guint status = in->error->domain == TCD_PACKAGE_ERROR
-        && in->error->code == TCD_PACKAGE_ERROR_TOO_LARGE ? SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE
-        : in->error->domain == TCD_PACKAGE_ERROR && in->error->code == TCD_PACKAGE_ERROR_IO
-        ? SOUP_STATUS_INTERNAL_SERVER_ERROR : SOUP_STATUS_BAD_REQUEST;
     tcd_audit (ctx->security, "system", in->user, in->address, "upgrade refused: %s",
         in->error->message);
-    send_error (in->msg, status, code, NULL, "%s", in->error->message);
+    send_gerror_message (in->msg, in->error, NULL, in->error->message);
   } else {
     g_autoptr (JsonNode) answer = json_node_new (JSON_NODE_OBJECT);
     JsonObject *o = json_object_new ();
