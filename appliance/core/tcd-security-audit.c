@@ -299,6 +299,8 @@ tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user, const gchar *ad
   detail = g_strdup_vprintf (format, ap);
   va_end (ap);
   line = audit_line (type, user, address, detail);
+  if (s->audit_tap)
+    s->audit_tap (g_get_real_time (), type, user, address, detail, s->audit_tap_data);
 
   g_mutex_lock (&s->lock);
   /* in order: the waiting ones first */
@@ -318,6 +320,13 @@ tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user, const gchar *ad
     g_source_attach (s->retry, NULL);
   }
   g_mutex_unlock (&s->lock);
+}
+
+void
+tcd_security_set_audit_tap (TcdSecurity *s, TcdAuditTap tap, gpointer user_data)
+{
+  s->audit_tap = tap;
+  s->audit_tap_data = user_data;
 }
 
 void

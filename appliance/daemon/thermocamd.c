@@ -273,6 +273,12 @@ history_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
 }
 
 static void
+syslog_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  tcd_syslog_apply (user_data, doc);
+}
+
+static void
 services_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
 {
   Daemon *d = user_data;
@@ -715,6 +721,14 @@ main (int argc, char **argv)
     return 1;
   }
 
+  /* the audit log to a log server: every record queued while it is on */
+  ctx->syslog = tcd_syslog_new (ctx->security, ctx->state_dir, ctx->serial, &err);
+  if (!ctx->syslog) {
+    g_printerr ("thermocamd: %s\n", err->message);
+    return 1;
+  }
+  tcd_syslog_apply (ctx->syslog, tcd_config_get (ctx->config));
+
   /* services */
   d.services = ctx->services = tcd_services_new ();
   for (guint i = 0; i < G_N_ELEMENTS (service_table); i++)
@@ -724,6 +738,7 @@ main (int argc, char **argv)
   tcd_change_add_check (ctx->change, "ports", check_ports, &d);
   tcd_change_add_check (ctx->change, "ip_filter", tcd_change_check_ip_filter, NULL);
   tcd_change_add_check (ctx->change, "streams", check_streams, &d);
+  tcd_change_add_check (ctx->change, "log_server", tcd_syslog_check, NULL);
   tcd_change_add_policy (ctx->change, "ports", ports_incoming, ports_view, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "pipeline", pipeline_apply, NULL,
       ctx->pipeline);
@@ -733,6 +748,8 @@ main (int argc, char **argv)
       ctx->events);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "history", history_apply, NULL,
       ctx->history);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "log_server", syslog_apply, NULL,
+      ctx->syslog);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SERVICES, "services", services_apply,
       services_users, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);
@@ -763,6 +780,7 @@ main (int argc, char **argv)
   tcd_encoders_free (ctx->encoders);
   tcd_commands_free (ctx->commands);
   tcd_history_free (ctx->history);
+  tcd_syslog_free (ctx->syslog);
   tcd_events_free (ctx->events);
   tcd_pipeline_free (ctx->pipeline);
   tcd_change_free (ctx->change);

@@ -21,6 +21,7 @@
 #include "tcd-logbuf.h"
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
+#include "tcd-syslog.h"
 #include "tcd-upgrade.h"
 #include "tcd-users.h"
 
@@ -51,6 +52,7 @@ typedef struct {
   /* upgrade (manual 10.6) and the running log (10.3) */
   TcdUpgrade *upgrade;
   TcdLogBuf *log;
+  TcdSyslog *syslog;            /* the audit log to a log server (10.12.2) */
 } TcdContext;
 
 /* What changed in security (for security_changed) */

@@ -148,6 +148,10 @@ http_diagnostics (TcdHttp *h)
   }
   json_builder_set_member_name (b, "bus");
   json_builder_add_value (b, tcd_bus_stats (ctx->bus));
+  if (ctx->syslog) {
+    json_builder_set_member_name (b, "log_server");
+    json_builder_add_value (b, tcd_syslog_status (ctx->syslog));
+  }
   json_builder_set_member_name (b, "events");
   json_builder_add_value (b, tcd_events_state (ctx->events));
   if (ctx->history) {
