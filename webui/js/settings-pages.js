@@ -11,7 +11,7 @@ export const CHAPTERS = [
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
   { id: 'network', pages: ['ports', 'modbus', 'mqtt', 'metrics'] },
-  { id: 'system', pages: ['device', 'time', 'security', 'delivery', 'history'] },
+  { id: 'system', pages: ['device', 'time', 'security', 'delivery', 'history', 'log-server'] },
 ];
 
 const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture'];
@@ -119,4 +119,9 @@ export const PAGES = {
   ] }] },
   metrics: { parts: [{ section: 'metrics' }] },
   history: { parts: [{ section: 'history' }] },
+  'log-server': { manual: '10.12.2', parts: [{ section: 'log_server', groups: [
+    { title: 'grp.logServer', fields: ['enabled', 'server', 'port', 'transport', 'facility', 'queue_max'] },
+    { title: 'grp.tls', fields: [{ path: 'ca', when: ['transport', 'tls'] },
+      { path: 'verify_hostname', when: ['transport', 'tls'] }] },
+  ] }] },
 };
