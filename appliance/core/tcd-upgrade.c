@@ -520,6 +520,9 @@ tcd_upgrade_install (TcdUpgrade *u, const gchar *path, gboolean force,
   json_object_set_int_member (o, "time", g_get_real_time () / G_USEC_PER_SEC);
   json_object_set_string_member (o, "message", "");
   if (!write_state (u->state_dir, st) || !set_current (u->state_dir, target)) {
+    /* "current" did not move: the next start must not take it for a trial */
+    json_object_set_string_member (o, "state", "failed");
+    write_state (u->state_dir, st);
     g_set_error (error, TCD_PACKAGE_ERROR, TCD_PACKAGE_ERROR_IO,
         "the new version could not be made current");
     goto failed;

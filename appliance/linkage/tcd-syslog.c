@@ -40,6 +40,7 @@ typedef struct {
 } Settings;
 
 struct _TcdSyslog {
+  TcdSecurity *security;
   TcdSpool *spool;
   gchar *hostname, *ca_path;
   gint pid;
@@ -297,6 +298,7 @@ tcd_syslog_new (TcdSecurity *security, const gchar *state_dir, const gchar *host
   g_autofree gchar *dir = g_build_filename (state_dir, "syslog-spool", NULL);
 
   g_mutex_init (&s->lock);
+  s->security = security;
   s->hostname = g_strdup (hostname);
   s->pid = getpid ();
   s->ca_path = g_build_filename (state_dir, "log-server-ca.pem", NULL);
@@ -315,7 +317,9 @@ tcd_syslog_free (TcdSyslog *s)
 {
   if (!s)
     return;
-  /* the workers stop first: none uses the connection after */
+  /* no record comes here any more, then the workers stop: none uses the
+   * connection after */
+  tcd_security_set_audit_tap (s->security, NULL, NULL);
   if (s->spool)
     tcd_spool_free (s->spool);
   if (s->conn)
