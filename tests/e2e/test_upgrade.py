@@ -40,14 +40,15 @@ def keypair(name):
     return key
 
 
-def tree(name, broken=False):
+def tree(name, broken=False, hangs=False):
     """an installed prefix made of the build tree's files"""
     root = os.path.join(work, name)
     os.makedirs(os.path.join(root, "bin"))
     os.makedirs(os.path.join(root, "lib", "gstreamer-1.0"))
-    if broken:
+    if broken or hangs:
         with open(os.path.join(root, "bin", "thermocamd"), "w") as f:
-            f.write("#!/bin/sh\necho 'this version cannot start' >&2\nexit 3\n")
+            f.write("#!/bin/sh\necho 'this version cannot start' >&2\nexit 3\n" if broken
+                    else "#!/bin/sh\necho 'this version hangs' >&2\nexec sleep 600\n")
         os.chmod(os.path.join(root, "bin", "thermocamd"), 0o755)
     else:
         shutil.copy2(os.path.join(BUILD, "appliance", "thermocamd"), os.path.join(root, "bin"))
@@ -87,6 +88,22 @@ def snapshot():
     except OSError:
         state = None
     return files, cur, state, open(os.path.join(st, "config.json")).read()
+
+
+def cmdline(pid):
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return b""
+
+
+def gone(pid):
+    """no such process, or a zombie not yet reaped"""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def pids_of_state():
@@ -252,6 +269,22 @@ try:
          "the configuration is the one before the failed upgrade", j)
     s, dev_info, _ = d.get("device")
     t.ok(s == 200 and dev_info["firmware_version"] == "99.1.0", "GET /device: 99.1.0 again")
+
+    # ---- a new version that hangs (never confirms): killed at the deadline, rolled back ----
+    readies = d.readies
+    running_pids = [p for p in pids_of_state() if b"--upgrade-watchdog" not in cmdline(p)]
+    t0 = time.time()
+    s, j, _ = upload(package(tree("hangs", hangs=True), "99.4.0", dev))
+    t.ok(s == 202 and j.get("version") == "99.4.0", "a version that never confirms: accepted",
+         (s, j))
+    t.ok(wait_readies(readies + 1, 90), "the previous version came back after the deadline",
+         d.lines[-20:])
+    j = wait_state("rolled_back", 20)
+    t.ok(j and j["version"] == "99.1.0" and "in time" in j["last"]["message"]
+         and time.time() - t0 >= 35 and "99.4.0" not in j["installed"],
+         f"rolled back at the deadline ({time.time() - t0:.0f} s), 99.4.0 removed", j)
+    t.ok(len(running_pids) == 1 and gone(running_pids[0]),
+         "the hung version was killed (its process is gone)", running_pids)
 
     # ---- forced downgrade ----
     s, j, _ = upload(package(good, "98.0.0", dev), force=True)
