@@ -17,6 +17,12 @@
  * (https is 0 while off; modbus is 0 while modbus.enabled is off, or while
  * its port cannot be bound yet: a warning says why, it is retried)
  * SIGINT and SIGTERM stop it cleanly.
+ *
+ * An upgrade (core/tcd-upgrade.h, appliance/README.md) ends the main loop and
+ * execs the new version in this process; thermocamd --upgrade-watchdog is
+ * the entry of the watchdog that rolls a failed start back.  The hidden
+ * --upgrade-confirm-s, --upgrade-deadline-s and --upgrade-max-bytes are
+ * for tests.
  */
 #include <glib-unix.h>
 #include <glib/gstdio.h>
