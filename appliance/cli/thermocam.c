@@ -8,6 +8,7 @@
  *   thermocam info FILE [--json]
  *   thermocam snapshot [--scene NAME] [--palette NAME] -o OUT.jpg
  *   thermocam export FILE -o OUT.tiff
+ *   thermocam package --tree DIR --version V --key KEY.pem -o OUT  (thermocam-package.c)
  *
  * FILE is a FLIR-format radiometric JPEG or a bare FFF file.  Coordinates
  * are pixels; temperatures degrees Celsius.
@@ -800,6 +801,8 @@ done:
   return ret;
 }
 
+gint cmd_package (gint argc, gchar **argv);
+
 int
 main (int argc, char **argv)
 {
@@ -813,13 +816,16 @@ main (int argc, char **argv)
     return cmd_snapshot (argc - 1, argv + 1);
   if (argc >= 2 && g_str_equal (argv[1], "export"))
     return cmd_export (argc - 1, argv + 1);
-  g_printerr ("usage: thermocam measure|render|info|snapshot|export ...\n"
+  if (argc >= 2 && g_str_equal (argv[1], "package"))
+    return cmd_package (argc - 1, argv + 1);
+  g_printerr ("usage: thermocam measure|render|info|snapshot|export|package ...\n"
       "  thermocam measure FILE [--point X,Y]... [--line X1,Y1,X2,Y2]...\n"
       "                         [--area X1,Y1,X2,Y2,X3,Y3,...]... [--emissivity E]\n"
       "                         [--distance D] [--reflected T] [--json]\n"
       "  thermocam render FILE --palette NAME [--range MIN,MAX] -o OUT.png\n"
       "  thermocam info FILE [--json]\n"
       "  thermocam snapshot [--scene default|blackbody] [--palette NAME] -o OUT.jpg\n"
-      "  thermocam export FILE -o OUT.tiff   (temperatures, 16-bit, centikelvin)\n");
+      "  thermocam export FILE -o OUT.tiff   (temperatures, 16-bit, centikelvin)\n"
+      "  thermocam package --tree DIR --version V --key KEY.pem -o OUT   (an upgrade)\n");
   return 2;
 }

@@ -302,6 +302,8 @@ tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user, const gchar *ad
   line = audit_line (type, user, address, detail);
   if (s->on_audit)
     s->on_audit (type, user, address, detail, s->on_audit_data);
+  if (s->audit_tap)
+    s->audit_tap (g_get_real_time (), type, user, address, detail, s->audit_tap_data);
 
   g_mutex_lock (&s->lock);
   /* in order: the waiting ones first */
@@ -321,6 +323,13 @@ tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user, const gchar *ad
     g_source_attach (s->retry, NULL);
   }
   g_mutex_unlock (&s->lock);
+}
+
+void
+tcd_security_set_audit_tap (TcdSecurity *s, TcdAuditTap tap, gpointer user_data)
+{
+  s->audit_tap = tap;
+  s->audit_tap_data = user_data;
 }
 
 void

@@ -26,6 +26,8 @@ struct _TcdSecurity {
 
   /* the audit log (tcd-security-audit.c) */
   gchar *audit_path;
+  TcdAuditTap audit_tap;        /* the log server's delivery; NULL: none */
+  gpointer audit_tap_data;
   gint audit_fd;                /* -1: not open */
   gsize audit_size;
   gchar *reserve_path;

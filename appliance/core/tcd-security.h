@@ -86,6 +86,13 @@ void         tcd_security_login_succeeded (TcdSecurity *s, const gchar *address,
 void         tcd_audit (TcdSecurity *s, const gchar *type, const gchar *user,
                         const gchar *address, const gchar *format, ...)
                         G_GNUC_PRINTF (5, 6);
+/* Called with every record as it is made (before it is written), in the
+ * thread that made it, outside the log's lock: the log server's delivery
+ * (linkage/tcd-syslog.h).  @time_us: unix microseconds.  Set once, before
+ * any record. */
+typedef void (*TcdAuditTap) (gint64 time_us, const gchar *type, const gchar *user,
+                             const gchar *address, const gchar *detail, gpointer user_data);
+void         tcd_security_set_audit_tap (TcdSecurity *s, TcdAuditTap tap, gpointer user_data);
 /* Writes the records waiting in memory for room on a full disk (also done
  * at the next record and every few seconds on the main context); TRUE when
  * none is left */

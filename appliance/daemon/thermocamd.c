@@ -17,6 +17,12 @@
  * (https is 0 while off; modbus is 0 while modbus.enabled is off, or while
  * its port cannot be bound yet: a warning says why, it is retried)
  * SIGINT and SIGTERM stop it cleanly.
+ *
+ * An upgrade (core/tcd-upgrade.h, appliance/README.md) ends the main loop and
+ * execs the new version in this process; thermocamd --upgrade-watchdog is
+ * the entry of the watchdog that rolls a failed start back.  The hidden
+ * --upgrade-confirm-s, --upgrade-deadline-s and --upgrade-max-bytes are
+ * for tests.
  */
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -33,6 +39,7 @@
 #include "tcd-change.h"
 #include "tcd-clock.h"
 #include "tcd-commands.h"
+#include "tcd-daemon-upgrade.h"
 #include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-history.h"
@@ -85,6 +92,10 @@ typedef struct {
   GMainLoop *loop;
   guint reboot_id;
   TcdSystemd *systemd;          /* readiness, watchdog, journal (tcd-systemd.h) */
+  /* an upgrade: the main loop ends, then the new version is exec'd with
+   * the ports the flags gave as they are bound (-1: not a flag) */
+  gboolean upgrade_exec;
+  gint exec_ports[MAX_PORTS];
 } Daemon;
 
 static gint
@@ -279,6 +290,12 @@ history_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
 }
 
 static void
+syslog_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  tcd_syslog_apply (user_data, doc);
+}
+
+static void
 services_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
 {
   Daemon *d = user_data;
@@ -439,6 +456,29 @@ schedule_reboot (Daemon *d)
 }
 
 static gboolean
+upgrade_quit (gpointer user_data)
+{
+  Daemon *d = user_data;
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* a new version is installed and current: stop, then exec it (main) */
+static void
+upgrade_restart (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  for (guint i = 0; d->port_names[i]; i++)
+    d->exec_ports[i] = d->port_flags[i] < 0 ? -1 : d->port_flags[i] > 0 ? d->port_flags[i]
+        : (gint) tcd_services_port (d->services, d->port_names[i]);
+  d->upgrade_exec = TRUE;
+  g_message ("upgrade: restarting into the new version");
+  /* after the answer has left */
+  g_timeout_add (300, upgrade_quit, d);
+}
+
+static gboolean
 on_signal (gpointer user_data)
 {
   Daemon *d = user_data;
@@ -537,6 +577,11 @@ main (int argc, char **argv)
   g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL, *listen = NULL;
   g_autofree gchar *network_backend = NULL;
   gint lock_minute = 60;
+  gint upgrade_confirm_s = 10, upgrade_deadline_s = 120;
+  gint64 upgrade_max_bytes = 0;
+  g_autofree gchar *self = NULL, *self_version = NULL, *tree = NULL;
+  g_auto (GStrv) orig_argv = NULL;
+  gint orig_argc = argc, watchdog_status = 0;
   g_autoptr (GPtrArray) option_names = g_ptr_array_new_with_free_func (g_free);
   g_autofree GOptionEntry *ports_entries = NULL;
   g_autoptr (GError) err = NULL;
@@ -559,6 +604,12 @@ main (int argc, char **argv)
         "How the network settings reach the host: simulated (the default), networkd "
         "(systemd-networkd, wpa_supplicant, ssh of this host) or networkd:/ROOT (the files "
         "under ROOT only)", "BACKEND"},
+    {"upgrade-confirm-s", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &upgrade_confirm_s,
+        "Seconds a new version runs before it confirms its start (10)", "S"},
+    {"upgrade-deadline-s", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &upgrade_deadline_s,
+        "Seconds a new version has to confirm its start, else it is rolled back (120)", "S"},
+    {"upgrade-max-bytes", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &upgrade_max_bytes,
+        "The largest upgrade package taken (256 MiB)", "BYTES"},
     {"source", 0, 0, G_OPTION_ARG_STRING, &source,
         "The sensor: sim (default, 640x512), sim:WIDTHxHEIGHT, v4l2:DEVICE or file:PATH", "SOURCE"},
     {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -572,6 +623,12 @@ main (int argc, char **argv)
     {NULL}
   };
 
+  /* the watchdog of an upgrade's trial start (tcd-daemon-upgrade.h) */
+  if (tcd_daemon_watchdog_main (argc, argv, &watchdog_status))
+    return watchdog_status;
+  /* the running log of the diagnostics: the last lines, still to stderr */
+  ctx->log = tcd_logbuf_install (2000, 1024 * 1024);
+  orig_argv = g_strdupv (argv);
   setlocale (LC_ALL, "");
   /* the ports of the services of the table: --http-port and the others */
   collect_ports (&d);
@@ -621,10 +678,39 @@ main (int argc, char **argv)
   }
 
   ctx->state_dir = state_dir ? g_strdup (state_dir) : default_state_dir ();
-  ctx->data_dir = g_strdup (data_dir ? data_dir
-      : in_build_tree () ? TCD_SOURCE_DATA_DIR : TCD_DATA_DIR);
-  gst_registry_scan_path (gst_registry_get (),
-      in_build_tree () ? TCD_BUILD_PLUGIN_DIR : TCD_PLUGIN_DIR);
+  /* an installed version (STATE/versions/<v>/) runs with its own data and
+   * plugin; an upgrade's trial, rollback or hand-over happens here */
+  self = g_file_read_link ("/proc/self/exe", NULL);
+  tree = tcd_upgrade_tree_of (self, &self_version);
+  {
+    g_autofree gchar *exe = NULL;
+    const gchar *none[] = { NULL };
+    if (tcd_upgrade_boot (ctx->state_dir, self, self_version ? self_version : PACKAGE_VERSION,
+            &exe) == TCD_UPGRADE_BOOT_EXEC) {
+      g_auto (GStrv) next = tcd_daemon_exec_argv (orig_argc, orig_argv, none, NULL);
+      tcd_upgrade_exec (exe, next);     /* returns only if it failed: this one runs */
+    }
+  }
+  if (tree) {
+    g_autofree gchar *lib = g_build_filename (tree, "lib", NULL);
+    g_autofree gchar *plugins = g_build_filename (lib, "gstreamer-1.0", NULL);
+    g_autoptr (GDir) dir = g_dir_open (lib, 0, NULL);
+    const gchar *n;
+
+    ctx->data_dir = data_dir ? g_strdup (data_dir)
+        : g_build_filename (tree, "share", "thermocam", NULL);
+    gst_registry_scan_path (gst_registry_get (), plugins);
+    while (dir && (n = g_dir_read_name (dir))) {
+      g_autofree gchar *more = g_build_filename (lib, n, "gstreamer-1.0", NULL);
+      if (g_str_has_suffix (n, "-linux-gnu"))
+        gst_registry_scan_path (gst_registry_get (), more);
+    }
+  } else {
+    ctx->data_dir = g_strdup (data_dir ? data_dir
+        : in_build_tree () ? TCD_SOURCE_DATA_DIR : TCD_DATA_DIR);
+    gst_registry_scan_path (gst_registry_get (),
+        in_build_tree () ? TCD_BUILD_PLUGIN_DIR : TCD_PLUGIN_DIR);
+  }
   ctx->source = g_strdup (source ? source : "sim");
   ctx->started_us = g_get_monotonic_time ();
   if (g_mkdir_with_parents (ctx->state_dir, 0700) != 0) {
@@ -649,6 +735,11 @@ main (int argc, char **argv)
   tcd_security_configure (ctx->security, tcd_config_get_section (ctx->config, "security"));
   ctx->serial = load_serial (ctx->state_dir);
   ctx->bus = tcd_bus_new ();
+  ctx->upgrade = tcd_upgrade_new (ctx->state_dir, ctx->data_dir, self,
+      self_version ? self_version : PACKAGE_VERSION);
+  if (upgrade_max_bytes > 0)
+    tcd_upgrade_set_max_bytes (ctx->upgrade, upgrade_max_bytes);
+  tcd_upgrade_set_restart (ctx->upgrade, upgrade_restart, &d);
   ctx->change = tcd_change_new (ctx->config, ctx->security, ctx->bus);
   /* the device clock: its offset kept in the state, its zone from the configuration */
   tcd_clock_init (ctx->state_dir);
@@ -695,6 +786,13 @@ main (int argc, char **argv)
     g_printerr ("thermocamd: --network-backend: %s\n", err->message);
     return 1;
   }
+  /* the audit log to a log server: every record queued while it is on */
+  ctx->syslog = tcd_syslog_new (ctx->security, ctx->state_dir, ctx->serial, &err);
+  if (!ctx->syslog) {
+    g_printerr ("thermocamd: %s\n", err->message);
+    return 1;
+  }
+  tcd_syslog_apply (ctx->syslog, tcd_config_get (ctx->config));
 
   /* services */
   d.services = ctx->services = tcd_services_new ();
@@ -706,6 +804,7 @@ main (int argc, char **argv)
   tcd_change_add_check (ctx->change, "ip_filter", tcd_change_check_ip_filter, NULL);
   tcd_change_add_check (ctx->change, "streams", check_streams, &d);
   tcd_change_add_check (ctx->change, "units", tcd_units_check, NULL);
+  tcd_change_add_check (ctx->change, "log_server", tcd_syslog_check, NULL);
   tcd_change_add_policy (ctx->change, "ports", ports_incoming, ports_view, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "pipeline", pipeline_apply, NULL,
       ctx->pipeline);
@@ -717,6 +816,8 @@ main (int argc, char **argv)
       ctx->history);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "time", time_apply, NULL, ctx);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SECURITY, "clock", clock_apply, NULL, NULL);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "log_server", syslog_apply, NULL,
+      ctx->syslog);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SERVICES, "services", services_apply,
       services_users, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);
@@ -733,7 +834,11 @@ main (int argc, char **argv)
   if (!tcd_users_is_activated (ctx->users))
     g_print ("thermocamd: the device is not activated: POST /api/v1/activate "
         "{\"password\": \"...\"}\n");
+  g_message ("version %s started (state in %s)", tcd_upgrade_version (ctx->upgrade),
+      ctx->state_dir);
   fflush (stdout);
+  tcd_daemon_confirm_start (ctx, listen_address (&d), tcd_services_port (d.services, "http"),
+      upgrade_confirm_s);
   g_main_loop_run (d.loop);
 
   if (d.reboot_id)
@@ -747,6 +852,7 @@ main (int argc, char **argv)
   tcd_history_free (ctx->history);
   tcd_timesync_free (ctx->timesync);
   tcd_net_free (ctx->net);
+  tcd_syslog_free (ctx->syslog);
   tcd_events_free (ctx->events);
   tcd_pipeline_free (ctx->pipeline);
   tcd_change_free (ctx->change);
@@ -754,6 +860,16 @@ main (int argc, char **argv)
   tcd_users_free (ctx->users);
   tcd_security_free (ctx->security);
   tcd_config_free (ctx->config);
+  if (d.upgrade_exec) {
+    g_autofree gchar *next_exe = g_build_filename (ctx->state_dir, "current", "bin",
+        "thermocamd", NULL);
+    g_auto (GStrv) next = tcd_daemon_exec_argv (orig_argc, orig_argv, d.port_names,
+        d.exec_ports);
+    tcd_daemon_upgrade_exec (self, ctx->state_dir, MAX (5, upgrade_deadline_s), next_exe,
+        next);
+    ret = 1;                    /* the exec failed: the watchdog rolls back */
+  }
+  tcd_upgrade_free (ctx->upgrade);
   g_main_loop_unref (d.loop);
   g_free ((gchar *) ctx->state_dir);
   g_free ((gchar *) ctx->data_dir);

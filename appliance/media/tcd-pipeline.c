@@ -922,6 +922,12 @@ tcd_pipeline_remove_outlet (TcdPipeline *p, TcdVideoOutlet *o)
   g_free (o);
 }
 
+GstElement *
+tcd_pipeline_element (TcdPipeline *p)
+{
+  return p->pipeline ? gst_object_ref (p->pipeline) : NULL;
+}
+
 JsonNode *
 tcd_pipeline_stats (TcdPipeline *p)
 {

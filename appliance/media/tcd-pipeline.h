@@ -78,6 +78,9 @@ void            tcd_outlet_note_delay (TcdVideoOutlet *o, gdouble ms);
 
 /* Statistics for diagnostics and benchmarks (JSON object) */
 JsonNode *tcd_pipeline_stats (TcdPipeline *p);
+/* The running pipeline (a new reference; NULL while stopped), for its graph
+ * in the diagnostics */
+GstElement *tcd_pipeline_element (TcdPipeline *p);
 /* Monotonic capture time (us) of the core frame with this PTS, 0 if unknown */
 gint64    tcd_pipeline_capture_time (TcdPipeline *p, GstClockTime pts);
 

@@ -18,10 +18,13 @@
 #include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-history.h"
+#include "tcd-logbuf.h"
 #include "tcd-net.h"
 #include "tcd-pipeline.h"
 #include "tcd-security.h"
+#include "tcd-syslog.h"
 #include "tcd-timesync.h"
+#include "tcd-upgrade.h"
 #include "tcd-users.h"
 
 G_BEGIN_DECLS
@@ -50,6 +53,10 @@ typedef struct {
   TcdNet *net;                  /* the network settings, their backend, DDNS */
   /* the table of services, for the diagnostics of all of them */
   TcdServices *services;
+  /* upgrade (manual 10.6) and the running log (10.3) */
+  TcdUpgrade *upgrade;
+  TcdLogBuf *log;
+  TcdSyslog *syslog;            /* the audit log to a log server (10.12.2) */
 } TcdContext;
 
 /* What changed in security (for security_changed) */

@@ -268,8 +268,24 @@ try {
   await shot(page, 'maint-system-zh');
   await page.select('#lang', 'en');
   await page.click('#diag-download');
-  const diag = await downloaded(/^thermocam-diagnostics.*\.json$/);
-  ok(diag && 'pipeline' in JSON.parse(fs.readFileSync(diag, 'utf8')).diagnostics, 'the diagnostics download');
+  const diag = await downloaded(/^thermocam-diagnose-.*\.tar$/);
+  const tarBytes = diag ? fs.readFileSync(diag) : Buffer.alloc(0);
+  ok(tarBytes.length > 1024 && tarBytes.subarray(257, 262).toString() === 'ustar'
+    && tarBytes.includes('pipeline.dot') && tarBytes.includes('log.txt'),
+    'the diagnose information download: a tar archive with the log and the pipeline graph', diag);
+  // the upgrade card: the running version, a package refused with its reason
+  ok(await waitFor(page, () => document.querySelector('#upgrade-info dd[data-key="maint.upgradeVersion"]')?.textContent.length > 0),
+    'the upgrade card shows the running version');
+  const pkg = path.join(DOWNLOADS, 'not-a-package.tcpkg');
+  fs.writeFileSync(pkg, 'hello'.repeat(300));
+  await (await page.$('#upg-file')).uploadFile(pkg);
+  await page.click('#upg-go');
+  const upgText = await answerDialog(page, true);
+  ok(/restart/i.test(upgText), 'the upgrade asks first, saying the device restarts', upgText);
+  ok(await waitFor(page, () => document.querySelector('#upg-error')?.textContent.length > 0),
+    'an upgrade with a file that is not a package: refused, the reason shown', await page.$eval('#upg-error', (e) => e.textContent));
+  await page.$eval('#upgrade-form', (f) => f.scrollIntoView());
+  await shot(page, 'maint-upgrade-refused');
 
   const before = (await apiIn(page, 'GET', 'config/device')).json;
   const auditCount = async (type) => ((await apiIn(page, 'GET', 'system/audit-log?type=' + type)).json.records || []).length;
@@ -427,9 +443,11 @@ try {
   console_.expectRefusals = false;
 
   // expected: GET /security/certificate answers 404 while none is installed
-  // (the page asks), the import with the wrong password is refused (400)
+  // (the page asks), the import with the wrong password is refused (400),
+  // as is the upgrade with a file that is not a package (400)
   const errors = consoleErrors.filter((e) => !/status of 404.*\/api\/v1\/security\/certificate$/.test(e.text)
-    && !/status of 400.*\/api\/v1\/system\/config-import$/.test(e.text));
+    && !/status of 400.*\/api\/v1\/system\/config-import$/.test(e.text)
+    && !/status of 400.*\/api\/v1\/system\/upgrade$/.test(e.text));
   ok(errors.length === 0, 'no console error on any page', errors.map((e) => e.text));
 } catch (e) {
   ok(false, 'the maintenance pages test ran to its end', e.stack || String(e));

@@ -14,7 +14,7 @@ import { ok, finish, waitFor, shot, apiIn, consoleErrors, console_, launch, open
 
 const PAGES = ['thermometry', 'scene-alarm', 'rules', 'alarm-inputs', 'exceptions', 'burning', 'environment',
   'schedules', 'alarm-outputs', 'ftp', 'email', 'center', 'video', 'image', 'osd', 'capture', 'ports',
-  'modbus', 'mqtt', 'metrics', 'device', 'time', 'security', 'delivery', 'history'];
+  'modbus', 'mqtt', 'metrics', 'device', 'time', 'security', 'delivery', 'history', 'log-server'];
 // the network chapter (issue 18)
 PAGES.push('tcpip', 'ddns', 'network-advanced');
 const CONTROL = process.env.WEB_CONTROL;

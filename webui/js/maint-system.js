@@ -6,7 +6,8 @@ import { t } from './i18n.js';
 import { flash } from './ui.js';
 import { levelAllows } from './level.js';
 import { strengthMeter } from './maint-users.js';
-import { pageFrom, confirmDialog, showError, facts, formatUptime, download, send, saveBlob } from './maint-common.js';
+import { pageFrom, confirmDialog, showError, facts, formatUptime, download, send } from './maint-common.js';
+import { setupUpgrade } from './maint-upgrade.js';
 
 const MAX_IMPORT = 8 * 1024 * 1024;
 
@@ -64,12 +65,10 @@ export function renderMaintenance(view, { done }) {
     flash(t('maint.notBack'), 'error');
   }
 
+  // the diagnose information: one tar archive (log, system, pipeline graph, counters)
   page.querySelector('#diag-download').addEventListener('click', async () => {
     try {
-      const d = await api('GET', 'system/diagnostics');
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      saveBlob(new Blob([JSON.stringify({ device: dev, diagnostics: d }, null, 2)], { type: 'application/json' }),
-        `thermocam-diagnostics-${stamp}.json`);
+      await download('GET', 'system/diagnostics/archive', undefined, 'thermocam-diagnose.tar');
     } catch (e) {
       flash(e.message, 'error');
     }
@@ -166,6 +165,8 @@ export function renderMaintenance(view, { done }) {
       }
     });
   }
+
+  setupUpgrade(page, { waitBack });
 
   timer = setInterval(() => {
     const dd = infoEl.querySelector('dd[data-key="maint.uptime"]');

@@ -11,7 +11,7 @@ export const CHAPTERS = [
   { id: 'video', pages: ['video', 'image', 'osd'] },
   { id: 'storage', pages: ['capture'] },
   { id: 'network', pages: ['tcpip', 'ports', 'ddns', 'network-advanced', 'modbus', 'mqtt', 'metrics', 'onvif', 'snmp', 'upnp'] },
-  { id: 'system', pages: ['device', 'time', 'units', 'about', 'security', 'delivery', 'history'] },
+  { id: 'system', pages: ['device', 'time', 'units', 'about', 'security', 'delivery', 'history', 'log-server'] },
 ];
 
 const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture', 'linkage.snmp_trap'];
@@ -163,4 +163,9 @@ export const PAGES = {
       'community', 'user', 'inform'], grow: { address: '' } },
   ] }] },
   history: { parts: [{ section: 'history' }] },
+  'log-server': { manual: '10.12.2', parts: [{ section: 'log_server', groups: [
+    { title: 'grp.logServer', fields: ['enabled', 'server', 'port', 'transport', 'facility', 'queue_max'] },
+    { title: 'grp.tls', fields: [{ path: 'ca', when: ['transport', 'tls'] },
+      { path: 'verify_hostname', when: ['transport', 'tls'] }] },
+  ] }] },
 };

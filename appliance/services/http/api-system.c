@@ -32,7 +32,7 @@ handle_device (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_set_member_name (b, "serial_number");
   json_builder_add_string_value (b, ctx->serial);
   json_builder_set_member_name (b, "firmware_version");
-  json_builder_add_string_value (b, PACKAGE_VERSION);
+  json_builder_add_string_value (b, tcd_upgrade_version (ctx->upgrade));
   json_builder_set_member_name (b, "firmware_build");
   json_builder_add_string_value (b, __DATE__);
   json_builder_set_member_name (b, "gstreamer");
@@ -122,12 +122,12 @@ handle_activate (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   }
 }
 
-static void
-handle_diagnostics (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+/* the counters of GET /system/diagnostics (and of the archive, api-maint.c) */
+JsonNode *
+http_diagnostics (TcdHttp *h)
 {
   TcdContext *ctx = h->ctx;
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonNode) root = NULL;
   g_autofree gchar *stat = NULL;
 
   json_builder_begin_object (b);
@@ -149,6 +149,10 @@ handle_diagnostics (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   }
   json_builder_set_member_name (b, "bus");
   json_builder_add_value (b, tcd_bus_stats (ctx->bus));
+  if (ctx->syslog) {
+    json_builder_set_member_name (b, "log_server");
+    json_builder_add_value (b, tcd_syslog_status (ctx->syslog));
+  }
   json_builder_set_member_name (b, "events");
   json_builder_add_value (b, tcd_events_state (ctx->events));
   if (ctx->history) {
@@ -183,7 +187,13 @@ handle_diagnostics (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
     }
   }
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
+  return json_builder_get_root (b);
+}
+
+static void
+handle_diagnostics (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+{
+  g_autoptr (JsonNode) root = http_diagnostics (h);
   send_json (msg, SOUP_STATUS_OK, root);
 }
 

@@ -147,6 +147,7 @@ extern const TcdRoute tcd_http_about_routes[];
 /* api-about.c: the versions and addresses GET /device adds */
 void about_device_members (TcdHttp *h, JsonBuilder *b);
 extern const TcdRoute tcd_http_network_routes[];
+extern const TcdRoute tcd_http_maint_routes[];
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */
@@ -161,6 +162,11 @@ gboolean   http_ws_only (SoupServerMessage *msg);
 /* ---- answers (tcd-http-reply.c) ---- */
 
 void      send_json (SoupServerMessage *msg, guint status, JsonNode *node);
+/* the counters of GET /system/diagnostics (api-system.c) */
+JsonNode *http_diagnostics (TcdHttp *h);
+/* POST /system/upgrade: its body goes to a file, bounded (api-maint.c) */
+gboolean  upgrade_is_upload (SoupServerMessage *msg);
+void      upgrade_upload_begin (TcdHttp *h, SoupServerMessage *msg);
 void      send_error (SoupServerMessage *msg, guint status, const gchar *code,
                       const gchar *field, const gchar *fmt, ...) G_GNUC_PRINTF (5, 6);
 JsonNode *error_node (const gchar *code, const gchar *field, const gchar *message);

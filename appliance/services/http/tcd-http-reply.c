@@ -16,6 +16,7 @@
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
 #include "tcd-json.h"
+#include "tcd-package.h"
 
 void
 send_json (SoupServerMessage *msg, guint status, JsonNode *node)
@@ -123,6 +124,19 @@ static const struct {
   { g_io_error_quark, G_IO_ERROR_INVALID_FILENAME, SOUP_STATUS_NOT_FOUND, "not_found" },
   { g_io_error_quark, G_IO_ERROR_INVALID_DATA, SOUP_STATUS_BAD_REQUEST, "invalid" },
   { g_io_error_quark, G_IO_ERROR_NO_SPACE, SOUP_STATUS_INSUFFICIENT_STORAGE, "storage_full" },
+  /* an upgrade package refused (nothing changed) */
+  { tcd_package_error_quark, TCD_PACKAGE_ERROR_INVALID, SOUP_STATUS_BAD_REQUEST,
+    "invalid_package" },
+  { tcd_package_error_quark, TCD_PACKAGE_ERROR_TRUNCATED, SOUP_STATUS_BAD_REQUEST, "truncated" },
+  { tcd_package_error_quark, TCD_PACKAGE_ERROR_TOO_LARGE, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+    "too_large" },
+  { tcd_package_error_quark, TCD_PACKAGE_ERROR_UNKNOWN_KEY, SOUP_STATUS_BAD_REQUEST,
+    "unknown_key" },
+  { tcd_package_error_quark, TCD_PACKAGE_ERROR_SIGNATURE, SOUP_STATUS_BAD_REQUEST,
+    "bad_signature" },
+  { tcd_package_error_quark, TCD_PACKAGE_ERROR_HASH, SOUP_STATUS_BAD_REQUEST, "bad_hash" },
+  { tcd_package_error_quark, TCD_PACKAGE_ERROR_DOWNGRADE, SOUP_STATUS_BAD_REQUEST, "downgrade" },
+  { tcd_package_error_quark, TCD_PACKAGE_ERROR_IO, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io" },
 };
 
 void

@@ -43,7 +43,7 @@ http_router_new (void)
     tcd_http_config_routes, tcd_http_live_routes, tcd_http_io_routes,
     tcd_http_files_routes, tcd_http_audit_routes, tcd_http_certificate_routes,
     tcd_http_ws_routes, tcd_http_history_routes, tcd_http_time_routes, tcd_http_about_routes,
-    tcd_http_upnp_routes, tcd_http_network_routes,
+    tcd_http_upnp_routes, tcd_http_network_routes, tcd_http_maint_routes,
   };
   /* A path no route has is answered (404) to who may see the
    * configuration, as before the table: an operator; the others get 401
@@ -318,6 +318,8 @@ got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
   gsize got = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "tcd-body"));
 
+  if (g_object_get_data (G_OBJECT (msg), "tcd-upload"))
+    return;                     /* an upgrade package: bounded by its own size */
   got += g_bytes_get_size (chunk);
   g_object_set_data (G_OBJECT (msg), "tcd-body", GSIZE_TO_POINTER (got));
   if (got > MAX_BODY && !g_object_get_data (G_OBJECT (msg), "tcd-cut")) {
@@ -366,7 +368,7 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
     tcd_conns_set_deadline (h->conns, soup_server_message_get_remote_address (msg),
         BODY_TIMEOUT_MS);
   if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH
-      && len > MAX_BODY) {
+      && len > MAX_BODY && !upgrade_is_upload (msg)) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
         "Connection", "close");
     send_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_large", NULL,
@@ -392,6 +394,8 @@ got_headers (SoupServerMessage *msg, gpointer user_data)
   /* refused: whatever body follows is read and dropped, not kept */
   if (!gate (h, msg))
     soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  else if (upgrade_is_upload (msg))
+    upgrade_upload_begin (h, msg);
 }
 
 static void
