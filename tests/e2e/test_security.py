@@ -161,8 +161,8 @@ for path, item in api["paths"].items():
                 allowed_codes.setdefault(got, []).append(f"{method.upper()} {path}")
                 # allowed means handled: a 2xx, a refused body (400), a thing
                 # that is not there (404, never "no route"), a conflict (409)
-                msg = (r[1].get("error", {}).get("message", "")
-                       if isinstance(r[1], dict) else "")
+                err = r[1].get("error") if isinstance(r[1], dict) else None
+                msg = err.get("message", "") if isinstance(err, dict) else ""
                 if got not in (200, 201, 202, 204, 400, 404, 409) or \
                         (got == 404 and msg.startswith("no route")):
                     wrong.append(f"{method.upper()} {path} as {level}: {got} {msg}"
