@@ -12,7 +12,9 @@ else every check is skipped, said in TAP):
   route: the device is online; taking that link down for real raises
   network_disconnected and its linkage, bringing it back ends it;
 - RTSP multicast is received here, outside the namespace (a receiver on the
-  daemon's own host cannot bind the stream's port): frames arrive.
+  daemon's own host cannot bind the stream's port): frames arrive; 20
+  receivers cost the daemon no more than one (the group gets the stream
+  once).
 
 Names are unique per run; the namespace and the veth pairs are deleted at
 the end, whatever happens."""
@@ -196,6 +198,43 @@ try:
         print("# the daemon's last lines: " + " | ".join(d.lines[-10:]), flush=True)
     t.ok(gst.returncode == 0, "gst-launch rtspsrc protocols=udp-mcast: 20 frames of the sub stream",
          (gst.stdout + gst.stderr)[-1500:])
+
+    # ---- 20 multicast receivers cost the daemon no more than one: the
+    # stream goes once to its group whatever the number of receivers ----
+    def receivers(n):
+        return [subprocess.Popen(["gst-launch-1.0", "-q", "rtspsrc", f"location={d.rtsp_url('main')}",
+                                  "protocols=udp-mcast", "latency=0", "!", "rtph264depay", "!",
+                                  "fakesink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for _ in range(n)]
+
+    def daemon_cpu(seconds):
+        def cpu():
+            with open(f"/proc/{d.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        c0, m0, t0 = cpu(), in_mcast(), time.time()
+        time.sleep(seconds)
+        dt = time.time() - t0
+        return 100 * (cpu() - c0) / dt, (in_mcast() - m0) / dt
+
+    crowd = receivers(1)
+    try:
+        time.sleep(4)
+        cpu1, pps1 = daemon_cpu(6)
+        crowd += receivers(19)
+        time.sleep(8)
+        s, diag, _ = d.get("system/diagnostics")
+        cpu20, pps20 = daemon_cpu(6)
+        alive = sum(p.poll() is None for p in crowd)
+    finally:
+        for p in crowd:
+            p.kill()
+            p.wait()
+    clients = diag.get("rtsp", {}).get("clients", 0) if isinstance(diag, dict) else 0
+    t.ok(alive == 20 and clients >= 20 and pps20 < 1.3 * pps1 + 20 and cpu20 <= cpu1 + 2.0,
+         f"20 multicast receivers: the daemon's CPU {cpu20:.1f} % against {cpu1:.1f} % with one, "
+         f"{pps20:.0f} multicast packets/s here against {pps1:.0f} ({clients} RTSP clients, "
+         f"{alive} receivers running)", (cpu1, cpu20, pps1, pps20, clients, alive))
     rc = d.stop()
     t.ok(rc == 0 and not [x for x in d.lines if "CRITICAL" in x], "clean exit", (rc, d.lines[-8:]))
     if env_monitor is None:
