@@ -170,12 +170,39 @@ def c_statuses(src):
 # ---- the YAML side ----
 
 
+class StrictLoader(yaml.SafeLoader):
+    """YAML whose mappings may not name a key twice (a loader keeps the last
+    silently: a merge that doubled a member went unseen)"""
+
+
+def _strict_mapping(loader, node, deep=False):
+    seen = set()
+    for k, _ in node.value:
+        key = loader.construct_object(k, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} twice in one mapping", k.start_mark)
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
+
+
+def _strict_object(pairs):
+    keys = [k for k, _ in pairs]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise ValueError(f"the member(s) {twice} twice in one object")
+    return dict(pairs)
+
+
 def load_doc(path):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     if path.endswith(".json"):
-        return json.loads(text)
-    return yaml.safe_load(text)
+        return json.loads(text, object_pairs_hook=_strict_object)
+    return yaml.load(text, Loader=StrictLoader)
 
 
 def walk_refs(node, where=""):
