@@ -218,3 +218,22 @@ def summary(viewers, fps, seconds):
         "first_key_frame_ms_max": round(1000 * keys[-1]) if keys else None,
         "without_key_frame": len(viewers) - len(keys),
     }
+
+
+def main(argv):
+    """rtspload.py HOST PORT PATH USER PASSWORD N SECONDS [tcp,udp]: the
+    viewers, their summary as JSON on stdout (a process of its own: the
+    clients' work stays out of the caller's, and out of its environment,
+    such as meson's MALLOC_PERTURB_)"""
+    import json
+    host, port, path, user, password, n, seconds = argv[1:8]
+    transports = tuple(argv[8].split(",")) if len(argv) > 8 else ("tcp",)
+    viewers = asyncio.run(run_viewers(host, int(port), path, user, password, int(n),
+                                      float(seconds), transports))
+    fps = 15 if path in ("sub", "Streaming/Channels/102") else 30
+    print(json.dumps(summary(viewers, fps, float(seconds))))
+
+
+if __name__ == "__main__":
+    import sys
+    main(sys.argv)

@@ -182,21 +182,21 @@ try:
          r.stderr[-1500:])
     mc = in_mcast() - mc0
     t.ok(mc >= 30, f"they came as multicast: {mc} multicast IP packets received here", mc)
-    # once in a CI run (of many) the server's end of rtspsrc's control
-    # connection was found closed (EOF) under load, not reproduced since: a
-    # second try, with the first one's failure printed, until its cause is
-    # found (issue 23 takes RTSP at scale)
-    for attempt in (1, 2):
-        gst = subprocess.run(["gst-launch-1.0", "-q", "rtspsrc", f"location={d.rtsp_url('sub')}",
-                              "protocols=udp-mcast", "latency=0", "!", "rtph264depay", "!",
-                              "fakesink", "num-buffers=20"],
-                             capture_output=True, text=True, timeout=60)
-        if gst.returncode == 0:
-            break
-        print("# multicast try %d failed: %s" % (attempt, (gst.stdout + gst.stderr)[-600:].replace("\n", " ")),
-              flush=True)
-        print("# the daemon's last lines: " + " | ".join(d.lines[-10:]), flush=True)
-    t.ok(gst.returncode == 0, "gst-launch rtspsrc protocols=udp-mcast: 20 frames of the sub stream",
+    # 20 frames, then EOS; what rtspsrc does after that is its own: the
+    # server answers TEARDOWN and closes the connection (it holds no other
+    # session), and rtspsrc, tearing down, sometimes sends a PAUSE after its
+    # TEARDOWN and reports the closed connection as an error (seen in the
+    # daemon's log: TEARDOWN, "sending close message", then rtspsrc's
+    # "Could not send message (Received end-of-file)" in gst_rtspsrc_pause).
+    # The frames are what counts: EOS reached after them.
+    gst = subprocess.run(["gst-launch-1.0", "rtspsrc", f"location={d.rtsp_url('sub')}",
+                          "protocols=udp-mcast", "latency=0", "!", "rtph264depay", "!",
+                          "fakesink", "num-buffers=20"],
+                         capture_output=True, text=True, timeout=60)
+    got_eos = "Got EOS from element" in gst.stdout
+    print(f"# gst-launch exit {gst.returncode}, EOS reached: {got_eos}", flush=True)
+    t.ok(gst.returncode == 0 or got_eos,
+         "gst-launch rtspsrc protocols=udp-mcast: 20 frames of the sub stream, then EOS",
          (gst.stdout + gst.stderr)[-1500:])
 
     # ---- 20 multicast receivers cost the daemon no more than one: the
