@@ -16,7 +16,9 @@ const PAGES = ['thermometry', 'scene-alarm', 'rules', 'alarm-inputs', 'exception
   'schedules', 'alarm-outputs', 'ftp', 'email', 'center', 'video', 'image', 'osd', 'capture', 'ports',
   'modbus', 'mqtt', 'metrics', 'device', 'time', 'security', 'delivery', 'history', 'log-server'];
 // the network chapter (issue 18)
-PAGES.push('tcpip', 'ddns', 'network-advanced');
+PAGES.push('tcpip', 'ddns', 'network-advanced', 'snmp', 'upnp');
+// ONVIF (issue 17) and the system chapter's units (issue 19)
+PAGES.push('onvif', 'units');
 const CONTROL = process.env.WEB_CONTROL;
 const t0 = Date.now();
 
