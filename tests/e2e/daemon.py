@@ -225,12 +225,17 @@ class Events(Collector):
         self.proc = subprocess.Popen(
             ["curl", "-s", "-N", "--digest", "-u", f"admin:{PASSWORD}", d.url("events")],
             stdout=subprocess.PIPE, text=True)
+        self.connected = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
+        # the stream opens with a comment line: until it came, an event
+        # raised by the test's next request could be missed
+        self.connected.wait(15)
 
     def _read(self):
         kind = None
         for line in self.proc.stdout:
             line = line.rstrip("\n")
+            self.connected.set()
             if line.startswith("event: "):
                 kind = line[7:]
             elif line.startswith("data: ") and kind:
