@@ -340,7 +340,7 @@ tcd_state_clean_temp_files (const gchar *state_dir)
   /* the files the daemon replaces atomically (temporary file, rename) */
   static const gchar * const state[] = {
     "config.json", "users.json", "users.htdigest", "overlay.bmp", "calibration.sha256",
-    "serial", NULL
+    "serial", "dpc.json", NULL
   };
   static const gchar * const tls[] = {
     "key.pem", "cert.pem", "request-key.pem", "request.pem", NULL

@@ -40,6 +40,7 @@
 #include "tcd-clock.h"
 #include "tcd-commands.h"
 #include "tcd-daemon-upgrade.h"
+#include "tcd-dpc.h"
 #include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-history.h"
@@ -757,6 +758,8 @@ main (int argc, char **argv)
   tcd_pipeline_set_picture_path (ctx->pipeline, picture);
   /* the streams' encoders: they run while someone takes their H.264 */
   ctx->encoders = tcd_encoders_new (ctx->pipeline, pipelines, tcd_config_get (ctx->config));
+  /* the defective pixels corrected by hand, kept with the calibration */
+  ctx->dpc = tcd_dpc_new (ctx->pipeline, ctx->security, ctx->state_dir);
 
   /* linkage */
   ctx->events = tcd_events_new (ctx->config, ctx->security, ctx->bus, ctx->pipeline,
@@ -848,6 +851,7 @@ main (int argc, char **argv)
   tcd_systemd_free (d.systemd);
   tcd_services_free (d.services);
   tcd_encoders_free (ctx->encoders);
+  tcd_dpc_free (ctx->dpc);
   tcd_commands_free (ctx->commands);
   tcd_history_free (ctx->history);
   tcd_timesync_free (ctx->timesync);

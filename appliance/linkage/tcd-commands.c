@@ -82,6 +82,23 @@ tcd_commands_ffc (TcdCommands *c, const TcdOrigin *origin, gint64 *wait_us)
 }
 
 gboolean
+tcd_commands_background (TcdCommands *c, const TcdOrigin *origin, gint64 *wait_us)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (c->last_ffc && now - c->last_ffc < TCD_FFC_MIN_US) {
+    if (wait_us)
+      *wait_us = c->last_ffc + TCD_FFC_MIN_US - now;
+    return FALSE;
+  }
+  c->last_ffc = now;
+  tcd_pipeline_background_correction (c->pipeline);
+  tcd_audit (c->security, "system", user_of (origin), address_of (origin),
+      "background correction");
+  return TRUE;
+}
+
+gboolean
 tcd_commands_output (TcdCommands *c, guint id, gboolean on, gboolean if_changes,
     const TcdOrigin *origin, GError **error)
 {

@@ -41,6 +41,10 @@ void         tcd_commands_set_hooks (TcdCommands *c, const TcdCommandsHooks *hoo
  * ago, this one is not repeated (nor audited), and *@wait_us (may be NULL)
  * says how long until one may run */
 gboolean tcd_commands_ffc (TcdCommands *c, const TcdOrigin *origin, gint64 *wait_us);
+/* Background correction (manual 7.2.2, a uniform object in front of the
+ * lens): the same rate limit as the flat-field correction (both freeze the
+ * picture), FALSE and *@wait_us as there */
+gboolean tcd_commands_background (TcdCommands *c, const TcdOrigin *origin, gint64 *wait_us);
 /* Alarm output @id (1..) on (triggered by hand) or off (cleared).  With
  * @if_changes, a request that changes nothing does nothing (a PLC writing
  * its output image every cycle): FALSE then, nothing audited. */

@@ -64,6 +64,7 @@ struct _TcdPipeline {
   gint fps;
   gchar *scale;
   gchar *picture_path;
+  gchar *defective_pixels;      /* thermalnuc's manual list, "x,y;x,y" (tcd-dpc) */
 
   TcdPipelineMessageFunc on_message;
   TcdPipelineExceptionFunc on_exception;
@@ -677,6 +678,7 @@ tcd_pipeline_start (TcdPipeline *p, JsonNode *doc, GError **error)
   gst_object_unref (pad);
 
   apply_elements (p, p->doc);
+  g_object_set (p->nuc, "defective-pixels", p->defective_pixels, NULL);
   bus = gst_element_get_bus (pl);
   p->bus_watch = gst_bus_add_watch (bus, on_bus, p);
   g_mutex_lock (&p->lock);
@@ -790,6 +792,7 @@ tcd_pipeline_free (TcdPipeline *p)
   g_free (p->source_arg);
   g_free (p->scale);
   g_free (p->picture_path);
+  g_free (p->defective_pixels);
   g_free (p->last_error);
   g_free (p);
 }
@@ -893,6 +896,22 @@ tcd_pipeline_ffc (TcdPipeline *p)
 {
   if (p->nuc)
     g_signal_emit_by_name (p->nuc, "ffc");
+}
+
+void
+tcd_pipeline_background_correction (TcdPipeline *p)
+{
+  if (p->nuc)
+    g_signal_emit_by_name (p->nuc, "background-correction");
+}
+
+void
+tcd_pipeline_set_defective_pixels (TcdPipeline *p, const gchar *list)
+{
+  g_free (p->defective_pixels);
+  p->defective_pixels = g_strdup (list);
+  if (p->nuc)                   /* the element rebuilds its map before its next frame */
+    g_object_set (p->nuc, "defective-pixels", list, NULL);
 }
 
 TcdVideoOutlet *

@@ -61,6 +61,12 @@ void tcd_pipeline_reload_picture (TcdPipeline *p);
 void tcd_pipeline_set_mjpeg_viewers (TcdPipeline *p, guint n);
 /* Flat-field correction now (manual correction, manual 7.2.2) */
 void tcd_pipeline_ffc (TcdPipeline *p);
+/* Background correction (manual 7.2.2): a uniform object in front of the
+ * lens is taken as the reference, a few frames averaged */
+void tcd_pipeline_background_correction (TcdPipeline *p);
+/* The defective pixels corrected by hand, "x,y;x,y" (NULL: none), kept for
+ * every start of the pipeline (tcd-dpc.h) */
+void tcd_pipeline_set_defective_pixels (TcdPipeline *p, const gchar *list);
 /* Closes or opens the sensor's shutter (burning prevention); FALSE when the
  * source has none */
 gboolean tcd_pipeline_set_shutter (TcdPipeline *p, gboolean closed);

@@ -15,6 +15,7 @@
 #include "tcd-change.h"
 #include "tcd-commands.h"
 #include "tcd-config.h"
+#include "tcd-dpc.h"
 #include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-history.h"
@@ -45,6 +46,7 @@ typedef struct {
   /* media */
   TcdPipeline *pipeline;
   TcdEncoders *encoders;        /* the H.264 of the streams main and sub (taps) */
+  TcdDpc *dpc;                  /* the defective pixels corrected by hand (manual 7.5) */
   /* linkage */
   TcdEvents *events;
   TcdCommands *commands;

@@ -21,7 +21,10 @@
  * tables, bad pixel list.  Every frame carries a #GstThermalMeta with the
  * calibration, the FPA temperature and the shutter state.  For tests, the
  * "true-temperature" action signal gives the scene's true temperature at a
- * pixel and time.
+ * pixel and time, and "scene-defects" injects pixels that read hot in the
+ * scene but normally on the closed shutter (a responsivity defect: no
+ * flat-field correction finds it, an operator corrects it by hand, manual
+ * DPC).
  *
  * ## Example launch line
  * |[
@@ -80,6 +83,7 @@ enum
   PROP_CALIBRATION,
   PROP_CURRENT_FPA,
   PROP_DEFECT_LIST,
+  PROP_SCENE_DEFECTS,
 };
 
 enum
@@ -265,6 +269,8 @@ gst_thermal_src_fill (GstPushSrc * psrc, GstBuffer * buffer)
   GstClockTime pts, next;
   gboolean closed;
   gdouble t, fpa;
+  guint16 scene_xy[GST_THERMAL_SRC_MAX_SCENE_DEFECTS][2];
+  guint n_scene, i;
 
   if (G_UNLIKELY (!self->sim))
     return GST_FLOW_NOT_NEGOTIATED;
@@ -276,6 +282,8 @@ gst_thermal_src_fill (GstPushSrc * psrc, GstBuffer * buffer)
     self->cfg_changed = FALSE;
   }
   closed = self->shutter_closed;
+  n_scene = closed ? 0 : self->n_scene_defects;
+  memcpy (scene_xy, self->scene_defect_xy, n_scene * sizeof (scene_xy[0]));
   GST_OBJECT_UNLOCK (self);
 
   if (!gst_video_frame_map (&frame, &self->info, buffer, GST_MAP_WRITE)) {
@@ -286,6 +294,17 @@ gst_thermal_src_fill (GstPushSrc * psrc, GstBuffer * buffer)
   tc_sim_render (self->sim, self->n_frames, t, closed,
       GST_VIDEO_FRAME_PLANE_DATA (&frame, 0),
       GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0));
+  for (i = 0; i < n_scene; i++) {
+    guint x = scene_xy[i][0], y = scene_xy[i][1];
+
+    if (x < (guint) GST_VIDEO_FRAME_WIDTH (&frame) &&
+        y < (guint) GST_VIDEO_FRAME_HEIGHT (&frame)) {
+      guint16 *px = (guint16 *) ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
+              0) + (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0)) + x;
+
+      *px = (guint16) MIN (65535, *px + GST_THERMAL_SRC_SCENE_DEFECT_COUNTS);
+    }
+  }
   gst_video_frame_unmap (&frame);
   fpa = tc_sim_fpa_temperature (self->sim, t);
 
@@ -351,6 +370,36 @@ gst_thermal_src_true_temperature (GstThermalSrc * self, guint x, guint y,
   }
   GST_OBJECT_UNLOCK (self);
   return v;
+}
+
+/* "x,y;x,y" (at most GST_THERMAL_SRC_MAX_SCENE_DEFECTS, each 0-8191) into
+ * @xy; FALSE when malformed */
+static gboolean
+parse_scene_defects (const gchar * str, guint16 xy[][2], guint * n)
+{
+  g_auto (GStrv) items = g_strsplit_set (str ? str : "", "; ", -1);
+  guint i, k = 0;
+
+  for (i = 0; items[i]; i++) {
+    guint64 x, y;
+    gchar *end;
+
+    if (!*items[i])
+      continue;
+    if (k >= GST_THERMAL_SRC_MAX_SCENE_DEFECTS)
+      return FALSE;
+    x = g_ascii_strtoull (items[i], &end, 10);
+    if (end == items[i] || *end != ',' || x > 8191)
+      return FALSE;
+    y = g_ascii_strtoull (end + 1, &end, 10);
+    if (*end != '\0' || y > 8191 || end == strchr (items[i], ',') + 1)
+      return FALSE;
+    xy[k][0] = (guint16) x;
+    xy[k][1] = (guint16) y;
+    k++;
+  }
+  *n = k;
+  return TRUE;
 }
 
 static void
@@ -423,6 +472,23 @@ gst_thermal_src_set_property (GObject * object, guint prop_id,
     case PROP_WINDOW_TRANSMISSION:
       self->cfg.obj.window_transmission = g_value_get_double (value);
       break;
+    case PROP_SCENE_DEFECTS:{
+      const gchar *str = g_value_get_string (value);
+      guint16 xy[GST_THERMAL_SRC_MAX_SCENE_DEFECTS][2];
+      guint n = 0;
+
+      if (!parse_scene_defects (str, xy, &n)) {
+        GST_WARNING_OBJECT (self, "scene-defects \"%s\" is not at most %d "
+            "x,y pairs separated by ';': kept \"%s\"", str,
+            GST_THERMAL_SRC_MAX_SCENE_DEFECTS, GST_STR_NULL (self->scene_defects));
+        break;
+      }
+      memcpy (self->scene_defect_xy, xy, sizeof (xy));
+      self->n_scene_defects = n;
+      g_free (self->scene_defects);
+      self->scene_defects = g_strdup (str);
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -521,6 +587,9 @@ gst_thermal_src_get_property (GObject * object, guint prop_id, GValue * value,
         g_value_set_string (value, NULL);
       }
       break;
+    case PROP_SCENE_DEFECTS:
+      g_value_set_string (value, self->scene_defects);
+      break;
     case PROP_CURRENT_FPA:
       g_value_set_double (value, self->sim ?
           tc_sim_fpa_temperature (self->sim, (gdouble) self->n_frames *
@@ -541,6 +610,7 @@ gst_thermal_src_finalize (GObject * object)
 
   if (self->sim)
     tc_sim_free (self->sim);
+  g_free (self->scene_defects);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -654,6 +724,13 @@ gst_thermal_src_class_init (GstThermalSrcClass * klass)
           "For tests: every injected defective pixel, listed or not, "
           "\"x,y;x,y;...\" (NULL until negotiated)", NULL,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_SCENE_DEFECTS,
+      g_param_spec_string ("scene-defects", "Scene defects",
+          "For tests: pixels \"x,y;x,y\" (at most 64) whose response to the "
+          "scene is wrong: they read 4000 counts high while the shutter is open "
+          "and normally on the closed shutter, so no flat-field correction finds "
+          "them (what manual defective pixel correction is for)", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstThermalSrc::true-temperature:

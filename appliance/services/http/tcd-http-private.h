@@ -148,6 +148,7 @@ extern const TcdRoute tcd_http_about_routes[];
 void about_device_members (TcdHttp *h, JsonBuilder *b);
 extern const TcdRoute tcd_http_network_routes[];
 extern const TcdRoute tcd_http_maint_routes[];
+extern const TcdRoute tcd_http_dpc_routes[];
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */

@@ -15,6 +15,7 @@
 #include "tcd-net.h"
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
+#include "tcd-dpc.h"
 #include "tcd-json.h"
 #include "tcd-package.h"
 
@@ -119,6 +120,9 @@ static const struct {
   { tcd_net_error_quark, TCD_NET_ERROR_WRONG_ADDRESS, SOUP_STATUS_CONFLICT, "wrong_address" },
   { tcd_net_error_quark, TCD_NET_ERROR_BACKEND, SOUP_STATUS_BAD_GATEWAY, "backend" },
   { tcd_net_error_quark, TCD_NET_ERROR_INVALID, SOUP_STATUS_BAD_REQUEST, "invalid" },
+  /* manual defective pixel correction */
+  { tcd_dpc_error_quark, TCD_DPC_ERROR_NOTHING, SOUP_STATUS_CONFLICT, "nothing_pending" },
+  { tcd_dpc_error_quark, TCD_DPC_ERROR_FULL, SOUP_STATUS_CONFLICT, "full" },
   /* files: a name that is not a file's names none */
   { g_io_error_quark, G_IO_ERROR_NOT_FOUND, SOUP_STATUS_NOT_FOUND, "not_found" },
   { g_io_error_quark, G_IO_ERROR_INVALID_FILENAME, SOUP_STATUS_NOT_FOUND, "not_found" },
