@@ -11,6 +11,7 @@ import { QuickSettings } from './quick.js';
 import { EventStream, AlarmPanel } from './events.js';
 import { Zoom } from './zoom.js';
 import { levelAllows, pruneByLevel } from './level.js';
+import { DpcPanel } from './dpc.js';
 
 // radiometric frames a second: while the pointer is over the picture (the
 // temperature under it at once), and otherwise (the max and min marks, the
@@ -288,6 +289,32 @@ export function renderLive(view, { device }) {
       },
     });
     quick.load().catch(error);
+    // manual defective pixel correction (manual 7.5); picking stops the rule tools and the zoom
+    const dpc = new DpcPanel($('dpc-panel'), zoomer, {
+      error, info,
+      picking: () => {
+        if (layer.tool)
+          setTool('');
+        if (zoom.mode) {
+          zoom.toggleMode();
+          zoomBtn.setAttribute('aria-pressed', false);
+        }
+      },
+    });
+    cleanups.push(() => dpc.destroy());
+    dpc.load().catch(error);
+    const relabelDpc = () => dpc.render();
+    window.addEventListener('langchange', relabelDpc);
+    cleanups.push(() => window.removeEventListener('langchange', relabelDpc));
+    // background correction (manual 7.2.2): a uniform object covers the lens
+    $('bg-correct').addEventListener('click', async () => {
+      try {
+        const r = await api('POST', 'system/background-correction');
+        info(r && r.correcting === false ? t('live.ffcLater', { s: r.retry_after_s ?? '' }) : t('live.backgroundDone'));
+      } catch (e) {
+        error(e);
+      }
+    });
     api('GET', 'config/thermometry').then((th) => { st.unit = th.unit || 'celsius'; }).catch(() => {});
   } else {
     $('overlay').remove();
