@@ -215,6 +215,59 @@ test_shutter_and_truth (void)
   gst_harness_teardown (hr);
 }
 
+/* scene-defects: those pixels read 4000 counts high in the scene only, the
+ * same frame otherwise (a seed renders the same frame twice) */
+static void
+test_scene_defects (void)
+{
+  GstHarness *a = src_harness ("num-buffers=2 is-live=true seed=3 dead-pixels=0 "
+      "hot-pixels=0 new-defects=0", 64, 48, 30);
+  GstHarness *b = src_harness ("num-buffers=30 is-live=true seed=3 dead-pixels=0 "
+      "hot-pixels=0 new-defects=0 scene-defects=\"5,6;63,47;70,3\"", 64, 48, 30);
+  GstElement *src = gst_harness_find_element (b, "thermalsrc");
+  GstBuffer *ba = gst_harness_pull (a), *bb = gst_harness_pull (b);
+  gchar *list = NULL;
+  int x, y, i, differ = 0;
+
+  for (y = 0; y < 48; y++)
+    for (x = 0; x < 64; x++)
+      differ += pixel_at (ba, 64, x, y) != pixel_at (bb, 64, x, y);
+  g_assert_cmpint (differ, ==, 2);        /* 70,3 lies outside: ignored */
+  g_assert_cmpint (pixel_at (bb, 64, 5, 6) - pixel_at (ba, 64, 5, 6), ==, 4000);
+  g_assert_cmpint (pixel_at (bb, 64, 63, 47) - pixel_at (ba, 64, 63, 47), ==, 4000);
+  gst_buffer_unref (ba);
+  gst_buffer_unref (bb);
+  /* the closed shutter shows nothing of them: the pixel is within the fixed
+   * pattern of its neighbours, not 4000 counts above */
+  g_assert_true (gst_harness_push_upstream_event (b,
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+              gst_structure_new (GST_THERMAL_SHUTTER_EVENT, "closed",
+                  G_TYPE_BOOLEAN, TRUE, NULL))));
+  for (i = 0; i < 20; i++) {
+    bb = gst_harness_pull (b);
+    if (gst_buffer_get_thermal_meta (bb)->shutter_closed) {
+      double around = 0;
+      for (y = 5; y <= 7; y++)
+        for (x = 4; x <= 6; x++)
+          if (x != 5 || y != 6)
+            around += pixel_at (bb, 64, x, y) / 8.0;
+      g_assert_cmpfloat (fabs (pixel_at (bb, 64, 5, 6) - around), <, 1500);
+      gst_buffer_unref (bb);
+      break;
+    }
+    gst_buffer_unref (bb);
+  }
+  g_assert_cmpint (i, <, 20);
+  /* a malformed list is refused, the old one kept */
+  g_object_set (src, "scene-defects", "5;x", NULL);
+  g_object_get (src, "scene-defects", &list, NULL);
+  g_assert_cmpstr (list, ==, "5,6;63,47;70,3");
+  g_free (list);
+  gst_object_unref (src);
+  gst_harness_teardown (a);
+  gst_harness_teardown (b);
+}
+
 static void
 test_live_timestamps (void)
 {
@@ -281,6 +334,7 @@ main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/thermalsrc/scene-defects", test_scene_defects);
   g_test_add_func ("/thermalsrc/resolutions-and-rates", test_resolutions_and_rates);
   g_test_add_func ("/thermalsrc/default-caps", test_default_caps);
   g_test_add_func ("/thermalsrc/deterministic", test_deterministic);
