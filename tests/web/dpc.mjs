@@ -1,7 +1,7 @@
 // Manual defective pixel correction on the live view (manual 7.5, issue 19
 // item 11) in headless Chromium against a real daemon (run.py --activated):
 // a click on the live picture picks the sensor pixel under it (the picture
-// scaled to the window, at two sizes, and mirrored), the arrows move the
+// scaled to the window, at two sizes, digitally zoomed, and mirrored), the arrows move the
 // cursor, Add marks it (a mark on the picture where the pixel is), Correct
 // and Cancel change the device's list, the labels in Chinese, the
 // background correction button; no console error; screenshots at 1280x800
@@ -112,6 +112,20 @@ try {
     await page.$eval('#dpc-panel', (e) => e.innerText.slice(0, 200)));
   await shot(page, 'dpc-zh-1280');
   await page.select('#lang', 'en');
+
+  // ---- digitally zoomed (the wheel): a pixel is larger on the screen, still picked exactly
+  const fc = await page.$eval('#frame', (f) => { const b = f.getBoundingClientRect(); return [b.left + b.width / 2, b.top + b.height / 2]; });
+  await page.mouse.move(...fc);
+  await page.mouse.wheel({ deltaY: -600 });
+  await sleep(300);
+  const scale = await page.$eval('#zoomer', (z) => z.style.transform);
+  at = await screenOf(page, 331, 257);
+  await page.mouse.click(at.x, at.y);
+  ok(/scale\(([2-9]|1\.[2-9])/.test(scale) && await picked(page) === '331,257',
+    `zoomed (${scale}): a click picks sensor pixel 331,257`, [scale, await picked(page)]);
+  await shot(page, 'dpc-zoomed-1280');
+  await page.select('#proportion', 'fill');
+  await page.select('#proportion', 'original');
 
   // ---- background correction (7.2.2)
   await page.click('#bg-correct');
