@@ -45,12 +45,23 @@ copy (GArray *a)
   return c;
 }
 
-static void
+/* the sensor's size, from the newest radiometric frame; FALSE before the
+ * first (then the pipeline's guess) */
+static gboolean
 sensor (TcdDpc *d, gint *w, gint *h)
 {
+  GstSample *s = tcd_pipeline_get_temperature (d->pipeline);
+  GstStructure *st = s && gst_sample_get_caps (s) ?
+      gst_caps_get_structure (gst_sample_get_caps (s), 0) : NULL;
+  gboolean known = st && gst_structure_get_int (st, "width", w)
+      && gst_structure_get_int (st, "height", h) && *w > 0 && *h > 0;
   gint fps;
 
-  tcd_pipeline_get_format (d->pipeline, w, h, &fps);
+  if (s)
+    gst_sample_unref (s);
+  if (!known)
+    tcd_pipeline_get_format (d->pipeline, w, h, &fps);
+  return known;
 }
 
 /* ---- the file ---- */
@@ -245,7 +256,11 @@ parse_pixels (TcdDpc *d, JsonNode *node, GError **error)
         "pixels: 1 to %d pixels a request", TCD_DPC_MAX_PER_REQUEST);
     return NULL;
   }
-  sensor (d, &w, &h);
+  if (!sensor (d, &w, &h)) {
+    g_set_error (error, TCD_DPC_ERROR, TCD_DPC_ERROR_NOT_READY,
+        "no frame from the sensor yet: its size is not known, try again in a moment");
+    return NULL;
+  }
   for (guint i = 0; i < json_array_get_length (a); i++) {
     JsonObject *p = tc_json_array_get_object (a, i);
     g_autoptr (GList) members = p ? json_object_get_members (p) : NULL;

@@ -35,6 +35,7 @@ GQuark tcd_dpc_error_quark (void);
 typedef enum {
   TCD_DPC_ERROR_NOTHING,        /* nothing pending to correct, nothing to cancel */
   TCD_DPC_ERROR_FULL,           /* TCD_DPC_MAX_PIXELS reached */
+  TCD_DPC_ERROR_NOT_READY,      /* no frame yet: the sensor's size is not known */
 } TcdDpcError;
 /* a pixel outside the sensor or a malformed list: TCD_CONFIG_ERROR_INVALID
  * with its field ("pixels[2].x"); could not be saved: TCD_CONFIG_ERROR_IO */

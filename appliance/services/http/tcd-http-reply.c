@@ -123,6 +123,7 @@ static const struct {
   /* manual defective pixel correction */
   { tcd_dpc_error_quark, TCD_DPC_ERROR_NOTHING, SOUP_STATUS_CONFLICT, "nothing_pending" },
   { tcd_dpc_error_quark, TCD_DPC_ERROR_FULL, SOUP_STATUS_CONFLICT, "full" },
+  { tcd_dpc_error_quark, TCD_DPC_ERROR_NOT_READY, SOUP_STATUS_SERVICE_UNAVAILABLE, "no_frame" },
   /* files: a name that is not a file's names none */
   { g_io_error_quark, G_IO_ERROR_NOT_FOUND, SOUP_STATUS_NOT_FOUND, "not_found" },
   { g_io_error_quark, G_IO_ERROR_INVALID_FILENAME, SOUP_STATUS_NOT_FOUND, "not_found" },
