@@ -259,6 +259,22 @@ try:
     s, _, h = d.curl("GET", "image/dpc/correct")
     t.ok(s == 405 and "Allow: POST" in h, "GET on an action answers 405 Allow: POST", s)
     t.ok(d.alive(), "the daemon ran clean (fatal criticals)")
+
+    # ---- a damaged dpc.json: nothing corrected, the daemon runs
+    d.stop()
+    with open(os.path.join(d.state_dir, "dpc.json"), "w") as f:
+        f.write('{"format": 1, "pixels": [[1, 2], "x", [99999, 3], [4]], "pending": {"a": [[[[[[1]]]]]]}')
+    d.start()
+    s, st, _ = d.get("image/dpc")
+    t.ok(s == 200 and st["pixels"] == [] and st["pending"] == [] and d.alive(),
+         "a damaged dpc.json is read as none (a warning), the daemon runs", (s, st))
+    with open(os.path.join(d.state_dir, "dpc.json"), "w") as f:
+        f.write('{"format": 1, "pixels": [[1, 2], "x", [99999, 3], [4], [1, 2]], "pending": 3}')
+    d.stop()
+    d.start()
+    s, st, _ = d.get("image/dpc")
+    t.ok(s == 200 and xy(st["pixels"]) == [(1, 2)] and st["pending"] == [],
+         "of a list with bad members only the good pixels are kept, once", st)
 finally:
     d.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
