@@ -69,7 +69,7 @@ def main():
     d = Daemon()
     if "--config-ports" in args:
         with open(os.path.join(d.state_dir, "config.json"), "w") as f:
-            json.dump({"ports": {k: free_port() for k in ("http", "rtsp", "https", "modbus")}}, f)
+            json.dump({"ports": {k: free_port() for k in ("http", "rtsp", "https", "modbus", "server")}}, f)
         d.args = [a for i, a in enumerate(d.args)
                   if not (a.endswith("-port") or (i and d.args[i - 1].endswith("-port")))]
     d.start()

@@ -677,9 +677,11 @@ same_origin (TcdHttp *h, SoupServerMessage *msg, const gchar *origin)
     return FALSE;
   op = g_uri_get_port (o) > 0 ? g_uri_get_port (o) : def;
   wp = g_uri_get_port (w) > 0 ? g_uri_get_port (w) : def;
-  /* on the WebSocket(s) port the page is the one of the HTTP(S) port */
+  /* on the WebSocket(s) port the page is the one of the HTTP(S) port (or
+   * of the server port, which serves it too) */
   if (op != wp && http_ws_only (msg))
-    wp = (gint) (is_tls (h, msg) ? h->tls_port : h->port);
+    wp = (gint) (is_tls (h, msg) ? h->tls_port
+        : h->srv_port && op == (gint) h->srv_port ? h->srv_port : h->port);
   return g_ascii_strcasecmp (g_uri_get_scheme (o), scheme) == 0
       && g_ascii_strcasecmp (g_uri_get_host (o), g_uri_get_host (w)) == 0 && op == wp;
 }
