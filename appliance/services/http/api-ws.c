@@ -848,7 +848,37 @@ ws_max_backlog (TcdHttp *h)
   return most;
 }
 
+/* GET /live/endpoints: where the page opens its live socket (the
+ * WebSocket(s) ports while they listen, manual 9.2), readable by whoever may
+ * open it (GET /config/ports is an operator's) */
+static void
+handle_live_endpoints (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  const gchar *names[] = { "websocket", "websockets" };
+  guint ports[] = { h->ws_port, h->wss_port };
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "path");
+  json_builder_add_string_value (b, API "live/ws");
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree gchar *on = g_strdup_printf ("ports.%s_enabled", names[i]);
+    json_builder_set_member_name (b, names[i]);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "enabled");
+    json_builder_add_boolean_value (b, tcd_config_bool (h->ctx->config, on));
+    json_builder_set_member_name (b, "port");
+    json_builder_add_int_value (b, ports[i]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  send_json (msg, SOUP_STATUS_OK, root);
+}
+
 const TcdRoute tcd_http_ws_routes[] = {
   HTTP_ROUTE ("GET", "/live/ws", TCD_LEVEL_USER, handle_live_ws),
+  HTTP_ROUTE ("GET", "/live/endpoints", TCD_LEVEL_USER, handle_live_endpoints),
   HTTP_ROUTES_END
 };
