@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-config.h"
+#include "tcd-certs.h"
 
 #include "tcd-clock.h"
 #include "tcd-error.h"
@@ -315,6 +316,12 @@ load_file (TcdConfig *cfg, JsonNode *defaults)
   /* fields added since the file was written get their defaults; renamed
    * ones their new names */
   tcd_config_rename_aliases (root, NULL);
+  /* the 802.1X certificates of an older file go to the certificate store */
+  {
+    g_autofree gchar *dir = g_path_get_dirname (cfg->path);
+    if (tcd_certs_store_migrate_8021x (dir, root))
+      g_message ("%s: the 802.1X certificates moved to the certificate store", cfg->path);
+  }
   merged = tc_json_merge (defaults, root);
   fit_server_port (root, merged);
   /* a file of a version that let a stream outrun the sensor under PAL */
