@@ -111,7 +111,7 @@ export const PAGES = {
   ddns: { manual: '9.5', extra: 'ddns', parts: [{ section: 'network', groups: [
     { title: 'grp.ddns', fields: ['ddns.enabled', 'ddns.type', 'ddns.server', 'ddns.https', 'ddns.domain', 'ddns.user', 'ddns.password', 'ddns.interval_s'] },
   ] }] },
-  'network-advanced': { manual: '10.12.4, 10.12.6, 10.12.7', parts: [{ section: 'network', groups: [
+  'network-advanced': { manual: '10.12.4, 10.12.6, 10.12.7', extra: 'certstore', parts: [{ section: 'network', groups: [
     { title: 'grp.qos', fields: ['qos.video_dscp', 'qos.alarm_dscp', 'qos.management_dscp'] },
     { title: 'grp.ieee8021x', fields: ['ieee8021x.enabled', 'ieee8021x.protocol', 'ieee8021x.eapol_version', 'ieee8021x.user',
       { path: 'ieee8021x.password', when: ['ieee8021x.protocol', ['peap', 'eap-md5']] }, 'ieee8021x.ca_certificate',
