@@ -371,3 +371,77 @@ tcd_certs_store_migrate_8021x (const gchar *state_dir, JsonNode *root)
   }
   return changed;
 }
+
+JsonNode *
+tcd_certs_store_export (const gchar *state_dir)
+{
+  g_autoptr (JsonNode) list = tcd_certs_store_list (state_dir);
+  JsonArray *a = json_node_get_array (list);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_array (b);
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    const gchar *name = tc_json_get_string (json_array_get_object_element (a, i), "name", "");
+    g_autofree gchar *kind = NULL, *cert = NULL, *key = NULL, *pem = NULL;
+
+    if (!tcd_certs_store_get (state_dir, name, &kind, &cert, &key))
+      continue;
+    pem = g_strconcat (cert, key ? key : "", NULL);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, name);
+    json_builder_set_member_name (b, "kind");
+    json_builder_add_string_value (b, kind);
+    json_builder_set_member_name (b, "pem");
+    json_builder_add_string_value (b, pem);
+    json_builder_end_object (b);
+    if (key)
+      memset (pem, 0, strlen (pem));
+  }
+  json_builder_end_array (b);
+  return json_builder_get_root (b);
+}
+
+gboolean
+tcd_certs_store_import (const gchar *state_dir, JsonNode *entries, GError **error)
+{
+  JsonArray *a;
+
+  if (!entries || JSON_NODE_HOLDS_NULL (entries))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (entries)
+      || json_array_get_length (a = json_node_get_array (entries)) > MAX_ENTRIES) {
+    g_set_error (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID,
+        "certificates: a list of at most %d {name, kind, pem}", MAX_ENTRIES);
+    return FALSE;
+  }
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonNode *e = json_array_get_element (a, i);
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+    const gchar *name = o ? tc_json_get_string (o, "name", NULL) : NULL;
+    const gchar *kind = o ? tc_json_get_string (o, "kind", NULL) : NULL;
+    const gchar *pem = o ? tc_json_get_string (o, "pem", NULL) : NULL;
+    g_autofree gchar *have = NULL;
+    g_autoptr (GError) err = NULL;
+
+    if (!name || !kind || !pem) {
+      g_set_error (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_INVALID,
+          "certificates[%u]: {name, kind, pem}, strings", i);
+      return FALSE;
+    }
+    /* the device's own entry of that name stays (if of the same kind) */
+    if (tcd_certs_store_get (state_dir, name, &have, NULL, NULL)) {
+      if (g_str_equal (have, kind))
+        continue;
+      g_set_error (error, TCD_CERTS_ERROR, TCD_CERTS_ERROR_EXISTS,
+          "certificates[%u]: the store has %s as a %s certificate", i, name, have);
+      return FALSE;
+    }
+    if (!tcd_certs_store_add (state_dir, name, kind, pem, strlen (pem), &err)) {
+      g_set_error (error, err->domain, err->code, "certificates[%u] (%s): %s", i, name,
+          err->message);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}

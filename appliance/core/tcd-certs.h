@@ -98,5 +98,11 @@ JsonNode *tcd_certs_store_list (const gchar *state_dir);
  * PEM): they go to the store ("8021x-ca", "8021x-client") and the section
  * names them; TRUE when @root changed */
 gboolean  tcd_certs_store_migrate_8021x (const gchar *state_dir, JsonNode *root);
+/* For the configuration export: [{name, kind, pem}] (a client's pem with
+ * its key); and back on import: entries the store lacks are added (checked
+ * as tcd_certs_store_add), a name it has of the same kind is kept as it is,
+ * of another kind is EXISTS */
+JsonNode *tcd_certs_store_export (const gchar *state_dir);
+gboolean  tcd_certs_store_import (const gchar *state_dir, JsonNode *entries, GError **error);
 
 G_END_DECLS

@@ -435,6 +435,8 @@ try:
     t.ok(s == 200 and "BEGIN" not in str(cur) and "BEGIN" not in str(st)
          and cur["ieee8021x"]["client_certificate"] == "cam" and st["state"]["error"] is None,
          "the section names the certificates, no PEM in it or the backend's status", (cur, st))
+    expf = os.path.join(root, "export.bin")
+    ex = d3.post("system/config-export", {"password": "Exp0rt#secret"}, out_file=expf)
     r = d3.curl("DELETE", "security/certificates/corp-ca")
     t.ok(r[0] == 409 and r[1]["error"]["code"] == "in_use"
          and field(r) == "network.ieee8021x.ca_certificate",
@@ -448,6 +450,17 @@ try:
          and not os.path.exists(conf),
          "named no more: deleted (204; again 404), 802.1X off: wpa_supplicant's file gone",
          (r[:2], r2[:2], lst))
+    imp = d3.curl("POST", "system/config-import",
+                  extra=("-F", f"file=@{expf};type=application/octet-stream",
+                         "-F", "password=Exp0rt#secret"))
+    s, lst, _ = d3.get("security/certificates")
+    s2, cur, _ = d3.get("config/network")
+    t.ok(ex[0] == 200 and imp[0] == 200
+         and {c["name"]: c["kind"] for c in lst["certificates"]} == {"cam": "client", "corp-ca": "ca"}
+         and cur["ieee8021x"]["enabled"] is True and cur["ieee8021x"]["ca_certificate"] == "corp-ca"
+         and os.path.exists(conf) and open(files["8021x-ca.pem"]).read() == have["8021x-ca.pem"],
+         "the export carries the store: imported, the CA is back, EAP-TLS on again and written",
+         (ex[:1], imp[:2], lst, cur.get("ieee8021x")))
 finally:
     d3.stop()
     shutil.rmtree(root, ignore_errors=True)
