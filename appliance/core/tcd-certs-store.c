@@ -381,7 +381,9 @@ tcd_certs_store_export (const gchar *state_dir)
 
   json_builder_begin_array (b);
   for (guint i = 0; i < json_array_get_length (a); i++) {
-    const gchar *name = tc_json_get_string (json_array_get_object_element (a, i), "name", "");
+    JsonNode *e = json_array_get_element (a, i);
+    const gchar *name = JSON_NODE_HOLDS_OBJECT (e)
+        ? tc_json_get_string (json_node_get_object (e), "name", "") : "";
     g_autofree gchar *kind = NULL, *cert = NULL, *key = NULL, *pem = NULL;
 
     if (!tcd_certs_store_get (state_dir, name, &kind, &cert, &key))
