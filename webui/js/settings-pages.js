@@ -98,7 +98,7 @@ export const PAGES = {
     { section: 'recording', groups: [{ title: 'grp.recording', fields: ['file_size_mb', 'storage_mb'] }] },
   ] },
   ports: { manual: '9.2', extra: 'ports', parts: [{ section: 'ports', groups: [
-    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'listen_address'] },
+    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'server', 'listen_address'] },
     { title: 'grp.websocket', fields: ['websocket_enabled', 'websocket', 'websockets_enabled', 'websockets'] }] }] },
   tcpip: { manual: '9.1', extra: 'network', parts: [{ section: 'network', groups: [
     { title: 'grp.nic', fields: ['interface', 'nic_type', 'mtu'] },
