@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 
 /* "C=DE, O=Acme, CN=cam.example" in UTF-8 */
-static gchar *
-name_string (const X509_NAME *name)
+gchar *
+tcd_certs_name_string (const X509_NAME *name)
 {
   BIO *bio = BIO_new (BIO_s_mem ());
   unsigned long flags = XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN | ASN1_STRFLGS_ESC_QUOTE
@@ -81,8 +81,8 @@ add_hosts (JsonBuilder *b, const GENERAL_NAMES *names)
 static void
 add_cert_info (JsonBuilder *b, X509 *x)
 {
-  g_autofree gchar *subject = name_string (X509_get_subject_name (x));
-  g_autofree gchar *issuer = name_string (X509_get_issuer_name (x));
+  g_autofree gchar *subject = tcd_certs_name_string (X509_get_subject_name (x));
+  g_autofree gchar *issuer = tcd_certs_name_string (X509_get_issuer_name (x));
   g_autofree gchar *not_before = tcd_certs_time_string (X509_get0_notBefore (x));
   g_autofree gchar *not_after = tcd_certs_time_string (X509_get0_notAfter (x));
   BIGNUM *bn = ASN1_INTEGER_to_BN (X509_get0_serialNumber (x), NULL);
@@ -117,7 +117,7 @@ add_cert_info (JsonBuilder *b, X509 *x)
 static void
 add_request_info (JsonBuilder *b, X509_REQ *req)
 {
-  g_autofree gchar *subject = name_string (X509_REQ_get_subject_name (req));
+  g_autofree gchar *subject = tcd_certs_name_string (X509_REQ_get_subject_name (req));
   STACK_OF (X509_EXTENSION) *exts = X509_REQ_get_extensions (req);
   GENERAL_NAMES *names = exts ? X509V3_get_d2i (exts, NID_subject_alt_name, NULL, NULL) : NULL;
 

@@ -18,8 +18,8 @@
 /* All the certificates of an upload (PEM, or a single DER certificate as
  * some CAs hand out); anything else in a PEM text (a private key, comments)
  * is skipped and not kept (the key is upload_key()'s) */
-static STACK_OF (X509) *
-parse_certs (const gchar *data, gsize len, GError **error)
+STACK_OF (X509) *
+tcd_certs_parse_certs (const gchar *data, gsize len, GError **error)
 {
   STACK_OF (X509) *certs;
   X509 *x;
@@ -212,7 +212,7 @@ tcd_certs_install (const gchar *state_dir, const gchar *pem, gsize len, GError *
         "the key of the certificate request cannot be read");
     goto out;
   }
-  if (!(certs = parse_certs (pem, len, error)))
+  if (!(certs = tcd_certs_parse_certs (pem, len, error)))
     goto out;
 
   /* the first certificate is ours, the others its chain to the CA */
@@ -294,10 +294,10 @@ tcd_certs_check_client (const gchar *ca, const gchar *cert, const gchar *key,
   gboolean encrypted = FALSE, ok = FALSE;
 
   *which = "ca";
-  if (ca && *ca && !(cas = parse_certs (ca, strlen (ca), error)))
+  if (ca && *ca && !(cas = tcd_certs_parse_certs (ca, strlen (ca), error)))
     goto out;
   *which = "certificate";
-  if (cert && *cert && !(certs = parse_certs (cert, strlen (cert), error)))
+  if (cert && *cert && !(certs = tcd_certs_parse_certs (cert, strlen (cert), error)))
     goto out;
   *which = "key";
   if (key && *key) {

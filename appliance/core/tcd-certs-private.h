@@ -64,6 +64,12 @@ G_GNUC_INTERNAL gboolean  tcd_certs_install_pair (const gchar *state_dir, EVP_PK
                                                   GError **error);
 G_GNUC_INTERNAL void      tcd_certs_recover (const gchar *state_dir);
 
+/* tcd-certs-install.c: the certificates of a PEM text (or one DER) */
+G_GNUC_INTERNAL STACK_OF (X509) *tcd_certs_parse_certs (const gchar *data, gsize len,
+                                                        GError **error);
+
+/* tcd-certs-info.c: a name as RFC 2253 text */
+G_GNUC_INTERNAL gchar    *tcd_certs_name_string (const X509_NAME *name);
 /* tcd-certs-info.c: ISO 8601 UTC, like "2026-01-31T12:00:00Z" */
 G_GNUC_INTERNAL gchar    *tcd_certs_time_string (const ASN1_TIME *t);
 

@@ -18,7 +18,9 @@ typedef enum {
   TCD_CERTS_ERROR_INVALID,      /* bad parameters or an unreadable certificate */
   TCD_CERTS_ERROR_MISMATCH,     /* the certificate is not for our key */
   TCD_CERTS_ERROR_NO_REQUEST,   /* no pending certificate request */
-  TCD_CERTS_ERROR_IO
+  TCD_CERTS_ERROR_IO,
+  TCD_CERTS_ERROR_EXISTS,       /* the store has a certificate of that name */
+  TCD_CERTS_ERROR_NOT_FOUND,    /* the store has none of that name */
 } TcdCertsError;
 
 /* What a certificate or request is made for (manual: Country/Region,
@@ -73,5 +75,34 @@ gboolean  tcd_certs_installed (const gchar *state_dir, gchar **cert_path, gchar 
  * self_signed, serial, sha256, hosts[]} or NULL (and the pending request:
  * {request: {subject, hosts[]}}) */
 JsonNode *tcd_certs_info (const gchar *state_dir);
+
+/* The small store beside the HTTPS pair (<state>/tls/store/, tcd-certs-store.c):
+ * named certificates for what the device authenticates with elsewhere
+ * (IEEE 802.1X EAP-TLS).  A name is 1..32 of A-Z a-z 0-9 _ - (starting
+ * with a letter or digit).  Kind "ca": one or more CA certificates, no key;
+ * kind "client": a certificate (and its chain) with its unencrypted private
+ * key (RSA 2048+ or EC), which must be the certificate's (MISMATCH).  An
+ * existing name is EXISTS (delete it first). */
+gboolean  tcd_certs_store_name_valid (const gchar *name);
+gboolean  tcd_certs_store_add (const gchar *state_dir, const gchar *name, const gchar *kind,
+                               const gchar *pem, gsize len, GError **error);
+gboolean  tcd_certs_store_remove (const gchar *state_dir, const gchar *name, GError **error);
+/* The entry @name: its kind ("ca", "client") and, each when asked, its
+ * certificates and key as PEM; FALSE when there is none */
+gboolean  tcd_certs_store_get (const gchar *state_dir, const gchar *name, gchar **kind,
+                               gchar **cert_pem, gchar **key_pem);
+/* [{name, kind, subject, issuer, not_before, not_after, sha256, expired}] by name */
+JsonNode *tcd_certs_store_list (const gchar *state_dir);
+/* A configuration of before the store kept the 802.1X certificates inline
+ * (network.ieee8021x.ca_certificate, client_certificate and client_key as
+ * PEM): they go to the store ("8021x-ca", "8021x-client") and the section
+ * names them; TRUE when @root changed */
+gboolean  tcd_certs_store_migrate_8021x (const gchar *state_dir, JsonNode *root);
+/* For the configuration export: [{name, kind, pem}] (a client's pem with
+ * its key); and back on import: entries the store lacks are added (checked
+ * as tcd_certs_store_add), a name it has of the same kind is kept as it is,
+ * of another kind is EXISTS */
+JsonNode *tcd_certs_store_export (const gchar *state_dir);
+gboolean  tcd_certs_store_import (const gchar *state_dir, JsonNode *entries, GError **error);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "tcd-config.h"
+#include "tcd-certs.h"
 
 #include "tcd-clock.h"
 #include "tcd-error.h"
@@ -266,6 +267,38 @@ tcd_config_rename_aliases (JsonNode *node, const gchar *section)
   }
 }
 
+/* A file written before ports.server existed may use its default (8000)
+ * for another server: the server port moves up to the next number no port
+ * of the file has (two servers cannot share a port, and the file must not
+ * be set aside for a member it never had) */
+static void
+fit_server_port (JsonNode *root, JsonNode *merged)
+{
+  JsonNode *had = tcd_config_node (root, "ports");
+  JsonNode *ports = tcd_config_node (merged, "ports");
+  JsonObject *po;
+  gboolean moved = TRUE;
+  gint64 server;
+
+  if (!had || !JSON_NODE_HOLDS_OBJECT (had) || !ports || !JSON_NODE_HOLDS_OBJECT (ports)
+      || json_object_has_member (json_node_get_object (had), "server"))
+    return;
+  po = json_node_get_object (ports);
+  server = tc_json_get_int (po, "server", 8000);
+  while (moved && server < 65535) {
+    g_autoptr (GList) names = json_object_get_members (po);
+    moved = FALSE;
+    for (GList *l = names; l && !moved; l = l->next)
+      if (!g_str_equal (l->data, "server")
+          && g_strcmp0 (tc_json_member_kind (po, l->data), "integer") == 0
+          && tc_json_get_int (po, l->data, -1) == server)
+        moved = TRUE;
+    if (moved)
+      server++;
+  }
+  json_object_set_int_member (po, "server", server);
+}
+
 static JsonNode *
 load_file (TcdConfig *cfg, JsonNode *defaults)
 {
@@ -283,7 +316,14 @@ load_file (TcdConfig *cfg, JsonNode *defaults)
   /* fields added since the file was written get their defaults; renamed
    * ones their new names */
   tcd_config_rename_aliases (root, NULL);
+  /* the 802.1X certificates of an older file go to the certificate store */
+  {
+    g_autofree gchar *dir = g_path_get_dirname (cfg->path);
+    if (tcd_certs_store_migrate_8021x (dir, root))
+      g_message ("%s: the 802.1X certificates moved to the certificate store", cfg->path);
+  }
   merged = tc_json_merge (defaults, root);
+  fit_server_port (root, merged);
   /* a file of a version that let a stream outrun the sensor under PAL */
   if (tcd_config_fit_frame_rates (merged))
     g_message ("%s: stream frame rates brought down to the sensor's", cfg->path);

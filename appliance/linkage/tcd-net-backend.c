@@ -167,8 +167,10 @@ sim_apply (gpointer data, JsonNode *net, GError **error)
     if (x) {
       json_object_set_boolean_member (x, "password_set", *str (x, "password"));
       json_object_remove_member (x, "password");
-      json_object_set_boolean_member (x, "client_key_set", *str (x, "client_key"));
-      json_object_remove_member (x, "client_key");
+      /* the certificates by name, as the configuration says */
+      json_object_remove_member (x, "ca_pem");
+      json_object_remove_member (x, "client_pem");
+      json_object_remove_member (x, "client_key_pem");
     }
     if (d)
       json_object_remove_member (json_node_get_object (s->applied), "ddns");
@@ -285,9 +287,9 @@ nd_apply (gpointer data, JsonNode *net, GError **error)
   if (x_on) {
     g_autofree gchar *conf = tcd_net_wpa_supplicant_conf (net, cert_dir);
     const gchar *files[][2] = {
-      { "8021x-ca.pem", str (x, "ca_certificate") },
-      { "8021x-client.pem", str (x, "client_certificate") },
-      { "8021x-client.key", str (x, "client_key") },
+      { "8021x-ca.pem", str (x, "ca_pem") },
+      { "8021x-client.pem", str (x, "client_pem") },
+      { "8021x-client.key", str (x, "client_key_pem") },
     };
     for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
       g_autofree gchar *p = g_build_filename (cert_dir, files[i][0], NULL);

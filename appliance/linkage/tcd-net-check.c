@@ -217,8 +217,30 @@ check_ddns (JsonObject *d, GError **error)
   return TRUE;
 }
 
+/* a certificate the section names: in the store, of the kind asked */
 static gboolean
-check_8021x (JsonObject *x, GError **error)
+check_stored (JsonObject *x, const gchar *member, const gchar *kind, const gchar *state_dir,
+    GError **error)
+{
+  const gchar *name = str (x, member);
+  g_autofree gchar *f = g_strconcat ("network.ieee8021x.", member, NULL);
+  g_autofree gchar *have = NULL;
+
+  if (!state_dir || !tcd_certs_store_get (state_dir, name, &have, NULL, NULL)) {
+    tcd_change_refuse (error, f, "%s: the certificate store has no certificate named \"%s\" "
+        "(POST /security/certificates)", f, name);
+    return FALSE;
+  }
+  if (!g_str_equal (have, kind)) {
+    tcd_change_refuse (error, f, "%s: \"%s\" is a %s certificate, a %s one is needed", f,
+        name, have, kind);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_8021x (JsonObject *x, const gchar *state_dir, GError **error)
 {
   const gchar *proto = str (x, "protocol");
 
@@ -230,40 +252,26 @@ check_8021x (JsonObject *x, GError **error)
     return FALSE;
   }
   if (g_str_equal (proto, "eap-tls")) {
-    const gchar *which = NULL;
-    g_autoptr (GError) err = NULL;
-    const gchar *names[] = { "ca_certificate", "client_certificate", "client_key" };
+    const gchar *names[] = { "ca_certificate", "client_certificate" };
 
-    for (guint i = 0; i < 3; i++)
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
       if (!*str (x, names[i])) {
         g_autofree gchar *f = g_strconcat ("network.ieee8021x.", names[i], NULL);
-        tcd_change_refuse (error, f, "%s: EAP-TLS needs it (PEM)", f);
+        tcd_change_refuse (error, f, "%s: EAP-TLS needs it (a name of the certificate store)",
+            f);
         return FALSE;
       }
-    if (!tcd_certs_check_client (str (x, "ca_certificate"), str (x, "client_certificate"),
-            str (x, "client_key"), &which, &err)) {
-      const gchar *f = g_strcmp0 (which, "ca") == 0 ? "network.ieee8021x.ca_certificate"
-          : g_strcmp0 (which, "key") == 0 ? "network.ieee8021x.client_key"
-          : "network.ieee8021x.client_certificate";
-      tcd_change_refuse (error, f, "%s: %s", f, err ? err->message : "refused");
-      return FALSE;
-    }
-    return TRUE;
+    /* the key matched its certificate when it went into the store */
+    return check_stored (x, "ca_certificate", "ca", state_dir, error)
+        && check_stored (x, "client_certificate", "client", state_dir, error);
   }
   if (!*str (x, "password")) {
     tcd_change_refuse (error, "network.ieee8021x.password",
         "network.ieee8021x.password: %s needs the password", proto);
     return FALSE;
   }
-  if (g_str_equal (proto, "peap") && *str (x, "ca_certificate")) {
-    const gchar *which = NULL;
-    g_autoptr (GError) err = NULL;
-    if (!tcd_certs_check_client (str (x, "ca_certificate"), NULL, NULL, &which, &err)) {
-      tcd_change_refuse (error, "network.ieee8021x.ca_certificate",
-          "network.ieee8021x.ca_certificate: %s", err ? err->message : "refused");
-      return FALSE;
-    }
-  }
+  if (g_str_equal (proto, "peap") && *str (x, "ca_certificate"))
+    return check_stored (x, "ca_certificate", "ca", state_dir, error);
   return TRUE;
 }
 
@@ -282,7 +290,8 @@ tcd_net_check (JsonNode *doc, JsonNode *current, const TcdOrigin *origin, gpoint
       || !check_ipv6 (tc_json_get_object (o, "ipv6"), error)
       || !check_dns (tc_json_get_object (o, "dns"), error)
       || !check_ddns (tc_json_get_object (o, "ddns"), error)
-      || !check_8021x (tc_json_get_object (o, "ieee8021x"), error))
+      || !check_8021x (tc_json_get_object (o, "ieee8021x"), tcd_net_get_state_dir (user_data),
+          error))
     return FALSE;
   if (tc_json_get_bool (tc_json_get_object (o, "dynamic_domain_name"), "enabled", FALSE)
       && !*str (tc_json_get_object (o, "dynamic_domain_name"), "name")) {

@@ -4,6 +4,8 @@
  */
 #include "tcd-net.h"
 
+#include "tcd-certs.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -49,7 +51,14 @@ struct _TcdNet {
   gboolean rolling_back;
   gboolean factory;                     /* the change is the factory default */
   guint rollbacks, confirms;
+  gchar *state_dir;                     /* its certificate store (802.1X) */
 };
+
+const gchar *
+tcd_net_get_state_dir (TcdNet *n)
+{
+  return n->state_dir;
+}
 
 /* ---- the section ---- */
 
@@ -111,10 +120,35 @@ poll_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The section as the backend gets it: the 802.1X certificates it names
+ * read from the store (ieee8021x.ca_pem, client_pem, client_key_pem) */
+static JsonNode *
+with_certificates (TcdNet *n, JsonNode *net)
+{
+  JsonNode *copy = tcd_json_deep_copy (net);
+  JsonObject *x = JSON_NODE_HOLDS_OBJECT (copy)
+      ? tc_json_get_object (json_node_get_object (copy), "ieee8021x") : NULL;
+  const gchar *ca = x ? tc_json_get_string (x, "ca_certificate", "") : "";
+  const gchar *client = x ? tc_json_get_string (x, "client_certificate", "") : "";
+  g_autofree gchar *ca_pem = NULL, *client_pem = NULL, *key_pem = NULL;
+
+  if (!x || !n->state_dir)
+    return copy;
+  if (*ca)
+    tcd_certs_store_get (n->state_dir, ca, NULL, &ca_pem, NULL);
+  if (*client)
+    tcd_certs_store_get (n->state_dir, client, NULL, &client_pem, &key_pem);
+  json_object_set_string_member (x, "ca_pem", ca_pem ? ca_pem : "");
+  json_object_set_string_member (x, "client_pem", client_pem ? client_pem : "");
+  json_object_set_string_member (x, "client_key_pem", key_pem ? key_pem : "");
+  return copy;
+}
+
 static void
-backend_apply (TcdNet *n, JsonNode *net)
+backend_apply (TcdNet *n, JsonNode *given)
 {
   g_autoptr (GError) err = NULL;
+  g_autoptr (JsonNode) net = with_certificates (n, given);
 
   g_clear_pointer (&n->backend_error, g_free);
   if (!n->klass->apply (n->backend, net, &err)) {
@@ -226,7 +260,6 @@ net_view (JsonNode *section, gboolean whole, gpointer user_data)
   o = json_node_get_object (section);
   remove_secret (tc_json_get_object (o, "ddns"), "password", whole);
   remove_secret (tc_json_get_object (o, "ieee8021x"), "password", whole);
-  remove_secret (tc_json_get_object (o, "ieee8021x"), "client_key", whole);
 }
 
 /* *_set come back and are dropped; a DDNS password belongs to its service
@@ -242,7 +275,7 @@ net_incoming (TcdConfig *config, JsonNode *patch, gpointer user_data)
   p = json_node_get_object (patch);
   if ((x = tc_json_get_object (p, "ieee8021x"))) {
     json_object_remove_member (x, "password_set");
-    json_object_remove_member (x, "client_key_set");
+    json_object_remove_member (x, "client_key_set");   /* of before the store */
   }
   if (!(d = tc_json_get_object (p, "ddns")))
     return;
@@ -302,6 +335,7 @@ tcd_net_new (TcdChange *change, TcdEvents *events, TcdBus *bus, TcdSecurity *sec
   n->security = security;
   n->klass = klass;
   n->backend = b;
+  n->state_dir = g_strdup (state_dir);
   n->ddns = tcd_ddns_new (ddns_fatal, n);
   tcd_change_add_check (change, "network", tcd_net_check, n);
   tcd_change_add_policy (change, "network", net_incoming, net_view, n);
@@ -329,6 +363,7 @@ tcd_net_free (TcdNet *n)
   tcd_ddns_free (n->ddns);
   n->klass->free (n->backend);
   g_free (n->backend_error);
+  g_free (n->state_dir);
   g_free (n);
 }
 

@@ -72,6 +72,8 @@ void      tcd_net_set_origin (TcdNet *net, const TcdOrigin *origin);
 TcdNet   *tcd_net_new (TcdChange *change, TcdEvents *events, TcdBus *bus, TcdSecurity *security,
                        const gchar *backend, const gchar *state_dir, GError **error);
 void      tcd_net_free (TcdNet *net);
+/* The state directory (its certificate store holds the 802.1X certificates) */
+const gchar *tcd_net_get_state_dir (TcdNet *net);
 /* {"backend", "simulated", "applied", "pending": {...} or null, "ddns": {...}} */
 JsonNode *tcd_net_status (TcdNet *net);
 /* The pending change of the IP settings is kept; @local: the address the

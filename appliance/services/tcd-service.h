@@ -69,7 +69,7 @@ typedef enum {
   TCD_SECURITY_CERTIFICATE = 1 << 3,  /* the HTTPS certificate was removed or replaced */
 } TcdSecurityChange;
 
-#define TCD_SERVICE_MAX_PORTS 4
+#define TCD_SERVICE_MAX_PORTS 5
 
 typedef struct {
   const gchar *name;                    /* "http" */

@@ -177,9 +177,11 @@ test_networkd_tls (void)
       "{\"interface\": \"eth0\", \"mtu\": 1500, \"ipv4\": {\"mode\": \"dhcp\"},"
       " \"ipv6\": {\"mode\": \"dhcp\"}, \"dns\": {},"
       " \"ieee8021x\": {\"enabled\": true, \"protocol\": \"eap-tls\", \"eapol_version\": 2,"
-      "   \"user\": \"cam\", \"ca_certificate\": \"-----BEGIN CERTIFICATE-----\\nCA\\n\","
-      "   \"client_certificate\": \"-----BEGIN CERTIFICATE-----\\nME\\n\","
-      "   \"client_key\": \"-----BEGIN PRIVATE KEY-----\\nK\\n\"}, \"ssh\": {}}");
+      "   \"user\": \"cam\", \"ca_certificate\": \"corp-ca\", \"client_certificate\": \"cam\","
+      /* what tcd-net.c reads from the certificate store for the backend */
+      "   \"ca_pem\": \"-----BEGIN CERTIFICATE-----\\nCA\\n\","
+      "   \"client_pem\": \"-----BEGIN CERTIFICATE-----\\nME\\n\","
+      "   \"client_key_pem\": \"-----BEGIN PRIVATE KEY-----\\nK\\n\"}, \"ssh\": {}}");
   g_autofree gchar *wpa = NULL, *key = NULL, *network = NULL;
   g_autofree gchar *dir = g_build_filename (root, "etc/wpa_supplicant/thermocam", NULL);
   g_autofree gchar *ca = g_strdup_printf ("ca_cert=\"%s/8021x-ca.pem\"", dir);

@@ -53,7 +53,7 @@ class Daemon:
         # every server on loopback only (listen=None: the configuration's address)
         self.args = [DAEMON, "--state-dir", self.state_dir, "--http-port", str(http_port),
                      "--rtsp-port", str(rtsp_port), "--https-port", str(https_port),
-                     "--modbus-port", str(modbus_port),
+                     "--modbus-port", str(modbus_port), "--server-port", "0",
                      *(["--listen", listen] if listen else []), *extra]
         self.proc = None
         self.lines = []

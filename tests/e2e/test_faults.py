@@ -72,7 +72,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-ports = {"http": free_port(), "rtsp": free_port(), "https": free_port(), "modbus": free_port()}
+ports = {"http": free_port(), "rtsp": free_port(), "https": free_port(), "modbus": free_port(),
+         "server": free_port()}
 d = Daemon()
 with open(os.path.join(d.state_dir, "config.json"), "w") as f:
     json.dump({"ports": ports}, f)

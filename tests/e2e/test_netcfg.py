@@ -9,11 +9,15 @@ nochg; badauth stops the updates and raises the "ddns" exception); the
 secrets are write-only; export and import carry the section; restore keeps
 the IP settings (manual 10.5); the systemd-networkd backend writes its files
 under a root of the test's (never the host's) and takes a confirmation only
-through the new address."""
+through the new address; 802.1X EAP-TLS certificates in the certificate store
+(added, listed, refused, named, written for wpa_supplicant, deleted) and an
+older configuration's inline ones moved there."""
 import base64
 import http.server
+import json
 import os
 import shutil
+import subprocess
 import tempfile
 import sys
 import threading
@@ -122,9 +126,11 @@ try:
         ({"ieee8021x": {"enabled": True, "protocol": "peap", "user": "cam", "password": ""}},
          "network.ieee8021x.password", "PEAP without a password"),
         ({"ieee8021x": {"enabled": True, "protocol": "eap-tls", "user": "cam",
-                        "ca_certificate": "not a PEM", "client_certificate": "x",
-                        "client_key": "y"}}, "network.ieee8021x.ca_certificate",
-         "EAP-TLS with a CA that is no certificate"),
+                        "ca_certificate": "no-such-ca", "client_certificate": "x"}},
+         "network.ieee8021x.ca_certificate", "EAP-TLS naming a CA the certificate store has not"),
+        ({"ieee8021x": {"enabled": True, "protocol": "eap-tls", "user": "cam",
+                        "ca_certificate": "-----BEGIN CERTIFICATE-----"}},
+         "network.ieee8021x.ca_certificate", "a PEM text where a name of the store goes"),
     ]
     for patch, f, what in bad:
         r = d.put("config/network", patch)
@@ -314,6 +320,26 @@ netfile = os.path.join(root, "etc/systemd/network/10-thermocam.network")
 sshflag = os.path.join(root, "etc/ssh/sshd_not_to_be_run")
 
 
+def openssl(*args, stdin=None):
+    return subprocess.run(["openssl", *args], input=stdin, capture_output=True, text=True,
+                          check=True, timeout=30).stdout
+
+
+def make_certs(dirname):
+    """a CA, a client certificate it signed with its key (EC P-256), and a
+    key of nobody's: PEM texts"""
+    p = lambda n: os.path.join(dirname, n)  # noqa: E731
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "30", "-subj", "/CN=Corp CA")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", p("cam.key"), "-out", p("cam.csr"), "-subj", "/CN=cam-7")
+    openssl("x509", "-req", "-in", p("cam.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+            "-CAcreateserial", "-out", p("cam.pem"), "-days", "30")
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-out", p("other.key"))
+    return {n: open(p(n)).read() for n in ("ca.pem", "cam.pem", "cam.key", "other.key", "ca.key")}
+
+
 def netfile_text():
     try:
         with open(netfile) as fh:
@@ -346,7 +372,130 @@ try:
     t.ok(back and cur["ipv4"]["mode"] == "dhcp" and cur["ssh"]["enabled"] is True,
          "not confirmed: the file went back to DHCP (SSH, not an IP setting, kept)",
          netfile_text())
+
+    # ---- 802.1X EAP-TLS from the certificate store ----
+    certs = make_certs(root)
+    add = lambda name, kind, pem: d3.post("security/certificates",  # noqa: E731
+                                          {"name": name, "kind": kind, "pem": pem})
+    r1 = add("corp-ca", "ca", certs["ca.pem"])
+    r2 = add("cam", "client", certs["cam.pem"] + certs["cam.key"])
+    t.ok(r1[0] == 201 and r1[1]["kind"] == "ca" and r1[1]["subject"] == "CN=Corp CA"
+         and r2[0] == 201 and r2[1]["kind"] == "client" and r2[1]["issuer"] == "CN=Corp CA",
+         "the store takes a CA and a client certificate with its key (201)", (r1[:2], r2[:2]))
+    bad = [
+        (add("wrong", "client", certs["cam.pem"] + certs["other.key"]), 400, "pem",
+         "a client certificate with another key (mismatch)"),
+        (add("nokey", "client", certs["cam.pem"]), 400, "pem", "a client certificate without its key"),
+        (add("ca2", "ca", certs["ca.pem"] + certs["ca.key"]), 400, "pem", "a CA with a private key"),
+        (add("corp-ca", "ca", certs["ca.pem"]), 409, "name", "a name the store has (exists)"),
+        (add("../x", "ca", certs["ca.pem"]), 400, "name", "a name with a path in it"),
+        (add("junk", "ca", "not a certificate"), 400, "pem", "text that is no certificate"),
+    ]
+    for r, status, f, what in bad:
+        t.ok(r[0] == status and field(r) == f, f"the store refuses {what} ({status} at {f})", r[:2])
+    s, lst, _ = d3.get("security/certificates")
+    t.ok(s == 200 and [c["name"] for c in lst["certificates"]] == ["cam", "corp-ca"]
+         and "PRIVATE" not in str(lst) and all(c["expired"] is False for c in lst["certificates"]),
+         "GET /security/certificates: the two, no key shown", lst)
+    x = {"enabled": True, "protocol": "eap-tls", "user": "cam-7"}
+    for patch, f, what in [
+            ({"ca_certificate": "cam", "client_certificate": "cam"}, "ca_certificate",
+             "a client certificate as the CA"),
+            ({"ca_certificate": "corp-ca", "client_certificate": "corp-ca"}, "client_certificate",
+             "a CA as the client certificate"),
+            ({"ca_certificate": "corp-ca", "client_certificate": "nobody"}, "client_certificate",
+             "a client certificate the store has not")]:
+        r = d3.put("config/network", {"ieee8021x": {**x, **patch}})
+        t.ok(r[0] == 400 and field(r) == "network.ieee8021x." + f,
+             f"802.1X refused: {what} (400 at network.ieee8021x.{f})", r[:2])
+    r = d3.put("config/network", {"ieee8021x": {**x, "ca_certificate": "corp-ca",
+                                                "client_certificate": "cam"}})
+    wdir = os.path.join(root, "etc/wpa_supplicant")
+    iface = r[1].get("interface", "eth0") if r[0] == 200 else "eth0"
+    conf = os.path.join(wdir, f"wpa_supplicant-wired-{iface}.conf")
+    files = {n: os.path.join(wdir, "thermocam", n)
+             for n in ("8021x-ca.pem", "8021x-client.pem", "8021x-client.key")}
+    have = {n: open(p).read() if os.path.exists(p) else "" for n, p in files.items()}
+    wpa = open(conf).read() if os.path.exists(conf) else ""
+    pub_cert = openssl("x509", "-noout", "-pubkey", stdin=have["8021x-client.pem"]) \
+        if have["8021x-client.pem"] else "?"
+    pub_key = openssl("pkey", "-pubout", stdin=have["8021x-client.key"]) \
+        if have["8021x-client.key"] else "!"
+    t.ok(r[0] == 200 and r[1]["ieee8021x"]["ca_certificate"] == "corp-ca"
+         and "eap=TLS" in wpa and f'ca_cert="{files["8021x-ca.pem"]}"' in wpa
+         and f'private_key="{files["8021x-client.key"]}"' in wpa
+         and openssl("x509", "-noout", "-fingerprint", stdin=have["8021x-ca.pem"])
+         == openssl("x509", "-noout", "-fingerprint", stdin=certs["ca.pem"])
+         and pub_cert == pub_key and "PRIVATE KEY" not in have["8021x-client.pem"]
+         and (os.stat(files["8021x-client.key"]).st_mode & 0o777) == 0o600,
+         "EAP-TLS by name: wpa_supplicant's file and the CA, the certificate and its key (0600) "
+         "written by the backend from the store", (r[:2], wpa, {k: v[:40] for k, v in have.items()}))
+    s, cur, _ = d3.get("config/network")
+    s2, st, _ = d3.get("network/status")
+    t.ok(s == 200 and "BEGIN" not in str(cur) and "BEGIN" not in str(st)
+         and cur["ieee8021x"]["client_certificate"] == "cam" and st["state"]["error"] is None,
+         "the section names the certificates, no PEM in it or the backend's status", (cur, st))
+    expf = os.path.join(root, "export.bin")
+    ex = d3.post("system/config-export", {"password": "Exp0rt#secret"}, out_file=expf)
+    r = d3.curl("DELETE", "security/certificates/corp-ca")
+    t.ok(r[0] == 409 and r[1]["error"]["code"] == "in_use"
+         and field(r) == "network.ieee8021x.ca_certificate",
+         "a certificate the 802.1X settings name cannot be deleted (409 in_use)", r[:2])
+    d3.put("config/network", {"ieee8021x": {"enabled": False, "ca_certificate": "",
+                                            "client_certificate": ""}})
+    r = d3.curl("DELETE", "security/certificates/corp-ca")
+    r2 = d3.curl("DELETE", "security/certificates/corp-ca")
+    s, lst, _ = d3.get("security/certificates")
+    t.ok(r[0] == 204 and r2[0] == 404 and [c["name"] for c in lst["certificates"]] == ["cam"]
+         and not os.path.exists(conf),
+         "named no more: deleted (204; again 404), 802.1X off: wpa_supplicant's file gone",
+         (r[:2], r2[:2], lst))
+    imp = d3.curl("POST", "system/config-import",
+                  extra=("-F", f"file=@{expf};type=application/octet-stream",
+                         "-F", "password=Exp0rt#secret"))
+    s, lst, _ = d3.get("security/certificates")
+    s2, cur, _ = d3.get("config/network")
+    t.ok(ex[0] == 200 and imp[0] == 200
+         and {c["name"]: c["kind"] for c in lst["certificates"]} == {"cam": "client", "corp-ca": "ca"}
+         and cur["ieee8021x"]["enabled"] is True and cur["ieee8021x"]["ca_certificate"] == "corp-ca"
+         and os.path.exists(conf) and open(files["8021x-ca.pem"]).read() == have["8021x-ca.pem"],
+         "the export carries the store: imported, the CA is back, EAP-TLS on again and written",
+         (ex[:1], imp[:2], lst, cur.get("ieee8021x")))
 finally:
     d3.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+# ---- a configuration of before the store: the inline PEM texts move there ----
+tmp = tempfile.mkdtemp(prefix="thermocam-8021x-")
+try:
+    certs = make_certs(tmp)
+    d4 = Daemon()
+    with open(os.path.join(d4.state_dir, "config.json"), "w") as fh:
+        json.dump({"network": {"ieee8021x": {
+            "enabled": True, "protocol": "eap-tls", "user": "cam-7",
+            "ca_certificate": certs["ca.pem"], "client_certificate": certs["cam.pem"],
+            "client_key": certs["cam.key"]}}}, fh)
+    d4.start()
+    d4.activate()
+    s, cur, _ = d4.get("config/network")
+    s2, lst, _ = d4.get("security/certificates")
+    s3, st, _ = d4.get("network/status")
+    kinds = {c["name"]: c["kind"] for c in lst.get("certificates", [])}
+    t.ok(s == 200 and cur["ieee8021x"]["enabled"] is True
+         and cur["ieee8021x"]["ca_certificate"] == "8021x-ca"
+         and cur["ieee8021x"]["client_certificate"] == "8021x-client"
+         and "client_key" not in cur["ieee8021x"] and "client_key_set" not in cur["ieee8021x"]
+         and kinds == {"8021x-ca": "ca", "8021x-client": "client"}
+         and st["state"]["applied"]["ieee8021x"]["client_certificate"] == "8021x-client"
+         and not os.path.exists(os.path.join(d4.state_dir, "config.json.invalid")),
+         "an older config.json with the PEM texts inline: they move to the store (8021x-ca, "
+         "8021x-client), the section names them, 802.1X stays on", (cur, lst, st.get("state")))
+    d4.stop()
+    d4.start()
+    s, cur, _ = d4.get("config/network")
+    t.ok(s == 200 and cur["ieee8021x"]["client_certificate"] == "8021x-client"
+         and cur["ieee8021x"]["enabled"] is True, "and again at the next start", cur)
+finally:
+    d4.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
 t.done()

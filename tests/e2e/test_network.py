@@ -5,7 +5,9 @@ says what is in use and what the flags override; the ready line gives the
 Modbus port bound (--modbus-port 0: a free one); RTSP refuses a huge
 Content-Length without reserving it, refuses filtered addresses cleanly (no
 GStreamer-RTSP-CRITICAL), bounds the connections per address and closes the
-ones that do not log in."""
+ones that do not log in; the server port (manual 9.2) serves the API, ONVIF and
+the page as the HTTP port, behind the same IP filter, moves live and refuses a
+busy port."""
 import hashlib
 import os
 import re
@@ -124,8 +126,10 @@ s, ports, _ = d.get("config/ports")
 t.ok(s == 200 and ports.get("http") == 8080 and ports.get("listen_address") == ""
      and ports.get("in_use") == {"listen_address": "127.0.0.1", "http": d.http, "rtsp": d.rtsp,
                                  "https": 0, "modbus": d.modbus, "wsd": 0, "websocket": 0,
-                                 "websockets": 0, "snmp": 0, "srtp": 0}
-     and ports.get("from_flags") == ["http", "rtsp", "https", "modbus", "listen_address"],
+                                 "websockets": 0, "snmp": 0, "srtp": 0,
+                                 "server": ports.get("in_use", {}).get("server")}
+     and ports["in_use"]["server"] > 0 and ports.get("server") == 8000
+     and ports.get("from_flags") == ["http", "rtsp", "https", "modbus", "server", "listen_address"],
      "GET /config/ports: the configured ports, what is in use and what the flags override", ports)
 r = d.put("config/ports", ports)
 time.sleep(1)
@@ -288,6 +292,103 @@ t.ok(socks and all(a == "127.0.0.1" for a, _ in socks) and {d2.http, d2.rtsp, d2
      "then every server listens on 127.0.0.1 only", (socks, ports))
 rc = d2.stop()
 t.ok(rc == 0 and not critical_lines(d2), "clean exit", (rc, d2.lines[-8:]))
+
+# ---- the server port (manual 9.2): what the HTTP port serves, moved live ----
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SOAP_TIME = (b'<?xml version="1.0" encoding="UTF-8"?><s:Envelope '
+             b'xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetSystemDateAndTime '
+             b'xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>')
+sp = free_port()
+d4 = Daemon()
+with open(os.path.join(d4.state_dir, "config.json"), "w") as f:
+    f.write('{"ports": {"server": %d}}' % sp)
+d4.args = [a for i, a in enumerate(d4.args)
+           if a != "--server-port" and not (i and d4.args[i - 1] == "--server-port")]
+busy = socket.socket()
+try:
+    d4.start()
+    d4.activate()
+    s, ports, _ = d4.get("config/ports")
+    t.ok(s == 200 and ports["server"] == sp and ports["in_use"]["server"] == sp
+         and "server" not in ports["from_flags"] and ("127.0.0.1", sp) in listening(d4.proc.pid),
+         f"ports.server from the configuration: it listens on {sp}, in_use.server says so", ports)
+    api = f"http://127.0.0.1:{sp}/api/v1/"
+    r_http, r_srv = d4.get("device"), d4.get(api + "device")
+    anon = d4.curl("GET", api + "device", auth=False)
+    bad = d4.curl("GET", api + "device", password="not-the-password")
+    t.ok(status(r_srv) == 200 and r_srv[1] == r_http[1] and status(anon) == 401
+         and status(bad) == 401,
+         "the server port serves the API as the HTTP port (the same answer; 401 without or "
+         "with wrong credentials)", (r_srv[:2], anon[:1], bad[:1]))
+    page = d4.curl("GET", f"http://127.0.0.1:{sp}/", auth=False)
+    r = d4.put(api + "config/onvif", {"enabled": True})
+    soap = d4.curl("POST", f"http://127.0.0.1:{sp}/onvif/device_service", auth=False,
+                   raw=SOAP_TIME, headers=["Content-Type: application/soap+xml"])
+    t.ok(status(page) == 200 and b"<html" in page[1].lower() and status(r) == 200
+         and status(soap) == 200 and b"GetSystemDateAndTimeResponse" in soap[1],
+         "and the page and ONVIF (GetSystemDateAndTime at /onvif/device_service)",
+         (page[:1], r[:1], soap[:2]))
+    r = d4.put("config/security", {"ip_filter": {"enabled": True, "mode": "deny",
+                                                 "addresses": ["127.0.0.7"]}})
+    c = connect_from("127.0.0.7", sp)
+    try:
+        c.sendall(b"GET /api/v1/device HTTP/1.1\r\nHost: x\r\n\r\n")
+    except OSError:
+        pass
+    t.ok(status(r) == 200 and closed(c), "the IP filter holds there: a denied address is closed unanswered")
+    c.close()
+    d4.put("config/security", {"ip_filter": {"enabled": False}})
+
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    busy.bind(("", 0))
+    busy.listen(1)
+    r = d4.put("config/ports", {"server": busy.getsockname()[1]})
+    s, ports, _ = d4.get("config/ports")
+    time.sleep(0.5)
+    t.ok(status(r) == 400 and field(r) == "ports.server" and ports["server"] == sp
+         and ports["in_use"]["server"] == sp and d4.readies == 1,
+         "a busy server port: 400 ports.server, nothing saved, nothing restarts", (r[:2], ports))
+    r = d4.put("config/ports", {"server": 8080})
+    t.ok(status(r) == 400 and field(r) in ("ports.server", "ports.http"),
+         "the server port equal to ports.http: 400", r[:2])
+    sp2 = free_port()
+    r = d4.put("config/ports", {"server": sp2})
+    t.ok(status(r) == 200 and wait_for(lambda: d4.readies == 2, 20), f"PUT server {sp2}: the servers restart", r[:2])
+    s, ports, _ = d4.get("config/ports")
+    moved = d4.get(f"http://127.0.0.1:{sp2}/api/v1/device")
+    old = d4.curl("GET", f"http://127.0.0.1:{sp}/api/v1/device", auth=False, timeout=3)
+    t.ok(s == 200 and ports["in_use"]["server"] == sp2 and status(moved) == 200 and status(old) == 0,
+         "live: the API answers on the new server port, the old one is closed", (ports, moved[:1], old[:2]))
+    s, diag, _ = d4.get("system/diagnostics")
+    t.ok(s == 200 and diag["http"]["server_port"] == sp2, "diagnostics: http.server_port", diag.get("http"))
+finally:
+    busy.close()
+    rc = d4.stop()
+t.ok(rc == 0 and not critical_lines(d4), "clean exit", (rc, d4.lines[-8:]))
+
+# ---- an older configuration whose ports include 8000: the server port moves on ----
+d5 = Daemon()
+hp = free_port()
+with open(os.path.join(d5.state_dir, "config.json"), "w") as f:
+    f.write('{"ports": {"http": %d, "rtsp": 8000, "modbus": 8001}}' % hp)
+d5.args = [a for i, a in enumerate(d5.args)
+           if a not in ("--server-port", "--http-port")
+           and not (i and d5.args[i - 1] in ("--server-port", "--http-port"))]
+try:
+    d5.start()
+    d5.activate()
+    s, ports, _ = d5.get("config/ports")
+    t.ok(s == 200 and d5.http == hp and ports["rtsp"] == 8000 and ports["server"] == 8002
+         and not os.path.exists(os.path.join(d5.state_dir, "config.json.invalid")),
+         "a file without ports.server whose rtsp is 8000: loaded, the server port is 8002", ports)
+finally:
+    rc = d5.stop()
+t.ok(rc == 0 and not critical_lines(d5), "clean exit", (rc, d5.lines[-8:]))
 
 # ---- --listen ::1: IPv6 as well ----
 try:

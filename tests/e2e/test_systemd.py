@@ -69,7 +69,7 @@ def build_tree_command(argv, state_dir):
         else:
             out.append(a)
     return out + ["--http-port", "0", "--rtsp-port", "0", "--https-port", "0",
-                  "--modbus-port", "0", "--listen", "127.0.0.1"]
+                  "--modbus-port", "0", "--server-port", "0", "--listen", "127.0.0.1"]
 
 
 class Notify:

@@ -145,7 +145,8 @@ try:
     d.put("config/snmp", {"v2c": True, "read_community": "pm-read"})
     s, cfg, _ = d.put("config/upnp", {
         "enabled": True, "friendly_name": "Kiln camera", "discovery_address": HERE,
-        "lease_s": 30, "mappings": [{"port": "http"}, {"port": "rtsp"}, {"port": "snmp"}]})
+        "lease_s": 30, "mappings": [{"port": "http"}, {"port": "rtsp"}, {"port": "snmp"},
+                                     {"port": "server"}]})
     t.ok(s == 200 and cfg["enabled"] and cfg["mode"] == "auto", "UPnP on, mode auto", cfg)
     ok = wait_for(lambda: state().get("state") == "mapped", 20)
     st = state()
@@ -154,8 +155,9 @@ try:
          and [(m["port"], m["protocol"], m["internal_port"] == m["external_port"], m["state"])
               for m in st.get("mappings", [])]
          == [("http", "TCP", True, "mapped"), ("rtsp", "TCP", True, "mapped"),
-             ("snmp", "UDP", True, "mapped")],
-         "GET /network/port-mapping: the router found, the external address, three mappings",
+             ("snmp", "UDP", True, "mapped"), ("server", "TCP", True, "mapped")],
+         "GET /network/port-mapping: the router found, the external address, four mappings "
+         "(the server port's too)",
          st)
     ls = leases()
     t.ok(ls.get(("TCP", d.http), (None,))[0] == HERE and ls[("TCP", d.http)][1] == d.http

@@ -204,7 +204,7 @@ try:
            f"--inh-caps=-all,{caps}", f"--ambient-caps=-all,{caps}",
            f"--bounding-set=-all,{caps}", "--no-new-privs", "--",
            *argv, "--http-port", str(low), "--rtsp-port", "0", "--https-port", "0",
-           "--modbus-port", "0", "--listen", "127.0.0.1"]
+           "--modbus-port", "0", "--server-port", "0", "--listen", "127.0.0.1"]
     d = Daemon(state_dir=tmp)
     d.args = cmd
     saved = dict(os.environ)

@@ -13,7 +13,8 @@ WEB_HTTP_PORT, what they got in WEB_FTP_ROOT, WEB_SMTP_OUT and WEB_HTTP_OUT. The
 same ports): it creates the file WEB_CONTROL/restart and waits for
 WEB_CONTROL/restarted.
 
-  run.py [--activated] [--config-ports] [--peers] [SCRIPT.mjs]"""
+--ws-ports: the WebSocket and WebSockets ports on free ones (--websocket-port 0).
+  run.py [--activated] [--config-ports] [--peers] [--ws-ports] [SCRIPT.mjs]"""
 import json
 import os
 import shutil
@@ -67,9 +68,12 @@ def main():
     activated = "--activated" in args
     scripts = [a for a in args if a.endswith(".mjs")] or ["web.mjs"]
     d = Daemon()
+    if "--ws-ports" in args:
+        # the WebSocket(s) ports, when switched on, on free ports (not 7681/7682)
+        d.args += ["--websocket-port", "0", "--websockets-port", "0"]
     if "--config-ports" in args:
         with open(os.path.join(d.state_dir, "config.json"), "w") as f:
-            json.dump({"ports": {k: free_port() for k in ("http", "rtsp", "https", "modbus")}}, f)
+            json.dump({"ports": {k: free_port() for k in ("http", "rtsp", "https", "modbus", "server")}}, f)
         d.args = [a for i, a in enumerate(d.args)
                   if not (a.endswith("-port") or (i and d.args[i - 1].endswith("-port")))]
     d.start()

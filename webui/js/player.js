@@ -1,5 +1,6 @@
 // The live picture: H.264 in fragmented MP4 over the page's WebSocket
-// (/api/v1/live/ws) into Media Source Extensions, kept at the live edge; the
+// (/api/v1/live/ws, on the WebSocket(s) port while it listens, else the page's
+// own) into Media Source Extensions, kept at the live edge; the
 // MJPEG stream in an <img> where MSE or the codec is missing. The same socket
 // carries the radiometric frames (kind 3), decoded by thermal.js.
 import { initTimescale, segmentInfo } from './mp4.js';
@@ -9,6 +10,7 @@ const LATENCY_KEEP = 600;       // glass-to-glass samples kept
 const MAX_BEHIND_S = 0.5;       // jump to the live edge past this
 const KEEP_S = 4;               // buffer kept behind the play position
 const MAX_QUEUE = 60;           // segments waiting for the SourceBuffer
+const HELLO_MS = 5000;          // the WebSocket(s) port's hello is due within
 
 export function mseAvailable() {
   return typeof window.MediaSource === 'function' && typeof MediaSource.isTypeSupported === 'function';
@@ -102,15 +104,65 @@ export class LivePlayer {
     this.ws = null;
   }
 
+  // Where the socket goes: the WebSocket port (ws:// on an HTTP page) or the
+  // WebSockets port (wss:// on an HTTPS page) while it listens (GET
+  // /live/endpoints, manual 9.2), else the page's own port; a port whose
+  // socket failed before its hello is passed over for the page's own.
+  async _url() {
+    const tls = location.protocol === 'https:';
+    const own = (tls ? 'wss://' : 'ws://') + location.host + '/api/v1/live/ws';
+    let ends = null;
+    try {
+      const r = await fetch('/api/v1/live/endpoints', { credentials: 'same-origin', cache: 'no-store' });
+      if (r.ok)
+        ends = await r.json();
+    } catch { /* an older device: its own port */ }
+    const e = ends && ends[tls ? 'websockets' : 'websocket'];
+    if (!e || !e.enabled || !(e.port > 0) || typeof ends.path !== 'string' || !ends.path.startsWith('/'))
+      return own;
+    const url = (tls ? 'wss://' : 'ws://') + location.hostname + ':' + e.port + ends.path;
+    return url === this.failedUrl ? own : url;
+  }
+
   _open() {
-    if (this.ws || this.closed)
+    if (this.ws || this.closed || this.opening)
       return;
-    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/v1/live/ws';
-    const ws = new WebSocket(url);
+    this.opening = true;
+    this._url().then((url) => {
+      this.opening = false;
+      if (!this.ws && !this.closed && (this.playing || this.rate))
+        this._connect(url);
+    });
+  }
+
+  _connect(url) {
+    const own = new URL(url).port === location.port;
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      // refused before it starts (the page's policy, a bad URL): the page's own port
+      if (own)
+        return this._fallback('no socket: ' + e.message);
+      this.failedUrl = url;
+      return this._open();
+    }
+    this.url = url;
     this.opens = (this.opens || 0) + 1;
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.hello = false;
+    // the WebSocket(s) port says nothing in time (its packets dropped on the
+    // way, the page's policy refused it): the page's own port
+    if (!own)
+      setTimeout(() => {
+        if (this.ws !== ws || this.hello || this.closed)
+          return;
+        this.ws = null;
+        this.failedUrl = url;
+        ws.close();
+        this._open();
+      }, HELLO_MS);
     ws.onopen = () => {
       if (this.playing && this.mode !== 'mjpeg')
         this._send({ type: 'play', stream: this.stream });
@@ -124,6 +176,13 @@ export class LivePlayer {
       this.ws = null;
       if (this.closed)
         return;
+      // the WebSocket(s) port did not take it (a firewall, a proxy, the port
+      // just closed): the page's own port at once
+      if (!this.hello && !own) {
+        this.failedUrl = url;
+        this.cb.state('reconnecting', 'port ' + new URL(url).port + ' refused: the page\'s own port');
+        return this._open();
+      }
       // no socket at all (an older device, a proxy): the MJPEG picture
       if (!this.hello && this.playing)
         return this._fallback('no socket');
@@ -152,6 +211,8 @@ export class LivePlayer {
     }
     if (msg.type === 'hello') {
       this.hello = true;
+      if (this.url !== this.failedUrl && this.failedUrl && new URL(this.url).port !== location.port)
+        this.failedUrl = null;
       this.retryMs = 0;
       this.cb.hello(msg);
     } else if (msg.type === 'video') {

@@ -98,7 +98,7 @@ export const PAGES = {
     { section: 'recording', groups: [{ title: 'grp.recording', fields: ['file_size_mb', 'storage_mb'] }] },
   ] },
   ports: { manual: '9.2', extra: 'ports', parts: [{ section: 'ports', groups: [
-    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'listen_address'] },
+    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'server', 'listen_address'] },
     { title: 'grp.websocket', fields: ['websocket_enabled', 'websocket', 'websockets_enabled', 'websockets'] }] }] },
   tcpip: { manual: '9.1', extra: 'network', parts: [{ section: 'network', groups: [
     { title: 'grp.nic', fields: ['interface', 'nic_type', 'mtu'] },
@@ -111,12 +111,11 @@ export const PAGES = {
   ddns: { manual: '9.5', extra: 'ddns', parts: [{ section: 'network', groups: [
     { title: 'grp.ddns', fields: ['ddns.enabled', 'ddns.type', 'ddns.server', 'ddns.https', 'ddns.domain', 'ddns.user', 'ddns.password', 'ddns.interval_s'] },
   ] }] },
-  'network-advanced': { manual: '10.12.4, 10.12.6, 10.12.7', parts: [{ section: 'network', groups: [
+  'network-advanced': { manual: '10.12.4, 10.12.6, 10.12.7', extra: 'certstore', parts: [{ section: 'network', groups: [
     { title: 'grp.qos', fields: ['qos.video_dscp', 'qos.alarm_dscp', 'qos.management_dscp'] },
     { title: 'grp.ieee8021x', fields: ['ieee8021x.enabled', 'ieee8021x.protocol', 'ieee8021x.eapol_version', 'ieee8021x.user',
       { path: 'ieee8021x.password', when: ['ieee8021x.protocol', ['peap', 'eap-md5']] }, 'ieee8021x.ca_certificate',
-      { path: 'ieee8021x.client_certificate', when: ['ieee8021x.protocol', 'eap-tls'] },
-      { path: 'ieee8021x.client_key', when: ['ieee8021x.protocol', 'eap-tls'] }] },
+      { path: 'ieee8021x.client_certificate', when: ['ieee8021x.protocol', 'eap-tls'] }] },
     { title: 'grp.ssh', fields: ['ssh.enabled'] },
   ] }] },
   modbus: { manual: '9.2, 10.10', extra: 'registers', parts: [{ section: 'modbus' }, { section: 'rs485' }] },

@@ -4,6 +4,8 @@
  */
 #include "tcd-http-private.h"
 
+#include "tcd-certs.h"
+
 #include <string.h>
 
 #include "tc-json.h"
@@ -146,6 +148,9 @@ handle_export (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_add_value (b, tcd_json_deep_copy (tcd_config_get (ctx->config)));
   json_builder_set_member_name (b, "users");
   json_builder_add_value (b, json_node_ref (users));
+  /* the certificate store (the 802.1X settings name its entries) */
+  json_builder_set_member_name (b, "certificates");
+  json_builder_add_value (b, tcd_certs_store_export (ctx->state_dir));
   json_builder_set_member_name (b, "osd_picture");
   if (g_file_get_contents (pic_path, &picture, &len, NULL)) {
     g_autofree gchar *b64 = g_base64_encode ((guchar *) picture, len);
@@ -247,9 +252,11 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
         "the file is not a thermocam configuration of a version this device knows");
     return;
   }
-  /* sections added since the export get their defaults */
+  /* sections added since the export get their defaults; the 802.1X
+   * certificates of a file of before the store (inline) go to the store */
   defaults = tc_schema_defaults (tcd_config_get_schema (ctx->config), NULL);
   tcd_config_rename_aliases (config, NULL);
+  tcd_certs_store_migrate_8021x (ctx->state_dir, config);
   config = tc_json_merge (defaults, config);
   if (!tcd_config_check (ctx->config, config, &field, &err)) {
     send_gerror (msg, err, field, "config: ");
@@ -269,6 +276,14 @@ handle_import (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
       json_node_unref (config);
       return;
     }
+  }
+  /* the file's certificates the store lacks, before the settings that name
+   * them are checked */
+  if (!tcd_certs_store_import (ctx->state_dir, json_object_get_member (root, "certificates"),
+          &err)) {
+    send_gerror (msg, err, "certificates", NULL);
+    json_node_unref (config);
+    return;
   }
   {
     TcdOrigin o = { "import", who->user, who->address, "http" };

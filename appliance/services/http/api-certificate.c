@@ -5,6 +5,7 @@
 #include "tcd-http-private.h"
 
 #include <openssl/crypto.h>
+#include <string.h>
 
 #include "tc-json.h"
 #include "tcd-certs.h"
@@ -189,7 +190,115 @@ handle_request_create (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   send_pem (msg, pem, "application/pkcs10", "thermocam.csr", SOUP_STATUS_CREATED);
 }
 
+/* ---- the certificate store (802.1X): GET, POST /security/certificates,
+ * DELETE /security/certificates/{name} ---- */
+
+static void
+handle_store_list (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "certificates");
+  json_builder_add_value (b, tcd_certs_store_list (h->ctx->state_dir));
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  send_json (msg, SOUP_STATUS_OK, root);
+}
+
+/* {"name", "kind": "ca" | "client", "pem"} */
+static void
+handle_store_add (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+{
+  static const gchar *fields[] = { "name", "kind", "pem", NULL };
+  Who *who = who_of (msg);
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GList) members = NULL;
+  JsonObject *o;
+  const gchar *name, *kind, *pem;
+
+  if (!(body = read_body (msg)))
+    return;
+  if (!JSON_NODE_HOLDS_OBJECT (body)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", NULL, "expected a JSON object");
+    return;
+  }
+  o = json_node_get_object (body);
+  members = json_object_get_members (o);
+  for (GList *l = members; l; l = l->next) {
+    JsonNode *v = json_object_get_member (o, l->data);
+    if (!g_strv_contains (fields, l->data) || !JSON_NODE_HOLDS_VALUE (v)
+        || json_node_get_value_type (v) != G_TYPE_STRING) {
+      send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", l->data, "%s: %s",
+          (gchar *) l->data, g_strv_contains (fields, l->data) ? "a string" : "unknown field");
+      return;
+    }
+  }
+  name = tc_json_get_string (o, "name", "");
+  kind = tc_json_get_string (o, "kind", "");
+  pem = tc_json_get_string (o, "pem", "");
+  if (!tcd_certs_store_name_valid (name)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "name",
+        "name: 1 to 32 letters, digits, _ or - (first a letter or digit)");
+    return;
+  }
+  if (!g_str_equal (kind, "ca") && !g_str_equal (kind, "client")) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "kind", "kind: \"ca\" or \"client\"");
+    return;
+  }
+  if (!tcd_certs_store_add (h->ctx->state_dir, name, kind, pem, strlen (pem), &err)) {
+    send_gerror (msg, err, g_error_matches (err, TCD_CERTS_ERROR, TCD_CERTS_ERROR_EXISTS)
+        ? "name" : "pem", NULL);
+    return;
+  }
+  tcd_audit (h->ctx->security, "certificate", who->user, who->address,
+      "added the %s certificate %s to the store", kind, name);
+  {
+    g_autoptr (JsonNode) all = tcd_certs_store_list (h->ctx->state_dir);
+    JsonArray *a = json_node_get_array (all);
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+      JsonNode *e = json_array_get_element (a, i);
+      if (g_strcmp0 (tc_json_get_string (json_node_get_object (e), "name", ""), name) == 0) {
+        send_json (msg, SOUP_STATUS_CREATED, e);
+        return;
+      }
+    }
+  }
+  send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io", NULL, "stored, then not found");
+}
+
+static void
+handle_store_delete (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+{
+  const gchar *name = http_param (req, "name");
+  Who *who = who_of (msg);
+  g_autoptr (GError) err = NULL;
+  const gchar *refs[] = { "network.ieee8021x.ca_certificate",
+    "network.ieee8021x.client_certificate" };
+
+  /* what the 802.1X settings name stays (their checks found it there) */
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    if (g_strcmp0 (tcd_config_string (h->ctx->config, refs[i]), name) == 0) {
+      send_error (msg, SOUP_STATUS_CONFLICT, "in_use", refs[i],
+          "%s names it: change that first", refs[i]);
+      return;
+    }
+  if (!tcd_certs_store_remove (h->ctx->state_dir, name, &err)) {
+    send_gerror (msg, err, NULL, NULL);
+    return;
+  }
+  tcd_audit (h->ctx->security, "certificate", who->user, who->address,
+      "removed the certificate %s from the store", name);
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
 const TcdRoute tcd_http_certificate_routes[] = {
+  HTTP_ROUTE ("GET", "/security/certificates", TCD_LEVEL_OPERATOR, handle_store_list),
+  HTTP_ROUTE ("POST", "/security/certificates", TCD_LEVEL_OPERATOR, handle_store_add),
+  HTTP_ROUTE ("DELETE", "/security/certificates/{name}", TCD_LEVEL_OPERATOR,
+      handle_store_delete),
   HTTP_ROUTE ("GET", "/security/certificate", TCD_LEVEL_OPERATOR, handle_certificate_get),
   HTTP_ROUTE ("PUT", "/security/certificate", TCD_LEVEL_OPERATOR, handle_certificate_put),
   HTTP_ROUTE ("DELETE", "/security/certificate", TCD_LEVEL_OPERATOR, handle_certificate_delete),

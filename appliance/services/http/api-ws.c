@@ -677,9 +677,11 @@ same_origin (TcdHttp *h, SoupServerMessage *msg, const gchar *origin)
     return FALSE;
   op = g_uri_get_port (o) > 0 ? g_uri_get_port (o) : def;
   wp = g_uri_get_port (w) > 0 ? g_uri_get_port (w) : def;
-  /* on the WebSocket(s) port the page is the one of the HTTP(S) port */
+  /* on the WebSocket(s) port the page is the one of the HTTP(S) port (or
+   * of the server port, which serves it too) */
   if (op != wp && http_ws_only (msg))
-    wp = (gint) (is_tls (h, msg) ? h->tls_port : h->port);
+    wp = (gint) (is_tls (h, msg) ? h->tls_port
+        : h->srv_port && op == (gint) h->srv_port ? h->srv_port : h->port);
   return g_ascii_strcasecmp (g_uri_get_scheme (o), scheme) == 0
       && g_ascii_strcasecmp (g_uri_get_host (o), g_uri_get_host (w)) == 0 && op == wp;
 }
@@ -846,7 +848,37 @@ ws_max_backlog (TcdHttp *h)
   return most;
 }
 
+/* GET /live/endpoints: where the page opens its live socket (the
+ * WebSocket(s) ports while they listen, manual 9.2), readable by whoever may
+ * open it (GET /config/ports is an operator's) */
+static void
+handle_live_endpoints (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  const gchar *names[] = { "websocket", "websockets" };
+  guint ports[] = { h->ws_port, h->wss_port };
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "path");
+  json_builder_add_string_value (b, API "live/ws");
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree gchar *on = g_strdup_printf ("ports.%s_enabled", names[i]);
+    json_builder_set_member_name (b, names[i]);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "enabled");
+    json_builder_add_boolean_value (b, tcd_config_bool (h->ctx->config, on));
+    json_builder_set_member_name (b, "port");
+    json_builder_add_int_value (b, ports[i]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  send_json (msg, SOUP_STATUS_OK, root);
+}
+
 const TcdRoute tcd_http_ws_routes[] = {
   HTTP_ROUTE ("GET", "/live/ws", TCD_LEVEL_USER, handle_live_ws),
+  HTTP_ROUTE ("GET", "/live/endpoints", TCD_LEVEL_USER, handle_live_endpoints),
   HTTP_ROUTES_END
 };

@@ -68,6 +68,8 @@ struct _TcdHttp {
   TcdConns *conns;              /* HTTP and HTTPS connections: bounds, deadlines */
   TcdListener *service, *tls_service;
   TcdListener *ws_service, *wss_service;      /* the live view socket only (manual 9.2) */
+  TcdListener *srv_service;     /* the server port (manual 9.2): as the HTTP port */
+  guint srv_port;
   GSocket *keepalive[2];        /* see keep_alive () */
   gboolean keep_alive;          /* connections stay open after an answer */
   guint port, tls_port;

@@ -106,6 +106,8 @@ static const struct {
   { tcd_certs_error_quark, TCD_CERTS_ERROR_MISMATCH, SOUP_STATUS_BAD_REQUEST, "mismatch" },
   { tcd_certs_error_quark, TCD_CERTS_ERROR_NO_REQUEST, SOUP_STATUS_CONFLICT, "no_request" },
   { tcd_certs_error_quark, TCD_CERTS_ERROR_IO, SOUP_STATUS_INTERNAL_SERVER_ERROR, "io" },
+  { tcd_certs_error_quark, TCD_CERTS_ERROR_EXISTS, SOUP_STATUS_CONFLICT, "exists" },
+  { tcd_certs_error_quark, TCD_CERTS_ERROR_NOT_FOUND, SOUP_STATUS_NOT_FOUND, "not_found" },
   /* the configuration file's encryption */
   { tcd_crypt_error_quark, TCD_CRYPT_ERROR_FORMAT, SOUP_STATUS_BAD_REQUEST, "invalid" },
   { tcd_crypt_error_quark, TCD_CRYPT_ERROR_AUTH, SOUP_STATUS_BAD_REQUEST, "wrong_password" },

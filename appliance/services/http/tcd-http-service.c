@@ -48,6 +48,7 @@ start (gpointer self, const gchar *address, const guint *ports, GError **error)
   if (!tcd_http_listen (s->http, address, ports[0], ports[1], error))
     return FALSE;
   tcd_http_listen_ws (s->http, address, ports[2], ports[3]);
+  tcd_http_listen_server (s->http, address, ports[4]);
   return TRUE;
 }
 
@@ -82,6 +83,8 @@ get_port (gpointer self, guint i)
       return tcd_http_get_https_port (s->http);
     case 2:
       return tcd_http_get_ws_port (s->http);
+    case 4:
+      return tcd_http_get_server_port (s->http);
     default:
       return tcd_http_get_wss_port (s->http);
   }
@@ -112,7 +115,7 @@ destroy (gpointer self)
 
 const TcdServiceClass tcd_http_service = {
   .name = "http",
-  .ports = { "http", "https", "websocket", "websockets", NULL },
+  .ports = { "http", "https", "websocket", "websockets", "server", NULL },
   .port_help = {
     "HTTP port (0: a free one; default: the configuration's, 8080)",
     "HTTPS port when security.https is enabled (0: a free one; default: the "
@@ -121,6 +124,9 @@ const TcdServiceClass tcd_http_service = {
         "configuration's, 7681)",
     "WebSockets port: the live view socket over TLS while HTTPS is on (0: a free one; "
         "default: the configuration's, 7682)",
+    "Server port (manual 9.2: the port client software adds the camera by): the HTTP "
+        "API, ONVIF and the page as on the HTTP port (0: a free one; default: the "
+        "configuration's, 8000)",
   },
   .create = create,
   .start = start,

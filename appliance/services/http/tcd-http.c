@@ -205,6 +205,8 @@ tcd_http_stats (TcdHttp *h)
   json_builder_add_int_value (b, h->challenges);
   json_builder_set_member_name (b, "https_port");
   json_builder_add_int_value (b, h->tls_port);
+  json_builder_set_member_name (b, "server_port");
+  json_builder_add_int_value (b, h->srv_port);
   json_builder_set_member_name (b, "refused_connections");
   json_builder_add_int_value (b, h->refused);
   json_builder_set_member_name (b, "sessions");
@@ -743,6 +745,26 @@ tcd_http_listen_ws (TcdHttp *h, const gchar *address, guint ws_port, guint wss_p
   tcd_http_apply_ws (h);
 }
 
+void
+tcd_http_listen_server (TcdHttp *h, const gchar *address, guint port)
+{
+  g_autoptr (GError) err = NULL;
+
+  stop_service (&h->srv_service);
+  h->srv_port = 0;
+  if (!h->service)
+    return;
+  if (!(h->srv_service = listen_on (h, address && *address ? address : NULL, port,
+              &h->srv_port, &err)))
+    g_warning ("server port %u stays off: %s", port, err->message);
+}
+
+guint
+tcd_http_get_server_port (TcdHttp *h)
+{
+  return h->srv_port;
+}
+
 guint
 tcd_http_get_ws_port (TcdHttp *h)
 {
@@ -762,7 +784,8 @@ tcd_http_disconnect (TcdHttp *h)
   stop_service (&h->tls_service);
   stop_service (&h->ws_service);
   stop_service (&h->wss_service);
-  h->port = h->tls_port = h->ws_port = h->wss_port = 0;
+  stop_service (&h->srv_service);
+  h->port = h->tls_port = h->ws_port = h->wss_port = h->srv_port = 0;
 }
 
 guint

@@ -28,6 +28,13 @@ void     tcd_http_apply_ws (TcdHttp *h);
  * on must be free (else 400 at ports.websocket(s), nothing saved) */
 gboolean tcd_http_check_ws (JsonNode *doc, JsonNode *current, const TcdOrigin *origin,
                             gpointer user_data, GError **error);
+/* The server port (manual 9.2: the port the client software adds the
+ * device by): plain HTTP serving what the HTTP port serves (the API, ONVIF,
+ * the page, one router, authentication, IP filter and lock), so that
+ * software given the server port reaches the camera.  A port that cannot
+ * be bound stays off with a warning (0) */
+void     tcd_http_listen_server (TcdHttp *h, const gchar *address, guint port);
+guint    tcd_http_get_server_port (TcdHttp *h);
 guint    tcd_http_get_ws_port (TcdHttp *h);
 guint    tcd_http_get_wss_port (TcdHttp *h);
 guint    tcd_http_get_https_port (TcdHttp *h);   /* 0 while HTTPS is off */

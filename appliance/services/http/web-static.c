@@ -25,10 +25,11 @@
 
 /* the page's policy (the API's answers keep their stricter one, default-src
  * 'none': JSON and pictures run nothing) */
-#define WEB_CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
-  "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; " \
-  "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; " \
-  "frame-ancestors 'none'"
+#define WEB_CSP_HEAD "default-src 'self'; script-src 'self'; style-src 'self'; " \
+  "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'"
+#define WEB_CSP_TAIL "; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; " \
+  "form-action 'self'; frame-ancestors 'none'"
+#define WEB_CSP WEB_CSP_HEAD WEB_CSP_TAIL
 
 static const struct {
   const gchar *ext, *type;
@@ -169,13 +170,49 @@ web_files_count (WebFiles *w)
   return w ? g_hash_table_size (w->files) : 0;
 }
 
+/* The page's live socket may go to the WebSocket port (ws://, a page over
+ * HTTP) or the WebSockets port (wss://, over HTTPS) while it listens
+ * (manual 9.2, player.js): the policy lets it connect there, on the host
+ * the page was asked by (Host, without its port; checked so that nothing
+ * but a host name or address goes into the header) */
+static gchar *
+web_csp (TcdHttp *h, SoupServerMessage *msg)
+{
+  gboolean tls = is_tls (h, msg);
+  guint port = tls ? h->wss_port : h->ws_port;
+  const gchar *host = soup_message_headers_get_one (soup_server_message_get_request_headers
+      (msg), "Host");
+  g_autofree gchar *name = NULL;
+  gchar *end;
+
+  if (!port || !host || !*host || strlen (host) > 255)
+    return g_strdup (WEB_CSP);
+  for (const gchar *p = host; *p; p++)
+    if (!g_ascii_isalnum (*p) && !strchr ("-.:[]", *p))
+      return g_strdup (WEB_CSP);
+  name = g_strdup (host);
+  /* [v6]:port, [v6], name:port, name */
+  if (name[0] == '[') {
+    if (!(end = strchr (name, ']')))
+      return g_strdup (WEB_CSP);
+    end[1] = '\0';
+  } else if ((end = strchr (name, ':'))) {
+    *end = '\0';
+  }
+  if (!*name)
+    return g_strdup (WEB_CSP);
+  return g_strdup_printf (WEB_CSP_HEAD " %s://%s:%u" WEB_CSP_TAIL, tls ? "wss" : "ws", name,
+      port);
+}
+
 /* what every answer of the page carries */
 static void
-web_headers (SoupServerMessage *msg)
+web_headers (TcdHttp *h, SoupServerMessage *msg)
 {
   SoupMessageHeaders *r = soup_server_message_get_response_headers (msg);
+  g_autofree gchar *csp = web_csp (h, msg);
 
-  soup_message_headers_replace (r, "Content-Security-Policy", WEB_CSP);
+  soup_message_headers_replace (r, "Content-Security-Policy", csp);
   soup_message_headers_replace (r, "X-Content-Type-Options", "nosniff");
   soup_message_headers_replace (r, "X-Frame-Options", "DENY");
   soup_message_headers_replace (r, "Referrer-Policy", "no-referrer");
@@ -227,7 +264,7 @@ web_files_serve (TcdHttp *h, SoupServerMessage *msg, const gchar *path)
   const gchar *method = soup_server_message_get_method (msg);
   WebFile *f;
 
-  web_headers (msg);
+  web_headers (h, msg);
   if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
     method_not_allowed (msg, "GET, HEAD");
     return;

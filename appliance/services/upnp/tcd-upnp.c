@@ -235,7 +235,7 @@ static const struct {
   const gchar *name, *proto;
 } port_protos[] = {
   { "http", "TCP" }, { "https", "TCP" }, { "rtsp", "TCP" }, { "srtp", "TCP" },
-  { "modbus", "TCP" }, { "snmp", "UDP" },
+  { "modbus", "TCP" }, { "snmp", "UDP" }, { "server", "TCP" },
 };
 
 static const gchar *
