@@ -358,16 +358,49 @@ handle_picture_put (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
 }
 
+/* /config/{section}: the row says parameters; these sections say more.
+ * The serial ports' settings are the serial permission's; the network
+ * chapter (TCP/IP with DDNS, QoS, 802.1X and SSH; the ports; SNMP; UPnP;
+ * ONVIF with its own users) is read with parameters and changed by the
+ * administrator only: a change there can cut the camera off its network. */
+static const struct {
+  const gchar *section;
+  guint permission;
+  TcdLevel write_level;
+} section_needs[] = {
+  { "rs485", TCD_PERM_SERIAL, TCD_LEVEL_OPERATOR },
+  { "rs232", TCD_PERM_SERIAL, TCD_LEVEL_OPERATOR },
+  { "serial", TCD_PERM_SERIAL, TCD_LEVEL_OPERATOR },
+  { "network", TCD_PERM_PARAMETERS, TCD_LEVEL_ADMINISTRATOR },
+  { "ports", TCD_PERM_PARAMETERS, TCD_LEVEL_ADMINISTRATOR },
+  { "snmp", TCD_PERM_PARAMETERS, TCD_LEVEL_ADMINISTRATOR },
+  { "upnp", TCD_PERM_PARAMETERS, TCD_LEVEL_ADMINISTRATOR },
+  { "onvif", TCD_PERM_PARAMETERS, TCD_LEVEL_ADMINISTRATOR },
+};
+
+void
+http_config_section_needs (const gchar *method, const gchar *section, TcdLevel *level,
+    guint *permission)
+{
+  for (guint i = 0; section && i < G_N_ELEMENTS (section_needs); i++)
+    if (g_str_equal (section, section_needs[i].section)) {
+      *permission = section_needs[i].permission;
+      if (g_strcmp0 (method, "GET") != 0 && g_strcmp0 (method, "HEAD") != 0)
+        *level = MAX (*level, section_needs[i].write_level);
+      return;
+    }
+}
+
 const TcdRoute tcd_http_config_routes[] = {
-  HTTP_ROUTE ("GET", "/config", TCD_LEVEL_OPERATOR, handle_config_get_all),
-  HTTP_ROUTE ("GET", "/config/{section}", TCD_LEVEL_OPERATOR, handle_config_get),
-  HTTP_ROUTE ("PUT", "/config/{section}", TCD_LEVEL_OPERATOR, handle_config_put),
-  HTTP_ROUTE ("GET", "/rules", TCD_LEVEL_OPERATOR, handle_rules_list),
-  HTTP_ROUTE ("POST", "/rules", TCD_LEVEL_OPERATOR, handle_rule_create),
-  HTTP_ROUTE ("GET", "/rules/{id}", TCD_LEVEL_OPERATOR, handle_rule_get),
-  HTTP_ROUTE ("PUT", "/rules/{id}", TCD_LEVEL_OPERATOR, handle_rule_update),
-  HTTP_ROUTE ("DELETE", "/rules/{id}", TCD_LEVEL_OPERATOR, handle_rule_delete),
-  HTTP_ROUTE ("GET", "/osd/picture", TCD_LEVEL_OPERATOR, handle_picture_get),
-  HTTP_ROUTE ("PUT", "/osd/picture", TCD_LEVEL_OPERATOR, handle_picture_put),
+  HTTP_ROUTE_P ("GET", "/config", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get_all),
+  HTTP_ROUTE_P ("GET", "/config/{section}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/{section}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_put),
+  HTTP_ROUTE_P ("GET", "/rules", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rules_list),
+  HTTP_ROUTE_P ("POST", "/rules", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rule_create),
+  HTTP_ROUTE_P ("GET", "/rules/{id}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rule_get),
+  HTTP_ROUTE_P ("PUT", "/rules/{id}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rule_update),
+  HTTP_ROUTE_P ("DELETE", "/rules/{id}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rule_delete),
+  HTTP_ROUTE_P ("GET", "/osd/picture", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_picture_get),
+  HTTP_ROUTE_P ("PUT", "/osd/picture", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_picture_put),
   HTTP_ROUTES_END
 };

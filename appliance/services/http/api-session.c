@@ -143,8 +143,8 @@ handle_session_login (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_session_routes[] = {
-  HTTP_ROUTE ("GET", "/session", TCD_LEVEL_USER, handle_session_get),
-  HTTP_ROUTE ("POST", "/session", TCD_LEVEL_NONE, handle_session_login),
-  HTTP_ROUTE ("DELETE", "/session", TCD_LEVEL_USER, handle_session_delete),
+  HTTP_ROUTE_P ("GET", "/session", TCD_LEVEL_USER, TCD_PERM_NONE, handle_session_get),
+  HTTP_ROUTE_P ("POST", "/session", TCD_LEVEL_NONE, TCD_PERM_NONE, handle_session_login),
+  HTTP_ROUTE_P ("DELETE", "/session", TCD_LEVEL_USER, TCD_PERM_NONE, handle_session_delete),
   HTTP_ROUTES_END
 };

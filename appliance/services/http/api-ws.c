@@ -847,6 +847,6 @@ ws_max_backlog (TcdHttp *h)
 }
 
 const TcdRoute tcd_http_ws_routes[] = {
-  HTTP_ROUTE ("GET", "/live/ws", TCD_LEVEL_USER, handle_live_ws),
+  HTTP_ROUTE_P ("GET", "/live/ws", TCD_LEVEL_USER, TCD_PERM_LIVE_VIEW, handle_live_ws),
   HTTP_ROUTES_END
 };

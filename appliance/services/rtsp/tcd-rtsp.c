@@ -73,6 +73,7 @@ struct _TcdRtspAuth {
   TcdSecurity *security;
   TcdUsers *users;
   GstRTSPToken *token;
+  GstRTSPToken *no_view;        /* an account without live_view: known, may not watch */
 };
 
 G_DEFINE_TYPE (TcdRtspAuth, tcd_rtsp_auth, GST_TYPE_RTSP_AUTH)
@@ -124,6 +125,13 @@ tcd_rtsp_auth_authenticate (GstRTSPAuth *auth, GstRTSPContext *ctx)
       && (gst_rtsp_auth_get_supported_methods (auth) & GST_RTSP_AUTH_BASIC)
       && tcd_users_check_password (self->users, user, password))
     ctx->token = self->token;   /* borrowed, as the parent does */
+  /* manual 10.13.1: an account watches with the live view permission (the
+   * streams are live; there is no playback mount); one without it logged in
+   * right but is refused the media.  An ONVIF user (no account of its
+   * name) keeps what ONVIF gives it. */
+  if (ctx->token && user && tcd_users_get_level (self->users, user) != TCD_LEVEL_NONE
+      && !(tcd_users_get_permissions (self->users, user) & TCD_PERM_LIVE_VIEW))
+    ctx->token = self->no_view;
   if (ctx->token) {
     ClientInfo *info = g_object_get_data (G_OBJECT (ctx->client), CLIENT_INFO);
     if (info)
@@ -141,6 +149,7 @@ tcd_rtsp_auth_finalize (GObject *object)
 {
   TcdRtspAuth *self = TCD_RTSP_AUTH (object);
   gst_rtsp_token_unref (self->token);
+  gst_rtsp_token_unref (self->no_view);
   G_OBJECT_CLASS (tcd_rtsp_auth_parent_class)->finalize (object);
 }
 
@@ -156,6 +165,8 @@ tcd_rtsp_auth_init (TcdRtspAuth *self)
 {
   self->token = gst_rtsp_token_new (GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, ROLE,
       NULL);
+  self->no_view = gst_rtsp_token_new (GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING,
+      "no-live-view", NULL);
 }
 
 typedef struct _TcdRtspStream TcdRtspStream;
