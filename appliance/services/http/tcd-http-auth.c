@@ -15,7 +15,7 @@
  *     row in the route table (tcd-router.h), the one the dispatcher reads;
  *  6. the route's permission (manual 10.13.1: live_view, playback, ...),
  *     from the same row: an account without it gets 403, whatever its level
- *     (/config/{section}: the section's own, http_config_section_needs).
+ *     (a section with needs of its own has its own rows: api-config.c).
  * /metrics (api-metrics.c, outside the API) goes through the same gate at the
  * level user, answers 404 while metrics.enabled is off, and also takes the
  * read-only bearer token of metrics.token (good for /metrics only).
@@ -585,9 +585,6 @@ gate (TcdHttp *h, SoupServerMessage *msg)
       need_perm = TCD_PERM_NONE;
       need = TCD_LEVEL_ADMINISTRATOR;
     }
-    if (g_strcmp0 (route->pattern, "/config/{section}") == 0)
-      http_config_section_needs (method, tcd_route_match_param (route, "section"), &need,
-          &need_perm);
   }
   /* a connection accepted before the filter changed */
   if (!tcd_security_address_allowed_str (ctx->security, address)) {

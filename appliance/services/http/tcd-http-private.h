@@ -133,12 +133,6 @@ typedef void (*TcdHttpHandler) (TcdHttp *h, SoupServerMessage *msg, TcdHttpReque
   { (method), (pattern), (level), (TcdRouteHandler) (handler), TCD_ROUTE_UNSET }
 #define HTTP_ROUTES_END { NULL, NULL, 0, NULL, 0 }
 
-/* what /config/{section} needs beyond its row (api-config.c): a section's
- * own permission (alarm_outputs: alarm_output; rs485: serial) and, for the
- * network chapter's sections, the administrator to change them (issue 18:
- * a network change can cut the camera off); the gate reads it */
-void      http_config_section_needs (const gchar *method, const gchar *section,
-                                     TcdLevel *level, guint *permission);
 
 /* the value of the named segment {@name} of the route */
 #define http_param(req, name) tcd_route_match_param ((req)->match, (name))
