@@ -148,7 +148,7 @@ tcd_permissions_from_json (JsonNode *node, TcdLevel level, guint *out, GError **
     bits |= bit;
   }
   if (level == TCD_LEVEL_ADMINISTRATOR && bits != TCD_PERM_ALL) {
-    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED, "permissions",
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
         "permissions: the administrator holds every permission, always");
     return FALSE;
   }
@@ -707,7 +707,7 @@ tcd_users_modify_full (TcdUsers *u, const gchar *name, const gchar *password,
   }
   if (perms >= 0 && g_str_equal (name, "admin")) {
     if ((guint) perms != TCD_PERM_ALL) {
-      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_PROTECTED, "permissions",
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
           "permissions: the administrator holds every permission, always");
       return FALSE;
     }
