@@ -114,6 +114,33 @@ try {
   op1 = (await users(page)).find((u) => u.name === 'op1');
   ok(op1?.level === 'operator', 'its level changed on the page shows in GET /users', op1);
 
+  // remote permissions (manual 10.13.1): a checkbox each, greyed out where
+  // the level cannot hold it; what is ticked is what GET /users shows
+  ok(JSON.stringify(op1?.permissions) === JSON.stringify(['live_view', 'playback', 'parameters',
+    'log_status', 'maintenance', 'capture', 'alarm_output', 'serial']),
+  'an operator made a user and raised gets every permission (the level\'s defaults)', op1);
+  await page.click('#user-list tr[data-user="op1"] button.edit');
+  await page.waitForSelector('#user-form:not([hidden])');
+  const opBoxes = await page.$$eval('#uf-perms input', (bs) => bs.map((b) => [b.value, b.checked, b.disabled]));
+  ok(opBoxes.length === 8 && opBoxes.every(([, c, dis]) => c && !dis),
+    'an operator: eight permission boxes, all ticked and enabled', opBoxes);
+  await page.select('#uf-level', 'user');
+  const userBoxes = await page.$$eval('#uf-perms input', (bs) => bs.map((b) => [b.value, b.checked, b.disabled]));
+  ok(userBoxes.every(([v, c, dis]) => (v === 'live_view' ? c && !dis : !c && dis)),
+    'the level set to user: only live view enabled, the others off and greyed out', userBoxes);
+  await shot(page, 'maint-users-perms');
+  await page.select('#uf-level', 'operator');
+  for (const p of ['live_view', 'parameters', 'maintenance', 'serial'])
+    await page.click('#uf-perm-' + p);
+  await page.click('#uf-submit');
+  await waitFor(page, () => document.querySelector('#user-form').hidden);
+  op1 = (await users(page)).find((u) => u.name === 'op1');
+  ok(JSON.stringify(op1?.permissions) === JSON.stringify(['playback', 'log_status', 'capture', 'alarm_output']),
+    'the permissions unticked on the page are gone from GET /users', op1);
+  const cell = await page.$eval('#user-list tr[data-user="op1"] td.perms', (e) => e.textContent);
+  ok(/Recording and playback/.test(cell) && !/Live view/.test(cell),
+    'the list shows the account\'s permissions by name', cell);
+
   await page.click('#user-list tr[data-user="op1"] button.del');
   const delText = await answerDialog(page, false);
   ok((await users(page)).some((u) => u.name === 'op1') && /op1/.test(delText), 'a delete cancelled in its dialog keeps the user');
