@@ -225,7 +225,8 @@ t.ok(status(r) == 200 and csrf and setc and "HttpOnly" in setc[0]
      "login: a session cookie HttpOnly, SameSite=Strict, with an expiry", r)
 r = d.get("session", auth=False, extra=("-b", jar))
 t.ok(status(r) == 200 and r[1] == {"name": OP, "level": "operator", "session": True,
-                                    "csrf_token": csrf},
+                                    "csrf_token": csrf, "permissions": r[1].get("permissions")}
+     and len(r[1]["permissions"]) == 8,
      "the cookie authenticates (and GET /session tells the session's CSRF token again)", r)
 r = d.put("config/device", {"name": "by cookie"}, auth=False, extra=("-b", jar))
 t.ok(status(r) == 403 and code(r) == "csrf", "a change without X-CSRF-Token is refused", r)

@@ -432,6 +432,21 @@ try {
   'an operator sees logs, certificate and maintenance (reboot, restore), not the users, default, export, import', operLinks);
   await operCtx.close();
 
+  // ---- an operator with live view and log and status only (manual 10.13.1):
+  // the menu offers what its permissions open
+  await apiIn(page, 'POST', 'users', { name: 'oper2', password: OP_PW, level: 'operator',
+    permissions: ['live_view', 'log_status'] });
+  const oper2Ctx = await browser.createBrowserContext();
+  const oper2 = await openAs(oper2Ctx, 'oper2', OP_PW, '#/live');
+  const oper2Links = await oper2.$$eval('#nav a', (as) => as.filter((a) => !a.hidden).map((a) => a.getAttribute('href')));
+  const liveButtons = await oper2.$$eval('#capture, #record, #ffc, #rules-panel, #quick-panel', (es) => es.length);
+  ok(oper2Links.includes('#/live') && oper2Links.includes('#/logs')
+    && !['#/settings', '#/files', '#/certificate', '#/maintenance', '#/users'].some((l) => oper2Links.includes(l))
+    && liveButtons === 0,
+  'an operator with live view and log and status: the live view and the logs in the menu, no capture, record, FFC or rules',
+  { oper2Links, liveButtons });
+  await oper2Ctx.close();
+
   // ---- a user-level account: no menu entry, no page, and the API refuses too
   console_.expectRefusals = true;
   const viewerCtx = await browser.createBrowserContext();
