@@ -74,6 +74,10 @@ struct _TcdRtspAuth {
   TcdUsers *users;
   GstRTSPToken *token;
   GstRTSPToken *no_view;        /* an account without live_view: known, may not watch */
+  /* the names of the accounts without live_view, made on the main loop
+   * with this object (tcd_rtsp_set_users, at every change of the
+   * accounts) and only read by the clients' threads */
+  GHashTable *no_view_users;
 };
 
 G_DEFINE_TYPE (TcdRtspAuth, tcd_rtsp_auth, GST_TYPE_RTSP_AUTH)
@@ -129,8 +133,8 @@ tcd_rtsp_auth_authenticate (GstRTSPAuth *auth, GstRTSPContext *ctx)
    * streams are live; there is no playback mount); one without it logged in
    * right but is refused the media.  An ONVIF user (no account of its
    * name) keeps what ONVIF gives it. */
-  if (ctx->token && user && tcd_users_get_level (self->users, user) != TCD_LEVEL_NONE
-      && !(tcd_users_get_permissions (self->users, user) & TCD_PERM_LIVE_VIEW))
+  if (ctx->token && user && self->no_view_users
+      && g_hash_table_contains (self->no_view_users, user))
     ctx->token = self->no_view;
   if (ctx->token) {
     ClientInfo *info = g_object_get_data (G_OBJECT (ctx->client), CLIENT_INFO);
@@ -150,6 +154,7 @@ tcd_rtsp_auth_finalize (GObject *object)
   TcdRtspAuth *self = TCD_RTSP_AUTH (object);
   gst_rtsp_token_unref (self->token);
   gst_rtsp_token_unref (self->no_view);
+  g_clear_pointer (&self->no_view_users, g_hash_table_unref);
   G_OBJECT_CLASS (tcd_rtsp_auth_parent_class)->finalize (object);
 }
 
@@ -945,6 +950,17 @@ tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
   auth = g_object_new (TCD_TYPE_RTSP_AUTH, NULL);
   auth->security = r->security;
   auth->users = users;
+  if (htdigest) {
+    g_autoptr (JsonNode) list = tcd_users_list (users);
+    JsonArray *a = json_node_get_array (list);
+    auth->no_view_users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+      const gchar *name = json_object_get_string_member (json_array_get_object_element (a, i),
+          "name");
+      if (!(tcd_users_get_permissions (users, name) & TCD_PERM_LIVE_VIEW))
+        g_hash_table_add (auth->no_view_users, g_strdup (name));
+    }
+  }
   set_methods (r, GST_RTSP_AUTH (auth));
   gst_rtsp_auth_set_realm (GST_RTSP_AUTH (auth), TCD_REALM);
   /* the ONVIF users first: an account of the same name is the account */
