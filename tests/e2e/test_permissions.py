@@ -242,14 +242,38 @@ try:
     t.ok(line.startswith("RTSP/1.0 200"), "RTSP DESCRIBE: 200 with live view", line)
     for name in ("p_parameters", "u_none", "p_nothing"):
         line = rtsp_describe("main", name, PW)
-        t.ok(line.startswith("RTSP/1.0 4") and not line.startswith("RTSP/1.0 401"),
-             f"RTSP DESCRIBE as {name} (no live view): refused, not a login failure ({line})",
-             line)
+        t.ok(line.startswith("RTSP/1.0 403"),
+             f"RTSP DESCRIBE as {name} (no live view): 403, not a login failure ({line})", line)
     got, err = ffprobe(d.rtsp_url("main", user="viewer", password=PW), "tcp")
     t.ok(got is not None, "ffprobe plays rtsp://main as a user with live view", err)
     got, err = ffprobe(d.rtsp_url("Streaming/Channels/102", user="p_capture", password=PW),
                        "tcp")
     t.ok(got is None, "ffprobe refused for an operator without live view", got)
+
+    # an RTSP viewer whose account loses live view is cut off
+    d.post("users", {"name": "rtsp_viewer", "password": PW, "level": "operator",
+                     "permissions": ["live_view"]})
+    play = subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+                             "-i", d.rtsp_url("main", user="rtsp_viewer", password=PW),
+                             "-t", "60", "-f", "null", "-"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)
+        t.ok(play.poll() is None, "an RTSP viewer (ffmpeg over TCP) plays", play.poll())
+        start = time.time()
+        d.put("users/rtsp_viewer", {"permissions": ["parameters"]})
+        try:
+            play.wait(timeout=15)
+            t.ok(True, f"... and is cut off once its account loses live view "
+                 f"({time.time() - start:.1f} s)")
+        except subprocess.TimeoutExpired:
+            t.ok(False, "... and is cut off once its account loses live view")
+        line = rtsp_describe("main", "rtsp_viewer", PW)
+        t.ok(line.startswith("RTSP/1.0 403"), f"... and is refused from then on ({line})", line)
+    finally:
+        if play.poll() is None:
+            play.kill()
+        play.communicate()
 
     # ---- /metrics: log and status ----
     d.put("config/metrics", {"enabled": True})

@@ -58,6 +58,7 @@ GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
  * by the client's thread */
 typedef struct {
   gint authenticated;           /* atomic */
+  const gchar *user;            /* atomic: the account logged in (interned), or NULL */
 } ClientInfo;
 
 #define CLIENT_INFO "tcd-client-info"
@@ -74,10 +75,10 @@ struct _TcdRtspAuth {
   TcdUsers *users;
   GstRTSPToken *token;
   GstRTSPToken *no_view;        /* an account without live_view: known, may not watch */
-  /* the names of the accounts without live_view, made on the main loop
-   * with this object (tcd_rtsp_set_users, at every change of the
-   * accounts) and only read by the clients' threads */
-  GHashTable *no_view_users;
+  /* who may watch: the accounts with live_view and the ONVIF users, made
+   * on the main loop with this object (tcd_rtsp_set_users, at every change
+   * of the accounts) and only read by the clients' threads */
+  GHashTable *watchers;
 };
 
 G_DEFINE_TYPE (TcdRtspAuth, tcd_rtsp_auth, GST_TYPE_RTSP_AUTH)
@@ -131,16 +132,27 @@ tcd_rtsp_auth_authenticate (GstRTSPAuth *auth, GstRTSPContext *ctx)
     ctx->token = self->token;   /* borrowed, as the parent does */
   /* manual 10.13.1: an account watches with the live view permission (the
    * streams are live; there is no playback mount); one without it logged in
-   * right but is refused the media.  An ONVIF user (no account of its
-   * name) keeps what ONVIF gives it. */
-  if (ctx->token && user && self->no_view_users
-      && g_hash_table_contains (self->no_view_users, user))
+   * right but is refused the media: 403 here (the role of the token it
+   * would have has no access to a mount, for which gst-rtsp-server would
+   * answer 404), and this request ends (FALSE: the server sends nothing
+   * more).  An ONVIF user (no account of its name) keeps what ONVIF gives
+   * it. */
+  if (ctx->token && user && self->watchers && !g_hash_table_contains (self->watchers, user))
     ctx->token = self->no_view;
   if (ctx->token) {
     ClientInfo *info = g_object_get_data (G_OBJECT (ctx->client), CLIENT_INFO);
-    if (info)
+    if (info) {
       g_atomic_int_set (&info->authenticated, 1);
+      if (user)
+        g_atomic_pointer_set (&info->user, g_intern_string (user));
+    }
     tcd_security_login_succeeded (self->security, ip, "rtsp", user, FALSE);
+    if (ctx->token == self->no_view && ctx->response && ctx->request) {
+      gst_rtsp_message_init_response (ctx->response, GST_RTSP_STS_FORBIDDEN,
+          gst_rtsp_status_as_text (GST_RTSP_STS_FORBIDDEN), ctx->request);
+      gst_rtsp_client_send_message (ctx->client, ctx->session, ctx->response);
+      return FALSE;
+    }
   } else {
     /* once per request: a failed check answers 401 and ends the request */
     tcd_security_login_failed (self->security, ip, "rtsp", user);
@@ -154,7 +166,7 @@ tcd_rtsp_auth_finalize (GObject *object)
   TcdRtspAuth *self = TCD_RTSP_AUTH (object);
   gst_rtsp_token_unref (self->token);
   gst_rtsp_token_unref (self->no_view);
-  g_clear_pointer (&self->no_view_users, g_hash_table_unref);
+  g_clear_pointer (&self->watchers, g_hash_table_unref);
   G_OBJECT_CLASS (tcd_rtsp_auth_parent_class)->finalize (object);
 }
 
@@ -938,6 +950,24 @@ set_methods (TcdRtsp *r, GstRTSPAuth *auth)
       | (tcd_security_basic_allowed (r->security, "rtsp") ? GST_RTSP_AUTH_BASIC : 0));
 }
 
+/* a client whose account may no longer watch (its live view taken away, or
+ * deleted) is shut as the login timer shuts one: its socket, which the
+ * client's own thread sees go */
+static GstRTSPFilterResult
+close_no_view (GstRTSPServer *server, GstRTSPClient *client, gpointer user_data)
+{
+  GHashTable *watchers = user_data;
+  ClientInfo *info = g_object_get_data (G_OBJECT (client), CLIENT_INFO);
+  const gchar *user = info ? g_atomic_pointer_get (&info->user) : NULL;
+  GSocketConnection *conn = g_object_get_data (G_OBJECT (client), CLIENT_CONN);
+
+  if (user && !g_hash_table_contains (watchers, user) && conn) {
+    GST_INFO ("RTSP: %s may no longer watch: its connection is closed", user);
+    g_socket_shutdown (g_socket_connection_get_socket (conn), TRUE, TRUE, NULL);
+  }
+  return GST_RTSP_FILTER_KEEP;
+}
+
 void
 tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
 {
@@ -953,12 +983,22 @@ tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
   if (htdigest) {
     g_autoptr (JsonNode) list = tcd_users_list (users);
     JsonArray *a = json_node_get_array (list);
-    auth->no_view_users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    auth->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    if (r->extra) {
+      GHashTableIter it;
+      const gchar *name;
+      g_hash_table_iter_init (&it, r->extra);
+      while (g_hash_table_iter_next (&it, (gpointer *) &name, NULL))
+        g_hash_table_add (auth->watchers, g_strdup (name));
+    }
+    /* an account of an ONVIF user's name is the account */
     for (guint i = 0; i < json_array_get_length (a); i++) {
       const gchar *name = json_object_get_string_member (json_array_get_object_element (a, i),
           "name");
-      if (!(tcd_users_get_permissions (users, name) & TCD_PERM_LIVE_VIEW))
-        g_hash_table_add (auth->no_view_users, g_strdup (name));
+      if (tcd_users_get_permissions (users, name) & TCD_PERM_LIVE_VIEW)
+        g_hash_table_add (auth->watchers, g_strdup (name));
+      else
+        g_hash_table_remove (auth->watchers, name);
     }
   }
   set_methods (r, GST_RTSP_AUTH (auth));
@@ -974,6 +1014,9 @@ tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
   if (htdigest && !gst_rtsp_auth_parse_htdigest (GST_RTSP_AUTH (auth), htdigest, auth->token))
     g_warning ("RTSP: cannot read the users from %s: nobody may watch", htdigest);
   gst_rtsp_server_set_auth (r->server, GST_RTSP_AUTH (auth));
+  if (auth->watchers)
+    g_list_free_full (gst_rtsp_server_client_filter (r->server, close_no_view,
+            auth->watchers), g_object_unref);
   g_object_unref (auth);
 }
 
