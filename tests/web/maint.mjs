@@ -430,6 +430,18 @@ try {
     && await oper.$('#reboot') !== null
     && await oper.$('#factory, #export-form, #import-form') === null,
   'an operator sees logs, certificate and maintenance (reboot, restore), not the users, default, export, import', operLinks);
+  // the network chapter's settings: an operator reads them, only the administrator changes them
+  await go(oper, '#/settings/tcpip', 'form.set-part[data-section="network"]');
+  const net = await oper.$eval('form.set-part[data-section="network"]', (f) => ({
+    disabled: [...f.querySelectorAll('fieldset')].every((fs) => fs.disabled),
+    note: !!f.querySelector('.set-admin-only'), save: !!f.querySelector('button[type="submit"]'),
+  })).catch((e) => String(e));
+  ok(net.disabled && net.note && !net.save,
+    'an operator reads the TCP/IP settings, greyed out with a note, no Save', net);
+  await go(oper, '#/settings/device', 'form.set-part[data-section="device"]');
+  ok(await oper.$eval('form.set-part[data-section="device"]', (f) => !f.querySelector('.set-admin-only')
+    && [...f.querySelectorAll('fieldset')].every((fs) => !fs.disabled)).catch(() => false),
+  'the other settings stay the operator\'s');
   await operCtx.close();
 
   // ---- an operator with live view and log and status only (manual 10.13.1):
