@@ -115,6 +115,10 @@ try:
                              "permissions": bad})
         t.ok(status(r) == 400 and field(r) == "permissions",
              f"permissions {json.dumps(bad)}: 400 naming the field", r[:2])
+    r = d.post("users", {"name": "boss", "password": PW, "level": "administrator",
+                         "permissions": ["live_view"]})
+    t.ok(status(r) == 400 and field(r) == "level",
+         "a second administrator is refused for its level, permissions or not", r[:2])
     r = d.put("users/viewer", {"permissions": ["capture"]})
     t.ok(status(r) == 400 and field(r) == "permissions", "a user cannot be given capture", r[:2])
     t.ok(d.get("users/viewer")[1].get("permissions") == ["live_view"], "... nothing changed")

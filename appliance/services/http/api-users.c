@@ -49,16 +49,19 @@ take_permissions (JsonNode *body)
   return p;
 }
 
-/* the bits of @perms for @level (-1: not given), or FALSE with 400 sent */
+/* the bits of @perms for @level of the account @name (-1: not given, or a
+ * level the account cannot have: the level's own refusal follows), or FALSE
+ * with 400 sent */
 static gboolean
-permissions_of (SoupServerMessage *msg, JsonNode *perms, const gchar *level, gint *out)
+permissions_of (SoupServerMessage *msg, JsonNode *perms, const gchar *name, const gchar *level,
+    gint *out)
 {
   g_autoptr (GError) err = NULL;
   TcdLevel l = tcd_level_from_string (level);
   guint bits;
 
   *out = -1;
-  if (!perms)
+  if (!perms || (l == TCD_LEVEL_ADMINISTRATOR && g_strcmp0 (name, "admin") != 0))
     return TRUE;
   if (l == TCD_LEVEL_NONE) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "invalid", "level", "level: one of operator, user");
@@ -108,7 +111,7 @@ handle_user_add (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   perms_node = take_permissions (body);
   if (!(o = body_object (msg, body, fields)))
     return;
-  if (!permissions_of (msg, perms_node,
+  if (!permissions_of (msg, perms_node, member (o, "name"),
           member (o, "level") ? member (o, "level") : "user", &perms))
     return;
   if (!tcd_users_add_full (ctx->users, member (o, "name"), member (o, "password"),
@@ -223,7 +226,7 @@ handle_user_modify (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   }
   perms_before = tcd_users_get_permissions (ctx->users, name);
   level_changed = level && tcd_level_from_string (level) != tcd_users_get_level (ctx->users, name);
-  if (!permissions_of (msg, perms_node, level ? level
+  if (!permissions_of (msg, perms_node, name, level ? level
           : tcd_level_to_string (tcd_users_get_level (ctx->users, name)), &perms))
     return;
   /* one's own password: prove it is oneself, not a borrowed session */
