@@ -125,8 +125,10 @@ typedef void (*TcdHttpHandler) (TcdHttp *h, SoupServerMessage *msg, TcdHttpReque
 /* a row of a group's table: the level is a TcdLevel, the permission the
  * TcdPermission (manual 10.13) the account needs beside the level, or
  * TCD_PERM_NONE (any account of the level).  The gate checks both, before
- * the handler; HTTP_ROUTE (no permission said) is refused by the route
- * table's test (tests/e2e/test_permissions.py, --print-routes). */
+ * the handler.  A row of HTTP_ROUTE (no permission said) is the
+ * administrator's only, and test_openapi.py refuses it (--print-routes shows
+ * its permission "unset"); tests/e2e/test_permissions.py asks every row as an
+ * account of each single permission. */
 #define HTTP_ROUTE_P(method, pattern, level, permission, handler) \
   { (method), (pattern), (level), (TcdRouteHandler) (handler), (permission) }
 #define HTTP_ROUTE(method, pattern, level, handler) \
