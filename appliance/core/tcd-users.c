@@ -29,6 +29,7 @@
 typedef struct {
   gchar *name, *level, *salt, *hash, *ha1;
   guint iterations;
+  guint perms;                  /* TcdPermission bits (users.json "permissions") */
   /* the last password that passed the slow check, as an HMAC under a key
    * that lives only in this process: Basic authentication sends the password
    * with every request, and 200k PBKDF2 rounds each time would be a denial
@@ -59,6 +60,134 @@ tcd_level_from_string (const gchar *s)
     if (g_strcmp0 (s, level_names[i]) == 0)
       return i;
   return TCD_LEVEL_NONE;
+}
+
+static const gchar *perm_names[TCD_PERM_COUNT] = {
+  "live_view", "playback", "parameters", "log_status", "maintenance", "capture",
+  "alarm_output", "serial"
+};
+
+const gchar *
+tcd_permission_to_string (guint permission)
+{
+  for (guint i = 0; i < TCD_PERM_COUNT; i++)
+    if (permission == (1u << i))
+      return perm_names[i];
+  return NULL;
+}
+
+guint
+tcd_permission_from_string (const gchar *s)
+{
+  for (guint i = 0; s && i < TCD_PERM_COUNT; i++)
+    if (g_str_equal (s, perm_names[i]))
+      return 1u << i;
+  return TCD_PERM_NONE;
+}
+
+/* manual 10.13.1: a user may view live video (and change its own password,
+ * which needs no permission); an operator may hold everything but the
+ * accounts (which are the administrator's by level, not a permission) */
+guint
+tcd_level_permissions_allowed (TcdLevel level)
+{
+  switch (level) {
+    case TCD_LEVEL_USER:
+      return TCD_PERM_LIVE_VIEW;
+    case TCD_LEVEL_OPERATOR:
+    case TCD_LEVEL_ADMINISTRATOR:
+      return TCD_PERM_ALL;
+    default:
+      return TCD_PERM_NONE;
+  }
+}
+
+/* an operator made before permissions existed could do all an operator
+ * could: it keeps that (and a new one starts there too) */
+guint
+tcd_level_permissions_default (TcdLevel level)
+{
+  return tcd_level_permissions_allowed (level);
+}
+
+gboolean
+tcd_permissions_from_json (JsonNode *node, TcdLevel level, guint *out, GError **error)
+{
+  JsonArray *a = node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  guint bits = 0, allowed = tcd_level_permissions_allowed (level);
+
+  if (!a || json_array_get_length (a) > TCD_PERM_COUNT) {
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
+        "permissions: a list of at most %d names", TCD_PERM_COUNT);
+    return FALSE;
+  }
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonNode *e = json_array_get_element (a, i);
+    const gchar *name = JSON_NODE_HOLDS_VALUE (e)
+        && json_node_get_value_type (e) == G_TYPE_STRING ? json_node_get_string (e) : NULL;
+    guint bit = tcd_permission_from_string (name);
+
+    if (!bit) {
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
+          "permissions: '%s' is not one of live_view, playback, parameters, log_status, "
+          "maintenance, capture, alarm_output, serial", name ? name : "(not a string)");
+      return FALSE;
+    }
+    if (bits & bit) {
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
+          "permissions: %s twice", name);
+      return FALSE;
+    }
+    if (!(allowed & bit)) {
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
+          "permissions: a%s %s cannot hold %s%s", level == TCD_LEVEL_OPERATOR ? "n" : "",
+          tcd_level_to_string (level), name,
+          level == TCD_LEVEL_USER ? " (a user may hold live_view only)" : "");
+      return FALSE;
+    }
+    bits |= bit;
+  }
+  if (level == TCD_LEVEL_ADMINISTRATOR && bits != TCD_PERM_ALL) {
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
+        "permissions: the administrator holds every permission, always");
+    return FALSE;
+  }
+  *out = bits;
+  return TRUE;
+}
+
+JsonNode *
+tcd_permissions_to_json (guint permissions)
+{
+  JsonArray *a = json_array_new ();
+  JsonNode *n = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < TCD_PERM_COUNT; i++)
+    if (permissions & (1u << i))
+      json_array_add_string_element (a, perm_names[i]);
+  json_node_take_array (n, a);
+  return n;
+}
+
+/* the stored "permissions" of an account record: missing (a file from
+ * before permissions) or not a list, the level's defaults; names the level
+ * cannot hold or unknown are dropped */
+static guint
+perms_of_record (JsonObject *o, const gchar *level)
+{
+  TcdLevel l = tcd_level_from_string (level);
+  JsonNode *n = o ? json_object_get_member (o, "permissions") : NULL;
+  JsonArray *a = n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+  guint bits = 0;
+
+  if (!a)
+    return tcd_level_permissions_default (l);
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonNode *e = json_array_get_element (a, i);
+    if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
+      bits |= tcd_permission_from_string (json_node_get_string (e));
+  }
+  return bits & tcd_level_permissions_allowed (l);
 }
 
 static void
@@ -125,6 +254,7 @@ load (TcdUsers *u)
     x->hash = g_strdup (tc_json_get_string (o, "pbkdf2_sha256", ""));
     x->ha1 = g_strdup (tc_json_get_string (o, "digest_ha1", ""));
     x->iterations = tc_json_get_int (o, "iterations", PBKDF2_ITERATIONS);
+    x->perms = perms_of_record (o, x->level);
     g_ptr_array_add (u->users, x);
   }
 }
@@ -152,6 +282,8 @@ users_to_node (TcdUsers *u)
     json_builder_add_string_value (b, x->hash);
     json_builder_set_member_name (b, "digest_ha1");
     json_builder_add_string_value (b, x->ha1);
+    json_builder_set_member_name (b, "permissions");
+    json_builder_add_value (b, tcd_permissions_to_json (x->perms));
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -278,6 +410,7 @@ tcd_users_activate (TcdUsers *u, const gchar *password, GError **error)
   x->iterations = PBKDF2_ITERATIONS;
   x->hash = pbkdf2 (password, x->salt, x->iterations);
   x->ha1 = digest_ha1 (x->name, u->realm, password);
+  x->perms = TCD_PERM_ALL;
   g_ptr_array_add (u->users, x);
   if (!save (u, error)) {
     g_ptr_array_set_size (u->users, 0);
@@ -362,6 +495,17 @@ tcd_users_get_level (TcdUsers *u, const gchar *name)
 }
 
 guint
+tcd_users_get_permissions (TcdUsers *u, const gchar *name)
+{
+  TcdLevel level = tcd_users_get_level (u, name);
+  User *x = find (u, name);
+
+  if (level == TCD_LEVEL_ADMINISTRATOR)
+    return TCD_PERM_ALL;
+  return x ? x->perms & tcd_level_permissions_allowed (level) : TCD_PERM_NONE;
+}
+
+guint
 tcd_users_generation (TcdUsers *u)
 {
   return u->generation;
@@ -379,6 +523,8 @@ tcd_users_list (TcdUsers *u)
     json_object_set_string_member (o, "name", x->name);
     json_object_set_string_member (o, "level",
         tcd_level_to_string (tcd_users_get_level (u, x->name)));
+    json_object_set_member (o, "permissions",
+        tcd_permissions_to_json (tcd_users_get_permissions (u, x->name)));
     json_array_add_object_element (a, o);
   }
   json_node_take_array (n, a);
@@ -469,13 +615,39 @@ user_copy (const User *x)
   return c;
 }
 
+/* @perms (bits, or -1: the level's defaults) that @level may hold */
+static gboolean
+perms_ok (const gchar *level, gint perms, GError **error)
+{
+  TcdLevel l = tcd_level_from_string (level);
+  guint extra;
+
+  if (perms < 0)
+    return TRUE;
+  if ((extra = (guint) perms & ~tcd_level_permissions_allowed (l))) {
+    tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
+        "permissions: a%s %s cannot hold %s", l == TCD_LEVEL_OPERATOR ? "n" : "",
+        tcd_level_to_string (l), tcd_permission_to_string (extra & -extra)
+        ? tcd_permission_to_string (extra & -extra) : "an unknown permission");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 tcd_users_add (TcdUsers *u, const gchar *name, const gchar *password, const gchar *level,
     GError **error)
 {
+  return tcd_users_add_full (u, name, password, level, -1, error);
+}
+
+gboolean
+tcd_users_add_full (TcdUsers *u, const gchar *name, const gchar *password,
+    const gchar *level, gint perms, GError **error)
+{
   User *x;
 
-  if (!name_ok (name, error) || !level_ok (level, error))
+  if (!name_ok (name, error) || !level_ok (level, error) || !perms_ok (level, perms, error))
     return FALSE;
   if (find (u, name)) {
     tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_EXISTS, "name",
@@ -492,6 +664,8 @@ tcd_users_add (TcdUsers *u, const gchar *name, const gchar *password, const gcha
   x = g_new0 (User, 1);
   x->name = g_strdup (name);
   x->level = g_strdup (level);
+  x->perms = perms >= 0 ? (guint) perms
+      : tcd_level_permissions_default (tcd_level_from_string (level));
   set_password (u, x, password);
   g_ptr_array_add (u->users, x);
   if (!save (u, error)) {
@@ -506,7 +680,15 @@ gboolean
 tcd_users_modify (TcdUsers *u, const gchar *name, const gchar *password, const gchar *level,
     GError **error)
 {
+  return tcd_users_modify_full (u, name, password, level, -1, error);
+}
+
+gboolean
+tcd_users_modify_full (TcdUsers *u, const gchar *name, const gchar *password,
+    const gchar *level, gint perms, GError **error)
+{
   User *x = find (u, name), *old;
+  gboolean level_changes;
   guint i;
 
   if (!x) {
@@ -523,14 +705,28 @@ tcd_users_modify (TcdUsers *u, const gchar *name, const gchar *password, const g
       return FALSE;
     }
   }
-  if ((level && !level_ok (level, error)) || (password && !password_ok (name, password, error)))
+  if (perms >= 0 && g_str_equal (name, "admin")) {
+    if ((guint) perms != TCD_PERM_ALL) {
+      tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, "permissions",
+          "permissions: the administrator holds every permission, always");
+      return FALSE;
+    }
+    perms = -1;
+  }
+  if ((level && !level_ok (level, error)) || (password && !password_ok (name, password, error))
+      || !perms_ok (level ? level : x->level, perms, error))
     return FALSE;
+  level_changes = level && !g_str_equal (level, x->level);
   /* change a copy; the old record comes back if the file cannot be written */
   old = user_copy (x);
   if (level) {
     g_free (x->level);
     x->level = g_strdup (level);
   }
+  if (perms >= 0)
+    x->perms = (guint) perms;
+  else if (level_changes)
+    x->perms = tcd_level_permissions_default (tcd_level_from_string (level));
   if (password)
     set_password (u, x, password);
   if (!save (u, error)) {
@@ -633,6 +829,18 @@ tcd_users_import_check (TcdUsers *u, JsonNode *node, GError **error)
           "accounts are operator or user", i, name);
       return FALSE;
     }
+    /* permissions: an export from before them has none (the defaults) */
+    if (json_object_has_member (o, "permissions")) {
+      guint bits;
+      g_autoptr (GError) perr = NULL;
+      if (!tcd_permissions_from_json (json_object_get_member (o, "permissions"),
+              tcd_level_from_string (level), &bits, &perr)) {
+        g_autofree gchar *field = g_strdup_printf ("users[%u].permissions", i);
+        tcd_set_error_field (error, TCD_USERS_ERROR, TCD_USERS_ERROR_INVALID, field,
+            "users[%u].%s", i, perr->message);
+        return FALSE;
+      }
+    }
     g_hash_table_add (seen, (gpointer) name);
     admin |= g_str_equal (name, "admin");
   }
@@ -664,6 +872,7 @@ tcd_users_import (TcdUsers *u, JsonNode *node, GError **error)
     x->hash = g_strdup (tc_json_get_string (o, "pbkdf2_sha256", NULL));
     x->ha1 = g_strdup (tc_json_get_string (o, "digest_ha1", NULL));
     x->iterations = tc_json_get_int (o, "iterations", 0);
+    x->perms = perms_of_record (o, x->level);
     g_ptr_array_add (u->users, x);
   }
   if (!save (u, error)) {

@@ -37,6 +37,41 @@ typedef enum {
 
 #define TCD_USERS_MAX 32        /* admin + 31 */
 
+/* Remote permissions (manual 10.13.1), one bit each; their stable names are
+ * those of tcd_permission_to_string ("live_view", "playback", ...).  Every
+ * HTTP route, RTSP mount and write names the one it needs (NONE: any account
+ * of the route's level).  A user may hold only live view; an operator any;
+ * the administrator holds all, always. */
+typedef enum {
+  TCD_PERM_NONE = 0,
+  TCD_PERM_LIVE_VIEW = 1 << 0,          /* live view: MJPEG, WebSocket, SSE, RTSP live */
+  TCD_PERM_PLAYBACK = 1 << 1,           /* recording and playback */
+  TCD_PERM_PARAMETERS = 1 << 2,         /* parameter settings */
+  TCD_PERM_LOG_STATUS = 1 << 3,         /* log and status */
+  TCD_PERM_MAINTENANCE = 1 << 4,        /* upgrade and maintenance */
+  TCD_PERM_CAPTURE = 1 << 5,            /* capture */
+  TCD_PERM_ALARM_OUTPUT = 1 << 6,       /* alarm output control */
+  TCD_PERM_SERIAL = 1 << 7,             /* serial port */
+} TcdPermission;
+
+#define TCD_PERM_COUNT 8
+#define TCD_PERM_ALL ((1u << TCD_PERM_COUNT) - 1)
+
+/* the name of one bit, or NULL */
+const gchar *tcd_permission_to_string (guint permission);
+/* one bit, or TCD_PERM_NONE for an unknown name */
+guint        tcd_permission_from_string (const gchar *s);
+/* what a level may hold, and what a new account of it holds */
+guint        tcd_level_permissions_allowed (TcdLevel level);
+guint        tcd_level_permissions_default (TcdLevel level);
+/* a JSON array of permission names -> bits; a refusal names the field
+ * "permissions" (not an array of strings, an unknown name, one twice, or
+ * one that @level cannot hold), *@out untouched */
+gboolean     tcd_permissions_from_json (JsonNode *node, TcdLevel level, guint *out,
+                                        GError **error);
+/* bits -> a JSON array of their names (in the order of the enum) */
+JsonNode    *tcd_permissions_to_json (guint permissions);
+
 const gchar *tcd_level_to_string (TcdLevel level);
 TcdLevel     tcd_level_from_string (const gchar *s);   /* NONE when unknown */
 
@@ -56,7 +91,10 @@ gboolean     tcd_users_check_password (TcdUsers *u, const gchar *name, const gch
 const gchar *tcd_users_htdigest_path (TcdUsers *u);
 /* The level of a user, TCD_LEVEL_NONE when there is no such user */
 TcdLevel     tcd_users_get_level (TcdUsers *u, const gchar *name);
-/* [{"name", "level"}] (never a hash) */
+/* The permissions of a user (bits), 0 when there is no such user; the
+ * administrator's are all */
+guint        tcd_users_get_permissions (TcdUsers *u, const gchar *name);
+/* [{"name", "level", "permissions"}] (never a hash) */
 JsonNode    *tcd_users_list (TcdUsers *u);
 /* Adds an operator or user (the name: 1..32 of A-Z a-z 0-9 . _ -) */
 gboolean     tcd_users_add (TcdUsers *u, const gchar *name, const gchar *password,
@@ -64,6 +102,14 @@ gboolean     tcd_users_add (TcdUsers *u, const gchar *name, const gchar *passwor
 /* Changes the password and/or the level (NULL: unchanged) */
 gboolean     tcd_users_modify (TcdUsers *u, const gchar *name, const gchar *password,
                                const gchar *level, GError **error);
+/* The same with permissions: @permissions bits, or -1 for the level's
+ * defaults (add) / unchanged, or the new level's defaults when the level
+ * changes (modify); refused (field "permissions", nothing changed) where the
+ * level cannot hold one */
+gboolean     tcd_users_add_full (TcdUsers *u, const gchar *name, const gchar *password,
+                                 const gchar *level, gint permissions, GError **error);
+gboolean     tcd_users_modify_full (TcdUsers *u, const gchar *name, const gchar *password,
+                                    const gchar *level, gint permissions, GError **error);
 gboolean     tcd_users_delete (TcdUsers *u, const gchar *name, GError **error);
 /* The stored accounts (hashes and HA1, for the encrypted configuration
  * export) and their replacement from such an export (checked whole first) */

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "tcd-users.h"
 #include "tcd-error.h"
@@ -152,6 +153,102 @@ test_old_file (Fixture *f, gconstpointer data)
   tcd_users_free (v);
 }
 
+/* remote permissions (manual 10.13.1): the levels' defaults and limits,
+ * refusals naming the field with nothing changed, a level change, the file,
+ * a users.json from before permissions, an import */
+static void
+test_permissions (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *path = g_build_filename (f->dir, "users.json", NULL);
+  g_autofree gchar *text = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autoptr (JsonNode) names = NULL, bad = NULL;
+  g_autoptr (GRegex) re = NULL;
+  g_autofree gchar *old = NULL;
+  guint bits = 0;
+  TcdUsers *v;
+
+  /* every name is a bit and back */
+  for (guint i = 0; i < TCD_PERM_COUNT; i++)
+    g_assert_cmpuint (tcd_permission_from_string (tcd_permission_to_string (1u << i)), ==,
+        1u << i);
+  g_assert_cmpuint (tcd_permission_from_string ("ptz"), ==, TCD_PERM_NONE);
+  /* defaults: admin all, an operator all it may hold, a user live view */
+  g_assert_cmpuint (tcd_users_get_permissions (f->u, "admin"), ==, TCD_PERM_ALL);
+  g_assert_cmpuint (tcd_users_get_permissions (f->u, "op"), ==, TCD_PERM_ALL);
+  g_assert_true (tcd_users_add (f->u, "viewer", "View-Pass33", "user", NULL));
+  g_assert_cmpuint (tcd_users_get_permissions (f->u, "viewer"), ==, TCD_PERM_LIVE_VIEW);
+  g_assert_cmpuint (tcd_users_get_permissions (f->u, "nobody"), ==, TCD_PERM_NONE);
+  /* a user can hold live view only: refused, naming the field, nothing made */
+  g_assert_false (tcd_users_add_full (f->u, "v2", "View-Pass34", "user",
+          TCD_PERM_LIVE_VIEW | TCD_PERM_PLAYBACK, &err));
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "permissions");
+  g_assert_nonnull (strstr (err->message, "playback"));
+  g_clear_error (&err);
+  g_assert_cmpint (tcd_users_get_level (f->u, "v2"), ==, TCD_LEVEL_NONE);
+  g_assert_true (tcd_users_add_full (f->u, "v2", "View-Pass34", "user", 0, NULL));
+  g_assert_cmpuint (tcd_users_get_permissions (f->u, "v2"), ==, TCD_PERM_NONE);
+  /* the same through the JSON of the API */
+  names = parse ("[\"live_view\", \"parameters\"]");
+  g_assert_false (tcd_permissions_from_json (names, TCD_LEVEL_USER, &bits, &err));
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "permissions");
+  g_clear_error (&err);
+  g_assert_true (tcd_permissions_from_json (names, TCD_LEVEL_OPERATOR, &bits, NULL));
+  g_assert_cmpuint (bits, ==, TCD_PERM_LIVE_VIEW | TCD_PERM_PARAMETERS);
+  bad = parse ("[\"live_view\", \"live_view\"]");
+  g_assert_false (tcd_permissions_from_json (bad, TCD_LEVEL_OPERATOR, &bits, &err));
+  g_clear_error (&err);
+  g_assert_false (tcd_permissions_from_json (names, TCD_LEVEL_ADMINISTRATOR, &bits, &err));
+  g_clear_error (&err);
+  /* an operator: any set; a modify that the level refuses changes nothing */
+  g_assert_true (tcd_users_modify_full (f->u, "op", NULL, NULL, TCD_PERM_CAPTURE, NULL));
+  g_assert_cmpuint (tcd_users_get_permissions (f->u, "op"), ==, TCD_PERM_CAPTURE);
+  g_assert_false (tcd_users_modify_full (f->u, "op", NULL, "user", TCD_PERM_CAPTURE, &err));
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "permissions");
+  g_clear_error (&err);
+  g_assert_cmpint (tcd_users_get_level (f->u, "op"), ==, TCD_LEVEL_OPERATOR);
+  g_assert_cmpuint (tcd_users_get_permissions (f->u, "op"), ==, TCD_PERM_CAPTURE);
+  /* a level change without permissions: the new level's defaults */
+  g_assert_true (tcd_users_modify_full (f->u, "op", NULL, "user", -1, NULL));
+  g_assert_cmpuint (tcd_users_get_permissions (f->u, "op"), ==, TCD_PERM_LIVE_VIEW);
+  g_assert_true (tcd_users_modify_full (f->u, "op", NULL, "operator", TCD_PERM_SERIAL, NULL));
+  /* the administrator's are fixed */
+  g_assert_false (tcd_users_modify_full (f->u, "admin", NULL, NULL, TCD_PERM_LIVE_VIEW, &err));
+  g_assert_cmpstr (tcd_error_get_field (err), ==, "permissions");
+  g_clear_error (&err);
+  g_assert_true (tcd_users_modify_full (f->u, "admin", NULL, NULL, TCD_PERM_ALL, NULL));
+  /* kept in the file */
+  v = tcd_users_new (f->dir, "thermocam");
+  g_assert_cmpuint (tcd_users_get_permissions (v, "op"), ==, TCD_PERM_SERIAL);
+  g_assert_cmpuint (tcd_users_get_permissions (v, "v2"), ==, TCD_PERM_NONE);
+  tcd_users_free (v);
+  /* a file from before permissions: each account gets its level's defaults */
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  re = g_regex_new (",?\\s*\"permissions\"\\s*:\\s*\\[[^\\]]*\\]", 0, 0, NULL);
+  old = g_regex_replace_literal (re, text, -1, 0, "", 0, NULL);
+  g_assert_null (strstr (old, "permissions"));
+  g_assert_true (g_file_set_contents (path, old, -1, NULL));
+  v = tcd_users_new (f->dir, "thermocam");
+  g_assert_cmpuint (tcd_users_get_permissions (v, "op"), ==, TCD_PERM_ALL);
+  g_assert_cmpuint (tcd_users_get_permissions (v, "v2"), ==, TCD_PERM_LIVE_VIEW);
+  g_assert_cmpuint (tcd_users_get_permissions (v, "admin"), ==, TCD_PERM_ALL);
+  {
+    /* and an export of it imports (a missing list is the defaults), one
+     * with a permission the level cannot hold is refused, naming it */
+    g_autoptr (JsonNode) exp = tcd_users_export (v);
+    g_autofree gchar *etext = json_to_string (exp, FALSE);
+    g_autoptr (GString) e2 = g_string_new (etext);
+    g_autoptr (JsonNode) wrong = NULL;
+    g_assert_true (tcd_users_import_check (v, exp, NULL));
+    g_assert_cmpuint (g_string_replace (e2, "\"permissions\":[\"live_view\"]",
+            "\"permissions\":[\"maintenance\"]", 0), ==, 2);
+    wrong = parse (e2->str);
+    g_assert_false (tcd_users_import_check (v, wrong, &err));
+    g_assert_nonnull (strstr (tcd_error_get_field (err), "].permissions"));
+  }
+  tcd_users_free (v);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -161,5 +258,6 @@ main (int argc, char **argv)
       teardown);
   g_test_add ("/users/import", Fixture, NULL, setup, test_import, teardown);
   g_test_add ("/users/old-file", Fixture, NULL, setup, test_old_file, teardown);
+  g_test_add ("/users/permissions", Fixture, NULL, setup, test_permissions, teardown);
   return g_test_run ();
 }

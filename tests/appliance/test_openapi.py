@@ -38,6 +38,12 @@ SOUP_STATUS = {
 # the values of x-permission and of the route table's levels, in the order of
 # TcdLevel (tcd-users.h)
 LEVELS = ("none", "user", "operator", "administrator")
+# the remote permissions (manual 10.13.1; TcdPermission, tcd-users.h) a route
+# needs beside its level (x-remote-permission), "none": the level alone
+PERMISSIONS = ("none", "live_view", "playback", "parameters", "log_status", "maintenance",
+               "capture", "alarm_output", "serial")
+# (METHOD, path) -> permission, from --print-routes
+ROUTE_PERMISSIONS = {}
 
 
 class Fail(Exception):
@@ -59,8 +65,9 @@ def daemon_routes(exe):
     routes = json.loads(out.stdout)
     check(isinstance(routes, list), "--print-routes does not print a list")
     for r in routes:
-        check(isinstance(r, dict) and set(r) == {"method", "path", "level"},
-              "a route is not {method, path, level}: %r" % (r,))
+        check(isinstance(r, dict) and set(r) == {"method", "path", "level", "permission"},
+              "a route is not {method, path, level, permission}: %r" % (r,))
+        ROUTE_PERMISSIONS[(r["method"], r["path"])] = r["permission"]
     return [(r["method"], r["path"], r["level"]) for r in routes]
 
 
@@ -478,6 +485,39 @@ def main():
             if row and op.get("x-permission") != row[2]:
                 bad.append("%s %s: x-permission %s, the route table says %s" % (
                     method.upper(), path, op.get("x-permission"), row[2]))
+        check(not bad, "; ".join(bad))
+
+    @add("every route names its permission (HTTP_ROUTE_P), one of %s" % ", ".join(PERMISSIONS))
+    def _():
+        need_routes()
+        bad = ["%s %s: %s" % (m, p, v) for (m, p), v in sorted(ROUTE_PERMISSIONS.items())
+               if v not in PERMISSIONS]
+        check(not bad, "rows without a permission (HTTP_ROUTE: say it with HTTP_ROUTE_P) or "
+              "an unknown one: %s" % "; ".join(bad))
+        # a user can hold live view only (manual 10.13.1): a route of level user
+        # needs live_view or nothing
+        bad = ["%s %s" % r[:2] for r in routes
+               if r[2] in ("none", "user") and ROUTE_PERMISSIONS[r[:2]] not in ("none", "live_view")]
+        check(not bad, "routes a user reaches that need a permission a user cannot hold: %s" % bad)
+        for perm in PERMISSIONS[1:]:
+            if perm != "serial" or any(v == "serial" for v in ROUTE_PERMISSIONS.values()):
+                check(any(v == perm for v in ROUTE_PERMISSIONS.values()),
+                      "no route needs %s" % perm)
+
+    @add("the x-remote-permission of every operation is its route's permission")
+    def _():
+        need_doc()
+        need_routes()
+        bad = []
+        for path, method, op in ops:
+            row, _ = route_of(method, path)
+            if not row:
+                continue
+            full = prefix + "/" + "/".join(row[1]) if row[1] else prefix
+            want = ROUTE_PERMISSIONS.get((row[0], full))
+            if op.get("x-remote-permission") != want:
+                bad.append("%s %s: x-remote-permission %s, the route table says %s" % (
+                    method.upper(), path, op.get("x-remote-permission"), want))
         check(not bad, "; ".join(bad))
 
     @add("the /config/{section} paths are exactly the sections of config.schema.json")

@@ -90,7 +90,8 @@ t.ok(d.wait_frames() is not None, "frames flow")
 
 # ---- accounts (manual 10.13) ----
 r = d.post("users", {"name": OP, "password": OP_PW, "level": "operator"})
-t.ok(status(r) == 201 and r[1] == {"name": OP, "level": "operator"}
+t.ok(status(r) == 201 and {k: v for k, v in r[1].items() if k != "permissions"}
+     == {"name": OP, "level": "operator"}
      and f"Location: /api/v1/users/{OP}" in r[2], "admin adds an operator (201, Location)", r)
 r = d.post("users", {"name": VW, "password": VW_PW, "level": "user"})
 t.ok(status(r) == 201, "admin adds a user", r)
@@ -106,8 +107,8 @@ r = d.curl("DELETE", "users/admin")
 t.ok(status(r) == 409 and code(r) == "protected", "the administrator cannot be deleted", r)
 r = d.get("users")
 t.ok(status(r) == 200 and [u["name"] for u in r[1]] == ["admin", OP, VW]
-     and all(set(u) == {"name", "level"} for u in r[1]),
-     "the list shows names and levels, never a hash", r)
+     and all(set(u) == {"name", "level", "permissions"} for u in r[1]),
+     "the list shows names, levels and permissions, never a hash", r)
 
 # ---- the permission matrix: every documented route and method ----
 api = yaml.safe_load(open(os.path.join(ROOT, "schemas", "openapi.yaml")))
@@ -224,7 +225,8 @@ t.ok(status(r) == 200 and csrf and setc and "HttpOnly" in setc[0]
      "login: a session cookie HttpOnly, SameSite=Strict, with an expiry", r)
 r = d.get("session", auth=False, extra=("-b", jar))
 t.ok(status(r) == 200 and r[1] == {"name": OP, "level": "operator", "session": True,
-                                    "csrf_token": csrf},
+                                    "csrf_token": csrf, "permissions": r[1].get("permissions")}
+     and len(r[1]["permissions"]) == 8,
      "the cookie authenticates (and GET /session tells the session's CSRF token again)", r)
 r = d.put("config/device", {"name": "by cookie"}, auth=False, extra=("-b", jar))
 t.ok(status(r) == 403 and code(r) == "csrf", "a change without X-CSRF-Token is refused", r)

@@ -114,6 +114,33 @@ try {
   op1 = (await users(page)).find((u) => u.name === 'op1');
   ok(op1?.level === 'operator', 'its level changed on the page shows in GET /users', op1);
 
+  // remote permissions (manual 10.13.1): a checkbox each, greyed out where
+  // the level cannot hold it; what is ticked is what GET /users shows
+  ok(JSON.stringify(op1?.permissions) === JSON.stringify(['live_view', 'playback', 'parameters',
+    'log_status', 'maintenance', 'capture', 'alarm_output', 'serial']),
+  'an operator made a user and raised gets every permission (the level\'s defaults)', op1);
+  await page.click('#user-list tr[data-user="op1"] button.edit');
+  await page.waitForSelector('#user-form:not([hidden])');
+  const opBoxes = await page.$$eval('#uf-perms input', (bs) => bs.map((b) => [b.value, b.checked, b.disabled]));
+  ok(opBoxes.length === 8 && opBoxes.every(([, c, dis]) => c && !dis),
+    'an operator: eight permission boxes, all ticked and enabled', opBoxes);
+  await page.select('#uf-level', 'user');
+  const userBoxes = await page.$$eval('#uf-perms input', (bs) => bs.map((b) => [b.value, b.checked, b.disabled]));
+  ok(userBoxes.every(([v, c, dis]) => (v === 'live_view' ? c && !dis : !c && dis)),
+    'the level set to user: only live view enabled, the others off and greyed out', userBoxes);
+  await shot(page, 'maint-users-perms');
+  await page.select('#uf-level', 'operator');
+  for (const p of ['live_view', 'parameters', 'maintenance', 'serial'])
+    await page.click('#uf-perm-' + p);
+  await page.click('#uf-submit');
+  await waitFor(page, () => document.querySelector('#user-form').hidden);
+  op1 = (await users(page)).find((u) => u.name === 'op1');
+  ok(JSON.stringify(op1?.permissions) === JSON.stringify(['playback', 'log_status', 'capture', 'alarm_output']),
+    'the permissions unticked on the page are gone from GET /users', op1);
+  const cell = await page.$eval('#user-list tr[data-user="op1"] td.perms', (e) => e.textContent);
+  ok(/Recording and playback/.test(cell) && !/Live view/.test(cell),
+    'the list shows the account\'s permissions by name', cell);
+
   await page.click('#user-list tr[data-user="op1"] button.del');
   const delText = await answerDialog(page, false);
   ok((await users(page)).some((u) => u.name === 'op1') && /op1/.test(delText), 'a delete cancelled in its dialog keeps the user');
@@ -403,7 +430,34 @@ try {
     && await oper.$('#reboot') !== null
     && await oper.$('#factory, #export-form, #import-form') === null,
   'an operator sees logs, certificate and maintenance (reboot, restore), not the users, default, export, import', operLinks);
+  // the network chapter's settings: an operator reads them, only the administrator changes them
+  await go(oper, '#/settings/tcpip', 'form.set-part[data-section="network"]');
+  const net = await oper.$eval('form.set-part[data-section="network"]', (f) => ({
+    disabled: [...f.querySelectorAll('fieldset')].every((fs) => fs.disabled),
+    note: !!f.querySelector('.set-admin-only'), save: !!f.querySelector('button[type="submit"]'),
+  })).catch((e) => String(e));
+  ok(net.disabled && net.note && !net.save,
+    'an operator reads the TCP/IP settings, greyed out with a note, no Save', net);
+  await go(oper, '#/settings/device', 'form.set-part[data-section="device"]');
+  ok(await oper.$eval('form.set-part[data-section="device"]', (f) => !f.querySelector('.set-admin-only')
+    && [...f.querySelectorAll('fieldset')].every((fs) => !fs.disabled)).catch(() => false),
+  'the other settings stay the operator\'s');
   await operCtx.close();
+
+  // ---- an operator with live view and log and status only (manual 10.13.1):
+  // the menu offers what its permissions open
+  await apiIn(page, 'POST', 'users', { name: 'oper2', password: OP_PW, level: 'operator',
+    permissions: ['live_view', 'log_status'] });
+  const oper2Ctx = await browser.createBrowserContext();
+  const oper2 = await openAs(oper2Ctx, 'oper2', OP_PW, '#/live');
+  const oper2Links = await oper2.$$eval('#nav a', (as) => as.filter((a) => !a.hidden).map((a) => a.getAttribute('href')));
+  const liveButtons = await oper2.$$eval('#capture, #record, #ffc, #rules-panel, #quick-panel', (es) => es.length);
+  ok(oper2Links.includes('#/live') && oper2Links.includes('#/logs')
+    && !['#/settings', '#/files', '#/certificate', '#/maintenance', '#/users'].some((l) => oper2Links.includes(l))
+    && liveButtons === 0,
+  'an operator with live view and log and status: the live view and the logs in the menu, no capture, record, FFC or rules',
+  { oper2Links, liveButtons });
+  await oper2Ctx.close();
 
   // ---- a user-level account: no menu entry, no page, and the API refuses too
   console_.expectRefusals = true;

@@ -145,7 +145,7 @@ export function renderLogin(view, { notice, loggedIn }) {
     try {
       const s = await api('POST', 'session', { name: name.value, password: pw.value }, { quiet: true });
       setCsrf(s.csrf_token);
-      await loggedIn({ name: s.name, level: s.level });
+      await loggedIn({ name: s.name, level: s.level, permissions: s.permissions });
     } catch (e) {
       submit.disabled = false;
       pw.value = '';

@@ -10,7 +10,7 @@ import { RulePanel } from './rulepanel.js';
 import { QuickSettings } from './quick.js';
 import { EventStream, AlarmPanel } from './events.js';
 import { Zoom } from './zoom.js';
-import { levelAllows, pruneByLevel } from './level.js';
+import { levelAllows, permissionAllows, pruneByLevel } from './level.js';
 import { DpcPanel } from './dpc.js';
 
 // radiometric frames a second: while the pointer is over the picture (the
@@ -31,6 +31,8 @@ export function renderLive(view, { device }) {
   const cursor = $('cursor-temp'), status = $('live-status'), zoomBtn = $('zoom');
   const rulerMax = $('ruler-max'), rulerMin = $('ruler-min'), rulerBar = $('ruler-bar'), toolHint = $('tool-hint');
   const operator = levelAllows('operator');
+  // the rules and quick settings are parameter settings (manual 10.13.1)
+  const parameters = operator && permissionAllows('parameters');
   const sensor = device?.sensor || { width: 640, height: 512 };
   let prefs = {};
   try {
@@ -219,7 +221,7 @@ export function renderLive(view, { device }) {
     }
   });
   if (operator) {
-    $('capture').addEventListener('click', async () => {
+    $('capture')?.addEventListener('click', async () => {
       try {
         const r = await api('POST', 'captures', { format: 'rjpeg' });
         info(t('live.captureDone', { name: r.name }));
@@ -234,8 +236,9 @@ export function renderLive(view, { device }) {
       rec.textContent = t(rec.dataset.i18n);
       rec.classList.toggle('recording', !!s.recording);
     };
-    api('GET', 'recording').then(showRec).catch(() => {});
-    rec.addEventListener('click', async () => {
+    if (rec)
+      api('GET', 'recording').then(showRec).catch(() => {});
+    rec?.addEventListener('click', async () => {
       try {
         const on = rec.getAttribute('aria-pressed') === 'true';
         showRec(await api('POST', on ? 'recording/stop' : 'recording/start'));
@@ -243,7 +246,7 @@ export function renderLive(view, { device }) {
         error(e);
       }
     });
-    $('ffc').addEventListener('click', async () => {
+    $('ffc')?.addEventListener('click', async () => {
       try {
         const r = await api('POST', 'system/ffc');
         info(r && r.correcting === false ? t('live.ffcLater', { s: r.retry_after_s ?? '' }) : t('live.ffcDone'));
@@ -265,7 +268,7 @@ export function renderLive(view, { device }) {
       zoomBtn.setAttribute('aria-pressed', false);
     }
   }
-  if (operator) {
+  if (parameters) {
     layer = new RuleLayer(zoomer, $('overlay'), {
       select: (rule) => panel.edit(rule),
       changed: () => { panel.renderList(); panel.renderComparisons(); },

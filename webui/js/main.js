@@ -7,7 +7,7 @@ import { renderLive } from './live.js';
 import { renderFiles } from './files.js';
 import { renderTrends } from './trends.js';
 import { flash } from './ui.js';
-import { setLevel, levelAllows } from './level.js';
+import { setLevel, levelAllows, permissionAllows } from './level.js';
 import { guarded } from './maint-common.js';
 import { renderUsers } from './maint-users.js';
 import { renderCert } from './maint-cert.js';
@@ -29,7 +29,7 @@ async function loadSession() {
   try {
     const s = await api('GET', 'session', undefined, { quiet: true });
     state.activated = true;
-    state.session = { name: s.name, level: s.level };
+    state.session = { name: s.name, level: s.level, permissions: s.permissions };
     if (s.csrf_token)
       setCsrf(s.csrf_token);
   } catch (e) {
@@ -59,9 +59,9 @@ function showFrame() {
     document.getElementById('user-level').textContent = t('level.' + s.level);
   }
   document.body.dataset.level = s ? s.level : '';
-  setLevel(s?.level);
+  setLevel(s?.level, s?.permissions);
   for (const a of document.querySelectorAll('#nav [data-level]'))
-    a.hidden = !levelAllows(a.dataset.level);
+    a.hidden = !levelAllows(a.dataset.level) || !permissionAllows(a.dataset.permission);
 }
 
 // the maintenance page ended the session (import) or the device's state (default)

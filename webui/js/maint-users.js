@@ -1,5 +1,6 @@
 // Users and their levels (manual 10.13): the list, add, edit (level,
-// password), delete; the password rule of 2.2 shown and checked as typed.
+// password, remote permissions: a checkbox each, greyed out where the level
+// cannot hold it, as the API refuses it), delete; the password rule of 2.2 shown and checked as typed.
 // admin is protected as the API protects it (core/tcd-users.c): its level
 // stays, it is not deleted, and its own password needs the current one.
 import { api } from './api.js';
@@ -10,6 +11,11 @@ import { pageFrom, confirmDialog, showError } from './maint-common.js';
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,32}$/;
 const STRENGTH = ['', 'strength.weak', 'strength.medium', 'strength.strong'];
+// the remote permissions (manual 10.13.1), in the API's order, and what each
+// level may hold (core/tcd-users.c): a user live view only, an operator any
+export const PERMS = ['live_view', 'playback', 'parameters', 'log_status', 'maintenance',
+  'capture', 'alarm_output', 'serial'];
+const ALLOWED = { user: ['live_view'], operator: PERMS, administrator: PERMS };
 
 // the strength meter of the activation page on @input, shown in @bar/@text
 export function strengthMeter(input, bar, text, name = () => '') {
@@ -54,6 +60,8 @@ export function renderUsers(view, { session }) {
       return h('tr', { dataset: { user: u.name } },
         h('td', {}, u.name, u.name === session?.name ? ' ' + t('users.you') : ''),
         h('td', { class: 'lvl' }, t('level.' + u.level)),
+        h('td', { class: 'perms' }, (u.permissions || []).length
+          ? u.permissions.map((p) => t('perm.' + p)).join(', ') : t('users.permsNone')),
         h('td', { class: 'mt-row-buttons' },
           h('button', { type: 'button', class: 'edit', onclick: () => open(u),
             'aria-label': t('users.editOf', { name: u.name }) }, t('users.edit')),
@@ -61,6 +69,20 @@ export function renderUsers(view, { session }) {
             'aria-label': t('users.deleteOf', { name: u.name }) }, t('users.delete'))));
     }));
   }
+
+  const boxes = [...form.querySelectorAll('input[name="perm"]')];
+  // the boxes the level may hold enabled, the others off and greyed out;
+  // @checked: the names to tick (a level's defaults: all it may hold)
+  function setPerms(level, checked) {
+    const allowed = ALLOWED[level] || [];
+    for (const b of boxes) {
+      const ok = allowed.includes(b.value) && level !== 'administrator';
+      b.disabled = !ok;
+      b.checked = allowed.includes(b.value) && (checked ? checked.includes(b.value) : true);
+      b.closest('label').classList.toggle('disabled', !allowed.includes(b.value));
+    }
+  }
+  el.level.addEventListener('change', () => setPerms(el.level.value, null));
 
   function open(u) {
     editing = u;
@@ -73,6 +95,7 @@ export function renderUsers(view, { session }) {
     // admin's level is not to be changed: not offered
     el.level.closest('label').hidden = admin;
     el.level.value = u && !admin ? u.level : 'user';
+    setPerms(admin ? 'administrator' : el.level.value, u ? u.permissions || [] : null);
     // one's own password: the current one proves it is oneself
     page.querySelector('#uf-old-row').hidden = !(u && u.name === session?.name);
     page.querySelector('#uf-pw-label').textContent = t(u ? 'users.newPassword' : 'users.password');
@@ -122,12 +145,17 @@ export function renderUsers(view, { session }) {
     const body = {};
     if (pw)
       body.password = pw;
+    const perms = boxes.filter((b) => b.checked && !b.disabled).map((b) => b.value);
     if (!editing) {
       body.name = name;
       body.level = el.level.value;
+      body.permissions = perms;
     } else {
       if (editing.name !== 'admin' && el.level.value !== editing.level)
         body.level = el.level.value;
+      if (editing.name !== 'admin' && (body.level
+          || perms.join() !== PERMS.filter((p) => (editing.permissions || []).includes(p)).join()))
+        body.permissions = perms;
       if (pw && editing.name === session?.name)
         body.old_password = el.old_password.value;
       if (!Object.keys(body).length)

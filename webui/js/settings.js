@@ -5,6 +5,11 @@ import { api } from './api.js';
 import { t } from './i18n.js';
 import { h } from './ui.js';
 import { levelAllows } from './level.js';
+
+// the network chapter's sections: read by an operator, changed by the
+// administrator only (the API's routes say the same: a change there can cut
+// the camera off its network)
+const ADMIN_SECTIONS = ['network', 'ports', 'snmp', 'upnp', 'onvif'];
 import { Form, loadSchema, label, fieldLabel, resolve, schemaAt, getAt, clone } from './form.js';
 import { CHAPTERS, PAGES } from './settings-pages.js';
 import { EXTRAS, FIELD_EXTRAS, PART_EXTRAS } from './settings-extras.js';
@@ -114,6 +119,12 @@ async function part(root, p, forms) {
   }
   if (p.note)
     el.append(h('p', { class: 'hint' }, t(p.note), ' ', h('a', { href: '#/settings/schedules' }, pageTitle('schedules'))));
+  if (ADMIN_SECTIONS.includes(p.section) && !levelAllows('administrator')) {
+    for (const fs of el.querySelectorAll('fieldset'))
+      fs.disabled = true;
+    el.prepend(h('p', { class: 'hint set-admin-only', role: 'note' }, t('set.adminOnly')));
+    return el;
+  }
   const bar = form.bar();
   if (p.test)
     bar.append(...EXTRAS.test(form, p.test));

@@ -157,7 +157,7 @@ about_device_members (TcdHttp *h, JsonBuilder *b)
 }
 
 const TcdRoute tcd_http_about_routes[] = {
-  HTTP_ROUTE ("GET", "/materials", TCD_LEVEL_USER, handle_materials),
-  HTTP_ROUTE ("GET", "/system/licenses", TCD_LEVEL_USER, handle_licenses),
+  HTTP_ROUTE_P ("GET", "/materials", TCD_LEVEL_USER, TCD_PERM_NONE, handle_materials),
+  HTTP_ROUTE_P ("GET", "/system/licenses", TCD_LEVEL_USER, TCD_PERM_NONE, handle_licenses),
   HTTP_ROUTES_END
 };

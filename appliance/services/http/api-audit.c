@@ -332,9 +332,9 @@ handle_audit_export (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 /* an export carries the accounts' hashes, an import replaces them: the
  * administrator's (manual 10.13) */
 const TcdRoute tcd_http_audit_routes[] = {
-  HTTP_ROUTE ("GET", "/system/audit-log", TCD_LEVEL_OPERATOR, handle_audit),
-  HTTP_ROUTE ("GET", "/system/audit-log/export", TCD_LEVEL_OPERATOR, handle_audit_export),
-  HTTP_ROUTE ("POST", "/system/config-export", TCD_LEVEL_ADMINISTRATOR, handle_export),
-  HTTP_ROUTE ("POST", "/system/config-import", TCD_LEVEL_ADMINISTRATOR, handle_import),
+  HTTP_ROUTE_P ("GET", "/system/audit-log", TCD_LEVEL_OPERATOR, TCD_PERM_LOG_STATUS, handle_audit),
+  HTTP_ROUTE_P ("GET", "/system/audit-log/export", TCD_LEVEL_OPERATOR, TCD_PERM_LOG_STATUS, handle_audit_export),
+  HTTP_ROUTE_P ("POST", "/system/config-export", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_MAINTENANCE, handle_export),
+  HTTP_ROUTE_P ("POST", "/system/config-import", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_MAINTENANCE, handle_import),
   HTTP_ROUTES_END
 };

@@ -295,17 +295,19 @@ handle_store_delete (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_certificate_routes[] = {
-  HTTP_ROUTE ("GET", "/security/certificates", TCD_LEVEL_OPERATOR, handle_store_list),
-  HTTP_ROUTE ("POST", "/security/certificates", TCD_LEVEL_OPERATOR, handle_store_add),
-  HTTP_ROUTE ("DELETE", "/security/certificates/{name}", TCD_LEVEL_OPERATOR,
+  HTTP_ROUTE_P ("GET", "/security/certificates", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
+      handle_store_list),
+  HTTP_ROUTE_P ("POST", "/security/certificates", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
+      handle_store_add),
+  HTTP_ROUTE_P ("DELETE", "/security/certificates/{name}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
       handle_store_delete),
-  HTTP_ROUTE ("GET", "/security/certificate", TCD_LEVEL_OPERATOR, handle_certificate_get),
-  HTTP_ROUTE ("PUT", "/security/certificate", TCD_LEVEL_OPERATOR, handle_certificate_put),
-  HTTP_ROUTE ("DELETE", "/security/certificate", TCD_LEVEL_OPERATOR, handle_certificate_delete),
-  HTTP_ROUTE ("POST", "/security/certificate/self-signed", TCD_LEVEL_OPERATOR,
+  HTTP_ROUTE_P ("GET", "/security/certificate", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_certificate_get),
+  HTTP_ROUTE_P ("PUT", "/security/certificate", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_certificate_put),
+  HTTP_ROUTE_P ("DELETE", "/security/certificate", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_certificate_delete),
+  HTTP_ROUTE_P ("POST", "/security/certificate/self-signed", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
       handle_self_signed),
-  HTTP_ROUTE ("GET", "/security/certificate/request", TCD_LEVEL_OPERATOR, handle_request_get),
-  HTTP_ROUTE ("POST", "/security/certificate/request", TCD_LEVEL_OPERATOR,
+  HTTP_ROUTE_P ("GET", "/security/certificate/request", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_request_get),
+  HTTP_ROUTE_P ("POST", "/security/certificate/request", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
       handle_request_create),
   HTTP_ROUTES_END
 };

@@ -73,7 +73,9 @@ send_section (TcdHttp *h, SoupServerMessage *msg, const gchar *section)
 static const gchar *
 section_of (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 {
-  const gchar *section = http_param (req, "section");
+  /* {section}, or the last segment of a section's own row */
+  const gchar *section = http_param (req, "section") ? http_param (req, "section")
+      : req->match->n_segments ? req->match->segments[req->match->n_segments - 1] : NULL;
 
   if (!tcd_config_has_section (h->ctx->config, section)) {
     send_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "section",
@@ -359,15 +361,32 @@ handle_picture_put (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_config_routes[] = {
-  HTTP_ROUTE ("GET", "/config", TCD_LEVEL_OPERATOR, handle_config_get_all),
-  HTTP_ROUTE ("GET", "/config/{section}", TCD_LEVEL_OPERATOR, handle_config_get),
-  HTTP_ROUTE ("PUT", "/config/{section}", TCD_LEVEL_OPERATOR, handle_config_put),
-  HTTP_ROUTE ("GET", "/rules", TCD_LEVEL_OPERATOR, handle_rules_list),
-  HTTP_ROUTE ("POST", "/rules", TCD_LEVEL_OPERATOR, handle_rule_create),
-  HTTP_ROUTE ("GET", "/rules/{id}", TCD_LEVEL_OPERATOR, handle_rule_get),
-  HTTP_ROUTE ("PUT", "/rules/{id}", TCD_LEVEL_OPERATOR, handle_rule_update),
-  HTTP_ROUTE ("DELETE", "/rules/{id}", TCD_LEVEL_OPERATOR, handle_rule_delete),
-  HTTP_ROUTE ("GET", "/osd/picture", TCD_LEVEL_OPERATOR, handle_picture_get),
-  HTTP_ROUTE ("PUT", "/osd/picture", TCD_LEVEL_OPERATOR, handle_picture_put),
+  HTTP_ROUTE_P ("GET", "/config", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get_all),
+  HTTP_ROUTE_P ("GET", "/config/{section}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/{section}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_put),
+  /* sections that need more than the rows above (a literal path wins over
+   * {section}): the serial port's settings are the serial permission's; the
+   * network chapter (TCP/IP with DDNS, QoS, 802.1X and SSH; the ports; SNMP;
+   * UPnP; ONVIF with its own users) is read with parameters and changed by
+   * the administrator only: a change there can cut the camera off (issue 18) */
+  HTTP_ROUTE_P ("GET", "/config/rs485", TCD_LEVEL_OPERATOR, TCD_PERM_SERIAL, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/rs485", TCD_LEVEL_OPERATOR, TCD_PERM_SERIAL, handle_config_put),
+  HTTP_ROUTE_P ("GET", "/config/network", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/network", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_PARAMETERS, handle_config_put),
+  HTTP_ROUTE_P ("GET", "/config/ports", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/ports", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_PARAMETERS, handle_config_put),
+  HTTP_ROUTE_P ("GET", "/config/snmp", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/snmp", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_PARAMETERS, handle_config_put),
+  HTTP_ROUTE_P ("GET", "/config/upnp", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/upnp", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_PARAMETERS, handle_config_put),
+  HTTP_ROUTE_P ("GET", "/config/onvif", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/onvif", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_PARAMETERS, handle_config_put),
+  HTTP_ROUTE_P ("GET", "/rules", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rules_list),
+  HTTP_ROUTE_P ("POST", "/rules", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rule_create),
+  HTTP_ROUTE_P ("GET", "/rules/{id}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rule_get),
+  HTTP_ROUTE_P ("PUT", "/rules/{id}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rule_update),
+  HTTP_ROUTE_P ("DELETE", "/rules/{id}", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_rule_delete),
+  HTTP_ROUTE_P ("GET", "/osd/picture", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_picture_get),
+  HTTP_ROUTE_P ("PUT", "/osd/picture", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_picture_put),
   HTTP_ROUTES_END
 };

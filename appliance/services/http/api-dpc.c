@@ -133,11 +133,17 @@ handle_background (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_dpc_routes[] = {
-  HTTP_ROUTE ("GET", "/image/dpc", TCD_LEVEL_OPERATOR, handle_dpc_get),
-  HTTP_ROUTE ("POST", "/image/dpc/add", TCD_LEVEL_OPERATOR, handle_dpc_add),
-  HTTP_ROUTE ("POST", "/image/dpc/remove", TCD_LEVEL_OPERATOR, handle_dpc_remove),
-  HTTP_ROUTE ("POST", "/image/dpc/correct", TCD_LEVEL_OPERATOR, handle_dpc_correct),
-  HTTP_ROUTE ("POST", "/image/dpc/cancel", TCD_LEVEL_OPERATOR, handle_dpc_cancel),
-  HTTP_ROUTE ("POST", "/system/background-correction", TCD_LEVEL_OPERATOR, handle_background),
+  HTTP_ROUTE_P ("GET", "/image/dpc", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
+      handle_dpc_get),
+  HTTP_ROUTE_P ("POST", "/image/dpc/add", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
+      handle_dpc_add),
+  HTTP_ROUTE_P ("POST", "/image/dpc/remove", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
+      handle_dpc_remove),
+  HTTP_ROUTE_P ("POST", "/image/dpc/correct", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
+      handle_dpc_correct),
+  HTTP_ROUTE_P ("POST", "/image/dpc/cancel", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
+      handle_dpc_cancel),
+  HTTP_ROUTE_P ("POST", "/system/background-correction", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS,
+      handle_background),
   HTTP_ROUTES_END
 };

@@ -269,16 +269,16 @@ handle_record_stop (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_files_routes[] = {
-  HTTP_ROUTE ("GET", "/captures", TCD_LEVEL_OPERATOR, handle_captures_list),
-  HTTP_ROUTE ("POST", "/captures", TCD_LEVEL_OPERATOR, handle_capture_take),
-  HTTP_ROUTE ("GET", "/captures/{name}", TCD_LEVEL_OPERATOR, handle_capture_get),
-  HTTP_ROUTE ("GET", "/captures/{name}/thumbnail", TCD_LEVEL_OPERATOR, handle_capture_thumbnail),
-  HTTP_ROUTE ("DELETE", "/captures/{name}", TCD_LEVEL_OPERATOR, handle_capture_delete),
-  HTTP_ROUTE ("GET", "/recording", TCD_LEVEL_OPERATOR, handle_record_status),
-  HTTP_ROUTE ("POST", "/recording/start", TCD_LEVEL_OPERATOR, handle_record_start),
-  HTTP_ROUTE ("POST", "/recording/stop", TCD_LEVEL_OPERATOR, handle_record_stop),
-  HTTP_ROUTE ("GET", "/recordings", TCD_LEVEL_OPERATOR, handle_recordings_list),
-  HTTP_ROUTE ("GET", "/recordings/{name}", TCD_LEVEL_OPERATOR, handle_recording_get),
-  HTTP_ROUTE ("DELETE", "/recordings/{name}", TCD_LEVEL_OPERATOR, handle_recording_delete),
+  HTTP_ROUTE_P ("GET", "/captures", TCD_LEVEL_OPERATOR, TCD_PERM_CAPTURE, handle_captures_list),
+  HTTP_ROUTE_P ("POST", "/captures", TCD_LEVEL_OPERATOR, TCD_PERM_CAPTURE, handle_capture_take),
+  HTTP_ROUTE_P ("GET", "/captures/{name}", TCD_LEVEL_OPERATOR, TCD_PERM_CAPTURE, handle_capture_get),
+  HTTP_ROUTE_P ("GET", "/captures/{name}/thumbnail", TCD_LEVEL_OPERATOR, TCD_PERM_CAPTURE, handle_capture_thumbnail),
+  HTTP_ROUTE_P ("DELETE", "/captures/{name}", TCD_LEVEL_OPERATOR, TCD_PERM_CAPTURE, handle_capture_delete),
+  HTTP_ROUTE_P ("GET", "/recording", TCD_LEVEL_OPERATOR, TCD_PERM_PLAYBACK, handle_record_status),
+  HTTP_ROUTE_P ("POST", "/recording/start", TCD_LEVEL_OPERATOR, TCD_PERM_PLAYBACK, handle_record_start),
+  HTTP_ROUTE_P ("POST", "/recording/stop", TCD_LEVEL_OPERATOR, TCD_PERM_PLAYBACK, handle_record_stop),
+  HTTP_ROUTE_P ("GET", "/recordings", TCD_LEVEL_OPERATOR, TCD_PERM_PLAYBACK, handle_recordings_list),
+  HTTP_ROUTE_P ("GET", "/recordings/{name}", TCD_LEVEL_OPERATOR, TCD_PERM_PLAYBACK, handle_recording_get),
+  HTTP_ROUTE_P ("DELETE", "/recordings/{name}", TCD_LEVEL_OPERATOR, TCD_PERM_PLAYBACK, handle_recording_delete),
   HTTP_ROUTES_END
 };

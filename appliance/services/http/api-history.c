@@ -415,7 +415,7 @@ handle_events_history (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_history_routes[] = {
-  HTTP_ROUTE ("GET", "/history", TCD_LEVEL_OPERATOR, handle_history),
-  HTTP_ROUTE ("GET", "/events/history", TCD_LEVEL_OPERATOR, handle_events_history),
+  HTTP_ROUTE_P ("GET", "/history", TCD_LEVEL_OPERATOR, TCD_PERM_LOG_STATUS, handle_history),
+  HTTP_ROUTE_P ("GET", "/events/history", TCD_LEVEL_OPERATOR, TCD_PERM_LOG_STATUS, handle_events_history),
   HTTP_ROUTES_END
 };

@@ -308,15 +308,15 @@ handle_center_test (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_io_routes[] = {
-  HTTP_ROUTE ("GET", "/io", TCD_LEVEL_OPERATOR, handle_io_get),
-  HTTP_ROUTE ("PUT", "/io/network", TCD_LEVEL_OPERATOR, handle_io_network),
-  HTTP_ROUTE ("PUT", "/io/inputs/{id}", TCD_LEVEL_OPERATOR, handle_io_input),
-  HTTP_ROUTE ("POST", "/io/outputs/{id}/trigger", TCD_LEVEL_OPERATOR, handle_output_trigger),
-  HTTP_ROUTE ("POST", "/io/outputs/{id}/clear", TCD_LEVEL_OPERATOR, handle_output_clear),
-  HTTP_ROUTE ("GET", "/events/state", TCD_LEVEL_OPERATOR, handle_events_state),
-  HTTP_ROUTE ("POST", "/events/schedule-copy", TCD_LEVEL_OPERATOR, handle_schedule_copy),
-  HTTP_ROUTE ("POST", "/ftp/test", TCD_LEVEL_OPERATOR, handle_ftp_test),
-  HTTP_ROUTE ("POST", "/email/test", TCD_LEVEL_OPERATOR, handle_email_test),
-  HTTP_ROUTE ("POST", "/center/test", TCD_LEVEL_OPERATOR, handle_center_test),
+  HTTP_ROUTE_P ("GET", "/io", TCD_LEVEL_OPERATOR, TCD_PERM_ALARM_OUTPUT, handle_io_get),
+  HTTP_ROUTE_P ("PUT", "/io/network", TCD_LEVEL_OPERATOR, TCD_PERM_ALARM_OUTPUT, handle_io_network),
+  HTTP_ROUTE_P ("PUT", "/io/inputs/{id}", TCD_LEVEL_OPERATOR, TCD_PERM_ALARM_OUTPUT, handle_io_input),
+  HTTP_ROUTE_P ("POST", "/io/outputs/{id}/trigger", TCD_LEVEL_OPERATOR, TCD_PERM_ALARM_OUTPUT, handle_output_trigger),
+  HTTP_ROUTE_P ("POST", "/io/outputs/{id}/clear", TCD_LEVEL_OPERATOR, TCD_PERM_ALARM_OUTPUT, handle_output_clear),
+  HTTP_ROUTE_P ("GET", "/events/state", TCD_LEVEL_OPERATOR, TCD_PERM_LOG_STATUS, handle_events_state),
+  HTTP_ROUTE_P ("POST", "/events/schedule-copy", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_schedule_copy),
+  HTTP_ROUTE_P ("POST", "/ftp/test", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_ftp_test),
+  HTTP_ROUTE_P ("POST", "/email/test", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_email_test),
+  HTTP_ROUTE_P ("POST", "/center/test", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_center_test),
   HTTP_ROUTES_END
 };

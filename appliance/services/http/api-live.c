@@ -437,9 +437,9 @@ handle_temperatures (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_live_routes[] = {
-  HTTP_ROUTE ("GET", "/temperatures", TCD_LEVEL_USER, handle_temperatures),
-  HTTP_ROUTE ("GET", "/snapshot", TCD_LEVEL_USER, handle_snapshot),
-  HTTP_ROUTE ("GET", "/events", TCD_LEVEL_USER, handle_events),
-  HTTP_ROUTE ("GET", "/live.mjpeg", TCD_LEVEL_USER, handle_live),
+  HTTP_ROUTE_P ("GET", "/temperatures", TCD_LEVEL_USER, TCD_PERM_LIVE_VIEW, handle_temperatures),
+  HTTP_ROUTE_P ("GET", "/snapshot", TCD_LEVEL_USER, TCD_PERM_LIVE_VIEW, handle_snapshot),
+  HTTP_ROUTE_P ("GET", "/events", TCD_LEVEL_USER, TCD_PERM_LIVE_VIEW, handle_events),
+  HTTP_ROUTE_P ("GET", "/live.mjpeg", TCD_LEVEL_USER, TCD_PERM_LIVE_VIEW, handle_live),
   HTTP_ROUTES_END
 };

@@ -502,9 +502,9 @@ handle_diagnose_archive (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req
 /* The upgrade and the diagnose information are "upgrade and maintenance"
  * (manual 10.13): the operator's and the administrator's */
 const TcdRoute tcd_http_maint_routes[] = {
-  HTTP_ROUTE ("GET", "/system/upgrade", TCD_LEVEL_OPERATOR, handle_upgrade_status),
-  HTTP_ROUTE ("POST", "/system/upgrade", TCD_LEVEL_OPERATOR, handle_upgrade),
-  HTTP_ROUTE ("GET", "/system/diagnostics/archive", TCD_LEVEL_OPERATOR,
+  HTTP_ROUTE_P ("GET", "/system/upgrade", TCD_LEVEL_OPERATOR, TCD_PERM_MAINTENANCE, handle_upgrade_status),
+  HTTP_ROUTE_P ("POST", "/system/upgrade", TCD_LEVEL_OPERATOR, TCD_PERM_MAINTENANCE, handle_upgrade),
+  HTTP_ROUTE_P ("GET", "/system/diagnostics/archive", TCD_LEVEL_OPERATOR, TCD_PERM_MAINTENANCE,
       handle_diagnose_archive),
   HTTP_ROUTES_END
 };

@@ -103,9 +103,9 @@ handle_network_ddns_update (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *
 }
 
 const TcdRoute tcd_http_network_routes[] = {
-  HTTP_ROUTE ("GET", "/network/status", TCD_LEVEL_OPERATOR, handle_network_status),
-  HTTP_ROUTE ("POST", "/network/confirm", TCD_LEVEL_OPERATOR, handle_network_confirm),
-  HTTP_ROUTE ("POST", "/network/test-address", TCD_LEVEL_OPERATOR, handle_network_test_address),
-  HTTP_ROUTE ("POST", "/network/ddns/update", TCD_LEVEL_OPERATOR, handle_network_ddns_update),
+  HTTP_ROUTE_P ("GET", "/network/status", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_network_status),
+  HTTP_ROUTE_P ("POST", "/network/confirm", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_PARAMETERS, handle_network_confirm),
+  HTTP_ROUTE_P ("POST", "/network/test-address", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_network_test_address),
+  HTTP_ROUTE_P ("POST", "/network/ddns/update", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_network_ddns_update),
   HTTP_ROUTES_END
 };

@@ -18,6 +18,8 @@ handle_session_get (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_add_string_value (b, who->user);
   json_builder_set_member_name (b, "level");
   json_builder_add_string_value (b, tcd_level_to_string (who->level));
+  json_builder_set_member_name (b, "permissions");
+  json_builder_add_value (b, tcd_permissions_to_json (who->permissions));
   json_builder_set_member_name (b, "session");
   json_builder_add_boolean_value (b, who->session);
   /* a page that was reloaded has lost the token of its login: the cookie
@@ -133,6 +135,8 @@ handle_session_login (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_set_member_name (b, "level");
   json_builder_add_string_value (b,
       tcd_level_to_string (tcd_users_get_level (ctx->users, name)));
+  json_builder_set_member_name (b, "permissions");
+  json_builder_add_value (b, tcd_permissions_to_json (tcd_users_get_permissions (ctx->users, name)));
   json_builder_set_member_name (b, "csrf_token");
   json_builder_add_string_value (b, s->csrf);
   json_builder_set_member_name (b, "expires_in");
@@ -143,8 +147,8 @@ handle_session_login (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_session_routes[] = {
-  HTTP_ROUTE ("GET", "/session", TCD_LEVEL_USER, handle_session_get),
-  HTTP_ROUTE ("POST", "/session", TCD_LEVEL_NONE, handle_session_login),
-  HTTP_ROUTE ("DELETE", "/session", TCD_LEVEL_USER, handle_session_delete),
+  HTTP_ROUTE_P ("GET", "/session", TCD_LEVEL_USER, TCD_PERM_NONE, handle_session_get),
+  HTTP_ROUTE_P ("POST", "/session", TCD_LEVEL_NONE, TCD_PERM_NONE, handle_session_login),
+  HTTP_ROUTE_P ("DELETE", "/session", TCD_LEVEL_USER, TCD_PERM_NONE, handle_session_delete),
   HTTP_ROUTES_END
 };

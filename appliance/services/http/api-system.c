@@ -288,15 +288,15 @@ handle_config_schema (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
  * operator may do all but operations on the administrator and the
  * accounts): the factory default removes them */
 const TcdRoute tcd_http_system_routes[] = {
-  HTTP_ROUTE ("POST", HTTP_ACTIVATE, TCD_LEVEL_NONE, handle_activate),
-  HTTP_ROUTE ("GET", "/device", TCD_LEVEL_USER, handle_device),
-  HTTP_ROUTE ("GET", "/system/diagnostics", TCD_LEVEL_OPERATOR, handle_diagnostics),
-  HTTP_ROUTE ("POST", "/system/reboot", TCD_LEVEL_OPERATOR, handle_reboot),
-  HTTP_ROUTE ("POST", "/system/ffc", TCD_LEVEL_OPERATOR, handle_ffc),
-  HTTP_ROUTE ("POST", "/system/restore", TCD_LEVEL_OPERATOR, handle_restore),
-  HTTP_ROUTE ("POST", "/system/default", TCD_LEVEL_ADMINISTRATOR, handle_default),
-  HTTP_ROUTE ("GET", "/modbus/registers", TCD_LEVEL_OPERATOR, handle_modbus_registers),
-  HTTP_ROUTE ("GET", "/openapi.yaml", TCD_LEVEL_USER, handle_openapi),
-  HTTP_ROUTE ("GET", "/schema/config", TCD_LEVEL_USER, handle_config_schema),
+  HTTP_ROUTE_P ("POST", HTTP_ACTIVATE, TCD_LEVEL_NONE, TCD_PERM_NONE, handle_activate),
+  HTTP_ROUTE_P ("GET", "/device", TCD_LEVEL_USER, TCD_PERM_NONE, handle_device),
+  HTTP_ROUTE_P ("GET", "/system/diagnostics", TCD_LEVEL_OPERATOR, TCD_PERM_LOG_STATUS, handle_diagnostics),
+  HTTP_ROUTE_P ("POST", "/system/reboot", TCD_LEVEL_OPERATOR, TCD_PERM_MAINTENANCE, handle_reboot),
+  HTTP_ROUTE_P ("POST", "/system/ffc", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_ffc),
+  HTTP_ROUTE_P ("POST", "/system/restore", TCD_LEVEL_OPERATOR, TCD_PERM_MAINTENANCE, handle_restore),
+  HTTP_ROUTE_P ("POST", "/system/default", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_MAINTENANCE, handle_default),
+  HTTP_ROUTE_P ("GET", "/modbus/registers", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_modbus_registers),
+  HTTP_ROUTE_P ("GET", "/openapi.yaml", TCD_LEVEL_USER, TCD_PERM_NONE, handle_openapi),
+  HTTP_ROUTE_P ("GET", "/schema/config", TCD_LEVEL_USER, TCD_PERM_NONE, handle_config_schema),
   HTTP_ROUTES_END
 };

@@ -276,8 +276,8 @@ handle_ntp_test (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_time_routes[] = {
-  HTTP_ROUTE ("GET", "/time", TCD_LEVEL_USER, handle_time),
-  HTTP_ROUTE ("PUT", "/time", TCD_LEVEL_OPERATOR, handle_time_set),
-  HTTP_ROUTE ("POST", "/time/ntp/test", TCD_LEVEL_OPERATOR, handle_ntp_test),
+  HTTP_ROUTE_P ("GET", "/time", TCD_LEVEL_USER, TCD_PERM_NONE, handle_time),
+  HTTP_ROUTE_P ("PUT", "/time", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_time_set),
+  HTTP_ROUTE_P ("POST", "/time/ntp/test", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_ntp_test),
   HTTP_ROUTES_END
 };

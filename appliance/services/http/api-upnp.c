@@ -22,6 +22,6 @@ handle_port_mapping (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_upnp_routes[] = {
-  HTTP_ROUTE ("GET", "/network/port-mapping", TCD_LEVEL_OPERATOR, handle_port_mapping),
+  HTTP_ROUTE_P ("GET", "/network/port-mapping", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_port_mapping),
   HTTP_ROUTES_END
 };

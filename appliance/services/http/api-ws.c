@@ -878,7 +878,7 @@ handle_live_endpoints (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 }
 
 const TcdRoute tcd_http_ws_routes[] = {
-  HTTP_ROUTE ("GET", "/live/ws", TCD_LEVEL_USER, handle_live_ws),
-  HTTP_ROUTE ("GET", "/live/endpoints", TCD_LEVEL_USER, handle_live_endpoints),
+  HTTP_ROUTE_P ("GET", "/live/ws", TCD_LEVEL_USER, TCD_PERM_LIVE_VIEW, handle_live_ws),
+  HTTP_ROUTE_P ("GET", "/live/endpoints", TCD_LEVEL_USER, TCD_PERM_LIVE_VIEW, handle_live_endpoints),
   HTTP_ROUTES_END
 };

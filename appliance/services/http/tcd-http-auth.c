@@ -12,7 +12,10 @@
  *     security.authentication.web allows it; a wrong one counts towards the
  *     lock;
  *  5. the route's level (user < operator < administrator): the level of its
- *     row in the route table (tcd-router.h), the one the dispatcher reads.
+ *     row in the route table (tcd-router.h), the one the dispatcher reads;
+ *  6. the route's permission (manual 10.13.1: live_view, playback, ...),
+ *     from the same row: an account without it gets 403, whatever its level
+ *     (a section with needs of its own has its own rows: api-config.c).
  * /metrics (api-metrics.c, outside the API) goes through the same gate at the
  * level user, answers 404 while metrics.enabled is off, and also takes the
  * read-only bearer token of metrics.token (good for /metrics only).
@@ -560,6 +563,7 @@ gate (TcdHttp *h, SoupServerMessage *msg)
   const gchar *authorization = soup_message_headers_get_one (hdrs, "Authorization");
   const TcdRouteMatch *route = http_route_of (h, msg);
   TcdLevel need;
+  guint need_perm = TCD_PERM_NONE;
   Who *who;
   Session *session;
   const gchar *token_of_session = NULL;
@@ -571,6 +575,17 @@ gate (TcdHttp *h, SoupServerMessage *msg)
   if (!route && !metrics)
     return TRUE;                /* 404s and the web page's files */
   need = metrics ? TCD_LEVEL_USER : route->level;
+  /* the permission of the row (a metrics scrape is status); a row that
+   * says none is the administrator's */
+  if (metrics)
+    need_perm = TCD_PERM_LOG_STATUS;
+  else if (route->result == TCD_ROUTE_FOUND) {
+    need_perm = route->route->permission;
+    if (need_perm == TCD_ROUTE_UNSET) {
+      need_perm = TCD_PERM_NONE;
+      need = TCD_LEVEL_ADMINISTRATOR;
+    }
+  }
   /* a connection accepted before the filter changed */
   if (!tcd_security_address_allowed_str (ctx->security, address)) {
     h->refused++;
@@ -692,11 +707,18 @@ gate (TcdHttp *h, SoupServerMessage *msg)
     return FALSE;
   }
   who->level = tcd_users_get_level (ctx->users, who->user);
+  who->permissions = tcd_users_get_permissions (ctx->users, who->user);
   g_object_set_data_full (G_OBJECT (msg), "tcd-who", who, (GDestroyNotify) who_free);
   if (who->level < need) {
     send_error (msg, SOUP_STATUS_FORBIDDEN, "forbidden", NULL,
         "%s (%s) may not do this: it needs %s", who->user, tcd_level_to_string (who->level),
         tcd_level_to_string (need));
+    return FALSE;
+  }
+  if ((who->permissions & need_perm) != need_perm) {
+    send_error (msg, SOUP_STATUS_FORBIDDEN, "forbidden", NULL,
+        "%s may not do this: it needs the permission %s", who->user,
+        tcd_permission_to_string (need_perm));
     return FALSE;
   }
   return TRUE;

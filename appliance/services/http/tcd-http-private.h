@@ -38,6 +38,7 @@ G_BEGIN_DECLS
 typedef struct {
   gchar *user, *address;
   TcdLevel level;
+  guint permissions;            /* TcdPermission bits */
   gboolean session;             /* by the session cookie */
   gchar *csrf;                  /* then its CSRF token (GET /session tells it again) */
   gchar *token;                 /* and the session's cookie (a live socket ends with it) */
@@ -123,10 +124,19 @@ typedef struct {
 
 typedef void (*TcdHttpHandler) (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req);
 
-/* a row of a group's table: the level is a TcdLevel */
+/* a row of a group's table: the level is a TcdLevel, the permission the
+ * TcdPermission (manual 10.13) the account needs beside the level, or
+ * TCD_PERM_NONE (any account of the level).  The gate checks both, before
+ * the handler.  A row of HTTP_ROUTE (no permission said) is the
+ * administrator's only, and test_openapi.py refuses it (--print-routes shows
+ * its permission "unset"); tests/e2e/test_permissions.py asks every row as an
+ * account of each single permission. */
+#define HTTP_ROUTE_P(method, pattern, level, permission, handler) \
+  { (method), (pattern), (level), (TcdRouteHandler) (handler), (permission) }
 #define HTTP_ROUTE(method, pattern, level, handler) \
-  { (method), (pattern), (level), (TcdRouteHandler) (handler) }
-#define HTTP_ROUTES_END { NULL, NULL, 0, NULL }
+  { (method), (pattern), (level), (TcdRouteHandler) (handler), TCD_ROUTE_UNSET }
+#define HTTP_ROUTES_END { NULL, NULL, 0, NULL, 0 }
+
 
 /* the value of the named segment {@name} of the route */
 #define http_param(req, name) tcd_route_match_param ((req)->match, (name))

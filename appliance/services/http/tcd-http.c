@@ -118,6 +118,10 @@ tcd_http_routes (void)
     json_object_set_string_member (o, "method", t->method);
     json_object_set_string_member (o, "path", path);
     json_object_set_string_member (o, "level", tcd_level_to_string (t->level));
+    /* the permission beside the level (manual 10.13.1): "none", a name, or
+     * "unset" for a row that says none (the gate: administrator only) */
+    json_object_set_string_member (o, "permission", t->permission == TCD_ROUTE_UNSET ? "unset"
+        : t->permission == TCD_PERM_NONE ? "none" : tcd_permission_to_string (t->permission));
     json_array_add_object_element (a, o);
   }
   json_node_take_array (root, a);

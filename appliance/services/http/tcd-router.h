@@ -1,7 +1,7 @@
 /* thermocamd: the HTTP API's route table and its matching (GLib only)
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A route is one row {method, pattern, level, handler}.  A pattern is a path
+ * A route is one row {method, pattern, level, handler, permission}.  A pattern is a path
  * of segments, each a literal ("config") or a named one ("{section}") that
  * matches any single segment, the empty one too: "/rules/{id}".  The router
  * knows nothing of HTTP servers or of the daemon: the level and the handler
@@ -22,7 +22,11 @@ typedef struct {
   const gchar *pattern;         /* "/config/{section}" */
   gint level;                   /* who may ask (the caller's scale) */
   TcdRouteHandler handler;      /* the caller's, cast back by it */
+  guint permission;             /* what else it needs (the caller's bits; the HTTP
+                                 * service's TcdPermission, TCD_ROUTE_UNSET: not said) */
 } TcdRoute;
+
+#define TCD_ROUTE_UNSET G_MAXUINT
 
 typedef enum {
   TCD_ROUTE_FOUND,              /* the path and the method */

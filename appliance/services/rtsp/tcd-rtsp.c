@@ -20,12 +20,14 @@
  * object exists or anything is read.  A request body is at most
  * RTSP_MAX_BODY bytes (a larger Content-Length is answered 413 without
  * reserving it), and a connection that has not logged in
- * RTSP_LOGIN_TIMEOUT_S after it opened is closed.  TcdRtspAuth adds Basic
- * (where security.authentication.rtsp allows it, checked against the
- * password hash) to gst-rtsp-server's Digest, and feeds wrong credentials
- * to the illegal login lock, which then refuses the address.
+ * RTSP_LOGIN_TIMEOUT_S after it opened is closed.  TcdRtspAuth
+ * (tcd-rtsp-auth.c) adds Basic (where security.authentication.rtsp allows
+ * it, checked against the password hash) to gst-rtsp-server's Digest, feeds
+ * wrong credentials to the illegal login lock, which then refuses the
+ * address, and refuses the streams to an account without live_view.
  */
 #include "tcd-rtsp.h"
+#include "tcd-rtsp-auth.h"
 
 #include <gst/rtsp-server/rtsp-server.h>
 #include <string.h>
@@ -40,7 +42,7 @@
 GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
 #define GST_CAT_DEFAULT tcd_rtsp_debug
 
-#define ROLE "viewer"
+#define ROLE TCD_RTSP_ROLE
 
 #define RTSP_MAX_CLIENTS 128            /* connections at once, all addresses */
 #define RTSP_MAX_PER_ADDRESS 32         /* from one address */
@@ -54,109 +56,9 @@ GST_DEBUG_CATEGORY_STATIC (tcd_rtsp_debug);
 #define RTSP_CLIENT_THREADS_PER_CORE 4
 #define RTSP_CLIENT_THREADS_MAX 16
 
-/* what a connection did: read by the login timer (main context) and written
- * by the client's thread */
-typedef struct {
-  gint authenticated;           /* atomic */
-} ClientInfo;
-
-#define CLIENT_INFO "tcd-client-info"
-#define CLIENT_CONN "tcd-client-conn"
-
-/* ---- authentication: Digest by gst-rtsp-server, Basic and the lock here ---- */
-
-#define TCD_TYPE_RTSP_AUTH (tcd_rtsp_auth_get_type ())
-G_DECLARE_FINAL_TYPE (TcdRtspAuth, tcd_rtsp_auth, TCD, RTSP_AUTH, GstRTSPAuth)
-
-struct _TcdRtspAuth {
-  GstRTSPAuth parent;
-  TcdSecurity *security;
-  TcdUsers *users;
-  GstRTSPToken *token;
-};
-
-G_DEFINE_TYPE (TcdRtspAuth, tcd_rtsp_auth, GST_TYPE_RTSP_AUTH)
-
-static gchar *
-credential_user (GstRTSPAuthCredential *cred, gchar **password)
-{
-  if (cred->scheme == GST_RTSP_AUTH_BASIC && cred->authorization) {
-    gsize len;
-    g_autofree guchar *dec = g_base64_decode (cred->authorization, &len);
-    g_autofree gchar *s = g_strndup ((gchar *) dec, len);
-    gchar *colon = strchr (s, ':');
-    if (!colon)
-      return NULL;
-    *colon = '\0';
-    if (password)
-      *password = g_strdup (colon + 1);
-    return g_strdup (s);
-  }
-  for (GstRTSPAuthParam **p = cred->params; p && *p; p++)
-    if (g_ascii_strcasecmp ((*p)->name, "username") == 0)
-      return g_strdup ((*p)->value);
-  return NULL;
-}
-
-static gboolean
-tcd_rtsp_auth_authenticate (GstRTSPAuth *auth, GstRTSPContext *ctx)
-{
-  TcdRtspAuth *self = TCD_RTSP_AUTH (auth);
-  GstRTSPConnection *conn = gst_rtsp_client_get_connection (ctx->client);
-  const gchar *ip = conn ? gst_rtsp_connection_get_ip (conn) : NULL;
-  GstRTSPAuthCredential **creds;
-  g_autofree gchar *user = NULL, *password = NULL;
-  gboolean basic = FALSE;
-
-  if (tcd_security_is_locked (self->security, ip, NULL))
-    return FALSE;
-  if (!GST_RTSP_AUTH_CLASS (tcd_rtsp_auth_parent_class)->authenticate (auth, ctx))
-    return FALSE;
-  creds = gst_rtsp_message_parse_auth_credentials (ctx->request, GST_RTSP_HDR_AUTHORIZATION);
-  if (!creds)
-    return TRUE;                /* no credentials: the challenge follows */
-  for (GstRTSPAuthCredential **c = creds; *c && !user; c++) {
-    user = credential_user (*c, &password);
-    basic = (*c)->scheme == GST_RTSP_AUTH_BASIC;
-  }
-  gst_rtsp_auth_credentials_free (creds);
-  if (!ctx->token && basic && user && password
-      && (gst_rtsp_auth_get_supported_methods (auth) & GST_RTSP_AUTH_BASIC)
-      && tcd_users_check_password (self->users, user, password))
-    ctx->token = self->token;   /* borrowed, as the parent does */
-  if (ctx->token) {
-    ClientInfo *info = g_object_get_data (G_OBJECT (ctx->client), CLIENT_INFO);
-    if (info)
-      g_atomic_int_set (&info->authenticated, 1);
-    tcd_security_login_succeeded (self->security, ip, "rtsp", user, FALSE);
-  } else {
-    /* once per request: a failed check answers 401 and ends the request */
-    tcd_security_login_failed (self->security, ip, "rtsp", user);
-  }
-  return TRUE;
-}
-
-static void
-tcd_rtsp_auth_finalize (GObject *object)
-{
-  TcdRtspAuth *self = TCD_RTSP_AUTH (object);
-  gst_rtsp_token_unref (self->token);
-  G_OBJECT_CLASS (tcd_rtsp_auth_parent_class)->finalize (object);
-}
-
-static void
-tcd_rtsp_auth_class_init (TcdRtspAuthClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = tcd_rtsp_auth_finalize;
-  GST_RTSP_AUTH_CLASS (klass)->authenticate = tcd_rtsp_auth_authenticate;
-}
-
-static void
-tcd_rtsp_auth_init (TcdRtspAuth *self)
-{
-  self->token = gst_rtsp_token_new (GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, ROLE,
-      NULL);
-}
+typedef TcdRtspClientInfo ClientInfo;
+#define CLIENT_INFO TCD_RTSP_CLIENT_INFO
+#define CLIENT_CONN TCD_RTSP_CLIENT_CONN
 
 typedef struct _TcdRtspStream TcdRtspStream;
 
@@ -925,28 +827,15 @@ set_methods (TcdRtsp *r, GstRTSPAuth *auth)
 void
 tcd_rtsp_set_users (TcdRtsp *r, TcdUsers *users)
 {
-  TcdRtspAuth *auth;
-  const gchar *htdigest = users ? tcd_users_htdigest_path (users) : NULL;
+  GstRTSPAuth *auth;
 
   r->users = users;
   if (!r->server)
     return;
-  auth = g_object_new (TCD_TYPE_RTSP_AUTH, NULL);
-  auth->security = r->security;
-  auth->users = users;
-  set_methods (r, GST_RTSP_AUTH (auth));
-  gst_rtsp_auth_set_realm (GST_RTSP_AUTH (auth), TCD_REALM);
-  /* the ONVIF users first: an account of the same name is the account */
-  if (r->extra && htdigest) {
-    GHashTableIter it;
-    const gchar *name, *password;
-    g_hash_table_iter_init (&it, r->extra);
-    while (g_hash_table_iter_next (&it, (gpointer *) &name, (gpointer *) &password))
-      gst_rtsp_auth_add_digest (GST_RTSP_AUTH (auth), name, password, auth->token);
-  }
-  if (htdigest && !gst_rtsp_auth_parse_htdigest (GST_RTSP_AUTH (auth), htdigest, auth->token))
-    g_warning ("RTSP: cannot read the users from %s: nobody may watch", htdigest);
-  gst_rtsp_server_set_auth (r->server, GST_RTSP_AUTH (auth));
+  auth = tcd_rtsp_auth_new (r->security, users, r->extra);
+  set_methods (r, auth);
+  gst_rtsp_server_set_auth (r->server, auth);
+  tcd_rtsp_auth_close_others (auth, r->server);
   g_object_unref (auth);
 }
 
