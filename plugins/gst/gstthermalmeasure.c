@@ -461,8 +461,9 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   mm->min_at[1] = (st.min_y + 0.5) / h;
   mm->range_min = lo;
   mm->range_max = hi;
-  mm->below_range = mm->min < lo;
-  mm->above_range = mm->max > hi;
+  /* the shutter's numbers are no reading: never flagged */
+  mm->below_range = !closed && mm->min < lo;
+  mm->above_range = !closed && mm->max > hi;
   {
     gdouble v = self->scene_alarm_cfg.on == TC_ON_MAX ? mm->max :
         (self->scene_alarm_cfg.on == TC_ON_MIN ? mm->min : mm->avg);
@@ -489,6 +490,7 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
       /* listed with its held state; its readings are not the scene's */
       if (r->valid && mm->n_rules < GST_THERMAL_MAX_RULES) {
         rule_result (&mm->rules[mm->n_rules], r, lo, hi);
+        mm->rules[mm->n_rules].below_range = mm->rules[mm->n_rules].above_range = FALSE;
         mm->rules[mm->n_rules++].valid = FALSE;
       }
       continue;
