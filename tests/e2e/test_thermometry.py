@@ -4,19 +4,77 @@
 the global one; the calibration coefficient sets the external window's
 temperature (the air's + the coefficient) and moves the readings; the
 temperature range: readings outside it flagged in GET /temperatures, the SSE
-measurement event, Prometheus, Modbus, SNMP and the history; the live view's
+measurement event, MQTT (a mosquitto of the test's on loopback), Prometheus,
+Modbus, SNMP and the history; the live view's
 display settings and units in GET /device; refusals name their field."""
+import json
 import os
+import pwd
 import shutil
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from daemon import Daemon, Events, Tap, wait_for  # noqa: E402
+from daemon import Collector, Daemon, Events, Tap, wait_for  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+class Mqtt(Collector):
+    """a mosquitto on loopback (anonymous) and a mosquitto_sub on '#':
+    (topic, payload as JSON, time) as they arrive"""
+
+    def __init__(self, tmp):
+        super().__init__()
+        self.port = free_port()
+        conf = os.path.join(tmp, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write(f"user {pwd.getpwuid(os.getuid()).pw_name}\nallow_anonymous true\n"
+                    f"log_dest stderr\nlog_type error\nlistener {self.port} 127.0.0.1\n")
+        self.broker = subprocess.Popen(["mosquitto", "-c", conf], stderr=subprocess.DEVNULL)
+        self.sub = None
+
+    def listen(self):
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                return True
+            except OSError:
+                return False
+        if not wait_for(up, 10):
+            return False
+        self.sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port),
+                                     "-t", "#", "-F", "%t\t%p"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        return True
+
+    def _read(self):
+        for line in self.sub.stdout:
+            topic, _, payload = line.rstrip("\n").partition("\t")
+            try:
+                self.add((topic, json.loads(payload), time.time()))
+            except ValueError:
+                pass
+
+    def close(self):
+        for p in (self.sub, self.broker):
+            if p and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
 t = Tap()
 d = Daemon(extra=["--snmp-port", "0"]).start()
@@ -25,6 +83,7 @@ ROOT = ".1.3.6.1.4.1.32473.42"
 COMMUNITY = "thermoRead#1"
 SNMP_ENV = dict(os.environ, MIBS="", SNMPCONFPATH=tmp, SNMP_PERSISTENT_DIR=tmp, MIBDIRS=tmp)
 ev = None
+mq = Mqtt(tmp) if shutil.which("mosquitto") and shutil.which("mosquitto_sub") else None
 try:
     d.activate()
     first = d.wait_frames()
@@ -201,12 +260,27 @@ try:
              and not st[0] & (1 << 9) and bool(fl[0] & (1 << 5)) is rule_above,
              f"{label}: Modbus status bit 8 (scene below) and the rule's flag bit 5 (above)",
              (st, fl))
+        since = time.time()
+        ms = mq.wait(lambda e: e[0] == f"{base}/scene" and e[2] >= since, 5) if mq else None
+        mr = mq.wait(lambda e: e[0] == f"{base}/rule/{C}" and e[2] >= since, 5) if mq else None
+        t.ok(ms and mr and ms[1].get("below_range") is scene_below
+             and mr[1].get("above_range") is rule_above,
+             f"{label}: MQTT {base}/scene and /rule/{C} flag the same",
+             (ms and ms[1], mr and mr[1]))
         sn = snmpget(ROOT + ".1.2.5.0", ROOT + f".1.3.1.1.8.{C}")
         t.ok(sn is not None and sn.get(ROOT + ".1.2.5.0") == ("2" if scene_below else "1")
              and sn.get(ROOT + f".1.3.1.1.8.{C}") == ("3" if rule_above else "1"),
              f"{label}: SNMP tcSceneRangeState, tcRuleRangeState", sn)
 
     ev = Events(d)
+    base = "thermocam/" + d.get("device")[1]["serial_number"]
+    s_q = 0
+    if mq and mq.listen():
+        s_q = d.put("config/mqtt", {"enabled": True, "server": "127.0.0.1", "port": mq.port,
+                                    "readings_interval_ms": 200})[0]
+    t.ok(s_q == 200 and mq.wait(lambda e: e[0] == f"{base}/scene", 10),
+         f"MQTT to a mosquitto on loopback (port {mq.port if mq else '-'}): the readings come",
+         s_q)
     t.ok(s == 201 and s_m == 200 and s_s == 200 and snmp_port > 0,
          f"a rule on the hot spot at emissivity 0.1; metrics and SNMP (UDP {snmp_port}) on",
          (s, s_m, s_s, snmp_port))
@@ -248,6 +322,8 @@ try:
 finally:
     if ev:
         ev.close()
+    if mq:
+        mq.close()
     d.stop()
     shutil.rmtree(tmp, ignore_errors=True)
 t.done()
