@@ -136,7 +136,7 @@ gst_thermal_measure_set_info (GstVideoFilter * filter, GstCaps * incaps,
 static GstMessage *
 alarm_message (GstThermalMeasure * self, const gchar * source, gint id,
     const gchar * name, const TcAlarmEvent * ev, const gdouble at[2],
-    GstClockTime ts)
+    GstClockTime ts, gdouble lo, gdouble hi)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *time = g_date_time_format_iso8601 (now);
@@ -152,7 +152,10 @@ alarm_message (GstThermalMeasure * self, const gchar * source, gint id,
           "value", G_TYPE_DOUBLE, ev->value,
           "threshold", G_TYPE_DOUBLE, ev->threshold,
           "x", G_TYPE_DOUBLE, at[0], "y", G_TYPE_DOUBLE, at[1],
-          "timestamp", G_TYPE_UINT64, ts, "time", G_TYPE_STRING, time, NULL));
+          "timestamp", G_TYPE_UINT64, ts, "time", G_TYPE_STRING, time,
+          /* a temperature outside the measurement range (not for a difference) */
+          "below-range", G_TYPE_BOOLEAN, ev->value < lo,
+          "above-range", G_TYPE_BOOLEAN, ev->value > hi, NULL));
 }
 
 /* streaming thread, object lock held: compile the rules for this frame size,
@@ -220,7 +223,8 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
       n = tc_alarm_update (&off, &old->alarm, old->max, 0, ev);
       for (k = 0; k < n; k++)
         g_ptr_array_add (msgs, alarm_message (self, "rule", old->def.id,
-                old->def.name, &ev[k], old->max_at, ts));
+                old->def.name, &ev[k], old->max_at, ts, self->range_min,
+                self->range_max));
     }
   }
   for (i = 0; i < self->n_cmp_defs; i++) {
@@ -260,7 +264,7 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
       n = tc_alarm_update (&off, &self->scene_alarm, 0, 0, ev);
       for (k = 0; k < n; k++)
         g_ptr_array_add (msgs, alarm_message (self, "scene", 0, "scene", &ev[k],
-                at, ts));
+                at, ts, self->range_min, self->range_max));
     }
     self->scene_alarm_cfg = scene;
   }
@@ -474,7 +478,7 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
         v, t, ev);
     for (k = 0; k < n; k++)
       g_ptr_array_add (msgs, alarm_message (self, "scene", 0, "scene", &ev[k],
-              at, ts));
+              at, ts, lo, hi));
     mm->scene_state = (GstThermalAlarmState) tc_alarm_level (&self->scene_alarm);
   }
 
@@ -521,7 +525,7 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
         t, ev);
     for (k = 0; k < n; k++)
       g_ptr_array_add (msgs, alarm_message (self, "rule", r->def.id, r->def.name,
-              &ev[k], r->def.alarm.on == TC_ON_MIN ? r->min_at : r->max_at, ts));
+              &ev[k], r->def.alarm.on == TC_ON_MIN ? r->min_at : r->max_at, ts, lo, hi));
     if (mm->n_rules < GST_THERMAL_MAX_RULES)
       rule_result (&mm->rules[mm->n_rules++], r, lo, hi);
   }
@@ -544,7 +548,8 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     n = closed ? 0 : tc_alarm_update (&c->def.alarm, &c->alarm, v, t, ev);
     for (k = 0; k < n; k++)
       g_ptr_array_add (msgs, alarm_message (self, "comparison", c->def.id,
-              c->def.name, &ev[k], a ? a->max_at : mm->max_at, ts));
+              c->def.name, &ev[k], a ? a->max_at : mm->max_at, ts, -G_MAXDOUBLE,
+              G_MAXDOUBLE));
     if (c->def.enabled && mm->n_comparisons < GST_THERMAL_MAX_COMPARISONS) {
       GstThermalComparisonResult *out = &mm->comparisons[mm->n_comparisons++];
 

@@ -286,6 +286,16 @@ try:
          (s, s_m, s_s, snmp_port))
     r = settled(lambda x: C in x and x[C]["max"] > 150)
     outputs("-20~150", False, True)
+    since = time.time()
+    s_a, _, _ = d.put(f"rules/{C}", {"alarm": {"enabled": True, "on": "max", "condition": "above",
+                                                "pre_alarm": 190, "alarm": 200, "tolerance": 2}})
+    al = ev.wait(lambda e: e[0] == "alarm" and e[1].get("rule") == C and e[1]["state"] == "start"
+                 and e[2] >= since, 8)
+    a = al[1] if al else {}
+    t.ok(s_a == 200 and a.get("above_range") is True and a.get("below_range") is False
+         and a.get("value", 0) > 150,
+         f"the hot rule's alarm event: its value {a.get('value')} C flagged above_range", a)
+    d.put(f"rules/{C}", {"alarm": {"enabled": False}})
     history_from = time.time()
     s, _, _ = d.put("config/thermometry", {"temperature_range": "0~550"})
     wait_for(lambda: d.get("temperatures")[1]["scene"]["below_range"] is True, 5)
