@@ -3,8 +3,9 @@
 // unit in Fahrenheit and feet, the rule panel shows a rule's distance in feet
 // and its temperatures (reflected, alarm thresholds, readings) in °F, and
 // what is typed in feet is saved in metres; a reading outside the
-// measurement range is flagged as the OSD does; "display temperature info"
-// and "rules" on the live view hide the readings and the rules at once; no
+// measurement range is flagged as the OSD does (the rule list, the alarms
+// panel); "display temperature info" and "rules" on the live view hide the
+// readings and the rules at once; no
 // console error; screenshots at 1280x800 and 390x844.
 import { ok, finish, waitFor, shot, apiIn, consoleErrors, launch, openAs, sleep, PASSWORD } from './lib.mjs';
 
@@ -81,6 +82,12 @@ try {
     'the hot rule above -20~150 °C reads ">302.0 °F" and is marked', await vals(hot.id));
   ok(await page.$eval(`#rule-list li[data-rule="${hot.id}"] .vals`, (e) => e.classList.contains('out-of-range')),
     'its reading carries the out-of-range class');
+  // its alarm in the alarms panel: the value flagged the same way
+  await apiIn(page, 'PUT', 'rules/' + hot.id, { alarm: { enabled: true, on: 'max', condition: 'above', pre_alarm: 190, alarm: 200, tolerance: 2 } });
+  ok(await waitFor(page, () => [...document.querySelectorAll('#alarm-list li')].some((li) => li.textContent.includes('hot') && li.textContent.includes('>302.0 °F')), null, 10000),
+    'the hot rule\'s alarm in the alarms panel reads ">302.0 °F"',
+    await page.$$eval('#alarm-list li', (ls) => ls.map((l) => l.textContent)));
+  await apiIn(page, 'PUT', 'rules/' + hot.id, { alarm: { enabled: false } });
   await page.evaluate(() => document.querySelector('#rule-editor button[type="button"]:last-child')?.click());
   await sleep(300);
   await shot(page, 'live-units-1280');

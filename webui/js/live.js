@@ -304,7 +304,7 @@ export function renderLive(view, { device }) {
   }
 
   // ---- events: readings, alarms, exceptions, changes by others
-  const alarms = new AlarmPanel(view, () => st.unit);
+  const alarms = new AlarmPanel(view, () => st.unit, () => st.display.temperature_range);
   const events = new EventStream();
   events.on('measurement', (r) => {
     if (!alive)
