@@ -39,6 +39,15 @@ try {
   ok(await waitFor(page, (id) => /°F/.test(document.querySelector(`#overlay g.rule[data-rule="${id}"] text.label`)?.textContent || ''), far.id),
     'the rule labels on the picture in °F');
 
+  // the quick settings' palette range in °F (the API's Celsius converted)
+  const im = (await apiIn(page, 'GET', 'config/image')).json;
+  const want = String(Math.round((im.range.min * 9 / 5 + 32) * 100) / 100);
+  ok(await waitFor(page, (w) => {
+    const e = document.querySelector('#quick [name="range.min"]');
+    return e && e.dataset.unit === 'fahrenheit' && e.value === w && /°F/.test(e.closest('label').textContent);
+  }, want), `the quick settings' range minimum ${im.range.min} °C shows as ${want} °F`,
+  await page.$eval('#quick [name="range.min"]', (e) => [e.value, e.dataset.unit, e.closest('label').textContent]).catch(() => null));
+
   // the rule editor: the distance in feet, the temperatures in °F
   await page.evaluate((id) => document.querySelector(`#rule-list li[data-rule="${id}"] button.link`).click(), far.id);
   await page.waitForSelector(`#rule-editor form[data-rule="${far.id}"]`, { timeout: 5000 });

@@ -288,7 +288,7 @@ export function renderLive(view, { device }) {
     layer.load().catch(error);
     panel.loadComparisons().catch(error);
     quick = new QuickSettings($('quick'), {
-      error,
+      error, unit: () => st.unit,
       changed: (image) => {
         if (!alive)
           return;
@@ -354,6 +354,8 @@ export function renderLive(view, { device }) {
         panel.renderComparisons();
         if (layer.selected !== null)
           panel.edit(layer.rules.find((r) => r.id === layer.selected));
+        if (quick.image)
+          quick.render();
       }
     }).catch(() => {});
   }
