@@ -16,7 +16,8 @@ static const struct {
       "thermometry is on and someone listens"},
   [TCD_EVENT_ALARM] = {"alarm",
       "source rule, comparison, input, scene or environment: state start|stop, level "
-      "alarm|pre_alarm, value, threshold, at [x, y], delay_ms"},
+      "alarm|pre_alarm, value, threshold, at [x, y], delay_ms; below_range, above_range "
+      "(rule and scene)"},
   [TCD_EVENT_EXCEPTION] = {"exception",
       "type (network_disconnected, ip_conflict, illegal_login, calibration_changed, ddns, "
       "a pipeline exception), message"},

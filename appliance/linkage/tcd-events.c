@@ -438,6 +438,14 @@ tcd_events_pipeline_message (const GstStructure *s, gpointer user_data)
   json_array_add_double_element (at, round (x * 10000) / 10000);
   json_array_add_double_element (at, round (y * 10000) / 10000);
   json_object_set_array_member (o, "at", at);
+  /* a rule's or the scene's value outside the measurement range */
+  if (g_strcmp0 (source, "comparison") != 0) {
+    gboolean below = FALSE, above = FALSE;
+    gst_structure_get_boolean (s, "below-range", &below);
+    gst_structure_get_boolean (s, "above-range", &above);
+    json_object_set_boolean_member (o, "below_range", below);
+    json_object_set_boolean_member (o, "above_range", above);
+  }
   /* how long from the frame leaving the sensor to this event */
   if (gst_structure_get_uint64 (s, "timestamp", &ts)
       && (t0 = tcd_pipeline_capture_time (e->pipeline, ts)))

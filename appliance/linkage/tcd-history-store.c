@@ -59,19 +59,23 @@ item_free (Item *it)
 
 static const gchar schema_sql[] =
   "CREATE TABLE IF NOT EXISTS raw (rule INTEGER NOT NULL, t INTEGER NOT NULL,"
-  "  max REAL, min REAL, avg REAL, PRIMARY KEY (rule, t)) WITHOUT ROWID;"
+  "  max REAL, min REAL, avg REAL, range INTEGER NOT NULL DEFAULT 0,"
+  "  PRIMARY KEY (rule, t)) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS minute (rule INTEGER NOT NULL, t INTEGER NOT NULL,"
-  "  max REAL, min REAL, sum REAL, n INTEGER, PRIMARY KEY (rule, t)) WITHOUT ROWID;"
+  "  max REAL, min REAL, sum REAL, n INTEGER, range INTEGER NOT NULL DEFAULT 0,"
+  "  PRIMARY KEY (rule, t)) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS hour (rule INTEGER NOT NULL, t INTEGER NOT NULL,"
-  "  max REAL, min REAL, sum REAL, n INTEGER, PRIMARY KEY (rule, t)) WITHOUT ROWID;"
+  "  max REAL, min REAL, sum REAL, n INTEGER, range INTEGER NOT NULL DEFAULT 0,"
+  "  PRIMARY KEY (rule, t)) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, t INTEGER NOT NULL,"
   "  type TEXT NOT NULL, body TEXT NOT NULL);"
   "CREATE INDEX IF NOT EXISTS events_t ON events (t);"
   "CREATE INDEX IF NOT EXISTS events_type_t ON events (type, t);";
 
 #define UPSERT(table) \
-  "INSERT INTO " table " (rule, t, max, min, sum, n) VALUES (?1, ?2, ?3, ?4, ?5, 1) " \
+  "INSERT INTO " table " (rule, t, max, min, sum, n, range) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) " \
   "ON CONFLICT (rule, t) DO UPDATE SET max = MAX (max, excluded.max), " \
+  "range = range | excluded.range, " \
   "min = MIN (min, excluded.min), sum = sum + excluded.sum, n = n + 1"
 
 static gboolean
@@ -143,6 +147,30 @@ load_rules (TcdHistoryStore *s)
   }
 }
 
+/* a database of an older version: the range flags' column, 0 (in range) for
+ * what it holds */
+static gboolean
+add_range_column (sqlite3 *db, GError **error)
+{
+  static const gchar *const tables[] = { "raw", "minute", "hour" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (tables); k++) {
+    g_autofree gchar *probe = g_strdup_printf ("SELECT range FROM %s LIMIT 0", tables[k]);
+    g_autofree gchar *alter = NULL;
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2 (db, probe, -1, &st, NULL) == SQLITE_OK) {
+      sqlite3_finalize (st);
+      continue;
+    }
+    alter = g_strdup_printf ("ALTER TABLE %s ADD COLUMN range INTEGER NOT NULL DEFAULT 0",
+        tables[k]);
+    if (!exec (db, alter, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 open_db (TcdHistoryStore *s, GError **error)
 {
@@ -158,10 +186,11 @@ open_db (TcdHistoryStore *s, GError **error)
        * the last batch and never corrupts (WAL with synchronous NORMAL) */
       || !exec (s->db, "PRAGMA synchronous = NORMAL", error)
       || !exec (s->db, "PRAGMA journal_size_limit = 4194304", error)
-      || !exec (s->db, schema_sql, error))
+      || !exec (s->db, schema_sql, error)
+      || !add_range_column (s->db, error))
     return FALSE;
-  if (sqlite3_prepare_v2 (s->db, "INSERT OR REPLACE INTO raw (rule, t, max, min, avg) "
-          "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &s->ins_raw, NULL) != SQLITE_OK
+  if (sqlite3_prepare_v2 (s->db, "INSERT OR REPLACE INTO raw (rule, t, max, min, avg, range) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &s->ins_raw, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (s->db, UPSERT ("minute"), -1, &s->up_minute, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (s->db, UPSERT ("hour"), -1, &s->up_hour, NULL) != SQLITE_OK
       || sqlite3_prepare_v2 (s->db, "INSERT INTO events (t, type, body) VALUES (?1, ?2, ?3)",
@@ -199,6 +228,7 @@ write_samples (TcdHistoryStore *s, Item *it)
     sqlite3_bind_double (s->ins_raw, 3, x->max);
     sqlite3_bind_double (s->ins_raw, 4, x->min);
     sqlite3_bind_double (s->ins_raw, 5, x->avg);
+    sqlite3_bind_int (s->ins_raw, 6, (gint) x->range);
     if (!step_done (s->db, s->ins_raw))
       return FALSE;
     for (guint k = 0; k < 2; k++) {
@@ -207,6 +237,7 @@ write_samples (TcdHistoryStore *s, Item *it)
       sqlite3_bind_double (up[k], 3, x->max);
       sqlite3_bind_double (up[k], 4, x->min);
       sqlite3_bind_double (up[k], 5, x->avg);
+      sqlite3_bind_int (up[k], 6, (gint) x->range);
       if (!step_done (s->db, up[k]))
         return FALSE;
     }
@@ -634,10 +665,11 @@ tcd_history_query (const gchar *path, gint rule, gint64 from, gint64 to, TcdHist
     guint max_points, gboolean *truncated, GError **error)
 {
   static const gchar *const sql[] = {
-    "SELECT t, max, min, avg FROM raw WHERE rule = ?1 AND t >= ?2 AND t < ?3 ORDER BY t LIMIT ?4",
-    "SELECT t, max, min, sum / n FROM minute WHERE rule = ?1 AND t >= ?2 AND t < ?3 "
+    "SELECT t, max, min, avg, range FROM raw WHERE rule = ?1 AND t >= ?2 AND t < ?3 "
         "ORDER BY t LIMIT ?4",
-    "SELECT t, max, min, sum / n FROM hour WHERE rule = ?1 AND t >= ?2 AND t < ?3 "
+    "SELECT t, max, min, sum / n, range FROM minute WHERE rule = ?1 AND t >= ?2 AND t < ?3 "
+        "ORDER BY t LIMIT ?4",
+    "SELECT t, max, min, sum / n, range FROM hour WHERE rule = ?1 AND t >= ?2 AND t < ?3 "
         "ORDER BY t LIMIT ?4",
   };
   sqlite3 *db;
@@ -667,7 +699,8 @@ tcd_history_query (const gchar *path, gint rule, gint64 from, gint64 to, TcdHist
   points = g_array_new (FALSE, FALSE, sizeof (TcdHistoryPoint));
   while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
     TcdHistoryPoint p = { sqlite3_column_int64 (st, 0), sqlite3_column_double (st, 1),
-        sqlite3_column_double (st, 2), sqlite3_column_double (st, 3) };
+        sqlite3_column_double (st, 2), sqlite3_column_double (st, 3),
+        (guint) sqlite3_column_int (st, 4) };
     if (points->len == max_points) {
       *truncated = TRUE;
       break;

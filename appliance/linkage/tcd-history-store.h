@@ -25,9 +25,14 @@ G_BEGIN_DECLS
 #define TCD_HISTORY_SCENE (-1)          /* the scene's "rule" id */
 #define TCD_HISTORY_MAX_QUEUE 1024      /* batches waiting for the worker */
 
+/* range flags: the reading's minimum below / maximum above the measurement range */
+#define TCD_HISTORY_BELOW_RANGE 1
+#define TCD_HISTORY_ABOVE_RANGE 2
+
 typedef struct {
   gint rule;                            /* TCD_HISTORY_SCENE for the scene */
   gdouble max, min, avg;
+  guint range;                          /* TCD_HISTORY_*_RANGE */
 } TcdHistorySample;
 
 typedef struct {
@@ -45,6 +50,7 @@ typedef enum {
 typedef struct {
   gint64 t;                             /* unix seconds (the bucket's start) */
   gdouble max, min, avg;
+  guint range;                          /* TCD_HISTORY_*_RANGE: of any sample in it */
 } TcdHistoryPoint;
 
 typedef struct _TcdHistoryStore TcdHistoryStore;

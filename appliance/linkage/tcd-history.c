@@ -36,6 +36,12 @@ limits_of (JsonNode *doc, TcdHistoryLimits *l)
   l->size_limit = (guint64) node_int (doc, "history.size_limit_mb", 256) << 20;
 }
 
+static guint
+range_flags (gboolean below, gboolean above)
+{
+  return (below ? TCD_HISTORY_BELOW_RANGE : 0) | (above ? TCD_HISTORY_ABOVE_RANGE : 0);
+}
+
 /* the newest frame's readings, at most once a second */
 static gboolean
 tick (gpointer user_data)
@@ -54,11 +60,12 @@ tick (gpointer user_data)
   /* none while the shutter is closed: those are the shutter's numbers */
   if (!mm || !mm->valid)
     return G_SOURCE_CONTINUE;
-  samples[n++] = (TcdHistorySample) { TCD_HISTORY_SCENE, mm->max, mm->min, mm->avg };
+  samples[n++] = (TcdHistorySample) { TCD_HISTORY_SCENE, mm->max, mm->min, mm->avg,
+    range_flags (mm->below_range, mm->above_range) };
   for (guint i = 0; i < mm->n_rules && n < G_N_ELEMENTS (samples); i++)
     if (mm->rules[i].valid)
       samples[n++] = (TcdHistorySample) { mm->rules[i].id, mm->rules[i].max, mm->rules[i].min,
-          mm->rules[i].avg };
+          mm->rules[i].avg, range_flags (mm->rules[i].below_range, mm->rules[i].above_range) };
   h->last_t = t;
   tcd_history_store_add (h->store, t, samples, n);
   return G_SOURCE_CONTINUE;

@@ -469,8 +469,13 @@ apply_elements (TcdPipeline *p, JsonNode *doc)
       dbl_at (doc, "thermometry.relative_humidity"));
   set_double (p->radiometry, "window-transmission",
       dbl_at (doc, "thermometry.optical_transmissivity"));
+  /* the calibration coefficient: the window's temperature worked out as the
+   * air's plus the coefficient (schema: thermometry.calibration_coefficient) */
   set_double (p->radiometry, "window-temperature",
-      dbl_at (doc, "thermometry.window_temperature"));
+      bool_at (doc, "thermometry.calibration_coefficient_enabled")
+      ? dbl_at (doc, "thermometry.atmospheric_temperature")
+        + dbl_at (doc, "thermometry.calibration_coefficient")
+      : dbl_at (doc, "thermometry.window_temperature"));
 
   /* rules and alarms: none while measurement is off */
   rules = on ? tcd_json_to_string (tcd_config_node (doc, "rules"), FALSE) : g_strdup ("[]");
@@ -485,6 +490,19 @@ apply_elements (TcdPipeline *p, JsonNode *doc)
   set_prop (p->measure, "comparisons", cmps);
   set_prop (p->measure, "scene-alarm", scene);
   set_double (p->measure, "alarm-interval", dbl_at (doc, "thermometry.alarm_interval_s"));
+  /* the distance mode and the measurement range the readings are flagged against */
+  set_prop (p->measure, "rule-distance",
+      g_str_equal (str_at (doc, "thermometry.distance_mode"), "fixed") ? "false" : "true");
+  {
+    const gchar *range = str_at (doc, "thermometry.temperature_range");
+    gchar *end = NULL;
+    gdouble lo = g_ascii_strtod (range, &end);
+
+    if (end && end != range && *end == '~') {
+      set_double (p->measure, "range-min", lo);
+      set_double (p->measure, "range-max", g_ascii_strtod (end + 1, NULL));
+    }
+  }
 
   /* image */
   set_nick (p->dnr, "mode", dnr);

@@ -85,7 +85,9 @@ tcd_reading_from_sample (GstSample *sample, gdouble range_lo, gdouble range_hi)
   add_temp (b, "avg", mm->avg);
   add_at (b, "max_at", mm->max_at);
   add_at (b, "min_at", mm->min_at);
-  add_range_flags (b, mm->min, mm->max, range_lo, range_hi);
+  /* the closed shutter's numbers are no reading: not flagged */
+  add_range_flags (b, mm->valid ? mm->min : range_lo, mm->valid ? mm->max : range_hi,
+      range_lo, range_hi);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, state_names[mm->scene_state]);
   json_builder_end_object (b);

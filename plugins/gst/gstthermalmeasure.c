@@ -30,6 +30,13 @@
  * message carries the readings.  Rule masks are compiled when the rules or the
  * frame size change, not per frame.
  *
+ * `rule-distance` is the distance mode: TRUE (self-adaption) a rule's own
+ * distance replaces the frame's where the rule sets one; FALSE (fixed) every
+ * rule is read at the frame's distance (its own emissivity and reflected
+ * temperature still count).  `range-min` and `range-max` are the measurement
+ * range: a scene or rule whose minimum is below it or maximum above it is
+ * flagged (`below_range`, `above_range` in the meta and the messages).
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m thermalsrc ! thermalnuc ! thermalradiometry ! thermalmeasure rules='[{"id":1,"name":"motor","type":"polygon","points":[[0.38,0.55],[0.64,0.55],[0.64,0.9],[0.38,0.9]],"alarm":{"condition":"above","pre_alarm":80,"alarm":90,"tolerance":2}}]' ! thermalpalette ! videoconvert ! autovideosink
@@ -51,6 +58,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_thermal_measure_debug);
 
 #define DEFAULT_PROP_ALARM_INTERVAL 0.0
 #define DEFAULT_PROP_MESSAGE_INTERVAL 1000
+#define DEFAULT_PROP_RULE_DISTANCE TRUE
+#define RANGE_LIMIT 100000.0
 
 enum
 {
@@ -60,6 +69,9 @@ enum
   PROP_SCENE_ALARM,
   PROP_ALARM_INTERVAL,
   PROP_MESSAGE_INTERVAL,
+  PROP_RULE_DISTANCE,
+  PROP_RANGE_MIN,
+  PROP_RANGE_MAX,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -124,7 +136,7 @@ gst_thermal_measure_set_info (GstVideoFilter * filter, GstCaps * incaps,
 static GstMessage *
 alarm_message (GstThermalMeasure * self, const gchar * source, gint id,
     const gchar * name, const TcAlarmEvent * ev, const gdouble at[2],
-    GstClockTime ts)
+    GstClockTime ts, gdouble lo, gdouble hi)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *time = g_date_time_format_iso8601 (now);
@@ -140,7 +152,10 @@ alarm_message (GstThermalMeasure * self, const gchar * source, gint id,
           "value", G_TYPE_DOUBLE, ev->value,
           "threshold", G_TYPE_DOUBLE, ev->threshold,
           "x", G_TYPE_DOUBLE, at[0], "y", G_TYPE_DOUBLE, at[1],
-          "timestamp", G_TYPE_UINT64, ts, "time", G_TYPE_STRING, time, NULL));
+          "timestamp", G_TYPE_UINT64, ts, "time", G_TYPE_STRING, time,
+          /* a temperature outside the measurement range (not for a difference) */
+          "below-range", G_TYPE_BOOLEAN, ev->value < lo,
+          "above-range", G_TYPE_BOOLEAN, ev->value > hi, NULL));
 }
 
 /* streaming thread, object lock held: compile the rules for this frame size,
@@ -159,6 +174,8 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
     GstThermalMeasureRule *r = &rules[i];
 
     r->def = self->defs[i];
+    if (!self->rule_distance)
+      r->def.has_distance = FALSE;
     if (!r->def.has_interval)
       r->def.alarm.interval = self->alarm_interval;
     if (!r->def.enabled)
@@ -206,7 +223,8 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
       n = tc_alarm_update (&off, &old->alarm, old->max, 0, ev);
       for (k = 0; k < n; k++)
         g_ptr_array_add (msgs, alarm_message (self, "rule", old->def.id,
-                old->def.name, &ev[k], old->max_at, ts));
+                old->def.name, &ev[k], old->max_at, ts, self->range_min,
+                self->range_max));
     }
   }
   for (i = 0; i < self->n_cmp_defs; i++) {
@@ -246,7 +264,7 @@ gst_thermal_measure_compile (GstThermalMeasure * self, GPtrArray * msgs,
       n = tc_alarm_update (&off, &self->scene_alarm, 0, 0, ev);
       for (k = 0; k < n; k++)
         g_ptr_array_add (msgs, alarm_message (self, "scene", 0, "scene", &ev[k],
-                at, ts));
+                at, ts, self->range_min, self->range_max));
     }
     self->scene_alarm_cfg = scene;
   }
@@ -305,7 +323,8 @@ reading (const GstThermalMeasureRule * r, TcAlarmOn on)
 }
 
 static void
-rule_result (GstThermalRuleResult * out, const GstThermalMeasureRule * r)
+rule_result (GstThermalRuleResult * out, const GstThermalMeasureRule * r,
+    gdouble lo, gdouble hi)
 {
   out->id = r->def.id;
   g_strlcpy (out->name, r->def.name, sizeof (out->name));
@@ -320,6 +339,8 @@ rule_result (GstThermalRuleResult * out, const GstThermalMeasureRule * r)
   memcpy (out->min_at, r->min_at, sizeof (out->min_at));
   out->state = (GstThermalAlarmState) tc_alarm_level (&r->alarm);
   out->has_alarm = r->def.alarm.enabled;
+  out->below_range = r->valid && r->min < lo;
+  out->above_range = r->valid && r->max > hi;
 }
 
 static GstMessage *
@@ -346,7 +367,8 @@ measurement_message (GstThermalMeasure * self, const GstThermalMeasureMeta * mm,
             "max-x", G_TYPE_DOUBLE, r->max_at[0], "max-y", G_TYPE_DOUBLE,
             r->max_at[1], "min-x", G_TYPE_DOUBLE, r->min_at[0], "min-y",
             G_TYPE_DOUBLE, r->min_at[1], "state", G_TYPE_STRING,
-            level_names[r->state], NULL));
+            level_names[r->state], "below-range", G_TYPE_BOOLEAN, r->below_range,
+            "above-range", G_TYPE_BOOLEAN, r->above_range, NULL));
     gst_value_list_append_and_take_value (&list, &v);
   }
   s = gst_structure_new ("thermal-measurement",
@@ -356,7 +378,9 @@ measurement_message (GstThermalMeasure * self, const GstThermalMeasureMeta * mm,
       "max-x", G_TYPE_DOUBLE, mm->max_at[0], "max-y", G_TYPE_DOUBLE, mm->max_at[1],
       "min-x", G_TYPE_DOUBLE, mm->min_at[0], "min-y", G_TYPE_DOUBLE, mm->min_at[1],
       "state", G_TYPE_STRING, level_names[mm->scene_state],
-      "valid", G_TYPE_BOOLEAN, mm->valid, NULL);
+      "valid", G_TYPE_BOOLEAN, mm->valid,
+      "below-range", G_TYPE_BOOLEAN, mm->below_range,
+      "above-range", G_TYPE_BOOLEAN, mm->above_range, NULL);
   gst_structure_take_value (s, "rules", &list);
   g_value_init (&list, GST_TYPE_LIST);
   for (i = 0; i < mm->n_comparisons; i++) {
@@ -392,6 +416,7 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   guint i, k, n;
   gboolean post_measurement = FALSE, closed;
   guint message_interval;
+  gdouble lo, hi;
 
   if (tm && tm->kind == GST_THERMAL_FRAME_RAW) {
     g_ptr_array_unref (msgs);
@@ -420,6 +445,8 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     gst_thermal_measure_compile (self, msgs, ts);
 
   message_interval = self->message_interval;
+  lo = self->range_min;
+  hi = self->range_max;
   /* what follows (rules, comparisons, alarm states) belongs to this thread */
   GST_OBJECT_UNLOCK (self);
 
@@ -436,6 +463,11 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   mm->max_at[1] = (st.max_y + 0.5) / h;
   mm->min_at[0] = (st.min_x + 0.5) / w;
   mm->min_at[1] = (st.min_y + 0.5) / h;
+  mm->range_min = lo;
+  mm->range_max = hi;
+  /* the shutter's numbers are no reading: never flagged */
+  mm->below_range = !closed && mm->min < lo;
+  mm->above_range = !closed && mm->max > hi;
   {
     gdouble v = self->scene_alarm_cfg.on == TC_ON_MAX ? mm->max :
         (self->scene_alarm_cfg.on == TC_ON_MIN ? mm->min : mm->avg);
@@ -446,7 +478,7 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
         v, t, ev);
     for (k = 0; k < n; k++)
       g_ptr_array_add (msgs, alarm_message (self, "scene", 0, "scene", &ev[k],
-              at, ts));
+              at, ts, lo, hi));
     mm->scene_state = (GstThermalAlarmState) tc_alarm_level (&self->scene_alarm);
   }
 
@@ -461,7 +493,8 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     if (closed) {
       /* listed with its held state; its readings are not the scene's */
       if (r->valid && mm->n_rules < GST_THERMAL_MAX_RULES) {
-        rule_result (&mm->rules[mm->n_rules], r);
+        rule_result (&mm->rules[mm->n_rules], r, lo, hi);
+        mm->rules[mm->n_rules].below_range = mm->rules[mm->n_rules].above_range = FALSE;
         mm->rules[mm->n_rules++].valid = FALSE;
       }
       continue;
@@ -492,9 +525,9 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
         t, ev);
     for (k = 0; k < n; k++)
       g_ptr_array_add (msgs, alarm_message (self, "rule", r->def.id, r->def.name,
-              &ev[k], r->def.alarm.on == TC_ON_MIN ? r->min_at : r->max_at, ts));
+              &ev[k], r->def.alarm.on == TC_ON_MIN ? r->min_at : r->max_at, ts, lo, hi));
     if (mm->n_rules < GST_THERMAL_MAX_RULES)
-      rule_result (&mm->rules[mm->n_rules++], r);
+      rule_result (&mm->rules[mm->n_rules++], r, lo, hi);
   }
 
   /* the comparisons */
@@ -515,7 +548,8 @@ gst_thermal_measure_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     n = closed ? 0 : tc_alarm_update (&c->def.alarm, &c->alarm, v, t, ev);
     for (k = 0; k < n; k++)
       g_ptr_array_add (msgs, alarm_message (self, "comparison", c->def.id,
-              c->def.name, &ev[k], a ? a->max_at : mm->max_at, ts));
+              c->def.name, &ev[k], a ? a->max_at : mm->max_at, ts, -G_MAXDOUBLE,
+              G_MAXDOUBLE));
     if (c->def.enabled && mm->n_comparisons < GST_THERMAL_MAX_COMPARISONS) {
       GstThermalComparisonResult *out = &mm->comparisons[mm->n_comparisons++];
 
@@ -655,6 +689,22 @@ gst_thermal_measure_set_property (GObject * object, guint prop_id,
       self->message_interval = g_value_get_uint (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_RULE_DISTANCE:
+      GST_OBJECT_LOCK (self);
+      self->rule_distance = g_value_get_boolean (value);
+      self->dirty = TRUE;
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_RANGE_MIN:
+      GST_OBJECT_LOCK (self);
+      self->range_min = g_value_get_double (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_RANGE_MAX:
+      GST_OBJECT_LOCK (self);
+      self->range_max = g_value_get_double (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -684,6 +734,15 @@ gst_thermal_measure_get_property (GObject * object, guint prop_id,
       break;
     case PROP_MESSAGE_INTERVAL:
       g_value_set_uint (value, self->message_interval);
+      break;
+    case PROP_RULE_DISTANCE:
+      g_value_set_boolean (value, self->rule_distance);
+      break;
+    case PROP_RANGE_MIN:
+      g_value_set_double (value, self->range_min);
+      break;
+    case PROP_RANGE_MAX:
+      g_value_set_double (value, self->range_max);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -750,6 +809,19 @@ gst_thermal_measure_class_init (GstThermalMeasureClass * klass)
       g_param_spec_uint ("message-interval", "Message interval",
           "Milliseconds between thermal-measurement messages (0 = none)", 0,
           3600000, DEFAULT_PROP_MESSAGE_INTERVAL, rw));
+  g_object_class_install_property (gobject_class, PROP_RULE_DISTANCE,
+      g_param_spec_boolean ("rule-distance", "Rule distance",
+          "Distance mode: TRUE (self-adaption) a rule's own distance counts where "
+          "it sets one, FALSE (fixed) every rule is read at the frame's distance",
+          DEFAULT_PROP_RULE_DISTANCE, rw));
+  g_object_class_install_property (gobject_class, PROP_RANGE_MIN,
+      g_param_spec_double ("range-min", "Range minimum",
+          "Lower end of the measurement range, degrees C: a minimum below it is "
+          "flagged below_range", -RANGE_LIMIT, RANGE_LIMIT, -RANGE_LIMIT, rw));
+  g_object_class_install_property (gobject_class, PROP_RANGE_MAX,
+      g_param_spec_double ("range-max", "Range maximum",
+          "Upper end of the measurement range, degrees C: a maximum above it is "
+          "flagged above_range", -RANGE_LIMIT, RANGE_LIMIT, RANGE_LIMIT, rw));
 
   gst_element_class_set_static_metadata (element_class,
       "Thermal measurement", "Filter/Analyzer/Video",
@@ -770,6 +842,9 @@ gst_thermal_measure_init (GstThermalMeasure * self)
 {
   self->alarm_interval = DEFAULT_PROP_ALARM_INTERVAL;
   self->message_interval = DEFAULT_PROP_MESSAGE_INTERVAL;
+  self->rule_distance = DEFAULT_PROP_RULE_DISTANCE;
+  self->range_min = -RANGE_LIMIT;
+  self->range_max = RANGE_LIMIT;
   self->caps_scale = 0.01;
   self->last_message = GST_CLOCK_TIME_NONE;
   tc_alarm_state_reset (&self->scene_alarm);

@@ -48,6 +48,8 @@ struct _GstThermalMeasure
   gboolean scene_has_interval;
   gdouble alarm_interval;
   guint message_interval;        /* ms */
+  gboolean rule_distance;        /* self-adaption: a rule's own distance counts */
+  gdouble range_min, range_max;  /* the measurement range, degrees C */
   gboolean dirty;
 
   /* streaming */

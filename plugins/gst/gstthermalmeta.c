@@ -349,6 +349,9 @@ gst_thermal_measure_meta_init (GstMeta * meta, gpointer params,
   m->n_rules = 0;
   m->valid = TRUE;
   m->n_comparisons = 0;
+  m->range_min = -G_MAXDOUBLE;
+  m->range_max = G_MAXDOUBLE;
+  m->below_range = m->above_range = FALSE;
   return TRUE;
 }
 
@@ -375,6 +378,10 @@ gst_thermal_measure_meta_transform (GstBuffer * dest, GstMeta * meta,
   dst->n_comparisons = src->n_comparisons;
   memcpy (dst->comparisons, src->comparisons,
       src->n_comparisons * sizeof (GstThermalComparisonResult));
+  dst->range_min = src->range_min;
+  dst->range_max = src->range_max;
+  dst->below_range = src->below_range;
+  dst->above_range = src->above_range;
   return TRUE;
 }
 

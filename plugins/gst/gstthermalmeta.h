@@ -141,6 +141,9 @@ typedef enum {
  * @max_at, @min_at: normalized positions of max and min
  * @state: its alarm state (normal when it has no alarm)
  * @has_alarm: the rule has an alarm enabled
+ * @below_range, @above_range: @min is below, @max above the measurement range
+ *   thermalmeasure was given (`range-min`, `range-max`): the numbers are the
+ *   sensor's, but not ones the range's accuracy holds for
  */
 typedef struct {
   gint id;
@@ -153,6 +156,7 @@ typedef struct {
   gdouble max_at[2], min_at[2];
   GstThermalAlarmState state;
   gboolean has_alarm;
+  gboolean below_range, above_range;
 } GstThermalRuleResult;
 
 #define GST_THERMAL_MAX_COMPARISONS 40
@@ -189,6 +193,9 @@ typedef struct {
  *   comparison is marked not valid and the alarms hold their states
  * @n_comparisons: enabled comparisons in @comparisons
  * @comparisons: their values and states
+ * @range_min, @range_max: the measurement range, degrees C (thermalmeasure's
+ *   `range-min` and `range-max`)
+ * @below_range, @above_range: the scene's @min is below, its @max above it
  *
  * Attached by thermalmeasure to every frame; it survives thermalpalette, so an
  * overlay (thermalosd) can draw the rules with their readings.
@@ -204,6 +211,8 @@ typedef struct {
   gboolean valid;
   guint n_comparisons;
   GstThermalComparisonResult comparisons[GST_THERMAL_MAX_COMPARISONS];
+  gdouble range_min, range_max;
+  gboolean below_range, above_range;
 } GstThermalMeasureMeta;
 
 GType gst_thermal_measure_meta_api_get_type (void);

@@ -10,7 +10,9 @@
  * - the measurement rules of the frame's #GstThermalMeasureMeta (attached by
  *   thermalmeasure): a point as a cross, a line, a polygon, each in the colour
  *   of its alarm state (`normal-color`, `pre-alarm-color`, `alarm-color`,
- *   0xAARRGGBB), and their readings in the chosen `unit`, either next to each
+ *   0xAARRGGBB), and their readings in the chosen `unit` (a reading outside
+ *   the measurement range the #GstThermalMeasureMeta carries is shown as the
+ *   range's end after "<" or ">"), either next to each
  *   rule or as one line per rule in a block at the top left (`info-position`).
  *   Points show their value; lines and polygons show max, min and average, or
  *   only their maximum when `show-max-min-avg` is off. `show-rule-names` puts
@@ -301,6 +303,7 @@ struct _GstThermalOsd
   gdouble shown_scene_max_at[2], shown_scene_min_at[2];
   GstThermalAlarmState shown_scene_state;
   gboolean shown_scene_valid;     /* FALSE: the shutter is closed, "--" */
+  gdouble shown_range_min, shown_range_max;     /* the measurement range, C */
 
   /* the date on display */
   gint64 date_second;
@@ -1011,6 +1014,24 @@ osd_format_temp (gchar * buf, gsize len, gdouble c, GstThermalOsdUnit unit)
   g_snprintf (buf, len, "%.1f%s", v, suffix[unit]);
 }
 
+/* A reading: outside the measurement range it is flagged, shown as the
+ * range's end with "<" or ">" (the number beyond is not one the range's
+ * accuracy holds for) */
+static void
+osd_format_reading (GstThermalOsd * self, gchar * buf, gsize len, gdouble c,
+    GstThermalOsdUnit unit)
+{
+  if (isfinite (c) && c > self->shown_range_max) {
+    buf[0] = '>';
+    osd_format_temp (buf + 1, len - 1, self->shown_range_max, unit);
+  } else if (isfinite (c) && c < self->shown_range_min) {
+    buf[0] = '<';
+    osd_format_temp (buf + 1, len - 1, self->shown_range_min, unit);
+  } else {
+    osd_format_temp (buf, len, c, unit);
+  }
+}
+
 /* The ruler: the palette bar with its temperatures on its left. */
 static cairo_surface_t *
 osd_render_ruler (GstThermalOsd * self, gint palette, gdouble lo, gdouble hi,
@@ -1365,6 +1386,8 @@ osd_refresh_readings (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
   memcpy (self->shown_scene_max_at, mm->max_at, sizeof (mm->max_at));
   memcpy (self->shown_scene_min_at, mm->min_at, sizeof (mm->min_at));
   self->shown_scene_state = mm->scene_state;
+  self->shown_range_min = mm->range_min;
+  self->shown_range_max = mm->range_max;
 }
 
 /* the rule's name, valid UTF-8 and NUL-terminated */
@@ -1403,15 +1426,15 @@ osd_rule_text (GstThermalOsd * self, const GstThermalRuleResult * r,
     g_strlcat (name, block ? ": " : "\n", sizeof (name));
 
   if (osd_rule_is_cross (r)) {
-    osd_format_temp (a, sizeof (a), v->valid ? v->max : none, unit);
+    osd_format_reading (self, a, sizeof (a), v->valid ? v->max : none, unit);
     g_snprintf (buf, len, "%s%s", name, a);
   } else if (self->cur.show_max_min_avg) {
-    osd_format_temp (a, sizeof (a), v->valid ? v->max : none, unit);
-    osd_format_temp (b, sizeof (b), v->valid ? v->min : none, unit);
-    osd_format_temp (c, sizeof (c), v->valid ? v->avg : none, unit);
+    osd_format_reading (self, a, sizeof (a), v->valid ? v->max : none, unit);
+    osd_format_reading (self, b, sizeof (b), v->valid ? v->min : none, unit);
+    osd_format_reading (self, c, sizeof (c), v->valid ? v->avg : none, unit);
     g_snprintf (buf, len, "%sMax %s%sMin %s%sAvg %s", name, a, sep, b, sep, c);
   } else {
-    osd_format_temp (a, sizeof (a), v->valid ? v->max : none, unit);
+    osd_format_reading (self, a, sizeof (a), v->valid ? v->max : none, unit);
     g_snprintf (buf, len, "%sMax %s", name, a);
   }
 }
@@ -1673,7 +1696,7 @@ osd_layout (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
         gchar v[32];
         gint lx;
 
-        osd_format_temp (v, sizeof (v), value[i], s->unit);
+        osd_format_reading (self, v, sizeof (v), value[i], s->unit);
         g_snprintf (text, sizeof (text), "%s %s", i == 0 ? "Max" : "Min", v);
         osd_text_update (self, t, text, color[i]);
         lx = cx + m->piece.width / 2 + 2;
@@ -1725,8 +1748,8 @@ osd_layout (GstThermalOsd * self, const GstThermalMeasureMeta * mm,
     if (s->show_scene && mm) {
       gchar a[32], b[32];
 
-      osd_format_temp (a, sizeof (a), self->shown_scene_max, s->unit);
-      osd_format_temp (b, sizeof (b), self->shown_scene_min, s->unit);
+      osd_format_reading (self, a, sizeof (a), self->shown_scene_max, s->unit);
+      osd_format_reading (self, b, sizeof (b), self->shown_scene_min, s->unit);
       g_snprintf (text, sizeof (text), "Max %s  Min %s", a, b);
       osd_text_update (self, &self->info[n_info], text,
           osd_state_color (self, self->shown_scene_state));
@@ -2603,6 +2626,8 @@ gst_thermal_osd_init (GstThermalOsd * self)
 {
   OsdSettings *s = &self->props;
 
+  self->shown_range_min = -G_MAXDOUBLE;
+  self->shown_range_max = G_MAXDOUBLE;
   s->show_rules = DEFAULT_PROP_SHOW_RULES;
   s->show_rule_names = DEFAULT_PROP_SHOW_RULE_NAMES;
   s->show_max_min_avg = DEFAULT_PROP_SHOW_MAX_MIN_AVG;

@@ -241,6 +241,57 @@ test_old_rule (Fixture *f, gconstpointer data)
   tcd_history_store_close (s);
 }
 
+/* the range flags: kept per sample, ORed over a minute; a database of the
+ * version before them gets their column (its samples in range) */
+static void
+test_range_flags (Fixture *f, gconstpointer data)
+{
+  TcdHistoryLimits l = limits (3600, 1 << 30);
+  TcdHistoryStore *s;
+  sqlite3 *db = NULL;
+  g_autoptr (GArray) raw = NULL, minutes = NULL;
+  gboolean trunc;
+  GError *err = NULL;
+
+  /* the old tables, with a sample in them */
+  g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+          "CREATE TABLE raw (rule INTEGER NOT NULL, t INTEGER NOT NULL, max REAL, min REAL,"
+          " avg REAL, PRIMARY KEY (rule, t)) WITHOUT ROWID;"
+          "CREATE TABLE minute (rule INTEGER NOT NULL, t INTEGER NOT NULL, max REAL, min REAL,"
+          " sum REAL, n INTEGER, PRIMARY KEY (rule, t)) WITHOUT ROWID;"
+          "CREATE TABLE hour (rule INTEGER NOT NULL, t INTEGER NOT NULL, max REAL, min REAL,"
+          " sum REAL, n INTEGER, PRIMARY KEY (rule, t)) WITHOUT ROWID;"
+          "INSERT INTO raw VALUES (5, 1795507200, 30, 20, 25);"
+          "INSERT INTO minute VALUES (5, 1795507200, 30, 20, 25, 1);", NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  s = tcd_history_store_open (f->path, &l, &err);
+  g_assert_no_error (err);
+  for (gint i = 1; i < 120; i++) {
+    TcdHistorySample x = { 5, 200.0 + i, 10.0, 100.0,
+      i == 30 ? TCD_HISTORY_ABOVE_RANGE : i == 90 ? TCD_HISTORY_BELOW_RANGE : 0 };
+    tcd_history_store_add (s, T0 + i, &x, 1);
+  }
+  tcd_history_store_flush (s, FALSE);
+  tcd_history_store_close (s);
+
+  raw = tcd_history_query (f->path, 5, T0, T0 + 120, TCD_HISTORY_STEP_RAW, 1000, &trunc, &err);
+  g_assert_no_error (err);
+  g_assert_cmpuint (raw->len, ==, 120);
+  g_assert_cmpuint (g_array_index (raw, TcdHistoryPoint, 0).range, ==, 0);   /* the old one */
+  g_assert_cmpuint (g_array_index (raw, TcdHistoryPoint, 29).range, ==, 0);
+  g_assert_cmpuint (g_array_index (raw, TcdHistoryPoint, 30).range, ==, TCD_HISTORY_ABOVE_RANGE);
+  g_assert_cmpuint (g_array_index (raw, TcdHistoryPoint, 90).range, ==, TCD_HISTORY_BELOW_RANGE);
+  minutes = tcd_history_query (f->path, 5, T0, T0 + 120, TCD_HISTORY_STEP_MINUTE, 1000, &trunc,
+      &err);
+  g_assert_no_error (err);
+  g_assert_cmpuint (minutes->len, ==, 2);
+  g_assert_cmpuint (g_array_index (minutes, TcdHistoryPoint, 0).range, ==, TCD_HISTORY_ABOVE_RANGE);
+  g_assert_cmpuint (g_array_index (minutes, TcdHistoryPoint, 1).range, ==, TCD_HISTORY_BELOW_RANGE);
+}
+
 static gint64
 file_size (const gchar *path)
 {
@@ -400,6 +451,7 @@ main (int argc, char **argv)
   ADD ("/history/retention", test_retention);
   ADD ("/history/size-limit", test_size_limit);
   ADD ("/history/old-rule", test_old_rule);
+  ADD ("/history/range-flags", test_range_flags);
   ADD ("/history/events", test_events);
   ADD ("/history/kill", test_kill);
   return g_test_run ();

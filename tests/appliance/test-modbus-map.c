@@ -621,6 +621,20 @@ test_encode_states (void)
   g_assert_cmpuint (ir[IR_STATUS], ==, ST_FRESH | ST_ALARM | ST_PRE_ALARM | ST_SHUTTER
       | ST_DEVICE_T | ST_WRITABLE | ST_THERMOMETRY);
 
+  /* outside the measurement range: the scene's bits 8-9, the rule's flag bits
+   * 4-5; none while the readings are not valid */
+  r = reading ();
+  r.below_range = TRUE;
+  r.rules[1].above_range = TRUE;      /* id 7, slot 0 */
+  tcd_modbus_map_encode_reading (&c, &r, &t);
+  g_assert_cmpuint (ir[IR_STATUS] & (ST_BELOW_RANGE | ST_ABOVE_RANGE), ==, ST_BELOW_RANGE);
+  g_assert_cmpuint (ir[IR_RULE_FLAGS] & (RF_BELOW_RANGE | RF_ABOVE_RANGE), ==, RF_ABOVE_RANGE);
+  r.valid = FALSE;
+  r.rules[1].valid = FALSE;
+  tcd_modbus_map_encode_reading (&c, &r, &t);
+  g_assert_cmpuint (ir[IR_STATUS] & (ST_BELOW_RANGE | ST_ABOVE_RANGE), ==, 0);
+  g_assert_cmpuint (ir[IR_RULE_FLAGS] & (RF_BELOW_RANGE | RF_ABOVE_RANGE), ==, 0);
+
   /* thermometry off: no readings, no states, writes off */
   r = reading ();
   r.scene_state = TCD_MODBUS_STATE_ALARM;

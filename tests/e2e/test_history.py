@@ -87,8 +87,8 @@ t.ok(s == 200 and j["step"] == "hour" and j["points"] == [], "step=auto over fiv
 
 s, body, h = d.get(f"history?rule={motor_id}&step=raw&format=csv")
 lines = body.decode().split("\r\n") if s == 200 else []
-t.ok(s == 200 and "text/csv" in h and lines[0] == "time,max,min,avg"
-     and len([x for x in lines[1:] if x]) >= len(rp) and lines[1].count(",") == 3,
+t.ok(s == 200 and "text/csv" in h and lines[0] == "time,max,min,avg,below_range,above_range"
+     and len([x for x in lines[1:] if x]) >= len(rp) and lines[1].count(",") == 5,
      "format=csv: a header line and a line per point", (s, lines[:3]))
 
 d.put("config/history", {"enabled": True})

@@ -130,6 +130,63 @@ test_rules_read_the_scene (void)
   gst_object_unref (bus);
 }
 
+/* the first frame's meta of the motor read twice, once at its own 3000 m */
+static void
+distance_and_range (gboolean rule_distance, gdouble *near, gdouble *far,
+    GstThermalMeasureMeta *out)
+{
+  gchar *desc = g_strdup_printf ("thermalsrc num-buffers=10 fpa-drift=0 "
+      "! video/x-raw,width=%d,height=%d,framerate=25/1 ! thermalnuc ! thermalradiometry "
+      "! thermalmeasure name=m message-interval=0 rule-distance=%s range-min=0 range-max=80",
+      W, H, rule_distance ? "true" : "false");
+  GstHarness *h = gst_harness_new_parse (desc);
+  GstElement *m = gst_harness_find_element (h, "thermalmeasure");
+  GstBus *bus = gst_bus_new ();
+  GstBuffer *b;
+  const GstThermalMeasureMeta *mm;
+
+  g_object_set (m, "rules", "[{\"id\": 1, \"type\": \"polygon\", \"points\": " MOTOR "},"
+      " {\"id\": 2, \"type\": \"polygon\", \"distance\": 3000, \"points\": " MOTOR "}]", NULL);
+  gst_element_set_bus (h->element, bus);
+  gst_harness_use_systemclock (h);
+  gst_harness_play (h);
+  b = gst_harness_pull (h);
+  g_assert_nonnull (b);
+  mm = gst_buffer_get_thermal_measure_meta (b);
+  g_assert_nonnull (mm);
+  g_assert_cmpuint (mm->n_rules, ==, 2);
+  *near = find_rule (mm, 1)->max;
+  *far = find_rule (mm, 2)->max;
+  *out = *mm;
+  gst_buffer_unref (b);
+  gst_object_unref (m);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (desc);
+}
+
+/* the distance mode (rule-distance) and the range flags */
+static void
+test_distance_mode_and_range (void)
+{
+  static GstThermalMeasureMeta mm;
+  gdouble near, far;
+
+  distance_and_range (TRUE, &near, &far, &mm);
+  g_test_message ("self-adaption: %.2f at the frame's distance, %.2f at 3000 m", near, far);
+  g_assert_cmpfloat (far, >, near + 5.0);
+  distance_and_range (FALSE, &near, &far, &mm);
+  g_test_message ("fixed: %.2f and %.2f", near, far);
+  g_assert_cmpfloat (fabs (far - near), <, 1e-9);
+  /* 0..80 C: the cold pack (-10 C) below, the motor (85 C) above */
+  g_assert_cmpfloat (mm.range_min, ==, 0.0);
+  g_assert_cmpfloat (mm.range_max, ==, 80.0);
+  g_assert_true (mm.below_range);
+  g_assert_true (mm.above_range);
+  g_assert_true (find_rule (&mm, 1)->above_range);
+  g_assert_false (find_rule (&mm, 1)->below_range);
+}
+
 typedef struct {
   gchar *level, *state;
   gdouble value, t;
@@ -564,6 +621,7 @@ main (int argc, char **argv)
   g_test_add_func ("/thermalmeasure/meta-survives-palette", test_meta_survives_palette);
   g_test_add_func ("/thermalmeasure/alarm-continuity", test_alarm_continuity);
   g_test_add_func ("/thermalmeasure/bad-property-said", test_bad_property_said);
+  g_test_add_func ("/thermalmeasure/distance-mode-and-range", test_distance_mode_and_range);
   g_test_add_func ("/thermalmeasure/shutter-frames-hold-alarms",
       test_shutter_frames_hold_alarms);
   return g_test_run ();

@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { t } from './i18n.js';
 import { h } from './ui.js';
-import { formatTemp, formatDelta } from './thermal.js';
+import { formatTemp, formatDelta, formatReading } from './thermal.js';
 
 const MAX_ITEMS = 100;
 const PREFS = 'thermocam.alarmPrefs';
@@ -80,8 +80,9 @@ function beep(level) {
 }
 
 export class AlarmPanel {
-  constructor(root, getUnit) {
+  constructor(root, getUnit, getRange) {
     this.list = root.querySelector('#alarm-list');
+    this.getRange = getRange;       // the measurement range [lo, hi], C, or null
     this.sound = root.querySelector('#alarm-sound');
     this.flashBox = root.querySelector('#alarm-flash');
     this.getUnit = getUnit;
@@ -103,8 +104,12 @@ export class AlarmPanel {
     const fmt = e.source === 'comparison' ? formatDelta : formatTemp;
     const what = e.source === 'input' ? t('alarms.input', { n: e.input })
       : e.source === 'environment' ? t('alarms.environment') : e.name;
+    // a value outside the measurement range: the range's end after "<" or ">"
+    const range = this.getRange ? this.getRange() : null;
+    const flag = e.above_range ? 'above' : e.below_range ? 'below' : '';
+    const value = flag && range ? formatReading(e.value, unit, flag, range) : fmt(e.value, unit);
     const detail = e.value !== undefined
-      ? t('alarms.valueThreshold', { value: fmt(e.value, unit), threshold: fmt(e.threshold, unit) }) : '';
+      ? t('alarms.valueThreshold', { value, threshold: fmt(e.threshold, unit) }) : '';
     this._add(e, e.state === 'start' ? 'start' : 'stop', [
       h('span', { class: 'lvl ' + e.level }, t('state.' + e.level)),
       ' ', h('strong', {}, what), ' ',

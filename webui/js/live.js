@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { t, applyI18n } from './i18n.js';
 import { fromTemplate, flash } from './ui.js';
 import { LivePlayer } from './player.js';
-import { decodeRadiometry, celsiusAt, formatTemp } from './thermal.js';
+import { decodeRadiometry, celsiusAt, formatTemp, formatReading } from './thermal.js';
 import { RuleLayer } from './rules.js';
 import { RulePanel } from './rulepanel.js';
 import { QuickSettings } from './quick.js';
@@ -41,6 +41,9 @@ export function renderLive(view, { device }) {
   const savePrefs = () => localStorage.setItem(PREFS, JSON.stringify(prefs));
   const st = {
     unit: 'celsius', radio: null, decoding: false, pointer: null, image: null,
+    // what the live view shows and in which units (GET /device display: manual 3.1 Local, 10.11)
+    display: { temperature_unit: 'celsius', distance_unit: 'metre', temperature_info: true, rules: true,
+      temperature_range: null },
     aspect: sensor.width / sensor.height, proportion: prefs.proportion || 'original',
   };
   // the page is left: what is still on its way finds nothing to do
@@ -149,10 +152,18 @@ export function renderLive(view, { device }) {
     el.style.top = at[1] * 100 + '%';
     el.textContent = text;
   }
+  // a scene reading flagged outside the measurement range as the OSD does
+  const sceneText = (c, side) => {
+    const r = st.display.temperature_range;
+    const out = r && (side === 'above' ? c > r[1] : c < r[0]);
+    return formatReading(c, st.unit, out ? side : '', r);
+  };
   function onRadiometry(f) {
     st.radio = f;
-    place(markMax, f.maxAt, '▲ ' + formatTemp(f.max, st.unit));
-    place(markMin, f.minAt, '▼ ' + formatTemp(f.min, st.unit));
+    place(markMax, f.maxAt, '▲ ' + sceneText(f.max, 'above'));
+    place(markMin, f.minAt, '▼ ' + sceneText(f.min, 'below'));
+    // "display temperature info" off: no readings on the picture
+    markMax.hidden = markMin.hidden = !st.display.temperature_info;
     markMax.dataset.celsius = f.max.toFixed(2);
     markMin.dataset.celsius = f.min.toFixed(2);
     if (!st.image || st.image.range?.mode !== 'manual')
@@ -272,16 +283,16 @@ export function renderLive(view, { device }) {
     layer = new RuleLayer(zoomer, $('overlay'), {
       select: (rule) => panel.edit(rule),
       changed: () => { panel.renderList(); panel.renderComparisons(); },
-      error, unit: () => st.unit,
+      error, unit: () => st.unit, display: () => st.display,
     });
-    panel = new RulePanel(view, layer, { error, info, unit: () => st.unit });
+    panel = new RulePanel(view, layer, { error, info, unit: () => st.unit, display: () => st.display });
     cleanups.push(() => layer.destroy());
     for (const b of view.querySelectorAll('#tools [data-tool]'))
       b.addEventListener('click', () => setTool(b.dataset.tool));
     layer.load().catch(error);
     panel.loadComparisons().catch(error);
     quick = new QuickSettings($('quick'), {
-      error,
+      error, unit: () => st.unit,
       changed: (image) => {
         if (!alive)
           return;
@@ -318,13 +329,12 @@ export function renderLive(view, { device }) {
         error(e);
       }
     });
-    api('GET', 'config/thermometry').then((th) => { st.unit = th.unit || 'celsius'; }).catch(() => {});
   } else {
     $('overlay').remove();
   }
 
   // ---- events: readings, alarms, exceptions, changes by others
-  const alarms = new AlarmPanel(view, () => st.unit);
+  const alarms = new AlarmPanel(view, () => st.unit, () => st.display.temperature_range);
   const events = new EventStream();
   events.on('measurement', (r) => {
     if (!alive)
@@ -353,8 +363,36 @@ export function renderLive(view, { device }) {
       quick.load().catch(() => {});
     else if (e.change === 'config.comparisons')
       panel.loadComparisons().catch(() => {});
-    else if (e.change === 'config.thermometry')
-      api('GET', 'config/thermometry').then((th) => { st.unit = th.unit; }).catch(() => {});
+  });
+  // the display settings and units, for every account, again when they change
+  function loadDisplay() {
+    api('GET', 'device', undefined, { quiet: true }).then((dev) => {
+      if (!alive || !dev.display)
+        return;
+      st.display = dev.display;
+      st.unit = dev.display.temperature_unit || 'celsius';
+      view.dataset.tempUnit = st.unit;
+      view.dataset.distanceUnit = dev.display.distance_unit;
+      view.dataset.temperatureInfo = dev.display.temperature_info;
+      view.dataset.rules = dev.display.rules;
+      markMax.hidden = markMin.hidden = !st.display.temperature_info || !st.radio;
+      if (st.radio)
+        onRadiometry(st.radio);
+      if (layer) {
+        layer.render();
+        panel.renderList();
+        panel.renderComparisons();
+        if (layer.selected !== null)
+          panel.edit(layer.rules.find((r) => r.id === layer.selected));
+        if (quick.image)
+          quick.render();
+      }
+    }).catch(() => {});
+  }
+  loadDisplay();
+  events.on('config', (e) => {
+    if (alive && (e.change === 'config.thermometry' || e.change === 'config.units'))
+      loadDisplay();
   });
   events.open();
   cleanups.push(() => events.close());

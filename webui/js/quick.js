@@ -4,12 +4,12 @@
 import { api } from './api.js';
 import { t } from './i18n.js';
 import { h } from './ui.js';
-import { PALETTES } from './thermal.js';
+import { PALETTES, tempToUnit, tempFromUnit, unitSymbol } from './thermal.js';
 
 export class QuickSettings {
   constructor(root, cb) {
     this.root = root;
-    this.cb = cb;                 // {error(e), changed(image)}
+    this.cb = cb;                 // {error(e), changed(image), unit()}
     this.image = null;
     this.timer = 0;
     this.pending = {};
@@ -55,8 +55,12 @@ export class QuickSettings {
       return h('label', { class: 'field' }, h('span', {}, t('quick.' + name)), input, out);
     };
     const manual = im.range?.mode === 'manual';
-    const rangeNum = (k) => h('input', { type: 'number', name: 'range.' + k, step: 'any', value: im.range?.[k] ?? '',
-      disabled: !manual, onchange: (ev) => this.apply({ range: { [k]: Number(ev.target.value) } }) });
+    // the palette's range in the display unit (the API speaks Celsius)
+    const unit = this.cb.unit ? this.cb.unit() : 'celsius';
+    const rangeLabel = (k) => t(k).replace('(°C)', `(${unitSymbol(unit)})`);
+    const rangeNum = (k) => h('input', { type: 'number', name: 'range.' + k, step: 'any', value: tempToUnit(im.range?.[k], unit) ?? '',
+      dataset: { unit }, disabled: !manual,
+      onchange: (ev) => this.apply({ range: { [k]: tempFromUnit(Number(ev.target.value), unit) } }) });
     this.root.replaceChildren(
       h('label', { class: 'field' }, h('span', {}, t('quick.palette')),
         h('select', { name: 'palette', onchange: (ev) => this.apply({ palette: ev.target.value }) },
@@ -65,8 +69,8 @@ export class QuickSettings {
         h('select', { name: 'range.mode', onchange: (ev) => { this.apply({ range: { mode: ev.target.value } }); this.image.range.mode = ev.target.value; this.render(); } },
           h('option', { value: 'auto', selected: !manual }, t('quick.auto')),
           h('option', { value: 'manual', selected: manual }, t('quick.manual')))),
-      h('label', { class: 'field' }, h('span', {}, t('quick.rangeMin')), rangeNum('min')),
-      h('label', { class: 'field' }, h('span', {}, t('quick.rangeMax')), rangeNum('max')),
+      h('label', { class: 'field' }, h('span', {}, rangeLabel('quick.rangeMin')), rangeNum('min')),
+      h('label', { class: 'field' }, h('span', {}, rangeLabel('quick.rangeMax')), rangeNum('max')),
       h('label', { class: 'field' }, h('span', {}, t('quick.dde')),
         h('select', { name: 'dde.mode', onchange: (ev) => this.apply({ dde: { mode: ev.target.value } }) },
           h('option', { value: 'off', selected: im.dde?.mode !== 'normal' }, t('quick.off')),

@@ -6,7 +6,7 @@
 import { api } from './api.js';
 import { t } from './i18n.js';
 import { svg } from './ui.js';
-import { formatTemp } from './thermal.js';
+import { ruleReadings } from './thermal.js';
 
 const HANDLE = 5;       // px, the vertex handles
 const ROUND = 1e5;      // stored to 5 decimals (a sensor pixel is 1/640)
@@ -19,7 +19,7 @@ export class RuleLayer {
   constructor(host, overlay, cb) {
     this.host = host;
     this.svg = overlay;
-    this.cb = cb;                  // {select(rule|null), changed(rules), error(e), unit()}
+    this.cb = cb;                  // {select(rule|null), changed(rules), error(e), unit(), display()}
     this.rules = [];
     this.readings = new Map();     // id -> RuleReading
     this.states = new Map();       // id -> normal | pre_alarm | alarm
@@ -253,6 +253,9 @@ export class RuleLayer {
     const px = (q) => `${(q[0] * w).toFixed(1)},${(q[1] * hgt).toFixed(1)}`;
     const out = [];
     const unit = this.cb.unit();
+    const d = this.cb.display();
+    // "rules" on the live view (manual 3.1 Local) off: none drawn, unless one is being drawn or edited
+    this.svg.classList.toggle('rules-off', !d.rules && !this.tool && this.selected === null);
     for (const rule of this.rules) {
       const state = rule.enabled === false ? 'disabled' : this.states.get(rule.id) || 'normal';
       const g = svg('g', { class: `rule ${state}${rule.id === this.selected ? ' selected' : ''}`, 'data-rule': rule.id, 'data-state': state });
@@ -275,9 +278,14 @@ export class RuleLayer {
       label.setAttribute('y', Math.max(ly - 6, 12));
       const r = this.readings.get(rule.id);
       let text = rule.name;
-      if (r && r.valid)
-        text += rule.type === 'point' ? ' ' + formatTemp(r.max, unit)
-          : ` ${t('rules.max')} ${formatTemp(r.max, unit)} ${t('rules.min')} ${formatTemp(r.min, unit)} ${t('rules.avg')} ${formatTemp(r.avg, unit)}`;
+      // "display temperature info" (manual 3.1 Local) off: the names only
+      if (r && r.valid && d.temperature_info) {
+        const v = ruleReadings(r, unit, d.temperature_range);
+        text += rule.type === 'point' ? ' ' + v.max
+          : ` ${t('rules.max')} ${v.max} ${t('rules.min')} ${v.min} ${t('rules.avg')} ${v.avg}`;
+        if (r.below_range || r.above_range)
+          label.classList.add('out-of-range');
+      }
       label.textContent = text;
       g.append(label);
       out.push(g);

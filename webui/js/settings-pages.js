@@ -18,10 +18,12 @@ const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linka
 
 export const PAGES = {
   thermometry: { manual: '3.1', parts: [{ section: 'thermometry', groups: [
-    { title: 'grp.measurement', fields: ['enabled', { path: 'unit', extra: 'sameUnit' }, 'temperature_range'] },
+    { title: 'grp.measurement', fields: ['enabled', { path: 'unit', extra: 'sameUnit' }, 'temperature_range', 'distance_mode'] },
     { title: 'grp.object', fields: [{ path: 'emissivity', extra: 'materials' }, { path: 'distance', extra: 'distance' }, 'reflected_temperature'] },
-    { title: 'grp.atmosphere', fields: ['atmospheric_temperature', 'relative_humidity', 'optical_transmissivity', 'window_temperature'] },
+    { title: 'grp.atmosphere', fields: ['atmospheric_temperature', 'relative_humidity', 'optical_transmissivity', 'window_temperature',
+      'calibration_coefficient_enabled', 'calibration_coefficient'] },
     { title: 'grp.display', fields: ['color_ruler', 'info_on_stream', 'show_max_min_avg', 'info_position', 'show_rule_name', 'show_scene'] },
+    { title: 'grp.liveView', fields: ['live_temperature_info', 'live_rules'] },
     { title: 'grp.alarm', fields: ['alarm_interval_s'] },
   ] }] },
   'scene-alarm': { manual: '3.2', parts: [

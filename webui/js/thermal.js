@@ -76,6 +76,49 @@ export function formatDelta(k, unit = 'celsius', digits = 1) {
   return k.toFixed(digits) + (unit === 'kelvin' ? ' K' : ' °C');
 }
 
+// a reading that may be outside the measurement range (@flag: 'below' or
+// 'above', from below_range/above_range; @range: [lo, hi] degrees C): shown as
+// the range's end after "<" or ">", as the OSD does
+export function formatReading(c, unit, flag, range) {
+  if (flag === 'above' && range)
+    return '>' + formatTemp(range[1], unit);
+  if (flag === 'below' && range)
+    return '<' + formatTemp(range[0], unit);
+  return formatTemp(c, unit);
+}
+
+// a rule's reading with its range flag (manual 3.1: outside the measurement range)
+export function ruleReadings(r, unit, range) {
+  const max = formatReading(r.max, unit, r.above_range ? 'above' : '', range);
+  const min = formatReading(r.min, unit, r.below_range ? 'below' : '', range);
+  const avg = formatReading(r.avg, unit, '', range);
+  return { max, min, avg };
+}
+
+// the display unit's symbol, and a Celsius value (or a difference, K) in it
+// and back, rounded for a form field; null stays null
+export const unitSymbol = (unit) => (unit === 'fahrenheit' ? '°F' : unit === 'kelvin' ? 'K' : '°C');
+const round = (v, d) => Math.round(v * 10 ** d) / 10 ** d;
+export function tempToUnit(c, unit) {
+  if (c === null || c === undefined || c === '')
+    return c;
+  return round(unit === 'fahrenheit' ? c * 9 / 5 + 32 : unit === 'kelvin' ? c + ZERO_C : c, 2);
+}
+export function tempFromUnit(v, unit) {
+  if (v === null || v === undefined)
+    return v;
+  return round(unit === 'fahrenheit' ? (v - 32) * 5 / 9 : unit === 'kelvin' ? v - ZERO_C : v, 4);
+}
+export const deltaToUnit = (k, unit) => (k === null || k === undefined ? k : round(unit === 'fahrenheit' ? k * 9 / 5 : k, 2));
+export const deltaFromUnit = (v, unit) => (v === null || v === undefined ? v : round(unit === 'fahrenheit' ? v * 5 / 9 : v, 4));
+
+// distances: the API speaks metres; the page shows feet while the device's
+// distance unit (same unit, manual 10.11) is the foot
+export const FT_PER_M = 3.280839895;
+export const distToUnit = (m, unit) => (m === null || m === undefined ? m : unit === 'foot' ? round(m * FT_PER_M, 2) : m);
+export const distFromUnit = (v, unit) => (v === null || v === undefined ? v : unit === 'foot' ? round(v / FT_PER_M, 4) : v);
+export const distSymbol = (unit) => (unit === 'foot' ? 'ft' : 'm');
+
 // the CSS gradient classes of the palettes (css/app.css .pal-NAME)
 export const PALETTES = ['white_hot', 'black_hot', 'ironbow', 'rainbow', 'rainbow_hc', 'lava',
   'arctic', 'fusion', 'medical', 'red_hot', 'green_hot', 'sepia'];

@@ -189,15 +189,16 @@ points_csv (Job *j)
 {
   GString *csv = g_string_sized_new (64 + 40 * j->points->len);
 
-  g_string_append (csv, "time,max,min,avg\r\n");
+  g_string_append (csv, "time,max,min,avg,below_range,above_range\r\n");
   for (guint i = 0; i < j->points->len; i++) {
     const TcdHistoryPoint *p = &g_array_index (j->points, TcdHistoryPoint, i);
     gchar t[32];
     gchar mx[G_ASCII_DTOSTR_BUF_SIZE], mn[G_ASCII_DTOSTR_BUF_SIZE], av[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append_printf (csv, "%s,%s,%s,%s\r\n", iso_time_buf (p->t, t),
+    g_string_append_printf (csv, "%s,%s,%s,%s,%d,%d\r\n", iso_time_buf (p->t, t),
         g_ascii_formatd (mx, sizeof mx, "%.2f", p->max),
         g_ascii_formatd (mn, sizeof mn, "%.2f", p->min),
-        g_ascii_formatd (av, sizeof av, "%.2f", p->avg));
+        g_ascii_formatd (av, sizeof av, "%.2f", p->avg),
+        (p->range & TCD_HISTORY_BELOW_RANGE) != 0, (p->range & TCD_HISTORY_ABOVE_RANGE) != 0);
   }
   if (j->rule == TCD_HISTORY_SCENE)
     j->filename = g_strdup ("history-scene.csv");
@@ -241,6 +242,10 @@ points_json (Job *j)
     json_builder_add_double_value (b, tcd_json_round ("min", p->min));
     json_builder_set_member_name (b, "avg");
     json_builder_add_double_value (b, tcd_json_round ("avg", p->avg));
+    json_builder_set_member_name (b, "below_range");
+    json_builder_add_boolean_value (b, (p->range & TCD_HISTORY_BELOW_RANGE) != 0);
+    json_builder_set_member_name (b, "above_range");
+    json_builder_add_boolean_value (b, (p->range & TCD_HISTORY_ABOVE_RANGE) != 0);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

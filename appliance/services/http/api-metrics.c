@@ -196,6 +196,11 @@ add_readings (TcdHttp *h, GString *out)
   family (out, "thermocam_scene_alarm_state", "gauge",
       "The scene alarm's state: 1 for the current one of normal, pre_alarm, alarm");
   add_states (out, "thermocam_scene_alarm_state", MIN (mm->scene_state, 2), NULL, NULL);
+  family (out, "thermocam_scene_out_of_range", "gauge",
+      "1 while the scene's minimum is below (side=below) or its maximum above "
+      "(side=above) the measurement range (thermometry.temperature_range)");
+  sample (out, "thermocam_scene_out_of_range", mm->below_range, "side", "below");
+  sample (out, "thermocam_scene_out_of_range", mm->above_range, "side", "above");
   if (mm->n_rules == 0)
     return;
   family (out, "thermocam_rule_temperature_celsius", "gauge",
@@ -212,6 +217,20 @@ add_readings (TcdHttp *h, GString *out)
         "rule", id, "name", r->name, "stat", "min");
     sample (out, "thermocam_rule_temperature_celsius", tcd_json_round ("avg", r->avg),
         "rule", id, "name", r->name, "stat", "avg");
+  }
+  family (out, "thermocam_rule_out_of_range", "gauge",
+      "1 while a rule's minimum is below (side=below) or its maximum above (side=above) "
+      "the measurement range");
+  for (guint i = 0; i < mm->n_rules; i++) {
+    const GstThermalRuleResult *r = &mm->rules[i];
+    gchar id[16];
+    if (!r->valid)
+      continue;
+    g_snprintf (id, sizeof id, "%d", r->id);
+    sample (out, "thermocam_rule_out_of_range", r->below_range,
+        "rule", id, "name", r->name, "side", "below");
+    sample (out, "thermocam_rule_out_of_range", r->above_range,
+        "rule", id, "name", r->name, "side", "above");
   }
   family (out, "thermocam_rule_alarm_state", "gauge",
       "Each rule's alarm state: 1 for the current one of normal, pre_alarm, alarm");

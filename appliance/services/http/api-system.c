@@ -10,6 +10,37 @@
 #include <unistd.h>
 
 #include "tcd-events.h"
+#include "tcd-readings.h"
+
+/* what the live view shows and in which units (manual 3.1 Local, 10.11),
+ * for every account: a user reads no configuration */
+static void
+device_display (TcdContext *ctx, JsonBuilder *b)
+{
+  gdouble lo, hi;
+  gboolean same = tcd_config_bool (ctx->config, "units.same_unit");
+
+  tcd_reading_range (ctx->config, &lo, &hi);
+  json_builder_set_member_name (b, "display");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "temperature_unit");
+  json_builder_add_string_value (b, tcd_config_string (ctx->config,
+          same ? "units.temperature" : "thermometry.unit"));
+  json_builder_set_member_name (b, "distance_unit");
+  json_builder_add_string_value (b, same
+      ? tcd_config_string (ctx->config, "units.distance") : "metre");
+  json_builder_set_member_name (b, "temperature_info");
+  json_builder_add_boolean_value (b, tcd_config_bool (ctx->config,
+          "thermometry.live_temperature_info"));
+  json_builder_set_member_name (b, "rules");
+  json_builder_add_boolean_value (b, tcd_config_bool (ctx->config, "thermometry.live_rules"));
+  json_builder_set_member_name (b, "temperature_range");
+  json_builder_begin_array (b);
+  json_builder_add_double_value (b, lo);
+  json_builder_add_double_value (b, hi);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
 
 static void
 handle_device (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
@@ -59,6 +90,7 @@ handle_device (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_set_member_name (b, "activated");
   json_builder_add_boolean_value (b, tcd_users_is_activated (ctx->users));
   about_device_members (h, b);
+  device_display (ctx, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   send_json (msg, SOUP_STATUS_OK, root);

@@ -145,6 +145,10 @@ tcd_modbus_map_encode_reading (const TcdModbusMapConfig *c, const TcdModbusReadi
       flags |= RF_VALID;
     if (exists && c->rule_alarm[i])
       flags |= RF_ALARM;
+    if (rv && rr->below_range)
+      flags |= RF_BELOW_RANGE;
+    if (rv && rr->above_range)
+      flags |= RF_ABOVE_RANGE;
     ir[IR_RULE_ID + i] = exists ? c->rule_id[i] : 0;
     ir[IR_RULE_FLAGS + i] = flags;
     ir[IR_RULE + i * IR_RULE_STRIDE + 0] = enc_i16 (rv ? rr->max : 0, rv);
@@ -181,6 +185,10 @@ tcd_modbus_map_encode_reading (const TcdModbusMapConfig *c, const TcdModbusReadi
     status |= ST_WRITABLE;
   if (c->thermometry)
     status |= ST_THERMOMETRY;
+  if (valid && r->below_range)
+    status |= ST_BELOW_RANGE;
+  if (valid && r->above_range)
+    status |= ST_ABOVE_RANGE;
   ir[IR_STATUS] = status;
   for (guint b = 0; b < 8; b++)
     di[DI_STATUS + b] = (status >> b) & 1;

@@ -87,7 +87,9 @@ enum {
   ST_SHUTTER = 1 << 4,          /* the frame shows the closed shutter (burning prevention): not valid */
   ST_DEVICE_T = 1 << 5,         /* the device temperature is known */
   ST_WRITABLE = 1 << 6,         /* modbus.write_enabled */
-  ST_THERMOMETRY = 1 << 7       /* thermometry.enabled */
+  ST_THERMOMETRY = 1 << 7,      /* thermometry.enabled */
+  ST_BELOW_RANGE = 1 << 8,      /* the scene's minimum is below the measurement range */
+  ST_ABOVE_RANGE = 1 << 9       /* the scene's maximum is above it */
 };
 
 /* rule flags (input registers 50-89) */
@@ -95,7 +97,9 @@ enum {
   RF_EXISTS = 1 << 0,
   RF_ENABLED = 1 << 1,
   RF_VALID = 1 << 2,
-  RF_ALARM = 1 << 3             /* an alarm is configured */
+  RF_ALARM = 1 << 3,            /* an alarm is configured */
+  RF_BELOW_RANGE = 1 << 4,      /* its minimum is below the measurement range */
+  RF_ABOVE_RANGE = 1 << 5       /* its maximum is above it */
 };
 
 /* alarm states as registers show them (GstThermalAlarmState's values) */
@@ -122,6 +126,7 @@ typedef struct {
   gboolean valid;
   gdouble max, min, avg;        /* degrees C */
   guint state;                  /* TCD_MODBUS_STATE_* */
+  gboolean below_range, above_range;    /* outside the measurement range */
 } TcdModbusRuleReading;
 
 /* the newest temperature frame and the alarm I/O, as plain values */
@@ -132,6 +137,7 @@ typedef struct {
   gboolean valid;               /* they are of the scene, not of the closed shutter */
   gdouble max, min, avg;        /* the scene, degrees C */
   guint scene_state;            /* TCD_MODBUS_STATE_* */
+  gboolean below_range, above_range;    /* the scene outside the measurement range */
   guint n_rules;                /* the enabled rules' results, in any order */
   TcdModbusRuleReading rules[N_RULES];
   gdouble device_t;             /* the sensor's temperature, degrees C; NAN: unknown */

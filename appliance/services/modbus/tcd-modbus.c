@@ -298,11 +298,13 @@ fill_measurements (Server *s, gint64 now)
     r.min = mm->min;
     r.avg = mm->avg;
     r.scene_state = mm->scene_state;
+    r.below_range = mm->below_range;
+    r.above_range = mm->above_range;
     r.n_rules = MIN (mm->n_rules, N_RULES);
     for (guint k = 0; k < r.n_rules; k++) {
       const GstThermalRuleResult *rr = &mm->rules[k];
       r.rules[k] = (TcdModbusRuleReading) { rr->id, rr->valid, rr->max, rr->min, rr->avg,
-        rr->state };
+        rr->state, rr->below_range, rr->above_range };
     }
   }
   if (tm) {

@@ -207,7 +207,9 @@ mq_readings_publish (TcdMqtt *m, GstBuffer *buf, gdouble lo, gdouble hi)
   g_string_assign (s, "{\"time\":\"");
   g_string_append (s, time_text);
   g_string_append (s, mm->valid ? "\",\"valid\":true" : "\",\"valid\":false");
-  values (s, mm->max, mm->min, mm->avg, mm->max_at, mm->min_at, lo, hi);
+  /* the closed shutter's numbers are no reading: not flagged */
+  values (s, mm->max, mm->min, mm->avg, mm->max_at, mm->min_at,
+      mm->valid ? lo : -G_MAXDOUBLE, mm->valid ? hi : G_MAXDOUBLE);
   state (s, mm->scene_state);
   mq_publish (m, m->scene_topic, s->str, qos, FALSE, NULL);
 

@@ -135,6 +135,13 @@ add_system (TcdSnmp *s, GArray *t)
   INT (t, system_root, ASN_INTEGER, 72, 7, 0);   /* sysServices: end-to-end, applications */
 }
 
+/* tcRangeState: inRange(1), belowRange(2), aboveRange(3), bothOutside(4) */
+static gint
+range_state (gboolean below, gboolean above)
+{
+  return below && above ? 4 : above ? 3 : below ? 2 : 1;
+}
+
 static void
 add_rules (TcdSnmp *s, GArray *t, GstThermalMeasureMeta *mm)
 {
@@ -164,6 +171,9 @@ add_rules (TcdSnmp *s, GArray *t, GstThermalMeasureMeta *mm)
     if (rr)
       INT (t, snmp_mib_root, ASN_INTEGER, MIN ((gint) rr->state, 2) + 1, 1, 3, 1, 1, 7,
           (oid) id);
+    if (rr && rr->valid && mm->valid)
+      INT (t, snmp_mib_root, ASN_INTEGER, range_state (rr->below_range, rr->above_range),
+          1, 3, 1, 1, 8, (oid) id);
   }
 }
 
@@ -198,6 +208,9 @@ snapshot (TcdSnmp *s)
   }
   if (mm)
     INT (t, snmp_mib_root, ASN_INTEGER, MIN ((gint) mm->scene_state, 2) + 1, 1, 2, 4, 0);
+  if (mm && mm->valid)
+    INT (t, snmp_mib_root, ASN_INTEGER, range_state (mm->below_range, mm->above_range),
+        1, 2, 5, 0);
   add_rules (s, t, mm);
   INT (t, snmp_mib_root, ASN_COUNTER, s->exceptions, 1, 4, 1, 0);
   STR (t, snmp_mib_root, s->last_exception_type, 1, 4, 2, 0);
