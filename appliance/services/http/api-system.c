@@ -59,6 +59,7 @@ handle_device (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_set_member_name (b, "activated");
   json_builder_add_boolean_value (b, tcd_users_is_activated (ctx->users));
   about_device_members (h, b);
+  hardware_device_members (h, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   send_json (msg, SOUP_STATUS_OK, root);

@@ -13,6 +13,7 @@
 #include "tc-schema.h"
 #include "tcd-alarmio.h"
 #include "tcd-net.h"
+#include "tcd-hw.h"
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
 #include "tcd-json.h"
@@ -119,6 +120,11 @@ static const struct {
   { tcd_net_error_quark, TCD_NET_ERROR_WRONG_ADDRESS, SOUP_STATUS_CONFLICT, "wrong_address" },
   { tcd_net_error_quark, TCD_NET_ERROR_BACKEND, SOUP_STATUS_BAD_GATEWAY, "backend" },
   { tcd_net_error_quark, TCD_NET_ERROR_INVALID, SOUP_STATUS_BAD_REQUEST, "invalid" },
+  /* the hardware this appliance may lack (lens, focus, wiper...) */
+  { tcd_hw_error_quark, TCD_HW_ERROR_ABSENT, SOUP_STATUS_CONFLICT, "not_present" },
+  { tcd_hw_error_quark, TCD_HW_ERROR_UNKNOWN, SOUP_STATUS_NOT_FOUND, "not_found" },
+  { tcd_hw_error_quark, TCD_HW_ERROR_BUSY, SOUP_STATUS_CONFLICT, "busy" },
+  { tcd_hw_error_quark, TCD_HW_ERROR_BACKEND, SOUP_STATUS_BAD_GATEWAY, "backend" },
   /* files: a name that is not a file's names none */
   { g_io_error_quark, G_IO_ERROR_NOT_FOUND, SOUP_STATUS_NOT_FOUND, "not_found" },
   { g_io_error_quark, G_IO_ERROR_INVALID_FILENAME, SOUP_STATUS_NOT_FOUND, "not_found" },
