@@ -80,7 +80,7 @@ typedef struct {
   gboolean init_on_start, applied_once;
   gboolean light_on, video_on;
   gint brightness;
-  guint wiper_interval_min;
+  guint wiper_interval_s;
   guint init_id, wipe_id, focus_id, interval_id;
   guint64 inits, wipes, autofocus_runs;
   gint64 last_wipe;             /* device time, unix us; 0: never */
@@ -229,12 +229,12 @@ sim_apply (gpointer data, JsonNode *section)
   s->light_on = tc_json_get_bool (light, "enabled", FALSE);
   s->brightness = tc_json_get_int (light, "brightness", 100);
   s->video_on = tc_json_get_bool (video, "enabled", FALSE);
-  interval = tc_json_get_int (wiper, "interval_min", 0);
-  if (interval != s->wiper_interval_min || !s->applied_once) {
-    s->wiper_interval_min = interval;
+  interval = tc_json_get_int (wiper, "interval_s", 0);
+  if (interval != s->wiper_interval_s || !s->applied_once) {
+    s->wiper_interval_s = interval;
     g_clear_handle_id (&s->interval_id, g_source_remove);
     if (interval && (s->present & TCD_HW_WIPER))
-      s->interval_id = g_timeout_add_seconds (interval * 60, wipe_interval, s);
+      s->interval_id = g_timeout_add_seconds (interval, wipe_interval, s);
   }
   /* the lens initialized at start where asked */
   if (!s->applied_once && s->init_on_start && (s->present & TCD_HW_LENS))
@@ -352,7 +352,7 @@ sim_status (gpointer data)
     json_builder_set_member_name (b, "wiping");
     json_builder_add_boolean_value (b, s->wipe_id != 0);
     add_int (b, "wipes", s->wipes);
-    add_int (b, "interval_min", s->wiper_interval_min);
+    add_int (b, "interval_s", s->wiper_interval_s);
     json_builder_set_member_name (b, "last_wipe");
     if (s->last_wipe) {
       g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (s->last_wipe / G_USEC_PER_SEC);

@@ -175,8 +175,8 @@ print_temp (SerialConsole *c, const gchar *name, JsonObject *o)
     return;
   }
   say (c, "%-16s max %7.2f  min %7.2f  avg %7.2f C  %s%s\n", name,
-      json_object_get_double_member (o, "max"), json_object_get_double_member (o, "min"),
-      json_object_get_double_member (o, "avg"), tc_json_get_string (o, "state", ""),
+      tc_json_get_double (o, "max", 0), tc_json_get_double (o, "min", 0),
+      tc_json_get_double (o, "avg", 0), tc_json_get_string (o, "state", ""),
       tc_json_get_bool (o, "above_range", FALSE) ? " (above the range)"
       : tc_json_get_bool (o, "below_range", FALSE) ? " (below the range)" : "");
 }
