@@ -155,8 +155,26 @@ try:
     s, j, _ = d.get("serial")
     t.ok(j.get("console", {}).get("user") == "admin", "serial: GET /serial shows the login",
          j.get("console"))
+    out = console("ffc", b"> ")
+    t.ok(b"flat-field correction done" in out or b"too soon" in out,
+         "console: ffc after the login (the shared command)", out)
     out = console("logout", b"> ")
     t.ok(b"logged out" in out, "console: logout", out)
+    out = console("ffc", b"> ")
+    t.ok(b"log in first" in out, "console: ffc refused after the logout", out)
+    s, j, _ = d.post("users", {"name": "viewer", "password": "View3r#Pass2026", "level": "user"})
+    console("login viewer", b"password: ")
+    out = console("View3r#Pass2026", b"> ")
+    t.ok(s in (200, 201) and b"login incorrect" in out,
+         "console: a user-level account may not log in (operator or administrator)", (s, out))
+    s, j, _ = d.post("users", {"name": "maint", "password": "Fixer#Pass2026x", "level": "operator"})
+    console("login maint", b"password: ")
+    out = console("Fixer#Pass2026x", b"> ")
+    t.ok(b"logged in as maint (operator)" in out, "console: an operator logs in", out)
+    s, j, _ = d.curl("DELETE", "users/maint")
+    out = console("reboot", b"> ")
+    t.ok(s in (200, 204) and b"log in first" in out,
+         "console: the login ends when its account is removed", (s, out))
     s, j, _ = d.get("system/audit-log")
     text = str(j)
     t.ok(s == 200 and "serial" in text, "console: the logins are in the audit log",
@@ -210,7 +228,14 @@ try:
     t.ok(b"login incorrect" in out, "channel: a wrong login refused", out)
     c3.close()
     s, j, _ = d.get("serial")
-    t.ok(j.get("channel", {}).get("logins_failed") == 1, "serial: the failed login counted",
+    c4 = socket.create_connection(("127.0.0.1", port), timeout=5)
+    recv_until(c4, b"login: ")
+    c4.sendall(b"viewer\r\nView3r#Pass2026\r\n")
+    out = recv_until(c4, b"incorrect", 5)
+    t.ok(b"login incorrect" in out, "channel: a user-level account refused", out)
+    c4.close()
+    s, j, _ = d.get("serial")
+    t.ok(j.get("channel", {}).get("logins_failed") == 2, "serial: the failed logins counted",
          j.get("channel"))
     s, j, _ = d.put("config/serial", {"use": "console"})
     s, j, _ = d.get("serial")

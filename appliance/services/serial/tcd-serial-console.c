@@ -245,7 +245,8 @@ origin (SerialConsole *c, const gchar *what)
 static gboolean
 need_login (SerialConsole *c)
 {
-  if (c->user)
+  serial_console_security_changed (c);
+  if (c->user && g_get_monotonic_time () - c->last_input_us <= LOGIN_IDLE_US)
     return TRUE;
   say (c, "log in first (login): this command acts on the device\n");
   return FALSE;
@@ -424,6 +425,13 @@ serial_console_input (SerialConsole *c, const guint8 *data, gsize len)
       }
     }
   }
+}
+
+void
+serial_console_security_changed (SerialConsole *c)
+{
+  if (c->user && tcd_users_get_level (c->ctx->users, c->user) < TCD_LEVEL_OPERATOR)
+    logout (c, "the account was removed or lowered");
 }
 
 JsonNode *

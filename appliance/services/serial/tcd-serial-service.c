@@ -371,6 +371,26 @@ apply (gpointer self, JsonNode *doc)
   listen_or_not (self);
 }
 
+/* the IP filter, a lock, an account removed or lowered, the factory state:
+ * a client that would not be let in now goes */
+static void
+security_changed (gpointer self, TcdSecurityChange what)
+{
+  Service *s = self;
+  Client *c = s->client;
+  GInetAddress *ia;
+
+  serial_console_security_changed (s->console);
+  if (!c)
+    return;
+  ia = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (c->remote));
+  if ((what & TCD_SECURITY_FACTORY) || !tcd_security_address_allowed (s->ctx->security, ia)
+      || tcd_security_is_locked (s->ctx->security, c->address, NULL)
+      || (c->state == BRIDGED
+          && tcd_users_get_level (s->ctx->users, c->user) < TCD_LEVEL_OPERATOR))
+    client_close (s, "no longer allowed");
+}
+
 static guint
 get_port (gpointer self, guint i)
 {
@@ -451,6 +471,7 @@ const TcdServiceClass tcd_serial_service = {
   .create = create,
   .start = start,
   .apply = apply,
+  .security_changed = security_changed,
   .get_port = get_port,
   .stats = stats,
   .stop = stop,

@@ -50,6 +50,8 @@ void           serial_console_free (SerialConsole *c);
 void           serial_console_input (SerialConsole *c, const guint8 *data, gsize len);
 /* a new start: no login, an empty line (the port opened, the use changed) */
 void           serial_console_reset (SerialConsole *c, gboolean banner);
+/* the accounts changed: a login whose account is gone or below operator ends */
+void           serial_console_security_changed (SerialConsole *c);
 /* {"user": the account logged in or null, "commands", "logins_failed"} */
 JsonNode      *serial_console_stats (SerialConsole *c);
 
