@@ -173,12 +173,16 @@ static void
 set_error (TcdRs232 *p, const gchar *fmt, ...)
 {
   va_list ap;
+  gchar *e;
 
-  g_free (p->error);
   va_start (ap, fmt);
-  p->error = g_strdup_vprintf (fmt, ap);
+  e = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  g_warning ("serial: %s", p->error);
+  /* the same failure again (the retries of a device that is away): said once */
+  if (g_strcmp0 (e, p->error) != 0)
+    g_warning ("serial: %s", e);
+  g_free (p->error);
+  p->error = e;
 }
 
 static gboolean
