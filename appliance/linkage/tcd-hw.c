@@ -497,6 +497,12 @@ tcd_hw_action (TcdHw *hw, const gchar *function, const gchar *action, GError **e
   return TRUE;
 }
 
+const gchar *
+tcd_hw_backend_name (TcdHw *hw)
+{
+  return hw->backend->name;
+}
+
 JsonNode *
 tcd_hw_presence (TcdHw *hw)
 {

@@ -74,6 +74,8 @@ const gchar * const *tcd_hw_actions (TcdHwFunction fn);
 /* @action ("zoom_in") of @function ("lens"); TCD_HW_ERROR */
 gboolean    tcd_hw_action (TcdHw *hw, const gchar *function, const gchar *action,
                            GError **error);
+/* "simulated" */
+const gchar *tcd_hw_backend_name (TcdHw *hw);
 /* {"lens": true, ...} of every function */
 JsonNode   *tcd_hw_presence (TcdHw *hw);
 /* {"backend", "simulated", "present": {...}, "lens": {...}, ...} */

@@ -34,7 +34,8 @@ try:
     # ---- presence ----
     s, j, _ = d.get("device")
     t.ok(s == 200 and j.get("hardware") == {"lens": True, "focus": True, "light": True,
-                                            "wiper": True, "video_output": False},
+                                            "wiper": True, "video_output": False}
+         and j.get("hardware_backend") == "simulated",
          "device: the hardware present (lens, focus, light, wiper; no video output)",
          j.get("hardware"))
     j = hw()

@@ -40,6 +40,8 @@ hardware_device_members (TcdHttp *h, JsonBuilder *b)
 {
   json_builder_set_member_name (b, "hardware");
   json_builder_add_value (b, tcd_hw_presence (h->ctx->hardware));
+  json_builder_set_member_name (b, "hardware_backend");
+  json_builder_add_string_value (b, tcd_hw_backend_name (h->ctx->hardware));
 }
 
 const TcdRoute tcd_http_hardware_routes[] = {
