@@ -13,6 +13,7 @@ import select
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -214,10 +215,31 @@ try:
     while len(got) < len(back) and time.time() < end:
         got += recv_until(c, b"\x00" * 9999, 0.2)
     t.ok(got == back, f"channel: {len(back)} bytes line -> TCP", len(got))
+    # backpressure: 512 KiB toward a line nobody reads; the daemon queues at most
+    # 64 KiB and stops reading the client, nothing is dropped, all arrives in order
+    big = os.urandom(512 * 1024)
+    sender = threading.Thread(target=lambda: c.sendall(big), daemon=True)
+    sender.start()
+    time.sleep(1.0)
+    s, j, _ = d.get("serial")
+    queued_max = j.get("queued", -1)
+    taken = j.get("channel", {}).get("bytes_to_line", 0) - len(payload)
+    t.ok(0 < queued_max <= 64 * 1024 and j.get("dropped") == 0 and 0 < taken < len(big) // 2,
+         f"channel: a line that does not take: {queued_max} bytes queued (at most 64 KiB), "
+         f"{taken} bytes taken from the client, the rest waits in TCP", j)
+    got = b""
+    end = time.time() + 30
+    while len(got) < len(big) and time.time() < end:
+        got += read_peer(b"\x00" * 99999, 0.1)
+    sender.join(5)
+    s, j, _ = d.get("serial")
+    t.ok(got == big and j.get("dropped") == 0,
+         f"channel: the 512 KiB all arrived, in order, none dropped ({len(got)})", j)
     s, j, _ = d.get("serial")
     ch = j.get("channel", {})
     t.ok(j.get("bytes_in", 0) >= len(back) and j.get("bytes_out", 0) >= len(payload)
-         and ch.get("client", {}).get("user") == "admin" and ch.get("bytes_to_line") == len(payload),
+         and ch.get("client", {}).get("user") == "admin"
+         and ch.get("bytes_to_line") == len(payload) + len(big),
          "serial: counters and the client in GET /serial", j)
     c.close()
     time.sleep(0.3)
