@@ -66,7 +66,8 @@ def main():
     args = sys.argv[1:]
     activated = "--activated" in args
     scripts = [a for a in args if a.endswith(".mjs")] or ["web.mjs"]
-    d = Daemon()
+    # --daemon-arg=X: X added to the daemon's command line
+    d = Daemon(extra=[a.split("=", 1)[1] for a in args if a.startswith("--daemon-arg=")])
     if "--config-ports" in args:
         with open(os.path.join(d.state_dir, "config.json"), "w") as f:
             json.dump({"ports": {k: free_port() for k in ("http", "rtsp", "https", "modbus")}}, f)
