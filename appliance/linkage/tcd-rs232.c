@@ -400,9 +400,11 @@ tcd_rs232_apply (TcdRs232 *p, JsonNode *doc)
   gboolean new_device = g_strcmp0 (dev, p->want.device) != 0;
   gboolean new_use = g_strcmp0 (use, p->want.use) != 0;
   g_autoptr (GError) err = NULL;
+  g_autofree gchar *before = NULL, *after = NULL;
 
   if (!o)
     return;
+  before = tcd_rs232_describe (p);
   g_free (p->want.device);
   p->want.device = g_strdup (dev);
   g_free (p->want.use);
@@ -414,12 +416,16 @@ tcd_rs232_apply (TcdRs232 *p, JsonNode *doc)
   p->want.parity = g_strdup (tc_json_get_string (o, "parity", "none"));
   g_free (p->want.flow);
   p->want.flow = g_strdup (tc_json_get_string (o, "flow_control", "none"));
-  if (new_device || p->fd < 0) {
+  if (new_device || (p->fd < 0 && !p->reopen_id && *dev)) {
     port_open (p);
     return;
   }
+  /* another section changed, or a device away is retried by itself */
+  after = tcd_rs232_describe (p);
+  if (p->fd < 0 || (g_str_equal (before, after) && !new_use))
+    return;
   /* the same device: the line's settings change in place */
-  if (!apply_termios (p, &err)) {
+  if (!g_str_equal (before, after) && !apply_termios (p, &err)) {
     set_error (p, "%s: %s", p->want.device, err->message);
     failed (p);
     return;

@@ -156,6 +156,11 @@ try:
     s, j, _ = d.get("serial")
     t.ok(j.get("console", {}).get("user") == "admin", "serial: GET /serial shows the login",
          j.get("console"))
+    opened = j.get("opened")
+    s, _, _ = d.put("config/device", {"name": "Kiln 2"})
+    s2, j, _ = d.get("serial")
+    t.ok(s == 200 and j.get("console", {}).get("user") == "admin" and j.get("opened") == opened
+         and j.get("open") is True, "serial: another section's change leaves the port and the login be", j)
     out = console("ffc", b"> ")
     t.ok(b"flat-field correction done" in out or b"too soon" in out,
          "console: ffc after the login (the shared command)", out)
