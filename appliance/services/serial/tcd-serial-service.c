@@ -317,11 +317,15 @@ listen_or_not (Service *s)
   if (!want) {
     client_close (s, "the transparent channel is off");
     g_clear_pointer (&s->listener, tcd_listener_free);
+    /* no descriptor held (the table's reserve) while the channel is off */
+    g_clear_pointer (&s->conns, tcd_conns_free);
     s->port_num = 0;
     return;
   }
   if (s->listener)
     return;
+  if (!s->conns)
+    s->conns = tcd_conns_new (4, 2, tcd_address_key);
   s->listener = tcd_conns_listen (s->conns, s->address, s->want_port, on_accept, s,
       &s->port_num, &err);
   if (!s->listener) {
@@ -347,7 +351,6 @@ create (TcdContext *ctx)
   s->port = ctx->rs232;
   s->console = serial_console_new (ctx, s->port);
   s->use = g_strdup (tcd_rs232_use (s->port));
-  s->conns = tcd_conns_new (4, 2, tcd_address_key);
   tcd_rs232_set_funcs (s->port, on_line_read, on_line_room, on_line_state, s);
   return s;
 }
@@ -456,7 +459,7 @@ destroy (gpointer self)
 
   stop (s);
   tcd_rs232_set_funcs (s->port, NULL, NULL, NULL, NULL);
-  tcd_conns_free (s->conns);
+  g_clear_pointer (&s->conns, tcd_conns_free);
   serial_console_free (s->console);
   g_free (s->address);
   g_free (s->use);
