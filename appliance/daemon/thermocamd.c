@@ -51,6 +51,7 @@
 #include "tcd-upnp.h"
 #include "tcd-rtsp.h"
 #include "tcd-wsd.h"
+#include "tcd-serial.h"
 #include "tcd-service-table.h"
 #include "tcd-snapshot.h"
 #include "tcd-units.h"
@@ -72,6 +73,7 @@ static const TcdServiceClass *const service_table[] = {
   &tcd_snmp_service,
   &tcd_rtsps_service,
   &tcd_upnp_service,
+  &tcd_serial_service,
 };
 
 /* The ports are listed in this order (then the others in the table's):
@@ -294,6 +296,18 @@ static void
 syslog_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
 {
   tcd_syslog_apply (user_data, doc);
+}
+
+static void
+rs232_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  tcd_rs232_apply (user_data, doc);
+}
+
+static void
+hw_apply (JsonNode *doc, JsonNode *old, gpointer user_data)
+{
+  tcd_hw_apply (user_data, doc);
 }
 
 static void
@@ -577,6 +591,7 @@ main (int argc, char **argv)
   TcdContext *ctx = &d.ctx;
   g_autofree gchar *state_dir = NULL, *data_dir = NULL, *source = NULL, *listen = NULL;
   g_autofree gchar *network_backend = NULL;
+  g_autofree gchar *hardware_backend = NULL;
   gint lock_minute = 60;
   gint upgrade_confirm_s = 10, upgrade_deadline_s = 120;
   gint64 upgrade_max_bytes = 0;
@@ -605,6 +620,10 @@ main (int argc, char **argv)
         "How the network settings reach the host: simulated (the default), networkd "
         "(systemd-networkd, wpa_supplicant, ssh of this host) or networkd:/ROOT (the files "
         "under ROOT only)", "BACKEND"},
+    {"hardware-backend", 0, 0, G_OPTION_ARG_STRING, &hardware_backend,
+        "The lens, focus, light, wiper and video output: simulated (the default: none of "
+        "them) or simulated:LIST (those of lens,focus,light,wiper,video_output, or all)",
+        "BACKEND"},
     {"upgrade-confirm-s", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &upgrade_confirm_s,
         "Seconds a new version runs before it confirms its start (10)", "S"},
     {"upgrade-deadline-s", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &upgrade_deadline_s,
@@ -796,6 +815,16 @@ main (int argc, char **argv)
     return 1;
   }
   tcd_syslog_apply (ctx->syslog, tcd_config_get (ctx->config));
+  /* the RS-232 port (its uses are the service serial) and the hardware
+   * this appliance may lack, through their backend */
+  ctx->rs232 = tcd_rs232_new ();
+  tcd_rs232_apply (ctx->rs232, tcd_config_get (ctx->config));
+  ctx->hardware = tcd_hw_new (hardware_backend, &err);
+  if (!ctx->hardware) {
+    g_printerr ("thermocamd: --hardware-backend: %s\n", err->message);
+    return 1;
+  }
+  tcd_hw_apply (ctx->hardware, tcd_config_get (ctx->config));
 
   /* services */
   d.services = ctx->services = tcd_services_new ();
@@ -808,6 +837,7 @@ main (int argc, char **argv)
   tcd_change_add_check (ctx->change, "streams", check_streams, &d);
   tcd_change_add_check (ctx->change, "units", tcd_units_check, NULL);
   tcd_change_add_check (ctx->change, "log_server", tcd_syslog_check, NULL);
+  tcd_change_add_check (ctx->change, "serial", tcd_rs232_check, NULL);
   tcd_change_add_policy (ctx->change, "ports", ports_incoming, ports_view, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_MEDIA, "pipeline", pipeline_apply, NULL,
       ctx->pipeline);
@@ -821,6 +851,10 @@ main (int argc, char **argv)
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SECURITY, "clock", clock_apply, NULL, NULL);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "log_server", syslog_apply, NULL,
       ctx->syslog);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "serial", rs232_apply, NULL,
+      ctx->rs232);
+  tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_LINKAGE, "hardware", hw_apply, NULL,
+      ctx->hardware);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_SERVICES, "services", services_apply,
       services_users, &d);
   tcd_change_subscribe (ctx->change, TCD_CHANGE_ORDER_DAEMON, "daemon", daemon_apply, NULL, &d);
@@ -857,6 +891,8 @@ main (int argc, char **argv)
   tcd_timesync_free (ctx->timesync);
   tcd_net_free (ctx->net);
   tcd_syslog_free (ctx->syslog);
+  tcd_rs232_free (ctx->rs232);
+  tcd_hw_free (ctx->hardware);
   tcd_events_free (ctx->events);
   tcd_pipeline_free (ctx->pipeline);
   tcd_change_free (ctx->change);

@@ -19,9 +19,11 @@
 #include "tcd-encoder.h"
 #include "tcd-events.h"
 #include "tcd-history.h"
+#include "tcd-hw.h"
 #include "tcd-logbuf.h"
 #include "tcd-net.h"
 #include "tcd-pipeline.h"
+#include "tcd-rs232.h"
 #include "tcd-security.h"
 #include "tcd-syslog.h"
 #include "tcd-timesync.h"
@@ -59,6 +61,8 @@ typedef struct {
   TcdUpgrade *upgrade;
   TcdLogBuf *log;
   TcdSyslog *syslog;            /* the audit log to a log server (10.12.2) */
+  TcdRs232 *rs232;              /* the RS-232 port (10.9): services/serial uses it */
+  TcdHw *hardware;              /* lens, focus, light, wiper, video output (6.1.8-6.1.12, 7.2.9) */
 } TcdContext;
 
 /* What changed in security (for security_changed) */

@@ -126,7 +126,7 @@ s, ports, _ = d.get("config/ports")
 t.ok(s == 200 and ports.get("http") == 8080 and ports.get("listen_address") == ""
      and ports.get("in_use") == {"listen_address": "127.0.0.1", "http": d.http, "rtsp": d.rtsp,
                                  "https": 0, "modbus": d.modbus, "wsd": 0, "websocket": 0,
-                                 "websockets": 0, "snmp": 0, "srtp": 0,
+                                 "websockets": 0, "snmp": 0, "srtp": 0, "serial": 0,
                                  "server": ports.get("in_use", {}).get("server")}
      and ports["in_use"]["server"] > 0 and ports.get("server") == 8000
      and ports.get("from_flags") == ["http", "rtsp", "https", "modbus", "server", "listen_address"],

@@ -67,7 +67,8 @@ def main():
     args = sys.argv[1:]
     activated = "--activated" in args
     scripts = [a for a in args if a.endswith(".mjs")] or ["web.mjs"]
-    d = Daemon()
+    # --daemon-arg=X: X added to the daemon's command line
+    d = Daemon(extra=[a.split("=", 1)[1] for a in args if a.startswith("--daemon-arg=")])
     if "--ws-ports" in args:
         # the WebSocket(s) ports, when switched on, on free ports (not 7681/7682)
         d.args += ["--websocket-port", "0", "--websockets-port", "0"]

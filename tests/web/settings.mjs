@@ -19,6 +19,8 @@ const PAGES = ['thermometry', 'scene-alarm', 'rules', 'alarm-inputs', 'exception
 PAGES.push('tcpip', 'ddns', 'network-advanced', 'snmp', 'upnp');
 // ONVIF (issue 17) and the system chapter's units (issue 19)
 PAGES.push('onvif', 'units');
+// RS-232 and the hardware the appliance may lack (issue 19, items 8 and 13)
+PAGES.push('serial', 'hardware');
 const CONTROL = process.env.WEB_CONTROL;
 const t0 = Date.now();
 

@@ -8,6 +8,7 @@ import { decodeRadiometry, celsiusAt, formatTemp, formatReading } from './therma
 import { RuleLayer } from './rules.js';
 import { RulePanel } from './rulepanel.js';
 import { QuickSettings } from './quick.js';
+import { hardwareControls } from './live-hw.js';
 import { EventStream, AlarmPanel } from './events.js';
 import { Zoom } from './zoom.js';
 import { levelAllows, permissionAllows, pruneByLevel } from './level.js';
@@ -266,6 +267,10 @@ export function renderLive(view, { device }) {
       }
     });
   }
+
+  // ---- the lens, focus, light and wiper the device has (manual 6.1.8-6.1.12)
+  if (operator)
+    hardwareControls($('toolbar'), device, { info, error });
 
   // ---- rules, quick settings (operators and administrators)
   let layer = null, panel = null, quick = null;

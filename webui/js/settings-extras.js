@@ -9,6 +9,7 @@ import { h, svg } from './ui.js';
 import { Form, label, fieldLabel, valueLabel, getAt, clone, diff } from './form.js';
 import { weekGrid, DAYS, dayLabel } from './schedule.js';
 import { NETWORK_EXTRAS } from './settings-network.js';
+import { SERIAL_EXTRAS } from './settings-serial.js';
 import { distanceUnit, materialPicker, sameUnit, TIME_EXTRAS } from './settings-time.js';
 
 const status = () => h('p', { class: 'test-result', role: 'status', 'aria-live': 'polite' });
@@ -68,6 +69,7 @@ const alive = (ctx, el) => { if (ctx.alive) ctx.body.append(el); return el; };
 export const EXTRAS = {
   ...TIME_EXTRAS,
   ...NETWORK_EXTRAS,
+  ...SERIAL_EXTRAS,
   // the test button of a part: the settings as edited, not saved
   test(form, path) {
     const out = status();

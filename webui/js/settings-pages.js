@@ -8,10 +8,10 @@ export const CHAPTERS = [
   { id: 'thermometry', pages: ['thermometry', 'scene-alarm', 'rules'] },
   { id: 'events', pages: ['alarm-inputs', 'exceptions', 'burning', 'environment'] },
   { id: 'linkage', pages: ['schedules', 'alarm-outputs', 'ftp', 'email', 'center'] },
-  { id: 'video', pages: ['video', 'image', 'osd'] },
+  { id: 'video', pages: ['video', 'image', 'osd', 'hardware'] },
   { id: 'storage', pages: ['capture'] },
   { id: 'network', pages: ['tcpip', 'ports', 'ddns', 'network-advanced', 'modbus', 'mqtt', 'metrics', 'onvif', 'snmp', 'upnp'] },
-  { id: 'system', pages: ['device', 'time', 'units', 'about', 'security', 'delivery', 'history', 'log-server'] },
+  { id: 'system', pages: ['device', 'time', 'units', 'about', 'security', 'delivery', 'history', 'log-server', 'serial'] },
 ];
 
 const LINKAGE = ['linkage.alarm_outputs', 'linkage.ftp', 'linkage.email', 'linkage.center', 'linkage.capture', 'linkage.snmp_trap'];
@@ -100,7 +100,7 @@ export const PAGES = {
     { section: 'recording', groups: [{ title: 'grp.recording', fields: ['file_size_mb', 'storage_mb'] }] },
   ] },
   ports: { manual: '9.2', extra: 'ports', parts: [{ section: 'ports', groups: [
-    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'server', 'listen_address'] },
+    { title: 'grp.ports', fields: ['http', 'https', 'rtsp', 'srtp', 'modbus', 'snmp', 'wsd', 'server', 'serial', 'listen_address'] },
     { title: 'grp.websocket', fields: ['websocket_enabled', 'websocket', 'websockets_enabled', 'websockets'] }] }] },
   tcpip: { manual: '9.1', extra: 'network', parts: [{ section: 'network', groups: [
     { title: 'grp.nic', fields: ['interface', 'nic_type', 'mtu'] },
@@ -168,5 +168,16 @@ export const PAGES = {
     { title: 'grp.logServer', fields: ['enabled', 'server', 'port', 'transport', 'facility', 'queue_max'] },
     { title: 'grp.tls', fields: [{ path: 'ca', when: ['transport', 'tls'] },
       { path: 'verify_hostname', when: ['transport', 'tls'] }] },
+  ] }] },
+  serial: { manual: '10.9', extra: 'serialState', parts: [{ section: 'serial', groups: [
+    { title: 'grp.serialLine', fields: ['device', 'baud_rate', 'data_bits', 'stop_bits', 'parity', 'flow_control'] },
+    { title: 'grp.serialUse', fields: ['use'] },
+  ] }] },
+  hardware: { manual: '6.1.8-6.1.12, 7.2.9', extra: 'hardware', parts: [{ section: 'hardware', groups: [
+    { title: 'grp.hwLens', fields: ['lens.zoom_speed', 'lens.ptz_speed', 'lens.iris_mode', 'lens.init_on_start'] },
+    { title: 'grp.hwFocus', fields: ['focus.speed', 'focus.mode'] },
+    { title: 'grp.hwLight', fields: ['light.enabled', 'light.brightness'] },
+    { title: 'grp.hwWiper', fields: ['wiper.interval_s'] },
+    { title: 'grp.hwVideoOutput', fields: ['video_output.enabled'] },
   ] }] },
 };

@@ -202,6 +202,9 @@ export const TIME_EXTRAS = {
       ['encoding_version', dev.encoding_version || '—'], ['web_version', dev.web_version],
       ['algorithm_version', dev.algorithm_version], ['calibration_version', dev.calibration_version || '—'],
       ['uptime', uptime(dev.uptime_seconds)],
+      // lens, focus, light, wiper, video output: those the hardware backend has
+      ['hardware', Object.keys(dev.hardware || {}).filter((k) => dev.hardware[k]).map((k) => t('hw.' + k)).join(', ')
+        || t('hw.none')],
     ];
     const info = h('fieldset', { class: 'set-group about', dataset: { about: 'device' } },
       h('legend', {}, t('about.device')),

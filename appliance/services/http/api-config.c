@@ -371,6 +371,8 @@ const TcdRoute tcd_http_config_routes[] = {
    * the administrator only: a change there can cut the camera off (issue 18) */
   HTTP_ROUTE_P ("GET", "/config/rs485", TCD_LEVEL_OPERATOR, TCD_PERM_SERIAL, handle_config_get),
   HTTP_ROUTE_P ("PUT", "/config/rs485", TCD_LEVEL_OPERATOR, TCD_PERM_SERIAL, handle_config_put),
+  HTTP_ROUTE_P ("GET", "/config/serial", TCD_LEVEL_OPERATOR, TCD_PERM_SERIAL, handle_config_get),
+  HTTP_ROUTE_P ("PUT", "/config/serial", TCD_LEVEL_OPERATOR, TCD_PERM_SERIAL, handle_config_put),
   HTTP_ROUTE_P ("GET", "/config/network", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),
   HTTP_ROUTE_P ("PUT", "/config/network", TCD_LEVEL_ADMINISTRATOR, TCD_PERM_PARAMETERS, handle_config_put),
   HTTP_ROUTE_P ("GET", "/config/ports", TCD_LEVEL_OPERATOR, TCD_PERM_PARAMETERS, handle_config_get),

@@ -91,6 +91,7 @@ handle_device (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
   json_builder_add_boolean_value (b, tcd_users_is_activated (ctx->users));
   about_device_members (h, b);
   device_display (ctx, b);
+  hardware_device_members (h, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   send_json (msg, SOUP_STATUS_OK, root);

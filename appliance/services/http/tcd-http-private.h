@@ -161,6 +161,10 @@ void about_device_members (TcdHttp *h, JsonBuilder *b);
 extern const TcdRoute tcd_http_network_routes[];
 extern const TcdRoute tcd_http_maint_routes[];
 extern const TcdRoute tcd_http_dpc_routes[];
+extern const TcdRoute tcd_http_serial_routes[];
+extern const TcdRoute tcd_http_hardware_routes[];
+/* api-hardware.c: which hardware GET /device says is present */
+void hardware_device_members (TcdHttp *h, JsonBuilder *b);
 
 /* the request's path decoded, or NULL for one with an encoded slash or
  * NUL, a bad escape or a ".." segment (kept on the message) */

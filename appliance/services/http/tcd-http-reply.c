@@ -13,6 +13,7 @@
 #include "tc-schema.h"
 #include "tcd-alarmio.h"
 #include "tcd-net.h"
+#include "tcd-hw.h"
 #include "tcd-certs.h"
 #include "tcd-crypt.h"
 #include "tcd-dpc.h"
@@ -126,6 +127,11 @@ static const struct {
   { tcd_dpc_error_quark, TCD_DPC_ERROR_NOTHING, SOUP_STATUS_CONFLICT, "nothing_pending" },
   { tcd_dpc_error_quark, TCD_DPC_ERROR_FULL, SOUP_STATUS_CONFLICT, "full" },
   { tcd_dpc_error_quark, TCD_DPC_ERROR_NOT_READY, SOUP_STATUS_SERVICE_UNAVAILABLE, "no_frame" },
+  /* the hardware this appliance may lack (lens, focus, wiper...) */
+  { tcd_hw_error_quark, TCD_HW_ERROR_ABSENT, SOUP_STATUS_CONFLICT, "not_present" },
+  { tcd_hw_error_quark, TCD_HW_ERROR_UNKNOWN, SOUP_STATUS_NOT_FOUND, "not_found" },
+  { tcd_hw_error_quark, TCD_HW_ERROR_BUSY, SOUP_STATUS_CONFLICT, "busy" },
+  { tcd_hw_error_quark, TCD_HW_ERROR_BACKEND, SOUP_STATUS_BAD_GATEWAY, "backend" },
   /* files: a name that is not a file's names none */
   { g_io_error_quark, G_IO_ERROR_NOT_FOUND, SOUP_STATUS_NOT_FOUND, "not_found" },
   { g_io_error_quark, G_IO_ERROR_INVALID_FILENAME, SOUP_STATUS_NOT_FOUND, "not_found" },

@@ -45,6 +45,7 @@ http_router_new (void)
     tcd_http_ws_routes, tcd_http_history_routes, tcd_http_time_routes, tcd_http_about_routes,
     tcd_http_upnp_routes, tcd_http_network_routes, tcd_http_maint_routes,
     tcd_http_dpc_routes,
+    tcd_http_serial_routes, tcd_http_hardware_routes,
   };
   /* A path no route has is answered (404) to who may see the
    * configuration, as before the table: an operator; the others get 401
