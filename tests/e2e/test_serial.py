@@ -181,6 +181,23 @@ try:
     out = console("reboot", b"> ")
     t.ok(s in (200, 204) and b"log in first" in out,
          "console: the login ends when its account is removed", (s, out))
+    # the serial port permission (manual 10.13.1): an operator without it may
+    # not log in; given it, it may; it is logged out when the permission goes
+    s, j, _ = d.post("users", {"name": "noserial", "password": "NoSer1al#Pass26",
+                               "level": "operator", "permissions": ["live_view", "parameters"]})
+    console("login noserial", b"password: ")
+    out = console("NoSer1al#Pass26", b"> ")
+    t.ok(s in (200, 201) and b"login incorrect" in out,
+         "console: an operator without the serial port permission may not log in", (s, j, out))
+    s, j, _ = d.put("users/noserial", {"permissions": ["live_view", "parameters", "serial"]})
+    console("login noserial", b"password: ")
+    out = console("NoSer1al#Pass26", b"> ")
+    t.ok(s == 200 and b"logged in as noserial" in out,
+         "console: given the serial port permission, it logs in", (s, j, out))
+    s, j, _ = d.put("users/noserial", {"permissions": ["live_view"]})
+    out = console("reboot", b"> ")
+    t.ok(s == 200 and b"log in first" in out,
+         "console: the login ends when the serial port permission is taken away", (s, j, out))
     s, j, _ = d.get("system/audit-log")
     text = str(j)
     t.ok(s == 200 and "serial" in text, "console: the logins are in the audit log",
