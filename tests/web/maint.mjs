@@ -451,11 +451,11 @@ try {
   const oper2Ctx = await browser.createBrowserContext();
   const oper2 = await openAs(oper2Ctx, 'oper2', OP_PW, '#/live');
   const oper2Links = await oper2.$$eval('#nav a', (as) => as.filter((a) => !a.hidden).map((a) => a.getAttribute('href')));
-  const liveButtons = await oper2.$$eval('#capture, #record, #ffc, #rules-panel, #quick-panel', (es) => es.length);
+  const liveButtons = await oper2.$$eval('#capture, #record, #ffc, #rules-panel, #quick-panel, #dpc-panel, #bg-correct', (es) => es.length);
   ok(oper2Links.includes('#/live') && oper2Links.includes('#/logs')
     && !['#/settings', '#/files', '#/certificate', '#/maintenance', '#/users'].some((l) => oper2Links.includes(l))
     && liveButtons === 0,
-  'an operator with live view and log and status: the live view and the logs in the menu, no capture, record, FFC or rules',
+  'an operator with live view and log and status: the live view and the logs in the menu, no capture, record, FFC, rules, DPC or background correction',
   { oper2Links, liveButtons });
   await oper2Ctx.close();
 

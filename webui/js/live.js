@@ -269,7 +269,7 @@ export function renderLive(view, { device }) {
   }
 
   // ---- the lens, focus, light and wiper the device has (manual 6.1.8-6.1.12)
-  if (operator)
+  if (parameters)
     hardwareControls($('toolbar'), device, { info, error });
 
   // ---- rules, quick settings (operators and administrators)
