@@ -303,6 +303,23 @@ try:
     r = d.get("live.mjpeg", user="p_live_view", password=PW, timeout=3)
     t.ok(status(r) == 403, "... and cannot open it again", r[0])
 
+    # ---- ONVIF keeps its own users (manual 9.6): a web account, whatever its
+    # permissions, is not one of them and gets ter:NotAuthorized ----
+    body = ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope '
+            'xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+            '<GetProfiles xmlns="http://www.onvif.org/ver10/media/wsdl"/></s:Body></s:Envelope>')
+    s_on = d.put("config/onvif", {"enabled": True})
+    t.ok(status(s_on) == 200, "ONVIF switched on", s_on[0])
+    for name in ("p_live_view", "p_parameters"):
+        r = subprocess.run(["curl", "-s", "--max-time", "10", "--digest", "-u", f"{name}:{PW}",
+                            "-H", "Content-Type: application/soap+xml; charset=utf-8",
+                            "--data-binary", body, "-w", "\n%{http_code}",
+                            f"http://127.0.0.1:{d.http}/onvif/media_service"],
+                           capture_output=True, text=True)
+        code = r.stdout.rsplit("\n", 1)[-1]
+        t.ok(code == "401" and "NotAuthorized" in r.stdout,
+             f"ONVIF GetProfiles with the web account {name}: 401 ter:NotAuthorized", r.stdout[-300:])
+
     # ---- users.json from before permissions: the levels' defaults ----
     d.stop()
     path = os.path.join(d.state_dir, "users.json")
