@@ -24,6 +24,7 @@
  * manual), as the Imaging WSDL says a focus adjustment does.
  */
 #include "onvif-ext.h"
+#include "tc-json.h"
 
 #include <math.h>
 
@@ -47,7 +48,7 @@ focus_present (OnvifRequest *r)
   g_autoptr (JsonNode) p = tcd_hw_presence (r->ctx->hardware);
 
   return p && JSON_NODE_HOLDS_OBJECT (p)
-      && json_object_get_boolean_member_with_default (json_node_get_object (p), "focus", FALSE);
+      && tc_json_get_bool (json_node_get_object (p), "focus", FALSE);
 }
 
 static gboolean
@@ -303,26 +304,23 @@ get_status (OnvifRequest *r)
 {
   g_autoptr (JsonNode) st = NULL;
   JsonObject *f = NULL;
-  JsonNode *moving;
+  const gchar *moving;
 
   if (!check_source (r))
     return FALSE;
   if (!focus_present (r))
     return no_focus (r);
   st = tcd_hw_status (r->ctx->hardware);
-  if (st && JSON_NODE_HOLDS_OBJECT (st)) {
-    JsonNode *n = json_object_get_member (json_node_get_object (st), "focus");
-    if (n && JSON_NODE_HOLDS_OBJECT (n))
-      f = json_node_get_object (n);
-  }
+  if (st && JSON_NODE_HOLDS_OBJECT (st))
+    f = tc_json_get_object (json_node_get_object (st), "focus");
   onvif_open (r, "timg:GetStatusResponse");
   onvif_open (r, "timg:Status");
   onvif_open (r, "tt:FocusStatus20");
-  if (f && json_object_has_member (f, "position")) {
-    onvif_elemf (r, "tt:Position", "%" G_GINT64_FORMAT,
-        json_object_get_int_member_with_default (f, "position", 0));
-    moving = json_object_get_member (f, "moving");
-    onvif_elem (r, "tt:MoveStatus", moving && !JSON_NODE_HOLDS_NULL (moving) ? "MOVING" : "IDLE");
+  /* "moving": "near", "far", "auto" or null */
+  moving = tc_json_member_kind (f, "moving");
+  if (g_strcmp0 (tc_json_member_kind (f, "position"), "integer") == 0 && moving) {
+    onvif_elemf (r, "tt:Position", "%" G_GINT64_FORMAT, tc_json_get_int (f, "position", 0));
+    onvif_elem (r, "tt:MoveStatus", g_str_equal (moving, "string") ? "MOVING" : "IDLE");
   } else {
     onvif_elem (r, "tt:Position", "0");
     onvif_elem (r, "tt:MoveStatus", "UNKNOWN");
