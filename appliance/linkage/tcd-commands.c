@@ -117,22 +117,28 @@ tcd_commands_output (TcdCommands *c, guint id, gboolean on, gboolean if_changes,
   return TRUE;
 }
 
-gboolean
-tcd_commands_restore (TcdCommands *c, gboolean factory, const TcdOrigin *origin,
+static gboolean
+restore (TcdCommands *c, gboolean factory, const gchar * const *keep, const TcdOrigin *origin,
     GError **error)
 {
   TcdConfig *config = tcd_change_get_config (c->change);
   TcdOrigin o = origin ? *origin : (TcdOrigin) { 0 };
   g_autofree gchar *picture = NULL;
+  JsonNode *doc = tcd_config_defaults (config, !factory);
   guint captures, recordings;
 
+  /* the sections the caller may not change stay as they are */
+  for (; keep && *keep; keep++)
+    if (tcd_config_node (tcd_config_get (config), *keep))
+      json_object_set_member (json_node_get_object (doc), *keep,
+          tcd_json_deep_copy (tcd_config_node (tcd_config_get (config), *keep)));
   o.what = factory ? "default" : "restore";
-  if (!tcd_change_commit (c->change, tcd_config_defaults (config, !factory), &o,
-          TCD_CHANGE_NONE, NULL, error))
+  if (!tcd_change_commit (c->change, doc, &o, TCD_CHANGE_NONE, NULL, error))
     return FALSE;
   if (!factory) {
     tcd_audit (c->security, "system", o.user, o.address,
-        "restored the defaults (ports, security and users kept)");
+        keep && *keep ? "restored the defaults (ports, security, users and the"
+        " administrator's sections kept)" : "restored the defaults (ports, security and users kept)");
     return TRUE;
   }
   if (!tcd_users_reset (c->users, error))
@@ -159,6 +165,20 @@ tcd_commands_restore (TcdCommands *c, gboolean factory, const TcdOrigin *origin,
       "factory default: everything reset, users, certificate, overlay picture, %u"
       " captures and %u recordings removed", captures, recordings);
   return TRUE;
+}
+
+gboolean
+tcd_commands_restore (TcdCommands *c, gboolean factory, const TcdOrigin *origin,
+    GError **error)
+{
+  return restore (c, factory, NULL, origin, error);
+}
+
+gboolean
+tcd_commands_restore_keeping (TcdCommands *c, const gchar * const *keep,
+    const TcdOrigin *origin, GError **error)
+{
+  return restore (c, FALSE, keep, origin, error);
 }
 
 void

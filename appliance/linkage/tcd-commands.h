@@ -56,6 +56,11 @@ gboolean tcd_commands_output (TcdCommands *c, guint id, gboolean on, gboolean if
  * the calibration stay) */
 gboolean tcd_commands_restore (TcdCommands *c, gboolean factory, const TcdOrigin *origin,
                                GError **error);
+/* Restore the defaults as tcd_commands_restore (@factory FALSE) does, the
+ * sections named in @keep (NULL-terminated) left as they are too: those a
+ * caller below the administrator may not change (the network chapter's) */
+gboolean tcd_commands_restore_keeping (TcdCommands *c, const gchar * const *keep,
+                                       const TcdOrigin *origin, GError **error);
 /* The servers restart in place soon */
 void     tcd_commands_reboot (TcdCommands *c, const TcdOrigin *origin);
 /* The first administrator's password (manual 2.2); TCD_USERS_ERROR */

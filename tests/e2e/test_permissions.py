@@ -17,6 +17,7 @@ hand-written RTSP DESCRIBE with Digest, ffprobe.
 - RTSP: DESCRIBE (and ffprobe) refused to an account without live view;
 - /metrics needs log_status;
 - a live stream ends when its account loses live view;
+- a restore by an operator keeps the network chapter (the administrator's);
 - users.json from before permissions: the levels' defaults after a restart.
 Modbus TCP has no accounts (the protocol carries no credentials): its writes
 are governed by modbus.write_enabled and the IP filter (documented in
@@ -319,6 +320,24 @@ try:
         code = r.stdout.rsplit("\n", 1)[-1]
         t.ok(code == "401" and "NotAuthorized" in r.stdout,
              f"ONVIF GetProfiles with the web account {name}: 401 ter:NotAuthorized", r.stdout[-300:])
+
+    # ---- a restore by an operator leaves the administrator's sections alone ----
+    d.put("config/snmp", {"contact": "noc@example.org"})
+    d.put("config/network", {"qos": {"video_dscp": 10}})
+    d.put("config/device", {"name": "restored-away"})
+    r = d.post("system/restore", user="p_maintenance", password=PW)
+    t.ok(status(r) == 200, "POST /system/restore: an operator with maintenance restores", r[:2])
+    dev, snmp, net = (d.get(f"config/{s}")[1] for s in ("device", "snmp", "network"))
+    t.ok(dev.get("name") != "restored-away"
+         and snmp.get("contact") == "noc@example.org"
+         and net.get("qos", {}).get("video_dscp") == 10,
+         "... its defaults, but snmp and network (the administrator's) as they were",
+         (dev.get("name"), snmp.get("contact"), net.get("qos")))
+    r = d.post("system/restore")
+    t.ok(status(r) == 200 and d.get("config/snmp")[1].get("contact") == ""
+         and d.get("config/network")[1].get("qos", {}).get("video_dscp") == 0,
+         "... the administrator's restore resets them (manual 10.5: IP parameters kept)",
+         d.get("config/snmp")[1])
 
     # ---- users.json from before permissions: the levels' defaults ----
     d.stop()

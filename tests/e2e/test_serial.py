@@ -278,9 +278,44 @@ try:
     out = recv_until(c4, b"incorrect", 5)
     t.ok(b"login incorrect" in out, "channel: a user-level account refused", out)
     c4.close()
+    # a client that does not wait for OK: the data after the password in the
+    # same segment reaches the line (it was dropped)
+    read_peer(b"\x00", 0.2)
+    c5 = socket.create_connection(("127.0.0.1", port), timeout=5)
+    recv_until(c5, b"login: ")
+    c5.sendall(b"admin\r\n" + PASSWORD.encode() + b"\r\nsent-with-the-login\x00\xff")
+    out = recv_until(c5, b"\r\n")
+    got = read_peer(b"\xff", 5)
+    t.ok(b"OK " in out and got == b"sent-with-the-login\x00\xff",
+         "channel: the bytes sent with the login reach the line", (out, got))
+    c5.close()
+    time.sleep(0.3)
     s, j, _ = d.get("serial")
     t.ok(j.get("channel", {}).get("logins_failed") == 2, "serial: the failed logins counted",
          j.get("channel"))
+    # the failed login that brings the lock ends the client from within
+    # (it was used after being freed: the daemon aborted); from 127.0.0.2, so
+    # that the lock leaves this test's HTTP (127.0.0.1) alone
+    attempts = d.get("config/security")[1]["illegal_login_lock"]["attempts"]
+    outs = []
+    for _ in range(attempts):
+        c6 = socket.socket()
+        c6.settimeout(5)
+        try:
+            c6.bind(("127.0.0.2", 0))
+            c6.connect(("127.0.0.1", port))
+            recv_until(c6, b"login: ")
+            c6.sendall(b"admin\r\nnot-the-password\r\n")
+            outs.append(recv_until(c6, b"incorrect", 5))
+        except OSError as e:
+            outs.append(str(e).encode())
+        c6.close()
+    time.sleep(0.5)
+    s, j, _ = d.get("serial")
+    t.ok(d.alive() and s == 200 and all(b"login incorrect" in o for o in outs)
+         and j.get("channel", {}).get("logins_failed") == 2 + attempts,
+         f"channel: {attempts} wrong logins lock the client's address, the daemon lives on",
+         (outs, j.get("channel")))
     s, j, _ = d.put("config/serial", {"use": "console"})
     s, j, _ = d.get("serial")
     t.ok(j.get("channel", {}).get("port") == 0, "serial: the channel stops listening in console use",

@@ -266,11 +266,20 @@ handle_ffc (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 static void
 defaults (TcdHttp *h, SoupServerMessage *msg, gboolean restore)
 {
+  /* the sections whose PUT is the administrator's (api-config.c): a
+   * restore by anyone below leaves them as they are */
+  static const gchar * const admin_sections[] = { "network", "ports", "snmp", "upnp", "onvif",
+    NULL };
   TcdOrigin o = origin_of (msg, restore ? "restore" : "default");
   g_autoptr (GError) err = NULL;
   g_autoptr (JsonNode) shown = NULL;
+  gboolean ok;
 
-  if (!tcd_commands_restore (h->ctx->commands, !restore, &o, &err)) {
+  if (restore && who_of (msg)->level < TCD_LEVEL_ADMINISTRATOR)
+    ok = tcd_commands_restore_keeping (h->ctx->commands, admin_sections, &o, &err);
+  else
+    ok = tcd_commands_restore (h->ctx->commands, !restore, &o, &err);
+  if (!ok) {
     send_gerror (msg, err, tcd_error_get_field (err), NULL);
     return;
   }

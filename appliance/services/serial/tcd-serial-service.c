@@ -158,11 +158,16 @@ login_line (Service *s, Client *c)
       client_send (c, ok);
       g_message ("serial: channel open to %s (%s)", c->address, c->user);
     } else {
+      g_autofree gchar *user = g_steal_pointer (&c->user);
+      g_autofree gchar *address = g_strdup (c->address);
+
       s->logins_failed++;
-      tcd_security_login_failed (s->ctx->security, c->address, "serial", c->user);
-      g_clear_pointer (&c->user, g_free);
       client_send (c, "login incorrect\r\n");
-      client_close (s, "login incorrect");
+      /* a lock this failure brings ends the client at once (security_changed,
+       * called from within): @c is gone then */
+      tcd_security_login_failed (s->ctx->security, address, "serial", user);
+      if (s->client == c)
+        client_close (s, "login incorrect");
       return;
     }
   }
@@ -176,7 +181,7 @@ client_readable (GSocket *sock, GIOCondition cond, gpointer user_data)
   Service *s = user_data;
   Client *c = s->client;
   guint8 buf[CHUNK];
-  gssize n;
+  gssize n, i;
   gsize want;
   g_autoptr (GError) err = NULL;
 
@@ -199,7 +204,7 @@ client_readable (GSocket *sock, GIOCondition cond, gpointer user_data)
     client_update_sources (s);
     return G_SOURCE_CONTINUE;
   }
-  for (gssize i = 0; i < n && s->client == c && c->state != BRIDGED; i++) {
+  for (i = 0; i < n && s->client == c && c->state != BRIDGED; i++) {
     if (buf[i] == '\n' || buf[i] == '\r') {
       /* CR LF and empty lines: nothing (no account has an empty name or password) */
       if (c->len > 0)
@@ -212,8 +217,16 @@ client_readable (GSocket *sock, GIOCondition cond, gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
   }
-  /* what followed the password in the same read belongs to the line; a
-   * client waits for "OK" before it sends, so nothing is lost here */
+  /* what followed the password in the same read (a client that does not
+   * wait for "OK") belongs to the line: @want was the whole buffer then, so
+   * what the line has no room for is dropped and counted by the port */
+  if (s->client == c && c->state == BRIDGED && i < n) {
+    /* the LF of the password's CR LF is not data */
+    if (buf[i - 1] == '\r' && buf[i] == '\n')
+      i++;
+    if (i < n)
+      s->to_line += tcd_rs232_write (s->port, buf + i, n - i);
+  }
   if (s->client == c)
     client_update_sources (s);
   return G_SOURCE_CONTINUE;
