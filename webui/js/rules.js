@@ -19,7 +19,7 @@ export class RuleLayer {
   constructor(host, overlay, cb) {
     this.host = host;
     this.svg = overlay;
-    this.cb = cb;                  // {select(rule|null), changed(rules), error(e), unit(), display()}
+    this.cb = cb;                  // {select(rule|null), changed(rules), error(e), unit(), display() (optional)}
     this.rules = [];
     this.readings = new Map();     // id -> RuleReading
     this.states = new Map();       // id -> normal | pre_alarm | alarm
@@ -253,7 +253,8 @@ export class RuleLayer {
     const px = (q) => `${(q[0] * w).toFixed(1)},${(q[1] * hgt).toFixed(1)}`;
     const out = [];
     const unit = this.cb.unit();
-    const d = this.cb.display();
+    // the live view gives its display settings; the file viewer draws everything
+    const d = this.cb.display ? this.cb.display() : { rules: true, temperature_info: true };
     // "rules" on the live view (manual 3.1 Local) off: none drawn, unless one is being drawn or edited
     this.svg.classList.toggle('rules-off', !d.rules && !this.tool && this.selected === null);
     for (const rule of this.rules) {

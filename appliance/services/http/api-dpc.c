@@ -5,7 +5,6 @@
  */
 #include "tcd-http-private.h"
 
-#include <math.h>
 
 #include "tcd-dpc.h"
 
@@ -119,17 +118,9 @@ handle_background (TcdHttp *h, SoupServerMessage *msg, TcdHttpRequest *req)
 {
   TcdOrigin o = origin_of (msg, "background_correction");
   gint64 wait_us = 0;
-  g_autoptr (JsonNode) answer = json_node_new (JSON_NODE_OBJECT);
-  JsonObject *a = json_object_new ();
+  gboolean started = tcd_commands_background (h->ctx->commands, &o, &wait_us);
 
-  json_node_take_object (answer, a);
-  if (tcd_commands_background (h->ctx->commands, &o, &wait_us)) {
-    json_object_set_boolean_member (a, "correcting", TRUE);
-  } else {
-    json_object_set_boolean_member (a, "correcting", FALSE);
-    json_object_set_double_member (a, "retry_after_s", ceil (wait_us / 100000.0) / 10);
-  }
-  send_json (msg, SOUP_STATUS_ACCEPTED, answer);
+  send_correction (msg, started, wait_us);
 }
 
 const TcdRoute tcd_http_dpc_routes[] = {

@@ -179,6 +179,9 @@ gboolean   http_ws_only (SoupServerMessage *msg);
 /* ---- answers (tcd-http-reply.c) ---- */
 
 void      send_json (SoupServerMessage *msg, guint status, JsonNode *node);
+/* 202 {"correcting": true}, or {"correcting": false, "retry_after_s"} for a
+ * correction (FFC, background) refused by the shared rate limit */
+void      send_correction (SoupServerMessage *msg, gboolean started, gint64 wait_us);
 /* the counters of GET /system/diagnostics (api-system.c) */
 JsonNode *http_diagnostics (TcdHttp *h);
 /* POST /system/upgrade: its body goes to a file, bounded (api-maint.c) */

@@ -20,6 +20,21 @@
 #include "tcd-json.h"
 #include "tcd-package.h"
 
+#include <math.h>
+
+void
+send_correction (SoupServerMessage *msg, gboolean started, gint64 wait_us)
+{
+  g_autoptr (JsonNode) answer = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *a = json_object_new ();
+
+  json_node_take_object (answer, a);
+  json_object_set_boolean_member (a, "correcting", started);
+  if (!started)
+    json_object_set_double_member (a, "retry_after_s", ceil (wait_us / 100000.0) / 10);
+  send_json (msg, SOUP_STATUS_ACCEPTED, answer);
+}
+
 void
 send_json (SoupServerMessage *msg, guint status, JsonNode *node)
 {
